@@ -1,0 +1,25 @@
+// In-process cache for the embedded default: a bounded map with expiry (oldest entries go first when full).
+import type { Cache } from '../../ports.js';
+
+export function memoryCache(maxEntries = 10_000): Cache {
+  const entries = new Map<string, { value: unknown; expires: number }>();
+  return {
+    async get<T>(key: string) {
+      const hit = entries.get(key);
+      if (!hit) return undefined;
+      if (hit.expires <= Date.now()) {
+        entries.delete(key);
+        return undefined;
+      }
+      return structuredClone(hit.value) as T;
+    },
+    async set(key, value, ttlSeconds) {
+      entries.delete(key);
+      entries.set(key, { value: structuredClone(value), expires: Date.now() + ttlSeconds * 1000 });
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+    },
+    async deletePrefix(prefix) {
+      for (const key of entries.keys()) if (key.startsWith(prefix)) entries.delete(key);
+    },
+  };
+}

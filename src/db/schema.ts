@@ -1,0 +1,273 @@
+// The data model (seed 000 §2.3). Every row carries its tenant and every key starts with it, so a query that
+// forgets the tenant cannot match another tenant's row by accident.
+import { sql } from 'drizzle-orm';
+import {
+  customType,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+const created = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+const updated = () => timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+
+export const tenants = pgTable('tenants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: created(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    /** SHA-256 of the key; the key itself is shown once and never stored. */
+    keyHash: text('key_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    scopes: text('scopes').array().notNull(),
+    createdAt: created(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'string' }),
+  },
+  (t) => [uniqueIndex('api_keys_hash_idx').on(t.keyHash), index('api_keys_tenant_idx').on(t.tenantId)],
+);
+
+export const agents = pgTable(
+  'agents',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    name: text('name'),
+    description: text('description'),
+    config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    llmProvider: text('llm_provider'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    agentId: text('agent_id'),
+    userId: text('user_id'),
+    taskFlowId: text('task_flow_id'),
+    status: text('status').notNull().default('active'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** Highest turn sequence handed out; bumped in the same statement that inserts turns, so order is gap-free. */
+    lastSequence: integer('last_sequence').notNull().default(0),
+    /** Bumped on every change; cache keys embed it so every instance sees a write at once (ADR-005). */
+    version: integer('version').notNull().default(0),
+    totalTokens: integer('total_tokens').notNull().default(0),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('sessions_user_idx').on(t.tenantId, t.userId),
+    index('sessions_agent_idx').on(t.tenantId, t.agentId),
+  ],
+);
+
+const sessionFk = (t: { tenantId: any; sessionId: any }, name: string) =>
+  foreignKey({ name, columns: [t.tenantId, t.sessionId], foreignColumns: [sessions.tenantId, sessions.id] }).onDelete(
+    'cascade',
+  );
+
+export const contextWindows = pgTable(
+  'context_windows',
+  {
+    tenantId: text('tenant_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    maxTokens: integer('max_tokens').notNull(),
+    compressionStrategy: text('compression_strategy').notNull(),
+    /** Rolling summary of every turn up to `summarizedThrough`; the turns themselves stay stored. */
+    summary: text('summary').notNull().default(''),
+    summaryTokenCount: integer('summary_token_count').notNull().default(0),
+    summarizedThrough: integer('summarized_through').notNull().default(0),
+    /** Tokens of the turns folded into the summary, so the write path knows the unsummarised total cheaply. */
+    summarizedTokens: integer('summarized_tokens').notNull().default(0),
+    version: integer('version').notNull().default(0),
+    updatedAt: updated(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.sessionId] }), sessionFk(t, 'context_windows_session_fk')],
+);
+
+export const turns = pgTable(
+  'turns',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    sequence: integer('sequence').notNull(),
+    type: text('type', { enum: ['history', 'memory', 'tool'] }).notNull(),
+    role: text('role', { enum: ['user', 'assistant', 'tool', 'system'] }).notNull(),
+    name: text('name'),
+    content: text('content').notNull(),
+    tokenCount: integer('token_count').notNull(),
+    importance: real('importance').notNull().default(0.5),
+    externalId: text('external_id'),
+    toolCallId: text('tool_call_id'),
+    /** Tool calls an assistant turn made: [{ id, name, arguments }]. */
+    toolCalls: jsonb('tool_calls').$type<{ id: string; name: string; arguments: string }[]>(),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: created(),
+    tsv: tsvector('tsv')
+      .notNull()
+      .generatedAlwaysAs(sql`to_tsvector('english', coalesce("name", '') || ' ' || "content")`),
+  },
+  (t) => [
+    uniqueIndex('turns_session_sequence_idx').on(t.tenantId, t.sessionId, t.sequence),
+    uniqueIndex('turns_session_external_idx')
+      .on(t.tenantId, t.sessionId, t.externalId)
+      .where(sql`${t.externalId} IS NOT NULL`),
+    index('turns_tsv_idx').using('gin', t.tsv),
+    sessionFk(t, 'turns_session_fk'),
+  ],
+);
+
+export const toolChains = pgTable(
+  'tool_chains',
+  {
+    tenantId: text('tenant_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    id: text('id').notNull(),
+    name: text('name'),
+    status: text('status', { enum: ['open', 'done', 'failed'] }).notNull().default('open'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), sessionFk(t, 'tool_chains_session_fk')],
+);
+
+export const toolResults = pgTable(
+  'tool_results',
+  {
+    tenantId: text('tenant_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    chainId: text('chain_id').notNull(),
+    stepId: text('step_id').notNull(),
+    position: integer('position').notNull(),
+    toolName: text('tool_name').notNull(),
+    arguments: jsonb('arguments').$type<unknown>(),
+    status: text('status', { enum: ['pending', 'ok', 'error'] }).notNull().default('pending'),
+    result: text('result'),
+    resultTokenCount: integer('result_token_count').notNull().default(0),
+    /** Key fields of the result (ids, numbers, statuses, errors) kept when the full output does not fit. */
+    summary: text('summary'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.chainId, t.stepId] }),
+    foreignKey({
+      name: 'tool_results_chain_fk',
+      columns: [t.tenantId, t.chainId],
+      foreignColumns: [toolChains.tenantId, toolChains.id],
+    }).onDelete('cascade'),
+    sessionFk(t, 'tool_results_session_fk'),
+  ],
+);
+
+export const memories = pgTable(
+  'memories',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    /** Ownership (seed 000 §2.3.3): private to a user, public within an agent's groups, or tied to a tool call. */
+    scope: text('scope', { enum: ['user', 'agent', 'tool'] }).notNull(),
+    userId: text('user_id'),
+    agentId: text('agent_id'),
+    sharedGroupIds: text('shared_group_ids').array().notNull().default(sql`'{}'::text[]`),
+    /** The session it was learnt in; deleting that session deletes the memory. */
+    sessionId: text('session_id'),
+    toolCallId: text('tool_call_id'),
+    kind: text('kind', { enum: ['fact', 'preference', 'constraint', 'task', 'note'] }).notNull().default('fact'),
+    content: text('content').notNull(),
+    tokenCount: integer('token_count').notNull(),
+    importance: real('importance').notNull().default(0.5),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: created(),
+    updatedAt: updated(),
+    tsv: tsvector('tsv')
+      .notNull()
+      .generatedAlwaysAs(sql`to_tsvector('english', "content")`),
+  },
+  (t) => [
+    index('memories_owner_idx').on(t.tenantId, t.scope, t.userId, t.agentId),
+    index('memories_session_idx').on(t.tenantId, t.sessionId),
+    index('memories_tsv_idx').using('gin', t.tsv),
+    foreignKey({
+      name: 'memories_session_fk',
+      columns: [t.tenantId, t.sessionId],
+      foreignColumns: [sessions.tenantId, sessions.id],
+    }).onDelete('cascade'),
+  ],
+);
+
+export const compactions = pgTable(
+  'compactions',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    strategy: text('strategy').notNull(),
+    /** Turns folded in, as an inclusive sequence range; they remain stored, so a rebuild can redo it. */
+    fromSequence: integer('from_sequence').notNull(),
+    throughSequence: integer('through_sequence').notNull(),
+    turnCount: integer('turn_count').notNull(),
+    tokensBefore: integer('tokens_before').notNull(),
+    tokensAfter: integer('tokens_after').notNull(),
+    output: text('output').notNull(),
+    model: text('model'),
+    reason: text('reason').notNull(),
+    durationMs: real('duration_ms').notNull().default(0),
+    createdAt: created(),
+  },
+  (t) => [index('compactions_session_idx').on(t.tenantId, t.sessionId, t.createdAt), sessionFk(t, 'compactions_session_fk')],
+);
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    tenantId: text('tenant_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    sessionId: text('session_id').notNull(),
+    response: jsonb('response').$type<unknown>().notNull(),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), sessionFk(t, 'idempotency_keys_session_fk')],
+);

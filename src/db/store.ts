@@ -1,0 +1,44 @@
+// The Store port: a drizzle database over one of three drivers (PGlite embedded, node-postgres, Neon HTTP).
+// Multi-row writes are single SQL statements (data-modifying CTEs), so they are all-or-nothing on every driver,
+// including Neon's HTTP driver, which has no interactive transactions.
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type * as schema from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Store {
+  readonly db: Db;
+  readonly dialect: 'pglite' | 'postgres' | 'neon';
+  /** Runs raw SQL and returns its rows as objects keyed by column name. */
+  query<T>(statement: SQL): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export function storeOf(db: Db, dialect: Store['dialect'], close: () => Promise<void>): Store {
+  return {
+    db,
+    dialect,
+    async query<T>(statement: SQL) {
+      const result = (await db.execute(statement)) as unknown as { rows: T[] };
+      return result.rows;
+    },
+    close,
+  };
+}
+
+/** A Postgres text[] literal, passed as one string parameter (Neon's HTTP driver sends every parameter as text). */
+export function pgTextArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/** Drivers return text[] either parsed or as a Postgres array literal. */
+export function parseTextArray(v: readonly string[] | string | null | undefined): string[] {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) return [...v];
+  const inner = (v as string).replace(/^\{|\}$/g, '');
+  if (!inner) return [];
+  return (inner.match(/"((?:[^"\\]|\\.)*)"|[^,]+/g) ?? []).map((s) =>
+    s.startsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, '$1') : s,
+  );
+}

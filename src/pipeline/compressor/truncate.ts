@@ -1,0 +1,19 @@
+// Truncation strategy (seed 000 ADR-003): keep the head and the tail, mark what was cut.
+import type { Tokenizer } from '../../tokenizer.js';
+
+const HEAD_SHARE = 0.6;
+
+export function truncateHeadTail(text: string, maxTokens: number, tok: Tokenizer): string {
+  const total = tok.count(text);
+  if (total <= maxTokens) return text;
+  for (let room = maxTokens; room > 0; room--) {
+    const marker = ` […${total - room} tokens cut…] `;
+    const body = room - tok.count(marker);
+    if (body <= 0) return tok.truncate(text, maxTokens);
+    const headTokens = Math.ceil(body * HEAD_SHARE);
+    const out = tok.truncate(text, headTokens) + marker + tok.tail(text, body - headTokens);
+    // Joining can re-merge tokens across the seams; shrink until the joined text really fits.
+    if (tok.count(out) <= maxTokens) return out;
+  }
+  return '';
+}

@@ -1,0 +1,173 @@
+// Budget planner (seed 001 M2): splits the budget across envelope sections, packs each section's candidates in
+// its own order of preference, lets unused tokens flow on to the next section, and reports what happened.
+import { sectionShares } from '../config.js';
+import type { BudgetReport, SectionName } from '../schemas/context.js';
+
+export interface Item<P = unknown> {
+  id: string;
+  section: SectionName;
+  /** Rendered text of the item inside its section. */
+  line: string;
+  tokens: number;
+  score: number;
+  /** Render order within the section (e.g. turn sequence). */
+  order: number;
+  truncated?: boolean;
+  payload: P;
+}
+
+export interface PlanInput {
+  budget: number;
+  reserve: number;
+  /** Tokens of the fixed frame (preamble and reminder). */
+  frameTokens: number;
+  /** Cost of a section's fences, paid once when its first item is kept. */
+  headerTokens: Record<SectionName, number>;
+  /** Candidates per section, best first. */
+  candidates: Record<SectionName, Item[]>;
+  /** Returns a shortened item that fits `maxTokens`, or undefined when the item cannot be shortened usefully. */
+  shrink?: (item: Item, maxTokens: number) => Item | undefined;
+}
+
+export interface Plan {
+  kept: Item[];
+  report: BudgetReport;
+}
+
+/** Packing order: what the model needs most is placed first; leftovers flow down this list. */
+export const packingOrder: SectionName[] = [
+  'task_anchor',
+  'hard_constraints',
+  'recent_turns',
+  'relevant_history',
+  'tool_findings',
+  'retrieved_memory',
+  'summary',
+];
+
+/** Sections that may take leftover tokens at the end, in this order. */
+const backfillOrder: SectionName[] = ['relevant_history', 'recent_turns', 'tool_findings', 'retrieved_memory', 'summary'];
+
+const MIN_SHRUNK_TOKENS = 24;
+
+export function plan(input: PlanInput): Plan {
+  const available = Math.max(0, input.budget - input.reserve - input.frameTokens);
+  const state = new Map(
+    packingOrder.map((s) => [s, { allotted: 0, used: 0, kept: [] as Item[], dropped: new Map<string, { item: Item; reason: 'over_budget' | 'duplicate' }>() }]),
+  );
+  const keptIds = new Set<string>();
+  let spent = 0;
+
+  const tryKeep = (section: SectionName, item: Item, room: number): number => {
+    const st = state.get(section)!;
+    const header = st.kept.length === 0 ? input.headerTokens[section] : 0;
+    let chosen: Item | undefined = item;
+    if (item.tokens + header > room) {
+      const shrinkTo = room - header;
+      chosen = shrinkTo >= MIN_SHRUNK_TOKENS && input.shrink ? input.shrink(item, shrinkTo) : undefined;
+      if (!chosen || chosen.tokens + header > room) return 0;
+    }
+    st.kept.push(chosen);
+    st.dropped.delete(item.id);
+    keptIds.add(item.id);
+    return chosen.tokens + header;
+  };
+
+  // Shares are fractions of what is available; the share of a section with no candidates flows on.
+  let carry = 0;
+  for (const section of packingOrder) {
+    const st = state.get(section)!;
+    st.allotted = Math.floor(available * sectionShares[section]) + carry;
+    let room = Math.min(st.allotted, available - spent);
+    for (const item of input.candidates[section]) {
+      if (keptIds.has(item.id)) {
+        st.dropped.set(item.id, { item, reason: 'duplicate' });
+        continue;
+      }
+      const cost = tryKeep(section, item, room);
+      if (cost === 0) st.dropped.set(item.id, { item, reason: 'over_budget' });
+      room -= cost;
+      st.used += cost;
+      spent += cost;
+    }
+    carry = Math.max(0, st.allotted - st.used);
+  }
+
+  // Whatever is left goes to the sections that still had candidates waiting, best candidates first.
+  for (const section of backfillOrder) {
+    const st = state.get(section)!;
+    for (const { item, reason } of [...st.dropped.values()]) {
+      if (reason !== 'over_budget' || keptIds.has(item.id)) continue;
+      const cost = tryKeep(section, item, available - spent);
+      st.used += cost;
+      spent += cost;
+    }
+  }
+
+  const kept = packingOrder.flatMap((s) => state.get(s)!.kept);
+  const report: BudgetReport = {
+    budget_tokens: input.budget,
+    reserve_tokens: input.reserve,
+    frame_tokens: input.frameTokens,
+    used_tokens: input.frameTokens + spent,
+    sections: packingOrder.map((section) => {
+      const st = state.get(section)!;
+      const dropped = [...st.dropped.values()];
+      const overBudget = dropped.filter((d) => d.reason === 'over_budget').length;
+      const duplicates = dropped.length - overBudget;
+      const shrunk = st.kept.filter((k) => k.truncated).length;
+      return {
+        section,
+        allotted: st.allotted,
+        used: st.used,
+        kept: st.kept.length,
+        dropped: dropped.length,
+        note: explain(section, input.candidates[section].length, st.kept.length, overBudget, duplicates, shrunk),
+      };
+    }),
+    dropped: packingOrder
+      .flatMap((section) =>
+        [...state.get(section)!.dropped.values()].map(({ item, reason }) => ({
+          id: item.id,
+          section,
+          reason,
+          score: round(item.score),
+          tokens: item.tokens,
+        })),
+      )
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 50),
+  };
+  return { kept, report };
+}
+
+function explain(section: SectionName, candidates: number, kept: number, overBudget: number, duplicates: number, shrunk: number) {
+  if (candidates === 0) return 'no candidates; its share flowed to the next section';
+  const parts = [`kept ${kept} of ${candidates}`];
+  if (shrunk > 0) parts.push(`${shrunk} shortened to fit`);
+  if (overBudget > 0) parts.push(`${overBudget} did not fit the budget`);
+  if (duplicates > 0) parts.push(`${duplicates} already shown in an earlier section`);
+  return parts.join('; ');
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Removes the last kept item of the lowest-priority section that has one (used when the final text overshoots). */
+export function dropLast(p: Plan): Item | undefined {
+  for (const section of [...packingOrder].reverse()) {
+    if (section === 'task_anchor') continue;
+    for (let i = p.kept.length - 1; i >= 0; i--) {
+      const item = p.kept[i]!;
+      if (item.section !== section) continue;
+      p.kept.splice(i, 1);
+      const row = p.report.sections.find((s) => s.section === section)!;
+      row.kept -= 1;
+      row.dropped += 1;
+      row.used -= item.tokens;
+      p.report.used_tokens -= item.tokens;
+      p.report.dropped.unshift({ id: item.id, section, reason: 'final_fit', score: round(item.score), tokens: item.tokens });
+      return item;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,31 @@
+// Small text helpers shared by retrieval and compression.
+
+const STOP_WORDS = new Set(
+  (
+    'a an and are as at be been but by can could did do does for from had has have he her hers him his how i if in ' +
+    'into is it its just me my no not of on or our ours she so than that the their them then there these they this ' +
+    'to too up us was we were what when where which who whom why will with would you your yours am any all also ' +
+    'about after again because before being both each few more most other over same should some such through under ' +
+    'until very while'
+  ).split(' '),
+);
+
+/** Lower-cased word and number terms, without stop words. */
+export function terms(text: string): string[] {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !STOP_WORDS.has(w));
+}
+
+/** Splits text into sentences, keeping their punctuation. */
+export function sentences(text: string): string[] {
+  return (text.match(/[^.!?\n]+(?:[.!?]+|$)/g) ?? [text]).map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** A stable short hash (FNV-1a, hex) for cache keys and request fingerprints; not for security. */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,48 @@
+// The ports the services depend on. Each has an in-process twin so the embedded default needs no servers.
+import type { Env } from './config.js';
+import type { Store } from './db/store.js';
+import type { Logger } from './logger.js';
+import type { Tokenizer } from './tokenizer.js';
+
+export interface Cache {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  /** Drops every key that starts with `prefix` (used when a session, user or agent is deleted). */
+  deletePrefix(prefix: string): Promise<void>;
+}
+
+/** Background work. Handlers are idempotent: a job delivered twice changes nothing the second time. */
+export type Job = {
+  kind: 'compress';
+  tenant_id: string;
+  session_id: string;
+  /** `threshold` folds what passed the window limit; `rebuild` recomputes the summary from every stored turn. */
+  mode: 'threshold' | 'rebuild';
+  job_id: string;
+};
+
+export interface Queue {
+  send(job: Job): Promise<void>;
+}
+
+export interface Llm {
+  readonly model: string;
+  /** Summarises `text` in at most about `maxTokens` tokens; throws on failure (callers fall back). */
+  summarize(text: string, maxTokens: number): Promise<string>;
+}
+
+/** Process-wide dependencies; a request adds its tenant and request id to make a `Ctx`. */
+export interface Deps {
+  env: Env;
+  store: Store;
+  cache: Cache;
+  queue: Queue;
+  llm: Llm | undefined;
+  tokenizer: Tokenizer;
+  logger: Logger;
+}
+
+export interface Ctx extends Deps {
+  tenantId: string;
+  requestId: string;
+}

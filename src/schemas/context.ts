@@ -1,0 +1,120 @@
+import { z } from '@hono/zod-openapi';
+import { limits } from '../config.js';
+import { Timestamp } from './common.js';
+
+export const sectionNames = [
+  'task_anchor',
+  'hard_constraints',
+  'recent_turns',
+  'relevant_history',
+  'tool_findings',
+  'retrieved_memory',
+  'summary',
+] as const;
+export const SectionName = z.enum(sectionNames);
+export type SectionName = z.infer<typeof SectionName>;
+
+export const QueryContextBody = z
+  .strictObject({
+    query: z.string().max(8_000).optional().openapi({ description: 'What the next model call is about.' }),
+    budget_tokens: z.number().int().positive().max(limits.budgetTokensMax).openapi({ example: 1000 }),
+    reserve_tokens: z
+      .number()
+      .int()
+      .min(0)
+      .max(limits.budgetTokensMax)
+      .default(0)
+      .openapi({ description: 'Tokens held back for the answer; the context fits in budget_tokens − reserve_tokens.' }),
+    template: z.enum(['default', 'compact']).default('default'),
+    recent_turns: z.number().int().min(0).max(100).default(12),
+    time_range: z.strictObject({ from: Timestamp.optional(), to: Timestamp.optional() }).optional(),
+  })
+  .refine((b) => b.reserve_tokens < b.budget_tokens, {
+    path: ['reserve_tokens'],
+    message: 'must be smaller than budget_tokens',
+  })
+  .openapi('QueryContextRequest', { example: { query: 'Where does Ada want to stay?', budget_tokens: 1000 } });
+export type QueryContextBody = z.infer<typeof QueryContextBody>;
+
+export const SectionReport = z.object({
+  section: SectionName,
+  allotted: z.number().int(),
+  used: z.number().int(),
+  kept: z.number().int(),
+  dropped: z.number().int(),
+  note: z.string(),
+});
+
+export const DroppedItem = z.object({
+  id: z.string(),
+  section: SectionName,
+  reason: z.enum(['over_budget', 'duplicate', 'final_fit']),
+  score: z.number(),
+  tokens: z.number().int(),
+});
+
+export const BudgetReport = z
+  .object({
+    budget_tokens: z.number().int(),
+    reserve_tokens: z.number().int(),
+    frame_tokens: z.number().int().openapi({ description: 'Fixed text: preamble, section fences, reminder.' }),
+    used_tokens: z.number().int(),
+    sections: z.array(SectionReport),
+    dropped: z.array(DroppedItem).openapi({ description: 'The best-scoring items that did not make it (up to 50).' }),
+  })
+  .openapi('BudgetReport');
+export type BudgetReport = z.infer<typeof BudgetReport>;
+
+export const HistoryItem = z.object({
+  id: z.string(),
+  source: z.enum(['recent', 'retrieved', 'summary']),
+  sequence: z.number().int().nullable(),
+  role: z.string(),
+  name: z.string().nullable(),
+  content: z.string(),
+  created_at: z.string().nullable(),
+  score: z.number(),
+  truncated: z.boolean(),
+});
+
+export const Envelope = z
+  .object({
+    task_summary: z.string(),
+    hard_constraints: z.array(z.object({ id: z.string(), text: z.string(), source: z.string() })),
+    relevant_history: z.array(HistoryItem),
+    retrieved_memory: z.array(
+      z.object({ id: z.string(), content: z.string(), scope: z.string(), kind: z.string(), score: z.number() }),
+    ),
+    tool_findings: z.array(
+      z.object({
+        id: z.string(),
+        tool_call_id: z.string().nullable(),
+        name: z.string().nullable(),
+        content: z.string(),
+        truncated: z.boolean(),
+      }),
+    ),
+    budget_report: BudgetReport,
+  })
+  .openapi('ContextEnvelope');
+export type Envelope = z.infer<typeof Envelope>;
+
+export const RenderedMessage = z.object({ role: z.enum(['system', 'user']), content: z.string() });
+
+export const QueryContextResponse = z
+  .object({
+    session_id: z.string(),
+    request_id: z.string(),
+    session_version: z.number().int(),
+    envelope: Envelope,
+    rendered: z.object({
+      text: z.string(),
+      messages: z.array(RenderedMessage).openapi({
+        description: 'The same context as chat messages: instructions in `system`, quoted data in `user`.',
+      }),
+    }),
+    token_count: z.number().int().openapi({ description: 'o200k tokens of rendered.text; never above the budget.' }),
+    cached: z.boolean(),
+  })
+  .openapi('QueryContextResponse');
+export type QueryContextResponse = z.infer<typeof QueryContextResponse>;

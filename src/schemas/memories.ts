@@ -1,0 +1,74 @@
+import { z } from '@hono/zod-openapi';
+import { limits } from '../config.js';
+import { Id, Metadata, Page } from './common.js';
+
+export const MemoryScope = z.enum(['user', 'agent', 'tool']);
+export const MemoryKind = z.enum(['fact', 'preference', 'constraint', 'task', 'note']);
+
+export const CreateMemoryBody = z
+  .strictObject({
+    scope: MemoryScope.openapi({
+      description: '`user`: private to user_id; `agent`: public to agent_id and its shared groups; `tool`: tied to a tool call.',
+    }),
+    content: z.string().min(1).max(20_000),
+    kind: MemoryKind.default('fact'),
+    user_id: Id.optional(),
+    agent_id: Id.optional(),
+    session_id: Id.optional(),
+    tool_call_id: z.string().min(1).max(limits.idLength).optional(),
+    shared_group_ids: z.array(Id).max(32).default([]),
+    importance: z.number().min(0).max(1).default(0.5),
+    metadata: Metadata.default({}),
+  })
+  .superRefine((m, ctx) => {
+    if (m.scope === 'user' && !m.user_id) ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'required for scope "user"' });
+    if (m.scope === 'agent' && !m.agent_id) ctx.addIssue({ code: 'custom', path: ['agent_id'], message: 'required for scope "agent"' });
+    if (m.scope === 'tool' && !(m.session_id && m.tool_call_id))
+      ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'session_id and tool_call_id are required for scope "tool"' });
+  })
+  .openapi('CreateMemoryRequest', {
+    example: { scope: 'user', user_id: 'u-ada', kind: 'preference', content: 'Prefers apartments near Alfama.' },
+  });
+export type CreateMemoryBody = z.infer<typeof CreateMemoryBody>;
+
+export const Memory = z
+  .object({
+    id: z.string(),
+    scope: MemoryScope,
+    kind: MemoryKind,
+    content: z.string(),
+    user_id: z.string().nullable(),
+    agent_id: z.string().nullable(),
+    session_id: z.string().nullable(),
+    tool_call_id: z.string().nullable(),
+    shared_group_ids: z.array(z.string()),
+    importance: z.number(),
+    token_count: z.number().int(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    score: z.number().optional(),
+  })
+  .openapi('Memory');
+export type Memory = z.infer<typeof Memory>;
+
+export const MemoryFilter = z.strictObject({
+  user_id: Id.optional(),
+  agent_id: Id.optional(),
+  session_id: Id.optional(),
+  scope: MemoryScope.optional(),
+  kind: MemoryKind.optional(),
+});
+
+export const ListMemoriesQuery = MemoryFilter.extend({
+  limit: z.coerce.number().int().min(1).max(limits.pageSizeMax).default(limits.pageSizeDefault),
+  cursor: z.string().max(200).optional(),
+});
+export type ListMemoriesQuery = z.infer<typeof ListMemoriesQuery>;
+
+export const MemoryList = Page.extend({ memories: z.array(Memory) }).openapi('MemoryList');
+
+export const SearchMemoriesBody = MemoryFilter.extend({
+  query: z.string().min(1).max(8_000),
+  limit: z.number().int().min(1).max(limits.searchResultsMax).default(10),
+}).openapi('SearchMemoriesRequest');
+export type SearchMemoriesBody = z.infer<typeof SearchMemoriesBody>;

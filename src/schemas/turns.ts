@@ -1,0 +1,87 @@
+import { z } from '@hono/zod-openapi';
+import { limits } from '../config.js';
+import { Id, Metadata, Timestamp } from './common.js';
+
+export const Role = z.enum(['user', 'assistant', 'tool', 'system']);
+
+export const ToolCall = z.strictObject({
+  id: z.string().min(1).max(limits.idLength),
+  name: z.string().min(1).max(128),
+  /** JSON text as the model produced it, or an object. */
+  arguments: z.union([z.string().max(limits.contentChars), z.record(z.string(), z.unknown())]).default('{}'),
+});
+
+export const TurnInput = z
+  .strictObject({
+    role: Role,
+    content: z.string().max(limits.contentChars),
+    name: z.string().min(1).max(128).optional(),
+    external_id: z.string().min(1).max(limits.idLength).optional(),
+    created_at: Timestamp.optional(),
+    tool_call_id: z.string().min(1).max(limits.idLength).optional(),
+    tool_calls: z.array(ToolCall).max(64).optional(),
+    importance: z.number().min(0).max(1).optional(),
+    metadata: Metadata.optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.role === 'tool' && !t.tool_call_id)
+      ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'required when role is "tool"' });
+    if (t.tool_calls && t.role !== 'assistant')
+      ctx.addIssue({ code: 'custom', path: ['tool_calls'], message: 'only assistant turns make tool calls' });
+    if (t.content.trim() === '' && !(t.tool_calls && t.tool_calls.length > 0))
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'must not be empty' });
+  })
+  .openapi('TurnInput');
+export type TurnInput = z.infer<typeof TurnInput>;
+
+export const WriteTurnsBody = z
+  .strictObject({
+    turns: z.array(TurnInput).min(1).max(limits.turnsPerBatch),
+    agent_id: Id.optional(),
+    user_id: Id.optional(),
+    metadata: Metadata.optional().openapi({ description: 'Session metadata; `task` (string) becomes the task anchor.' }),
+  })
+  .openapi('WriteTurnsRequest', {
+    example: {
+      turns: [
+        { role: 'user', content: 'My name is Ada and I am planning a trip to Lisbon in May.' },
+        { role: 'assistant', content: 'Lisbon in May is lovely. Hotels or apartments?' },
+      ],
+    },
+  });
+export type WriteTurnsBody = z.infer<typeof WriteTurnsBody>;
+
+export const WrittenTurn = z.object({
+  id: z.string(),
+  sequence: z.number().int(),
+  token_count: z.number().int(),
+  external_id: z.string().nullable(),
+  duplicate: z.boolean().openapi({ description: 'True when a turn with this external_id was already stored.' }),
+});
+
+export const WriteTurnsResponse = z
+  .object({
+    session_id: z.string(),
+    session_created: z.boolean(),
+    turns: z.array(WrittenTurn),
+    total_tokens: z.number().int(),
+    compression_queued: z.boolean(),
+  })
+  .openapi('WriteTurnsResponse');
+export type WriteTurnsResponse = z.infer<typeof WriteTurnsResponse>;
+
+export const TurnView = z
+  .object({
+    id: z.string(),
+    sequence: z.number().int(),
+    role: Role,
+    name: z.string().nullable(),
+    content: z.string(),
+    token_count: z.number().int(),
+    external_id: z.string().nullable(),
+    tool_call_id: z.string().nullable(),
+    tool_calls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })).nullable(),
+    created_at: z.string(),
+  })
+  .openapi('Turn');
+export type TurnView = z.infer<typeof TurnView>;

@@ -1,0 +1,28 @@
+// RebuildContext: recompute a window's summary from the stored turns, optionally with another strategy.
+import { sql } from 'drizzle-orm';
+import type { Strategy } from '../pipeline/compressor/index.js';
+import type { Ctx } from '../ports.js';
+import { requireSession } from './sessions.js';
+
+export async function rebuildContext(
+  ctx: Ctx,
+  input: { sessionId: string; strategy?: Strategy | undefined; maxTokens?: number | undefined },
+): Promise<{ job_id: string; session_id: string; status: 'queued'; strategy: string; max_tokens: number }> {
+  const session = await requireSession(ctx, input.sessionId);
+  const [window] = await ctx.store.query<{ compression_strategy: string; max_tokens: number }>(sql`
+    UPDATE context_windows SET
+      compression_strategy = coalesce(${input.strategy ?? null}::text, compression_strategy),
+      max_tokens = coalesce(${input.maxTokens ?? null}::int, max_tokens),
+      version = version + 1, updated_at = now()
+    WHERE tenant_id = ${ctx.tenantId} AND session_id = ${session.id}
+    RETURNING compression_strategy, max_tokens`);
+  const jobId = crypto.randomUUID();
+  await ctx.queue.send({ kind: 'compress', mode: 'rebuild', tenant_id: ctx.tenantId, session_id: session.id, job_id: jobId });
+  return {
+    job_id: jobId,
+    session_id: session.id,
+    status: 'queued',
+    strategy: window?.compression_strategy ?? '',
+    max_tokens: Number(window?.max_tokens ?? 0),
+  };
+}

@@ -1,0 +1,64 @@
+// Session reads shared by the services: one round trip for the session, its window and its agent's groups.
+import { sql } from 'drizzle-orm';
+import { notFound } from '../errors.js';
+import type { Ctx, Deps } from '../ports.js';
+
+export interface SessionRow {
+  id: string;
+  agent_id: string | null;
+  user_id: string | null;
+  status: string;
+  metadata: Record<string, unknown>;
+  last_sequence: number;
+  version: number;
+  total_tokens: number;
+  created_at: string;
+  updated_at: string;
+  max_tokens: number | null;
+  compression_strategy: string | null;
+  summary: string | null;
+  summary_token_count: number | null;
+  summarized_through: number | null;
+  summarized_tokens: number | null;
+  window_version: number | null;
+  agent_groups: string[];
+}
+
+export async function findSession(deps: Deps, tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
+  const [row] = await deps.store.query<SessionRow>(sql`
+    SELECT s.id, s.agent_id, s.user_id, s.status, s.metadata, s.last_sequence, s.version, s.total_tokens,
+           s.created_at, s.updated_at, w.max_tokens, w.compression_strategy, w.summary, w.summary_token_count,
+           w.summarized_through, w.summarized_tokens, w.version AS window_version,
+           coalesce(a.config -> 'groups', '[]'::jsonb) AS agent_groups
+    FROM sessions s
+    LEFT JOIN context_windows w ON w.tenant_id = s.tenant_id AND w.session_id = s.id
+    LEFT JOIN agents a ON a.tenant_id = s.tenant_id AND a.id = s.agent_id
+    WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}`);
+  if (!row) return undefined;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const groups = typeof row.agent_groups === 'string' ? JSON.parse(row.agent_groups) : row.agent_groups;
+  return {
+    ...row,
+    metadata: typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata,
+    last_sequence: Number(row.last_sequence),
+    version: Number(row.version),
+    total_tokens: Number(row.total_tokens),
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
+    max_tokens: num(row.max_tokens),
+    summary_token_count: num(row.summary_token_count),
+    summarized_through: num(row.summarized_through),
+    summarized_tokens: num(row.summarized_tokens),
+    window_version: num(row.window_version),
+    agent_groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+  };
+}
+
+export async function requireSession(ctx: Ctx, sessionId: string): Promise<SessionRow> {
+  const session = await findSession(ctx, ctx.tenantId, sessionId);
+  if (!session) throw notFound(`session "${sessionId}"`);
+  return session;
+}
+
+/** Cache keys of one session share this prefix; the session version inside makes old entries unreachable. */
+export const sessionCachePrefix = (tenantId: string, sessionId: string) => `ctx:${tenantId}:${sessionId}:`;

@@ -1,0 +1,214 @@
+// WriteQA: stores a batch of turns in order. The session upsert, sequence allocation, turn inserts and the
+// idempotency record are one SQL statement, so a write lands whole or not at all on every driver.
+import { sql } from 'drizzle-orm';
+import { defaults } from '../config.js';
+import { sha256Hex } from '../crypto.js';
+import { pgTextArray } from '../db/store.js';
+import { ApiError } from '../errors.js';
+import type { Ctx } from '../ports.js';
+import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
+import { findSession } from './sessions.js';
+
+interface StoredResponse {
+  base: number;
+  created: boolean;
+  total_tokens: number;
+  turns: { id: string; ord: number | null; sequence: number | null; token_count: number; external_id: string | null }[];
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+export async function writeTurns(
+  ctx: Ctx,
+  input: { sessionId: string; body: WriteTurnsBody; idempotencyKey?: string | undefined },
+): Promise<WriteTurnsResponse & { replayed: boolean }> {
+  const { sessionId, body } = input;
+  const externalIds = body.turns.map((t) => t.external_id).filter((x): x is string => !!x);
+  if (new Set(externalIds).size !== externalIds.length)
+    throw new ApiError('BAD_REQUEST', 'turns: external_id values must be unique within a batch');
+
+  const requestHash = input.idempotencyKey ? await sha256Hex(JSON.stringify([sessionId, body])) : '';
+  for (let attempt = 0; ; attempt++) {
+    if (input.idempotencyKey) {
+      const replay = await findIdempotent(ctx, input.idempotencyKey, requestHash, sessionId);
+      if (replay) return replay;
+    }
+    try {
+      return await writeOnce(ctx, sessionId, body, externalIds, input.idempotencyKey, requestHash);
+    } catch (err) {
+      // A concurrent writer got there first (same idempotency key or same external_id): look again.
+      if (attempt < 2 && (err as { code?: string }).code === UNIQUE_VIOLATION) continue;
+      throw err;
+    }
+  }
+}
+
+async function findIdempotent(ctx: Ctx, key: string, requestHash: string, sessionId: string) {
+  const [row] = await ctx.store.query<{ request_hash: string; response: StoredResponse | string }>(sql`
+    SELECT request_hash, response FROM idempotency_keys WHERE tenant_id = ${ctx.tenantId} AND key = ${key}`);
+  if (!row) return undefined;
+  if (row.request_hash !== requestHash)
+    throw new ApiError('CONFLICT', 'Idempotency-Key was already used with a different request');
+  const stored: StoredResponse = typeof row.response === 'string' ? JSON.parse(row.response) : row.response;
+  return { ...toResponse(sessionId, stored, false), replayed: true };
+}
+
+function toResponse(sessionId: string, stored: StoredResponse, compressionQueued: boolean): WriteTurnsResponse {
+  return {
+    session_id: sessionId,
+    session_created: stored.created,
+    turns: stored.turns.map((t) => ({
+      id: t.id,
+      sequence: t.sequence ?? stored.base + (t.ord ?? 0),
+      token_count: t.token_count,
+      external_id: t.external_id,
+      duplicate: t.ord === null,
+    })),
+    total_tokens: stored.total_tokens,
+    compression_queued: compressionQueued,
+  };
+}
+
+export function countTurnTokens(ctx: Pick<Ctx, 'tokenizer'>, t: Pick<TurnInput, 'content' | 'name' | 'tool_calls'>) {
+  const calls = t.tool_calls?.map((c) => `${c.name}(${argumentsText(c.arguments)})`).join('\n') ?? '';
+  return ctx.tokenizer.count(t.content) + (calls ? ctx.tokenizer.count(calls) : 0);
+}
+
+export const argumentsText = (a: string | Record<string, unknown>) => (typeof a === 'string' ? a : JSON.stringify(a));
+
+async function writeOnce(
+  ctx: Ctx,
+  sessionId: string,
+  body: WriteTurnsBody,
+  externalIds: string[],
+  idempotencyKey: string | undefined,
+  requestHash: string,
+): Promise<WriteTurnsResponse & { replayed: boolean }> {
+  const existing = await findSession(ctx, ctx.tenantId, sessionId);
+  if (existing) {
+    if (body.user_id && existing.user_id && body.user_id !== existing.user_id)
+      throw new ApiError('CONFLICT', `session "${sessionId}" belongs to another user_id`);
+    if (body.agent_id && existing.agent_id && body.agent_id !== existing.agent_id)
+      throw new ApiError('CONFLICT', `session "${sessionId}" belongs to another agent_id`);
+  }
+  const known = new Map<string, { id: string; sequence: number; token_count: number }>();
+  if (existing && externalIds.length > 0) {
+    const rows = await ctx.store.query<{ id: string; sequence: number; token_count: number; external_id: string }>(sql`
+      SELECT id, sequence, token_count, external_id FROM turns
+      WHERE tenant_id = ${ctx.tenantId} AND session_id = ${sessionId}
+        AND external_id = ANY(${pgTextArray(externalIds)}::text[])`);
+    for (const r of rows) known.set(r.external_id, { id: r.id, sequence: Number(r.sequence), token_count: Number(r.token_count) });
+  }
+
+  let ord = 0;
+  const rows: Record<string, unknown>[] = [];
+  const summary: StoredResponse['turns'] = [];
+  for (const t of body.turns) {
+    const dup = t.external_id ? known.get(t.external_id) : undefined;
+    if (dup) {
+      summary.push({ id: dup.id, ord: null, sequence: dup.sequence, token_count: dup.token_count, external_id: t.external_id ?? null });
+      continue;
+    }
+    ord += 1;
+    const id = crypto.randomUUID();
+    const tokenCount = countTurnTokens(ctx, t);
+    const toolCalls = t.tool_calls?.map((c) => ({ id: c.id, name: c.name, arguments: argumentsText(c.arguments) }));
+    rows.push({
+      id,
+      ord,
+      type: t.role === 'tool' || toolCalls ? 'tool' : 'history',
+      role: t.role,
+      name: t.name ?? null,
+      content: t.content,
+      token_count: tokenCount,
+      importance: t.importance ?? 0.5,
+      external_id: t.external_id ?? null,
+      tool_call_id: t.tool_call_id ?? null,
+      tool_calls: toolCalls ?? null,
+      metadata: t.metadata ?? {},
+      created_at: t.created_at ?? null,
+    });
+    summary.push({ id, ord, sequence: null, token_count: tokenCount, external_id: t.external_id ?? null });
+  }
+
+  if (rows.length === 0) {
+    const stored: StoredResponse = { base: 0, created: false, total_tokens: existing!.total_tokens, turns: summary };
+    return { ...toResponse(sessionId, stored, false), replayed: false };
+  }
+
+  const n = rows.length;
+  const tokens = rows.reduce((s, r) => s + (r.token_count as number), 0);
+  const t = ctx.tenantId;
+  const [result] = await ctx.store.query<{
+    base: number;
+    created: boolean;
+    total_tokens: number;
+    max_tokens: number | null;
+    summarized_tokens: number | null;
+  }>(sql`
+    WITH s AS (
+      INSERT INTO sessions (tenant_id, id, agent_id, user_id, metadata, last_sequence, version, total_tokens)
+      VALUES (${t}, ${sessionId}, ${body.agent_id ?? null}, ${body.user_id ?? null},
+              ${JSON.stringify(body.metadata ?? {})}::jsonb, ${n}, 1, ${tokens})
+      ON CONFLICT (tenant_id, id) DO UPDATE SET
+        last_sequence = sessions.last_sequence + ${n},
+        version = sessions.version + 1,
+        total_tokens = sessions.total_tokens + ${tokens},
+        agent_id = coalesce(sessions.agent_id, excluded.agent_id),
+        user_id = coalesce(sessions.user_id, excluded.user_id),
+        metadata = sessions.metadata || excluded.metadata,
+        updated_at = now()
+      RETURNING sessions.last_sequence - ${n} AS base, sessions.total_tokens, (xmax = 0) AS created
+    ),
+    u AS (
+      INSERT INTO users (tenant_id, id) SELECT ${t}, ${body.user_id ?? null}::text WHERE ${body.user_id ?? null}::text IS NOT NULL
+      ON CONFLICT DO NOTHING
+    ),
+    a AS (
+      INSERT INTO agents (tenant_id, id) SELECT ${t}, ${body.agent_id ?? null}::text WHERE ${body.agent_id ?? null}::text IS NOT NULL
+      ON CONFLICT DO NOTHING
+    ),
+    w AS (
+      INSERT INTO context_windows (tenant_id, session_id, max_tokens, compression_strategy)
+      VALUES (${t}, ${sessionId}, ${defaults.windowMaxTokens}, ${defaults.compressionStrategy})
+      ON CONFLICT DO NOTHING
+    ),
+    ins AS (
+      INSERT INTO turns (id, tenant_id, session_id, sequence, type, role, name, content, token_count, importance,
+                         external_id, tool_call_id, tool_calls, metadata, created_at)
+      SELECT r.id, ${t}, ${sessionId}, s.base + r.ord, r.type, r.role, r.name, r.content, r.token_count, r.importance,
+             r.external_id, r.tool_call_id, r.tool_calls, r.metadata, coalesce(r.created_at, now())
+      FROM s, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
+        id uuid, ord int, type text, role text, name text, content text, token_count int, importance real,
+        external_id text, tool_call_id text, tool_calls jsonb, metadata jsonb, created_at timestamptz)
+      RETURNING 1
+    ),
+    idem AS (
+      INSERT INTO idempotency_keys (tenant_id, key, request_hash, session_id, response)
+      SELECT ${t}, ${idempotencyKey ?? null}::text, ${requestHash}, ${sessionId},
+             jsonb_build_object('base', s.base, 'created', s.created, 'total_tokens', s.total_tokens,
+                                'turns', ${JSON.stringify(summary)}::jsonb)
+      FROM s WHERE ${idempotencyKey ?? null}::text IS NOT NULL
+    )
+    SELECT s.base, s.created, s.total_tokens, w.max_tokens, w.summarized_tokens, (SELECT count(*) FROM ins) AS inserted
+    FROM s LEFT JOIN context_windows w ON w.tenant_id = ${t} AND w.session_id = ${sessionId}`);
+  const stored: StoredResponse = {
+    base: Number(result!.base),
+    created: result!.created === true || (result!.created as unknown) === 't',
+    total_tokens: Number(result!.total_tokens),
+    turns: summary,
+  };
+  const maxTokens = result!.max_tokens === null ? defaults.windowMaxTokens : Number(result!.max_tokens);
+  const unsummarized = stored.total_tokens - Number(result!.summarized_tokens ?? 0);
+  let queued = false;
+  if (unsummarized > maxTokens) {
+    try {
+      await ctx.queue.send({ kind: 'compress', mode: 'threshold', tenant_id: t, session_id: sessionId, job_id: crypto.randomUUID() });
+      queued = true;
+    } catch (err) {
+      // The turns are stored; the next write, a rebuild or the maintenance sweep picks the compression up again.
+      ctx.logger.warn('could not enqueue compression', { session_id: sessionId, error: (err as Error).message });
+    }
+  }
+  return { ...toResponse(sessionId, stored, queued), replayed: false };
+}

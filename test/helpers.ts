@@ -1,0 +1,87 @@
+// Test helpers: both stores, a fresh tenant per test, and a JSON client over app.request().
+import { sql } from 'drizzle-orm';
+import { inject } from 'vitest';
+import { openPglite } from '../src/adapters/store/pglite.js';
+import { openPostgres } from '../src/adapters/store/postgres.js';
+import { parseEnv } from '../src/config.js';
+import type { Store } from '../src/db/store.js';
+import { buildApp } from '../src/http/routes/index.js';
+import { createLogger } from '../src/logger.js';
+import { createNodeDeps, type NodeDeps } from '../src/runtime/node/deps.js';
+import { createApiKey, type Scope } from '../src/services/auth.js';
+
+export const backends = [
+  { name: 'pglite', open: () => openPglite() },
+  { name: 'postgres', open: () => openPostgres(inject('postgresUrl'), { migrate: false, max: 4 }) },
+] as const;
+
+export interface Harness {
+  deps: NodeDeps;
+  app: ReturnType<typeof buildApp>;
+  close(): Promise<void>;
+}
+
+export async function harness(open: () => Promise<Store>, env: Record<string, string> = {}): Promise<Harness> {
+  const deps = await createNodeDeps(parseEnv({ LOG_LEVEL: 'silent', ...env }), {
+    store: await open(),
+    logger: createLogger('silent'),
+  });
+  return { deps, app: buildApp(deps), close: () => deps.close() };
+}
+
+export interface Client {
+  tenantId: string;
+  key: string;
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
+  raw(method: string, path: string, body: string, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
+}
+
+export async function tenant(h: Harness, scopes?: Scope[]): Promise<Client> {
+  const tenantId = `t-${crypto.randomUUID().slice(0, 12)}`;
+  const { key } = await createApiKey(h.deps, { tenantId, scopes });
+  return clientFor(h, tenantId, key);
+}
+
+export function clientFor(h: Harness, tenantId: string, key: string): Client {
+  const raw = async (method: string, path: string, body: string | undefined, headers: Record<string, string> = {}) => {
+    const res = await h.app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, headers: res.headers };
+  };
+  return {
+    tenantId,
+    key,
+    call: (method, path, body, headers) => raw(method, path, body === undefined ? undefined : JSON.stringify(body), headers),
+    raw: (method, path, body, headers) => raw(method, path, body, headers),
+  };
+}
+
+const tenantTables = [
+  'sessions', 'turns', 'context_windows', 'memories', 'tool_chains', 'tool_results', 'idempotency_keys', 'compactions', 'users', 'agents',
+] as const;
+
+/** Row counts of every tenant-owned table, to assert that a rejected request stored nothing. */
+export async function snapshot(store: Store, tenantId: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of tenantTables) {
+    const [row] = await store.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
+    out[table] = Number(row!.n);
+  }
+  return out;
+}
+
+export const turns3 = [
+  { role: 'user', content: 'My name is Ada and I am planning a trip to Lisbon in May.' },
+  { role: 'assistant', content: 'Great, Lisbon in May is lovely. Do you prefer hotels or apartments?' },
+  { role: 'user', content: 'Apartments near Alfama, budget 120 euros per night.' },
+];

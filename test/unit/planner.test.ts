@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { dropLast, plan, type Item } from '../../src/pipeline/planner.js';
+import { sectionNames, type SectionName } from '../../src/schemas/context.js';
+
+const empty = () => Object.fromEntries(sectionNames.map((s) => [s, [] as Item[]])) as Record<SectionName, Item[]>;
+const headers = Object.fromEntries(sectionNames.map((s) => [s, 5])) as Record<SectionName, number>;
+const item = (section: SectionName, id: string, tokens: number, score = 1, order = 0): Item => ({
+  id, section, line: id, tokens, score, order, payload: null,
+});
+
+describe('budget planner', () => {
+  it('never spends more than the budget minus reserve and frame', () => {
+    const candidates = empty();
+    for (let i = 0; i < 50; i++) {
+      candidates.recent_turns.push(item('recent_turns', `r${i}`, 17));
+      candidates.relevant_history.push(item('relevant_history', `h${i}`, 23, 1 - i / 100));
+      candidates.retrieved_memory.push(item('retrieved_memory', `m${i}`, 11));
+    }
+    for (const budget of [50, 120, 500, 2000]) {
+      const p = plan({ budget, reserve: 10, frameTokens: 20, headerTokens: headers, candidates });
+      const spent = p.kept.reduce((s, k) => s + k.tokens, 0) + p.report.sections.reduce((s, r) => s + (r.kept > 0 ? 5 : 0), 0);
+      expect(spent).toBeLessThanOrEqual(Math.max(0, budget - 30));
+      expect(p.report.used_tokens).toBeLessThanOrEqual(budget - 10);
+    }
+  });
+
+  it('lets an empty section’s share flow to the next and backfills leftovers', () => {
+    const candidates = empty();
+    for (let i = 0; i < 40; i++) candidates.relevant_history.push(item('relevant_history', `h${i}`, 10, 1 - i / 100));
+    const p = plan({ budget: 300, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
+    const history = p.report.sections.find((s) => s.section === 'relevant_history')!;
+    // Everything but the headers can go to the only section that has candidates.
+    expect(history.used).toBeGreaterThan(250);
+    expect(p.report.sections.find((s) => s.section === 'hard_constraints')!.note).toMatch(/flowed/);
+  });
+
+  it('reports duplicates and over-budget drops with reasons', () => {
+    const candidates = empty();
+    candidates.recent_turns.push(item('recent_turns', 'a', 10));
+    candidates.relevant_history.push(item('relevant_history', 'a', 10, 0.9), item('relevant_history', 'big', 10_000, 0.8));
+    const p = plan({ budget: 200, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
+    expect(p.report.dropped).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: 'a', section: 'relevant_history', reason: 'duplicate' }),
+        expect.objectContaining({ id: 'big', section: 'relevant_history', reason: 'over_budget' }),
+      ]),
+    );
+    expect(p.kept.map((k) => k.id)).toEqual(['a']);
+  });
+
+  it('shrinks an item that does not fit when a shrinker is given', () => {
+    const candidates = empty();
+    candidates.tool_findings.push(item('tool_findings', 'huge', 5_000));
+    const p = plan({
+      budget: 400, reserve: 0, frameTokens: 0, headerTokens: headers, candidates,
+      shrink: (it, max) => ({ ...it, tokens: max, truncated: true }),
+    });
+    expect(p.kept).toHaveLength(1);
+    expect(p.kept[0]!.truncated).toBe(true);
+    expect(p.kept[0]!.tokens).toBeLessThanOrEqual(400);
+  });
+
+  it('dropLast removes the lowest-priority item and records why', () => {
+    const candidates = empty();
+    candidates.task_anchor.push(item('task_anchor', 'task', 5));
+    candidates.recent_turns.push(item('recent_turns', 'r', 5));
+    candidates.summary.push(item('summary', 's', 5));
+    const p = plan({ budget: 500, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
+    expect(dropLast(p)?.id).toBe('s');
+    expect(dropLast(p)?.id).toBe('r');
+    expect(dropLast(p)).toBeUndefined();
+    expect(p.report.dropped[0]).toMatchObject({ id: 'r', reason: 'final_fit' });
+  });
+});
