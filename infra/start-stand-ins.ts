@@ -1,0 +1,67 @@
+// Starts the local Neon and Upstash stand-ins on fixed ports for manual runs (`npx tsx infra/start-stand-ins.ts`),
+// e.g. to point `wrangler dev` at local PostgreSQL and Redis. Test infrastructure only.
+import { startNeonGateway, type NeonGateway } from './neon-http-gateway.js';
+import { startUpstashGateway, type UpstashGateway } from './upstash-rest-gateway.js';
+
+const env = process.env;
+const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const host = env.STAND_IN_HOST ?? '127.0.0.1';
+const neonPort = port('NEON_GATEWAY_PORT', 4444);
+const upstashPort = port('UPSTASH_GATEWAY_PORT', 8079);
+const token = env.UPSTASH_GATEWAY_TOKEN ?? 'local-stand-in-token';
+
+function port(name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new Error(`${name} must be a port number, got ${raw}`);
+  }
+  return value;
+}
+
+let neon: NeonGateway | undefined;
+let upstash: UpstashGateway | undefined;
+try {
+  neon = await startNeonGateway({ databaseUrl, port: neonPort, host });
+  upstash = await startUpstashGateway({ redisUrl, token, port: upstashPort, host });
+} catch (err) {
+  await Promise.allSettled([neon?.close(), upstash?.close()]);
+  console.error(`could not start the stand-ins: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+
+console.log(`Neon HTTP stand-in:     ${neon.fetchEndpoint}  -> ${redact(databaseUrl)}`);
+console.log(`Upstash REST stand-in:  ${upstash.url}  -> ${redact(redisUrl)}`);
+console.log('');
+console.log('Environment for the service (the Neon connection string only has to look valid; the stand-in');
+console.log('always uses its own database):');
+console.log(`  NEON_FETCH_ENDPOINT=${neon.fetchEndpoint}`);
+console.log(`  DATABASE_URL=${redact(databaseUrl)}`);
+console.log(`  UPSTASH_REDIS_REST_URL=${upstash.url}`);
+console.log(`  UPSTASH_REDIS_REST_TOKEN=${upstash.token}`);
+console.log('');
+console.log('Ctrl-C to stop.');
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping`);
+  await Promise.allSettled([neon?.close(), upstash?.close()]);
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+// Keep passwords out of the terminal scrollback.
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

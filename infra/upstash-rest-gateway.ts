@@ -1,0 +1,329 @@
+// Local stand-in for the Upstash Redis REST API, backed by a real Redis through ioredis.
+// Test infrastructure only: one shared bearer token, no TLS, no per-database isolation. It exists so the
+// production `@upstash/redis` client can run unmodified against a local Redis.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+
+export interface UpstashGatewayOptions {
+  redisUrl: string;
+  /** The bearer token clients must send; anything else is answered 401. */
+  token: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+}
+
+export interface UpstashGateway {
+  /** Base URL for `new Redis({ url, token })`. */
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+type Command = string[];
+
+/** One command's outcome, in the shape Upstash uses for pipeline and transaction responses. */
+type Outcome = { result: unknown } | { error: string };
+
+class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Commands that would change the state of the shared connection (or need a session the REST API does not
+// have). Upstash rejects them over REST as well; transactions go through /multi-exec instead.
+const sessionCommands = new Set([
+  'auth',
+  'hello',
+  'select',
+  'quit',
+  'reset',
+  'monitor',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+  'multi',
+  'exec',
+  'discard',
+  'watch',
+  'unwatch',
+  'client',
+]);
+
+// Commands that can block; they run on a connection of their own so they cannot stall every other request.
+const blockingCommands = new Set([
+  'blpop',
+  'brpop',
+  'brpoplpush',
+  'blmove',
+  'blmpop',
+  'bzpopmin',
+  'bzpopmax',
+  'bzmpop',
+  'wait',
+  'waitaof',
+]);
+
+export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<UpstashGateway> {
+  if (opts.token === '') throw new Error('token must not be empty');
+  const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  // Errors reach the requests that hit them; the emitter must not crash the process when Redis blips.
+  let lastError: unknown;
+  redis.on('error', (err: unknown) => {
+    lastError = err;
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    // connect() only says "Connection is closed"; the emitted error has the cause (e.g. ECONNREFUSED).
+    const reason = errorMessage(lastError ?? err);
+    throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl)}: ${reason}`, { cause: err });
+  }
+
+  const extraConnections = new Set<Redis>();
+  const ctx: Context = { redis, extraConnections };
+  const expectedAuth = `Bearer ${opts.token}`;
+
+  const server = createServer((req, res) => {
+    handle(ctx, expectedAuth, req, res).catch((err: unknown) => {
+      sendJson(res, 500, { error: `gateway failure: ${errorMessage(err)}` });
+    });
+  });
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost(host)}:${port}`,
+    token: opts.token,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // fetch keeps connections alive; without this close() would wait for them to time out.
+        server.closeAllConnections();
+        await closed;
+        for (const conn of extraConnections) conn.disconnect();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Context {
+  redis: Redis;
+  extraConnections: Set<Redis>;
+}
+
+async function handle(ctx: Context, expectedAuth: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.headers.authorization !== expectedAuth) {
+    sendJson(res, 401, { error: 'Unauthorized' });
+    return;
+  }
+  const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '') || '/';
+  if (path !== '/' && path !== '/pipeline' && path !== '/multi-exec') {
+    sendJson(res, 404, { error: `ERR unsupported path: ${path}` });
+    return;
+  }
+  if (req.method !== 'POST') {
+    sendJson(res, 405, { error: 'ERR only POST is supported' });
+    return;
+  }
+  // The client base64-decodes every string result when it sent this header (its default); answering plain
+  // strings would silently corrupt values that happen to be valid base64.
+  const base64 = String(req.headers['upstash-encoding'] ?? '').toLowerCase() === 'base64';
+
+  try {
+    const body = await readJson(req);
+    if (path === '/') {
+      const outcome = (await runCommands(ctx, [parseCommand(body)]))[0];
+      if (outcome === undefined || 'error' in outcome) {
+        sendJson(res, 400, { error: outcome?.error ?? 'ERR no result' });
+      } else {
+        sendJson(res, 200, { result: encode(outcome.result, base64) });
+      }
+      return;
+    }
+    const commands = parseCommandList(body);
+    const outcomes = path === '/pipeline' ? await runCommands(ctx, commands) : await runTransaction(ctx, commands);
+    sendJson(
+      res,
+      200,
+      outcomes.map((o) => ('error' in o ? o : { result: encode(o.result, base64) })),
+    );
+  } catch (err) {
+    if (err instanceof GatewayError) sendJson(res, err.status, { error: err.message });
+    else sendJson(res, 400, { error: errorMessage(err) });
+  }
+}
+
+/** Runs commands in order without atomicity, like Upstash's /pipeline: each command has its own outcome. */
+async function runCommands(ctx: Context, commands: Command[]): Promise<Outcome[]> {
+  const rejected = commands.map(sessionCommandError);
+  const blocking = commands.some((c) => blockingCommands.has(name(c)));
+  const conn = blocking ? await openExtraConnection(ctx) : ctx.redis;
+  try {
+    // Issued back to back on one connection, so Redis sees them in order (ioredis pipelines them).
+    const pending = commands.map((cmd, i) => {
+      const refusal = rejected[i];
+      if (refusal !== undefined) return Promise.resolve<Outcome>({ error: refusal });
+      return send(conn, cmd).then(
+        (result): Outcome => ({ result }),
+        (err: unknown): Outcome => ({ error: errorMessage(err) }),
+      );
+    });
+    return await Promise.all(pending);
+  } finally {
+    if (blocking) closeExtraConnection(ctx, conn);
+  }
+}
+
+/** MULTI/EXEC: queue-time errors abort the whole transaction; run-time errors are reported per command. */
+async function runTransaction(ctx: Context, commands: Command[]): Promise<Outcome[]> {
+  for (const cmd of commands) {
+    const refusal = sessionCommandError(cmd);
+    if (refusal !== undefined) throw new GatewayError(400, refusal);
+  }
+  const multi = ctx.redis.multi();
+  for (const [command, ...args] of commands) multi.callBuffer(rawName(command ?? ''), ...args);
+  let replies: [error: Error | null, result: unknown][] | null;
+  try {
+    replies = await multi.exec();
+  } catch (err) {
+    const previous = (err as { previousErrors?: unknown[] }).previousErrors ?? [];
+    const causes = previous.map(errorMessage).join('; ');
+    throw new GatewayError(400, causes === '' ? errorMessage(err) : `${errorMessage(err)} (${causes})`);
+  }
+  if (replies === null) throw new GatewayError(400, 'EXECABORT transaction aborted');
+  return replies.map(([error, result]) => (error ? { error: error.message } : { result }));
+}
+
+function send(conn: Redis, [command, ...args]: Command): Promise<unknown> {
+  return conn.callBuffer(rawName(command ?? ''), ...args);
+}
+
+// ioredis reshapes some replies by lowercase command name (HGETALL becomes an object). Redis command names are
+// case-insensitive, so sending them upper-cased bypasses that and keeps the exact reply Redis gave.
+function rawName(command: string): string {
+  return command.toUpperCase();
+}
+
+function name(cmd: Command): string {
+  return (cmd[0] ?? '').toLowerCase();
+}
+
+function sessionCommandError(cmd: Command): string | undefined {
+  const n = name(cmd);
+  if (!sessionCommands.has(n)) return undefined;
+  return `ERR Command is not available: '${n}'`;
+}
+
+async function openExtraConnection(ctx: Context): Promise<Redis> {
+  const conn = ctx.redis.duplicate();
+  conn.on('error', () => {});
+  ctx.extraConnections.add(conn);
+  try {
+    await conn.connect();
+  } catch (err) {
+    closeExtraConnection(ctx, conn);
+    throw err;
+  }
+  return conn;
+}
+
+function closeExtraConnection(ctx: Context, conn: Redis): void {
+  ctx.extraConnections.delete(conn);
+  conn.disconnect();
+}
+
+/**
+ * Turns a Redis reply into Upstash's JSON: bulk strings as UTF-8 text, or base64 of their bytes when the client
+ * asked for base64; integers and nil unchanged; arrays recursively.
+ */
+function encode(value: unknown, base64: boolean): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return value;
+  if (Buffer.isBuffer(value)) return base64 ? value.toString('base64') : value.toString('utf8');
+  if (typeof value === 'string') return base64 ? Buffer.from(value, 'utf8').toString('base64') : value;
+  if (Array.isArray(value)) return value.map((v) => encode(v, base64));
+  if (value instanceof Error) return encode(value.message, base64);
+  if (typeof value === 'object') {
+    // Defensive: should a reply arrive as an object (ioredis' HGETALL shape), answer the flat array Redis sent.
+    return Object.entries(value).flatMap(([k, v]) => [encode(k, base64), encode(v, base64)]);
+  }
+  return encode(String(value), base64);
+}
+
+function parseCommandList(body: unknown): Command[] {
+  if (!Array.isArray(body) || body.length === 0) {
+    throw new GatewayError(400, 'ERR body must be a non-empty JSON array of commands');
+  }
+  return body.map(parseCommand);
+}
+
+function parseCommand(value: unknown): Command {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new GatewayError(400, 'ERR a command must be a non-empty JSON array');
+  }
+  return value.map((arg: unknown) => {
+    // The client sends numbers and booleans as JSON scalars; Redis only knows strings.
+    if (typeof arg === 'string') return arg;
+    if (typeof arg === 'number' || typeof arg === 'boolean') return String(arg);
+    if (arg === null) throw new GatewayError(400, 'ERR null is not a valid command argument');
+    return JSON.stringify(arg);
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new GatewayError(400, 'ERR failed to parse command: body is not valid JSON');
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// Keeps a password in the Redis URL out of error messages and logs.
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable Redis URL)';
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
