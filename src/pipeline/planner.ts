@@ -1,7 +1,7 @@
 // Budget planner (seed 001 M2): splits the budget across envelope sections, packs each section's candidates in
 // its own order of preference, lets unused tokens flow on to the next section, and reports what happened.
 import { sectionShares } from '../config.js';
-import type { BudgetReport, SectionName } from '../schemas/context.js';
+import { sectionNames, type BudgetReport, type SectionName } from '../schemas/context.js';
 
 export interface Item<P = unknown> {
   id: string;
@@ -34,16 +34,11 @@ export interface Plan {
   report: BudgetReport;
 }
 
-/** Packing order: what the model needs most is placed first; leftovers flow down this list. */
-export const packingOrder: SectionName[] = [
-  'task_anchor',
-  'hard_constraints',
-  'recent_turns',
-  'relevant_history',
-  'tool_findings',
-  'retrieved_memory',
-  'summary',
-];
+/**
+ * Packing order: what the model needs most is placed first; leftovers flow down this list. It is the order the
+ * sections are declared in the API schema, so the budget report lists them in packing order.
+ */
+export const packingOrder: readonly SectionName[] = sectionNames;
 
 /** Sections that may take leftover tokens at the end, in this order. */
 const backfillOrder: SectionName[] = ['relevant_history', 'recent_turns', 'tool_findings', 'retrieved_memory', 'summary'];
