@@ -3,7 +3,7 @@
 // `@neondatabase/serverless` HTTP client (and drizzle's `neon-http` driver on top of it) can run unmodified
 // against a local database by pointing `neonConfig.fetchEndpoint` at it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { errorMessage, GatewayError, listen, readJson, redactUrl, sendJson } from './http.js';
 import pg from 'pg';
 
 export interface NeonGatewayOptions {
@@ -28,15 +28,6 @@ interface SqlQuery {
 }
 
 /** Error answered as HTTP `status` with a JSON body, the way Neon reports request problems. */
-class GatewayError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 // Neon answers with raw Postgres text and the client parses it with its own pg-types; parsing here would
 // turn values into JS types the client then fails to re-parse (e.g. Date objects, JSON objects).
 const rawText: pg.CustomTypesConfig = {
@@ -88,16 +79,7 @@ export async function startNeonGateway(opts: NeonGatewayOptions): Promise<NeonGa
     });
   });
 
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${urlHost(host)}:${port}`;
+  const url = await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0);
 
   let closing: Promise<void> | undefined;
   return {
@@ -128,7 +110,7 @@ async function handle(pool: pg.Pool, req: IncomingMessage, res: ServerResponse):
   }
 
   try {
-    const body = await readJson(req);
+    const body = await readJson(req, 'request body is not valid JSON');
     checkConnectionString(header(req, 'neon-connection-string'));
     // The client always asks for raw text and parses it itself; JSON-typed output is not emulated.
     if (header(req, 'neon-raw-text-output') !== 'true') {
@@ -275,33 +257,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new GatewayError(400, 'request body is not valid JSON');
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
-}

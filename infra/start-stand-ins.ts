@@ -1,5 +1,6 @@
 // Starts the local Neon and Upstash stand-ins on fixed ports for manual runs (`npx tsx infra/start-stand-ins.ts`),
 // e.g. to point `wrangler dev` at local PostgreSQL and Redis. Test infrastructure only.
+import { redactUrl } from './http.js';
 import { startNeonGateway, type NeonGateway } from './neon-http-gateway.js';
 import { startUpstashGateway, type UpstashGateway } from './upstash-rest-gateway.js';
 
@@ -32,13 +33,13 @@ try {
   process.exit(1);
 }
 
-console.log(`Neon HTTP stand-in:     ${neon.fetchEndpoint}  -> ${redact(databaseUrl)}`);
-console.log(`Upstash REST stand-in:  ${upstash.url}  -> ${redact(redisUrl)}`);
+console.log(`Neon HTTP stand-in:     ${neon.fetchEndpoint}  -> ${redactUrl(databaseUrl, databaseUrl)}`);
+console.log(`Upstash REST stand-in:  ${upstash.url}  -> ${redactUrl(redisUrl, redisUrl)}`);
 console.log('');
 console.log('Environment for the service (the Neon connection string only has to look valid; the stand-in');
 console.log('always uses its own database):');
 console.log(`  NEON_FETCH_ENDPOINT=${neon.fetchEndpoint}`);
-console.log(`  DATABASE_URL=${redact(databaseUrl)}`);
+console.log(`  DATABASE_URL=${redactUrl(databaseUrl, databaseUrl)}`);
 console.log(`  UPSTASH_REDIS_REST_URL=${upstash.url}`);
 console.log(`  UPSTASH_REDIS_REST_TOKEN=${upstash.token}`);
 console.log('');
@@ -55,13 +56,3 @@ async function stop(signal: string): Promise<void> {
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 
-// Keep passwords out of the terminal scrollback.
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}

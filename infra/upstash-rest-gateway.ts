@@ -2,7 +2,7 @@
 // Test infrastructure only: one shared bearer token, no TLS, no per-database isolation. It exists so the
 // production `@upstash/redis` client can run unmodified against a local Redis.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { errorMessage, GatewayError, listen, readJson, redactUrl, sendJson } from './http.js';
 import { Redis } from 'ioredis';
 
 export interface UpstashGatewayOptions {
@@ -25,15 +25,6 @@ type Command = string[];
 
 /** One command's outcome, in the shape Upstash uses for pipeline and transaction responses. */
 type Outcome = { result: unknown } | { error: string };
-
-class GatewayError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 // Commands that would change the state of the shared connection (or need a session the REST API does not
 // have). Upstash rejects them over REST as well; transactions go through /multi-exec instead.
@@ -86,7 +77,7 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     redis.disconnect();
     // connect() only says "Connection is closed"; the emitted error has the cause (e.g. ECONNREFUSED).
     const reason = errorMessage(lastError ?? err);
-    throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl)}: ${reason}`, { cause: err });
+    throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl, '(unparseable Redis URL)')}: ${reason}`, { cause: err });
   }
 
   const extraConnections = new Set<Redis>();
@@ -99,19 +90,11 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     });
   });
 
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost(host)}:${port}`,
+    url,
     token: opts.token,
     close() {
       closing ??= (async () => {
@@ -151,7 +134,7 @@ async function handle(ctx: Context, expectedAuth: string, req: IncomingMessage, 
   const base64 = String(req.headers['upstash-encoding'] ?? '').toLowerCase() === 'base64';
 
   try {
-    const body = await readJson(req);
+    const body = await readJson(req, 'ERR failed to parse command: body is not valid JSON');
     if (path === '/') {
       const outcome = (await runCommands(ctx, [parseCommand(body)]))[0];
       if (outcome === undefined || 'error' in outcome) {
@@ -291,39 +274,3 @@ function parseCommand(value: unknown): Command {
   });
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    throw new GatewayError(400, 'ERR failed to parse command: body is not valid JSON');
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-// Keeps a password in the Redis URL out of error messages and logs.
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable Redis URL)';
-  }
-}
-
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
-}
