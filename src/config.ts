@@ -16,6 +16,7 @@ export const envSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   CONTEXT_LLM_MODEL: z.string().default('gpt-4o-mini'),
   CONTEXT_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -55,3 +55,23 @@ export const ErrorBody = z
   })
   .openapi('Error');
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE',
+  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
+]);
+
+/**
+ * Maps a storage failure to an API error: an unreachable or overloaded database becomes `UNAVAILABLE` (503, so
+ * clients retry), a data exception becomes `BAD_REQUEST`. Anything else stays unmapped (a 500 with its request id).
+ */
+export function fromStorageError(err: unknown): ApiError | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    const message = e instanceof Error ? e.message : '';
+    if ((typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|fetch failed/i.test(message))
+      return new ApiError('UNAVAILABLE', 'the database is unavailable; retry shortly');
+    if (typeof code === 'string' && code.startsWith('22')) return new ApiError('BAD_REQUEST', `invalid value: ${message}`);
+  }
+  return undefined;
+}

@@ -40,6 +40,13 @@ export interface Deps {
   llm: Llm | undefined;
   tokenizer: Tokenizer;
   logger: Logger;
+  /** Per-key request limits; absent means unlimited. */
+  rateLimiter?: RateLimiter;
+}
+
+export interface RateLimiter {
+  /** Counts one request for `id`; `allowed: false` means answer 429 and retry after `retryAfterSeconds`. */
+  limit(id: string): Promise<{ allowed: boolean; limit: number; remaining: number; retryAfterSeconds: number }>;
 }
 
 export interface Ctx extends Deps {

@@ -6,9 +6,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { limits } from '../config.js';
-import { ApiError, ErrorBody, statusOf, type ErrorCode } from '../errors.js';
+import { ApiError, ErrorBody, fromStorageError, statusOf, type ErrorCode } from '../errors.js';
 import type { Ctx, Deps } from '../ports.js';
-import { authenticate, type Principal, type Scope } from '../services/auth.js';
+import { inputGuard } from './input-guard.js';
+import { authenticate, authenticateAdmin, type Principal, type Scope } from '../services/auth.js';
 
 export interface AppEnv {
   Variables: { ctx: Ctx; principal: Principal; requestId: string };
@@ -45,7 +46,14 @@ export function newApp(deps: Deps): App {
       onError: (c) => errorResponse(c.get('requestId'), 'PAYLOAD_TOO_LARGE', `request body is over ${limits.bodyBytes} bytes`),
     }),
   );
+  app.use('/v1/admin/*', async (c, next) => {
+    await authenticateAdmin(deps.env.CONTEXT_ADMIN_KEY, c.req.header('Authorization'));
+    c.set('principal', { tenantId: '', keyId: 'admin', scopes: ['admin'] });
+    c.set('ctx', { ...deps, tenantId: '', requestId: c.get('requestId'), logger: deps.logger.child({ request_id: c.get('requestId'), admin: true }) });
+    await next();
+  });
   app.use('/v1/*', async (c, next) => {
+    if (c.req.path.startsWith('/v1/admin/')) return next();
     const principal = await authenticate(deps, c.req.header('Authorization'));
     c.set('principal', principal);
     c.set('ctx', {
@@ -56,6 +64,27 @@ export function newApp(deps: Deps): App {
     });
     await next();
   });
+  app.use('/v1/*', async (c, next) => {
+    const principal = c.get('principal');
+    if (!deps.rateLimiter || principal.keyId === 'admin') return next();
+    let verdict;
+    try {
+      verdict = await deps.rateLimiter.limit(principal.keyId);
+    } catch (err) {
+      // A limiter outage must not take the API down with it.
+      deps.logger.warn('rate limiter unavailable; request allowed', { error: (err as Error).message });
+      return next();
+    }
+    if (!verdict.allowed) {
+      const res = errorResponse(c.get('requestId'), 'RATE_LIMITED', `rate limit of ${verdict.limit} requests per minute reached for this key`);
+      res.headers.set('Retry-After', String(verdict.retryAfterSeconds));
+      return res;
+    }
+    c.header('RateLimit-Limit', String(verdict.limit));
+    c.header('RateLimit-Remaining', String(verdict.remaining));
+    await next();
+  });
+  app.use('/v1/*', inputGuard);
 
   app.onError((err, c) => {
     const rid = c.get('requestId') ?? 'unknown';
@@ -64,6 +93,11 @@ export function newApp(deps: Deps): App {
       const code = (Object.entries(statusOf).find(([, s]) => s === err.status)?.[0] ?? 'BAD_REQUEST') as ErrorCode;
       const message = err.status === 400 && /JSON/i.test(err.message) ? 'malformed JSON in request body' : err.message;
       return errorResponse(rid, code, message || code.toLowerCase());
+    }
+    const mapped = fromStorageError(err);
+    if (mapped) {
+      deps.logger.warn('storage error', { request_id: rid, code: mapped.code, error: err.message });
+      return errorResponse(rid, mapped.code, mapped.message);
     }
     deps.logger.error('unhandled error', { request_id: rid, error: err.message, stack: err.stack });
     return errorResponse(rid, 'INTERNAL', 'internal error; the request id identifies it in the logs');

@@ -47,3 +47,44 @@ export async function authenticate(deps: Deps, authorization: string | undefined
   if (!row) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API key');
   return { tenantId: row.tenant_id, keyId: row.id, scopes: parseTextArray(row.scopes).filter((s): s is Scope => (scopes as readonly string[]).includes(s)) };
 }
+
+export interface ApiKeyView {
+  id: string;
+  tenant: string;
+  prefix: string;
+  scopes: Scope[];
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export async function listApiKeys(deps: Deps, tenantId?: string): Promise<ApiKeyView[]> {
+  const rows = await deps.store.query<{ id: string; tenant_id: string; prefix: string; scopes: string[] | string; created_at: string; revoked_at: string | null }>(sql`
+    SELECT id, tenant_id, prefix, scopes, created_at, revoked_at FROM api_keys
+    ${tenantId ? sql`WHERE tenant_id = ${tenantId}` : sql``} ORDER BY created_at DESC LIMIT 1000`);
+  return rows.map((r) => ({
+    id: r.id,
+    tenant: r.tenant_id,
+    prefix: r.prefix,
+    scopes: parseTextArray(r.scopes) as Scope[],
+    created_at: new Date(r.created_at).toISOString(),
+    revoked_at: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+  }));
+}
+
+/** Revokes at once: every request looks its key up in the database, so no instance keeps accepting it. */
+export async function revokeApiKey(deps: Deps, id: string): Promise<void> {
+  const rows = await deps.store.query<{ id: string }>(sql`
+    UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${id} RETURNING id`);
+  if (rows.length === 0) throw new ApiError('NOT_FOUND', `API key "${id}" not found`);
+}
+
+/** Checks the admin bearer key in constant time (comparing hashes, so lengths never leak). */
+export async function authenticateAdmin(adminKey: string | undefined, authorization: string | undefined): Promise<void> {
+  if (!adminKey) throw new ApiError('FORBIDDEN', 'the admin API is disabled: set CONTEXT_ADMIN_KEY to enable it');
+  const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
+  if (!match) throw new ApiError('UNAUTHORIZED', 'missing bearer key: send "Authorization: Bearer <admin key>"');
+  const [a, b] = await Promise.all([sha256Hex(match[1]!), sha256Hex(adminKey)]);
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  if (diff !== 0) throw new ApiError('UNAUTHORIZED', 'invalid admin key');
+}

@@ -9,8 +9,19 @@ import { migrationsFolder } from './migrations.js';
 // Any fixed number works; it only has to be the same for every process migrating the same database.
 const MIGRATION_LOCK = 7_402_311;
 
-export async function openPostgres(url: string, opts: { migrate?: boolean; max?: number } = {}): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5_000 });
+export async function openPostgres(
+  url: string,
+  opts: { migrate?: boolean; max?: number; connectTimeoutMs?: number; statementTimeoutMs?: number } = {},
+): Promise<Store> {
+  // Bounded waits: an unreachable database answers 503 quickly instead of holding requests open.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 3_000,
+    statement_timeout: opts.statementTimeoutMs ?? 15_000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
   const db = drizzle({ client: pool, schema });
   if (opts.migrate ?? true) await migratePostgres(pool);
   return storeOf(db as unknown as Db, 'postgres', () => pool.end());

@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../ports.js';
 import { newApp, type App } from '../app.js';
+import { registerV1AdminKeys } from './v1_admin_keys.js';
 import { registerV1AgentsContextGet } from './v1_agents_context_get.js';
 import { registerV1EventsPublish } from './v1_events_publish.js';
 import { registerV1Memories } from './v1_memories.js';
@@ -32,6 +33,7 @@ const routes = [
   registerV1AgentsContextGet,
   registerV1Memories,
   registerV1EventsPublish,
+  registerV1AdminKeys,
 ];
 
 export function buildApp(deps: Deps): App {

@@ -2,6 +2,7 @@
 // handler as the Workers consumer, and the OpenAI-compatible LLM when a key is set.
 import path from 'node:path';
 import { memoryCache } from '../../adapters/cache/memory.js';
+import { memoryRateLimiter } from '../../adapters/ratelimit/memory.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-process.js';
 import { openPglite } from '../../adapters/store/pglite.js';
@@ -40,6 +41,7 @@ export async function createNodeDeps(
     llm,
     tokenizer: await getTokenizer(),
     logger,
+    rateLimiter: env.RATE_LIMIT_PER_MINUTE > 0 ? memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE) : undefined,
     async close() {
       queue.stop();
       await store.close();
