@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, clientFor, harness, turns3, type Harness } from '../helpers.js';
 
@@ -28,9 +29,7 @@ describe.each(backends)('admin key API on $name', ({ open }) => {
     const listed = (await (await admin('GET', `/v1/admin/keys?tenant=${tenantId}`)).json()) as any;
     expect(listed.keys).toHaveLength(1);
     expect(JSON.stringify(listed)).not.toContain(created.key);
-    const stored = await h.deps.store.query<{ key_hash: string }>(
-      (await import('drizzle-orm')).sql`SELECT key_hash FROM api_keys WHERE tenant_id = ${tenantId}`,
-    );
+    const stored = await h.deps.store.query<{ key_hash: string }>(sql`SELECT key_hash FROM api_keys WHERE tenant_id = ${tenantId}`);
     expect(stored[0]!.key_hash).not.toContain(created.key);
     expect(stored[0]!.key_hash).toMatch(/^[0-9a-f]{64}$/);
     expect((await admin('DELETE', `/v1/admin/keys/${created.id}`)).status).toBe(204);
