@@ -1,0 +1,136 @@
+// LoCoMo conversations as plain data: sessions in order with their date, turns with the exact content string that
+// is written to the product (and later searched for verbatim), and the scorable questions.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface Turn {
+  diaId: string;
+  speaker: string;
+  /** The text plus ` [photo: <caption>]` when the turn shared an image: what is written and what must appear. */
+  content: string;
+  /** The session's date/time as written in the data ("1:56 pm on 8 May, 2023"). */
+  sessionDate: string;
+  /** The same instant as ISO 8601 UTC. */
+  createdAt: string;
+}
+
+export interface Session {
+  index: number;
+  dateTime: string;
+  createdAt: string;
+  turns: Turn[];
+}
+
+export interface Question {
+  question: string;
+  answer: string;
+  category: number;
+  /** Evidence dia_ids that exist in the conversation, in the order given. */
+  evidence: string[];
+  /** Evidence entries that name no turn of the conversation (typos such as "D:11:26"). */
+  missingEvidence: string[];
+}
+
+export interface Conversation {
+  name: string;
+  speakerA: string;
+  speakerB: string;
+  sessions: Session[];
+  turns: Turn[];
+  /** Categories 1–4 with at least one resolvable evidence turn; category 5 (adversarial) is never scored. */
+  questions: Question[];
+  /** Questions of category 1–4 left out because none of their evidence names a turn here. */
+  unscorable: number;
+}
+
+const months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/** "1:56 pm on 8 May, 2023" → "2023-05-08T13:56:00.000Z". The data carries no zone, so it is read as UTC. */
+export function parseSessionDate(text: string): string {
+  const m = text.trim().match(/^(\d{1,2}):(\d{2})\s*([ap])\.?m\.?\s+on\s+(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$/i);
+  if (!m) throw new Error(`unrecognised session date: ${JSON.stringify(text)}`);
+  const [, h, min, ampm, day, monthName, year] = m as unknown as [string, string, string, string, string, string, string];
+  const month = months.findIndex((name) => monthName.length >= 3 && name.startsWith(monthName.toLowerCase()));
+  if (month < 0) throw new Error(`unrecognised month in session date: ${JSON.stringify(text)}`);
+  const hour12 = Number(h);
+  const minute = Number(min);
+  if (hour12 < 1 || hour12 > 12 || minute > 59) throw new Error(`invalid time in session date: ${JSON.stringify(text)}`);
+  const hour = (hour12 % 12) + (ampm.toLowerCase() === 'p' ? 12 : 0);
+  const date = new Date(Date.UTC(Number(year), month, Number(day), hour, minute));
+  // Date.UTC rolls 31 June over to 1 July; a date that does not round-trip is a data error, not a date.
+  if (date.getUTCDate() !== Number(day)) throw new Error(`invalid day in session date: ${JSON.stringify(text)}`);
+  return date.toISOString();
+}
+
+export function turnContent(text: string, caption?: unknown): string {
+  const c = typeof caption === 'string' ? caption.trim() : '';
+  if (!c) return text;
+  return text ? `${text} [photo: ${c}]` : `[photo: ${c}]`;
+}
+
+type Raw = Record<string, unknown>;
+
+/** One conversation from either the trimmed form (keys at the top) or the original `{conversation, qa}` form. */
+export function parseConversation(raw: Raw, name: string): Conversation {
+  const body: Raw = raw.conversation && typeof raw.conversation === 'object' ? { ...(raw.conversation as Raw), qa: raw.qa } : raw;
+  const sessionKeys = Object.keys(body)
+    .map((k) => k.match(/^session_(\d+)$/))
+    .filter((m): m is RegExpMatchArray => !!m && Array.isArray(body[m[0]]))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  if (sessionKeys.length === 0 || !Array.isArray(body.qa)) throw new Error(`${name}: not a LoCoMo conversation (no session_N or qa)`);
+
+  const sessions: Session[] = [];
+  const turns: Turn[] = [];
+  for (const index of sessionKeys) {
+    const dateTime = body[`session_${index}_date_time`];
+    if (typeof dateTime !== 'string') throw new Error(`${name}: session_${index} has no session_${index}_date_time`);
+    const createdAt = parseSessionDate(dateTime);
+    const sessionTurns: Turn[] = [];
+    for (const t of body[`session_${index}`] as Raw[]) {
+      const content = turnContent(String(t.text ?? ''), t.blip_caption);
+      if (!content.trim()) continue;
+      sessionTurns.push({ diaId: String(t.dia_id), speaker: String(t.speaker), content, sessionDate: dateTime, createdAt });
+    }
+    if (sessionTurns.length === 0) continue;
+    sessions.push({ index, dateTime, createdAt, turns: sessionTurns });
+    turns.push(...sessionTurns);
+  }
+
+  const known = new Set(turns.map((t) => t.diaId));
+  const questions: Question[] = [];
+  let unscorable = 0;
+  for (const q of body.qa as Raw[]) {
+    const category = Number(q.category);
+    if (!(category >= 1 && category <= 4)) continue;
+    const listed = Array.isArray(q.evidence) ? q.evidence.map(String) : [];
+    const evidence = [...new Set(listed.filter((id) => known.has(id)))];
+    const missingEvidence = listed.filter((id) => !known.has(id));
+    if (evidence.length === 0) {
+      unscorable += 1;
+      continue;
+    }
+    questions.push({ question: String(q.question), answer: String(q.answer ?? ''), category, evidence, missingEvidence });
+  }
+
+  const speakerA = typeof body.speaker_a === 'string' ? body.speaker_a : turns[0]!.speaker;
+  const speakerB = typeof body.speaker_b === 'string' ? body.speaker_b : (turns.find((t) => t.speaker !== speakerA)?.speaker ?? speakerA);
+  return { name, speakerA, speakerB, sessions, turns, questions, unscorable };
+}
+
+/** Every *.json in the folder (sorted by name); a file may hold one conversation or an array of them. */
+export async function loadFolder(dir: string): Promise<Conversation[]> {
+  const files = (await readdir(dir)).filter((f) => f.toLowerCase().endsWith('.json')).sort();
+  if (files.length === 0) throw new Error(`no .json files in ${dir}`);
+  const out: Conversation[] = [];
+  for (const file of files) {
+    const data = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Raw | Raw[];
+    const base = file.replace(/\.json$/i, '');
+    if (Array.isArray(data)) {
+      data.forEach((item, i) => out.push(parseConversation(item, typeof item.sample_id === 'string' ? item.sample_id : `${base}#${i + 1}`)));
+    } else {
+      out.push(parseConversation(data, base));
+    }
+  }
+  return out;
+}

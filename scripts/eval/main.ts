@@ -1,0 +1,90 @@
+// npm run eval -- --data <dir> [--budget 1000,2000,4000] [--json <file>] [--limit-conversations N]
+// Runs the LoCoMo context-quality protocol (see ../shared/benchmarks/README.md) against the product in-process.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runEval, type Progress } from './harness.js';
+import { loadFolder } from './locomo.js';
+import { formatTables, toJson } from './report.js';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function parseBudgets(text: string): number[] {
+  const budgets = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (budgets.length === 0 || budgets.some((b) => !Number.isInteger(b) || b <= 0))
+    throw new Error(`--budget must be a comma-separated list of positive integers, got ${JSON.stringify(text)}`);
+  return budgets;
+}
+
+function progressLine(p: Progress): string {
+  const s = (p.elapsedMs / 1000).toFixed(1);
+  return `[eval] conversation ${p.conversation}/${p.conversations} ${p.name} ${p.phase} · questions ${p.questionsDone}/${p.questionsTotal} · ${s}s`;
+}
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  tty: boolean;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  tty: !!process.stderr.isTTY,
+};
+
+export async function cli(args: string[], io: CliIo = processIo): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      budget: { type: 'string', default: '1000,2000,4000' },
+      json: { type: 'string' },
+      'limit-conversations': { type: 'string' },
+    },
+    strict: true,
+  });
+  const dataDir = path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks/locomo'));
+  const budgets = parseBudgets(values.budget!);
+  let conversations = await loadFolder(dataDir);
+  if (values['limit-conversations'] !== undefined) {
+    const n = Number(values['limit-conversations']);
+    if (!Number.isInteger(n) || n <= 0) throw new Error('--limit-conversations must be a positive integer');
+    conversations = conversations.slice(0, n);
+  }
+
+  const report = await runEval({
+    conversations,
+    budgets,
+    onProgress: (p) => io.stderr(io.tty ? `\r\x1b[K${progressLine(p)}` : `${progressLine(p)}\n`),
+  });
+  if (io.tty) io.stderr('\n');
+
+  const m = report.meta;
+  const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const sum = (f: (c: (typeof m.conversations)[number]) => number) => m.conversations.reduce((a, c) => a + f(c), 0);
+  io.stdout(
+    `LoCoMo from ${dataDir}: ${m.conversations.length} conversations, ${m.turns} turns, ${m.questions} questions (category 1–4)\n` +
+      `skipped: ${m.missing_evidence_ids} evidence ids naming no turn, ${m.unscorable_questions} questions without resolvable evidence\n` +
+      `compactions: ${m.conversations.map((c) => `${c.name} ${c.compactions}`).join(', ')}; dead-lettered jobs: ${m.dead_letter_jobs}\n` +
+      `elapsed ${sec(m.elapsed_ms)}: start-up ${sec(m.startup_ms)}, ingest ${sec(sum((c) => c.ingest_ms))}, ` +
+      `compression wait ${sec(sum((c) => c.compression_ms))}, QueryContext calls ${sec(m.query_ms_total)}, ` +
+      `the rest (baselines, scoring) ${sec(m.elapsed_ms - m.startup_ms - sum((c) => c.ingest_ms + c.compression_ms) - m.query_ms_total)}\n\n` +
+      formatTables(report),
+  );
+  if (values.json) {
+    const file = path.resolve(values.json);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(toJson(report), null, 2)}\n`);
+    io.stderr(`[eval] wrote ${file}\n`);
+  }
+}
+
+// Run only as the entry point, so tests can import cli() without starting a run.
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  cli(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`[eval] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

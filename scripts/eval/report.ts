@@ -1,0 +1,45 @@
+// Human-readable tables (one per budget) and the JSON document written with --json.
+import type { EvalReport, ResultRow } from './harness.js';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+
+export function formatTables(report: EvalReport): string {
+  const budgets = [...new Set(report.results.map((r) => r.budget))];
+  const header = ['method', 'category', 'questions', 'evidence recall', 'all evidence', 'answer hit', 'over budget', 'p50 ms', 'p95 ms'];
+  const out: string[] = [];
+  for (const budget of budgets) {
+    const rows = report.results
+      .filter((r) => r.budget === budget)
+      .map((r) => [
+        r.method,
+        r.category === undefined ? 'all' : String(r.category),
+        String(r.questions),
+        pct(r.evidence_recall),
+        pct(r.all_evidence),
+        pct(r.answer_hit),
+        String(r.over_budget),
+        ms(r.p50_ms),
+        ms(r.p95_ms),
+      ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+    out.push(`Budget ${budget} tokens`, line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), '');
+  }
+  return out.join('\n');
+}
+
+/** Overall rows first (the documented shape), then the per-category rows with a `category` field. */
+export function toJson(report: EvalReport): { results: ResultRow[]; meta: EvalReport['meta'] } {
+  const round = (r: ResultRow): ResultRow => ({
+    ...r,
+    evidence_recall: Number(r.evidence_recall.toFixed(6)),
+    all_evidence: Number(r.all_evidence.toFixed(6)),
+    answer_hit: Number(r.answer_hit.toFixed(6)),
+    p50_ms: Number(r.p50_ms.toFixed(3)),
+    p95_ms: Number(r.p95_ms.toFixed(3)),
+  });
+  const overall = report.results.filter((r) => r.category === undefined);
+  const perCategory = report.results.filter((r) => r.category !== undefined);
+  return { results: [...overall, ...perCategory].map(round), meta: report.meta };
+}

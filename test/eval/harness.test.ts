@@ -1,0 +1,96 @@
+// End to end: a tiny synthetic LoCoMo conversation in a temp folder, run through the eval command in-process.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../../scripts/eval/main.js';
+
+const conversation = {
+  speaker_a: 'Nora',
+  speaker_b: 'Ivo',
+  session_1_date_time: '10:15 am on 3 April, 2023',
+  session_1: [
+    { speaker: 'Nora', dia_id: 'D1:1', text: 'Hi Ivo! I finally started pottery classes on Monday.' },
+    { speaker: 'Ivo', dia_id: 'D1:2', text: 'That is great. I have been training for the Lisbon half marathon.' },
+    { speaker: 'Nora', dia_id: 'D1:3', text: 'My first bowl came out lopsided.', img_url: ['u'], blip_caption: 'a photo of a clay bowl' },
+    { speaker: 'Ivo', dia_id: 'D1:4', text: 'Still counts! Mine would be worse.' },
+  ],
+  session_2_date_time: '7:40 pm on 20 April, 2023',
+  session_2: [
+    { speaker: 'Ivo', dia_id: 'D2:1', text: 'I ran the Lisbon half marathon last Sunday in 1:52.' },
+    { speaker: 'Nora', dia_id: 'D2:2', text: 'Wow, congratulations! I glazed two mugs this week.' },
+    { speaker: 'Ivo', dia_id: 'D2:3', text: 'Send me a picture of the mugs.' },
+    { speaker: 'Nora', dia_id: 'D2:4', text: 'Here they are.', img_url: ['u'], blip_caption: 'a photo of two blue mugs' },
+  ],
+  qa: [
+    { question: 'What hobby did Nora start?', answer: 'pottery', evidence: ['D1:1'], category: 4 },
+    { question: 'Which race did Ivo run?', answer: 'Lisbon half marathon', evidence: ['D1:2', 'D2:1'], category: 1 },
+    { question: 'What did Nora make?', answer: 'a bowl and two mugs', evidence: ['D1:3', 'D2:2', 'D:7'], category: 3 },
+    { question: 'What did Ivo paint?', adversarial_answer: 'a mug', evidence: ['D2:3'], category: 5 },
+  ],
+};
+
+describe('eval command on a synthetic conversation', () => {
+  let dir: string;
+  let json: any;
+  let stdout = '';
+  let stderr = '';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'locomo-eval-'));
+    await mkdir(path.join(dir, 'data'));
+    await writeFile(path.join(dir, 'data', 'conv-x.json'), JSON.stringify(conversation));
+    const out = path.join(dir, 'out', 'result.json');
+    await cli(['--data', path.join(dir, 'data'), '--budget', '120,1000', '--json', out], {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      tty: false,
+    });
+    json = JSON.parse(await readFile(out, 'utf8'));
+  }, 180_000);
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes one overall row per method and budget with fractions and latencies', () => {
+    const overall = json.results.filter((r: any) => r.category === undefined);
+    expect(overall.map((r: any) => `${r.method}@${r.budget}`)).toEqual([
+      'product@120', 'recency@120', 'bm25@120', 'product@1000', 'recency@1000', 'bm25@1000',
+    ]);
+    for (const r of overall) {
+      expect(Object.keys(r).sort()).toEqual(
+        ['all_evidence', 'answer_hit', 'budget', 'evidence_recall', 'method', 'over_budget', 'p50_ms', 'p95_ms', 'questions'].sort(),
+      );
+      expect(r.questions).toBe(3);
+      for (const k of ['evidence_recall', 'all_evidence', 'answer_hit']) {
+        expect(r[k]).toBeGreaterThanOrEqual(0);
+        expect(r[k]).toBeLessThanOrEqual(1);
+      }
+      expect(r.over_budget).toBe(0);
+      expect(r.p95_ms).toBeGreaterThanOrEqual(r.p50_ms);
+    }
+  });
+
+  it("reports the product's evidence recall", () => {
+    const product = json.results.find((r: any) => r.method === 'product' && r.budget === 1000 && r.category === undefined);
+    expect(typeof product.evidence_recall).toBe('number');
+    expect(product.p50_ms).toBeGreaterThan(0);
+    expect(stdout).toMatch(/\| product \| all +\| +3 \| +\d+\.\d %/);
+  });
+
+  it('scores the baselines on the same turns: the whole conversation fits in 1000 tokens', () => {
+    const recency = json.results.find((r: any) => r.method === 'recency' && r.budget === 1000 && r.category === undefined);
+    expect(recency).toMatchObject({ evidence_recall: 1, all_evidence: 1 });
+    // 'a bowl and two mugs' is not said verbatim; 'pottery' and 'Lisbon half marathon' are.
+    expect(recency.answer_hit).toBeCloseTo(2 / 3, 6);
+  });
+
+  it('adds per-category rows and notes what it skipped', () => {
+    const cats = json.results.filter((r: any) => r.method === 'bm25' && r.budget === 1000 && r.category !== undefined);
+    expect(cats.map((r: any) => [r.category, r.questions])).toEqual([[1, 1], [2, 0], [3, 1], [4, 1]]);
+    expect(json.meta).toMatchObject({ questions: 3, turns: 8, missing_evidence_ids: 1, unscorable_questions: 0, dead_letter_jobs: 0 });
+    expect(stdout).toContain('Budget 120 tokens');
+    expect(stderr).toContain('conversation 1/1 conv-x');
+  });
+});
