@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Node project: unit tests and integration tests against PGlite and the real PostgreSQL on this machine.
+// Two projects: `node` (unit tests and integration tests against PGlite and the real PostgreSQL and Redis on this
+// machine) and `workers` (the Worker inside workerd, against the local Neon and Upstash stand-ins).
 export default defineConfig({
   test: {
     projects: [
@@ -15,6 +16,7 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      './vitest.workers.config.ts',
     ],
   },
 });

@@ -199,7 +199,24 @@ async function runTransaction(ctx: Context, commands: Command[]): Promise<Outcom
 }
 
 function send(conn: Redis, [command, ...args]: Command): Promise<unknown> {
-  return conn.callBuffer(rawName(command ?? ''), ...args);
+  const upper = rawName(command ?? '');
+  // Upstash runs a newer Redis than this machine's 7.0: drop script shebang flags 7.0 does not know (e.g.
+  // `allow-key-locking`, sent by @upstash/ratelimit). The script's SHA changes, so clients fall back from EVALSHA to
+  // EVAL, which they do anyway on NOSCRIPT.
+  if ((upper === 'EVAL' || upper === 'EVAL_RO' || (upper === 'SCRIPT' && String(args[0]).toUpperCase() === 'LOAD')) && args.length > 0) {
+    const i = upper === 'SCRIPT' ? 1 : 0;
+    if (typeof args[i] === 'string') args[i] = stripNewerScriptFlags(args[i] as string);
+  }
+  return conn.callBuffer(upper, ...args);
+}
+
+const KNOWN_SCRIPT_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys']);
+
+export function stripNewerScriptFlags(script: string): string {
+  const m = script.match(/^#!lua flags=([^\n]*)\n/);
+  if (!m) return script;
+  const kept = m[1]!.split(',').map((f) => f.trim()).filter((f) => KNOWN_SCRIPT_FLAGS.has(f));
+  return `#!lua${kept.length ? ` flags=${kept.join(',')}` : ''}\n${script.slice(m[0].length)}`;
 }
 
 // ioredis reshapes some replies by lowercase command name (HGETALL becomes an object). Redis command names are

@@ -10,12 +10,19 @@ export const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional(),
   CONTEXT_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   CONTEXT_ADMIN_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.url().optional(),
   CONTEXT_LLM_MODEL: z.string().default('gpt-4o-mini'),
   CONTEXT_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  CONTEXT_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
+  /** Embeddings run on the query path: a short limit, after which ranking goes on without them. */
+  CONTEXT_EMBEDDING_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
@@ -52,13 +59,38 @@ export const defaults = {
   summaryMaxTokens: 600,
   /** How long an assembled context stays cached; versioned keys make staleness impossible, TTL only bounds memory. */
   contextCacheTtlSeconds: 300,
+  /** How often the Node process re-queues compression that a lost enqueue left behind (Workers use the cron). */
+  maintenanceIntervalMs: 60_000,
   /** Candidates fetched from full-text search before ranking and packing. */
   lexicalCandidates: 60,
+  /**
+   * Relevant-history retrieval: full-text search bounds the candidates, the in-process ranker orders them. A few
+   * hundred candidates cover what a 4k-token budget can hold several times over while keeping a query to one round
+   * trip of a few hundred small rows.
+   */
+  history: {
+    /** Query lexemes searched (the most repeated, then the latest, for long queries). */
+    maxQueryTerms: 16,
+    /** Matches read per term, newest first; also the cap on a term's document frequency. */
+    matchesPerTerm: 500,
+    /** Hits with the highest summed IDF kept as seeds. */
+    seeds: 150,
+    /** Turns fetched on each side of a seed: answers follow questions, context surrounds mentions. */
+    neighbourRadius: 2,
+    /** Stems at least this long also match the longer stems they prefix. */
+    prefixMinLength: 4,
+    /** Cosine at which two candidate turns count as near-duplicates and only the better-ranked one is kept. */
+    duplicateCosine: 0.92,
+    /** Weight of embedding similarity fused (by reciprocal rank) with the lexical ranking, for semantic embedders. */
+    embeddingWeight: 0.5,
+    /** Candidates embedded per query for fusion and de-duplication (the ones a budget can hold). */
+    embedTop: 200,
+  },
 } as const;
 
 /**
- * How a budget is split across envelope sections (seed 001 M2). Shares of what remains after the fixed frame;
- * unused tokens flow on to the next section in this order.
+ * How a budget is split across envelope sections (seed 001 M2) when no query is given: shares of what remains after
+ * the fixed frame; unused tokens flow on (see the planner's backfill order).
  */
 export const sectionShares = {
   task_anchor: 0.08,
@@ -69,3 +101,17 @@ export const sectionShares = {
   recent_turns: 0.25,
   relevant_history: 0.25,
 } as const;
+
+/**
+ * Shares when a query is given: the turns that match it get most of the budget. The newest turns keep a small share
+ * (the thread the next call continues); the rolling summary only receives what nothing more specific could use.
+ */
+export const querySectionShares = {
+  task_anchor: 0.05,
+  hard_constraints: 0.07,
+  retrieved_memory: 0.08,
+  tool_findings: 0.1,
+  summary: 0,
+  recent_turns: 0.05,
+  relevant_history: 0.65,
+} as const satisfies Record<keyof typeof sectionShares, number>;

@@ -2,6 +2,7 @@
 import type { Env } from './config.js';
 import type { Store } from './db/store.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface Cache {
@@ -19,6 +20,8 @@ export type Job = {
   /** `threshold` folds what passed the window limit; `rebuild` recomputes the summary from every stored turn. */
   mode: 'threshold' | 'rebuild';
   job_id: string;
+  /** For a rebuild: the window version it was queued against; once the window moved on, a redelivery does nothing. */
+  window_version?: number;
 };
 
 export interface Queue {
@@ -42,6 +45,9 @@ export interface Deps {
   logger: Logger;
   /** Per-key request limits; absent means unlimited. */
   rateLimiter?: RateLimiter;
+  /** Prometheus metrics served at /metrics; absent means nothing is recorded. */
+  metrics?: Metrics;
+  embedder?: import('./embedder.js').Embedder; // ranking and de-duplication vectors; absent: lexical signals only
 }
 
 export interface RateLimiter {

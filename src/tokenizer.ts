@@ -10,13 +10,17 @@ export interface Tokenizer {
   tail(text: string, maxTokens: number): string;
 }
 
+/** Distinct pre-token pieces remembered; words repeat, so a small table answers nearly every lookup. */
+const PIECE_CACHE_MAX = 100_000;
+
 let loading: Promise<Tokenizer> | undefined;
 
 export function getTokenizer(): Promise<Tokenizer> {
   loading ??= import('js-tiktoken/ranks/o200k_base').then(({ default: ranks }) => {
     const enc = new Tiktoken(ranks);
+    const count = pieceCounter(enc, ranks.pat_str, Object.keys(ranks.special_tokens));
     return {
-      count: (text) => (text.length === 0 ? 0 : enc.encode(text).length),
+      count,
       truncate: (text, maxTokens) => {
         if (maxTokens <= 0) return '';
         const tokens = enc.encode(text);
@@ -37,4 +41,60 @@ export function getTokenizer(): Promise<Tokenizer> {
     } satisfies Tokenizer;
   });
   return loading;
+}
+
+/**
+ * Counting is the hot path of every query (each candidate line and the final text are counted), and the encoder
+ * byte-pair-merges every piece from scratch. BPE never merges across the encoding's pre-token pieces, so the count of
+ * a text is the sum of its pieces' counts; pieces (mostly words with their leading space) repeat, so each is encoded
+ * once and remembered. Text holding a special-token string goes to the encoder as before.
+ */
+function pieceCounter(enc: Tiktoken, pattern: string, specials: string[]): (text: string) => number {
+  const pieces = new RegExp(pattern, 'gu');
+  const memo = new Map<string, number>();
+  return (text) => {
+    if (text.length === 0) return 0;
+    if (text.includes('<|') && specials.some((s) => text.includes(s))) return enc.encode(text).length;
+    let n = 0;
+    pieces.lastIndex = 0;
+    for (let m = pieces.exec(text); m !== null; m = pieces.exec(text)) {
+      const piece = m[0];
+      let c = memo.get(piece);
+      if (c === undefined) {
+        c = pieceTokens(enc, piece);
+        if (memo.size >= PIECE_CACHE_MAX) memo.clear();
+        memo.set(piece, c);
+      }
+      n += c;
+    }
+    return n;
+  };
+}
+
+/** Tokens of one pre-token piece: the encoder's own merge over the piece's bytes (no re-splitting). */
+function pieceTokens(enc: Tiktoken, piece: string): number {
+  const ranks = (enc as unknown as { rankMap?: Map<string, number> }).rankMap;
+  if (!ranks) return enc.encode(piece).length;
+  const bytes = new TextEncoder().encode(piece);
+  if (ranks.has(bytes.join(','))) return 1;
+  // Lowest-rank-first merging of adjacent parts, exactly as tiktoken's byte-pair merge; returns the part count.
+  const bounds = Array.from({ length: bytes.length + 1 }, (_, i) => i);
+  const rankOf = (i: number) => {
+    const end = bounds[i + 2];
+    return end === undefined ? undefined : ranks.get(bytes.subarray(bounds[i]!, end).join(','));
+  };
+  while (bounds.length > 2) {
+    let best = -1;
+    let bestRank = Infinity;
+    for (let i = 0; i < bounds.length - 2; i++) {
+      const r = rankOf(i);
+      if (r !== undefined && r < bestRank) {
+        bestRank = r;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    bounds.splice(best + 1, 1);
+  }
+  return bounds.length - 1;
 }

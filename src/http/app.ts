@@ -9,6 +9,7 @@ import { limits } from '../config.js';
 import { ApiError, ErrorBody, fromStorageError, statusOf, type ErrorCode } from '../errors.js';
 import type { Ctx, Deps } from '../ports.js';
 import { inputGuard } from './input-guard.js';
+import { httpMetrics } from './metrics-middleware.js';
 import { authenticate, authenticateAdmin, type Principal, type Scope } from '../services/auth.js';
 
 export interface AppEnv {
@@ -30,6 +31,8 @@ export function newApp(deps: Deps): App {
   });
 
   app.use('*', requestId({ headerName: 'X-Request-Id' }));
+  // Before auth and limits, so refused requests (401, 413, 429) are measured too.
+  app.use('*', httpMetrics(deps.metrics));
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();

@@ -18,7 +18,7 @@ export const inputGuard: MiddlewareHandler = async (c, next) => {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with "Content-Type: application/json"');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
   } catch {
     throw new ApiError('BAD_REQUEST', 'request body is not valid UTF-8');
   }

@@ -1,5 +1,7 @@
 // Budget planner (seed 001 M2): splits the budget across envelope sections, packs each section's candidates in
-// its own order of preference, lets unused tokens flow on to the next section, and reports what happened.
+// its own order of preference, lets unused tokens flow to the sections that still have candidates, and reports
+// what happened. Costs are exact token counts: an item's line, plus the headers its first appearance opens (a
+// section's fence, a date group inside it), so what is planned is what is rendered.
 import { sectionShares } from '../config.js';
 import { sectionNames, type BudgetReport, type SectionName } from '../schemas/context.js';
 
@@ -13,6 +15,11 @@ export interface Item<P = unknown> {
   /** Render order within the section (e.g. turn sequence). */
   order: number;
   truncated?: boolean;
+  /** Items sharing a group render under one header (e.g. a date), paid by the first item kept. */
+  group?: string;
+  groupTokens?: number;
+  /** Id of a better-ranked item this one nearly repeats: reported as a duplicate, never packed. */
+  duplicateOf?: string;
   payload: P;
 }
 
@@ -23,6 +30,10 @@ export interface PlanInput {
   frameTokens: number;
   /** Cost of a section's fences, paid once when its first item is kept. */
   headerTokens: Record<SectionName, number>;
+  /** Sections rendered inside one fence share its header: the first item kept in any of them pays it. */
+  fences?: Partial<Record<SectionName, string>>;
+  /** Share of the available budget per section; defaults to the no-query shares. */
+  shares?: Record<SectionName, number>;
   /** Candidates per section, best first. */
   candidates: Record<SectionName, Item[]>;
   /** Returns a shortened item that fits `maxTokens`, or undefined when the item cannot be shortened usefully. */
@@ -40,22 +51,33 @@ export interface Plan {
  */
 export const packingOrder: readonly SectionName[] = sectionNames;
 
-/** Sections that may take leftover tokens at the end, in this order. */
-const backfillOrder: SectionName[] = ['relevant_history', 'recent_turns', 'tool_findings', 'retrieved_memory', 'summary'];
+/** Sections that take leftover tokens at the end, in this order: specific evidence before general background. */
+export const backfillOrder: readonly SectionName[] = ['relevant_history', 'recent_turns', 'tool_findings', 'retrieved_memory', 'summary'];
 
 const MIN_SHRUNK_TOKENS = 24;
 
 export function plan(input: PlanInput): Plan {
   const available = Math.max(0, input.budget - input.reserve - input.frameTokens);
+  const shares = input.shares ?? sectionShares;
   const state = new Map(
-    packingOrder.map((s) => [s, { allotted: 0, used: 0, kept: [] as Item[], dropped: new Map<string, { item: Item; reason: 'over_budget' | 'duplicate' }>() }]),
+    packingOrder.map((s) => [
+      s,
+      { allotted: 0, used: 0, leftover: 0, kept: [] as Item[], dropped: new Map<string, { item: Item; reason: 'over_budget' | 'duplicate' }>() },
+    ]),
   );
   const keptIds = new Set<string>();
+  const openFences = new Set<string>();
+  const openGroups = new Set<string>();
   let spent = 0;
 
+  /** Keeps the item (shortened if allowed and needed) when it fits `room`; returns the tokens spent, 0 if not kept. */
   const tryKeep = (section: SectionName, item: Item, room: number): number => {
     const st = state.get(section)!;
-    const header = st.kept.length === 0 ? input.headerTokens[section] : 0;
+    const fence = input.fences?.[section] ?? section;
+    const groupKey = item.group === undefined ? undefined : `${fence}\u0000${item.group}`;
+    const header =
+      (openFences.has(fence) ? 0 : input.headerTokens[section]) +
+      (groupKey === undefined || openGroups.has(groupKey) ? 0 : (item.groupTokens ?? 0));
     let chosen: Item | undefined = item;
     if (item.tokens + header > room) {
       const shrinkTo = room - header;
@@ -65,17 +87,18 @@ export function plan(input: PlanInput): Plan {
     st.kept.push(chosen);
     st.dropped.delete(item.id);
     keptIds.add(item.id);
+    openFences.add(fence);
+    if (groupKey !== undefined) openGroups.add(groupKey);
     return chosen.tokens + header;
   };
 
-  // Shares are fractions of what is available; the share of a section with no candidates flows on.
-  let carry = 0;
+  // First pass: each section packs within its own share.
   for (const section of packingOrder) {
     const st = state.get(section)!;
-    st.allotted = Math.floor(available * sectionShares[section]) + carry;
+    st.allotted = Math.floor(available * shares[section]);
     let room = Math.min(st.allotted, available - spent);
     for (const item of input.candidates[section]) {
-      if (keptIds.has(item.id)) {
+      if (keptIds.has(item.id) || item.duplicateOf !== undefined) {
         st.dropped.set(item.id, { item, reason: 'duplicate' });
         continue;
       }
@@ -85,7 +108,6 @@ export function plan(input: PlanInput): Plan {
       st.used += cost;
       spent += cost;
     }
-    carry = Math.max(0, st.allotted - st.used);
   }
 
   // Whatever is left goes to the sections that still had candidates waiting, best candidates first.
@@ -95,6 +117,7 @@ export function plan(input: PlanInput): Plan {
       if (reason !== 'over_budget' || keptIds.has(item.id)) continue;
       const cost = tryKeep(section, item, available - spent);
       st.used += cost;
+      st.leftover += cost;
       spent += cost;
     }
   }
@@ -117,7 +140,7 @@ export function plan(input: PlanInput): Plan {
         used: st.used,
         kept: st.kept.length,
         dropped: dropped.length,
-        note: explain(section, input.candidates[section].length, st.kept.length, overBudget, duplicates, shrunk),
+        note: explain(section, input.candidates[section].length, st.kept.length, overBudget, duplicates, shrunk, st.leftover),
       };
     }),
     dropped: packingOrder
@@ -136,12 +159,21 @@ export function plan(input: PlanInput): Plan {
   return { kept, report };
 }
 
-function explain(section: SectionName, candidates: number, kept: number, overBudget: number, duplicates: number, shrunk: number) {
-  if (candidates === 0) return 'no candidates; its share flowed to the next section';
+function explain(
+  section: SectionName,
+  candidates: number,
+  kept: number,
+  overBudget: number,
+  duplicates: number,
+  shrunk: number,
+  leftover: number,
+) {
+  if (candidates === 0) return 'no candidates; its share flowed to the sections that had more';
   const parts = [`kept ${kept} of ${candidates}`];
+  if (leftover > 0) parts.push(`${leftover} tokens from shares other sections did not use`);
   if (shrunk > 0) parts.push(`${shrunk} shortened to fit`);
   if (overBudget > 0) parts.push(`${overBudget} did not fit the budget`);
-  if (duplicates > 0) parts.push(`${duplicates} already shown in an earlier section`);
+  if (duplicates > 0) parts.push(`${duplicates} already shown or nearly repeated by a better-ranked item`);
   return parts.join('; ');
 }
 

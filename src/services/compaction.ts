@@ -25,7 +25,7 @@ export interface CompactionResult {
 export async function runJob(deps: Deps, job: Job): Promise<CompactionResult> {
   switch (job.kind) {
     case 'compress':
-      return compressSession(deps, job.tenant_id, job.session_id, job.mode);
+      return compressSession(deps, job.tenant_id, job.session_id, job.mode, job.window_version);
   }
 }
 
@@ -34,10 +34,13 @@ export async function compressSession(
   tenantId: string,
   sessionId: string,
   mode: Job['mode'],
+  expectedWindowVersion?: number,
 ): Promise<CompactionResult> {
   const started = performance.now();
   const session = await findSession(deps, tenantId, sessionId);
   if (!session || session.window_version === null) return { status: 'skipped', reason: 'session no longer exists' };
+  if (expectedWindowVersion !== undefined && session.window_version !== expectedWindowVersion)
+    return { status: 'skipped', reason: 'window already rebuilt since this job was queued' };
   const maxTokens = session.max_tokens ?? defaults.windowMaxTokens;
   const strategy: Strategy = (strategies as readonly string[]).includes(session.compression_strategy ?? '')
     ? (session.compression_strategy as Strategy)
@@ -95,6 +98,7 @@ export async function compressSession(
     )
     SELECT count(*)::int AS ok FROM upd`);
   if (Number(done?.ok ?? 0) === 0) return { status: 'skipped', reason: 'window changed while compressing; a newer job covers it' };
+  deps.metrics?.compacted(durationMs / 1000, tokensBefore, summaryTokens);
   deps.logger.info('window compressed', {
     tenant_id: tenantId, session_id: sessionId, mode, method: out.method, turns: folded.length,
     tokens_before: tokensBefore, tokens_after: summaryTokens, duration_ms: Math.round(durationMs),

@@ -3,7 +3,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { parseTextArray, pgTextArray } from '../db/store.js';
 import { ApiError, notFound } from '../errors.js';
-import { toTsQuery } from '../pipeline/retriever.js';
+import { toTsQuery } from '../pipeline/retriever/index.js';
 import type { Ctx } from '../ports.js';
 import type { CreateMemoryBody, ListMemoriesQuery, Memory, SearchMemoriesBody } from '../schemas/memories.js';
 import { findSession } from './sessions.js';

@@ -1,18 +1,29 @@
 // QueryContext: plan → retrieve → pack → assemble, cached per session version. The answer always fits the budget:
 // the planner packs by counted tokens and the final rendered text is counted again before it is returned.
-import { defaults } from '../config.js';
+import { defaults, querySectionShares, sectionShares } from '../config.js';
 import { sha256Hex } from '../crypto.js';
-import { escapeFence, frameOf, render, sectionHeader, type RenderFrame, type Template } from '../pipeline/assembler.js';
+import {
+  dateHeader,
+  escapeFence,
+  frameOf,
+  render,
+  sectionHeader,
+  sharedFences,
+  type RenderFrame,
+  type Template,
+} from '../pipeline/assembler.js';
 import { truncateHeadTail } from '../pipeline/compressor/truncate.js';
 import { dropLast, plan, type Item } from '../pipeline/planner.js';
 import {
-  lexicalTurns,
+  historyCandidates,
   recallMemories,
   structuralCandidates,
   toTsQuery,
+  type HistoryCandidates,
   type MemoryRow,
   type TurnRow,
-} from '../pipeline/retriever.js';
+} from '../pipeline/retriever/index.js';
+import { rankRelevant } from '../pipeline/retriever/relevant.js';
 import type { Ctx } from '../ports.js';
 import {
   sectionNames,
@@ -45,9 +56,12 @@ export async function queryContext(
   if (hit) return { ...hit, request_id: ctx.requestId, cached: true };
 
   const tsQuery = toTsQuery(body.query);
-  const [structural, lexical, memories] = await Promise.all([
+  const noHistory: HistoryCandidates = { terms: [], candidates: [] };
+  const [structural, history, memories] = await Promise.all([
     structuralCandidates(ctx.store, ctx.tenantId, session.id, body.recent_turns, body.time_range),
-    tsQuery ? lexicalTurns(ctx.store, ctx.tenantId, session.id, tsQuery, { range: body.time_range }) : [],
+    body.query && tsQuery
+      ? historyCandidates(ctx.store, ctx.tenantId, session.id, body.query, { range: body.time_range, totalTurns: session.last_sequence })
+      : noHistory,
     recallMemories(ctx.store, ctx.tenantId, {
       sessionId: session.id,
       userId: session.user_id,
@@ -56,16 +70,39 @@ export async function queryContext(
     }, tsQuery),
   ]);
 
+  const ranked = body.query
+    ? await rankRelevant({
+        query: body.query,
+        terms: history.terms,
+        candidates: history.candidates,
+        totalTurns: session.last_sequence,
+        embedder: ctx.embedder,
+        logger: ctx.logger,
+      })
+    : [];
+
   const tok = ctx.tokenizer;
   const template: Template = body.template;
+  // Costs are counted with the line break that follows each line, so planned tokens add up to the rendered text.
   const item = (section: SectionName, id: string, score: number, order: number, p: Payload): Item<Payload> => {
     const line = p.lineFor(p.content);
-    return { id, section, line, tokens: tok.count(line) + 1, score, order, payload: p };
+    return { id, section, line, tokens: tok.count(`${line}\n`), score, order, payload: p };
   };
-  const turnItem = (section: SectionName, t: TurnRow, score: number) =>
-    item(section, t.id, score, t.sequence, { content: escapeFence(t.content), lineFor: turnLine(t), turn: t, source: section });
+  const headerCost = new Map<string, number>();
+  const turnItem = (section: SectionName, t: TurnRow, score: number, duplicateOf?: string): Item<Payload> => {
+    const group = dateHeader(t.created_at);
+    let groupTokens = headerCost.get(group);
+    if (groupTokens === undefined) headerCost.set(group, (groupTokens = tok.count(`${group}\n`)));
+    const it = item(section, t.id, score, t.sequence, { content: escapeFence(t.content), lineFor: turnLine(t), turn: t, source: section });
+    return { ...it, group, groupTokens, ...(duplicateOf ? { duplicateOf } : {}) };
+  };
 
-  const anchorText = typeof session.metadata.task === 'string' ? session.metadata.task : structural.first?.content;
+  // With a query, the query is the task: the opening turn only appears if it is relevant or recent. Without one,
+  // the opening request anchors the context and is repeated at the end.
+  const taskText = typeof session.metadata.task === 'string' ? session.metadata.task : undefined;
+  const anchorText = taskText ?? (body.query ? undefined : structural.first?.content);
+  const conversational = (t: TurnRow) => t.role === 'user' || t.role === 'assistant';
+  const matchedTools = ranked.map((r) => r.candidate.turn).filter((t) => t.role === 'tool' && !structural.tool.some((r) => r.id === t.id));
   const candidates: Record<SectionName, Item<Payload>[]> = {
     task_anchor: anchorText
       ? [item('task_anchor', structural.first?.id ?? 'task', 1, 0, {
@@ -83,9 +120,11 @@ export async function queryContext(
       })),
     ],
     recent_turns: structural.recent.map((t, i) => turnItem('recent_turns', t, 1 - i / 1000)),
-    relevant_history: lexical.filter((t) => t.role === 'user' || t.role === 'assistant').map((t) => turnItem('relevant_history', t, t.score)),
+    relevant_history: withinReach(ranked.filter((r) => conversational(r.candidate.turn)), body.budget_tokens).map((r) =>
+      turnItem('relevant_history', r.candidate.turn, r.score, r.duplicateOf),
+    ),
     // Newest tool results first, then older ones that match the query.
-    tool_findings: [...structural.tool, ...lexical.filter((t) => t.role === 'tool' && !structural.tool.some((r) => r.id === t.id))].map(
+    tool_findings: [...structural.tool, ...matchedTools].map(
       (t, i) => item('tool_findings', t.id, 1 - i / 1000, t.sequence, {
         content: escapeFence(t.content), lineFor: toolLine(t), turn: t, source: 'tool result',
       }),
@@ -101,7 +140,8 @@ export async function queryContext(
   };
 
   const budget = body.budget_tokens - body.reserve_tokens;
-  const reminderSource = body.query ?? anchorText ?? '';
+  // The caller sends the query itself; a reminder only restates a task that opened the context.
+  const reminderSource = body.query ? '' : (anchorText ?? '');
   let frame: RenderFrame = frameOf(template, reminderSource ? tok.truncate(reminderSource, REMINDER_MAX_TOKENS) : '');
   let frameTokens = tok.count(`${frame.preamble}\n${frame.reminder}`) + 1;
   if (frameTokens > budget / 2) {
@@ -118,8 +158,12 @@ export async function queryContext(
     reserve: body.reserve_tokens,
     frameTokens,
     headerTokens,
+    fences: sharedFences,
+    shares: body.query ? querySectionShares : sectionShares,
     candidates,
     shrink: (it, maxTokens) => {
+      // A retrieved turn is evidence: shown whole or not at all; a fragment would crowd out whole turns.
+      if (it.section === 'relevant_history') return undefined;
       const payload = it.payload as Payload;
       const overhead = tok.count(payload.lineFor('')) + 1;
       const content = truncateHeadTail(payload.content, maxTokens - overhead, tok);
@@ -147,27 +191,48 @@ export async function queryContext(
     session_id: session.id,
     request_id: ctx.requestId,
     session_version: session.version,
-    envelope: toEnvelope(p.kept as Item<Payload>[], p.report, session),
+    envelope: toEnvelope(p.kept as Item<Payload>[], p.report, session, taskText ?? structural.first),
     rendered,
     token_count: tokenCount,
     cached: false,
   };
+  ctx.metrics?.contextAssembled(response, p.kept as Item<Payload>[], (text) => tok.count(text));
   await cacheSet(ctx, cacheKey, response);
   return response;
 }
 
+/**
+ * The best-ranked turns whose stored token counts add up to twice the budget: more than the planner can use, so the
+ * lines of turns that cannot fit are never rendered and counted.
+ */
+function withinReach<T extends { candidate: { turn: TurnRow } }>(ranked: T[], budget: number): T[] {
+  let total = 0;
+  const out: T[] = [];
+  for (const r of ranked) {
+    if (total > 2 * budget) break;
+    out.push(r);
+    total += r.candidate.turn.token_count + 4;
+  }
+  return out;
+}
+
 const stamp = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
+/** `speaker: content`; the date is the group header above the line, so it is not repeated per turn. */
 function turnLine(t: TurnRow) {
   const calls = t.tool_calls?.length ? ` → calls ${t.tool_calls.map((c) => `${c.name}(${c.arguments})`).join(', ')}` : '';
-  return (c: string) => `[${stamp(t.created_at)}] ${t.name ?? t.role}: ${c}${calls}`;
+  return (c: string) => `${t.name ?? t.role}: ${c}${calls}`;
 }
 
 function toolLine(t: TurnRow) {
   return (c: string) => `[${stamp(t.created_at)}] ${t.name ?? 'tool'} result (call ${t.tool_call_id ?? '?'}): ${c}`;
 }
 
-function toEnvelope(kept: Item<Payload>[], report: Envelope['budget_report'], session: SessionRow): Envelope {
+/**
+ * The task summary is the session's declared task, or the opening user turn when it made it into the context (as
+ * the anchor or as a history line).
+ */
+function toEnvelope(kept: Item<Payload>[], report: Envelope['budget_report'], session: SessionRow, task: string | TurnRow | undefined): Envelope {
   const of = (s: SectionName) => kept.filter((k) => k.section === s).sort((a, b) => a.order - b.order);
   const contentOf = (k: Item<Payload>) => (k.truncated ? k.line : k.payload.turn?.content ?? k.payload.memory?.content ?? k.payload.content);
   const history = [
@@ -190,7 +255,9 @@ function toEnvelope(kept: Item<Payload>[], report: Envelope['budget_report'], se
       })),
   ];
   return {
-    task_summary: of('task_anchor')[0]?.payload.content ?? '',
+    task_summary:
+      of('task_anchor')[0]?.payload.content ??
+      (typeof task === 'string' ? task : task && kept.some((k) => k.id === task.id) ? task.content : ''),
     hard_constraints: of('hard_constraints').map((k) => ({ id: k.id, text: k.payload.content, source: k.payload.source })),
     relevant_history: history,
     retrieved_memory: of('retrieved_memory').map((k) => ({
@@ -205,8 +272,11 @@ function toEnvelope(kept: Item<Payload>[], report: Envelope['budget_report'], se
 
 async function cacheGet<T>(ctx: Ctx, key: string): Promise<T | undefined> {
   try {
-    return await ctx.cache.get<T>(key);
+    const value = await ctx.cache.get<T>(key);
+    ctx.metrics?.cacheLookup(value ? 'hit' : 'miss');
+    return value;
   } catch (err) {
+    ctx.metrics?.cacheLookup('error');
     ctx.logger.warn('cache read failed; serving from the database', { error: (err as Error).message });
     return undefined;
   }

@@ -9,15 +9,18 @@ export async function rebuildContext(
   input: { sessionId: string; strategy?: Strategy | undefined; maxTokens?: number | undefined },
 ): Promise<{ job_id: string; session_id: string; status: 'queued'; strategy: string; max_tokens: number }> {
   const session = await requireSession(ctx, input.sessionId);
-  const [window] = await ctx.store.query<{ compression_strategy: string; max_tokens: number }>(sql`
+  const [window] = await ctx.store.query<{ compression_strategy: string; max_tokens: number; version: number }>(sql`
     UPDATE context_windows SET
       compression_strategy = coalesce(${input.strategy ?? null}::text, compression_strategy),
       max_tokens = coalesce(${input.maxTokens ?? null}::int, max_tokens),
       version = version + 1, updated_at = now()
     WHERE tenant_id = ${ctx.tenantId} AND session_id = ${session.id}
-    RETURNING compression_strategy, max_tokens`);
+    RETURNING compression_strategy, max_tokens, version`);
   const jobId = crypto.randomUUID();
-  await ctx.queue.send({ kind: 'compress', mode: 'rebuild', tenant_id: ctx.tenantId, session_id: session.id, job_id: jobId });
+  await ctx.queue.send({
+    kind: 'compress', mode: 'rebuild', tenant_id: ctx.tenantId, session_id: session.id, job_id: jobId,
+    window_version: window ? Number(window.version) : undefined,
+  });
   return {
     job_id: jobId,
     session_id: session.id,

@@ -4,7 +4,7 @@ import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { parseTextArray } from '../db/store.js';
 import { notFound } from '../errors.js';
-import { lexicalTurns, normalizeTurn, toTsQuery, type TurnRow } from '../pipeline/retriever.js';
+import { lexicalTurns, normalizeTurn, toTsQuery, type TurnRow } from '../pipeline/retriever/index.js';
 import type { Ctx } from '../ports.js';
 import type { AgentContext, Compaction, SessionView } from '../schemas/sessions.js';
 import type { TurnView } from '../schemas/turns.js';

@@ -77,3 +77,13 @@ describe('admin API without CONTEXT_ADMIN_KEY', () => {
     await h.close();
   });
 });
+
+describe('refused requests in the metrics', () => {
+  it('counts 401 answers given before routing', async () => {
+    const h = await harness(backends[0].open);
+    await h.app.request('/v1/memories', { headers: { authorization: 'Bearer not-a-key-at-all' } });
+    const text = await (await h.app.request('/metrics')).text();
+    expect(text).toMatch(/http_requests_total\{[^}]*status="401"[^}]*\} 1/);
+    await h.close();
+  });
+});

@@ -2,11 +2,14 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcessQueue } from '../../src/adapters/queue/in-process.js';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { openPostgres } from '../../src/adapters/store/postgres.js';
 import { createLogger } from '../../src/logger.js';
+import type { Job } from '../../src/ports.js';
+import { overdueCompressions } from '../../src/services/maintenance.js';
 import { harness, tenant, type Harness } from '../helpers.js';
 
 async function closedPort(): Promise<number> {
@@ -90,6 +93,47 @@ describe('queue consumer failures', () => {
     await h.deps.queue.drain();
     expect(h.deps.queue.deadLetters).toHaveLength(0);
     expect((await c.call('GET', '/v1/sessions/gone')).status).toBe(404);
+    await h.close();
+  });
+});
+
+describe('lost or repeated compression jobs', () => {
+  it('a rebuild delivered twice compresses once', async () => {
+    const h = await harness(() => openPglite());
+    const c = await tenant(h);
+    await c.call('POST', '/v1/sessions/rb/turns', {
+      turns: Array.from({ length: 20 }, (_, i) => ({ role: 'user', content: `Parcel ${i} left the depot in Braga at ${i}:00.` })),
+    });
+    const sent: Job[] = [];
+    const send = h.deps.queue.send.bind(h.deps.queue);
+    h.deps.queue.send = async (job) => {
+      sent.push(job);
+      await send(job);
+      await send(job); // the same message delivered again
+    };
+    await c.call('POST', '/v1/sessions/rb/rebuild', { max_tokens: 200 });
+    await h.deps.queue.drain();
+    expect(sent[0]!.window_version).toBeGreaterThan(0);
+    expect((await c.call('GET', '/v1/sessions/rb/compactions')).json.compactions).toHaveLength(1);
+    await h.close();
+  });
+
+  it('the maintenance sweep re-queues a window whose enqueue was lost', async () => {
+    const h = await harness(() => openPglite());
+    const c = await tenant(h);
+    await c.call('POST', '/v1/sessions/lost/turns', {
+      turns: Array.from({ length: 20 }, (_, i) => ({ role: 'user', content: `Meter reading ${i}: ${1000 + i * 13} kWh at site ${i % 4}.` })),
+    });
+    await h.deps.queue.drain();
+    // Shrink the window behind the service's back, as if the write's enqueue had been lost.
+    await h.deps.store.query(sql`UPDATE context_windows SET max_tokens = 100 WHERE tenant_id = ${c.tenantId} AND session_id = 'lost'`);
+    expect((await c.call('GET', '/v1/sessions/lost/compactions')).json.compactions).toHaveLength(0);
+    const jobs = await overdueCompressions(h.deps, 1000);
+    expect(jobs.filter((j) => j.tenant_id === c.tenantId)).toEqual([expect.objectContaining({ session_id: 'lost', mode: 'threshold' })]);
+    for (const job of jobs) await h.deps.queue.send(job);
+    await h.deps.queue.drain();
+    expect((await c.call('GET', '/v1/sessions/lost/compactions')).json.compactions).toHaveLength(1);
+    expect((await overdueCompressions(h.deps, 1000)).filter((j) => j.tenant_id === c.tenantId)).toEqual([]);
     await h.close();
   });
 });

@@ -186,3 +186,12 @@ describe('raw REST protocol', () => {
     expect(await res.json()).toEqual({ error: 'Unauthorized' });
   });
 });
+
+describe('scripts written for a newer Redis', () => {
+  it('drops shebang flags this Redis does not know and keeps the rest', async () => {
+    const { stripNewerScriptFlags } = await import('../../infra/upstash-rest-gateway.js');
+    expect(stripNewerScriptFlags('#!lua flags=allow-key-locking\nreturn 1')).toBe('#!lua\nreturn 1');
+    expect(stripNewerScriptFlags('#!lua flags=no-writes,allow-key-locking\nreturn 1')).toBe('#!lua flags=no-writes\nreturn 1');
+    expect(stripNewerScriptFlags('return 1')).toBe('return 1');
+  });
+});

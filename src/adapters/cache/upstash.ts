@@ -62,8 +62,10 @@ export function upstashCache(redis: UpstashClient): Cache {
       for (let i = 0; i < members.length; i += DELETE_CHUNK) {
         const chunk = members.slice(i, i + DELETE_CHUNK);
         const [first, ...rest] = chunk as [string, ...string[]];
+        // The members' longer index sets (e.g. per version) go too, so no key name of the prefix is left behind.
+        const nested = [...new Set(chunk.flatMap((m) => indexedPrefixes(m).filter((p) => p.length > prefix.length && p.startsWith(prefix))))];
         // SREM only what was read, not DEL of the set, so a key cached meanwhile stays indexed.
-        await redis.multi().del(...chunk).srem(index, first, ...rest).exec();
+        await redis.multi().del(...chunk, ...nested.map((p) => INDEX + p)).srem(index, first, ...rest).exec();
       }
     },
   };

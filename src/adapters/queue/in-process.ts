@@ -1,6 +1,7 @@
 // In-process queue for Node: runs the same job handler the Workers queue consumer runs, one job at a time,
 // retrying failures with exponential backoff and parking a job in the dead-letter list after the last attempt.
 import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
 import type { Job, Queue } from '../../ports.js';
 
 export interface InProcessQueue extends Queue {
@@ -14,11 +15,11 @@ export interface InProcessQueue extends Queue {
 
 export function inProcessQueue(
   logger: Logger,
-  opts: { maxAttempts?: number; baseDelayMs?: number } = {},
+  opts: { maxAttempts?: number; baseDelayMs?: number; metrics?: Metrics } = {},
 ): InProcessQueue {
   const maxAttempts = opts.maxAttempts ?? 5;
   const baseDelayMs = opts.baseDelayMs ?? 200;
-  const pending: { job: Job; attempts: number }[] = [];
+  const pending: { job: Job; attempts: number; readyAt: number }[] = [];
   const deadLetters: InProcessQueue['deadLetters'] = [];
   let handler: ((job: Job) => Promise<void>) | undefined;
   let running = false;
@@ -41,19 +42,24 @@ export function inProcessQueue(
       for (let next = pending.shift(); next; next = pending.shift()) {
         const item = next;
         try {
+          opts.metrics?.queueLag.observe({}, (Date.now() - item.readyAt) / 1000);
           await handler(item.job);
+          opts.metrics?.queueJob('ok');
         } catch (err) {
           item.attempts += 1;
           const error = err instanceof Error ? err.message : String(err);
           if (item.attempts >= maxAttempts) {
             deadLetters.push({ job: item.job, error, attempts: item.attempts });
+            opts.metrics?.queueJob('dead');
             logger.error('job dead-lettered', { job: item.job, error, attempts: item.attempts });
           } else {
             const delay = baseDelayMs * 2 ** (item.attempts - 1);
             logger.warn('job failed, retrying', { job_id: item.job.job_id, error, attempt: item.attempts, delay_ms: delay });
+            opts.metrics?.queueJob('retry');
             waiting += 1;
             setTimeout(() => {
               waiting -= 1;
+              item.readyAt = Date.now();
               pending.push(item);
               void pump();
             }, delay).unref?.();
@@ -69,7 +75,7 @@ export function inProcessQueue(
   return {
     async send(job) {
       if (stopped) throw new Error('queue stopped');
-      pending.push({ job, attempts: 0 });
+      pending.push({ job, attempts: 0, readyAt: Date.now() });
       queueMicrotask(() => void pump());
     },
     consume(h) {

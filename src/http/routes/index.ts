@@ -2,6 +2,11 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../ports.js';
 import { newApp, type App } from '../app.js';
+import { documentExtras } from '../openapi-extras.js';
+import { registerDocs } from './docs.js';
+import { registerInspect } from './inspect.js';
+import { registerMcp } from './mcp.js';
+import { registerMetricsGet } from './metrics_get.js';
 import { registerV1AdminKeys } from './v1_admin_keys.js';
 import { registerV1AgentsContextGet } from './v1_agents_context_get.js';
 import { registerV1EventsPublish } from './v1_events_publish.js';
@@ -47,6 +52,12 @@ export function buildApp(deps: Deps): App {
     }
   });
   for (const register of routes) register(app);
+  // Developer tools: /metrics (no key), /mcp (bearer key), and the /docs and /inspect pages (no key; they call the API).
+  registerMetricsGet(app, deps);
+  registerMcp(app, deps);
+  registerDocs(app);
+  registerInspect(app);
+  documentExtras(app);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

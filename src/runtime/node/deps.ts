@@ -2,14 +2,18 @@
 // handler as the Workers consumer, and the OpenAI-compatible LLM when a key is set.
 import path from 'node:path';
 import { memoryCache } from '../../adapters/cache/memory.js';
+import { connectRedis, redisCache } from '../../adapters/cache/redis.js';
 import { memoryRateLimiter } from '../../adapters/ratelimit/memory.js';
+import { openAiEmbedder } from '../../adapters/embedder/openai.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-process.js';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
 import type { Env } from '../../config.js';
 import type { Store } from '../../db/store.js';
+import { hashedNgramEmbedder } from '../../embedder.js';
 import { createLogger, type Logger } from '../../logger.js';
+import { createMetrics } from '../../metrics.js';
 import type { Deps } from '../../ports.js';
 import { runJob } from '../../services/compaction.js';
 import { getTokenizer } from '../../tokenizer.js';
@@ -29,21 +33,34 @@ export async function createNodeDeps(
     (env.DATABASE_URL
       ? await openPostgres(env.DATABASE_URL)
       : await openPglite(opts.inMemory ? undefined : path.join(env.DATA_DIR, 'pglite')));
-  const queue = inProcessQueue(logger);
+  const metrics = createMetrics();
+  const redis = env.REDIS_URL
+    ? connectRedis(env.REDIS_URL, (err) => logger.warn('redis unavailable; serving from the database', { error: err.message }))
+    : undefined;
+  // Without REDIS_URL the cache lives in this process; with it, every instance shares one (and its invalidations).
+  const cache = redis ? redisCache(redis) : memoryCache();
+  const queue = inProcessQueue(logger, { metrics });
   const llm = env.OPENAI_API_KEY
     ? openAiLlm({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_LLM_MODEL, timeoutMs: env.CONTEXT_LLM_TIMEOUT_MS })
     : undefined;
+  // Offline, deterministic vectors unless an OpenAI-compatible endpoint is configured.
+  const embedder = env.OPENAI_API_KEY
+    ? openAiEmbedder({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_EMBEDDING_MODEL, timeoutMs: env.CONTEXT_EMBEDDING_TIMEOUT_MS })
+    : hashedNgramEmbedder();
   const deps: NodeDeps = {
     env,
     store,
-    cache: memoryCache(),
+    cache,
     queue,
     llm,
+    embedder,
     tokenizer: await getTokenizer(),
     logger,
+    metrics,
     rateLimiter: env.RATE_LIMIT_PER_MINUTE > 0 ? memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE) : undefined,
     async close() {
       queue.stop();
+      redis?.disconnect();
       await store.close();
     },
   };

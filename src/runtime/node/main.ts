@@ -2,7 +2,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
-import { parseEnv } from '../../config.js';
+import { defaults, parseEnv } from '../../config.js';
+import { overdueCompressions } from '../../services/maintenance.js';
 import { randomToken } from '../../crypto.js';
 import { buildApp } from '../../http/routes/index.js';
 import { createApiKey } from '../../services/auth.js';
@@ -36,11 +37,20 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
   console.log(`  try:      curl -s ${url}/v1/sessions/demo/context -H 'Authorization: Bearer ${apiKey}' -H 'content-type: application/json' -d '{"budget_tokens":500}'`);
 });
 
+// Maintenance sweep: re-queue compression that a crash between a write and its enqueue would otherwise lose.
+const sweep = setInterval(() => {
+  overdueCompressions(deps)
+    .then((jobs) => Promise.all(jobs.map((job) => deps.queue.send(job))))
+    .catch((err: Error) => deps.logger.warn('maintenance sweep failed', { error: err.message }));
+}, defaults.maintenanceIntervalMs);
+sweep.unref();
+
 let closing = false;
 const shutdown = async (signal: string) => {
   if (closing) return;
   closing = true;
   deps.logger.info('shutting down', { signal });
+  clearInterval(sweep);
   server.close();
   await deps.queue.drain();
   await deps.close();

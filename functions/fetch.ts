@@ -1,0 +1,16 @@
+// HTTP entrypoint: the same Hono app as the Node server, over the Workers adapters.
+import { errorResponse } from '../src/http/app.js';
+import { runtimeFor, type WorkerEnv } from './env.js';
+
+export async function handleFetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+  let runtime;
+  try {
+    runtime = await runtimeFor(env);
+  } catch (err) {
+    // No logger yet: the settings that configure it may be what failed.
+    const requestId = crypto.randomUUID();
+    console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'worker start failed', request_id: requestId, error: (err as Error).message }));
+    return errorResponse(requestId, 'UNAVAILABLE', 'the service is not configured correctly; the request id identifies it in the logs');
+  }
+  return runtime.app.fetch(request, env, ctx);
+}

@@ -1,0 +1,78 @@
+// Queue consumers: compression jobs, and the dead-letter queue their consumer hands up on.
+import { runJob } from '../src/services/compaction.js';
+import type { Job } from '../src/ports.js';
+import { runtimeFor, type WorkerEnv } from './env.js';
+
+/** wrangler.toml names every dead-letter queue with this suffix, in every environment. */
+export const DEAD_LETTER_SUFFIX = '-dlq';
+
+const RETRY_BASE_SECONDS = 10;
+const RETRY_MAX_SECONDS = 15 * 60;
+
+/** Delay before the next attempt: 10 s, 20 s, 40 s, … capped at 15 min. `attempts` counts this delivery (1 first). */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** Math.max(0, attempts - 1));
+}
+
+export function isJob(body: unknown): body is Job {
+  const b = body as Partial<Job> | null;
+  return (
+    typeof b === 'object' && b !== null && b.kind === 'compress' && (b.mode === 'threshold' || b.mode === 'rebuild') &&
+    typeof b.tenant_id === 'string' && typeof b.session_id === 'string' && typeof b.job_id === 'string' &&
+    (b.window_version === undefined || typeof b.window_version === 'number')
+  );
+}
+
+export async function handleQueue(batch: MessageBatch<unknown>, env: WorkerEnv): Promise<void> {
+  if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) return recordDeadLetters(batch);
+
+  let deps;
+  try {
+    ({ deps } = await runtimeFor(env));
+  } catch (err) {
+    // Nothing can run without dependencies; each message still gets its own retry and backoff.
+    log('error', 'queue consumer start failed', { queue: batch.queue, error: (err as Error).message });
+    for (const msg of batch.messages) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
+    return;
+  }
+
+  // One message at a time, each acked or retried on its own, so one failing job never redelivers the others.
+  for (const msg of batch.messages) {
+    const body = msg.body;
+    if (!isJob(body)) {
+      // A malformed message can never succeed: record it like a dead letter instead of retrying it.
+      log('error', 'malformed job dropped', { queue: batch.queue, message_id: msg.id, attempts: msg.attempts, body });
+      msg.ack();
+      continue;
+    }
+    try {
+      const result = await runJob(deps, body);
+      deps.logger.debug('job done', { job_id: body.job_id, message_id: msg.id, ...result });
+      msg.ack();
+    } catch (err) {
+      const delaySeconds = retryDelaySeconds(msg.attempts);
+      deps.logger.warn('job failed, retrying', {
+        job_id: body.job_id, message_id: msg.id, attempt: msg.attempts, delay_s: delaySeconds, error: (err as Error).message,
+      });
+      msg.retry({ delaySeconds });
+    }
+  }
+}
+
+/** Jobs that used up their retries. There is no table for them: a structured log line is the record. */
+function recordDeadLetters(batch: MessageBatch<unknown>): void {
+  for (const msg of batch.messages) {
+    log('error', 'job dead-lettered', {
+      queue: batch.queue,
+      message_id: msg.id,
+      attempts: msg.attempts,
+      enqueued_at: msg.timestamp.toISOString(),
+      job: msg.body,
+    });
+    msg.ack();
+  }
+}
+
+function log(level: 'error' | 'warn', msg: string, fields: Record<string, unknown>) {
+  console.error(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+}

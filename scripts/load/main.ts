@@ -1,0 +1,171 @@
+// `npm run load`: a mixed write/query workload at a fixed request rate against the Node server on PostgreSQL +
+// Redis (loopback only), then a check that every acknowledged write is in the database, in a gap-free order.
+//
+//   npm run load -- [--rate 200] [--duration 300] [--sessions 50] [--write-share 0.4] [--budget 1000]
+//                   [--database postgres://…] [--redis redis://…]
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { randomToken } from '../../src/crypto.js';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '300' },
+    sessions: { type: 'string', default: '50' },
+    'write-share': { type: 'string', default: '0.4' },
+    budget: { type: 'string', default: '1000' },
+    'max-in-flight': { type: 'string', default: '256' },
+    database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/context_engine_load' },
+    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+  },
+});
+const rate = Number(values.rate);
+const durationS = Number(values.duration);
+const sessions = Number(values.sessions);
+const writeShare = Number(values['write-share']);
+const budget = Number(values.budget);
+const maxInFlight = Number(values['max-in-flight']);
+if (![rate, durationS, sessions, writeShare, budget, maxInFlight].every(Number.isFinite) || rate <= 0 || durationS <= 0)
+  throw new Error('--rate, --duration, --sessions, --write-share, --budget and --max-in-flight must be numbers');
+// Loopback only: the workload never leaves this machine.
+for (const url of [values.database, values.redis])
+  if (!/@?(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url)) throw new Error(`refusing a non-loopback target: ${url}`);
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+await ensureDatabase(values.database);
+const port = 21000 + Math.floor(Math.random() * 20000);
+const apiKey = `load-${randomToken(12)}`;
+const server = spawn(process.execPath, ['--import', 'tsx', 'src/runtime/node/main.ts'], {
+  env: {
+    ...process.env, PORT: String(port), DATABASE_URL: values.database, REDIS_URL: values.redis,
+    CONTEXT_API_KEY: apiKey, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const stopServer = () => server.kill('SIGTERM');
+process.on('exit', stopServer);
+const base = `http://127.0.0.1:${port}`;
+await waitForHealth(base);
+log(`server up at ${base} (PostgreSQL + Redis); ${rate} req/s for ${durationS} s, ${Math.round(writeShare * 100)} % writes over ${sessions} sessions`);
+
+const runId = randomToken(6).replace(/[^A-Za-z0-9]/g, 'x');
+const sessionId = (i: number) => `load-${runId}-${i % sessions}`;
+const topics = ['flight to Lisbon', 'hotel near Alfama', 'invoice 4471 for Acme', 'passport renewal', 'museum tickets', 'train to Porto'];
+const latencies = { write: [] as number[], query: [] as number[] };
+const errors: string[] = [];
+const acked: { session: string; externalId: string }[] = [];
+let sent = 0;
+let inFlight = 0;
+let skipped = 0;
+
+async function one(i: number) {
+  const write = (i * 7919) % 1000 < writeShare * 1000;
+  const session = sessionId(i);
+  const topic = topics[i % topics.length]!;
+  const started = performance.now();
+  const externalId = `L${i}`;
+  const body = write
+    ? { turns: [{ role: i % 2 ? 'assistant' : 'user', content: `Turn ${i}: let us talk about the ${topic}; reference ${runId}-${i}.`, external_id: externalId }] }
+    : { query: `What did we decide about the ${topic}?`, budget_tokens: budget };
+  try {
+    const res = await fetch(`${base}/v1/sessions/${session}/${write ? 'turns' : 'context'}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', ...(write ? { 'idempotency-key': `${runId}-${i}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    await res.arrayBuffer();
+    const ok = write ? res.status === 201 : res.status === 200 || res.status === 404; // a session's first write may not have landed yet
+    if (!ok) errors.push(`${write ? 'write' : 'query'} ${res.status}`);
+    else if (write) acked.push({ session, externalId });
+  } catch (err) {
+    errors.push(`${write ? 'write' : 'query'} ${(err as Error).message}`);
+  } finally {
+    latencies[write ? 'write' : 'query'].push(performance.now() - started);
+    inFlight--;
+  }
+}
+
+const startedAt = performance.now();
+const total = Math.round(rate * durationS);
+const pending: Promise<void>[] = [];
+let lastReport = startedAt;
+while (sent < total) {
+  const due = Math.floor(((performance.now() - startedAt) / 1000) * rate);
+  while (sent < Math.min(due, total)) {
+    if (inFlight >= maxInFlight) {
+      skipped++;
+      sent++;
+      continue;
+    }
+    inFlight++;
+    pending.push(one(sent++));
+  }
+  if (performance.now() - lastReport >= 10_000) {
+    lastReport = performance.now();
+    const done = latencies.write.length + latencies.query.length;
+    log(`  ${Math.round((lastReport - startedAt) / 1000)} s: ${done} done, ${inFlight} in flight, ${errors.length} errors, p95 ${pct([...latencies.write, ...latencies.query], 95).toFixed(1)} ms`);
+  }
+  await new Promise((r) => setTimeout(r, 5));
+}
+await Promise.all(pending);
+const elapsedS = (performance.now() - startedAt) / 1000;
+
+const all = [...latencies.write, ...latencies.query];
+console.log(`\nrequests: ${all.length} in ${elapsedS.toFixed(1)} s = ${(all.length / elapsedS).toFixed(1)} req/s (target ${rate}); not sent (over ${maxInFlight} in flight): ${skipped}`);
+console.log(`errors: ${errors.length}${errors.length ? ` (first: ${errors.slice(0, 5).join('; ')})` : ''}`);
+console.log('| kind | count | p50 ms | p95 ms | p99 ms | max ms |');
+console.log('|---|---|---|---|---|---|');
+for (const [kind, xs] of [['write', latencies.write], ['query', latencies.query], ['all', all]] as const)
+  console.log(`| ${kind} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 95).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${Math.max(0, ...xs).toFixed(1)} |`);
+
+// Every acknowledged write must be stored, once, in a gap-free order per session.
+const db = new pg.Client({ connectionString: values.database });
+await db.connect();
+const { rows } = await db.query<{ session_id: string; external_id: string; sequence: number }>(
+  `SELECT session_id, external_id, sequence FROM turns WHERE tenant_id = 'local' AND session_id LIKE $1 ORDER BY session_id, sequence`,
+  [`load-${runId}-%`],
+);
+await db.end();
+const stored = new Set(rows.map((r) => `${r.session_id}/${r.external_id}`));
+const missing = acked.filter((a) => !stored.has(`${a.session}/${a.externalId}`));
+const bySession = new Map<string, number[]>();
+for (const r of rows) bySession.set(r.session_id, [...(bySession.get(r.session_id) ?? []), r.sequence]);
+const gaps = [...bySession.values()].filter((seqs) => seqs.some((s, i) => s !== i + 1)).length;
+console.log(`data check: ${acked.length} acknowledged writes, ${rows.length} turns stored, ${missing.length} missing, ${rows.length - acked.length} unacknowledged extra, ${gaps} sessions with sequence gaps`);
+
+stopServer();
+const failed = errors.length > 0 || missing.length > 0 || gaps > 0;
+process.exit(failed ? 1 : 0);
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function ensureDatabase(url: string) {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected database name "${name}"`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+}
+
+async function waitForHealth(url: string) {
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('server did not become healthy within 60 s');
+}

@@ -1,0 +1,55 @@
+// The Embedder port and its offline default. Ranking uses vectors in two ways: a semantic embedder (a trained model)
+// adds a similarity signal fused with the lexical ranking; any embedder, including the local one, spots
+// near-duplicate turns so the budget is not spent twice on the same words.
+
+export interface Embedder {
+  readonly model: string;
+  /** True when similar meaning gives similar vectors (a trained model); false when only similar spelling does. */
+  readonly semantic: boolean;
+  /** One vector per text, in order; unit length. Throws on failure (callers fall back to lexical signals). */
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+const DIMENSIONS = 256;
+
+/**
+ * Deterministic, offline vectors: character 3- to 5-grams of each word (with word boundaries), hashed with a sign
+ * into a fixed number of dimensions. Texts that share words or word forms get close vectors; no weights, no
+ * network, the same vector on every machine.
+ */
+export function hashedNgramEmbedder(dimensions = DIMENSIONS): Embedder {
+  const embedOne = (text: string) => {
+    const v = new Float32Array(dimensions);
+    for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+      const w = `<${word}>`;
+      // FNV-1a extended one character at a time: the 3-, 4- and 5-gram hashes at each start share their prefix.
+      for (let i = 0; i + 3 <= w.length; i++) {
+        let h = 0x811c9dc5;
+        for (let j = i; j < i + 5 && j < w.length; j++) {
+          h = Math.imul(h ^ w.charCodeAt(j), 0x01000193) >>> 0;
+          if (j - i >= 2) v[h % dimensions]! += h & 0x80000000 ? -1 : 1;
+        }
+      }
+    }
+    let norm = 0;
+    for (const x of v) norm += x * x;
+    if (norm > 0) {
+      const inv = 1 / Math.sqrt(norm);
+      for (let i = 0; i < v.length; i++) v[i]! *= inv;
+    }
+    return v;
+  };
+  return {
+    model: `hashed-char-ngrams-${dimensions}`,
+    semantic: false,
+    embed: async (texts) => texts.map(embedOne),
+  };
+}
+
+/** Dot product of two unit vectors (their cosine). */
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) s += a[i]! * b[i]!;
+  return s;
+}

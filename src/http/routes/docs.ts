@@ -1,0 +1,42 @@
+// GET /docs: the interactive API reference (Scalar) over /openapi.json. Scalar's page loads its script from a CDN by
+// default; here the bundled copy in node_modules is served at /docs/scalar.js so the docs work offline. Where that
+// file cannot be read (Workers has no disk) the page falls back to the CDN.
+import { Scalar } from '@scalar/hono-api-reference';
+import { errorResponse, type App } from '../app.js';
+import { packageFileUrl, readStaticFile } from '../static-files.js';
+
+const SCRIPT_PATH = '/docs/scalar.js';
+
+let scriptFile: URL | undefined | null = null;
+function scalarScript(): Uint8Array | undefined {
+  if (scriptFile === null) scriptFile = packageFileUrl('@scalar/api-reference/browser/standalone.js');
+  return scriptFile ? readStaticFile(scriptFile) : undefined;
+}
+
+export const registerDocs = (app: App) => {
+  app.get(SCRIPT_PATH, (c) => {
+    const script = scalarScript();
+    if (!script) return errorResponse(c.get('requestId'), 'NOT_FOUND', 'the bundled Scalar script is not available in this runtime');
+    return c.body(script as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'public, max-age=86400',
+    });
+  });
+
+  app.get(
+    '/docs',
+    Scalar(() => ({
+      url: '/openapi.json',
+      pageTitle: 'Context engine API',
+      ...(scalarScript() ? { cdn: SCRIPT_PATH } : {}),
+      // Nothing may leave the machine: no web fonts, no telemetry, no hosted AI chat or toolbar services.
+      withDefaultFonts: false,
+      telemetry: false,
+      hideClientButton: true,
+      showToolbar: 'never',
+      showDeveloperTools: 'never',
+      agent: { disabled: true },
+      authentication: { preferredSecurityScheme: 'bearer' },
+    })),
+  );
+};

@@ -1,0 +1,48 @@
+// POST/GET/DELETE /mcp: the MCP tools over Streamable HTTP, with the same bearer key as /v1. Stateless: each POST
+// gets its own server and transport bound to the key's tenant, and answers with JSON, so any instance (a Node
+// process or a Worker isolate) can serve any request. Without sessions there is no server-initiated stream to open
+// with GET and nothing to end with DELETE; both answer 405 as the protocol allows.
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { limits } from '../../config.js';
+import { ApiError } from '../../errors.js';
+import { createMcpServer } from '../../mcp/server.js';
+import type { Ctx, Deps } from '../../ports.js';
+import { authenticate } from '../../services/auth.js';
+import type { App } from '../app.js';
+
+const methodNotAllowed = () =>
+  new Response(
+    JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless; use POST.' }, id: null }),
+    { status: 405, headers: { allow: 'POST', 'content-type': 'application/json' } },
+  );
+
+export const registerMcp = (app: App, deps: Deps) =>
+  app.on(['POST', 'GET', 'DELETE'], '/mcp', async (c) => {
+    const principal = await authenticate(deps, c.req.header('Authorization'));
+    if (c.req.method !== 'POST') return methodNotAllowed();
+    if (deps.rateLimiter) {
+      const verdict = await deps.rateLimiter.limit(principal.keyId).catch(() => undefined);
+      if (verdict && !verdict.allowed)
+        throw new ApiError('RATE_LIMITED', `rate limit of ${verdict.limit} requests per minute reached for this key`);
+    }
+    const requestId = c.get('requestId');
+    const ctx: Ctx = {
+      ...deps,
+      tenantId: principal.tenantId,
+      requestId,
+      logger: deps.logger.child({ request_id: requestId, tenant_id: principal.tenantId, via: 'mcp' }),
+    };
+    const server = createMcpServer(ctx, principal.scopes);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+      maxRequestBodySize: limits.bodyBytes,
+    });
+    try {
+      await server.connect(transport);
+      // In JSON mode the response is complete when it resolves, so the server can be closed right after.
+      return await transport.handleRequest(c.req.raw);
+    } finally {
+      await server.close();
+    }
+  });

@@ -1,0 +1,275 @@
+// Retriever (seed 000 SelectionManager / MemoryRecallManager): candidate turns and memories for one query.
+// Structural candidates (recent turns, system constraints, tool results, the opening request) come in one round
+// trip; relevant history comes in another: PostgreSQL full-text search bounds the candidates (per-term capped
+// matches, the best by summed IDF, and their neighbours) and ./rank.ts re-ranks them in-process. Memories are
+// ranked by ts_rank_cd.
+import { sql, type SQL } from 'drizzle-orm';
+import { defaults } from '../../config.js';
+import { pgTextArray, type Store } from '../../db/store.js';
+import { terms } from '../text.js';
+import { parseTsvector } from './lexemes.js';
+import type { Candidate, QueryTerm } from './rank.js';
+
+export interface TurnRow {
+  id: string;
+  sequence: number;
+  role: 'user' | 'assistant' | 'tool' | 'system';
+  name: string | null;
+  content: string;
+  token_count: number;
+  external_id: string | null;
+  tool_call_id: string | null;
+  tool_calls: { id: string; name: string; arguments: string }[] | null;
+  created_at: string;
+  score: number;
+}
+
+export interface MemoryRow {
+  id: string;
+  content: string;
+  scope: string;
+  kind: string;
+  importance: number;
+  token_count: number;
+  score: number;
+}
+
+export interface TimeRange {
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+const turnColumnNames = ['id', 'sequence', 'role', 'name', 'content', 'token_count', 'external_id', 'tool_call_id', 'tool_calls', 'created_at'];
+const turnColumns = sql.raw(turnColumnNames.join(', '));
+
+/** An OR of the query's content words as a tsquery string, or undefined when nothing searchable remains. */
+export function toTsQuery(query: string | undefined): string | undefined {
+  if (!query) return undefined;
+  const unique = [...new Set(terms(query))].slice(0, 32);
+  return unique.length > 0 ? unique.join(' | ') : undefined;
+}
+
+const rangeFilter = (range: TimeRange | undefined): SQL => {
+  const parts: SQL[] = [];
+  if (range?.from) parts.push(sql`AND created_at >= ${range.from}::timestamptz`);
+  if (range?.to) parts.push(sql`AND created_at <= ${range.to}::timestamptz`);
+  return sql.join(parts, sql` `);
+};
+
+/** A turn row with driver-specific types made uniform; only the turn's own columns are kept. */
+export function normalizeTurn(r: TurnRow): TurnRow {
+  return {
+    id: r.id,
+    sequence: Number(r.sequence),
+    role: r.role,
+    name: r.name,
+    content: r.content,
+    token_count: Number(r.token_count),
+    external_id: r.external_id,
+    tool_call_id: r.tool_call_id,
+    tool_calls: typeof r.tool_calls === 'string' ? JSON.parse(r.tool_calls) : r.tool_calls,
+    created_at: new Date(r.created_at).toISOString(),
+    score: Number(r.score ?? 0),
+  };
+}
+
+export interface StructuralCandidates {
+  recent: TurnRow[];
+  system: TurnRow[];
+  tool: TurnRow[];
+  first: TurnRow | undefined;
+}
+
+export async function structuralCandidates(
+  store: Store,
+  tenantId: string,
+  sessionId: string,
+  recentLimit: number,
+  range: TimeRange | undefined,
+): Promise<StructuralCandidates> {
+  const where = sql`tenant_id = ${tenantId} AND session_id = ${sessionId} ${rangeFilter(range)}`;
+  const rows = await store.query<TurnRow & { bucket: string }>(sql`
+    (SELECT 'recent' AS bucket, ${turnColumns}, 0 AS score FROM turns
+      WHERE ${where} AND role IN ('user', 'assistant') ORDER BY sequence DESC LIMIT ${recentLimit})
+    UNION ALL
+    (SELECT 'system', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'system' ORDER BY sequence LIMIT 20)
+    UNION ALL
+    (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT 10)
+    UNION ALL
+    (SELECT 'first', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY sequence LIMIT 1)`);
+  const out: StructuralCandidates = { recent: [], system: [], tool: [], first: undefined };
+  for (const row of rows) {
+    const t = normalizeTurn(row);
+    if (row.bucket === 'recent') out.recent.push(t);
+    else if (row.bucket === 'system') out.system.push(t);
+    else if (row.bucket === 'tool') out.tool.push(t);
+    else out.first = t;
+  }
+  return out;
+}
+
+export interface HistoryCandidate extends Candidate {
+  turn: TurnRow;
+  /** A full-text hit (not only a neighbour of one). */
+  seed: boolean;
+}
+
+export interface HistoryCandidates {
+  /** The query's lexemes (the database's stemming) with their match counts in the session, capped. */
+  terms: QueryTerm[];
+  candidates: HistoryCandidate[];
+}
+
+export interface HistoryOptions {
+  range?: TimeRange | undefined;
+  /** Turns in the session: the N of the IDF used to pick seeds. */
+  totalTurns: number;
+  maxTerms?: number;
+  /** Matches read per term (newest first); also the cap on a term's document frequency. */
+  perTerm?: number;
+  /** Hits kept by summed IDF before neighbours are added. */
+  seeds?: number;
+  /** Neighbours fetched on each side of a seed. */
+  radius?: number;
+  /** Lexemes at least this long also match longer lexemes they prefix. */
+  prefixMin?: number;
+}
+
+/**
+ * Two round trips. The first reads the query's lexemes (the database's stemming) and each term's newest matches,
+ * capped so a common word costs no more than a rare one. In between, the seeds are chosen here: the matches with
+ * the highest summed IDF over the terms they contain. The second reads the seeds and the turns around them.
+ */
+export async function historyCandidates(
+  store: Store,
+  tenantId: string,
+  sessionId: string,
+  query: string,
+  opts: HistoryOptions,
+): Promise<HistoryCandidates> {
+  const maxTerms = opts.maxTerms ?? defaults.history.maxQueryTerms;
+  const perTerm = opts.perTerm ?? defaults.history.matchesPerTerm;
+  const seedLimit = opts.seeds ?? defaults.history.seeds;
+  const radius = opts.radius ?? defaults.history.neighbourRadius;
+  const prefixMin = opts.prefixMin ?? defaults.history.prefixMinLength;
+  const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
+
+  const matches = await store.query<{ ord: number; lexeme: string; sequence: number | null }>(sql`
+    WITH terms AS (
+      SELECT row_number() OVER (ORDER BY s.weight DESC, s.lexeme) AS ord, s.lexeme,
+             (quote_literal(s.lexeme) || CASE WHEN length(s.lexeme) >= ${prefixMin} THEN ':*' ELSE '' END)::tsquery AS q
+      FROM (
+        SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
+        FROM unnest(to_tsvector('english', ${query}))
+        WHERE strpos(lexeme, chr(92)) = 0
+        ORDER BY weight DESC LIMIT ${maxTerms}
+      ) s
+    )
+    SELECT terms.ord, terms.lexeme, m.sequence FROM terms LEFT JOIN LATERAL (
+      SELECT sequence FROM turns WHERE ${session} AND tsv @@ terms.q ${rangeFilter(opts.range)}
+      ORDER BY sequence DESC LIMIT ${perTerm}
+    ) m ON true`);
+
+  const termList = new Map<number, QueryTerm>();
+  const hitsBySequence = new Map<number, number[]>();
+  for (const m of matches) {
+    const ord = Number(m.ord);
+    let term = termList.get(ord);
+    if (!term) termList.set(ord, (term = { lexeme: m.lexeme, df: 0 }));
+    if (m.sequence === null) continue;
+    term.df += 1;
+    const sequence = Number(m.sequence);
+    const list = hitsBySequence.get(sequence);
+    if (list) list.push(ord);
+    else hitsBySequence.set(sequence, [ord]);
+  }
+  const terms = [...termList.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+  if (hitsBySequence.size === 0) return { terms, candidates: [] };
+
+  const n = Math.max(opts.totalTurns, 1);
+  const idfOf = new Map([...termList].map(([ord, t]) => [ord, Math.log(1 + (Math.max(n, t.df) - t.df + 0.5) / (t.df + 0.5))]));
+  const seeds = [...hitsBySequence]
+    .map(([sequence, ords]) => ({ sequence, prior: ords.reduce((s, o) => s + idfOf.get(o)!, 0) }))
+    .sort((a, b) => b.prior - a.prior || b.sequence - a.sequence)
+    .slice(0, seedLimit)
+    .map((s) => s.sequence);
+  const seedSet = new Set(seeds);
+  const wanted = new Set<number>();
+  for (const s of seeds) for (let d = -radius; d <= radius; d++) if (s + d > 0) wanted.add(s + d);
+
+  const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
+    SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes,
+           array_to_string(tsvector_to_array(to_tsvector('english', coalesce(name, ''))), ' ') AS speaker_lexemes
+    FROM turns
+    WHERE ${session} AND sequence = ANY(${`{${[...wanted].join(',')}}`}::int[]) ${rangeFilter(opts.range)}
+    ORDER BY sequence`);
+  return {
+    terms,
+    candidates: rows.map((r) => {
+      const turn = normalizeTurn(r);
+      return {
+        id: turn.id,
+        sequence: turn.sequence,
+        createdAt: turn.created_at,
+        content: turn.content,
+        lexemes: parseTsvector(r.lexemes),
+        speakerLexemes: r.speaker_lexemes ? r.speaker_lexemes.split(' ') : [],
+        seed: seedSet.has(turn.sequence),
+        turn,
+      };
+    }),
+  };
+}
+
+export async function lexicalTurns(
+  store: Store,
+  tenantId: string,
+  sessionId: string,
+  tsQuery: string,
+  opts: { limit?: number; range?: TimeRange | undefined; offset?: number } = {},
+): Promise<TurnRow[]> {
+  const rows = await store.query<TurnRow>(sql`
+    SELECT ${turnColumns}, ts_rank_cd(tsv, q) AS score
+    FROM turns, to_tsquery('english', ${tsQuery}) AS q
+    WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND tsv @@ q ${rangeFilter(opts.range)}
+    ORDER BY score DESC, sequence DESC
+    LIMIT ${opts.limit ?? defaults.lexicalCandidates} OFFSET ${opts.offset ?? 0}`);
+  return rows.map(normalizeTurn);
+}
+
+export interface MemoryOwner {
+  sessionId: string | null;
+  userId: string | null;
+  agentId: string | null;
+  /** Groups the session's agent belongs to; agent-public memories shared with them are visible. */
+  agentGroups: string[];
+}
+
+/** Ownership rules (seed 000 §2.3.3, ADR-004) as a WHERE clause on `memories`. */
+export function visibleMemories(tenantId: string, owner: MemoryOwner): SQL {
+  return sql`tenant_id = ${tenantId} AND (
+    (scope = 'user' AND user_id = ${owner.userId} AND (agent_id IS NULL OR agent_id = ${owner.agentId}))
+    OR (scope = 'agent' AND (agent_id = ${owner.agentId} OR shared_group_ids && ${pgTextArray(owner.agentGroups)}::text[]))
+    OR (session_id = ${owner.sessionId})
+  )`;
+}
+
+export async function recallMemories(
+  store: Store,
+  tenantId: string,
+  owner: MemoryOwner,
+  tsQuery: string | undefined,
+  limit = 20,
+): Promise<MemoryRow[]> {
+  const rows = tsQuery
+    ? await store.query<MemoryRow>(sql`
+        SELECT id, content, scope, kind, importance, token_count, ts_rank_cd(tsv, q) AS score
+        FROM memories, to_tsquery('english', ${tsQuery}) AS q
+        WHERE ${visibleMemories(tenantId, owner)} AND (tsv @@ q OR kind = 'constraint')
+        ORDER BY (tsv @@ q) DESC, score DESC, importance DESC LIMIT ${limit}`)
+    : await store.query<MemoryRow>(sql`
+        SELECT id, content, scope, kind, importance, token_count, importance AS score
+        FROM memories WHERE ${visibleMemories(tenantId, owner)}
+        ORDER BY importance DESC, updated_at DESC LIMIT ${limit}`);
+  return rows.map((r) => ({ ...r, importance: Number(r.importance), token_count: Number(r.token_count), score: Number(r.score) }));
+}

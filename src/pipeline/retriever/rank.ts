@@ -1,0 +1,186 @@
+// In-process re-ranking of a bounded candidate set (the full-text hits and their neighbours). PostgreSQL finds the
+// candidates with its index; this scores them with what its ranking cannot express:
+// - BM25 with per-term IDF from the session (ts_rank_cd has no IDF: a rare name weighs as much as "good");
+// - stem-prefix variants at a reduced weight ("entrepreneur" also matches "entrepreneurial");
+// - the episode a turn belongs to (turns of one day): a turn in an episode about the query's topic is more likely
+//   relevant than an isolated mention, so the episode's own BM25 score scales the turn's;
+// - the speaker: when the query names a participant, that participant's own turns weigh a little more;
+// - explicit calendar cues in the query ("in June 2023");
+// - conversational adjacency: a hit's neighbours inherit part of its score (the answer follows the question);
+// - recency, as a tie-breaker only.
+import type { Lexemes } from './lexemes.js';
+import { matchesCues, type TimeCues } from './temporal.js';
+
+export interface Candidate {
+  id: string;
+  sequence: number;
+  /** ISO 8601. */
+  createdAt: string;
+  content: string;
+  lexemes: Lexemes;
+  /** Lexemes of the speaker's name (e.g. `carolin`), which the turn's vector also holds. */
+  speakerLexemes: readonly string[];
+}
+
+export interface QueryTerm {
+  lexeme: string;
+  /** Turns of the session that match the term (may be capped by the retriever). */
+  df: number;
+}
+
+export interface RankWeights {
+  k1: number;
+  b: number;
+  /** Weight of a stem-prefix variant relative to the exact lexeme. */
+  variant: number;
+  /** Minimum lexeme length for prefix variants (short stems prefix too many words). */
+  variantMinLength: number;
+  /** Strength of the episode score: a turn's score is multiplied by 1 + episode × (its episode's share of the best). */
+  episode: number;
+  /** Extra weight for turns spoken by a participant the query names. */
+  speaker: number;
+  /** Extra weight for turns written in a period the query names. */
+  time: number;
+  /** Share of a turn's score its immediate neighbours inherit. */
+  neighbour: number;
+  /** Share inherited two turns away. */
+  neighbour2: number;
+  /** Share the turn after a question inherits from the question (its likely answer). */
+  answer: number;
+  /** Recency bonus, relative to the best score (a tie-breaker). */
+  recency: number;
+}
+
+export const defaultWeights: RankWeights = {
+  k1: 1.2,
+  b: 0.75,
+  variant: 0.7,
+  variantMinLength: 4,
+  episode: 1,
+  speaker: 0.3,
+  time: 0.5,
+  neighbour: 0.5,
+  neighbour2: 0.25,
+  answer: 0.9,
+  recency: 0.01,
+};
+
+export interface RankInput {
+  candidates: readonly Candidate[];
+  terms: readonly QueryTerm[];
+  /** Turns in the session (the N of IDF). */
+  totalTurns: number;
+  cues?: TimeCues;
+  weights?: Partial<RankWeights>;
+}
+
+export interface Ranked {
+  candidate: Candidate;
+  score: number;
+  /** The turn's own lexical score before episode, neighbour and recency adjustments. */
+  lexical: number;
+}
+
+/** Episodes group turns by calendar day (UTC): a conversation's sitting, or an agent's working day. */
+export const episodeOf = (iso: string) => iso.slice(0, 10);
+
+const idf = (n: number, df: number) => Math.log(1 + (Math.max(n, df) - df + 0.5) / (df + 0.5));
+
+export function rankCandidates(input: RankInput): Ranked[] {
+  const w = { ...defaultWeights, ...input.weights };
+  const cands = [...input.candidates].sort((a, b) => a.sequence - b.sequence);
+  if (cands.length === 0) return [];
+  const n = Math.max(input.totalTurns, cands.length);
+  const speakers = new Set(cands.flatMap((c) => c.speakerLexemes));
+
+  // Each query term matches its own lexeme fully and longer lexemes it is a prefix of partly.
+  const vocabulary = new Set<string>();
+  for (const c of cands) for (const lexeme of c.lexemes.tf.keys()) vocabulary.add(lexeme);
+  const terms = input.terms.map((t) => {
+    const variants = new Map<string, number>([[t.lexeme, 1]]);
+    if (!speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength) {
+      for (const v of vocabulary) if (v !== t.lexeme && v.startsWith(t.lexeme)) variants.set(v, w.variant);
+    }
+    return { ...t, idf: idf(n, t.df), variants, speaker: speakers.has(t.lexeme) };
+  });
+  const namedSpeakers = new Set(terms.filter((t) => t.speaker).map((t) => t.lexeme));
+
+  const termFrequency = (tf: Map<string, number>, variants: Map<string, number>) => {
+    let f = 0;
+    for (const [v, weight] of variants) {
+      const x = tf.get(v);
+      if (x && x * weight > f) f = x * weight;
+    }
+    return f;
+  };
+  const bm25 = (tf: Map<string, number>, length: number, avg: number, skipSpeakers: boolean) => {
+    let s = 0;
+    for (const t of terms) {
+      if (skipSpeakers && t.speaker) continue;
+      const f = termFrequency(tf, t.variants);
+      if (f > 0) s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
+    }
+    return s;
+  };
+
+  const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
+  const lexical = cands.map((c) => bm25(c.lexemes.tf, c.lexemes.length, avgLength, false));
+
+  // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
+  // episode has both speakers).
+  const episodes = new Map<string, { tf: Map<string, number>; length: number }>();
+  for (const c of cands) {
+    const key = episodeOf(c.createdAt);
+    let e = episodes.get(key);
+    if (!e) episodes.set(key, (e = { tf: new Map(), length: 0 }));
+    for (const [lexeme, f] of c.lexemes.tf) e.tf.set(lexeme, (e.tf.get(lexeme) ?? 0) + f);
+    e.length += c.lexemes.length;
+  }
+  const episodeScore = new Map<string, number>();
+  if (w.episode > 0 && episodes.size > 1) {
+    const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
+    let best = 0;
+    for (const [key, e] of episodes) {
+      const s = bm25(e.tf, e.length, avg, true);
+      episodeScore.set(key, s);
+      if (s > best) best = s;
+    }
+    if (best > 0) for (const [key, s] of episodeScore) episodeScore.set(key, s / best);
+  }
+
+  const own = cands.map((c, i) => {
+    let s = lexical[i]!;
+    if (s === 0) return 0;
+    s *= 1 + w.episode * (episodeScore.get(episodeOf(c.createdAt)) ?? 0);
+    if (namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l))) s *= 1 + w.speaker;
+    if (input.cues && matchesCues(c.createdAt, input.cues)) s *= 1 + w.time;
+    return s;
+  });
+
+  // Adjacency within an episode: neighbours inherit a share of a hit's score; a question's successor inherits more.
+  const adjacent = (i: number, j: number) =>
+    j >= 0 && j < cands.length && Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
+    episodeOf(cands[j]!.createdAt) === episodeOf(cands[i]!.createdAt);
+  const score = own.map((s, i) => {
+    let best = s;
+    const inherit = (j: number, share: number) => {
+      if (adjacent(i, j)) best = Math.max(best, share * own[j]!);
+    };
+    inherit(i - 1, cands[i - 1]?.content.trimEnd().endsWith('?') ? Math.max(w.neighbour, w.answer) : w.neighbour);
+    inherit(i + 1, w.neighbour);
+    inherit(i - 2, w.neighbour2);
+    inherit(i + 2, w.neighbour2);
+    return best;
+  });
+
+  const top = Math.max(...score);
+  const lastSequence = cands[cands.length - 1]!.sequence;
+  return cands
+    .map((candidate, i) => ({
+      candidate,
+      lexical: lexical[i]!,
+      score: score[i]! > 0 ? score[i]! + w.recency * top * (candidate.sequence / Math.max(1, lastSequence)) : 0,
+    }))
+    .filter((r) => r.score > 0)
+    .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence);
+}

@@ -1,0 +1,98 @@
+// Relevant history for one query: lexical re-ranking of the bounded candidate set, an optional semantic signal
+// fused by reciprocal rank, and near-duplicate removal among the candidates a budget could hold.
+import { defaults } from '../../config.js';
+import { dot, type Embedder } from '../../embedder.js';
+import type { Logger } from '../../logger.js';
+import { dropNearDuplicates } from './dedup.js';
+import { rankIds, reciprocalRankFusion } from './fusion.js';
+import type { HistoryCandidate } from './index.js';
+import { rankCandidates, type QueryTerm, type RankWeights } from './rank.js';
+import { timeCues } from './temporal.js';
+
+export interface RankedTurn {
+  candidate: HistoryCandidate;
+  score: number;
+  /** Id of a better-ranked candidate this one nearly repeats. */
+  duplicateOf?: string;
+}
+
+export interface RelevantInput {
+  query: string;
+  terms: readonly QueryTerm[];
+  candidates: readonly HistoryCandidate[];
+  totalTurns: number;
+  embedder?: Embedder | undefined;
+  logger?: Logger;
+  weights?: Partial<RankWeights>;
+}
+
+/** Turn vectors by embedder and turn id: turns never change, so a vector is computed once per process. */
+const vectorCache = new Map<string, Float32Array>();
+const VECTOR_CACHE_MAX = 50_000;
+
+async function vectorsFor(embedder: Embedder, query: string, turns: readonly HistoryCandidate[]) {
+  const key = (id: string) => `${embedder.model}\u0000${id}`;
+  const missing = turns.filter((t) => !vectorCache.has(key(t.id)));
+  const fresh = await embedder.embed([query, ...missing.map((t) => t.content)]);
+  if (vectorCache.size + missing.length > VECTOR_CACHE_MAX) vectorCache.clear();
+  missing.forEach((t, i) => vectorCache.set(key(t.id), fresh[i + 1]!));
+  return { query: fresh[0]!, of: (id: string) => vectorCache.get(key(id)) };
+}
+
+export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
+  const ranked = rankCandidates({
+    candidates: input.candidates,
+    terms: input.terms,
+    totalTurns: input.totalTurns,
+    cues: timeCues(input.query),
+    weights: input.weights,
+  });
+  let out: RankedTurn[] = ranked.map((r) => ({ candidate: r.candidate as HistoryCandidate, score: r.score }));
+  const cfg = defaults.history;
+  if (!input.embedder || out.length === 0) return out;
+
+  const head = out.slice(0, cfg.embedTop);
+  const tail = out.slice(cfg.embedTop);
+  let vectors: Awaited<ReturnType<typeof vectorsFor>>;
+  try {
+    vectors = await vectorsFor(input.embedder, input.query, head.map((r) => r.candidate));
+  } catch (err) {
+    input.logger?.warn('embedding failed; ranking on lexical signals only', { error: (err as Error).message });
+    return out;
+  }
+
+  if (input.embedder.semantic) {
+    // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical scores'
+    // magnitudes by reassigning them in the new order.
+    const lexicalIds = head.map((r) => r.candidate.id);
+    const similarity = new Map(head.map((r) => [r.candidate.id, dot(vectors.query, vectors.of(r.candidate.id)!)]));
+    const semanticIds = rankIds(similarity);
+    const fused = reciprocalRankFusion([{ ids: lexicalIds }, { ids: semanticIds, weight: cfg.embeddingWeight }]);
+    const byId = new Map(head.map((r) => [r.candidate.id, r]));
+    const scores = head.map((r) => r.score);
+    out = [...rankIds(fused).map((id, i) => ({ ...byId.get(id)!, score: scores[i]! })), ...tail];
+  }
+
+  // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared.
+  const df = new Map<string, number>();
+  for (const c of input.candidates) for (const lexeme of c.lexemes.tf.keys()) df.set(lexeme, (df.get(lexeme) ?? 0) + 1);
+  const rarest = (r: RankedTurn) =>
+    [...r.candidate.lexemes.tf.keys()]
+      .filter((l) => !r.candidate.speakerLexemes.includes(l))
+      .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
+      .slice(0, 2);
+  const { duplicates } = dropNearDuplicates(
+    out.slice(0, cfg.embedTop),
+    (a, b) => {
+      // Lengths far apart cannot be near-duplicates; skip the dot product.
+      const la = a.candidate.content.length;
+      const lb = b.candidate.content.length;
+      if (Math.min(la, lb) < 0.7 * Math.max(la, lb)) return 0;
+      return dot(vectors.of(a.candidate.id)!, vectors.of(b.candidate.id)!);
+    },
+    cfg.duplicateCosine,
+    { keys: rarest },
+  );
+  for (const d of duplicates) d.item.duplicateOf = d.of.candidate.id;
+  return out;
+}

@@ -1,0 +1,52 @@
+// Time cues in a query ("in June", "May 2023", "during 2022"): turns written in that period are more likely to be
+// what the question is about. Only explicit calendar mentions count; relative phrases need a reference time the
+// query does not carry.
+
+export interface TimeWindow {
+  /** Inclusive start, ISO 8601. */
+  from: string;
+  /** Exclusive end, ISO 8601. */
+  to: string;
+}
+
+const months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+/** Month names that are also common words only count when capitalised. */
+const ambiguous = new Set(['may', 'march']);
+
+export interface TimeCues {
+  months: number[];
+  years: number[];
+}
+
+export function timeCues(query: string | undefined): TimeCues {
+  if (!query) return { months: [], years: [] };
+  const found = new Set<number>();
+  for (const m of query.matchAll(/\b([A-Za-z]+)\b/g)) {
+    const word = m[1]!;
+    const i = months.indexOf(word.toLowerCase());
+    if (i < 0) continue;
+    if (ambiguous.has(word.toLowerCase()) && word[0] !== word[0]!.toUpperCase()) continue;
+    found.add(i);
+  }
+  const years = [...new Set([...query.matchAll(/\b(19\d\d|20\d\d)\b/g)].map((m) => Number(m[1])))];
+  return { months: [...found].sort((a, b) => a - b), years };
+}
+
+/**
+ * Whether a turn written at `iso` falls in a window the cues name. Things are usually told shortly after they
+ * happen, so a month also covers the month after it.
+ */
+export function matchesCues(iso: string, cues: TimeCues): boolean {
+  if (cues.months.length === 0 && cues.years.length === 0) return false;
+  const d = new Date(iso);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  if (cues.months.length === 0) return cues.years.includes(y);
+  return cues.months.some((cm) => {
+    const sameOrNext = m === cm || m === (cm + 1) % 12;
+    if (!sameOrNext) return false;
+    if (cues.years.length === 0) return true;
+    const eventYear = m === cm ? y : cm === 11 ? y - 1 : y;
+    return cues.years.includes(eventYear);
+  });
+}

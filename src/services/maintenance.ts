@@ -1,0 +1,20 @@
+// Maintenance sweep (cron on Workers, a timer on Node): re-queue compression for windows past their limit, so a
+// crash between a write and its enqueue is repaired rather than lost. Jobs are idempotent, so re-queuing a window
+// that a pending job already covers changes nothing.
+import { sql } from 'drizzle-orm';
+import type { Deps, Job } from '../ports.js';
+
+/** Sessions per run; also the most messages one Cloudflare `sendBatch` accepts. */
+export const MAINTENANCE_BATCH = 100;
+
+export async function overdueCompressions(deps: Deps, limit = MAINTENANCE_BATCH): Promise<Job[]> {
+  // Largest overflow first, so a backlog drains where it matters most.
+  const rows = await deps.store.query<{ tenant_id: string; session_id: string }>(sql`
+    SELECT w.tenant_id, w.session_id
+    FROM sessions s
+    JOIN context_windows w ON w.tenant_id = s.tenant_id AND w.session_id = s.id
+    WHERE s.total_tokens - w.summarized_tokens > w.max_tokens
+    ORDER BY s.total_tokens - w.summarized_tokens - w.max_tokens DESC
+    LIMIT ${limit}`);
+  return rows.map((r) => ({ kind: 'compress', mode: 'threshold', tenant_id: r.tenant_id, session_id: r.session_id, job_id: crypto.randomUUID() }));
+}

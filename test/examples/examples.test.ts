@@ -1,0 +1,163 @@
+// The examples run as users would run them: the import CLI as a process against a server on a real port, and the
+// agent loop against a stand-in OpenAI-compatible model server.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentTurn } from '../../examples/agent-loop.js';
+import { parseConversation } from '../../examples/import-conversation.js';
+import { openPglite } from '../../src/adapters/store/pglite.js';
+import { ContextClient } from '../../src/client/index.js';
+import { listen } from '../browser.js';
+import { harness, tenant, type Client, type Harness } from '../helpers.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+describe('examples', () => {
+  let h: Harness;
+  let web: Awaited<ReturnType<typeof listen>>;
+  let t: Client;
+  const dir = mkdtempSync(path.join(tmpdir(), 'examples-'));
+
+  beforeAll(async () => {
+    h = await harness(() => openPglite());
+    web = await listen(h.app.fetch);
+    t = await tenant(h);
+  });
+  afterAll(async () => {
+    await web.close();
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('import-conversation', () => {
+    const messages = [
+      { role: 'system', content: 'You are a travel agent.' },
+      { role: 'user', content: 'My name is Ada and I am planning a trip to Lisbon in May.' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Lovely. Shall I look for flights?' }] },
+      { role: 'user', content: 'Yes, from Berlin.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'search_flights', arguments: '{"from":"BER","to":"LIS"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', name: 'search_flights', content: '{"flight":"TP533","price":129}' },
+      { role: 'assistant', content: 'TP533 leaves Berlin at 10:05 for 129 euros.' },
+    ];
+
+    const importCli = (file: string, ...extra: string[]) =>
+      run('npx', ['tsx', 'examples/import-conversation.ts', file, '--session', 'imported', '--batch-size', '3', '--url', web.url, '--key', t.key, ...extra], {
+        cwd: ROOT,
+        env: process.env,
+      });
+
+    it('imports a JSONL file in batches with progress on stderr, and a rerun stores nothing twice', async () => {
+      const file = path.join(dir, 'chat.jsonl');
+      writeFileSync(file, `${messages.map((m) => JSON.stringify(m)).join('\n')}\n`);
+
+      const first = await importCli(file);
+      expect(first.stderr).toContain('imported 3/7 turns (batch 1/3)');
+      expect(first.stderr).toContain('imported 7/7 turns (batch 3/3)');
+      expect(JSON.parse(first.stdout)).toEqual({ session_id: 'imported', turns: 7, stored: 7, duplicates: 0, replayed_batches: 0 });
+
+      const list = await t.call('GET', '/v1/sessions/imported/turns');
+      expect(list.json.turns.map((x: any) => x.role)).toEqual(messages.map((m) => m.role));
+      expect(list.json.turns[2].content).toBe('Lovely. Shall I look for flights?');
+      expect(list.json.turns[4].tool_calls).toEqual([{ id: 'call_1', name: 'search_flights', arguments: '{"from":"BER","to":"LIS"}' }]);
+      expect(list.json.turns[5]).toMatchObject({ role: 'tool', tool_call_id: 'call_1', name: 'search_flights' });
+
+      const again = await importCli(file);
+      expect(again.stderr).toContain('already stored');
+      expect(JSON.parse(again.stdout)).toMatchObject({ stored: 0, replayed_batches: 3 });
+      expect((await t.call('GET', '/v1/sessions/imported')).json.turn_count).toBe(7);
+    }, 120_000);
+
+    it('fails with the API error and a non-zero exit on a bad key', async () => {
+      const file = path.join(dir, 'one.jsonl');
+      writeFileSync(file, `${JSON.stringify(messages[1])}\n`);
+      const failed = await run('npx', ['tsx', 'examples/import-conversation.ts', file, '--session', 'x', '--url', web.url, '--key', 'ctx_wrong'], {
+        cwd: ROOT,
+        env: process.env,
+      }).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toContain('import failed: UNAUTHORIZED');
+    }, 60_000);
+
+    it('reads JSON arrays and {"messages": [...]} as well as JSON Lines', () => {
+      const asArray = parseConversation(JSON.stringify(messages));
+      expect(parseConversation(JSON.stringify({ messages }))).toEqual(asArray);
+      expect(asArray).toHaveLength(7);
+      expect(asArray[0]).toEqual({ role: 'system', content: 'You are a travel agent.' });
+      expect(() => parseConversation('{"role":"user","content":"a"}\nnot json')).toThrow(/input:2: not JSON/);
+      expect(() => parseConversation('[{"role":"robot","content":"a"}]')).toThrow(/message 1: role must be one of/);
+    });
+  });
+
+  describe('agent-loop', () => {
+    let model: Server;
+    let modelUrl: string;
+    const calls: { messages: { role: string; content: string }[] }[] = [];
+
+    beforeAll(async () => {
+      // A stand-in for an OpenAI-compatible API: records each request and answers from what it was sent.
+      model = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          const request = JSON.parse(body);
+          calls.push(request);
+          const context = request.messages.slice(0, -1).map((m: { content: string }) => m.content).join('\n');
+          const question: string = request.messages.at(-1).content;
+          const answer = !question.startsWith('Remind me') ? 'Noted.' : context.includes('To Lisbon in May.') ? 'You are going to Lisbon.' : 'I do not know.';
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({
+            id: `cmpl-${calls.length}`, object: 'chat.completion', created: 0, model: request.model,
+            choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: answer } }],
+            usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+          }));
+        });
+      });
+      await new Promise<void>((r) => model.listen(0, '127.0.0.1', r));
+      const address = model.address();
+      modelUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1`;
+    });
+    afterAll(() => new Promise<void>((r) => model.close(() => r())));
+
+    it('writes every turn and sends the engine’s context with each model call', async () => {
+      const opts = {
+        context: new ContextClient({ baseUrl: web.url, apiKey: t.key }),
+        openai: new OpenAI({ baseURL: modelUrl, apiKey: 'test' }),
+        model: 'stand-in',
+        sessionId: 'agent-1',
+        budgetTokens: 600,
+        answerTokens: 100,
+      };
+      const first = await agentTurn(opts, 'Hi, I want to plan a trip.');
+      expect(first.reply).toBe('Noted.');
+      await agentTurn(opts, 'To Lisbon in May.');
+      const third = await agentTurn(opts, 'Remind me where I am going?');
+      expect(third.reply).toBe('You are going to Lisbon.');
+      expect(third.contextTokens).toBeLessThanOrEqual(500);
+
+      // The third call carried the earlier turns as fenced context, then the new question last.
+      const last = calls.at(-1)!;
+      expect(last.messages[0]?.role).toBe('system');
+      expect(last.messages.at(-1)).toEqual({ role: 'user', content: 'Remind me where I am going?' });
+      expect(last.messages.slice(0, -1).map((m) => m.content).join('\n')).toContain('To Lisbon in May.');
+
+      const stored = await t.call('GET', '/v1/sessions/agent-1/turns');
+      expect(stored.json.turns.map((x: any) => `${x.role}: ${x.content}`)).toEqual([
+        'user: Hi, I want to plan a trip.',
+        'assistant: Noted.',
+        'user: To Lisbon in May.',
+        'assistant: Noted.',
+        'user: Remind me where I am going?',
+        'assistant: You are going to Lisbon.',
+      ]);
+    });
+  });
+});

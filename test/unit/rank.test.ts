@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { rankCandidates, type Candidate } from '../../src/pipeline/retriever/rank.js';
+import { timeCues } from '../../src/pipeline/retriever/temporal.js';
+
+/** A candidate turn from already-stemmed words (the speaker's lexeme is part of the turn's vector, as in the DB). */
+const turn = (sequence: number, speaker: string, words: string, opts: { day?: string; content?: string } = {}): Candidate => {
+  const lexemes = [speaker, ...words.split(' ').filter(Boolean)];
+  const tf = new Map<string, number>();
+  for (const l of lexemes) tf.set(l, (tf.get(l) ?? 0) + 1);
+  return {
+    id: `t${sequence}`,
+    sequence,
+    createdAt: `${opts.day ?? '2023-05-08'}T10:00:00.000Z`,
+    content: opts.content ?? words,
+    lexemes: { tf, length: lexemes.length },
+    speakerLexemes: [speaker],
+  };
+};
+const ids = (r: ReturnType<typeof rankCandidates>) => r.map((x) => x.candidate.id);
+
+describe('re-ranking candidates', () => {
+  it('weighs a rare term above a common one (IDF)', () => {
+    const r = rankCandidates({
+      candidates: [turn(1, 'ana', 'good day'), turn(5, 'ana', 'passport renew'), turn(9, 'ana', 'good good')],
+      terms: [{ lexeme: 'good', df: 80 }, { lexeme: 'passport', df: 2 }],
+      totalTurns: 100,
+    });
+    expect(ids(r)[0]).toBe('t5');
+  });
+
+  it('lets the turn after a question inherit most of its score (neighbour expansion)', () => {
+    const r = rankCandidates({
+      candidates: [
+        turn(1, 'ana', 'weather nice'),
+        turn(2, 'bo', 'paint', { content: 'What did you paint?' }),
+        turn(3, 'ana', 'sunset lake', { content: 'A sunset over the lake.' }),
+        turn(4, 'bo', 'love'),
+        turn(40, 'bo', 'unrelated thing'),
+      ],
+      terms: [{ lexeme: 'paint', df: 1 }],
+      totalTurns: 100,
+    });
+    const order = ids(r);
+    expect(order.slice(0, 2)).toEqual(['t2', 't3']);
+    expect(order).toContain('t1');
+    expect(order).not.toContain('t40');
+    const answer = r.find((x) => x.candidate.id === 't3')!;
+    const question = r.find((x) => x.candidate.id === 't2')!;
+    expect(answer.score).toBeGreaterThan(0.85 * question.score);
+    expect(r.find((x) => x.candidate.id === 't1')!.score).toBeLessThan(answer.score);
+  });
+
+  it('does not pass scores across a gap in the sequence or into another day', () => {
+    const r = rankCandidates({
+      candidates: [turn(10, 'ana', 'violin lesson'), turn(13, 'bo', 'nice'), turn(11, 'bo', 'cool', { day: '2023-06-01' })],
+      terms: [{ lexeme: 'violin', df: 1 }],
+      totalTurns: 50,
+    });
+    expect(ids(r)).toEqual(['t10']);
+  });
+
+  it('matches longer stems a query stem prefixes, below the exact match', () => {
+    const r = rankCandidates({
+      candidates: [turn(1, 'ana', 'entrepreneuri journey'), turn(20, 'ana', 'entrepreneur life'), turn(40, 'ana', 'other')],
+      terms: [{ lexeme: 'entrepreneur', df: 2 }],
+      totalTurns: 60,
+    });
+    expect(ids(r)).toEqual(['t20', 't1']);
+  });
+
+  it('boosts the named speaker, the topical day and the period the query names', () => {
+    const base = [
+      turn(1, 'ana', 'guitar', { day: '2023-05-08' }),
+      turn(30, 'bo', 'guitar', { day: '2023-08-10' }),
+    ];
+    const plain = rankCandidates({ candidates: base, terms: [{ lexeme: 'guitar', df: 2 }], totalTurns: 60, weights: { episode: 0 } });
+    expect(ids(plain)[0]).toBe('t30'); // recency breaks the tie
+    const named = rankCandidates({
+      candidates: base,
+      terms: [{ lexeme: 'guitar', df: 2 }, { lexeme: 'ana', df: 30 }],
+      totalTurns: 60,
+      weights: { episode: 0 },
+    });
+    expect(ids(named)[0]).toBe('t1');
+    const dated = rankCandidates({
+      candidates: base,
+      terms: [{ lexeme: 'guitar', df: 2 }],
+      totalTurns: 60,
+      cues: timeCues('in May'),
+      weights: { episode: 0 },
+    });
+    expect(ids(dated)[0]).toBe('t1');
+    const topical = rankCandidates({
+      candidates: [...base, turn(2, 'bo', 'concert guitar band'), turn(3, 'ana', 'band')],
+      terms: [{ lexeme: 'guitar', df: 3 }, { lexeme: 'band', df: 2 }],
+      totalTurns: 60,
+    });
+    expect(ids(topical).indexOf('t1')).toBeLessThan(ids(topical).indexOf('t30'));
+  });
+
+  it('is deterministic and empty without candidates or matches', () => {
+    expect(rankCandidates({ candidates: [], terms: [{ lexeme: 'x', df: 0 }], totalTurns: 0 })).toEqual([]);
+    expect(rankCandidates({ candidates: [turn(1, 'ana', 'hello')], terms: [{ lexeme: 'zzz', df: 0 }], totalTurns: 5 })).toEqual([]);
+    const input = { candidates: [turn(1, 'a', 'x y'), turn(2, 'b', 'y z'), turn(3, 'a', 'z x')], terms: [{ lexeme: 'x', df: 2 }, { lexeme: 'z', df: 2 }], totalTurns: 9 };
+    expect(rankCandidates(input)).toEqual(rankCandidates(input));
+  });
+});

@@ -1,0 +1,60 @@
+// Runs in Node before the workerd tests. The Workers Vitest plugin resolves this project's modules for workerd,
+// so the stand-ins (pg, ioredis) cannot be imported here; they run in a tsx child process (stand-ins.ts), which
+// migrates the shared test database and starts the Neon and Upstash stand-ins on free ports.
+// vitest.workers.config.ts turns the provided settings into Worker bindings.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+
+interface StandIns {
+  neonFetchEndpoint: string;
+  upstashUrl: string;
+  upstashToken: string;
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+export default async function setup(project: TestProject) {
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  const script = fileURLToPath(new URL('./stand-ins.ts', import.meta.url));
+  const child = spawn(process.execPath, [tsx, script], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
+
+  const settings = await new Promise<StandIns>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('stand-ins did not start in time')), START_TIMEOUT_MS);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as StandIns);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`stand-ins exited with code ${code} before starting (see stderr above)`));
+    });
+    child.on('error', reject);
+  });
+
+  project.provide('neonFetchEndpoint', settings.neonFetchEndpoint);
+  project.provide('upstashUrl', settings.upstashUrl);
+  project.provide('upstashToken', settings.upstashToken);
+
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    neonFetchEndpoint: string;
+    upstashUrl: string;
+    upstashToken: string;
+  }
+}

@@ -1,0 +1,30 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+// Tests that run inside workerd through the real Worker (functions/worker.ts), against the Neon and Upstash
+// stand-ins that test/workers/global-setup.ts starts over the local PostgreSQL and Redis.
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        // Override wrangler.toml and .dev.vars. The Neon client validates the connection string but the stand-in
+        // never contacts its host; every query goes to the endpoint below.
+        bindings: {
+          DATABASE_URL: 'postgres://worker:worker@db.test.neon.tech/context_engine_test',
+          NEON_FETCH_ENDPOINT: inject('neonFetchEndpoint'),
+          UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
+          UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
+          LOG_LEVEL: 'warn',
+        },
+      },
+    })),
+  ],
+  test: {
+    name: 'workers',
+    include: ['test/workers/**/*.test.ts'],
+    globalSetup: ['test/workers/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
