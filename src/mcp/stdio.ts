@@ -2,18 +2,15 @@
 // same store `npm start` uses: embedded PGlite in DATA_DIR unless DATABASE_URL is set. The tenant is the one of
 // CONTEXT_API_KEY, or of the local key kept in DATA_DIR, registered for the local tenant as `npm start` does.
 // PGlite keeps its files for one process: while `npm start` runs on the same DATA_DIR, use its /mcp endpoint instead.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { parseEnv } from '../config.js';
 import { randomToken } from '../crypto.js';
 import { createLogger } from '../logger.js';
 import type { Ctx } from '../ports.js';
 import { createNodeDeps } from '../runtime/node/deps.js';
+import { LOCAL_TENANT, localApiKey } from '../runtime/node/local-key.js';
 import { authenticate, createApiKey, type Principal } from '../services/auth.js';
 import { createMcpServer } from './server.js';
-
-const LOCAL_TENANT = 'local';
 
 // stdout carries the protocol: every log line, ours or a library's, goes to stderr.
 console.log = console.error;
@@ -21,19 +18,10 @@ console.info = console.error;
 console.debug = console.error;
 
 const env = parseEnv(process.env);
-mkdirSync(env.DATA_DIR, { recursive: true });
 const logger = createLogger(env.LOG_LEVEL).child({ via: 'mcp-stdio' });
 const deps = await createNodeDeps(env, { logger });
 
-let apiKey = env.CONTEXT_API_KEY;
-if (!apiKey) {
-  const keyFile = path.join(env.DATA_DIR, 'api-key');
-  if (existsSync(keyFile)) apiKey = readFileSync(keyFile, 'utf8').trim();
-  else {
-    apiKey = `ctx_local_${randomToken()}`;
-    writeFileSync(keyFile, `${apiKey}\n`, { mode: 0o600 });
-  }
-}
+const apiKey = localApiKey(env);
 
 // A key the store already knows keeps its own tenant and scopes; an unknown one becomes the local tenant's key.
 let principal: Principal | undefined = await authenticate(deps, `Bearer ${apiKey}`).catch(() => undefined);
