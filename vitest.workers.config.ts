@@ -1,8 +1,8 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
-// Tests that run inside workerd through the real Worker (functions/worker.ts), against the Neon and Upstash
-// stand-ins that test/workers/global-setup.ts starts over the local PostgreSQL and Redis.
+// Tests that run inside workerd through the real Worker (functions/worker.ts), against the Neon, Upstash and
+// Kafka-REST stand-ins that test/workers/global-setup.ts starts over the local PostgreSQL and Redis.
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
@@ -15,6 +15,10 @@ export default defineConfig({
           NEON_FETCH_ENDPOINT: inject('neonFetchEndpoint'),
           UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
           UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
+          // Credentials only: with no topic set the adapter stays off; the Kafka tests name their own topics.
+          KAFKA_REST_URL: inject('kafkaUrl'),
+          KAFKA_REST_USERNAME: inject('kafkaUsername'),
+          KAFKA_REST_PASSWORD: inject('kafkaPassword'),
           LOG_LEVEL: 'warn',
         },
       },

@@ -1,6 +1,7 @@
 // Bindings of the Worker and the dependencies built from them, once per isolate.
 import { Redis } from '@upstash/redis/cloudflare';
 import { upstashCache } from '../src/adapters/cache/upstash.js';
+import { kafkaFromEnv } from '../src/adapters/events/kafka.js';
 import { upstashRateLimiter } from '../src/adapters/ratelimit/upstash.js';
 import { openAiLlm } from '../src/adapters/llm/openai.js';
 import { cloudflareQueue } from '../src/adapters/queue/cloudflare.js';
@@ -11,22 +12,32 @@ import { buildApp } from '../src/http/routes/index.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import type { Deps } from '../src/ports.js';
+import type { InboundSource } from '../src/services/inbound-events.js';
 import { getTokenizer } from '../src/tokenizer.js';
 
 /**
  * `Env` (generated from wrangler.toml by `npm run cf-typegen`) plus the optional settings wrangler cannot infer:
- * OPENAI_API_KEY is an optional secret; NEON_FETCH_ENDPOINT only points the Neon client at a local stand-in.
+ * OPENAI_API_KEY is an optional secret; NEON_FETCH_ENDPOINT only points the Neon client at a local stand-in; the
+ * KAFKA_* settings turn the Kafka adapter on (secrets for the credentials, vars for the topics).
  */
 export interface WorkerEnv extends Env {
   NEON_FETCH_ENDPOINT?: string;
   OPENAI_API_KEY?: string;
   OPENAI_BASE_URL?: string;
   CONTEXT_LLM_TIMEOUT_MS?: string;
+  KAFKA_REST_URL?: string;
+  KAFKA_REST_USERNAME?: string;
+  KAFKA_REST_PASSWORD?: string;
+  KAFKA_EVENTS_TOPIC?: string;
+  KAFKA_INBOUND_TOPIC?: string;
+  KAFKA_CONSUMER_GROUP?: string;
 }
 
 export interface Runtime {
   deps: Deps;
   app: App;
+  /** External events the cron reads, when KAFKA_INBOUND_TOPIC is set. */
+  inbound?: InboundSource;
 }
 
 // Keyed by the env object: workerd hands every invocation in an isolate the same one, and a test that builds its
@@ -53,6 +64,7 @@ async function buildRuntime(env: WorkerEnv): Promise<Runtime> {
 
   const logger = createLogger(settings.LOG_LEVEL);
   const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+  const kafka = kafkaFromEnv(settings);
   const deps: Deps = {
     env: settings,
     store: openNeon(settings.DATABASE_URL!, { fetchEndpoint: env.NEON_FETCH_ENDPOINT || undefined }),
@@ -72,6 +84,7 @@ async function buildRuntime(env: WorkerEnv): Promise<Runtime> {
     logger,
     // Per isolate; served at /metrics and summarised in the logs Workers Observability collects.
     metrics: createMetrics(),
+    events: kafka.events,
   };
-  return { deps, app: buildApp(deps) };
+  return { deps, app: buildApp(deps), inbound: kafka.inbound };
 }

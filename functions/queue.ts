@@ -1,4 +1,5 @@
-// Queue consumers: compression jobs, and the dead-letter queue their consumer hands up on.
+// Queue consumers: background jobs (compression, context precompute), and the dead-letter queue their consumer
+// hands up on.
 import { runJob } from '../src/services/compaction.js';
 import type { Job } from '../src/ports.js';
 import { runtimeFor, type WorkerEnv } from './env.js';
@@ -15,12 +16,17 @@ export function retryDelaySeconds(attempts: number): number {
 }
 
 export function isJob(body: unknown): body is Job {
-  const b = body as Partial<Job> | null;
-  return (
-    typeof b === 'object' && b !== null && b.kind === 'compress' && (b.mode === 'threshold' || b.mode === 'rebuild') &&
-    typeof b.tenant_id === 'string' && typeof b.session_id === 'string' && typeof b.job_id === 'string' &&
-    (b.window_version === undefined || typeof b.window_version === 'number')
-  );
+  const b = body as Record<string, unknown> | null;
+  if (typeof b !== 'object' || b === null) return false;
+  if (typeof b.tenant_id !== 'string' || typeof b.session_id !== 'string' || typeof b.job_id !== 'string') return false;
+  switch (b.kind) {
+    case 'compress':
+      return (b.mode === 'threshold' || b.mode === 'rebuild') && (b.window_version === undefined || typeof b.window_version === 'number');
+    case 'precompute':
+      return typeof b.session_version === 'number' && Number.isInteger(b.session_version);
+    default:
+      return false;
+  }
 }
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: WorkerEnv): Promise<void> {

@@ -1,11 +1,22 @@
-// Cron maintenance: re-queue compression for windows past their limit, in case an enqueue after a write was lost.
+// Cron maintenance: re-queue compression for windows past their limit, in case an enqueue after a write was lost;
+// then read the external events waiting on the Kafka inbound topic, when one is configured.
+import { consumeInbound } from '../src/services/inbound-events.js';
 import { overdueCompressions } from '../src/services/maintenance.js';
 import { runtimeFor, type WorkerEnv } from './env.js';
 
 export async function handleScheduled(controller: ScheduledController, env: WorkerEnv): Promise<void> {
-  const { deps } = await runtimeFor(env);
+  const { deps, inbound } = await runtimeFor(env);
   const jobs = await overdueCompressions(deps);
   // One subrequest for the whole batch instead of one per session.
   if (jobs.length > 0) await env.JOBS.sendBatch(jobs.map((body) => ({ body, contentType: 'json' as const })));
   deps.logger.info('maintenance run', { cron: controller.cron, queued: jobs.length });
+  if (inbound) {
+    // A failure here is retried by the next run from the last committed offset; the sweep above already happened.
+    try {
+      const result = await consumeInbound(deps, inbound);
+      deps.logger.info('inbound events', { cron: controller.cron, topic: inbound.topic, ...result });
+    } catch (err) {
+      deps.logger.warn('reading inbound events failed', { topic: inbound.topic, error: (err as Error).message });
+    }
+  }
 }

@@ -1,9 +1,9 @@
-// `npm run dev:edge`: the Worker under `wrangler dev` (workerd, local queues and cron) against the local Neon and
-// Upstash stand-ins over this machine's PostgreSQL and Redis. Migrates the database and prints the local API key,
-// so the README walk-through works against it unchanged.
+// `npm run dev:edge`: the Worker under `wrangler dev` (workerd, local queues and cron) against the local Neon,
+// Upstash and Kafka-REST stand-ins over this machine's PostgreSQL and Redis. Migrates the database and prints the
+// local API key, so the README walk-through works against it unchanged.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
+import { startKafkaGateway } from '../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../infra/neon-http-gateway.js';
 import { startUpstashGateway } from '../infra/upstash-rest-gateway.js';
 import { openPostgres } from '../src/adapters/store/postgres.js';
@@ -11,7 +11,7 @@ import { parseEnv } from '../src/config.js';
 import { randomToken } from '../src/crypto.js';
 import { createLogger } from '../src/logger.js';
 import { createNodeDeps } from '../src/runtime/node/deps.js';
-import { createApiKey } from '../src/services/auth.js';
+import { registerLocalKey } from '../src/runtime/node/local-key.js';
 
 const env = parseEnv(process.env);
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/context_engine_dev';
@@ -28,35 +28,50 @@ if (!(await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName
 await client.end();
 const store = await openPostgres(databaseUrl);
 const deps = await createNodeDeps(env, { store, logger: createLogger('warn') });
-mkdirSync(env.DATA_DIR, { recursive: true });
-const keyFile = `${env.DATA_DIR}/api-key`;
-const apiKey = env.CONTEXT_API_KEY ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : `ctx_local_${randomToken()}`);
-if (!existsSync(keyFile)) writeFileSync(keyFile, `${apiKey}\n`, { mode: 0o600 });
-await createApiKey(deps, { tenantId: 'local', key: apiKey, scopes: ['read', 'write'] });
+const apiKey = await registerLocalKey(deps);
 await deps.close();
 
 const neon = await startNeonGateway({ databaseUrl, port: 0 });
 const upstash = await startUpstashGateway({ redisUrl, token: `dev-${randomToken(8)}`, port: 0 });
+const kafka = await startKafkaGateway({ redisUrl, username: 'dev', password: randomToken(12), port: 0, prefix: 'kafka-dev:' });
+const closeStandIns = () => Promise.allSettled([neon.close(), upstash.close(), kafka.close()]);
+const topics = { events: 'context-events', inbound: 'context-inbound' };
 const vars = {
   DATABASE_URL: 'postgres://dev:dev@db.local.neon.tech/context_engine_dev',
   NEON_FETCH_ENDPOINT: neon.fetchEndpoint,
   UPSTASH_REDIS_REST_URL: upstash.url,
   UPSTASH_REDIS_REST_TOKEN: upstash.token,
+  KAFKA_REST_URL: kafka.url,
+  KAFKA_REST_USERNAME: kafka.username,
+  KAFKA_REST_PASSWORD: kafka.password,
+  KAFKA_EVENTS_TOPIC: topics.events,
+  KAFKA_INBOUND_TOPIC: topics.inbound,
 };
+const base = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`;
 console.log(`stand-ins: Neon ${neon.fetchEndpoint} → ${dbName}, Upstash ${upstash.url} → ${redisUrl}`);
+console.log(`           Kafka REST ${kafka.url} (user ${kafka.username}, password ${kafka.password}) → Redis Streams;`);
+console.log(`           domain events go to "${topics.events}", the cron reads external events from "${topics.inbound}"`);
+console.log(`cron:      curl '${base}/__scheduled?cron=*/5+*+*+*+*'`);
 console.log(`API key:   ${apiKey}`);
 const wrangler = spawn(
   'wrangler',
   ['dev', '--port', String(env.PORT), '--ip', env.HOST, '--test-scheduled', ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
   { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
 );
+let stopping = false;
 const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  // wrangler stops workerd on SIGTERM; wait for it so the port is free when this exits.
+  const exited = wrangler.exitCode === null ? new Promise((resolve) => wrangler.once('exit', resolve)) : Promise.resolve();
   wrangler.kill('SIGTERM');
-  await Promise.allSettled([neon.close(), upstash.close()]);
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  await closeStandIns();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
 wrangler.on('exit', (code) => {
-  void Promise.allSettled([neon.close(), upstash.close()]).then(() => process.exit(code ?? 0));
+  if (stopping) return;
+  void closeStandIns().then(() => process.exit(code ?? 0));
 });

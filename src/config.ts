@@ -25,6 +25,15 @@ export const envSchema = z.object({
   CONTEXT_EMBEDDING_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Kafka over the Upstash Kafka REST protocol: off unless the URL, username and password are all set. */
+  KAFKA_REST_URL: z.url().optional(),
+  KAFKA_REST_USERNAME: z.string().min(1).optional(),
+  KAFKA_REST_PASSWORD: z.string().min(1).optional(),
+  /** Where domain events (turns.written, context.compressed, context.deleted) go; unset: none are published. */
+  KAFKA_EVENTS_TOPIC: z.string().min(1).optional(),
+  /** Where external events (the bodies POST /v1/events takes) are read from on the Worker's cron; unset: not read. */
+  KAFKA_INBOUND_TOPIC: z.string().min(1).optional(),
+  KAFKA_CONSUMER_GROUP: z.string().min(1).default('context-engine'),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -59,6 +68,12 @@ export const defaults = {
   summaryMaxTokens: 600,
   /** How long an assembled context stays cached; versioned keys make staleness impossible, TTL only bounds memory. */
   contextCacheTtlSeconds: 300,
+  /**
+   * Budget of the default context a background job assembles after each write (`{ "budget_tokens": 2000 }` and
+   * nothing else), so that request is a cache hit. About what a chat model call leaves for context once the
+   * system prompt and the answer are set aside; other budgets are assembled on demand as before.
+   */
+  precomputeBudgetTokens: 2_000,
   /** How often the Node process re-queues compression that a lost enqueue left behind (Workers use the cron). */
   maintenanceIntervalMs: 60_000,
   /** Candidates fetched from full-text search before ranking and packing. */
@@ -73,8 +88,13 @@ export const defaults = {
     maxQueryTerms: 16,
     /** Matches read per term, newest first; also the cap on a term's document frequency. */
     matchesPerTerm: 500,
-    /** Hits with the highest summed IDF kept as seeds. */
-    seeds: 150,
+    /**
+     * Hits with the highest summed IDF kept as seeds: one per `tokensPerSeed` of budget, within these bounds. With
+     * their neighbours that is about three candidate turns per turn the budget can hold.
+     */
+    seedsMin: 40,
+    seedsMax: 100,
+    tokensPerSeed: 40,
     /** Turns fetched on each side of a seed: answers follow questions, context surrounds mentions. */
     neighbourRadius: 2,
     /** Stems at least this long also match the longer stems they prefix. */

@@ -13,7 +13,9 @@ export interface Cache {
 }
 
 /** Background work. Handlers are idempotent: a job delivered twice changes nothing the second time. */
-export type Job = {
+export type Job = CompressJob | PrecomputeJob;
+
+export type CompressJob = {
   kind: 'compress';
   tenant_id: string;
   session_id: string;
@@ -22,6 +24,18 @@ export type Job = {
   job_id: string;
   /** For a rebuild: the window version it was queued against; once the window moved on, a redelivery does nothing. */
   window_version?: number;
+};
+
+/**
+ * Assemble the default context of a session after it changed, so the next default query is a cache hit. Queued
+ * with the session version it was written at; once the session moved past it, a newer job covers the work.
+ */
+export type PrecomputeJob = {
+  kind: 'precompute';
+  tenant_id: string;
+  session_id: string;
+  job_id: string;
+  session_version: number;
 };
 
 export interface Queue {
@@ -48,6 +62,40 @@ export interface Deps {
   /** Prometheus metrics served at /metrics; absent means nothing is recorded. */
   metrics?: Metrics;
   embedder?: import('./embedder.js').Embedder; // ranking and de-duplication vectors; absent: lexical signals only
+  /** Domain events for other systems (a Kafka topic); absent means none are published. */
+  events?: EventPublisher;
+}
+
+/**
+ * What changed, for systems downstream. Ids, counts and versions only: content stays in the store, so a topic
+ * never holds more of a tenant's data than the identifiers it already shares.
+ */
+export type DomainEvent =
+  | {
+      type: 'turns.written';
+      tenant_id: string;
+      session_id: string;
+      session_version: number;
+      first_sequence: number;
+      last_sequence: number;
+      turn_count: number;
+      total_tokens: number;
+    }
+  | {
+      type: 'context.compressed';
+      tenant_id: string;
+      session_id: string;
+      mode: CompressJob['mode'];
+      method: string;
+      through_sequence: number;
+      tokens_before: number;
+      tokens_after: number;
+    }
+  | { type: 'context.deleted'; tenant_id: string; scope: 'session' | 'user' | 'agent'; id: string; session_ids: string[] };
+
+export interface EventPublisher {
+  /** Best effort: callers log a failure and carry on; the store stays the source of truth. */
+  publish(event: DomainEvent): Promise<void>;
 }
 
 export interface RateLimiter {

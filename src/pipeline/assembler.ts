@@ -58,9 +58,9 @@ export const sharedFences: Partial<Record<SectionName, string>> = Object.fromEnt
   renderOrder.flatMap((block) => block.map((spec) => [spec.section, block[0]!.source])),
 );
 
-const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
-/** The header over turns of one day (UTC), e.g. `[8 May 2023]`: unambiguous, and a few tokens once per group. */
+/** The header over turns of one day (UTC), e.g. `[8 May 2023]`: unambiguous, readable, a few tokens once per group. */
 export function dateHeader(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '[undated]';

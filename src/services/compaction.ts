@@ -4,7 +4,9 @@
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config.js';
 import { compress, strategies, type Strategy } from '../pipeline/compressor/index.js';
-import type { Deps, Job } from '../ports.js';
+import type { CompressJob, Deps, Job } from '../ports.js';
+import { publishEvent } from './domain-events.js';
+import { enqueuePrecompute, precomputeContext } from './precompute.js';
 import { findSession } from './sessions.js';
 
 interface FoldTurn {
@@ -20,12 +22,29 @@ export interface CompactionResult {
   status: 'compressed' | 'skipped';
   reason: string;
   through?: number;
+  /** The session version the compaction moved the session to. */
+  session_version?: number;
 }
 
-export async function runJob(deps: Deps, job: Job): Promise<CompactionResult> {
+export interface JobResult {
+  status: 'compressed' | 'precomputed' | 'skipped';
+  reason: string;
+  through?: number;
+  session_version?: number;
+}
+
+export async function runJob(deps: Deps, job: Job): Promise<JobResult> {
   switch (job.kind) {
-    case 'compress':
-      return compressSession(deps, job.tenant_id, job.session_id, job.mode, job.window_version);
+    case 'compress': {
+      const result = await compressSession(deps, job.tenant_id, job.session_id, job.mode, job.window_version);
+      // A compaction moves the session version past any precompute queued by the write before it, which then skips:
+      // queue the one that warms the compressed context.
+      if (result.status === 'compressed' && result.session_version !== undefined)
+        await enqueuePrecompute(deps, job.tenant_id, job.session_id, result.session_version);
+      return result;
+    }
+    case 'precompute':
+      return precomputeContext(deps, job);
   }
 }
 
@@ -33,7 +52,7 @@ export async function compressSession(
   deps: Deps,
   tenantId: string,
   sessionId: string,
-  mode: Job['mode'],
+  mode: CompressJob['mode'],
   expectedWindowVersion?: number,
 ): Promise<CompactionResult> {
   const started = performance.now();
@@ -79,7 +98,7 @@ export async function compressSession(
   const foldedTokens = alreadyTokens + folded.reduce((s, t) => s + t.token_count, 0);
   const durationMs = performance.now() - started;
 
-  const [done] = await deps.store.query<{ ok: number }>(sql`
+  const [done] = await deps.store.query<{ ok: number; session_version: number | null }>(sql`
     WITH upd AS (
       UPDATE context_windows SET summary = ${out.text}, summary_token_count = ${summaryTokens},
         summarized_through = ${through}, summarized_tokens = ${foldedTokens}, version = version + 1, updated_at = now()
@@ -95,13 +114,19 @@ export async function compressSession(
     ),
     bump AS (
       UPDATE sessions SET version = version + 1 WHERE tenant_id = ${tenantId} AND id = ${sessionId} AND EXISTS (SELECT 1 FROM upd)
+      RETURNING version
     )
-    SELECT count(*)::int AS ok FROM upd`);
+    SELECT count(*)::int AS ok, (SELECT version FROM bump) AS session_version FROM upd`);
   if (Number(done?.ok ?? 0) === 0) return { status: 'skipped', reason: 'window changed while compressing; a newer job covers it' };
   deps.metrics?.compacted(durationMs / 1000, tokensBefore, summaryTokens);
   deps.logger.info('window compressed', {
     tenant_id: tenantId, session_id: sessionId, mode, method: out.method, turns: folded.length,
     tokens_before: tokensBefore, tokens_after: summaryTokens, duration_ms: Math.round(durationMs),
   });
-  return { status: 'compressed', reason: mode, through };
+  await publishEvent(deps, {
+    type: 'context.compressed', tenant_id: tenantId, session_id: sessionId, mode, method: out.method,
+    through_sequence: through, tokens_before: tokensBefore, tokens_after: summaryTokens,
+  });
+  const sessionVersion = done?.session_version === null || done?.session_version === undefined ? undefined : Number(done.session_version);
+  return { status: 'compressed', reason: mode, through, session_version: sessionVersion };
 }

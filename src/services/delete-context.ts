@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { parseTextArray } from '../db/store.js';
 import { notFound } from '../errors.js';
 import type { Ctx } from '../ports.js';
+import { publishEvent } from './domain-events.js';
 import { sessionCachePrefix } from './sessions.js';
 
 export async function deleteSession(ctx: Ctx, sessionId: string): Promise<void> {
@@ -11,6 +12,7 @@ export async function deleteSession(ctx: Ctx, sessionId: string): Promise<void> 
     DELETE FROM sessions WHERE tenant_id = ${ctx.tenantId} AND id = ${sessionId} RETURNING id`);
   if (rows.length === 0) throw notFound(`session "${sessionId}"`);
   await dropCached(ctx, [sessionId]);
+  await publishEvent(ctx, { type: 'context.deleted', tenant_id: ctx.tenantId, scope: 'session', id: sessionId, session_ids: [sessionId] });
 }
 
 export async function deleteOwner(ctx: Ctx, kind: 'user' | 'agent', ownerId: string): Promise<{ sessions: number; memories: number }> {
@@ -34,6 +36,7 @@ export async function deleteOwner(ctx: Ctx, kind: 'user' | 'agent', ownerId: str
   const memories = Number(row?.memories ?? 0);
   if (sessions.length === 0 && memories === 0 && Number(row?.owner ?? 0) === 0) throw notFound(`${kind} "${ownerId}"`);
   await dropCached(ctx, sessions);
+  await publishEvent(ctx, { type: 'context.deleted', tenant_id: t, scope: kind, id: ownerId, session_ids: sessions });
   return { sessions: sessions.length, memories };
 }
 

@@ -60,7 +60,11 @@ export async function queryContext(
   const [structural, history, memories] = await Promise.all([
     structuralCandidates(ctx.store, ctx.tenantId, session.id, body.recent_turns, body.time_range),
     body.query && tsQuery
-      ? historyCandidates(ctx.store, ctx.tenantId, session.id, body.query, { range: body.time_range, totalTurns: session.last_sequence })
+      ? historyCandidates(ctx.store, ctx.tenantId, session.id, body.query, {
+          range: body.time_range,
+          totalTurns: session.last_sequence,
+          seeds: seedsFor(body.budget_tokens - body.reserve_tokens),
+        })
       : noHistory,
     recallMemories(ctx.store, ctx.tenantId, {
       sessionId: session.id,
@@ -140,8 +144,8 @@ export async function queryContext(
   };
 
   const budget = body.budget_tokens - body.reserve_tokens;
-  // The caller sends the query itself; a reminder only restates a task that opened the context.
-  const reminderSource = body.query ? '' : (anchorText ?? '');
+  // The caller sends the query itself; a reminder only restates a declared task, against long contexts burying it.
+  const reminderSource = body.query ? '' : (taskText ?? '');
   let frame: RenderFrame = frameOf(template, reminderSource ? tok.truncate(reminderSource, REMINDER_MAX_TOKENS) : '');
   let frameTokens = tok.count(`${frame.preamble}\n${frame.reminder}`) + 1;
   if (frameTokens > budget / 2) {
@@ -201,15 +205,21 @@ export async function queryContext(
   return response;
 }
 
+/** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */
+function seedsFor(budget: number): number {
+  const { seedsMin, seedsMax, tokensPerSeed } = defaults.history;
+  return Math.min(seedsMax, Math.max(seedsMin, Math.ceil(budget / tokensPerSeed)));
+}
+
 /**
- * The best-ranked turns whose stored token counts add up to twice the budget: more than the planner can use, so the
+ * The best-ranked turns whose stored token counts add up to 1.5 times the budget: more than the planner can use, so the
  * lines of turns that cannot fit are never rendered and counted.
  */
 function withinReach<T extends { candidate: { turn: TurnRow } }>(ranked: T[], budget: number): T[] {
   let total = 0;
   const out: T[] = [];
   for (const r of ranked) {
-    if (total > 2 * budget) break;
+    if (total > 1.5 * budget) break;
     out.push(r);
     total += r.candidate.turn.token_count + 4;
   }

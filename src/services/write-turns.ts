@@ -7,6 +7,8 @@ import { pgTextArray } from '../db/store.js';
 import { ApiError } from '../errors.js';
 import type { Ctx } from '../ports.js';
 import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
+import { publishEvent } from './domain-events.js';
+import { enqueuePrecompute } from './precompute.js';
 import { findSession } from './sessions.js';
 
 interface StoredResponse {
@@ -143,6 +145,7 @@ async function writeOnce(
     base: number;
     created: boolean;
     total_tokens: number;
+    session_version: number;
     max_tokens: number | null;
     summarized_tokens: number | null;
   }>(sql`
@@ -158,7 +161,7 @@ async function writeOnce(
         user_id = coalesce(sessions.user_id, excluded.user_id),
         metadata = sessions.metadata || excluded.metadata,
         updated_at = now()
-      RETURNING sessions.last_sequence - ${n} AS base, sessions.total_tokens, (xmax = 0) AS created
+      RETURNING sessions.last_sequence - ${n} AS base, sessions.total_tokens, sessions.version, (xmax = 0) AS created
     ),
     u AS (
       INSERT INTO users (tenant_id, id) SELECT ${t}, ${body.user_id ?? null}::text WHERE ${body.user_id ?? null}::text IS NOT NULL
@@ -190,7 +193,8 @@ async function writeOnce(
                                 'turns', ${JSON.stringify(summary)}::jsonb)
       FROM s WHERE ${idempotencyKey ?? null}::text IS NOT NULL
     )
-    SELECT s.base, s.created, s.total_tokens, w.max_tokens, w.summarized_tokens, (SELECT count(*) FROM ins) AS inserted
+    SELECT s.base, s.created, s.total_tokens, s.version AS session_version, w.max_tokens, w.summarized_tokens,
+           (SELECT count(*) FROM ins) AS inserted
     FROM s LEFT JOIN context_windows w ON w.tenant_id = ${t} AND w.session_id = ${sessionId}`);
   const stored: StoredResponse = {
     base: Number(result!.base),
@@ -210,5 +214,16 @@ async function writeOnce(
       ctx.logger.warn('could not enqueue compression', { session_id: sessionId, error: (err as Error).message });
     }
   }
+  const sessionVersion = Number(result!.session_version);
+  // Queued after any compression job: a compaction moves the version and queues a precompute of its own, so this
+  // one then skips instead of warming a context that is about to be replaced. Neither call throws; side by side,
+  // the write waits only for the slower one.
+  await Promise.all([
+    enqueuePrecompute(ctx, t, sessionId, sessionVersion),
+    publishEvent(ctx, {
+      type: 'turns.written', tenant_id: t, session_id: sessionId, session_version: sessionVersion,
+      first_sequence: stored.base + 1, last_sequence: stored.base + n, turn_count: n, total_tokens: stored.total_tokens,
+    }),
+  ]);
   return { ...toResponse(sessionId, stored, queued), replayed: false };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeFence, frameOf, render } from '../../src/pipeline/assembler.js';
+import { dateHeader, escapeFence, frameOf, render, sharedFences } from '../../src/pipeline/assembler.js';
 import type { Item } from '../../src/pipeline/planner.js';
 
 const it_ = (section: Item['section'], line: string, order: number): Item => ({ id: line, section, line, tokens: 1, score: 1, order, payload: null });
@@ -36,5 +36,35 @@ describe('assembler', () => {
     const r = render('compact', [it_('recent_turns', 'ITEM-B', 2), it_('recent_turns', 'ITEM-A', 1)], frameOf('compact', ''));
     expect(r.text.indexOf('ITEM-A')).toBeGreaterThan(0);
     expect(r.text.indexOf('ITEM-A')).toBeLessThan(r.text.indexOf('ITEM-B'));
+  });
+});
+
+describe('compact history rendering', () => {
+  const turn = (section: Item['section'], line: string, order: number, group: string): Item => ({
+    id: `${section}${order}`, section, line, tokens: 1, score: 1, order, group, payload: null,
+  });
+
+  it('writes one date header per group, speaker lines verbatim, relevant and recent turns in one block', () => {
+    const content = 'I went to a LGBTQ support group yesterday and it was so powerful.';
+    const r = render('default', [
+      turn('recent_turns', 'Melanie: See you soon!', 40, '[9 June 2023]'),
+      turn('relevant_history', `Caroline: ${content}`, 3, '[8 May 2023]'),
+      turn('relevant_history', 'Melanie: Wow, that is cool!', 4, '[8 May 2023]'),
+      turn('relevant_history', 'Caroline: Here is my painting.', 39, '[9 June 2023]'),
+    ], frameOf('default', ''));
+    const user = r.messages.find((m) => m.role === 'user')!.content;
+    expect(user).toBe(
+      'Conversation excerpts, oldest first:\n<data source="history">\n' +
+        `[8 May 2023]\nCaroline: ${content}\nMelanie: Wow, that is cool!\n` +
+        '[9 June 2023]\nCaroline: Here is my painting.\nMelanie: See you soon!\n</data>',
+    );
+    expect(user).not.toMatch(/\d{2}:\d{2}/);
+  });
+
+  it('formats date headers in UTC and shares the history fence', () => {
+    expect(dateHeader('2023-05-08T23:30:00.000Z')).toBe('[8 May 2023]');
+    expect(dateHeader('not a date')).toBe('[undated]');
+    expect(sharedFences.relevant_history).toBe(sharedFences.recent_turns);
+    expect(sharedFences.tool_findings).not.toBe(sharedFences.relevant_history);
   });
 });

@@ -35,3 +35,11 @@ describe('time cues', () => {
     expect(matchesCues('2023-06-10T10:00:00Z', timeCues('nothing'))).toBe(false);
   });
 });
+
+describe('tsvector escapes', () => {
+  it('reads backslash escapes and doubled quotes', () => {
+    const l = parseTsvector("'a\\\\b':2 'it''s':1,3 'x':4");
+    expect([...l.tf.entries()]).toEqual([['a\\b', 1], ["it's", 2], ['x', 1]]);
+    expect(l.length).toBe(4);
+  });
+});

@@ -72,3 +72,79 @@ describe('budget planner', () => {
     expect(p.report.dropped[0]).toMatchObject({ id: 'r', reason: 'final_fit' });
   });
 });
+
+describe('budget planner with groups, shared fences and query shares', () => {
+  const shares = Object.fromEntries(sectionNames.map((s) => [s, 0])) as Record<SectionName, number>;
+  const grouped = (section: SectionName, id: string, tokens: number, group: string, score = 1): Item => ({
+    ...item(section, id, tokens, score), group, groupTokens: 7,
+  });
+
+  it('never exceeds the budget, whatever the mix (randomised)', () => {
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 200; round++) {
+      const candidates = empty();
+      for (const s of sectionNames) {
+        const n = Math.floor(rnd() * 30);
+        for (let i = 0; i < n; i++) {
+          const it = grouped(s, `${s}${i}`, 1 + Math.floor(rnd() * 120), `g${Math.floor(rnd() * 5)}`, rnd());
+          candidates[s].push(rnd() < 0.1 ? { ...it, duplicateOf: 'x' } : it);
+        }
+        candidates[s].sort((a, b) => b.score - a.score);
+      }
+      const budget = 1 + Math.floor(rnd() * 3000);
+      const reserve = Math.floor(rnd() * Math.min(200, budget));
+      const p = plan({
+        budget, reserve, frameTokens: 15, headerTokens: headers, candidates,
+        fences: { relevant_history: 'history', recent_turns: 'history' },
+        shares: rnd() < 0.5 ? undefined : { ...shares, relevant_history: 0.7, recent_turns: 0.1, summary: 0.2 },
+        shrink: (it, max) => ({ ...it, tokens: max, truncated: true }),
+      });
+      // Real cost: items, each fence once, each group header once per fence.
+      const fences = new Set(p.kept.map((k) => (k.section === 'recent_turns' ? 'relevant_history' : k.section)));
+      const groups = new Set(p.kept.map((k) => `${k.section === 'recent_turns' ? 'relevant_history' : k.section}/${k.group}`));
+      const cost = p.kept.reduce((s, k) => s + k.tokens, 0) + fences.size * 5 + groups.size * 7;
+      expect(cost).toBeLessThanOrEqual(Math.max(0, budget - reserve - 15));
+      expect(p.kept.some((k) => k.duplicateOf !== undefined)).toBe(false);
+    }
+  });
+
+  it('charges a group header and a shared fence once', () => {
+    const candidates = empty();
+    candidates.relevant_history.push(grouped('relevant_history', 'a', 10, 'd1'), grouped('relevant_history', 'b', 10, 'd1'));
+    candidates.recent_turns.push(grouped('recent_turns', 'c', 10, 'd1'));
+    const p = plan({
+      budget: 1000, reserve: 0, frameTokens: 0, headerTokens: headers, candidates,
+      fences: { relevant_history: 'history', recent_turns: 'history' },
+    });
+    expect(p.kept.map((k) => k.id).sort()).toEqual(['a', 'b', 'c']);
+    expect(p.report.used_tokens).toBe(30 + 5 + 7);
+  });
+
+  it('gives what other sections leave to relevant history first, the summary last', () => {
+    const candidates = empty();
+    for (let i = 0; i < 100; i++) candidates.relevant_history.push(item('relevant_history', `h${i}`, 10, 1 - i / 1000));
+    candidates.summary.push(item('summary', 'sum', 200));
+    const p = plan({
+      budget: 500, reserve: 0, frameTokens: 0, headerTokens: headers, candidates,
+      shares: { ...shares, relevant_history: 0.6, recent_turns: 0.2, summary: 0 },
+    });
+    const row = (s: SectionName) => p.report.sections.find((r) => r.section === s)!;
+    expect(row('summary').kept).toBe(0);
+    expect(row('relevant_history').used).toBeGreaterThan(480);
+    expect(row('relevant_history').note).toMatch(/tokens from shares other sections did not use/);
+    expect(row('recent_turns').note).toMatch(/flowed/);
+  });
+
+  it('reports near-duplicates as duplicates and packs the next item instead', () => {
+    const candidates = empty();
+    candidates.relevant_history.push(
+      item('relevant_history', 'a', 10, 0.9),
+      { ...item('relevant_history', 'a2', 10, 0.8), duplicateOf: 'a' },
+      item('relevant_history', 'b', 10, 0.7),
+    );
+    const p = plan({ budget: 100, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
+    expect(p.kept.map((k) => k.id)).toEqual(['a', 'b']);
+    expect(p.report.dropped).toEqual([expect.objectContaining({ id: 'a2', reason: 'duplicate' })]);
+  });
+});

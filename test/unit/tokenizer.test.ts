@@ -30,3 +30,27 @@ describe('tokenizer (o200k_base)', () => {
     expect(tok.truncate('short', 0)).toBe('');
   });
 });
+
+describe('piece-cached counting', () => {
+  it('counts exactly like the encoder on mixed text', async () => {
+    const { Tiktoken } = await import('js-tiktoken/lite');
+    const { default: ranks } = await import('js-tiktoken/ranks/o200k_base');
+    const enc = new Tiktoken(ranks);
+    const tok = await getTokenizer();
+    const samples = [
+      'Caroline: I went to a LGBTQ support group yesterday and it was so powerful.\n',
+      '  leading  spaces \n\n\t tabs\r\n',
+      '😀🎉 emoji 𝕏 mixed, naïve café — 東京 and 北京',
+      '1234567890 3.14159 -42 2023-05-08T13:56:00Z',
+      "it's they're WE'LL don't",
+      '[photo: a photo of a dog walking past a wall]\n[8 May 2023]\n',
+      'x'.repeat(3000),
+      '{"id":"call_1","arguments":{"to":"LIS","date":"2024-05-03"}}',
+    ];
+    for (const s of samples) {
+      expect(tok.count(s)).toBe(enc.encode(s).length);
+      expect(tok.count(s)).toBe(enc.encode(s).length); // memoised pieces give the same count
+    }
+    expect(() => tok.count('<|endoftext|>')).toThrow();
+  });
+});

@@ -1,6 +1,6 @@
 // Runs in Node before the workerd tests. The Workers Vitest plugin resolves this project's modules for workerd,
 // so the stand-ins (pg, ioredis) cannot be imported here; they run in a tsx child process (stand-ins.ts), which
-// migrates the shared test database and starts the Neon and Upstash stand-ins on free ports.
+// migrates the shared test database and starts the Neon, Upstash and Kafka-REST stand-ins on free ports.
 // vitest.workers.config.ts turns the provided settings into Worker bindings.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -11,6 +11,9 @@ interface StandIns {
   neonFetchEndpoint: string;
   upstashUrl: string;
   upstashToken: string;
+  kafkaUrl: string;
+  kafkaUsername: string;
+  kafkaPassword: string;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -42,6 +45,9 @@ export default async function setup(project: TestProject) {
   project.provide('neonFetchEndpoint', settings.neonFetchEndpoint);
   project.provide('upstashUrl', settings.upstashUrl);
   project.provide('upstashToken', settings.upstashToken);
+  project.provide('kafkaUrl', settings.kafkaUrl);
+  project.provide('kafkaUsername', settings.kafkaUsername);
+  project.provide('kafkaPassword', settings.kafkaPassword);
 
   return async () => {
     if (child.exitCode !== null) return;
@@ -56,5 +62,8 @@ declare module 'vitest' {
     neonFetchEndpoint: string;
     upstashUrl: string;
     upstashToken: string;
+    kafkaUrl: string;
+    kafkaUsername: string;
+    kafkaPassword: string;
   }
 }

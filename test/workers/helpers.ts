@@ -1,7 +1,11 @@
 // Shared by the tests that run inside workerd: requests through the real Worker, and a tenant per test.
-import { env, SELF } from 'cloudflare:test';
+import { createExecutionContext, env, SELF } from 'cloudflare:test';
+import { Redis } from '@upstash/redis/cloudflare';
 import { runtimeFor, type WorkerEnv } from '../../functions/env.js';
+import worker from '../../functions/worker.js';
+import { upstashCache } from '../../src/adapters/cache/upstash.js';
 import { createApiKey } from '../../src/services/auth.js';
+import { sessionCachePrefix } from '../../src/services/sessions.js';
 
 export const workerEnv = env as unknown as WorkerEnv;
 
@@ -16,13 +20,49 @@ export async function newTenant(label = 'wk'): Promise<{ tenantId: string; key: 
 }
 
 export async function api<T = any>(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await SELF.fetch(`https://context.test${path}`, {
+  return parse<T>(await SELF.fetch(request(key, method, path, body)));
+}
+
+/**
+ * The same request through another runtime: an env object of its own gets its own dependencies (Neon, Upstash and
+ * queue clients, caches), as a second isolate would.
+ */
+export async function apiOn<T = any>(on: WorkerEnv, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  return parse<T>(await worker.fetch(request(key, method, path, body), on, createExecutionContext()));
+}
+
+function request(key: string, method: string, path: string, body?: unknown) {
+  return new Request(`https://context.test${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+}
+
+async function parse<T>(res: Response): Promise<{ status: number; body: T }> {
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** A client of the Upstash stand-in, for looking at what the Worker left in Redis. */
+export const upstash = () => new Redis({ url: workerEnv.UPSTASH_REDIS_REST_URL, token: workerEnv.UPSTASH_REDIS_REST_TOKEN });
+
+/**
+ * Waits until a precompute job has cached a context of the session at `version`, looking at Redis directly: a
+ * query would assemble and cache the answer itself on a miss, which is what this must tell apart.
+ */
+export async function waitForPrecomputed(tenantId: string, sessionId: string, version: number, timeoutMs = 20_000) {
+  const redis = upstash();
+  const cache = upstashCache(redis);
+  return poll(
+    async () => {
+      const keys = await redis.keys(`${sessionCachePrefix(tenantId, sessionId)}*`);
+      const values = await Promise.all(keys.map((k) => cache.get<{ request_id: string; session_version: number }>(k)));
+      return values.filter((v) => v && v.request_id.startsWith('precompute:') && v.session_version === version).length;
+    },
+    (n) => n > 0,
+    timeoutMs,
+  );
 }
 
 /** Retries `read` until `done` accepts its result; queue deliveries arrive after about max_batch_timeout. */

@@ -4,13 +4,13 @@ import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runtimeFor, type WorkerEnv } from '../../functions/env.js';
 import worker from '../../functions/worker.js';
-import type { Job } from '../../src/ports.js';
+import type { CompressJob, Job } from '../../src/ports.js';
 import { api, fillerTurns, newTenant, uid, workerEnv } from './helpers.js';
 
 const QUEUE = 'context-jobs';
 const DLQ = 'context-jobs-dlq';
 
-function job(tenantId: string, sessionId: string, mode: Job['mode'] = 'threshold'): Job {
+function job(tenantId: string, sessionId: string, mode: CompressJob['mode'] = 'threshold'): CompressJob {
   return { kind: 'compress', mode, tenant_id: tenantId, session_id: sessionId, job_id: crypto.randomUUID() };
 }
 

@@ -1,9 +1,10 @@
 // Child process of global-setup.ts, run by tsx in plain Node. The Workers Vitest plugin resolves every module of
 // the project for workerd (worker export conditions, dependencies inlined), which breaks pg and ioredis, so the
-// Node-only work happens here: migrate the test database, start both stand-ins on free ports, print their
-// settings as one JSON line on stdout, and stop when stdin closes (the parent exited) or on SIGTERM.
+// Node-only work happens here: migrate the test database, start the Neon, Upstash and Kafka-REST stand-ins on free
+// ports, print their settings as one JSON line on stdout, and stop when stdin closes (the parent exited) or on SIGTERM.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { startKafkaGateway } from '../../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../../infra/neon-http-gateway.js';
 import { startUpstashGateway } from '../../infra/upstash-rest-gateway.js';
 import { openPostgres } from '../../src/adapters/store/postgres.js';
@@ -36,12 +37,14 @@ await store.close();
 
 const neon = await startNeonGateway({ databaseUrl: databaseUrl.toString(), port: 0 });
 const upstash = await startUpstashGateway({ redisUrl, token: randomBytes(16).toString('hex'), port: 0 });
+// Topics live under their own prefix; the tests delete theirs. A short redelivery delay keeps retry tests quick.
+const kafka = await startKafkaGateway({ redisUrl, username: 'workers-test', password: randomBytes(16).toString('hex'), port: 0, prefix: 'kafka-workers-test:', redeliverAfterMs: 1_000 });
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  await Promise.allSettled([neon.close(), upstash.close()]);
+  await Promise.allSettled([neon.close(), upstash.close(), kafka.close()]);
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());
@@ -50,5 +53,12 @@ process.stdin.on('close', () => void stop());
 process.stdin.resume();
 
 process.stdout.write(
-  `${JSON.stringify({ neonFetchEndpoint: neon.fetchEndpoint, upstashUrl: upstash.url, upstashToken: upstash.token })}\n`,
+  `${JSON.stringify({
+    neonFetchEndpoint: neon.fetchEndpoint,
+    upstashUrl: upstash.url,
+    upstashToken: upstash.token,
+    kafkaUrl: kafka.url,
+    kafkaUsername: kafka.username,
+    kafkaPassword: kafka.password,
+  })}\n`,
 );

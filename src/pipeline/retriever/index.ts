@@ -149,7 +149,7 @@ export async function historyCandidates(
 ): Promise<HistoryCandidates> {
   const maxTerms = opts.maxTerms ?? defaults.history.maxQueryTerms;
   const perTerm = opts.perTerm ?? defaults.history.matchesPerTerm;
-  const seedLimit = opts.seeds ?? defaults.history.seeds;
+  const seedLimit = opts.seeds ?? defaults.history.seedsMax;
   const radius = opts.radius ?? defaults.history.neighbourRadius;
   const prefixMin = opts.prefixMin ?? defaults.history.prefixMinLength;
   const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
@@ -195,7 +195,12 @@ export async function historyCandidates(
     .map((s) => s.sequence);
   const seedSet = new Set(seeds);
   const wanted = new Set<number>();
-  for (const s of seeds) for (let d = -radius; d <= radius; d++) if (s + d > 0) wanted.add(s + d);
+  // The full radius around the better half of the seeds, one turn around the rest: fewer rows, same reach where
+  // it matters.
+  seeds.forEach((s, i) => {
+    const r = i < seeds.length / 2 ? radius : Math.min(radius, 1);
+    for (let d = -r; d <= r; d++) if (s + d > 0) wanted.add(s + d);
+  });
 
   const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
     SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes,

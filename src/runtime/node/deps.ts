@@ -5,6 +5,7 @@ import { memoryCache } from '../../adapters/cache/memory.js';
 import { connectRedis, redisCache } from '../../adapters/cache/redis.js';
 import { memoryRateLimiter } from '../../adapters/ratelimit/memory.js';
 import { openAiEmbedder } from '../../adapters/embedder/openai.js';
+import { kafkaFromEnv, type KafkaAdapters } from '../../adapters/events/kafka.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-process.js';
 import { openPglite } from '../../adapters/store/pglite.js';
@@ -20,6 +21,8 @@ import { getTokenizer } from '../../tokenizer.js';
 
 export interface NodeDeps extends Deps {
   queue: InProcessQueue;
+  /** External events to read from Kafka, when KAFKA_INBOUND_TOPIC is set. */
+  inbound?: KafkaAdapters['inbound'];
   close(): Promise<void>;
 }
 
@@ -47,6 +50,7 @@ export async function createNodeDeps(
   const embedder = env.OPENAI_API_KEY
     ? openAiEmbedder({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_EMBEDDING_MODEL, timeoutMs: env.CONTEXT_EMBEDDING_TIMEOUT_MS })
     : hashedNgramEmbedder();
+  const kafka = kafkaFromEnv(env);
   const deps: NodeDeps = {
     env,
     store,
@@ -58,6 +62,8 @@ export async function createNodeDeps(
     logger,
     metrics,
     rateLimiter: env.RATE_LIMIT_PER_MINUTE > 0 ? memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE) : undefined,
+    events: kafka.events,
+    inbound: kafka.inbound,
     async close() {
       queue.stop();
       redis?.disconnect();

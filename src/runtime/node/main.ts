@@ -1,30 +1,17 @@
 // `npm start`: the whole service in one process. Embedded PGlite in DATA_DIR unless DATABASE_URL is set.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { defaults, parseEnv } from '../../config.js';
+import { consumeInbound } from '../../services/inbound-events.js';
 import { overdueCompressions } from '../../services/maintenance.js';
-import { randomToken } from '../../crypto.js';
 import { buildApp } from '../../http/routes/index.js';
-import { createApiKey } from '../../services/auth.js';
 import { createNodeDeps } from './deps.js';
-
-const LOCAL_TENANT = 'local';
+import { registerLocalKey } from './local-key.js';
 
 const env = parseEnv(process.env);
 const deps = await createNodeDeps(env);
 
-// The local tenant's key: CONTEXT_API_KEY if given, otherwise one generated once and kept in DATA_DIR.
-let apiKey = env.CONTEXT_API_KEY;
-if (!apiKey) {
-  const keyFile = path.join(env.DATA_DIR, 'api-key');
-  if (existsSync(keyFile)) apiKey = readFileSync(keyFile, 'utf8').trim();
-  else {
-    apiKey = `ctx_local_${randomToken()}`;
-    writeFileSync(keyFile, `${apiKey}\n`, { mode: 0o600 });
-  }
-}
-await createApiKey(deps, { tenantId: LOCAL_TENANT, key: apiKey, scopes: ['read', 'write'] });
+const apiKey = await registerLocalKey(deps);
 
 const app = buildApp(deps);
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
@@ -42,6 +29,11 @@ const sweep = setInterval(() => {
   overdueCompressions(deps)
     .then((jobs) => Promise.all(jobs.map((job) => deps.queue.send(job))))
     .catch((err: Error) => deps.logger.warn('maintenance sweep failed', { error: err.message }));
+  // External events from Kafka, on the same beat as the Worker's cron reads them.
+  if (deps.inbound)
+    consumeInbound(deps, deps.inbound)
+      .then((r) => (r.processed || r.rejected ? deps.logger.info('inbound events', { ...r }) : undefined))
+      .catch((err: Error) => deps.logger.warn('reading inbound events failed', { error: err.message }));
 }, defaults.maintenanceIntervalMs);
 sweep.unref();
 

@@ -1,0 +1,15 @@
+const mb = () => Math.round(process.memoryUsage.rss() / 2**20);
+const mx = () => Math.round(process.resourceUsage().maxRSS/1024);
+const m = () => { const u = process.memoryUsage(); return `rss ${mb()} max ${mx()} heap ${Math.round(u.heapUsed/2**20)} ext ${Math.round(u.external/2**20)} ab ${Math.round(u.arrayBuffers/2**20)}`; };
+console.log('start', m());
+const { PGlite } = await import('@electric-sql/pglite');
+console.log('import', m());
+const dir = process.argv[2];
+const db = new PGlite(dir);
+await db.waitReady;
+console.log('ready', m());
+await db.query('select 1');
+console.log('q', m());
+globalThis.gc?.();
+await new Promise(r=>setTimeout(r,500));
+console.log('gc', m());

@@ -1,0 +1,74 @@
+// The two reference methods on the same session, in process: the newest turns that fit (recency) and BM25 over
+// turns (best first), packed into the same budget with the same tokenizer by the eval's own code
+// (scripts/eval/baselines.ts, bm25.ts, pack.ts). Their "write" is indexing a turn: rendering its line and counting
+// its tokens, plus building the BM25 postings.
+import { bm25Context, recencyContext, type BaselineIndex } from '../eval/baselines.js';
+import { Bm25 } from '../eval/bm25.js';
+import { getTokenizer } from '../../src/tokenizer.js';
+import { baselineLine, sessionTurns, type Corpus } from './data.js';
+import { result, type Result } from './report.js';
+import { peakRssMb, percentile, rssMb } from './stats.js';
+
+export interface BaselineOptions {
+  kind: 'recency' | 'bm25';
+  corpus: Corpus;
+  /** Session sizes, measured in this order in this process (peak RSS is the peak so far, as for the product). */
+  sizes: number[];
+  queries: number;
+  warmQueries: number;
+  budget: number;
+  log: (line: string) => void;
+}
+
+export async function runBaseline(o: BaselineOptions): Promise<Result[]> {
+  const tok = await getTokenizer();
+  const count = (text: string) => tok.count(text);
+  const out: Result[] = [];
+  for (const size of o.sizes) out.push(...measureSize(o, size, count));
+  return out;
+}
+
+function measureSize(o: BaselineOptions, size: number, count: (text: string) => number): Result[] {
+  const out: Result[] = [];
+  const add = (metric: Parameters<typeof result>[2], value: number) => out.push(result(o.kind, size, metric, value));
+  add('rss_before_mb', rssMb());
+
+  // Generating the session is the input arriving, not indexing: it stays outside the timed part.
+  const turns = [...sessionTurns(o.corpus, size)];
+  const t0 = performance.now();
+  const items = turns.map((t, order) => {
+    const line = baselineLine(t);
+    return { order, line, tokens: count(`${line}\n`) };
+  });
+  const index: BaselineIndex = { items, bm25: new Bm25(o.kind === 'bm25' ? turns.map((t) => t.content) : []) };
+  const buildMs = performance.now() - t0;
+  add('write_turns_per_s', size / (buildMs / 1000));
+  add('build_s', buildMs / 1000);
+
+  const answer = o.kind === 'recency' ? (_q: string) => recencyContext(index, o.budget, count) : (q: string) => bm25Context(index, q, o.budget, count);
+  const questions = o.corpus.questions.slice(0, o.queries);
+  const cold: number[] = [];
+  for (const q of questions) {
+    const s = performance.now();
+    const packed = answer(q);
+    cold.push(performance.now() - s);
+    if (packed.tokens > o.budget) throw new Error(`${o.kind} packed ${packed.tokens} tokens into a ${o.budget}-token budget`);
+  }
+  add('query_p50_ms', percentile(cold, 50));
+  add('query_p95_ms', percentile(cold, 95));
+  add('query_p99_ms', percentile(cold, 99));
+
+  // No cache: a repeated question costs what it cost the first time (minus warmer CPU caches).
+  const repeated = questions.slice(0, Math.min(20, questions.length));
+  const warm: number[] = [];
+  for (let i = 0; i < o.warmQueries; i++) {
+    const s = performance.now();
+    answer(repeated[i % repeated.length]!);
+    warm.push(performance.now() - s);
+  }
+  add('query_warm_p50_ms', percentile(warm, 50));
+  add('query_warm_p95_ms', percentile(warm, 95));
+  add('peak_rss_mb', peakRssMb());
+  o.log(`${o.kind} ${size.toLocaleString('en-US')}: indexed in ${buildMs.toFixed(0)} ms; query p50 ${percentile(cold, 50).toFixed(1)} ms, p95 ${percentile(cold, 95).toFixed(1)} ms`);
+  return out;
+}

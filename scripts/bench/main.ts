@@ -1,0 +1,211 @@
+// npm run bench [-- --json <file>] [--quick] [--data <dir>] [--tools <file>|none] [--sizes 1000,10000,100000]
+//               [--queries 200] [--warm 100] [--budget 2000] [--batch1 200] [--cases product,recency,bm25]
+//               [--database postgres://…] [--redis redis://…] [--keep-db <dir>]
+// Performance of the product against the recency and in-process BM25 baselines on the same generated sessions, in
+// one run. Progress goes to stderr; the table to stdout; --json writes { results: [{ case, turns, metric, value, unit }] }.
+import { fork } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { cases, assertBenchJson, formatTable, type BenchJson, type Case, type Result } from './report.js';
+import type { Job, WorkerMessage } from './worker.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const projectRoot = path.resolve(here, '../..');
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: CliIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
+export interface BenchOptions {
+  sizes: number[];
+  cases: Case[];
+  dataDir: string;
+  tools: string | undefined;
+  queries: number;
+  warmQueries: number;
+  budget: number;
+  batch1Writes: number;
+  database: string | undefined;
+  redis: string | undefined;
+  keepDir: string | undefined;
+  quick: boolean;
+  json: string | undefined;
+}
+
+const positiveInts = (name: string, text: string): number[] => {
+  const xs = text.split(',').map((s) => s.trim().replace(/_/g, '')).filter(Boolean).map((s) => (/^\d+k$/i.test(s) ? Number(s.slice(0, -1)) * 1000 : Number(s)));
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`--${name} must be positive integers, got ${JSON.stringify(text)}`);
+  return xs;
+};
+const positiveInt = (name: string, text: string, allowZero = false): number => {
+  const x = Number(text);
+  if (!Number.isInteger(x) || x < (allowZero ? 0 : 1)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(text)}`);
+  return x;
+};
+
+export function parseOptions(args: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      data: { type: 'string' },
+      tools: { type: 'string' },
+      sizes: { type: 'string' },
+      queries: { type: 'string' },
+      warm: { type: 'string' },
+      budget: { type: 'string', default: '2000' },
+      batch1: { type: 'string' },
+      cases: { type: 'string', default: cases.join(',') },
+      database: { type: 'string' },
+      redis: { type: 'string' },
+      'keep-db': { type: 'string' },
+    },
+    strict: true,
+  });
+  const quick = values.quick!;
+  const selected = values.cases!.split(',').map((s) => s.trim());
+  for (const c of selected) if (!(cases as readonly string[]).includes(c)) throw new Error(`--cases: unknown case ${JSON.stringify(c)}`);
+  // Loopback only: a benchmark creates and deletes data, and its timings mean nothing over a network.
+  for (const url of [values.database, values.redis])
+    if (url && !/@?(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url)) throw new Error(`refusing a non-loopback target: ${url}`);
+  if (values.redis && !values.database) throw new Error('--redis goes with --database (the embedded default keeps its cache in process)');
+  return {
+    sizes: positiveInts('sizes', values.sizes ?? (quick ? '1000,10000' : '1000,10000,100000')),
+    cases: selected as Case[],
+    dataDir: path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks/locomo')),
+    tools: values.tools,
+    queries: positiveInt('queries', values.queries ?? (quick ? '100' : '200')),
+    warmQueries: positiveInt('warm', values.warm ?? (quick ? '50' : '100')),
+    budget: positiveInt('budget', values.budget!),
+    batch1Writes: positiveInt('batch1', values.batch1 ?? (quick ? '100' : '200'), true),
+    database: values.database,
+    redis: values.redis,
+    keepDir: values['keep-db'] ? path.resolve(values['keep-db']) : undefined,
+    quick,
+    json: values.json,
+  };
+}
+
+/** Runs one job in a child process (Node with tsx), its stderr passed through as progress. */
+export function runInChild(job: Job): Promise<Result[]> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(here, 'worker.ts'), [JSON.stringify(job)], {
+      cwd: projectRoot,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let settled = false;
+    child.on('message', (m: WorkerMessage) => {
+      settled = true;
+      if (m.type === 'results') resolve(m.results);
+      else reject(new Error(`${job.kind}: ${m.message}`));
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (!settled) reject(new Error(`${job.kind}: worker exited (${signal ?? code}) without results`));
+    });
+  });
+}
+
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected database name "${name}"`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<BenchJson> {
+  const started = performance.now();
+  const log = (line: string) => io.stderr(`[bench] ${line}\n`);
+  const loadStart = os.loadavg();
+  let loadMax = loadStart[0]!;
+  const sampler = setInterval(() => (loadMax = Math.max(loadMax, os.loadavg()[0]!)), 5_000);
+  sampler.unref();
+  if (o.database) await ensureDatabase(o.database);
+  log(`sizes ${o.sizes.join(', ')}; cases ${o.cases.join(', ')}; ${o.database ? 'PostgreSQL' + (o.redis ? ' + Redis' : '') : 'embedded PGlite'}; budget ${o.budget} tokens; data ${o.dataDir}`);
+
+  const results: Result[] = [];
+  try {
+    const base = { sizes: o.sizes, dataDir: o.dataDir, tools: o.tools, queries: o.queries, warmQueries: o.warmQueries, budget: o.budget, batch1Writes: o.batch1Writes };
+    const jobs: Job[] = [];
+    if (o.cases.includes('product')) {
+      if (o.keepDir) await mkdir(o.keepDir, { recursive: true });
+      jobs.push({ ...base, kind: 'product', database: o.database, redis: o.redis, keepDir: o.keepDir });
+    }
+    for (const c of ['recency', 'bm25'] as const) if (o.cases.includes(c)) jobs.push({ ...base, kind: c });
+    // One at a time: on two cores, a concurrent case would measure the other's load.
+    for (const job of jobs) {
+      log(`${job.kind}: starting (${((performance.now() - started) / 1000).toFixed(0)} s into the run)`);
+      results.push(...(await runInChild(job)));
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const cpus = os.cpus();
+  const doc: BenchJson = {
+    results,
+    meta: {
+      started_at: new Date(Date.now() - (performance.now() - started)).toISOString(),
+      elapsed_s: Math.round((performance.now() - started) / 100) / 10,
+      quick: o.quick,
+      database: o.database ? `postgresql${o.redis ? ' + redis' : ''}` : 'pglite (temp dir)',
+      budget_tokens: o.budget,
+      machine: {
+        nproc: os.availableParallelism(),
+        cpu: cpus[0]?.model ?? 'unknown',
+        ram_gb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        loadavg_start: loadStart.map((x) => Math.round(x * 100) / 100),
+        loadavg_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      },
+      notes: [
+        `1-minute load average peaked at ${loadMax.toFixed(2)} during the run`,
+        `queries: ${o.queries} distinct LoCoMo questions (cache miss), then ${o.warmQueries} repeats of 20 of them (cache hit)`,
+      ],
+    },
+  };
+  assertBenchJson(doc);
+  return doc;
+}
+
+export async function cli(args: string[], io: CliIo = processIo): Promise<BenchJson> {
+  const o = parseOptions(args);
+  const doc = await runBench(o, io);
+  const m = doc.meta!;
+  io.stdout(
+    `${m.database}; ${m.machine.nproc} CPUs (${m.machine.cpu}), ${m.machine.ram_gb} GB RAM, Node ${m.machine.node}; ` +
+      `load ${m.machine.loadavg_start.join(' ')} → ${m.machine.loadavg_end.join(' ')}; ${m.elapsed_s} s\n\n${formatTable(doc.results)}`,
+  );
+  if (o.json) {
+    const file = path.resolve(o.json);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
+    io.stderr(`[bench] wrote ${file}\n`);
+  }
+  return doc;
+}
+
+// Run only as the entry point, so tests can import cli() without starting a run.
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  cli(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`[bench] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

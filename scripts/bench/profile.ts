@@ -1,0 +1,251 @@
+// npx tsx scripts/bench/profile.ts --db <dir> [--turns 10000,100000] [--queries 200] [--budget 2000] [--out <dir>] [--top 25]
+// CPU profile of the QueryContext path on a session kept by `npm run bench -- --keep-db <dir>`: for each size a small
+// driver runs under `node --cpu-prof`, answers distinct questions (cache misses) and marks when the measured
+// queries start and end; the profile is then cut to that window (start-up and migrations left out) and summarised
+// as top self-time functions, time by package, inclusive time of the product's own functions, and the SQL time.
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadCorpus } from './data.js';
+import { busyMs, openKeptStore, readKept, recordingStore, sessionOf, sqlText, statementLabel } from './kept.js';
+import { askContext, startProduct } from './product.js';
+import { percentile, round } from './stats.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const projectRoot = path.resolve(here, '../..');
+
+interface Markers {
+  start_us: number;
+  end_us: number;
+  turns: number;
+  queries: number;
+  ms: number[];
+  /** Per statement label: calls and total milliseconds, measured around Store.query (overlapping, see busyMs). */
+  sql: Record<string, { calls: number; ms: number }>;
+  /** Milliseconds with at least one statement in flight. */
+  sql_busy_ms: number;
+}
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Runs inside `node --cpu-prof`: warm-up, then the measured queries between two clock marks. */
+async function driver(o: { db: string; turns: number; queries: number; budget: number; markers: string; dataDir: string }) {
+  const kept = await readKept(o.db);
+  const s = sessionOf(kept, o.turns);
+  const corpus = await loadCorpus(o.dataDir);
+  const store = recordingStore(await openKeptStore(o.db, kept));
+  const running = await startProduct({ store, database: kept.database ?? undefined });
+  try {
+    // Warm-up on questions outside the measured set: JIT, the tokenizer's ranks and piece memo, PGlite's buffers.
+    for (const q of corpus.questions.slice(-10)) await askContext(running.app, s.key, s.sessionId, q, o.budget);
+    const questions = corpus.questions.slice(0, Math.min(o.queries, corpus.questions.length - 10));
+    const ms: number[] = [];
+    store.recording = true;
+    const start = nowUs();
+    for (const q of questions) ms.push((await askContext(running.app, s.key, s.sessionId, q, o.budget)).ms);
+    const end = nowUs();
+    store.recording = false;
+    const sql: Markers['sql'] = {};
+    for (const r of store.recorded) {
+      const label = statementLabel(sqlText(store, r.statement).sql);
+      const e = (sql[label] ??= { calls: 0, ms: 0 });
+      e.calls += 1;
+      e.ms += r.ms;
+    }
+    const markers: Markers = { start_us: start, end_us: end, turns: o.turns, queries: questions.length, ms, sql, sql_busy_ms: busyMs(store.recorded) };
+    await writeFile(o.markers, JSON.stringify(markers));
+  } finally {
+    await running.close();
+  }
+}
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Where a frame lives, short: `src/…` for the product, the package for node_modules, `PGlite (wasm)`, `node:…`. */
+export function frameOwner(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : 'V8 builtins';
+  if (url.startsWith('wasm://')) return 'PGlite (Postgres in WASM)';
+  if (url.startsWith('node:')) return 'Node internals';
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 14).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  const m = url.match(/\/(src|scripts)\/(.*)$/);
+  return m ? `${m[1]}/${m[2]}` : url;
+}
+
+// By name and file only: under tsx's loader the line numbers V8 reports are those of the transformed module.
+const frameKey = (f: CallFrame) => `${f.functionName || '(anonymous)'}\u0000${frameOwner(f.url, f.functionName)}`;
+
+export interface ProfileSummary {
+  windowMs: number;
+  samples: number;
+  self: { fn: string; where: string; ms: number; share: number }[];
+  owners: { owner: string; ms: number; share: number }[];
+  inclusive: { fn: string; where: string; ms: number; share: number }[];
+}
+
+/** Self and inclusive time per function over the samples taken between `fromUs` and `toUs`. */
+export function summarizeProfile(p: CpuProfile, fromUs: number, toUs: number, top: number): ProfileSummary {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map<string, number>();
+  const owners = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  let t = p.startTime;
+  let total = 0;
+  let samples = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    if (t < fromUs || t > toUs) continue;
+    const w = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000;
+    const node = byId.get(p.samples[i]!);
+    if (!node) continue;
+    samples += 1;
+    total += w;
+    const key = frameKey(node.callFrame);
+    self.set(key, (self.get(key) ?? 0) + w);
+    const owner = frameOwner(node.callFrame.url, node.callFrame.functionName);
+    const ownerGroup = owner.startsWith('src/') ? owner : owner.startsWith('scripts/') ? 'bench driver' : owner;
+    owners.set(ownerGroup, (owners.get(ownerGroup) ?? 0) + w);
+    // Inclusive time of the product's own functions: each distinct frame on the stack once.
+    const seen = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const f = byId.get(id)!.callFrame;
+      if (!frameOwner(f.url, f.functionName).startsWith('src/')) continue;
+      const k = frameKey(f);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusive.set(k, (inclusive.get(k) ?? 0) + w);
+    }
+  }
+  const rows = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, ms]) => {
+        const [fn, where] = k.split('\u0000') as [string, string];
+        return { fn, where, ms, share: total ? ms / total : 0 };
+      });
+  return {
+    windowMs: total,
+    samples,
+    self: rows(self),
+    owners: [...owners].sort((a, b) => b[1] - a[1]).slice(0, top).map(([owner, ms]) => ({ owner, ms, share: total ? ms / total : 0 })),
+    inclusive: rows(inclusive),
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+export function formatProfile(m: Markers, s: ProfileSummary, file: string): string {
+  const queryMs = m.ms.reduce((a, b) => a + b, 0);
+  const lines = [
+    `### ${m.turns.toLocaleString('en-US')} turns: ${m.queries} distinct queries, p50 ${round(percentile(m.ms, 50))} ms, p95 ${round(percentile(m.ms, 95))} ms (under the profiler)`,
+    '',
+    `Profile ${file}: ${s.samples} samples, ${round(s.windowMs)} ms in the measured window. ` +
+      `Some statement in flight: ${round(m.sql_busy_ms)} ms of ${round(queryMs)} ms of queries (${pct(m.sql_busy_ms / queryMs)}).`,
+    '',
+    '| statement | calls | ms per call (wall, incl. waiting behind concurrent statements) |',
+    '|---|---:|---:|',
+    ...Object.entries(m.sql)
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .map(([label, e]) => `| ${label} | ${e.calls} | ${round(e.ms / e.calls)} |`),
+    '',
+    '| self time by owner | ms | share |',
+    '|---|---:|---:|',
+    ...s.owners.slice(0, 12).map((o) => `| ${o.owner} | ${round(o.ms)} | ${pct(o.share)} |`),
+    '',
+    '| # | top self-time function | where | self ms | share |',
+    '|---:|---|---|---:|---:|',
+    ...s.self.map((r, i) => `| ${i + 1} | \`${r.fn}\` | ${r.where} | ${round(r.ms)} | ${pct(r.share)} |`),
+    '',
+    '| product function (inclusive, synchronous part) | where | ms | share |',
+    '|---|---|---:|---:|',
+    ...s.inclusive.slice(0, 15).map((r) => `| \`${r.fn}\` | ${r.where} | ${round(r.ms)} | ${pct(r.share)} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      driver: { type: 'boolean', default: false },
+      db: { type: 'string' },
+      turns: { type: 'string', default: '10000,100000' },
+      queries: { type: 'string', default: '200' },
+      budget: { type: 'string', default: '2000' },
+      data: { type: 'string' },
+      out: { type: 'string' },
+      markers: { type: 'string' },
+      top: { type: 'string', default: '25' },
+    },
+    strict: true,
+  });
+  if (!values.db) throw new Error('--db <dir> is required (a directory written by `npm run bench -- --keep-db <dir>`)');
+  const db = path.resolve(values.db);
+  const dataDir = path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks/locomo'));
+  const queries = Number(values.queries);
+  const budget = Number(values.budget);
+  if (values.driver) {
+    await driver({ db, turns: Number(values.turns), queries, budget, markers: values.markers!, dataDir });
+    return;
+  }
+  const out = path.resolve(values.out ?? path.join(db, 'profiles'));
+  for (const turns of values.turns.split(',').map(Number)) {
+    const dir = path.join(out, String(turns));
+    await mkdir(dir, { recursive: true });
+    const markers = path.join(dir, 'markers.json');
+    process.stderr.write(`[profile] ${turns.toLocaleString('en-US')} turns: ${queries} queries under --cpu-prof\n`);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--cpu-prof', '--cpu-prof-dir', dir, '--import', 'tsx', fileURLToPath(import.meta.url), '--driver', '--db', db, '--turns', String(turns),
+          '--queries', String(queries), '--budget', String(budget), '--markers', markers, '--data', dataDir],
+        { cwd: projectRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+      );
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`profile driver exited with ${code}`))));
+    });
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx adds a worker thread).
+    const profiles = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0').sort();
+    if (profiles.length === 0) throw new Error(`no main-thread profile in ${dir}`);
+    const file = path.join(dir, profiles[profiles.length - 1]!);
+    const m = JSON.parse(await readFile(markers, 'utf8')) as Markers;
+    const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+    // V8's profile clock and process.hrtime are both CLOCK_MONOTONIC on Linux; if not, fall back to the whole profile.
+    const inside = m.start_us >= profile.startTime && m.end_us <= profile.endTime;
+    if (!inside) process.stderr.write('[profile] markers fall outside the profile; summarising the whole profile\n');
+    const summary = summarizeProfile(profile, inside ? m.start_us : profile.startTime, inside ? m.end_us : profile.endTime, Number(values.top));
+    process.stdout.write(`${formatProfile(m, summary, file)}\n`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`[profile] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,52 @@
+// One case over every size, in its own process: peak RSS is then the case's own (a 100k-turn BM25 index does not
+// inflate the product's figure), and each case starts as cold as a fresh server would.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runBaseline } from './baselines.js';
+import { loadCorpus } from './data.js';
+import { runProduct } from './product.js';
+import type { Result } from './report.js';
+import { runTokenizer, TOKENIZER_TURNS } from './tokenizer.js';
+
+export interface Job {
+  kind: 'product' | 'recency' | 'bm25';
+  sizes: number[];
+  dataDir: string;
+  tools?: string | undefined;
+  queries: number;
+  warmQueries: number;
+  budget: number;
+  batch1Writes: number;
+  database?: string | undefined;
+  redis?: string | undefined;
+  keepDir?: string | undefined;
+}
+
+export type WorkerMessage = { type: 'results'; results: Result[] } | { type: 'error'; message: string };
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+export async function runJob(job: Job): Promise<Result[]> {
+  const corpus = await loadCorpus(job.dataDir, job.tools);
+  switch (job.kind) {
+    case 'product':
+      return runProduct({ ...job, corpus, log });
+    case 'recency': {
+      // The tokenizer first, while this process's piece memo is still empty.
+      const tokenizer = await runTokenizer({ corpus, turns: Math.min(TOKENIZER_TURNS, Math.max(...job.sizes)), log });
+      return [...tokenizer, ...(await runBaseline({ ...job, kind: job.kind, corpus, log }))];
+    }
+    case 'bm25':
+      return runBaseline({ ...job, kind: job.kind, corpus, log });
+  }
+}
+
+// Only as a forked entry point (vitest's own workers also have process.send).
+if (process.send && process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const send = (m: WorkerMessage) => new Promise<void>((resolve) => process.send!(m, undefined, undefined, () => resolve()));
+  const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+  runJob(job)
+    .then((results) => send({ type: 'results', results }))
+    .catch((err: unknown) => send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }))
+    .finally(() => process.exit(0));
+}
