@@ -12,5 +12,13 @@ export async function handleFetch(request: Request, env: WorkerEnv, ctx: Executi
     console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'worker start failed', request_id: requestId, error: (err as Error).message }));
     return errorResponse(requestId, 'UNAVAILABLE', 'the service is not configured correctly; the request id identifies it in the logs');
   }
-  return runtime.app.fetch(request, env, ctx);
+  const response = await runtime.app.fetch(request, env, ctx);
+  // Isolates are many and short-lived, so /metrics alone would miss most counts: every METRICS_LOG_EVERY requests an
+  // isolate also writes its counters to the log, which Workers Observability / Logpush collect and aggregate.
+  if (runtime.deps.metrics && ++served % METRICS_LOG_EVERY === 0)
+    runtime.deps.logger.info('metrics', { served, prometheus: runtime.deps.metrics.render() });
+  return response;
 }
+
+const METRICS_LOG_EVERY = 100;
+let served = 0;
