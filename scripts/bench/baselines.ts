@@ -7,7 +7,7 @@ import { Bm25 } from '../eval/bm25.js';
 import { getTokenizer } from '../../src/tokenizer.js';
 import { baselineLine, sessionTurns, type Corpus } from './data.js';
 import { result, type Result } from './report.js';
-import { peakRssMb, percentile, rssMb } from './stats.js';
+import { cpuMs, peakRssMb, percentile, rssMb } from './stats.js';
 
 export interface BaselineOptions {
   kind: 'recency' | 'bm25';
@@ -36,27 +36,35 @@ function measureSize(o: BaselineOptions, size: number, count: (text: string) => 
   // Generating the session is the input arriving, not indexing: it stays outside the timed part.
   const turns = [...sessionTurns(o.corpus, size)];
   const t0 = performance.now();
+  const cpu0 = cpuMs();
   const items = turns.map((t, order) => {
     const line = baselineLine(t);
     return { order, line, tokens: count(`${line}\n`) };
   });
   const index: BaselineIndex = { items, bm25: new Bm25(o.kind === 'bm25' ? turns.map((t) => t.content) : []) };
   const buildMs = performance.now() - t0;
+  const buildCpuMs = cpuMs() - cpu0;
   add('write_turns_per_s', size / (buildMs / 1000));
+  add('write_cpu_turns_per_s', size / (buildCpuMs / 1000));
   add('build_s', buildMs / 1000);
 
   const answer = o.kind === 'recency' ? (_q: string) => recencyContext(index, o.budget, count) : (q: string) => bm25Context(index, q, o.budget, count);
   const questions = o.corpus.questions.slice(0, o.queries);
   const cold: number[] = [];
+  const coldCpu: number[] = [];
   for (const q of questions) {
     const s = performance.now();
+    const c = cpuMs();
     const packed = answer(q);
+    coldCpu.push(cpuMs() - c);
     cold.push(performance.now() - s);
     if (packed.tokens > o.budget) throw new Error(`${o.kind} packed ${packed.tokens} tokens into a ${o.budget}-token budget`);
   }
   add('query_p50_ms', percentile(cold, 50));
   add('query_p95_ms', percentile(cold, 95));
   add('query_p99_ms', percentile(cold, 99));
+  add('query_cpu_p50_ms', percentile(coldCpu, 50));
+  add('query_cpu_p95_ms', percentile(coldCpu, 95));
 
   // No cache: a repeated question costs what it cost the first time (minus warmer CPU caches).
   const repeated = questions.slice(0, Math.min(20, questions.length));

@@ -1,8 +1,9 @@
-// npx tsx scripts/bench/explain.ts --db <dir> [--turns 100000] [--queries 3] [--budget 2000] [--plans]
+// npx tsx scripts/bench/explain.ts --db <dir> [--turns 100000] [--queries 3] [--budget 2000] [--plans] [--setup <sql>]…
 // EXPLAIN (ANALYZE, BUFFERS) of the exact statements one QueryContext runs, on a session kept by
 // `npm run bench -- --keep-db <dir>`: the product answers a question through its app while the store records each
 // statement (with its parameters); each is then explained as it was sent, and the scans are summarised: which
-// index each statement uses, or which table it reads sequentially.
+// index each statement uses, or which table it reads sequentially. `--setup` runs SQL first (e.g. ANALYZE, or a
+// candidate index) to measure a proposal before anyone changes the product: use it on a copy of the kept directory.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,7 +33,7 @@ export function scans(plan: string[]): ScanNode[] {
       line.match(/(Bitmap Index Scan) on (\S+)()/) ??
       line.match(/(Seq Scan|Bitmap Heap Scan|Function Scan) on (\S+)/);
     if (!m) continue;
-    const actual = line.match(/actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)/);
+    const actual = line.match(/actual time=[\d.]+\.\.([\d.]+) rows=([\d.]+) loops=(\d+)/);
     const [, kind, a, b] = m as unknown as [string, string, string, string];
     const node: ScanNode = kind.startsWith('Index') ? { kind, index: a, table: b } : kind === 'Bitmap Index Scan' ? { kind, index: a, table: '' } : { kind, table: a };
     if (actual) {
@@ -58,6 +59,7 @@ async function main(args: string[]) {
       budget: { type: 'string', default: '2000' },
       data: { type: 'string' },
       plans: { type: 'boolean', default: false },
+      setup: { type: 'string', multiple: true, default: [] },
     },
     strict: true,
   });
@@ -70,6 +72,11 @@ async function main(args: string[]) {
   const running = await startProduct({ store, database: kept.database ?? undefined });
   const print = (t: string) => process.stdout.write(`${t}\n`);
   try {
+    for (const statement of values.setup!) {
+      const t0 = performance.now();
+      await store.query(sql.raw(statement));
+      print(`setup: ${statement} (${round(performance.now() - t0)} ms)\n`);
+    }
     // A first query outside the sample: loads the tokenizer and warms the database's buffers.
     await askContext(running.app, s.key, s.sessionId, corpus.questions[corpus.questions.length - 1]!, Number(values.budget));
     print(`## EXPLAIN (ANALYZE, BUFFERS), ${s.turns.toLocaleString('en-US')}-turn session, ${store.dialect}\n`);

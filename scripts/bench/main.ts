@@ -1,16 +1,17 @@
 // npm run bench [-- --json <file>] [--quick] [--data <dir>] [--tools <file>|none] [--sizes 1000,10000,100000]
 //               [--queries 200] [--warm 100] [--budget 2000] [--batch1 200] [--cases product,recency,bm25]
-//               [--database postgres://…] [--redis redis://…] [--keep-db <dir>]
+//               [--database postgres://…] [--redis redis://…] [--keep-db <dir>] [--log warn]
 // Performance of the product against the recency and in-process BM25 baselines on the same generated sessions, in
 // one run. Progress goes to stderr; the table to stdout; --json writes { results: [{ case, turns, metric, value, unit }] }.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { cases, assertBenchJson, formatTable, type BenchJson, type Case, type Result } from './report.js';
+import { cases, assertBenchJson, formatTable, type BenchJson, type BenchMeta, type Case, type Result } from './report.js';
 import type { Job, WorkerMessage } from './worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,6 +38,8 @@ export interface BenchOptions {
   keepDir: string | undefined;
   quick: boolean;
   json: string | undefined;
+  /** The product's log level (JSON lines; warnings and errors on stderr); silent unless diagnosing a failed run. */
+  log: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 
 const positiveInts = (name: string, text: string): number[] => {
@@ -48,6 +51,12 @@ const positiveInt = (name: string, text: string, allowZero = false): number => {
   const x = Number(text);
   if (!Number.isInteger(x) || x < (allowZero ? 0 : 1)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(text)}`);
   return x;
+};
+
+const logLevels = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+const logLevel = (text: string): BenchOptions['log'] => {
+  if (!(logLevels as readonly string[]).includes(text)) throw new Error(`--log must be one of ${logLevels.join(', ')}`);
+  return text as BenchOptions['log'];
 };
 
 export function parseOptions(args: string[]): BenchOptions {
@@ -67,6 +76,7 @@ export function parseOptions(args: string[]): BenchOptions {
       database: { type: 'string' },
       redis: { type: 'string' },
       'keep-db': { type: 'string' },
+      log: { type: 'string', default: 'silent' },
     },
     strict: true,
   });
@@ -91,6 +101,7 @@ export function parseOptions(args: string[]): BenchOptions {
     keepDir: values['keep-db'] ? path.resolve(values['keep-db']) : undefined,
     quick,
     json: values.json,
+    log: logLevel(values.log!),
   };
 }
 
@@ -131,6 +142,17 @@ async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+function codeState(): BenchMeta['code'] {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  try {
+    const diff = git('diff', 'HEAD');
+    const changed = git('status', '--porcelain').split('\n').filter(Boolean).length;
+    return { head: git('rev-parse', '--short', 'HEAD').trim(), changed_files: changed, diff_sha256: createHash('sha256').update(diff).digest('hex').slice(0, 16) };
+  } catch {
+    return { head: 'unknown', changed_files: 0, diff_sha256: '' };
+  }
+}
+
 export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<BenchJson> {
   const started = performance.now();
   const log = (line: string) => io.stderr(`[bench] ${line}\n`);
@@ -138,6 +160,7 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
   let loadMax = loadStart[0]!;
   const sampler = setInterval(() => (loadMax = Math.max(loadMax, os.loadavg()[0]!)), 5_000);
   sampler.unref();
+  const code = codeState();
   if (o.database) await ensureDatabase(o.database);
   log(`sizes ${o.sizes.join(', ')}; cases ${o.cases.join(', ')}; ${o.database ? 'PostgreSQL' + (o.redis ? ' + Redis' : '') : 'embedded PGlite'}; budget ${o.budget} tokens; data ${o.dataDir}`);
 
@@ -147,7 +170,7 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
     const jobs: Job[] = [];
     if (o.cases.includes('product')) {
       if (o.keepDir) await mkdir(o.keepDir, { recursive: true });
-      jobs.push({ ...base, kind: 'product', database: o.database, redis: o.redis, keepDir: o.keepDir });
+      jobs.push({ ...base, kind: 'product', database: o.database, redis: o.redis, keepDir: o.keepDir, logLevel: o.log });
     }
     for (const c of ['recency', 'bm25'] as const) if (o.cases.includes(c)) jobs.push({ ...base, kind: c });
     // One at a time: on two cores, a concurrent case would measure the other's load.
@@ -175,6 +198,7 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
         loadavg_start: loadStart.map((x) => Math.round(x * 100) / 100),
         loadavg_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
       },
+      code,
       notes: [
         `1-minute load average peaked at ${loadMax.toFixed(2)} during the run`,
         `queries: ${o.queries} distinct LoCoMo questions (cache miss), then ${o.warmQueries} repeats of 20 of them (cache hit)`,
@@ -191,7 +215,8 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<BenchJ
   const m = doc.meta!;
   io.stdout(
     `${m.database}; ${m.machine.nproc} CPUs (${m.machine.cpu}), ${m.machine.ram_gb} GB RAM, Node ${m.machine.node}; ` +
-      `load ${m.machine.loadavg_start.join(' ')} → ${m.machine.loadavg_end.join(' ')}; ${m.elapsed_s} s\n\n${formatTable(doc.results)}`,
+      `load ${m.machine.loadavg_start.join(' ')} → ${m.machine.loadavg_end.join(' ')} (${m.notes[0]}); ${m.elapsed_s} s; ` +
+      `code ${m.code.head} + ${m.code.changed_files} changed files (diff ${m.code.diff_sha256})\n\n${formatTable(doc.results)}`,
   );
   if (o.json) {
     const file = path.resolve(o.json);

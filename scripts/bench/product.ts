@@ -12,7 +12,7 @@ import { createNodeDeps, type NodeDeps } from '../../src/runtime/node/deps.js';
 import { createApiKey } from '../../src/services/auth.js';
 import { batches, sessionTurns, type BenchTurn, type Corpus } from './data.js';
 import { result, type Result } from './report.js';
-import { median, peakRssMb, percentile, rssMb } from './stats.js';
+import { cpuMs, median, peakRssMb, percentile, rssMb } from './stats.js';
 
 export interface ProductOptions {
   corpus: Corpus;
@@ -30,6 +30,7 @@ export interface ProductOptions {
   redis?: string | undefined;
   /** Keep the embedded database here (plus sessions.json) for the profile and EXPLAIN drivers; a temp dir otherwise. */
   keepDir?: string | undefined;
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug' | undefined;
   log: (line: string) => void;
 }
 
@@ -41,14 +42,20 @@ export interface Running {
 }
 
 /** Starts the product; `store` lets a driver wrap the store (e.g. to record the SQL a request runs). */
-export async function startProduct(opts: { database?: string | undefined; redis?: string | undefined; dataDir?: string | undefined; store?: Store }): Promise<Running> {
+export async function startProduct(opts: {
+  database?: string | undefined;
+  redis?: string | undefined;
+  dataDir?: string | undefined;
+  store?: Store;
+  logLevel?: ProductOptions['logLevel'];
+}): Promise<Running> {
   const external = !!(opts.database || opts.store);
   const dataDir = external ? undefined : (opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'bench-pglite-'))));
   const temporary = !external && !opts.dataDir;
   // Only these settings: nothing from the caller's environment (an LLM key, a log level) may change what is
   // measured. The rate limiter stays on the path with a limit no run reaches.
   const env = parseEnv({
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: opts.logLevel ?? 'silent',
     RATE_LIMIT_PER_MINUTE: '1000000000',
     ...(dataDir ? { DATA_DIR: dataDir } : {}),
     ...(opts.database ? { DATABASE_URL: opts.database } : {}),
@@ -98,8 +105,9 @@ export async function buildSession(
   turns: number,
   log: (line: string) => void,
   label: string,
-): Promise<{ writeMs: number; buildMs: number }> {
+): Promise<{ writeMs: number; writeCpuMs: number; buildMs: number }> {
   const started = performance.now();
+  const cpuStarted = cpuMs();
   let written = 0;
   let lastLog = started;
   for (const batch of batches(sessionTurns(corpus, turns), 100)) {
@@ -114,9 +122,10 @@ export async function buildSession(
     }
   }
   const acked = performance.now();
+  const writeCpuMs = cpuMs() - cpuStarted;
   await running.deps.queue.drain();
   const drained = performance.now();
-  return { writeMs: acked - started, buildMs: drained - started };
+  return { writeMs: acked - started, writeCpuMs, buildMs: drained - started };
 }
 
 /**
@@ -125,7 +134,7 @@ export async function buildSession(
  * a server holding other sessions would.
  */
 export async function runProduct(o: ProductOptions): Promise<Result[]> {
-  const running = await startProduct({ database: o.database, redis: o.redis, dataDir: o.keepDir });
+  const running = await startProduct({ database: o.database, redis: o.redis, dataDir: o.keepDir, logLevel: o.logLevel });
   const out: Result[] = [];
   const kept: Record<string, unknown>[] = [];
   try {
@@ -157,6 +166,7 @@ async function measureSize(running: Running, o: ProductOptions, s: { tenantId: s
 
   const build = await buildSession(running, key, sessionId, o.corpus, size, o.log, label);
   add('write_turns_per_s', size / (build.writeMs / 1000));
+  add('write_cpu_turns_per_s', size / (build.writeCpuMs / 1000));
   add('build_s', build.buildMs / 1000);
   const compactions = await deps.store.query<{ duration_ms: number }>(
     sql`SELECT duration_ms FROM compactions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`,
@@ -167,15 +177,20 @@ async function measureSize(running: Running, o: ProductOptions, s: { tenantId: s
 
   // Cold: each question once; the cache key covers the query, so every call assembles a fresh context.
   const cold: number[] = [];
+  const coldCpu: number[] = [];
   const questions = o.corpus.questions.slice(0, o.queries);
   for (const q of questions) {
+    const cpu0 = cpuMs();
     const r = await askContext(app, key, sessionId, q, o.budget);
+    coldCpu.push(cpuMs() - cpu0);
     if (r.cached) throw new Error('a first-time query was answered from the cache');
     cold.push(r.ms);
   }
   add('query_p50_ms', percentile(cold, 50));
   add('query_p95_ms', percentile(cold, 95));
   add('query_p99_ms', percentile(cold, 99));
+  add('query_cpu_p50_ms', percentile(coldCpu, 50));
+  add('query_cpu_p95_ms', percentile(coldCpu, 95));
 
   // Warm: a few of the same questions again; nothing was written since, so each is a cache hit.
   const warm: number[] = [];
@@ -187,7 +202,7 @@ async function measureSize(running: Running, o: ProductOptions, s: { tenantId: s
   }
   add('query_warm_p50_ms', percentile(warm, 50));
   add('query_warm_p95_ms', percentile(warm, 95));
-  o.log(`${label}: query p50 ${percentile(cold, 50).toFixed(1)} ms, p95 ${percentile(cold, 95).toFixed(1)} ms; warm p95 ${percentile(warm, 95).toFixed(2)} ms`);
+  o.log(`${label}: query p50 ${percentile(cold, 50).toFixed(1)} ms, p95 ${percentile(cold, 95).toFixed(1)} ms (CPU p50 ${percentile(coldCpu, 50).toFixed(1)} ms); warm p95 ${percentile(warm, 95).toFixed(2)} ms`);
 
   // Compression of a 200-turn window: the compressor alone, on five different windows of the session's text.
   const window = [...sessionTurns(o.corpus, 1000)];

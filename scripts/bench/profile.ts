@@ -157,6 +157,8 @@ export function summarizeProfile(p: CpuProfile, fromUs: number, toUs: number, to
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+// Regular-expression frames are named by their source, which can run to hundreds of characters.
+const short = (name: string) => (name.length > 70 ? `${name.slice(0, 67)}…` : name);
 
 export function formatProfile(m: Markers, s: ProfileSummary, file: string): string {
   const queryMs = m.ms.reduce((a, b) => a + b, 0);
@@ -178,7 +180,7 @@ export function formatProfile(m: Markers, s: ProfileSummary, file: string): stri
     '',
     '| # | top self-time function | where | self ms | share |',
     '|---:|---|---|---:|---:|',
-    ...s.self.map((r, i) => `| ${i + 1} | \`${r.fn}\` | ${r.where} | ${round(r.ms)} | ${pct(r.share)} |`),
+    ...s.self.map((r, i) => `| ${i + 1} | \`${short(r.fn)}\` | ${r.where} | ${round(r.ms)} | ${pct(r.share)} |`),
     '',
     '| product function (inclusive, synchronous part) | where | ms | share |',
     '|---|---|---:|---:|',

@@ -8,10 +8,13 @@ export type Case = (typeof cases)[number];
 /** Known metrics, in table order, with their unit and whether a larger value is better. */
 export const metrics = {
   write_turns_per_s: { unit: 'turns/s', higherIsBetter: true, what: 'writes in batches of 100' },
+  write_cpu_turns_per_s: { unit: 'turns/s', higherIsBetter: true, what: 'turns per CPU-second of the process while writing in batches of 100 (background jobs included)' },
   write_batch1_turns_per_s: { unit: 'turns/s', higherIsBetter: true, what: 'writes of one turn per request' },
   query_p50_ms: { unit: 'ms', higherIsBetter: false, what: 'QueryContext, distinct queries (cache miss)' },
   query_p95_ms: { unit: 'ms', higherIsBetter: false, what: 'QueryContext, distinct queries (cache miss)' },
   query_p99_ms: { unit: 'ms', higherIsBetter: false, what: 'QueryContext, distinct queries (cache miss)' },
+  query_cpu_p50_ms: { unit: 'ms', higherIsBetter: false, what: 'CPU time of the process per distinct query (robust to other load)' },
+  query_cpu_p95_ms: { unit: 'ms', higherIsBetter: false, what: 'CPU time of the process per distinct query (robust to other load)' },
   query_warm_p50_ms: { unit: 'ms', higherIsBetter: false, what: 'QueryContext, repeated queries (cache hit)' },
   query_warm_p95_ms: { unit: 'ms', higherIsBetter: false, what: 'QueryContext, repeated queries (cache hit)' },
   compress_200_ms: { unit: 'ms', higherIsBetter: false, what: 'extractive summary of a 200-turn window (compressor only)' },
@@ -45,6 +48,8 @@ export interface BenchMeta {
   database: string;
   budget_tokens: number;
   machine: { nproc: number; cpu: string; ram_gb: number; node: string; loadavg_start: number[]; loadavg_end: number[] };
+  /** The code measured: HEAD plus a fingerprint of uncommitted changes, since results depend on the working tree. */
+  code: { head: string; changed_files: number; diff_sha256: string };
   notes: string[];
 }
 

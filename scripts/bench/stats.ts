@@ -51,3 +51,9 @@ export function peakRssMb(): number {
 export function rssMb(): number {
   return process.memoryUsage.rss() / (1024 * 1024);
 }
+
+/** CPU time (user + system, all threads) this process has used, in ms: unlike wall time, barely moved by other load. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}

@@ -20,6 +20,7 @@ export interface Job {
   database?: string | undefined;
   redis?: string | undefined;
   keepDir?: string | undefined;
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug' | undefined;
 }
 
 export type WorkerMessage = { type: 'results'; results: Result[] } | { type: 'error'; message: string };
