@@ -96,7 +96,7 @@ export async function askContext(app: Running['app'], key: string, sessionId: st
   return { ms, cached: r.json.cached === true };
 }
 
-/** Writes `turns` turns in batches of 100, with a progress line every few seconds; resolves once compaction drained. */
+/** Writes `turns` turns in batches of 100, with a progress line every few seconds; resolves once the job queue drained. */
 export async function buildSession(
   running: Running,
   key: string,
