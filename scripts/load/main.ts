@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { randomToken } from '../../src/crypto.js';
+import { percentile } from '../eval/score.js';
+import { ensureDatabase } from '../postgres.js';
 
 const { values } = parseArgs({
   options: {
@@ -105,7 +107,7 @@ while (sent < total) {
   if (performance.now() - lastReport >= 10_000) {
     lastReport = performance.now();
     const done = latencies.write.length + latencies.query.length;
-    log(`  ${Math.round((lastReport - startedAt) / 1000)} s: ${done} done, ${inFlight} in flight, ${errors.length} errors, p95 ${pct([...latencies.write, ...latencies.query], 95).toFixed(1)} ms`);
+    log(`  ${Math.round((lastReport - startedAt) / 1000)} s: ${done} done, ${inFlight} in flight, ${errors.length} errors, p95 ${percentile([...latencies.write, ...latencies.query], 95).toFixed(1)} ms`);
   }
   await new Promise((r) => setTimeout(r, 5));
 }
@@ -118,7 +120,7 @@ console.log(`errors: ${errors.length}${errors.length ? ` (first: ${errors.slice(
 console.log('| kind | count | p50 ms | p95 ms | p99 ms | max ms |');
 console.log('|---|---|---|---|---|---|');
 for (const [kind, xs] of [['write', latencies.write], ['query', latencies.query], ['all', all]] as const)
-  console.log(`| ${kind} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 95).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${Math.max(0, ...xs).toFixed(1)} |`);
+  console.log(`| ${kind} | ${xs.length} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 95).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${Math.max(0, ...xs).toFixed(1)} |`);
 
 // Every acknowledged write must be stored, once, in a gap-free order per session.
 const db = new pg.Client({ connectionString: values.database });
@@ -138,25 +140,6 @@ console.log(`data check: ${acked.length} acknowledged writes, ${rows.length} tur
 stopServer();
 const failed = errors.length > 0 || missing.length > 0 || gaps > 0;
 process.exit(failed ? 1 : 0);
-
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return 0;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function ensureDatabase(url: string) {
-  const target = new URL(url);
-  const name = target.pathname.slice(1);
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected database name "${name}"`);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-}
 
 async function waitForHealth(url: string) {
   for (let i = 0; i < 120; i++) {
