@@ -2,7 +2,6 @@
 // Upstash and Kafka-REST stand-ins over this machine's PostgreSQL and Redis. Migrates the database and prints the
 // local API key, so the README walk-through works against it unchanged.
 import { spawn } from 'node:child_process';
-import pg from 'pg';
 import { startKafkaGateway } from '../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../infra/neon-http-gateway.js';
 import { startUpstashGateway } from '../infra/upstash-rest-gateway.js';
@@ -12,20 +11,14 @@ import { randomToken } from '../src/crypto.js';
 import { createLogger } from '../src/logger.js';
 import { createNodeDeps } from '../src/runtime/node/deps.js';
 import { registerLocalKey } from '../src/runtime/node/local-key.js';
+import { ensureDatabase } from './postgres.js';
 
 const env = parseEnv(process.env);
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/context_engine_dev';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 // The database, its schema and the local tenant's key, prepared from Node (the Worker never migrates).
-const dbName = new URL(databaseUrl).pathname.slice(1);
-const admin = new URL(databaseUrl);
-admin.pathname = '/postgres';
-const client = new pg.Client({ connectionString: admin.toString() });
-await client.connect();
-if (!(await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName])).rowCount)
-  await client.query(`CREATE DATABASE "${dbName.replace(/"/g, '')}"`);
-await client.end();
+await ensureDatabase(databaseUrl);
 const store = await openPostgres(databaseUrl);
 const deps = await createNodeDeps(env, { store, logger: createLogger('warn') });
 const apiKey = await registerLocalKey(deps);

@@ -1,4 +1,4 @@
-// Scratch databases for the load and bench commands: created on first use, by name, on the same server.
+// Databases for the tests, load and bench commands: created on first use, by name, on the same server.
 import pg from 'pg';
 
 export async function ensureDatabase(url: string): Promise<void> {
@@ -11,7 +11,11 @@ export async function ensureDatabase(url: string): Promise<void> {
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
+    if (!rowCount)
+      await client.query(`CREATE DATABASE ${name}`).catch((e: { code?: string }) => {
+        // Created meanwhile by a concurrent run: 42P04, or 23505 when both inserts race on the catalog index.
+        if (e.code !== '42P04' && e.code !== '23505') throw e;
+      });
   } finally {
     await client.end();
   }

@@ -151,6 +151,8 @@ export const turns = pgTable(
     uniqueIndex('turns_session_external_idx')
       .on(t.tenantId, t.sessionId, t.externalId)
       .where(sql`${t.externalId} IS NOT NULL`),
+    // Structural candidates (system turns, the newest turns of a role) read a session by role in sequence order.
+    index('turns_session_role_idx').on(t.tenantId, t.sessionId, t.role, t.sequence),
     index('turns_tsv_idx').using('gin', t.tsv),
     sessionFk(t, 'turns_session_fk'),
   ],

@@ -18,3 +18,17 @@ export async function overdueCompressions(deps: Deps, limit = MAINTENANCE_BATCH)
     LIMIT ${limit}`);
   return rows.map((r) => ({ kind: 'compress', mode: 'threshold', tenant_id: r.tenant_id, session_id: r.session_id, job_id: crypto.randomUUID() }));
 }
+
+/**
+ * Planner statistics: ANALYZE each table whose rows changed by more than a tenth (and 500 rows) since it was last
+ * analyzed. The embedded database never autovacuums, and without statistics per-session statements read whole
+ * sessions instead of using their indexes. Returns the tables analyzed.
+ */
+export async function refreshStatistics(deps: Deps): Promise<string[]> {
+  const stale = await deps.store.query<{ relname: string }>(sql`
+    SELECT relname FROM pg_stat_user_tables
+    WHERE schemaname = current_schema()
+      AND n_mod_since_analyze > GREATEST(500, n_live_tup / 10)`);
+  for (const { relname } of stale) await deps.store.query(sql`ANALYZE ${sql.identifier(relname)}`);
+  return stale.map((r) => r.relname);
+}

@@ -3,34 +3,19 @@
 // Node-only work happens here: migrate the test database, start the Neon, Upstash and Kafka-REST stand-ins on free
 // ports, print their settings as one JSON line on stdout, and stop when stdin closes (the parent exited) or on SIGTERM.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { startKafkaGateway } from '../../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../../infra/neon-http-gateway.js';
 import { startUpstashGateway } from '../../infra/upstash-rest-gateway.js';
+import { ensureDatabase } from '../../scripts/postgres.js';
 import { openPostgres } from '../../src/adapters/store/postgres.js';
 
-const DATABASE = 'context_engine_test';
+const DATABASE = process.env.TEST_DATABASE ?? 'context_engine_test';
 const adminUrl = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function ensureDatabase() {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (!rowCount)
-      await client.query(`CREATE DATABASE ${DATABASE}`).catch((e: { code?: string }) => {
-        // Created meanwhile by a concurrent run: 42P04, or 23505 when both inserts race on the catalog index.
-        if (e.code !== '42P04' && e.code !== '23505') throw e;
-      });
-  } finally {
-    await client.end();
-  }
-}
-
 const databaseUrl = new URL(adminUrl);
 databaseUrl.pathname = `/${DATABASE}`;
-await ensureDatabase();
+await ensureDatabase(databaseUrl.toString());
 // The Node suite migrates the same database; openPostgres serialises concurrent runs with an advisory lock.
 const store = await openPostgres(databaseUrl.toString(), { max: 1 });
 await store.close();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { defaults, parseEnv } from '../../config.js';
 import { consumeInbound } from '../../services/inbound-events.js';
-import { overdueCompressions } from '../../services/maintenance.js';
+import { overdueCompressions, refreshStatistics } from '../../services/maintenance.js';
 import { buildApp } from '../../http/routes/index.js';
 import { createNodeDeps } from './deps.js';
 import { registerLocalKey } from './local-key.js';
@@ -24,8 +24,16 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
   console.log(`  try:      curl -s ${url}/v1/sessions/demo/context -H 'Authorization: Bearer ${apiKey}' -H 'content-type: application/json' -d '{"budget_tokens":500}'`);
 });
 
-// Maintenance sweep: re-queue compression that a crash between a write and its enqueue would otherwise lose.
+const analyze = () =>
+  refreshStatistics(deps)
+    .then((tables) => (tables.length ? deps.logger.info('analyzed', { tables }) : undefined))
+    .catch((err: Error) => deps.logger.warn('analyze failed', { error: err.message }));
+void analyze();
+
+// Maintenance sweep: re-queue compression that a crash between a write and its enqueue would otherwise lose, and
+// keep planner statistics current.
 const sweep = setInterval(() => {
+  void analyze();
   overdueCompressions(deps)
     .then((jobs) => Promise.all(jobs.map((job) => deps.queue.send(job))))
     .catch((err: Error) => deps.logger.warn('maintenance sweep failed', { error: err.message }));

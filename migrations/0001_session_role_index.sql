@@ -1,0 +1,1 @@
+CREATE INDEX "turns_session_role_idx" ON "turns" USING btree ("tenant_id","session_id","role","sequence");
