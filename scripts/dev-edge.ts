@@ -41,7 +41,7 @@ const vars = {
   KAFKA_INBOUND_TOPIC: topics.inbound,
 };
 const base = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`;
-console.log(`stand-ins: Neon ${neon.fetchEndpoint} → ${dbName}, Upstash ${upstash.url} → ${redisUrl}`);
+console.log(`stand-ins: Neon ${neon.fetchEndpoint} → ${new URL(databaseUrl).pathname.slice(1)}, Upstash ${upstash.url} → ${redisUrl}`);
 console.log(`           Kafka REST ${kafka.url} (user ${kafka.username}, password ${kafka.password}) → Redis Streams;`);
 console.log(`           domain events go to "${topics.events}", the cron reads external events from "${topics.inbound}"`);
 console.log(`cron:      curl '${base}/__scheduled?cron=*/5+*+*+*+*'`);
