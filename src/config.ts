@@ -23,6 +23,8 @@ export const envSchema = z.object({
   CONTEXT_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
   /** Embeddings run on the query path: a short limit, after which ranking goes on without them. */
   CONTEXT_EMBEDDING_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+  /** Offline vectors when no embedding API is configured: the bundled word-vector table, or spelling-only vectors. */
+  CONTEXT_LOCAL_EMBEDDER: z.enum(['word-vectors', 'hashed']).default('word-vectors'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Kafka over the Upstash Kafka REST protocol: off unless the URL, username and password are all set. */
@@ -105,6 +107,15 @@ export const defaults = {
     embeddingWeight: 0.5,
     /** Candidates embedded per query for fusion and de-duplication (the ones a budget can hold). */
     embedTop: 200,
+  },
+  /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
+  semantic: {
+    /** Newest turns of a session searched by meaning (100 floats each: 2 MB per full session). */
+    window: 5_000,
+    /** Sessions whose vectors this process keeps, least recently queried dropped first. */
+    sessionsKept: 32,
+    /** Seeds per query: this share of the lexical seed count. */
+    seedShare: 0.5,
   },
 } as const;
 

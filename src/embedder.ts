@@ -6,6 +6,8 @@ export interface Embedder {
   readonly model: string;
   /** True when similar meaning gives similar vectors (a trained model); false when only similar spelling does. */
   readonly semantic: boolean;
+  /** True when vectors are computed in this process (cheap enough to embed a whole session on first use). */
+  readonly local?: boolean;
   /** One vector per text, in order; unit length. Throws on failure (callers fall back to lexical signals). */
   embed(texts: string[]): Promise<Float32Array[]>;
 }
@@ -42,6 +44,7 @@ export function hashedNgramEmbedder(dimensions = DIMENSIONS): Embedder {
   return {
     model: `hashed-char-ngrams-${dimensions}`,
     semantic: false,
+    local: true,
     embed: async (texts) => texts.map(embedOne),
   };
 }

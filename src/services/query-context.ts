@@ -24,6 +24,7 @@ import {
   type TurnRow,
 } from '../pipeline/retriever/index.js';
 import { rankRelevant } from '../pipeline/retriever/relevant.js';
+import { semanticSeeds } from '../pipeline/retriever/semantic.js';
 import type { Ctx } from '../ports.js';
 import {
   sectionNames,
@@ -64,6 +65,7 @@ export async function queryContext(
           range: body.time_range,
           totalTurns: session.last_sequence,
           seeds: seedsFor(body.budget_tokens - body.reserve_tokens),
+          extraSeeds: await meaningSeeds(ctx, session, body),
         })
       : noHistory,
     recallMemories(ctx.store, ctx.tenantId, {
@@ -206,6 +208,14 @@ export async function queryContext(
 }
 
 /** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */
+/** With an in-process semantic embedder, the turns nearest the query in meaning seed the candidates too. */
+async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody): Promise<number[]> {
+  const embedder = ctx.embedder;
+  if (!body.query || !embedder?.semantic || !embedder.local || body.time_range) return [];
+  const count = Math.round(seedsFor(body.budget_tokens - body.reserve_tokens) * defaults.semantic.seedShare);
+  return semanticSeeds({ store: ctx.store, embedder, tenantId: ctx.tenantId, session, query: body.query, count });
+}
+
 function seedsFor(budget: number): number {
   const { seedsMin, seedsMax, tokensPerSeed } = defaults.history;
   return Math.min(seedsMax, Math.max(seedsMin, Math.ceil(budget / tokensPerSeed)));

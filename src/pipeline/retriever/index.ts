@@ -133,6 +133,8 @@ export interface HistoryOptions {
   radius?: number;
   /** Lexemes at least this long also match longer lexemes they prefix. */
   prefixMin?: number;
+  /** Seeds found another way (by meaning), added after the lexical ones with one neighbour on each side. */
+  extraSeeds?: readonly number[];
 }
 
 /**
@@ -184,7 +186,8 @@ export async function historyCandidates(
     else hitsBySequence.set(sequence, [ord]);
   }
   const terms = [...termList.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
-  if (hitsBySequence.size === 0) return { terms, candidates: [] };
+  const extra = opts.extraSeeds ?? [];
+  if (hitsBySequence.size === 0 && extra.length === 0) return { terms, candidates: [] };
 
   const n = Math.max(opts.totalTurns, 1);
   const idfOf = new Map([...termList].map(([ord, t]) => [ord, Math.log(1 + (Math.max(n, t.df) - t.df + 0.5) / (t.df + 0.5))]));
@@ -201,6 +204,10 @@ export async function historyCandidates(
     const r = i < seeds.length / 2 ? radius : Math.min(radius, 1);
     for (let d = -r; d <= r; d++) if (s + d > 0) wanted.add(s + d);
   });
+  for (const s of extra) {
+    seedSet.add(s);
+    for (let d = -1; d <= 1; d++) if (s + d > 0) wanted.add(s + d);
+  }
 
   const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
     SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes,

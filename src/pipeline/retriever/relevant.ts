@@ -1,7 +1,7 @@
 // Relevant history for one query: lexical re-ranking of the bounded candidate set, an optional semantic signal
 // fused by reciprocal rank, and near-duplicate removal among the candidates a budget could hold.
 import { defaults } from '../../config.js';
-import { dot, type Embedder } from '../../embedder.js';
+import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
 import { rankIds, reciprocalRankFusion } from './fusion.js';
@@ -26,6 +26,9 @@ export interface RelevantInput {
   weights?: Partial<RankWeights>;
 }
 
+/** Near-duplicates are texts that repeat the same words, whatever embedder ranks by meaning. */
+const spelling = hashedNgramEmbedder();
+
 /** Turn vectors by embedder and turn id: turns never change, so a vector is computed once per process. */
 const vectorCache = new Map<string, Float32Array>();
 const VECTOR_CACHE_MAX = 50_000;
@@ -49,29 +52,35 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
   });
   let out: RankedTurn[] = ranked.map((r) => ({ candidate: r.candidate as HistoryCandidate, score: r.score }));
   const cfg = defaults.history;
-  if (!input.embedder || out.length === 0) return out;
+  // Seeds found by meaning share no term with the query, so the lexical ranking scores them 0 and leaves them out;
+  // they join the part of the list the semantic signal re-orders.
+  const scored = new Set(out.map((r) => r.candidate.id));
+  const byMeaning = input.embedder?.semantic ? input.candidates.filter((c) => c.seed && !scored.has(c.id)) : [];
+  if (byMeaning.length > 0) {
+    const room = Math.max(0, cfg.embedTop - byMeaning.length);
+    out = [...out.slice(0, room), ...byMeaning.map((candidate) => ({ candidate, score: 0 })), ...out.slice(room)];
+  }
+  if (out.length === 0) return out;
 
   const head = out.slice(0, cfg.embedTop);
   const tail = out.slice(cfg.embedTop);
-  let vectors: Awaited<ReturnType<typeof vectorsFor>>;
-  try {
-    vectors = await vectorsFor(input.embedder, input.query, head.map((r) => r.candidate));
-  } catch (err) {
-    input.logger?.warn('embedding failed; ranking on lexical signals only', { error: (err as Error).message });
-    return out;
+  if (input.embedder?.semantic) {
+    try {
+      const vectors = await vectorsFor(input.embedder, input.query, head.map((r) => r.candidate));
+      // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical
+      // scores' magnitudes by reassigning them in the new order.
+      const lexicalIds = head.map((r) => r.candidate.id);
+      const similarity = new Map(head.map((r) => [r.candidate.id, dot(vectors.query, vectors.of(r.candidate.id)!)]));
+      const semanticIds = rankIds(similarity);
+      const fused = reciprocalRankFusion([{ ids: lexicalIds }, { ids: semanticIds, weight: cfg.embeddingWeight }]);
+      const byId = new Map(head.map((r) => [r.candidate.id, r]));
+      const scores = head.map((r) => r.score);
+      out = [...rankIds(fused).map((id, i) => ({ ...byId.get(id)!, score: scores[i]! })), ...tail];
+    } catch (err) {
+      input.logger?.warn('embedding failed; ranking on lexical signals only', { error: (err as Error).message });
+    }
   }
-
-  if (input.embedder.semantic) {
-    // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical scores'
-    // magnitudes by reassigning them in the new order.
-    const lexicalIds = head.map((r) => r.candidate.id);
-    const similarity = new Map(head.map((r) => [r.candidate.id, dot(vectors.query, vectors.of(r.candidate.id)!)]));
-    const semanticIds = rankIds(similarity);
-    const fused = reciprocalRankFusion([{ ids: lexicalIds }, { ids: semanticIds, weight: cfg.embeddingWeight }]);
-    const byId = new Map(head.map((r) => [r.candidate.id, r]));
-    const scores = head.map((r) => r.score);
-    out = [...rankIds(fused).map((id, i) => ({ ...byId.get(id)!, score: scores[i]! })), ...tail];
-  }
+  const vectors = await vectorsFor(spelling, input.query, out.slice(0, cfg.embedTop).map((r) => r.candidate));
 
   // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared.
   const df = new Map<string, number>();

@@ -1,10 +1,12 @@
 // Wires the ports for Node: PGlite or PostgreSQL, the in-memory cache, the in-process queue running the same job
 // handler as the Workers consumer, and the OpenAI-compatible LLM when a key is set.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { memoryCache } from '../../adapters/cache/memory.js';
 import { connectRedis, redisCache } from '../../adapters/cache/redis.js';
 import { memoryRateLimiter } from '../../adapters/ratelimit/memory.js';
 import { openAiEmbedder } from '../../adapters/embedder/openai.js';
+import { parseWordVectors, wordVectorEmbedder } from '../../adapters/embedder/word-vectors.js';
 import { kafkaFromEnv, type KafkaAdapters } from '../../adapters/events/kafka.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-process.js';
@@ -12,7 +14,7 @@ import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
 import type { Env } from '../../config.js';
 import type { Store } from '../../db/store.js';
-import { hashedNgramEmbedder } from '../../embedder.js';
+import { hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { createMetrics } from '../../metrics.js';
 import type { Deps } from '../../ports.js';
@@ -49,7 +51,7 @@ export async function createNodeDeps(
   // Offline, deterministic vectors unless an OpenAI-compatible endpoint is configured.
   const embedder = env.OPENAI_API_KEY
     ? openAiEmbedder({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_EMBEDDING_MODEL, timeoutMs: env.CONTEXT_EMBEDDING_TIMEOUT_MS })
-    : hashedNgramEmbedder();
+    : localEmbedder(env.CONTEXT_LOCAL_EMBEDDER);
   const kafka = kafkaFromEnv(env);
   const deps: NodeDeps = {
     env,
@@ -74,4 +76,12 @@ export async function createNodeDeps(
     await runJob(deps, job);
   });
   return deps;
+}
+
+/** The word-vector table ships in assets/; it is parsed once per process (≈ 35 ms, 5 MB). */
+let wordVectors: Embedder | undefined;
+function localEmbedder(kind: Env['CONTEXT_LOCAL_EMBEDDER']): Embedder {
+  if (kind === 'hashed') return hashedNgramEmbedder();
+  wordVectors ??= wordVectorEmbedder(parseWordVectors(readFileSync(new URL('../../../assets/word-vectors.bin', import.meta.url))));
+  return wordVectors;
 }

@@ -1,0 +1,100 @@
+// Offline semantic vectors from a word-vector table (assets/word-vectors.bin, GloVe-derived; see
+// scripts/word-vectors/build.ts). A text's vector is the smooth-inverse-frequency weighted mean of its words'
+// vectors with the table's common direction removed (Arora et al., 2017): frequent words weigh little, and the
+// direction every mean shares does not make unrelated texts look alike. A weak paraphrase signal, fused with the
+// lexical ranking, never used alone.
+import type { Embedder } from '../../embedder.js';
+
+export interface WordVectorTable {
+  dims: number;
+  /** Word → row; rows are in corpus frequency order. */
+  index: Map<string, number>;
+  values: Int8Array;
+  scale: number;
+}
+
+/** The table file: magic "WVEC", u32 version 1, u32 words, u32 dims, f32 scale, u32 text bytes, words joined by
+ * "\n" (UTF-8), then words × dims int8 values (little-endian header). */
+export function serializeWordVectors(words: readonly string[], vectors: readonly ArrayLike<number>[]): Uint8Array {
+  const dims = vectors[0]?.length ?? 0;
+  let max = 0;
+  for (const v of vectors) for (let d = 0; d < dims; d++) max = Math.max(max, Math.abs(v[d]!));
+  const scale = max > 0 ? max / 127 : 1;
+  const text = new TextEncoder().encode(words.join('\n'));
+  const out = new Uint8Array(24 + text.length + words.length * dims);
+  const view = new DataView(out.buffer);
+  out.set([0x57, 0x56, 0x45, 0x43], 0);
+  view.setUint32(4, 1, true);
+  view.setUint32(8, words.length, true);
+  view.setUint32(12, dims, true);
+  view.setFloat32(16, scale, true);
+  view.setUint32(20, text.length, true);
+  out.set(text, 24);
+  const values = new Int8Array(out.buffer, 24 + text.length);
+  vectors.forEach((v, i) => {
+    for (let d = 0; d < dims; d++) values[i * dims + d] = Math.round(v[d]! / scale);
+  });
+  return out;
+}
+
+export function parseWordVectors(bytes: Uint8Array): WordVectorTable {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
+  if (magic !== 'WVEC' || view.getUint32(4, true) !== 1) throw new Error('not a word-vector table (expected WVEC v1)');
+  const count = view.getUint32(8, true);
+  const dims = view.getUint32(12, true);
+  const scale = view.getFloat32(16, true);
+  const textLength = view.getUint32(20, true);
+  const words = new TextDecoder().decode(bytes.subarray(24, 24 + textLength)).split('\n');
+  if (words.length !== count) throw new Error(`word-vector table lists ${words.length} words, header says ${count}`);
+  const start = 24 + textLength;
+  if (start + count * dims > bytes.byteLength) throw new Error('word-vector table is truncated');
+  const values = new Int8Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + count * dims));
+  return { dims, index: new Map(words.map((w, i) => [w, i])), values, scale };
+}
+
+/** SIF weight a / (a + p(w)) with p from the word's frequency rank (Zipf). */
+function sifWeights(count: number, a = 1e-3): Float32Array {
+  const harmonic = Math.log(count) + 0.5772;
+  const out = new Float32Array(count);
+  for (let r = 0; r < count; r++) out[r] = a / (a + 1 / ((r + 1) * harmonic));
+  return out;
+}
+
+export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-100d'): Embedder {
+  const { dims, index, values } = table;
+  const weights = sifWeights(index.size);
+  // Common direction: the frequency-weighted mean of the 5,000 most frequent words' vectors.
+  const common = new Float32Array(dims);
+  for (let r = 0; r < Math.min(5000, index.size); r++) {
+    const w = 1 - weights[r]!;
+    for (let d = 0; d < dims; d++) common[d]! += w * values[r * dims + d]!;
+  }
+  normalize(common);
+
+  const embedOne = (text: string) => {
+    const v = new Float32Array(dims);
+    for (const word of text.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? []) {
+      const row = index.get(word);
+      if (row === undefined) continue;
+      const w = weights[row]!;
+      const base = row * dims;
+      for (let d = 0; d < dims; d++) v[d]! += w * values[base + d]!;
+    }
+    let along = 0;
+    for (let d = 0; d < dims; d++) along += v[d]! * common[d]!;
+    for (let d = 0; d < dims; d++) v[d]! -= along * common[d]!;
+    return normalize(v);
+  };
+  return { model, semantic: true, local: true, embed: async (texts) => texts.map(embedOne) };
+}
+
+function normalize(v: Float32Array): Float32Array {
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  if (norm > 0) {
+    const inv = 1 / Math.sqrt(norm);
+    for (let i = 0; i < v.length; i++) v[i]! *= inv;
+  }
+  return v;
+}

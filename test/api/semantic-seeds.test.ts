@@ -1,0 +1,65 @@
+// Semantic seeds with the bundled word vectors: a turn that shares no word with the query is found by meaning,
+// reaches the rendered context, and the per-session vectors follow later writes and a re-created session.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPglite } from '../../src/adapters/store/pglite.js';
+import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
+import { requireSession } from '../../src/services/sessions.js';
+import { harness, tenant, type Harness } from '../helpers.js';
+
+const filler = [
+  'The deployment pipeline failed again because of a missing environment variable.',
+  'I reviewed the pull request and left comments about the database migration.',
+  'Can you send me the quarterly budget spreadsheet before the meeting?',
+  'The server logs show a timeout when the cache is cold.',
+  'We should rename that function, the current name is confusing.',
+  'The invoice from the vendor was paid on Tuesday.',
+];
+const hobby = 'Last weekend we went camping by the lake and hiked up into the mountains with the kids.';
+
+describe('semantic seeds on PGlite with word vectors', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness(() => openPglite(), { CONTEXT_LOCAL_EMBEDDER: 'word-vectors' });
+  });
+  afterAll(async () => h.close());
+
+  it('finds a turn by meaning when no word matches, and it reaches the context', async () => {
+    const c = await tenant(h);
+    // Enough turns that the budget cannot hold them all, with the one that answers in the middle.
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `${filler[i % filler.length]} (ticket ${1000 + i})`);
+    const turns = [...many(40), hobby, ...many(40)].map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content }));
+    expect((await c.call('POST', '/v1/sessions/s1/turns', { turns })).status).toBe(201);
+    const query = 'What outdoor activities does her family enjoy?';
+
+    const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's1');
+    const seeds = await semanticSeeds({ store: h.deps.store, embedder: h.deps.embedder!, tenantId: c.tenantId, session, query, count: 1 });
+    expect(seeds).toEqual([41]);
+
+    const res = await c.call('POST', '/v1/sessions/s1/context', { query, budget_tokens: 400 });
+    expect(res.status).toBe(200);
+    const text = JSON.stringify(res.json);
+    expect(text).toContain('camping by the lake');
+    expect(text).not.toContain('ticket 1001)'); // the budget did not simply hold everything
+  });
+
+  it('reads only newer turns on later queries and starts afresh for a re-created session', async () => {
+    const c = await tenant(h);
+    const write = (contents: string[]) =>
+      c.call('POST', '/v1/sessions/s2/turns', { turns: contents.map((content) => ({ role: 'user', content })) });
+    expect((await write(filler)).status).toBe(201);
+    const query = 'Which sports do they play at the weekend?';
+    const seedsNow = async (count: number) => {
+      const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's2');
+      return semanticSeeds({ store: h.deps.store, embedder: h.deps.embedder!, tenantId: c.tenantId, session, query, count });
+    };
+    const before = await seedsNow(1);
+    expect((await write(['On Saturdays I play football and my brother plays tennis.'])).status).toBe(201);
+    expect(await seedsNow(1)).toEqual([filler.length + 1]);
+    expect(before).not.toEqual([filler.length + 1]);
+
+    expect((await c.call('DELETE', '/v1/sessions/s2')).status).toBe(204);
+    expect((await write(filler.slice(0, 3))).status).toBe(201);
+    const after = await seedsNow(10);
+    expect(after.every((s) => s >= 1 && s <= 3)).toBe(true);
+  });
+});

@@ -1,0 +1,62 @@
+// The offline word-vector embedder: the table format round-trips, SIF weighting discounts frequent words, and the
+// bundled table puts related sentences closer than unrelated ones.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseWordVectors, serializeWordVectors, wordVectorEmbedder } from '../../src/adapters/embedder/word-vectors.js';
+import { dot } from '../../src/embedder.js';
+
+describe('word-vector table', () => {
+  it('round-trips words and int8-quantised vectors', () => {
+    const words = ['the', 'cat', 'dog', 'café'];
+    const vectors = [[0.5, -0.5, 0], [1, 0.25, -0.75], [0.9, 0.3, -0.7], [0, 0, 2]];
+    const table = parseWordVectors(serializeWordVectors(words, vectors));
+    expect(table.dims).toBe(3);
+    expect([...table.index.keys()]).toEqual(words);
+    const row = table.index.get('cat')!;
+    const back = [...table.values.subarray(row * 3, row * 3 + 3)].map((x) => x * table.scale);
+    back.forEach((x, d) => expect(x).toBeCloseTo(vectors[1]![d]!, 1));
+  });
+
+  it('refuses a file that is not a table or is cut short', () => {
+    expect(() => parseWordVectors(new TextEncoder().encode('not a table at all, no header here'))).toThrow(/WVEC/);
+    const whole = serializeWordVectors(['a', 'b'], [[1, 2], [3, 4]]);
+    expect(() => parseWordVectors(whole.subarray(0, whole.length - 1))).toThrow(/truncated/);
+  });
+
+  it('weighs rare words above frequent ones and ignores unknown words', async () => {
+    // 'the' is the most frequent word, 'zebra' the rarest, between them filler words on other axes.
+    const dims = 12;
+    const axis = (d: number) => Array.from({ length: dims }, (_, i) => (i === d ? 1 : 0));
+    const filler = Array.from({ length: 998 }, (_, i) => `w${i}`);
+    const fillerVectors = filler.map((_, i) => Array.from({ length: dims }, (_, d) => (d >= 2 ? Math.sin(i * 7 + d * 13) : 0)));
+    const e = wordVectorEmbedder(parseWordVectors(serializeWordVectors(['the', ...filler, 'zebra'], [axis(0), ...fillerVectors, axis(1)])));
+    const [mixed, frequent, rare, unknown] = await e.embed(['the the zebra', 'the', 'zebra', 'qwxz']);
+    expect(dot(mixed!, rare!)).toBeGreaterThan(0.95);
+    expect(dot(mixed!, frequent!)).toBeLessThan(0.3);
+    expect(dot(unknown!, unknown!)).toBe(0);
+  });
+});
+
+describe('bundled word vectors', () => {
+  const e = wordVectorEmbedder(parseWordVectors(readFileSync(new URL('../../assets/word-vectors.bin', import.meta.url))));
+
+  it('is semantic, deterministic and unit length', async () => {
+    const [a, b] = await e.embed(['We went hiking in the mountains', 'We went hiking in the mountains']);
+    expect(e.semantic).toBe(true);
+    expect([...a!]).toEqual([...b!]);
+    expect(dot(a!, a!)).toBeCloseTo(1, 4);
+  });
+
+  it('ranks related sentences without shared words above unrelated ones', async () => {
+    const [q, hobby, camping, report, car] = await e.embed([
+      'What outdoor activities does she enjoy?',
+      'I love going camping and hiking with my kids in the forest',
+      'We spent the weekend kayaking on the lake and climbing',
+      'The quarterly invoice must be paid before the audit',
+      'The software update failed to install on the server',
+    ]);
+    const related = Math.min(dot(q!, hobby!), dot(q!, camping!));
+    const unrelated = Math.max(dot(q!, report!), dot(q!, car!));
+    expect(related).toBeGreaterThan(unrelated + 0.1);
+  });
+});
