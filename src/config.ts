@@ -110,8 +110,14 @@ export const defaults = {
   },
   /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
   semantic: {
-    /** Newest turns of a session searched by meaning (100 floats each: 2 MB per full session). */
-    window: 5_000,
+    /** Newest turns of a session searched by meaning. */
+    window: 20_000,
+    /** Cosine from which two words count as related. */
+    threshold: 0.55,
+    /** Frequency rank from which a query word is expanded (function and very common words relate to everything). */
+    minQueryRank: 300,
+    /** Frequency rank from which a turn's word can match a query word by meaning. */
+    minTurnRank: 1000,
     /** Sessions whose vectors this process keeps, least recently queried dropped first. */
     sessionsKept: 32,
     /** Seeds per query: this share of the lexical seed count. */

@@ -6,11 +6,24 @@ export interface Embedder {
   readonly model: string;
   /** True when similar meaning gives similar vectors (a trained model); false when only similar spelling does. */
   readonly semantic: boolean;
-  /** True when vectors are computed in this process (cheap enough to embed a whole session on first use). */
-  readonly local?: boolean;
   /** One vector per text, in order; unit length. Throws on failure (callers fall back to lexical signals). */
   embed(texts: string[]): Promise<Float32Array[]>;
 }
+
+/** Word-level access for soft term matching: a text's known words and the cosine between two of them. */
+export interface WordLevel {
+  /** Rows of the text's words found in the table, in order (repeats kept); a row is its word's frequency rank. */
+  rows(text: string): number[];
+  /** Cosine of two rows' vectors. */
+  cosine(a: number, b: number): number;
+  /** SIF weight of a row: near 0 for the most frequent words, near 1 for rare ones. */
+  weight(row: number): number;
+}
+
+/** An embedder built from word vectors, which also answers word-level questions. */
+export type WordVectorEmbedder = Embedder & { words: WordLevel };
+
+export const hasWords = (e: Embedder | undefined): e is WordVectorEmbedder => !!e && 'words' in e;
 
 const DIMENSIONS = 256;
 
@@ -44,7 +57,6 @@ export function hashedNgramEmbedder(dimensions = DIMENSIONS): Embedder {
   return {
     model: `hashed-char-ngrams-${dimensions}`,
     semantic: false,
-    local: true,
     embed: async (texts) => texts.map(embedOne),
   };
 }

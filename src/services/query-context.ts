@@ -25,6 +25,7 @@ import {
 } from '../pipeline/retriever/index.js';
 import { rankRelevant } from '../pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../pipeline/retriever/semantic.js';
+import { hasWords } from '../embedder.js';
 import type { Ctx } from '../ports.js';
 import {
   sectionNames,
@@ -208,12 +209,12 @@ export async function queryContext(
 }
 
 /** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */
-/** With an in-process semantic embedder, the turns nearest the query in meaning seed the candidates too. */
+/** With word vectors, the turns nearest the query in meaning seed the candidates too. */
 async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody): Promise<number[]> {
-  const embedder = ctx.embedder;
-  if (!body.query || !embedder?.semantic || !embedder.local || body.time_range) return [];
+  if (!body.query || !hasWords(ctx.embedder) || body.time_range) return [];
+  const words = ctx.embedder.words;
   const count = Math.round(seedsFor(body.budget_tokens - body.reserve_tokens) * defaults.semantic.seedShare);
-  return semanticSeeds({ store: ctx.store, embedder, tenantId: ctx.tenantId, session, query: body.query, count });
+  return semanticSeeds({ store: ctx.store, words, tenantId: ctx.tenantId, session, query: body.query, count });
 }
 
 function seedsFor(budget: number): number {

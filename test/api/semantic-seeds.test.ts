@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
 import { requireSession } from '../../src/services/sessions.js';
+import { hasWords } from '../../src/embedder.js';
 import { harness, tenant, type Harness } from '../helpers.js';
+
+function wordsOf(h: Harness) {
+  if (!hasWords(h.deps.embedder)) throw new Error('expected the word-vector embedder');
+  return h.deps.embedder.words;
+}
 
 const filler = [
   'The deployment pipeline failed again because of a missing environment variable.',
@@ -32,7 +38,7 @@ describe('semantic seeds on PGlite with word vectors', () => {
     const query = 'What outdoor activities does her family enjoy?';
 
     const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's1');
-    const seeds = await semanticSeeds({ store: h.deps.store, embedder: h.deps.embedder!, tenantId: c.tenantId, session, query, count: 1 });
+    const seeds = await semanticSeeds({ store: h.deps.store, words: wordsOf(h), tenantId: c.tenantId, session, query, count: 1 });
     expect(seeds).toEqual([41]);
 
     const res = await c.call('POST', '/v1/sessions/s1/context', { query, budget_tokens: 400 });
@@ -50,7 +56,7 @@ describe('semantic seeds on PGlite with word vectors', () => {
     const query = 'Which sports do they play at the weekend?';
     const seedsNow = async (count: number) => {
       const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's2');
-      return semanticSeeds({ store: h.deps.store, embedder: h.deps.embedder!, tenantId: c.tenantId, session, query, count });
+      return semanticSeeds({ store: h.deps.store, words: wordsOf(h), tenantId: c.tenantId, session, query, count });
     };
     const before = await seedsNow(1);
     expect((await write(['On Saturdays I play football and my brother plays tennis.'])).status).toBe(201);

@@ -3,7 +3,7 @@
 // vectors with the table's common direction removed (Arora et al., 2017): frequent words weigh little, and the
 // direction every mean shares does not make unrelated texts look alike. A weak paraphrase signal, fused with the
 // lexical ranking, never used alone.
-import type { Embedder } from '../../embedder.js';
+import type { WordLevel, WordVectorEmbedder } from '../../embedder.js';
 
 export interface WordVectorTable {
   dims: number;
@@ -61,9 +61,35 @@ function sifWeights(count: number, a = 1e-3): Float32Array {
   return out;
 }
 
-export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-100d'): Embedder {
+const WORD = /[a-z]+(?:'[a-z]+)?/g;
+
+export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-100d'): WordVectorEmbedder {
   const { dims, index, values } = table;
   const weights = sifWeights(index.size);
+  const inverseNorms = new Float32Array(index.size);
+  for (let r = 0; r < index.size; r++) {
+    let n = 0;
+    for (let d = 0; d < dims; d++) n += values[r * dims + d]! ** 2;
+    inverseNorms[r] = n > 0 ? 1 / Math.sqrt(n) : 0;
+  }
+  const words: WordLevel = {
+    rows: (text) => {
+      const out: number[] = [];
+      for (const word of text.toLowerCase().match(WORD) ?? []) {
+        const row = index.get(word);
+        if (row !== undefined) out.push(row);
+      }
+      return out;
+    },
+    cosine: (a, b) => {
+      let s = 0;
+      const ba = a * dims;
+      const bb = b * dims;
+      for (let d = 0; d < dims; d++) s += values[ba + d]! * values[bb + d]!;
+      return s * inverseNorms[a]! * inverseNorms[b]!;
+    },
+    weight: (row) => weights[row]!,
+  };
   // Common direction: the frequency-weighted mean of the 5,000 most frequent words' vectors.
   const common = new Float32Array(dims);
   for (let r = 0; r < Math.min(5000, index.size); r++) {
@@ -74,9 +100,7 @@ export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-10
 
   const embedOne = (text: string) => {
     const v = new Float32Array(dims);
-    for (const word of text.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? []) {
-      const row = index.get(word);
-      if (row === undefined) continue;
+    for (const row of words.rows(text)) {
       const w = weights[row]!;
       const base = row * dims;
       for (let d = 0; d < dims; d++) v[d]! += w * values[base + d]!;
@@ -86,7 +110,7 @@ export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-10
     for (let d = 0; d < dims; d++) v[d]! -= along * common[d]!;
     return normalize(v);
   };
-  return { model, semantic: true, local: true, embed: async (texts) => texts.map(embedOne) };
+  return { model, semantic: true, embed: async (texts) => texts.map(embedOne), words };
 }
 
 function normalize(v: Float32Array): Float32Array {

@@ -1,23 +1,26 @@
-// Semantic seeds: the turns closest in meaning to the query, whether or not they share a word with it. Vectors come
-// from an in-process embedder and are kept per session in this process, read incrementally (only turns newer than
-// the last one seen), so a query costs one small read and one pass of dot products over the newest turns.
+// Semantic seeds: turns that answer a query in other words ("exercises" → a turn about a yoga class). Soft term
+// matching over word vectors: each content word of the query is compared with every word the session uses, and a
+// turn scores by its closest words (above a cosine threshold), weighted by how rare each query word is. Exact
+// matches are left to the lexical search. The session's words are read incrementally (only turns newer than the
+// last seen) and kept in this process, so a query costs one small read and a pass over the session's vocabulary.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config.js';
 import type { Store } from '../../db/store.js';
-import type { Embedder } from '../../embedder.js';
+import type { WordLevel } from '../../embedder.js';
 
-interface SessionVectors {
+interface SessionWords {
   /** Highest sequence read so far. */
   upTo: number;
   sequences: number[];
-  vectors: Float32Array[];
+  /** Word row → indexes (into `sequences`) of the turns that use it. */
+  vocabulary: Map<number, number[]>;
 }
 
-const sessions = new Map<string, SessionVectors>();
+const sessions = new Map<string, SessionWords>();
 
 export interface SemanticSeedInput {
   store: Store;
-  embedder: Embedder;
+  words: WordLevel;
   tenantId: string;
   /** The session and its creation time: a session deleted and created again under its id starts afresh. */
   session: { id: string; created_at: string; last_sequence: number };
@@ -25,46 +28,68 @@ export interface SemanticSeedInput {
   count: number;
 }
 
-/** Sequences of the `count` turns most similar to the query among the session's newest `semanticWindow` turns. */
-export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]> {
+/** Words of the query worth expanding: not frequent function words, not names (capitalised inside a sentence). */
+export function queryWords(words: WordLevel, query: string): number[] {
+  const names = new Set((query.match(/(?<=[\p{L}\p{N},;:] +)\p{Lu}[\p{L}'-]*/gu) ?? []).map((n) => n.toLowerCase()));
+  const kept = query
+    .split(/\s+/)
+    .filter((token) => !names.has(token.replace(/[^\p{L}'-]/gu, '').toLowerCase()))
+    .join(' ');
+  // Rows are frequency ranks: the most frequent words relate to everything and are left out.
+  return [...new Set(words.rows(kept))].filter((row) => row >= defaults.semantic.minQueryRank);
+}
+
+async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
   const { window, sessionsKept } = defaults.semantic;
   const key = `${input.tenantId}\u0000${input.session.id}\u0000${input.session.created_at}`;
   let entry = sessions.get(key);
-  if (!entry || entry.upTo > input.session.last_sequence) entry = { upTo: 0, sequences: [], vectors: [] };
+  if (!entry || entry.upTo > input.session.last_sequence) entry = { upTo: 0, sequences: [], vocabulary: new Map() };
   sessions.delete(key);
   sessions.set(key, entry); // most recently used last
   if (sessions.size > sessionsKept) sessions.delete(sessions.keys().next().value!);
+  if (entry.upTo >= input.session.last_sequence) return entry;
 
-  if (entry.upTo < input.session.last_sequence) {
-    const from = Math.max(entry.upTo, input.session.last_sequence - window);
-    const rows = await input.store.query<{ sequence: number; content: string }>(sql`
-      SELECT sequence, content FROM turns
-      WHERE tenant_id = ${input.tenantId} AND session_id = ${input.session.id} AND sequence > ${from}
-        AND role IN ('user', 'assistant')
-      ORDER BY sequence`);
-    const vectors = await input.embedder.embed(rows.map((r) => r.content));
-    rows.forEach((r, i) => {
-      entry.sequences.push(Number(r.sequence));
-      entry.vectors.push(vectors[i]!);
-    });
-    entry.upTo = input.session.last_sequence;
-    const excess = entry.sequences.length - window;
-    if (excess > 0) {
-      entry.sequences.splice(0, excess);
-      entry.vectors.splice(0, excess);
+  const from = Math.max(entry.upTo, input.session.last_sequence - window);
+  const rows = await input.store.query<{ sequence: number; content: string }>(sql`
+    SELECT sequence, content FROM turns
+    WHERE tenant_id = ${input.tenantId} AND session_id = ${input.session.id} AND sequence > ${from}
+      AND role IN ('user', 'assistant')
+    ORDER BY sequence`);
+  for (const r of rows) {
+    const index = entry.sequences.push(Number(r.sequence)) - 1;
+    for (const row of new Set(input.words.rows(r.content))) {
+      if (row < defaults.semantic.minTurnRank) continue;
+      const turns = entry.vocabulary.get(row);
+      if (turns) turns.push(index);
+      else entry.vocabulary.set(row, [index]);
     }
   }
+  entry.upTo = input.session.last_sequence;
+  return entry;
+}
 
-  const [q] = await input.embedder.embed([input.query]);
-  const best: { sequence: number; score: number }[] = [];
-  for (let i = 0; i < entry.vectors.length; i++) {
-    const v = entry.vectors[i]!;
-    let score = 0;
-    for (let d = 0; d < v.length; d++) score += v[d]! * q![d]!;
-    if (best.length < input.count) best.push({ sequence: entry.sequences[i]!, score });
-    else if (score > best[best.length - 1]!.score) best[best.length - 1] = { sequence: entry.sequences[i]!, score };
-    else continue;
-    best.sort((a, b) => b.score - a.score);
+/** Sequences of up to `count` turns closest in meaning to the query, best first, among the session's newest. */
+export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]> {
+  const q = queryWords(input.words, input.query);
+  if (q.length === 0 || input.count <= 0) return [];
+  const entry = await sessionWords(input);
+  const { threshold } = defaults.semantic;
+  const oldest = entry.upTo - defaults.semantic.window;
+  const total = new Float32Array(entry.sequences.length);
+  const best = new Float32Array(entry.sequences.length);
+  for (const qRow of q) {
+    best.fill(0);
+    for (const [row, turns] of entry.vocabulary) {
+      if (row === qRow) continue;
+      const sim = input.words.cosine(qRow, row);
+      if (sim < threshold) continue;
+      for (const t of turns) if (sim > best[t]!) best[t] = sim;
+    }
+    const w = input.words.weight(qRow);
+    for (let t = 0; t < best.length; t++) if (best[t]! > 0) total[t]! += w * (best[t]! - threshold) / (1 - threshold);
   }
-  return best.filter((b) => b.score > 0).map((b) => b.sequence);
+  const order: number[] = [];
+  for (let t = 0; t < total.length; t++) if (total[t]! > 0 && entry.sequences[t]! > oldest) order.push(t);
+  order.sort((a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!);
+  return order.slice(0, input.count).map((t) => entry.sequences[t]!);
 }
