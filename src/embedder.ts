@@ -46,19 +46,24 @@ export function hashedNgramEmbedder(dimensions = DIMENSIONS): Embedder {
         }
       }
     }
-    let norm = 0;
-    for (const x of v) norm += x * x;
-    if (norm > 0) {
-      const inv = 1 / Math.sqrt(norm);
-      for (let i = 0; i < v.length; i++) v[i]! *= inv;
-    }
-    return v;
+    return unit(v);
   };
   return {
     model: `hashed-char-ngrams-${dimensions}`,
     semantic: false,
     embed: async (texts) => texts.map(embedOne),
   };
+}
+
+/** Scales `v` in place to unit length (a zero vector stays zero) and returns it. */
+export function unit(v: Float32Array): Float32Array {
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  if (norm > 0) {
+    const inv = 1 / Math.sqrt(norm);
+    for (let i = 0; i < v.length; i++) v[i]! *= inv;
+  }
+  return v;
 }
 
 /** Dot product of two unit vectors (their cosine). */

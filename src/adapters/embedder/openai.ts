@@ -1,7 +1,7 @@
 // Embeddings through any OpenAI-compatible API (OpenAI, Azure, vLLM, Ollama). Used on the query path, so it has a
 // short timeout and no retries: a slow or failing call costs the semantic signal, never the answer.
 import OpenAI from 'openai';
-import type { Embedder } from '../../embedder.js';
+import { unit, type Embedder } from '../../embedder.js';
 
 export function openAiEmbedder(opts: { apiKey: string; baseURL?: string; model: string; timeoutMs: number }): Embedder {
   const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: opts.timeoutMs, maxRetries: 0 });
@@ -19,14 +19,4 @@ export function openAiEmbedder(opts: { apiKey: string; baseURL?: string; model: 
       return out;
     },
   };
-}
-
-function unit(v: Float32Array): Float32Array {
-  let norm = 0;
-  for (const x of v) norm += x * x;
-  if (norm > 0) {
-    const inv = 1 / Math.sqrt(norm);
-    for (let i = 0; i < v.length; i++) v[i]! *= inv;
-  }
-  return v;
 }

@@ -3,7 +3,7 @@
 // vectors with the table's common direction removed (Arora et al., 2017): frequent words weigh little, and the
 // direction every mean shares does not make unrelated texts look alike. A weak paraphrase signal, fused with the
 // lexical ranking, never used alone.
-import type { WordLevel, WordVectorEmbedder } from '../../embedder.js';
+import { unit, type WordLevel, type WordVectorEmbedder } from '../../embedder.js';
 
 export interface WordVectorTable {
   dims: number;
@@ -96,7 +96,7 @@ export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-10
     const w = 1 - weights[r]!;
     for (let d = 0; d < dims; d++) common[d]! += w * values[r * dims + d]!;
   }
-  normalize(common);
+  unit(common);
 
   const embedOne = (text: string) => {
     const v = new Float32Array(dims);
@@ -108,17 +108,7 @@ export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-10
     let along = 0;
     for (let d = 0; d < dims; d++) along += v[d]! * common[d]!;
     for (let d = 0; d < dims; d++) v[d]! -= along * common[d]!;
-    return normalize(v);
+    return unit(v);
   };
   return { model, semantic: true, embed: async (texts) => texts.map(embedOne), words };
-}
-
-function normalize(v: Float32Array): Float32Array {
-  let norm = 0;
-  for (const x of v) norm += x * x;
-  if (norm > 0) {
-    const inv = 1 / Math.sqrt(norm);
-    for (let i = 0; i < v.length; i++) v[i]! *= inv;
-  }
-  return v;
 }
