@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import type { ErrorBody } from '../errors.js';
 import type { CreateKeyBody, CreatedKey, KeyView } from '../schemas/admin.js';
-import type { QueryContextBody, QueryContextResponse } from '../schemas/context.js';
+import type { ContextRequest, QueryContextResponse } from '../schemas/context.js';
 import type { EventAccepted, EventBody } from '../schemas/events.js';
 import type { Health } from '../schemas/health.js';
 import type { CreateMemoryBody, ListMemoriesQuery, Memory, MemoryList, SearchMemoriesBody } from '../schemas/memories.js';
@@ -30,7 +30,7 @@ export type WriteTurnsResult = Out<typeof WriteTurnsResponse> & {
   /** True when the server answered from an earlier request with the same Idempotency-Key. */
   replayed: boolean;
 };
-export type QueryContextRequest = In<typeof QueryContextBody>;
+export type QueryContextRequest = In<typeof ContextRequest>;
 export type QueryContextResult = Out<typeof QueryContextResponse>;
 export type RebuildRequest = In<typeof RebuildBody>;
 export type RebuildResult = Out<typeof RebuildAccepted>;
