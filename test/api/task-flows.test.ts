@@ -206,6 +206,48 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect((await c.call('GET', `/v1/traces/${rid}`)).status).toBe(404);
   });
 
+  it('a resumed session starts from the earlier session of the same user and agent, labelled by origin', async () => {
+    const c = await tenant(h);
+    await c.call('POST', '/v1/sessions/r1/turns', {
+      agent_id: 'travel', user_id: 'ada', metadata: { task: 'Book an apartment in Lisbon for May.' },
+      turns: [{ role: 'system', content: 'Never book anything above 150 euros per night.' }, ...turns3],
+    });
+    const refused = [
+      [{ resume_from: 'r1', agent_id: 'travel', user_id: 'bob' }, 409],
+      [{ resume_from: 'r1', agent_id: 'billing', user_id: 'ada' }, 409],
+      [{ resume_from: 'nope', agent_id: 'travel', user_id: 'ada' }, 404],
+      [{ resume_from: 'r1' }, 400],
+      [{ resume_from: 'r2', agent_id: 'travel', user_id: 'ada' }, 400],
+    ] as const;
+    for (const [extra, status] of refused) {
+      const r = await c.call('POST', '/v1/sessions/r2/turns', { ...extra, turns: [{ role: 'user', content: 'Hi again.' }] });
+      expect(r.status, JSON.stringify(extra)).toBe(status);
+    }
+    expect((await c.call('GET', '/v1/sessions/r2')).status).toBe(404);
+
+    const w = await c.call('POST', '/v1/sessions/r2/turns', {
+      resume_from: 'r1', agent_id: 'travel', user_id: 'ada', turns: [{ role: 'user', content: 'Hi again, where were we?' }],
+    });
+    expect(w.status).toBe(201);
+    expect(w.json.resumed_from).toBe('r1');
+    const ctx = await c.call('POST', '/v1/sessions/r2/context', { budget_tokens: 1000 });
+    const text: string = ctx.json.rendered.text;
+    expect(text).toContain('[from session r1: constraint] Never book anything above 150 euros per night.');
+    expect(text).toContain('[from session r1: open task] Book an apartment in Lisbon for May.');
+    expect(text).toMatch(/\[from session r1: summary\][\s\S]*Alfama/);
+    expect(ctx.json.envelope.relevant_history.some((x: any) => x.source === 'summary' && x.content.includes('from session r1'))).toBe(true);
+    expect((await c.call('GET', '/v1/sessions/r2')).json.metadata.resumed_from).toBe('r1');
+    // Only the first write resumes.
+    expect((await c.call('POST', '/v1/sessions/r2/turns', { resume_from: 'r9', turns: [{ role: 'user', content: 'x' }] })).status).toBe(409);
+
+    // The agent's policy resumes from the latest earlier session without being asked.
+    await c.call('POST', '/v1/agents', { agent_id: 'travel', config: { resume: 'latest' } });
+    const policy = await c.call('POST', '/v1/sessions/r3/turns', { agent_id: 'travel', user_id: 'ada', turns: [{ role: 'user', content: 'Back again.' }] });
+    expect(policy.json.resumed_from).toBe('r2');
+    const other = await c.call('POST', '/v1/sessions/r4/turns', { agent_id: 'travel', user_id: 'eve', turns: [{ role: 'user', content: 'First time.' }] });
+    expect(other.json.resumed_from).toBeUndefined();
+  });
+
   it('splits sessions across strategy variants and reports evaluation events per variant', async () => {
     const c = await tenant(h);
     await agentWithFlow(c, 'ab', {

@@ -131,4 +131,21 @@ describe('task flows in workerd', () => {
     expect(report.body.variants.reduce((s: number, v: any) => s + v.evaluations, 0)).toBe(8);
     for (const v of report.body.variants) expect(v.evaluation_overall_score_p50).toBeCloseTo(v.variant === 'a' ? 0.9 : 0.4, 5);
   });
+
+  it('a resumed session carries the earlier session\'s summary and constraints', async () => {
+    const { key } = await newTenant('resume');
+    const first = uid('sess');
+    const second = uid('sess');
+    await api(key, 'POST', `/v1/sessions/${first}/turns`, {
+      agent_id: 'travel', user_id: 'ada', turns: [{ role: 'system', content: 'Never book above 150 euros per night.' }, ...turns],
+    });
+    const w = await api(key, 'POST', `/v1/sessions/${second}/turns`, {
+      resume_from: first, agent_id: 'travel', user_id: 'ada', turns: [{ role: 'user', content: 'Hi again.' }],
+    });
+    expect(w.status).toBe(201);
+    expect(w.body.resumed_from).toBe(first);
+    const ctx = await api(key, 'POST', `/v1/sessions/${second}/context`, { budget_tokens: 1000 });
+    expect(ctx.body.rendered.text).toContain(`[from session ${first}: constraint] Never book above 150 euros per night.`);
+    expect(ctx.body.rendered.text).toMatch(new RegExp(`\\[from session ${first}: summary\\][\\s\\S]*Alfama`));
+  });
 });
