@@ -246,6 +246,11 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect(policy.json.resumed_from).toBe('r2');
     const other = await c.call('POST', '/v1/sessions/r4/turns', { agent_id: 'travel', user_id: 'eve', turns: [{ role: 'user', content: 'First time.' }] });
     expect(other.json.resumed_from).toBeUndefined();
+    // A new-conversation event can name its source too.
+    const event = await c.call('POST', '/v1/events', {
+      type: 'conversation.new', session_id: 'r5', agent_id: 'travel', user_id: 'ada', resume_from: 'r1', turns: [{ role: 'user', content: 'Hello.' }],
+    });
+    expect(event.json.result.resumed_from).toBe('r1');
   });
 
   it('splits sessions across strategy variants and reports evaluation events per variant', async () => {
