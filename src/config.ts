@@ -42,6 +42,11 @@ export const envSchema = z.object({
   CONTEXT_TRACE_RETENTION_DAYS: z.coerce.number().positive().default(7),
   /** An evaluation below this overall score is logged as an alert and counted in evaluation_low_score_total. */
   CONTEXT_LOW_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+  /** Lets agent webhooks target loopback and private addresses (local development and tests). */
+  CONTEXT_WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 export type Env = z.infer<typeof envSchema>;
 

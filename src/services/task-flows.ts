@@ -9,6 +9,7 @@ import { QueryContextBody, type ContextRequest, type QueryContextResponse } from
 import { AgentConfig, ModelCall, type AgentBody, type TaskFlow, type TaskFlowBody } from '../schemas/flows.js';
 import { queryContext } from './query-context.js';
 import { recordQueryTrace, stageTimer } from './traces.js';
+import { webhookTargetAllowed } from './webhooks.js';
 
 const parseJson = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 
@@ -21,6 +22,8 @@ export function redactConfig(config: Record<string, unknown>): Record<string, un
 }
 
 export async function registerAgent(ctx: Ctx, body: AgentBody) {
+  if (body.config.webhook && !webhookTargetAllowed(body.config.webhook.url, ctx.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE))
+    throw new ApiError('BAD_REQUEST', 'config.webhook.url: must not point at a loopback or private address');
   const [row] = await ctx.store.query<{ created: boolean | string }>(sql`
     INSERT INTO agents (tenant_id, id, name, description, config, llm_provider)
     VALUES (${ctx.tenantId}, ${body.agent_id}, ${body.name ?? null}, ${body.description ?? null},

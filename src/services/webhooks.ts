@@ -9,6 +9,33 @@ import type { JobResult } from './compaction.js';
 
 const TIMEOUT_MS = 10_000;
 
+/**
+ * Loopback, private, link-local and shared-address hosts (as literals or `localhost`): refused as webhook targets
+ * unless CONTEXT_WEBHOOK_ALLOW_PRIVATE is set, so a tenant cannot make the service call into its own network.
+ */
+export function isPrivateHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '') return true;
+  const v4 = h.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+  }
+  if (h.includes(':')) {
+    if (h === '::' || h === '::1') return true;
+    if (/^f[cd]/.test(h) || /^fe[89ab]/.test(h)) return true;
+    const mapped = h.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/);
+    if (mapped) return isPrivateHost(mapped[1]!);
+    return h.startsWith('::ffff:');
+  }
+  return false;
+}
+
+export function webhookTargetAllowed(url: string, allowPrivate: boolean): boolean {
+  return allowPrivate || !isPrivateHost(new URL(url).hostname);
+}
+
 export async function signWebhook(secret: string, body: string, timestamp: number): Promise<string> {
   return `t=${timestamp},v1=${await hmacSha256Hex(secret, `${timestamp}.${body}`)}`;
 }
@@ -30,6 +57,8 @@ export async function deliverWebhook(deps: Deps, job: WebhookJob): Promise<JobRe
     SELECT config -> 'webhook' ->> 'url' AS url, config -> 'webhook' ->> 'secret' AS secret
     FROM agents WHERE tenant_id = ${job.tenant_id} AND id = ${job.agent_id}`);
   if (!agent?.url || !agent.secret) return { status: 'skipped', reason: 'agent has no webhook' };
+  if (!webhookTargetAllowed(agent.url, deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE))
+    return { status: 'skipped', reason: 'webhook host is in a private network' };
   const body = JSON.stringify({
     type: 'context.precomputed',
     delivery_id: job.job_id,

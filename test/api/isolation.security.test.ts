@@ -21,7 +21,7 @@ describe.each(backends)('isolation on $name', ({ open }) => {
     });
     await a.call('POST', '/v1/sessions/shared/tool-chains', { chain_id: 'ch1', steps: [{ step_id: 's1', tool_name: 'vault' }] });
     memoryId = (await a.call('POST', '/v1/memories', { scope: 'user', user_id: 'u1', content: `Remember ${SECRET}` })).json.id;
-    await a.call('POST', '/v1/agents', { agent_id: 'ag1', config: { webhook: { url: 'http://127.0.0.1:9/hook', secret: `whsec-${SECRET}` } } });
+    expect((await a.call('POST', '/v1/agents', { agent_id: 'ag1', config: { webhook: { url: 'https://hooks.example.com/ag1', secret: `whsec-${SECRET}` } } })).status).toBe(200);
     await a.call('PUT', '/v1/agents/ag1/task-flows/f1', { model_calls: [{ id: 'call1', model: 'm', budget_tokens: 500 }] });
     requestId = (await a.call('POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 })).json.request_id;
   });

@@ -34,7 +34,8 @@ const readBody = (req: IncomingMessage) =>
 describe.each(backends)('task flows on $name', ({ open }) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await harness(open);
+    // The webhook receiver listens on loopback.
+    h = await harness(open, { CONTEXT_WEBHOOK_ALLOW_PRIVATE: 'true' });
   });
   afterAll(async () => h.close());
 
@@ -85,6 +86,15 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect((await c.call('POST', '/v1/agents', { agent_id: 'v2', config: { unknown: true } })).status).toBe(400);
     expect((await c.call('POST', '/v1/agents', { agent_id: 'v2', config: { webhook: { url: 'ftp://x', secret: 'a'.repeat(20) } } })).status).toBe(400);
     expect((await c.call('GET', '/v1/agents/v1/task-flows')).json.task_flows).toEqual([]);
+    // Webhooks may not target the service's own network unless the operator allows it.
+    h.deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE = false;
+    try {
+      for (const url of ['http://127.0.0.1:8080/x', 'http://localhost/x', 'http://169.254.169.254/latest', 'http://[::1]/x', 'http://10.1.2.3/x', 'http://192.168.0.9/x'])
+        expect((await c.call('POST', '/v1/agents', { agent_id: 'v3', config: { webhook: { url, secret: 'a'.repeat(20) } } })).status, url).toBe(400);
+      expect((await c.call('POST', '/v1/agents', { agent_id: 'v3', config: { webhook: { url: 'https://hooks.example.com/x', secret: 'a'.repeat(20) } } })).status).toBe(201);
+    } finally {
+      h.deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE = true;
+    }
 
     await c.call('PUT', '/v1/agents/v1/task-flows/x', flow);
     await c.call('POST', '/v1/sessions/v-s/turns', { agent_id: 'v1', turns: turns3 });
