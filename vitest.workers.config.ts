@@ -20,6 +20,10 @@ export default defineConfig({
           KAFKA_REST_USERNAME: inject('kafkaUsername'),
           KAFKA_REST_PASSWORD: inject('kafkaPassword'),
           LOG_LEVEL: 'warn',
+          // The test webhook receiver listens on loopback.
+          CONTEXT_WEBHOOK_ALLOW_PRIVATE: 'true',
+          // Not a setting of the Worker: where the test webhook receiver listens.
+          TEST_WEBHOOK_RECEIVER_URL: inject('webhookReceiverUrl'),
         },
       },
     })),

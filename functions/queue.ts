@@ -24,6 +24,8 @@ export function isJob(body: unknown): body is Job {
       return (b.mode === 'threshold' || b.mode === 'rebuild') && (b.window_version === undefined || typeof b.window_version === 'number');
     case 'precompute':
       return typeof b.session_version === 'number' && Number.isInteger(b.session_version);
+    case 'webhook':
+      return typeof b.agent_id === 'string' && Number.isInteger(b.session_version) && Array.isArray(b.model_calls);
     default:
       return false;
   }

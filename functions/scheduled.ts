@@ -1,7 +1,8 @@
-// Cron maintenance: re-queue compression for windows past their limit, in case an enqueue after a write was lost;
-// then read the external events waiting on the Kafka inbound topic, when one is configured.
+// Cron maintenance: re-queue compression for windows past their limit, in case an enqueue after a write was lost,
+// and delete traces past their retention; then read the external events waiting on the Kafka inbound topic, when one is configured.
 import { consumeInbound } from '../src/services/inbound-events.js';
 import { overdueCompressions } from '../src/services/maintenance.js';
+import { sweepTraces } from '../src/services/traces.js';
 import { runtimeFor, type WorkerEnv } from './env.js';
 
 export async function handleScheduled(controller: ScheduledController, env: WorkerEnv): Promise<void> {
@@ -9,7 +10,11 @@ export async function handleScheduled(controller: ScheduledController, env: Work
   const jobs = await overdueCompressions(deps);
   // One subrequest for the whole batch instead of one per session.
   if (jobs.length > 0) await env.JOBS.sendBatch(jobs.map((body) => ({ body, contentType: 'json' as const })));
-  deps.logger.info('maintenance run', { cron: controller.cron, queued: jobs.length });
+  const tracesDeleted = await sweepTraces(deps).catch((err: Error) => {
+    deps.logger.warn('trace retention sweep failed', { error: err.message });
+    return 0;
+  });
+  deps.logger.info('maintenance run', { cron: controller.cron, queued: jobs.length, traces_deleted: tracesDeleted });
   if (inbound) {
     // A failure here is retried by the next run from the last committed offset; the sweep above already happened.
     try {

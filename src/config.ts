@@ -36,6 +36,19 @@ export const envSchema = z.object({
   /** Where external events (the bodies POST /v1/events takes) are read from on the Worker's cron; unset: not read. */
   KAFKA_INBOUND_TOPIC: z.string().min(1).optional(),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('context-engine'),
+  /** Steps one trace may hold (service and agent steps together); appends past it are refused whole. */
+  CONTEXT_MAX_TRACE_STEPS: z.coerce.number().int().min(10).max(10_000).default(200),
+  /** Characters of content kept as a trace step's preview. */
+  CONTEXT_TRACE_PREVIEW_CHARS: z.coerce.number().int().min(0).max(100_000).default(500),
+  /** Days a trace is kept; the maintenance sweep deletes older ones. Evaluation events are kept with their session. */
+  CONTEXT_TRACE_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  /** An evaluation below this overall score is logged as an alert and counted in evaluation_low_score_total. */
+  CONTEXT_LOW_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+  /** Lets agent webhooks target loopback and private addresses (local development and tests). */
+  CONTEXT_WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 export type Env = z.infer<typeof envSchema>;
 

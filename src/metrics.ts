@@ -186,6 +186,22 @@ export function createMetrics() {
       'tool_result_compression_ratio', 'Tokens of a tool result as placed in a context over its stored tokens (1: whole).',
       [], ratioBuckets,
     ),
+    evaluationScore: registry.histogram(
+      'evaluation_overall_score', 'Overall scores agents reported for contexts (0 to 1).', [], ratioBuckets,
+    ),
+    evaluations: registry.counter(
+      'evaluation_events_total',
+      'Evaluation events, by outcome: all, low_score, task_success, task_failure, tool_error (one event may count in several).',
+      ['outcome'],
+    ),
+
+    evaluated(score: number, low: boolean, success: boolean | undefined, toolError: boolean): void {
+      m.evaluationScore.observe({}, score);
+      m.evaluations.inc({ outcome: 'all' });
+      if (low) m.evaluations.inc({ outcome: 'low_score' });
+      if (success !== undefined) m.evaluations.inc({ outcome: success ? 'task_success' : 'task_failure' });
+      if (toolError) m.evaluations.inc({ outcome: 'tool_error' });
+    },
 
     cacheLookup(result: CacheResult): void {
       m.cacheRequests.inc({ result });
@@ -238,7 +254,8 @@ export function createMetrics() {
   for (const result of ['hit', 'miss', 'error'] as const) m.cacheRequests.init({ result });
   for (const result of ['ok', 'retry', 'dead'] as const) m.queueJobs.init({ result });
   m.overflow.init();
-  for (const h of [m.compressionDuration, m.compressionRatio, m.queueLag, m.promptTokens, m.toolResultRatio]) h.init();
+  for (const outcome of ['all', 'low_score', 'task_success', 'task_failure', 'tool_error']) m.evaluations.init({ outcome });
+  for (const h of [m.evaluationScore, m.compressionDuration, m.compressionRatio, m.queueLag, m.promptTokens, m.toolResultRatio]) h.init();
   return m;
 }
 

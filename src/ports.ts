@@ -13,7 +13,7 @@ export interface Cache {
 }
 
 /** Background work. Handlers are idempotent: a job delivered twice changes nothing the second time. */
-export type Job = CompressJob | PrecomputeJob;
+export type Job = CompressJob | PrecomputeJob | WebhookJob;
 
 export type CompressJob = {
   kind: 'compress';
@@ -36,6 +36,20 @@ export type PrecomputeJob = {
   session_id: string;
   job_id: string;
   session_version: number;
+};
+
+/**
+ * Announce to the agent's webhook that the contexts of a session version are ready. Delivered until the endpoint
+ * answers 2xx, with the queue's retries and backoff; the secret is read at delivery, never carried in the job.
+ */
+export type WebhookJob = {
+  kind: 'webhook';
+  tenant_id: string;
+  session_id: string;
+  job_id: string;
+  agent_id: string;
+  session_version: number;
+  model_calls: { flow_id: string; model_call_id: string; token_count: number }[];
 };
 
 export interface Queue {
@@ -91,6 +105,14 @@ export type DomainEvent =
       tokens_before: number;
       tokens_after: number;
     }
+  | {
+      type: 'context.precomputed';
+      tenant_id: string;
+      session_id: string;
+      agent_id: string | null;
+      session_version: number;
+      model_call_ids: string[];
+    }
   | { type: 'context.deleted'; tenant_id: string; scope: 'session' | 'user' | 'agent'; id: string; session_ids: string[] };
 
 export interface EventPublisher {
@@ -106,4 +128,6 @@ export interface RateLimiter {
 export interface Ctx extends Deps {
   tenantId: string;
   requestId: string;
+  /** Called as a query finishes each stage (cache, retrieve, rank, plan, assemble), for its trace. */
+  onStage?: (stage: string) => void;
 }

@@ -1,9 +1,11 @@
 // npm run eval -- --data <dir> [--budget 1000,2000,4000] [--json <file>] [--limit-conversations N]
+//                 [--baseline <json> [--tolerance 0.02]]
 // Runs the LoCoMo context-quality protocol (see ../shared/benchmarks/README.md) against the product in-process.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_TOLERANCE, enforceBaseline } from './gate.js';
 import { runEval, type Progress } from './harness.js';
 import { loadFolder } from './locomo.js';
 import { formatTables, toJson } from './report.js';
@@ -42,6 +44,8 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
       budget: { type: 'string', default: '1000,2000,4000' },
       json: { type: 'string' },
       'limit-conversations': { type: 'string' },
+      baseline: { type: 'string' },
+      tolerance: { type: 'string', default: String(DEFAULT_TOLERANCE) },
     },
     strict: true,
   });
@@ -79,6 +83,7 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     await writeFile(file, `${JSON.stringify(toJson(report), null, 2)}\n`);
     io.stderr(`[eval] wrote ${file}\n`);
   }
+  if (values.baseline) await enforceBaseline(path.resolve(values.baseline), toJson(report), values.tolerance!, io);
 }
 
 // Run only as the entry point, so tests can import cli() without starting a run.

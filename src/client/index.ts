@@ -4,8 +4,20 @@
 import type { z } from 'zod';
 import type { ErrorBody } from '../errors.js';
 import type { CreateKeyBody, CreatedKey, KeyView } from '../schemas/admin.js';
-import type { QueryContextBody, QueryContextResponse } from '../schemas/context.js';
+import type { ContextRequest, QueryContextResponse } from '../schemas/context.js';
 import type { EventAccepted, EventBody } from '../schemas/events.js';
+import type {
+  Agent,
+  AgentBody,
+  Evaluation,
+  EvaluationBody,
+  StrategyReport,
+  TaskFlow,
+  TaskFlowBody,
+  Trace,
+  TraceStepsAppended,
+  TraceStepsBody,
+} from '../schemas/flows.js';
 import type { Health } from '../schemas/health.js';
 import type { CreateMemoryBody, ListMemoriesQuery, Memory, MemoryList, SearchMemoriesBody } from '../schemas/memories.js';
 import type {
@@ -30,7 +42,7 @@ export type WriteTurnsResult = Out<typeof WriteTurnsResponse> & {
   /** True when the server answered from an earlier request with the same Idempotency-Key. */
   replayed: boolean;
 };
-export type QueryContextRequest = In<typeof QueryContextBody>;
+export type QueryContextRequest = In<typeof ContextRequest>;
 export type QueryContextResult = Out<typeof QueryContextResponse>;
 export type RebuildRequest = In<typeof RebuildBody>;
 export type RebuildResult = Out<typeof RebuildAccepted>;
@@ -57,6 +69,16 @@ export type CreateKeyRequest = In<typeof CreateKeyBody>;
 export type CreatedKeyResult = Out<typeof CreatedKey>;
 export type ApiKeyResult = Out<typeof KeyView>;
 export type ErrorCode = Out<typeof ErrorBody>['error']['code'];
+export type RegisterAgentRequest = In<typeof AgentBody>;
+export type AgentResult = Out<typeof Agent>;
+export type TaskFlowRequest = In<typeof TaskFlowBody>;
+export type TaskFlowResult = Out<typeof TaskFlow>;
+export type TraceResult = Out<typeof Trace>;
+export type TraceStepsRequest = In<typeof TraceStepsBody>;
+export type TraceStepsResult = Out<typeof TraceStepsAppended>;
+export type EvaluationRequest = In<typeof EvaluationBody>;
+export type EvaluationResult = Out<typeof Evaluation>;
+export type StrategyReportResult = Out<typeof StrategyReport>;
 
 export type FetchLike = (url: string, init: RequestInit) => Response | Promise<Response>;
 
@@ -244,6 +266,37 @@ export class ContextClient {
 
   getAgentContext(agentId: string, opts?: CallOptions): Promise<AgentContextResult> {
     return this.json('GET', `/v1/agents/${seg(agentId)}/context`, undefined, opts);
+  }
+
+  /** Registers an agent, or replaces its name, provider and configuration. */
+  registerAgent(body: RegisterAgentRequest, opts?: CallOptions): Promise<AgentResult> {
+    return this.json('POST', '/v1/agents', body, opts);
+  }
+
+  /** Task flows: the ordered model calls of an agent, whose contexts are precomputed after each write. */
+  readonly taskFlows = {
+    put: (agentId: string, flowId: string, body: TaskFlowRequest, opts?: CallOptions): Promise<TaskFlowResult> =>
+      this.json('PUT', `/v1/agents/${seg(agentId)}/task-flows/${seg(flowId)}`, body, opts),
+    list: (agentId: string, opts?: CallOptions): Promise<{ task_flows: TaskFlowResult[] }> =>
+      this.json('GET', `/v1/agents/${seg(agentId)}/task-flows`, undefined, opts),
+    delete: (agentId: string, flowId: string, opts?: CallOptions): Promise<void> =>
+      this.none('DELETE', `/v1/agents/${seg(agentId)}/task-flows/${seg(flowId)}`, opts),
+  };
+
+  /** Traces of QueryContext calls, by the answer's `request_id`. */
+  readonly traces = {
+    get: (requestId: string, opts?: CallOptions): Promise<TraceResult> => this.json('GET', `/v1/traces/${seg(requestId)}`, undefined, opts),
+    appendSteps: (requestId: string, body: TraceStepsRequest, opts?: CallOptions): Promise<TraceStepsResult> =>
+      this.json('POST', `/v1/traces/${seg(requestId)}/steps`, body, opts),
+  };
+
+  /** Reports how the context of `request_id` worked out; attributed to its strategy variant. */
+  recordEvaluation(body: EvaluationRequest, opts?: CallOptions): Promise<EvaluationResult> {
+    return this.json('POST', '/v1/evaluations', body, opts);
+  }
+
+  strategyReport(query: { agent_id?: string; since?: string } = {}, opts?: CallOptions): Promise<StrategyReportResult> {
+    return this.json('GET', `/v1/reports/strategies${queryString(query)}`, undefined, opts);
   }
 
   /** Delivers an event (`conversation.new`, `tool.executed`, `memory.updated`); it is processed before the answer. */

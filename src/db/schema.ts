@@ -2,6 +2,7 @@
 // forgets the tenant cannot match another tenant's row by accident.
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   customType,
   foreignKey,
   index,
@@ -272,4 +273,77 @@ export const idempotencyKeys = pgTable(
     createdAt: created(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.key] }), sessionFk(t, 'idempotency_keys_session_fk')],
+);
+
+/** An agent's task flow (seed 000 §2.3.1): the model calls it makes in order, each with its own context recipe. */
+export const taskFlows = pgTable(
+  'task_flows',
+  {
+    tenantId: text('tenant_id').notNull(),
+    agentId: text('agent_id').notNull(),
+    id: text('id').notNull(),
+    name: text('name'),
+    /** [{ id, model, template, budget_tokens, reserve_tokens, query?, recent_turns?, section_weights? }] in call order. */
+    modelCalls: jsonb('model_calls').$type<unknown[]>().notNull(),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.agentId, t.id] }),
+    foreignKey({ name: 'task_flows_agent_fk', columns: [t.tenantId, t.agentId], foreignColumns: [agents.tenantId, agents.id] }).onDelete(
+      'cascade',
+    ),
+  ],
+);
+
+/**
+ * One QueryContext and what the agent did with it (seed 001 M1): the service's steps first, then the agent's, in
+ * order. Bounded: at most `max_trace_steps` steps with truncated previews; old traces are swept.
+ */
+export const traces = pgTable(
+  'traces',
+  {
+    tenantId: text('tenant_id').notNull(),
+    requestId: text('request_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    agentId: text('agent_id'),
+    modelCallId: text('model_call_id'),
+    strategy: text('strategy').notNull(),
+    variant: text('variant').notNull(),
+    source: text('source').notNull(),
+    tokenCount: integer('token_count').notNull(),
+    overflow: boolean('overflow').notNull(),
+    steps: jsonb('steps').$type<unknown[]>().notNull(),
+    createdAt: created(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.requestId] }),
+    index('traces_created_idx').on(t.createdAt),
+    sessionFk(t, 'traces_session_fk'),
+  ],
+);
+
+/** Online evaluation events (seed 001 §9), attributed to the strategy and variant of the context they judge. */
+export const evaluations = pgTable(
+  'evaluations',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    requestId: text('request_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    agentId: text('agent_id'),
+    strategy: text('strategy').notNull(),
+    variant: text('variant').notNull(),
+    overallScore: real('overall_score').notNull(),
+    taskSuccess: boolean('task_success'),
+    validationBlocked: boolean('validation_blocked'),
+    toolErrors: integer('tool_errors').notNull().default(0),
+    tokenCount: integer('token_count').notNull(),
+    overflow: boolean('overflow').notNull(),
+    createdAt: created(),
+  },
+  (t) => [
+    index('evaluations_strategy_idx').on(t.tenantId, t.agentId, t.strategy, t.variant),
+    sessionFk(t, 'evaluations_session_fk'),
+  ],
 );

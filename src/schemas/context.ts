@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { limits } from '../config.js';
-import { Timestamp } from './common.js';
+import { Id, Timestamp } from './common.js';
 
 export const sectionNames = [
   'task_anchor',
@@ -14,27 +14,63 @@ export const sectionNames = [
 export const SectionName = z.enum(sectionNames);
 export type SectionName = z.infer<typeof SectionName>;
 
+/** Relative weights of sections in a budget; named sections replace the default shares, then all are normalised. */
+export const SectionWeights = z
+  .partialRecord(SectionName, z.number().min(0).max(100))
+  .openapi({ description: 'Relative section weights, e.g. `{"relevant_history": 3, "recent_turns": 1}`.', example: { relevant_history: 3 } });
+export type SectionWeights = z.infer<typeof SectionWeights>;
+
+const queryFields = {
+  query: z.string().max(8_000).optional().openapi({ description: 'What the next model call is about.' }),
+  budget_tokens: z.number().int().positive().max(limits.budgetTokensMax).openapi({ example: 1000 }),
+  reserve_tokens: z
+    .number()
+    .int()
+    .min(0)
+    .max(limits.budgetTokensMax)
+    .default(0)
+    .openapi({ description: 'Tokens held back for the answer; the context fits in budget_tokens − reserve_tokens.' }),
+  template: z.enum(['default', 'compact']).default('default'),
+  recent_turns: z.number().int().min(0).max(100).default(12),
+  time_range: z.strictObject({ from: Timestamp.optional(), to: Timestamp.optional() }).optional(),
+  section_weights: SectionWeights.optional(),
+};
+
 export const QueryContextBody = z
-  .strictObject({
-    query: z.string().max(8_000).optional().openapi({ description: 'What the next model call is about.' }),
-    budget_tokens: z.number().int().positive().max(limits.budgetTokensMax).openapi({ example: 1000 }),
-    reserve_tokens: z
-      .number()
-      .int()
-      .min(0)
-      .max(limits.budgetTokensMax)
-      .default(0)
-      .openapi({ description: 'Tokens held back for the answer; the context fits in budget_tokens − reserve_tokens.' }),
-    template: z.enum(['default', 'compact']).default('default'),
-    recent_turns: z.number().int().min(0).max(100).default(12),
-    time_range: z.strictObject({ from: Timestamp.optional(), to: Timestamp.optional() }).optional(),
-  })
+  .strictObject(queryFields)
   .refine((b) => b.reserve_tokens < b.budget_tokens, {
     path: ['reserve_tokens'],
     message: 'must be smaller than budget_tokens',
+  });
+export type QueryContextBody = z.infer<typeof QueryContextBody>;
+
+/**
+ * What the route takes: a full request, or `model_call_id` (and optionally `flow_id` and `query`) naming a model
+ * call of the session's agent, whose context recipe then applies.
+ */
+export const ContextRequest = z
+  .strictObject({
+    ...queryFields,
+    budget_tokens: queryFields.budget_tokens.optional(),
+    reserve_tokens: z.number().int().min(0).max(limits.budgetTokensMax).optional(),
+    template: z.enum(['default', 'compact']).optional(),
+    recent_turns: z.number().int().min(0).max(100).optional(),
+    model_call_id: Id.optional().openapi({ description: 'A model call of one of the agent\'s task flows; its precomputed context is served when current.' }),
+    flow_id: Id.optional().openapi({ description: 'The flow of `model_call_id`, when several flows use the same call id.' }),
+  })
+  .superRefine((b, ctx) => {
+    if (b.model_call_id === undefined) {
+      if (b.flow_id !== undefined) ctx.addIssue({ code: 'custom', path: ['flow_id'], message: 'only goes with model_call_id' });
+      if (b.budget_tokens === undefined) ctx.addIssue({ code: 'custom', path: ['budget_tokens'], message: 'is required without model_call_id' });
+      else if ((b.reserve_tokens ?? 0) >= b.budget_tokens)
+        ctx.addIssue({ code: 'custom', path: ['reserve_tokens'], message: 'must be smaller than budget_tokens' });
+      return;
+    }
+    for (const k of ['budget_tokens', 'reserve_tokens', 'template', 'recent_turns', 'time_range', 'section_weights'] as const)
+      if (b[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'comes from the model call; leave it out with model_call_id' });
   })
   .openapi('QueryContextRequest', { example: { query: 'Where does Ada want to stay?', budget_tokens: 1000 } });
-export type QueryContextBody = z.infer<typeof QueryContextBody>;
+export type ContextRequest = z.infer<typeof ContextRequest>;
 
 export const SectionReport = z.object({
   section: SectionName,
@@ -115,6 +151,13 @@ export const QueryContextResponse = z
     }),
     token_count: z.number().int().openapi({ description: 'o200k tokens of rendered.text; never above the budget.' }),
     cached: z.boolean(),
+    source: z
+      .enum(['precomputed', 'live'])
+      .optional()
+      .openapi({ description: '`precomputed`: prepared ahead for this session version; `live`: assembled for this request.' }),
+    model_call_id: z.string().nullable().optional(),
+    strategy: z.string().optional().openapi({ description: 'Context strategy and variant that produced this context.' }),
+    variant: z.string().optional(),
   })
   .openapi('QueryContextResponse');
 export type QueryContextResponse = z.infer<typeof QueryContextResponse>;

@@ -12,6 +12,7 @@ export const NewConversationEvent = z.strictObject({
   session_id: Id,
   agent_id: Id.optional(),
   user_id: Id.optional(),
+  resume_from: Id.optional().openapi({ description: 'Start from an earlier session of the same user and agent (an id or `latest`).' }),
   turns: z.array(TurnInput).min(1).max(limits.turnsPerBatch),
 });
 

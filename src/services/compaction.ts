@@ -8,6 +8,7 @@ import type { CompressJob, Deps, Job } from '../ports.js';
 import { publishEvent } from './domain-events.js';
 import { enqueuePrecompute, precomputeContext } from './precompute.js';
 import { findSession } from './sessions.js';
+import { deliverWebhook } from './webhooks.js';
 
 interface FoldTurn {
   sequence: number;
@@ -27,10 +28,11 @@ export interface CompactionResult {
 }
 
 export interface JobResult {
-  status: 'compressed' | 'precomputed' | 'skipped';
+  status: 'compressed' | 'precomputed' | 'delivered' | 'skipped';
   reason: string;
   through?: number;
   session_version?: number;
+  model_calls?: number;
 }
 
 export async function runJob(deps: Deps, job: Job): Promise<JobResult> {
@@ -45,6 +47,8 @@ export async function runJob(deps: Deps, job: Job): Promise<JobResult> {
     }
     case 'precompute':
       return precomputeContext(deps, job);
+    case 'webhook':
+      return deliverWebhook(deps, job);
   }
 }
 

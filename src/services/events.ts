@@ -14,7 +14,7 @@ export async function handleEvent(ctx: Ctx, event: EventBody): Promise<{ event_i
       const { replayed: _, ...result } = await writeTurns(ctx, {
         sessionId: event.session_id,
         idempotencyKey: event.event_id ? `event:${event.event_id}` : undefined,
-        body: { turns: event.turns, agent_id: event.agent_id, user_id: event.user_id },
+        body: { turns: event.turns, agent_id: event.agent_id, user_id: event.user_id, resume_from: event.resume_from },
       });
       return done(result);
     }

@@ -1,13 +1,61 @@
-// Precompute job: after a session changes, assemble its default context in the background so the next default
-// query is served from the cache. The answer is cached under the session version it was assembled at, like any
-// query, so a write that lands meanwhile only makes this entry unreachable; it can never be served stale.
+// Precompute job: after a session changes, assemble its default context and the context of every model call of its
+// agent's task flows in the background, so those queries are served from the cache. Each answer is cached under the
+// session version it was assembled at, like any query, so a write that lands meanwhile only makes the entry
+// unreachable; it can never be served stale.
+import { sql } from 'drizzle-orm';
 import { defaults } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { Ctx, Deps, PrecomputeJob } from '../ports.js';
 import { QueryContextBody } from '../schemas/context.js';
 import { compressSession, type JobResult } from './compaction.js';
+import { publishEvent } from './domain-events.js';
 import { queryContext } from './query-context.js';
 import { findSession } from './sessions.js';
+import { agentPlan, bodyForCall, variantFor } from './task-flows.js';
+
+interface PrecomputedCall {
+  flowId: string;
+  agentId: string;
+  callId: string;
+  tokenCount: number;
+  cached: boolean;
+  version: number;
+}
+
+/** Every model call of the session's agent flows, under the session's strategy variant, one after another. */
+async function precomputeModelCalls(ctx: Ctx, sessionId: string): Promise<PrecomputedCall[]> {
+  const plan = await agentPlan(ctx, ctx.tenantId, sessionId);
+  if (!plan || !plan.agentId || plan.calls.length === 0) return [];
+  const variant = await variantFor(plan.config, sessionId);
+  const out: PrecomputedCall[] = [];
+  for (const { flowId, call } of plan.calls) {
+    const answer = await queryContext(ctx, { sessionId, body: bodyForCall(call, variant) });
+    out.push({ flowId, agentId: plan.agentId, callId: call.id, tokenCount: answer.token_count, cached: answer.cached, version: answer.session_version });
+  }
+  return out;
+}
+
+/** A domain event, and a webhook job when the agent has a webhook; neither fails the precompute. */
+async function announcePrecomputed(deps: Deps, job: PrecomputeJob, version: number, calls: PrecomputedCall[]) {
+  // A write during the job moved the version on: its own job announces the newer contexts.
+  if (calls.some((c) => c.version !== version)) return;
+  const agentId = calls[0]!.agentId;
+  await publishEvent(deps, {
+    type: 'context.precomputed', tenant_id: job.tenant_id, session_id: job.session_id, agent_id: agentId,
+    session_version: version, model_call_ids: calls.map((c) => c.callId),
+  });
+  const [hook] = await deps.store.query<{ has: boolean | string }>(sql`
+    SELECT (config -> 'webhook' ->> 'url') IS NOT NULL AS has FROM agents WHERE tenant_id = ${job.tenant_id} AND id = ${agentId}`);
+  if (!hook || !(hook.has === true || hook.has === 't')) return;
+  try {
+    await deps.queue.send({
+      kind: 'webhook', tenant_id: job.tenant_id, session_id: job.session_id, job_id: `${job.job_id}:webhook`, agent_id: agentId,
+      session_version: version, model_calls: calls.map((c) => ({ flow_id: c.flowId, model_call_id: c.callId, token_count: c.tokenCount })),
+    });
+  } catch (err) {
+    deps.logger.warn('could not enqueue webhook', { session_id: job.session_id, error: (err as Error).message });
+  }
+}
 
 /** The request a client sends when it just wants "the context": what the job assembles ahead of time. */
 export const defaultQueryBody = (): QueryContextBody => QueryContextBody.parse({ budget_tokens: defaults.precomputeBudgetTokens });
@@ -33,14 +81,23 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
     metrics: undefined,
   };
   let answer;
+  let calls: PrecomputedCall[];
   try {
     answer = await queryContext(ctx, { sessionId: job.session_id, body: defaultQueryBody() });
+    calls = await precomputeModelCalls(ctx, job.session_id);
   } catch (err) {
     // Deleted between the check above and the query: nothing left to warm, and retrying cannot change that.
     if (err instanceof ApiError && err.code === 'NOT_FOUND') return { status: 'skipped', reason: 'session no longer exists' };
     throw err;
   }
-  return { status: 'precomputed', reason: answer.cached ? 'already cached' : 'cached', session_version: answer.session_version };
+  if (calls.length > 0) await announcePrecomputed(deps, job, answer.session_version, calls);
+  const fresh = answer.cached ? calls.filter((c) => !c.cached).length : 1;
+  return {
+    status: 'precomputed',
+    reason: fresh === 0 ? 'already cached' : 'cached',
+    session_version: answer.session_version,
+    ...(calls.length ? { model_calls: calls.length } : {}),
+  };
 }
 
 /** Queues a precompute; a lost one only costs the next default query a cache miss, so failure is logged, not thrown. */

@@ -55,6 +55,7 @@ export async function queryContext(
   const session = await requireSession(ctx, input.sessionId);
   const cacheKey = `${sessionCachePrefix(ctx.tenantId, session.id)}v${session.version}.${session.window_version ?? 0}:${await sha256Hex(JSON.stringify(body))}`;
   const hit = await cacheGet<QueryContextResponse>(ctx, cacheKey);
+  ctx.onStage?.('cache');
   if (hit) return { ...hit, request_id: ctx.requestId, cached: true };
 
   const tsQuery = toTsQuery(body.query);
@@ -77,6 +78,7 @@ export async function queryContext(
     }, tsQuery),
   ]);
 
+  ctx.onStage?.('retrieve');
   const ranked = body.query
     ? await rankRelevant({
         query: body.query,
@@ -88,6 +90,7 @@ export async function queryContext(
       })
     : [];
 
+  ctx.onStage?.('rank');
   const tok = ctx.tokenizer;
   const template: Template = body.template;
   // Costs are counted with the line break that follows each line, so planned tokens add up to the rendered text.
@@ -166,7 +169,7 @@ export async function queryContext(
     frameTokens,
     headerTokens,
     fences: sharedFences,
-    shares: body.query ? querySectionShares : sectionShares,
+    shares: weighted(body.query ? querySectionShares : sectionShares, body.section_weights),
     candidates,
     shrink: (it, maxTokens) => {
       // A retrieved turn is evidence: shown whole or not at all; a fragment would crowd out whole turns.
@@ -180,6 +183,7 @@ export async function queryContext(
     },
   });
 
+  ctx.onStage?.('plan');
   let rendered = render(template, p.kept, frame);
   let tokenCount = tok.count(rendered.text);
   while (tokenCount > budget && dropLast(p)) {
@@ -203,9 +207,19 @@ export async function queryContext(
     token_count: tokenCount,
     cached: false,
   };
+  ctx.onStage?.('assemble');
   ctx.metrics?.contextAssembled(response, p.kept as Item<Payload>[], (text) => tok.count(text));
   await cacheSet(ctx, cacheKey, response);
   return response;
+}
+
+/** Default shares with the named sections' weights put in their place, normalised to sum to one. */
+function weighted(shares: Record<SectionName, number>, weights: QueryContextBody['section_weights']): Record<SectionName, number> {
+  if (!weights || Object.keys(weights).length === 0) return shares;
+  const merged = { ...shares, ...weights } as Record<SectionName, number>;
+  const total = Object.values(merged).reduce((a, b) => a + b, 0);
+  if (total <= 0) return shares;
+  return Object.fromEntries(sectionNames.map((s) => [s, merged[s] / total])) as Record<SectionName, number>;
 }
 
 /** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */

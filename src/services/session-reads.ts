@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { parseTextArray } from '../db/store.js';
 import { notFound } from '../errors.js';
 import { lexicalTurns, normalizeTurn, toTsQuery, type TurnRow } from '../pipeline/retriever/index.js';
+import { redactConfig } from './task-flows.js';
 import type { Ctx } from '../ports.js';
 import type { AgentContext, Compaction, SessionView } from '../schemas/sessions.js';
 import type { TurnView } from '../schemas/turns.js';
@@ -90,7 +91,7 @@ export async function getAgentContext(ctx: Ctx, agentId: string): Promise<z.infe
     agent_id: agentId,
     name: agent.name,
     description: agent.description,
-    config: (typeof agent.config === 'string' ? JSON.parse(agent.config) : agent.config) as Record<string, unknown>,
+    config: redactConfig((typeof agent.config === 'string' ? JSON.parse(agent.config) : agent.config) as Record<string, unknown>),
     llm_provider: agent.llm_provider,
     session_count: Number(agent.session_count),
     memories: memories.map((m) => ({

@@ -9,6 +9,7 @@ import type { Ctx } from '../ports.js';
 import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
 import { publishEvent } from './domain-events.js';
 import { enqueuePrecompute } from './precompute.js';
+import { carryOverFor } from './resume.js';
 import { findSession } from './sessions.js';
 
 interface StoredResponse {
@@ -93,6 +94,8 @@ async function writeOnce(
     if (body.agent_id && existing.agent_id && body.agent_id !== existing.agent_id)
       throw new ApiError('CONFLICT', `session "${sessionId}" belongs to another agent_id`);
   }
+  const carry = await carryOverFor(ctx, sessionId, body, existing);
+  const metadata = carry ? { ...body.metadata, resumed_from: carry.from } : (body.metadata ?? {});
   const known = new Map<string, { id: string; sequence: number; token_count: number }>();
   if (existing && externalIds.length > 0) {
     const rows = await ctx.store.query<{ id: string; sequence: number; token_count: number; external_id: string }>(sql`
@@ -152,7 +155,7 @@ async function writeOnce(
     WITH s AS (
       INSERT INTO sessions (tenant_id, id, agent_id, user_id, metadata, last_sequence, version, total_tokens)
       VALUES (${t}, ${sessionId}, ${body.agent_id ?? null}, ${body.user_id ?? null},
-              ${JSON.stringify(body.metadata ?? {})}::jsonb, ${n}, 1, ${tokens})
+              ${JSON.stringify(metadata)}::jsonb, ${n}, 1, ${tokens})
       ON CONFLICT (tenant_id, id) DO UPDATE SET
         last_sequence = sessions.last_sequence + ${n},
         version = sessions.version + 1,
@@ -172,8 +175,8 @@ async function writeOnce(
       ON CONFLICT DO NOTHING
     ),
     w AS (
-      INSERT INTO context_windows (tenant_id, session_id, max_tokens, compression_strategy)
-      VALUES (${t}, ${sessionId}, ${defaults.windowMaxTokens}, ${defaults.compressionStrategy})
+      INSERT INTO context_windows (tenant_id, session_id, max_tokens, compression_strategy, summary, summary_token_count)
+      VALUES (${t}, ${sessionId}, ${defaults.windowMaxTokens}, ${defaults.compressionStrategy}, ${carry?.text ?? ''}, ${carry?.tokens ?? 0})
       ON CONFLICT DO NOTHING
     ),
     ins AS (
@@ -225,5 +228,5 @@ async function writeOnce(
       first_sequence: stored.base + 1, last_sequence: stored.base + n, turn_count: n, total_tokens: stored.total_tokens,
     }),
   ]);
-  return { ...toResponse(sessionId, stored, queued), replayed: false };
+  return { ...toResponse(sessionId, stored, queued), ...(carry ? { resumed_from: carry.from } : {}), replayed: false };
 }

@@ -11,6 +11,7 @@ describe.each(backends)('isolation on $name', ({ open }) => {
   let a: Client;
   let b: Client;
   let memoryId: string;
+  let requestId: string;
   beforeAll(async () => {
     h = await harness(open);
     a = await tenant(h);
@@ -20,7 +21,9 @@ describe.each(backends)('isolation on $name', ({ open }) => {
     });
     await a.call('POST', '/v1/sessions/shared/tool-chains', { chain_id: 'ch1', steps: [{ step_id: 's1', tool_name: 'vault' }] });
     memoryId = (await a.call('POST', '/v1/memories', { scope: 'user', user_id: 'u1', content: `Remember ${SECRET}` })).json.id;
-    await a.call('POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 });
+    expect((await a.call('POST', '/v1/agents', { agent_id: 'ag1', config: { webhook: { url: 'https://hooks.example.com/ag1', secret: `whsec-${SECRET}` } } })).status).toBe(200);
+    await a.call('PUT', '/v1/agents/ag1/task-flows/f1', { model_calls: [{ id: 'call1', model: 'm', budget_tokens: 500 }] });
+    requestId = (await a.call('POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 })).json.request_id;
   });
   afterAll(async () => h.close());
 
@@ -42,12 +45,23 @@ describe.each(backends)('isolation on $name', ({ open }) => {
       ['GET', '/v1/agents/ag1/context'],
       ['POST', '/v1/events', { type: 'tool.executed', session_id: 'shared', tool_call_id: 's1', tool_name: 'vault', result: 'x', chain_id: 'ch1' }],
       ['POST', '/v1/events', { type: 'memory.updated', action: 'delete', memory_id: memoryId }],
+      ['PUT', '/v1/agents/ag1/task-flows/f1', { model_calls: [{ id: 'call1', model: 'm', budget_tokens: 100 }] }],
+      ['GET', '/v1/agents/ag1/task-flows'],
+      ['DELETE', '/v1/agents/ag1/task-flows/f1'],
+      ['POST', '/v1/sessions/shared/context', { model_call_id: 'call1' }],
+      ['GET', `/v1/traces/${requestId}`],
+      ['POST', `/v1/traces/${requestId}/steps`, { steps: [{ type: 'reasoning_step', content: 'x' }] }],
+      ['POST', '/v1/evaluations', { request_id: requestId, overall_score: 0.1 }],
     ];
     for (const [method, path, body] of attempts) {
       const r = await b.call(method, path, body);
       expect([403, 404], `${method} ${path} → ${r.status}`).toContain(r.status);
       expect(JSON.stringify(r.json ?? {})).not.toContain(SECRET);
     }
+    expect((await b.call('GET', '/v1/reports/strategies')).json.variants).toEqual([]);
+    // The same agent id in the other tenant is its own agent; the first tenant's webhook secret is never shown.
+    expect((await b.call('POST', '/v1/agents', { agent_id: 'ag1' })).status).toBe(201);
+    expect(JSON.stringify((await a.call('GET', '/v1/agents/ag1/context')).json)).not.toContain(SECRET);
     for (const [method, path, body] of [
       ['GET', '/v1/memories?user_id=u1'],
       ['POST', '/v1/memories/search', { query: SECRET, user_id: 'u1' }],

@@ -29,6 +29,23 @@ describe('ContextClient', () => {
   });
   afterAll(async () => h.close());
 
+  it('registers an agent and a task flow, serves a precomputed model call, traces it and takes an evaluation', async () => {
+    expect((await client.registerAgent({ agent_id: 'flow-agent', name: 'Flow' })).created).toBe(true);
+    const flow = await client.taskFlows.put('flow-agent', 'main', { model_calls: [{ id: 'first', model: 'gpt-4o-mini', budget_tokens: 400 }] });
+    expect(flow.model_calls[0]).toMatchObject({ id: 'first', template: 'default', reserve_tokens: 0 });
+    expect((await client.taskFlows.list('flow-agent')).task_flows.map((f) => f.flow_id)).toEqual(['main']);
+    await client.writeTurns('flow-s', { turns: trip, agent_id: 'flow-agent' });
+    await h.deps.queue.drain();
+    const ctx = await client.queryContext('flow-s', { model_call_id: 'first' });
+    expect(ctx.source).toBe('precomputed');
+    expect((await client.traces.appendSteps(ctx.request_id, { steps: [{ type: 'reasoning_step', content: 'ok' }] })).step_count).toBeGreaterThan(1);
+    expect((await client.traces.get(ctx.request_id)).steps.at(-1)).toMatchObject({ actor: 'agent', type: 'reasoning_step' });
+    expect((await client.recordEvaluation({ request_id: ctx.request_id, overall_score: 0.7 })).variant).toBe('default');
+    expect((await client.strategyReport({ agent_id: 'flow-agent' })).variants[0]).toMatchObject({ evaluations: 1 });
+    await client.taskFlows.delete('flow-agent', 'main');
+    expect((await rejection(client.queryContext('flow-s', { model_call_id: 'first' }))).code).toBe('NOT_FOUND');
+  });
+
   it('writes turns, replays an idempotent retry, and pages through them', async () => {
     const first = await client.writeTurns('s1', { turns: trip, user_id: 'u-ada', agent_id: 'travel' }, { idempotencyKey: 'batch-1' });
     expect(first.session_created).toBe(true);

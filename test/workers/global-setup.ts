@@ -14,6 +14,7 @@ interface StandIns {
   kafkaUrl: string;
   kafkaUsername: string;
   kafkaPassword: string;
+  webhookReceiverUrl: string;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -48,6 +49,7 @@ export default async function setup(project: TestProject) {
   project.provide('kafkaUrl', settings.kafkaUrl);
   project.provide('kafkaUsername', settings.kafkaUsername);
   project.provide('kafkaPassword', settings.kafkaPassword);
+  project.provide('webhookReceiverUrl', settings.webhookReceiverUrl);
 
   return async () => {
     if (child.exitCode !== null) return;
@@ -65,5 +67,6 @@ declare module 'vitest' {
     kafkaUrl: string;
     kafkaUsername: string;
     kafkaPassword: string;
+    webhookReceiverUrl: string;
   }
 }

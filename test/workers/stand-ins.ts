@@ -1,8 +1,10 @@
 // Child process of global-setup.ts, run by tsx in plain Node. The Workers Vitest plugin resolves every module of
 // the project for workerd (worker export conditions, dependencies inlined), which breaks pg and ioredis, so the
 // Node-only work happens here: migrate the test database, start the Neon, Upstash and Kafka-REST stand-ins on free
-// ports, print their settings as one JSON line on stdout, and stop when stdin closes (the parent exited) or on SIGTERM.
+// ports (and a webhook receiver), print their settings as one JSON line on stdout, and stop when stdin closes (the parent exited) or on SIGTERM.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startKafkaGateway } from '../../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../../infra/neon-http-gateway.js';
 import { startUpstashGateway } from '../../infra/upstash-rest-gateway.js';
@@ -25,11 +27,32 @@ const upstash = await startUpstashGateway({ redisUrl, token: randomBytes(16).toS
 // Topics live under their own prefix; the tests delete theirs. A short redelivery delay keeps retry tests quick.
 const kafka = await startKafkaGateway({ redisUrl, username: 'workers-test', password: randomBytes(16).toString('hex'), port: 0, prefix: 'kafka-workers-test:', redeliverAfterMs: 1_000 });
 
+// Webhook receiver: records each POST by path; a path under /fail-first/ answers its first delivery 503, so a
+// test can watch the retry. GET /deliveries/<path> lists what arrived there.
+const deliveries = new Map<string, { body: string; signature: string; status: number }[]>();
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    const url = req.url ?? '/';
+    if (req.method === 'GET' && url.startsWith('/deliveries/')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(deliveries.get(url.slice('/deliveries'.length)) ?? []));
+      return;
+    }
+    const list = deliveries.get(url) ?? [];
+    const status = url.startsWith('/fail-first/') && list.length === 0 ? 503 : 200;
+    list.push({ body, signature: String(req.headers['x-context-signature'] ?? ''), status });
+    deliveries.set(url, list);
+    res.writeHead(status).end();
+  });
+});
+await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  await Promise.allSettled([neon.close(), upstash.close(), kafka.close()]);
+  await Promise.allSettled([neon.close(), upstash.close(), kafka.close(), new Promise((r) => receiver.close(r))]);
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());
@@ -45,5 +68,6 @@ process.stdout.write(
     kafkaUrl: kafka.url,
     kafkaUsername: kafka.username,
     kafkaPassword: kafka.password,
+    webhookReceiverUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
   })}\n`,
 );

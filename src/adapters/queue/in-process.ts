@@ -75,6 +75,14 @@ export function inProcessQueue(
   return {
     async send(job) {
       if (stopped) throw new Error('queue stopped');
+      if (job.kind === 'precompute') {
+        // A newer version supersedes queued precomputes of the same session: only the newest one runs.
+        for (let i = pending.length - 1; i >= 0; i--) {
+          const p = pending[i]!.job;
+          if (p.kind === 'precompute' && p.tenant_id === job.tenant_id && p.session_id === job.session_id && p.session_version <= job.session_version)
+            pending.splice(i, 1);
+        }
+      }
       pending.push({ job, attempts: 0, readyAt: Date.now() });
       queueMicrotask(() => void pump());
     },

@@ -9,6 +9,9 @@ import { registerMcp } from './mcp.js';
 import { registerMetricsGet } from './metrics_get.js';
 import { registerV1AdminKeys } from './v1_admin_keys.js';
 import { registerV1AgentsContextGet } from './v1_agents_context_get.js';
+import { registerV1AgentsRegister } from './v1_agents_register.js';
+import { registerV1AgentsTaskFlows } from './v1_agents_task_flows.js';
+import { registerV1Evaluations } from './v1_evaluations.js';
 import { registerV1EventsPublish } from './v1_events_publish.js';
 import { registerV1Memories } from './v1_memories.js';
 import { registerV1OwnersDelete } from './v1_owners_delete.js';
@@ -22,6 +25,7 @@ import { registerV1SessionsToolChainsRegister } from './v1_sessions_tool_chains_
 import { registerV1SessionsToolChainsStepUpdate } from './v1_sessions_tool_chains_step_update.js';
 import { registerV1SessionsTurnsList } from './v1_sessions_turns_list.js';
 import { registerV1SessionsTurnsWrite } from './v1_sessions_turns_write.js';
+import { registerV1Traces } from './v1_traces.js';
 
 const routes = [
   registerV1SessionsTurnsWrite,
@@ -36,6 +40,10 @@ const routes = [
   registerV1SessionsToolChainsStepUpdate,
   registerV1OwnersDelete,
   registerV1AgentsContextGet,
+  registerV1AgentsRegister,
+  registerV1AgentsTaskFlows,
+  registerV1Traces,
+  registerV1Evaluations,
   registerV1Memories,
   registerV1EventsPublish,
   registerV1AdminKeys,

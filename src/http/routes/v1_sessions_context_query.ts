@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
-import { queryContext } from '../../services/query-context.js';
+import { serveContext } from '../../services/task-flows.js';
 import { SessionParams } from '../../schemas/common.js';
-import { QueryContextBody, QueryContextResponse } from '../../schemas/context.js';
+import { ContextRequest, QueryContextResponse } from '../../schemas/context.js';
 import { errorResponses, jsonBody, jsonResponse, requireScope, security, type App } from '../app.js';
 
 const route = createRoute({
@@ -13,14 +13,16 @@ const route = createRoute({
   description:
     'Plans the budget across sections, retrieves relevant history and memory, and renders a ContextEnvelope. ' +
     '`token_count` (o200k tokens of `rendered.text`) never exceeds `budget_tokens − reserve_tokens`; ' +
-    '`envelope.budget_report` explains what each section was given, kept and dropped.',
+    '`envelope.budget_report` explains what each section was given, kept and dropped. With `model_call_id`, the ' +
+    "recipe of that model call of the session's agent applies and its precomputed context is served when current " +
+    '(`source`). Every answer records a trace under its `request_id`.',
   security,
   middleware: [requireScope('read')] as const,
-  request: { params: SessionParams, body: jsonBody(QueryContextBody) },
+  request: { params: SessionParams, body: jsonBody(ContextRequest) },
   responses: { 200: jsonResponse(QueryContextResponse, 'The context'), ...errorResponses },
 });
 
 export const registerV1SessionsContextQuery = (app: App) =>
   app.openapi(route, async (c) =>
-    c.json(await queryContext(c.get('ctx'), { sessionId: c.req.valid('param').session_id, body: c.req.valid('json') }), 200),
+    c.json(await serveContext(c.get('ctx'), c.req.valid('param').session_id, c.req.valid('json')), 200),
   );

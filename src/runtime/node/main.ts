@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { defaults, parseEnv } from '../../config.js';
 import { consumeInbound } from '../../services/inbound-events.js';
 import { overdueCompressions, refreshStatistics } from '../../services/maintenance.js';
+import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';
 import { createNodeDeps } from './deps.js';
 import { registerLocalKey } from './local-key.js';
@@ -37,6 +38,7 @@ const sweep = setInterval(() => {
   overdueCompressions(deps)
     .then((jobs) => Promise.all(jobs.map((job) => deps.queue.send(job))))
     .catch((err: Error) => deps.logger.warn('maintenance sweep failed', { error: err.message }));
+  sweepTraces(deps).catch((err: Error) => deps.logger.warn('trace retention sweep failed', { error: err.message }));
   // External events from Kafka, on the same beat as the Worker's cron reads them.
   if (deps.inbound)
     consumeInbound(deps, deps.inbound)

@@ -1,0 +1,68 @@
+// Regression gate (seed 001 M6): `--baseline <json>` compares this run with an earlier `--json` output and fails
+// when a score falls more than `--tolerance` (absolute, default 0.02) below the baseline's, or a row is missing.
+import { readFile } from 'node:fs/promises';
+import type { ResultRow } from './harness.js';
+
+export const DEFAULT_TOLERANCE = 0.02;
+export const gatedMetrics = ['evidence_recall', 'all_evidence', 'answer_hit'] as const;
+
+export interface Regression {
+  row: string;
+  metric: (typeof gatedMetrics)[number] | 'missing';
+  baseline: number;
+  current: number | null;
+}
+
+const rowKey = (r: Pick<ResultRow, 'method' | 'budget' | 'category'>) =>
+  `${r.method}@${r.budget}${r.category === undefined ? '' : `/category ${r.category}`}`;
+
+export function parseTolerance(text: string): number {
+  const t = Number(text);
+  if (!Number.isFinite(t) || t < 0 || t > 1) throw new Error(`--tolerance must be a number from 0 to 1, got ${JSON.stringify(text)}`);
+  return t;
+}
+
+/** Every baseline row must exist in the current results with each gated score at least baseline − tolerance. */
+export function compareToBaseline(current: { results: ResultRow[] }, baseline: { results: ResultRow[] }, tolerance: number): Regression[] {
+  const now = new Map(current.results.map((r) => [rowKey(r), r]));
+  const out: Regression[] = [];
+  for (const b of baseline.results) {
+    const c = now.get(rowKey(b));
+    if (!c) {
+      out.push({ row: rowKey(b), metric: 'missing', baseline: 0, current: null });
+      continue;
+    }
+    for (const m of gatedMetrics)
+      if (typeof b[m] === 'number' && c[m] < b[m] - tolerance - 1e-9) out.push({ row: rowKey(b), metric: m, baseline: b[m], current: c[m] });
+  }
+  return out;
+}
+
+export class GateFailed extends Error {
+  constructor(readonly regressions: Regression[]) {
+    super(`regression gate failed: ${regressions.length} score(s) below the baseline`);
+    this.name = 'GateFailed';
+  }
+}
+
+/** Reads the baseline, reports the comparison, and throws GateFailed (the command then exits 1) on a regression. */
+export async function enforceBaseline(
+  file: string,
+  current: { results: ResultRow[] },
+  toleranceText: string,
+  io: { stdout: (text: string) => void },
+): Promise<void> {
+  const tolerance = parseTolerance(toleranceText);
+  const baseline = JSON.parse(await readFile(file, 'utf8')) as { results?: ResultRow[] };
+  if (!Array.isArray(baseline.results)) throw new Error(`${file}: not an eval --json output (no "results" array)`);
+  const regressions = compareToBaseline(current, { results: baseline.results }, tolerance);
+  if (regressions.length === 0) {
+    io.stdout(`\nRegression gate: ${baseline.results.length} baseline rows, every score within ${tolerance} of ${file}\n`);
+    return;
+  }
+  const lines = regressions.map((r) =>
+    r.metric === 'missing' ? `  ${r.row}: missing from this run` : `  ${r.row} ${r.metric}: ${r.current!.toFixed(4)} < baseline ${r.baseline.toFixed(4)} − ${tolerance}`,
+  );
+  io.stdout(`\nRegression gate FAILED against ${file}:\n${lines.join('\n')}\n`);
+  throw new GateFailed(regressions);
+}

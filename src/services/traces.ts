@@ -1,0 +1,180 @@
+// Traces (seed 001 M1): each QueryContext records what the service did (stages, candidate counts and scores,
+// kept and dropped items, time per stage) under its request id; the agent appends its own steps to the same id.
+// Bounded (seed 001 §9): at most CONTEXT_MAX_TRACE_STEPS steps, truncated previews, swept after the retention.
+import { sql } from 'drizzle-orm';
+import { ApiError, notFound } from '../errors.js';
+import type { Ctx, Deps } from '../ports.js';
+import type { BudgetReport, QueryContextBody, QueryContextResponse } from '../schemas/context.js';
+import type { TraceStep, TraceStepsBody } from '../schemas/flows.js';
+
+type StoredStep = Omit<TraceStep, 'seq'>;
+
+const DATA_MAX_BYTES = 4096;
+const DROPPED_LISTED = 20;
+
+/** Marks stage ends; each stage's time is from the previous mark. */
+export function stageTimer() {
+  let last = performance.now();
+  const out: { stage: string; ms: number }[] = [];
+  return {
+    mark: (stage: string) => {
+      const now = performance.now();
+      out.push({ stage, ms: Math.round((now - last) * 1000) / 1000 });
+      last = now;
+    },
+    stages: () => out,
+  };
+}
+
+function preview(text: string | undefined | null, chars: number) {
+  if (text === undefined || text === null) return { preview: null, truncated: false };
+  return text.length > chars ? { preview: text.slice(0, chars), truncated: true } : { preview: text, truncated: false };
+}
+
+/** Whether candidates were left out for lack of room (a duplicate is shown elsewhere, so it does not count). */
+export function overflowed(report: BudgetReport): boolean {
+  const listed = report.dropped.length;
+  const total = report.sections.reduce((s, x) => s + x.dropped, 0);
+  const duplicates = report.dropped.filter((d) => d.reason === 'duplicate').length;
+  return total - duplicates > 0 || total > listed;
+}
+
+function serviceSteps(
+  ctx: Ctx,
+  body: QueryContextBody,
+  response: QueryContextResponse,
+  stages: { stage: string; ms: number }[],
+  flowId: string | null,
+): StoredStep[] {
+  const report = response.envelope.budget_report;
+  const at = new Date().toISOString();
+  const candidates = Object.fromEntries(report.sections.map((s) => [s.section, s.kept + s.dropped]));
+  const scores = [
+    ...response.envelope.relevant_history.map((h) => ({ id: h.id, section: h.source === 'recent' ? 'recent_turns' : 'relevant_history', score: h.score })),
+    ...response.envelope.retrieved_memory.map((m) => ({ id: m.id, section: 'retrieved_memory', score: m.score })),
+  ].sort((a, b) => b.score - a.score).slice(0, 10);
+  const dataFor = (stage: string): Record<string, unknown> | null => {
+    switch (stage) {
+      case 'resolve':
+        return { model_call_id: response.model_call_id ?? null, flow_id: flowId, strategy: response.strategy, variant: response.variant, budget_tokens: body.budget_tokens, reserve_tokens: body.reserve_tokens, template: body.template };
+      case 'cache':
+        return { hit: response.cached, session_version: response.session_version };
+      case 'retrieve':
+        return { candidates };
+      case 'rank':
+        return { top_scores: scores };
+      case 'plan':
+        return { sections: report.sections.map(({ section, allotted, used }) => ({ section, allotted, used })) };
+      case 'assemble':
+        return {
+          token_count: response.token_count,
+          kept: report.sections.reduce((s, x) => s + x.kept, 0),
+          dropped: report.dropped.slice(0, DROPPED_LISTED).map(({ id, section, reason, score }) => ({ id, section, reason, score })),
+        };
+      default:
+        return null;
+    }
+  };
+  const steps: StoredStep[] = stages.map(({ stage, ms }) => ({
+    actor: 'service', type: stage, name: null, ...preview(stage === 'assemble' ? response.rendered.text : null, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
+    status: 'ok', duration_ms: ms, data: dataFor(stage), at,
+  }));
+  if (response.cached) {
+    // Served from the cache: the plan and decisions are those recorded when it was assembled.
+    for (const stage of ['retrieve', 'rank', 'plan', 'assemble'])
+      steps.push({
+        actor: 'service', type: stage, name: 'precomputed', ...preview(stage === 'assemble' ? response.rendered.text : null, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
+        status: 'ok', duration_ms: null, data: dataFor(stage), at,
+      });
+  }
+  return steps.slice(0, ctx.env.CONTEXT_MAX_TRACE_STEPS);
+}
+
+/** Best effort: a trace that cannot be written costs a log line, never the answer. */
+export async function recordQueryTrace(
+  ctx: Ctx,
+  input: { sessionId: string; body: QueryContextBody; response: QueryContextResponse; stages: { stage: string; ms: number }[]; flowId: string | null },
+): Promise<void> {
+  const { response } = input;
+  try {
+    const steps = serviceSteps(ctx, input.body, response, input.stages, input.flowId);
+    await ctx.store.query(sql`
+      INSERT INTO traces (tenant_id, request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
+      SELECT s.tenant_id, ${ctx.requestId}, s.id, s.agent_id, ${response.model_call_id ?? null}, ${response.strategy ?? 'request'},
+             ${response.variant ?? 'default'}, ${response.source ?? 'live'}, ${response.token_count},
+             ${overflowed(response.envelope.budget_report)}, ${JSON.stringify(steps)}::jsonb
+      FROM sessions s WHERE s.tenant_id = ${ctx.tenantId} AND s.id = ${input.sessionId}
+      ON CONFLICT (tenant_id, request_id) DO NOTHING`);
+  } catch (err) {
+    ctx.logger.warn('trace not recorded', { error: (err as Error).message });
+  }
+}
+
+export async function appendSteps(ctx: Ctx, requestId: string, body: TraceStepsBody): Promise<{ request_id: string; step_count: number }> {
+  const at = new Date().toISOString();
+  const steps: StoredStep[] = body.steps.map((s, i) => {
+    const data = s.data ?? null;
+    if (data && new TextEncoder().encode(JSON.stringify(data)).length > DATA_MAX_BYTES)
+      throw new ApiError('BAD_REQUEST', `steps.${i}.data: must be at most ${DATA_MAX_BYTES} bytes as JSON`);
+    return {
+      actor: 'agent', type: s.type, name: s.name ?? null, ...preview(s.content, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
+      status: s.status ?? null, duration_ms: s.duration_ms ?? null, data, at,
+    };
+  });
+  const max = ctx.env.CONTEXT_MAX_TRACE_STEPS;
+  // One statement: the steps land whole and only while the trace stays within its bound.
+  const [row] = await ctx.store.query<{ step_count: number }>(sql`
+    UPDATE traces SET steps = steps || ${JSON.stringify(steps)}::jsonb
+    WHERE tenant_id = ${ctx.tenantId} AND request_id = ${requestId} AND jsonb_array_length(steps) + ${steps.length} <= ${max}
+    RETURNING jsonb_array_length(steps) AS step_count`);
+  if (row) return { request_id: requestId, step_count: Number(row.step_count) };
+  const [existing] = await ctx.store.query<{ n: number }>(sql`
+    SELECT jsonb_array_length(steps) AS n FROM traces WHERE tenant_id = ${ctx.tenantId} AND request_id = ${requestId}`);
+  if (!existing) throw notFound(`trace "${requestId}"`);
+  throw new ApiError('CONFLICT', `trace "${requestId}" holds ${existing.n} steps; ${steps.length} more would pass max_trace_steps (${max})`, {
+    max_trace_steps: max,
+    step_count: Number(existing.n),
+  });
+}
+
+export interface TraceRow {
+  request_id: string;
+  session_id: string;
+  agent_id: string | null;
+  model_call_id: string | null;
+  strategy: string;
+  variant: string;
+  source: string;
+  token_count: number;
+  overflow: boolean;
+  created_at: string;
+  steps: TraceStep[];
+}
+
+export async function findTrace(deps: Deps, tenantId: string, requestId: string): Promise<TraceRow | undefined> {
+  const [row] = await deps.store.query<Omit<TraceRow, 'steps'> & { steps: unknown }>(sql`
+    SELECT request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, created_at, steps
+    FROM traces WHERE tenant_id = ${tenantId} AND request_id = ${requestId}`);
+  if (!row) return undefined;
+  const steps = (typeof row.steps === 'string' ? JSON.parse(row.steps) : row.steps) as StoredStep[];
+  return {
+    ...row,
+    token_count: Number(row.token_count),
+    overflow: row.overflow === true || (row.overflow as unknown) === 't',
+    created_at: new Date(row.created_at).toISOString(),
+    steps: steps.map((s, i) => ({ seq: i + 1, ...s })),
+  };
+}
+
+export async function getTrace(ctx: Ctx, requestId: string): Promise<TraceRow> {
+  const trace = await findTrace(ctx, ctx.tenantId, requestId);
+  if (!trace) throw notFound(`trace "${requestId}"`);
+  return trace;
+}
+
+/** Retention: deletes traces older than CONTEXT_TRACE_RETENTION_DAYS; returns how many. */
+export async function sweepTraces(deps: Deps, now = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - deps.env.CONTEXT_TRACE_RETENTION_DAYS * 86_400_000).toISOString();
+  const rows = await deps.store.query(sql`DELETE FROM traces WHERE created_at < ${cutoff}::timestamptz RETURNING 1`);
+  return rows.length;
+}
