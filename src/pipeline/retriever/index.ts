@@ -76,7 +76,10 @@ export function normalizeTurn(r: TurnRow): TurnRow {
 export interface StructuralCandidates {
   recent: TurnRow[];
   system: TurnRow[];
+  /** The newest tool results, newest first. */
   tool: TurnRow[];
+  /** The newest assistant turns that made tool calls, newest first: the calls behind the tool results. */
+  calls: TurnRow[];
   first: TurnRow | undefined;
 }
 
@@ -86,6 +89,7 @@ export async function structuralCandidates(
   sessionId: string,
   recentLimit: number,
   range: TimeRange | undefined,
+  toolLimit: number = defaults.toolFindings.results,
 ): Promise<StructuralCandidates> {
   const where = sql`tenant_id = ${tenantId} AND session_id = ${sessionId} ${rangeFilter(range)}`;
   const rows = await store.query<TurnRow & { bucket: string }>(sql`
@@ -94,15 +98,19 @@ export async function structuralCandidates(
     UNION ALL
     (SELECT 'system', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'system' ORDER BY sequence LIMIT 20)
     UNION ALL
-    (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT 10)
+    (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT ${toolLimit})
+    UNION ALL
+    (SELECT 'calls', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
+      ORDER BY sequence DESC LIMIT ${toolLimit})
     UNION ALL
     (SELECT 'first', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY sequence LIMIT 1)`);
-  const out: StructuralCandidates = { recent: [], system: [], tool: [], first: undefined };
+  const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
   for (const row of rows) {
     const t = normalizeTurn(row);
     if (row.bucket === 'recent') out.recent.push(t);
     else if (row.bucket === 'system') out.system.push(t);
     else if (row.bucket === 'tool') out.tool.push(t);
+    else if (row.bucket === 'calls') out.calls.push(t);
     else out.first = t;
   }
   return out;
