@@ -50,6 +50,22 @@ export function callIndex(turns: readonly TurnRow[]): CallIndex {
   return out;
 }
 
+/**
+ * The calls behind these results: from the newest call turns already read, and for results older than those, one
+ * more read of the turns that made their calls (`more`).
+ */
+export async function pairCalls(
+  results: readonly TurnRow[],
+  known: readonly TurnRow[],
+  more: (ids: string[]) => Promise<TurnRow[]>,
+): Promise<CallIndex> {
+  const index = callIndex(known);
+  const missing = results.filter((r) => r.tool_call_id && !callOf(r, index)).map((r) => r.tool_call_id!);
+  if (missing.length === 0) return index;
+  const seen = new Set(known.map((t) => t.id));
+  return callIndex([...known, ...(await more([...new Set(missing)])).filter((t) => !seen.has(t.id))]);
+}
+
 /** The call a result answers: the latest call with its id made before it. */
 export function callOf(result: TurnRow, calls: CallIndex): CallRef | undefined {
   return result.tool_call_id ? calls.get(result.tool_call_id)?.find((c) => c.sequence < result.sequence) : undefined;
@@ -214,5 +230,21 @@ export function settleFindings(
   if (digest.values.every((v) => others.some((line) => line.includes(v)))) {
     room -= replaceKept(p, digest.id, undefined);
     expand();
+  }
+}
+
+/**
+ * A kept turn never shows a call whose result exists among the findings but was left out: such calls are taken off
+ * its line (`strip` re-renders the turn with the calls it keeps). Calls still waiting for a result stay.
+ */
+export function dropUnansweredCalls(p: Plan, list: readonly Finding[], strip: (item: Item, keep: string[]) => Item): void {
+  const kept = new Set(p.kept.map((k) => k.id));
+  for (const k of [...p.kept]) {
+    if (k.section !== 'recent_turns' && k.section !== 'relevant_history') continue;
+    const turn = (k.payload as { turn?: TurnRow }).turn;
+    if (!turn?.tool_calls?.length) continue;
+    const left = new Set(list.filter((f) => f.call?.turnId === turn.id && !kept.has(f.turn.id)).map((f) => f.call!.id));
+    if (left.size === 0) continue;
+    replaceKept(p, k.id, strip(k, turn.tool_calls.map((c) => c.id).filter((id) => !left.has(id))));
   }
 }

@@ -15,13 +15,14 @@ import {
 import { truncateHeadTail } from '../pipeline/compressor/truncate.js';
 import { dropLast, plan, toolBackfillOrder, type Item } from '../pipeline/planner.js';
 import {
-  callIndex,
   callsShownWithResults,
   DIGEST_PREFIX,
   digestContent,
   digestValues,
+  dropUnansweredCalls,
   findingLine,
   findings,
+  pairCalls,
   shrinkDigest,
   shrinkFinding,
   settleFindings,
@@ -29,6 +30,7 @@ import {
   toolShares,
 } from '../pipeline/tool-findings.js';
 import {
+  callTurns,
   historyCandidates,
   recallMemories,
   structuralCandidates,
@@ -125,7 +127,9 @@ export async function queryContext(
   const matchedTools = ranked.map((r) => r.candidate.turn).filter((t) => t.role === 'tool' && !structural.tool.some((r) => r.id === t.id));
   // Newest results first, then older ones that match the query; each shown with its call, summarised when long.
   const whitelist = ctx.env.CONTEXT_TOOL_FIELDS;
-  const tools = findings([...structural.tool, ...matchedTools], callIndex(structural.calls), tok, whitelist);
+  const toolTurns = [...structural.tool, ...matchedTools];
+  const calls = await pairCalls(toolTurns, structural.calls, (ids) => callTurns(ctx.store, ctx.tenantId, session.id, ids));
+  const tools = findings(toolTurns, calls, tok, whitelist);
   const toolStretch = toolActive(structural.recent, structural.tool);
   const digest = digestValues(tools);
   const candidates: Record<SectionName, Item<Payload>[]> = {
@@ -212,7 +216,7 @@ export async function queryContext(
       const content = payload.shrink ? payload.shrink(maxTokens - overhead) : truncateHeadTail(payload.content, maxTokens - overhead, tok);
       if (!content) return undefined;
       const line = payload.lineFor(content);
-      return { ...it, line, tokens: tok.count(line) + 1, truncated: true };
+      return { ...it, line, tokens: tok.count(line) + 1, truncated: true, payload: { ...payload, content } };
     },
   });
 
@@ -222,6 +226,12 @@ export async function queryContext(
     if (!turn) return undefined;
     const whole = item('tool_findings', k.id, k.score, k.order, { ...(k.payload as Payload), content: escapeFence(turn.content) });
     return { ...whole, ...(k.duplicateOf ? { duplicateOf: k.duplicateOf } : {}) };
+  });
+  dropUnansweredCalls(p, tools, (k, keep) => {
+    const payload = k.payload as Payload;
+    const shown = { ...payload.turn!, tool_calls: payload.turn!.tool_calls!.filter((c) => keep.includes(c.id)) };
+    const line = turnLine(shown)(payload.content);
+    return { ...k, line, tokens: tok.count(`${line}\n`), payload: { ...payload, turn: shown, lineFor: turnLine(shown) } };
   });
   let rendered = render(template, p.kept, frame);
   let tokenCount = tok.count(rendered.text);

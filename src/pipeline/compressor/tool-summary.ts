@@ -54,6 +54,7 @@ const ERROR_TEXT = /^\s*(error|err|exception|fatal|failed|failure|denied|forbidd
 const DATE = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$|^\d{1,2}:\d{2}(:\d{2})?$|^\d{1,2}\/\d{1,2}\/\d{2,4}$/;
 const PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/\S+|~?\/[^\s]*|\.{1,2}\/[^\s]*|[A-Za-z]:\\[^\s]*|[\w.-]+\/[\w./-]*\.\w{1,8})$/;
 const CODE = /^[A-Z][A-Z0-9_-]{1,15}$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[A-Za-z]{2,}$/;
 const WORD = /^[\p{L}\p{N}_.+-]{1,24}$/u;
 const HAS_DIGIT = /\d/;
 /** A key made of an identifier: no spaces and at least three digits (`credit_card_4421486`, not `address1`). */
@@ -66,6 +67,7 @@ export function stringKind(value: string): FieldKind | undefined {
   if (ERROR_TEXT.test(v)) return 'error';
   if (DATE.test(v)) return 'date';
   if (v.length <= 260 && PATH.test(v)) return 'path';
+  if (EMAIL.test(v)) return 'id';
   if (HAS_DIGIT.test(v) && v.length <= MAX_FIELD_CHARS && v.split(/\s+/).length <= 4) return 'id';
   if (CODE.test(v)) return 'code';
   if (WORD.test(v)) return 'status';
@@ -218,17 +220,26 @@ function renderJson(fields: ToolField[]): string {
   return out(root, true);
 }
 
+/**
+ * Identifier-like values in order of appearance, each once: ids, dates and paths whole; from error messages and text
+ * lines, the tokens that carry a digit (`T-4412` in `FAILED T-4412 …`); listed fields when they are identifier-shaped.
+ */
 function identifiersOf(fields: ToolField[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
+  const add = (v: string) => {
+    if (v.length < 3 || seen.has(v)) return;
+    seen.add(v);
+    out.push(v);
+  };
   for (const f of fields) {
-    if (!(f.kind === 'id' || f.kind === 'date' || f.kind === 'listed')) continue;
-    // Text lines are whole lines: take their identifier-like tokens.
-    const values = typeof f.path[0] === 'number' && f.path.length === 1 ? (f.value.match(ID_TOKEN) ?? []) : [f.value];
-    for (const v of values) {
-      if (v.length < 3 || seen.has(v)) continue;
-      seen.add(v);
-      out.push(v);
+    const line = typeof f.path[0] === 'number' && f.path.length === 1;
+    if (f.kind === 'error' || (line && f.kind !== 'path')) {
+      for (const v of f.value.match(ID_TOKEN) ?? []) add(v.replace(/[.:]+$/, ''));
+    } else if (f.kind === 'id' || f.kind === 'date' || f.kind === 'path') add(f.value);
+    else if (f.kind === 'listed') {
+      const k = stringKind(f.value);
+      if (k === 'id' || k === 'date' || k === 'path') add(f.value);
     }
   }
   return out;

@@ -116,6 +116,17 @@ export async function structuralCandidates(
   return out;
 }
 
+/** Assistant turns that made any of the calls with these ids (for results older than the structural window). */
+export async function callTurns(store: Store, tenantId: string, sessionId: string, ids: string[]): Promise<TurnRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await store.query<TurnRow>(sql`
+    SELECT ${turnColumns}, 0 AS score FROM turns
+    WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND role = 'assistant' AND tool_calls IS NOT NULL
+      AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
+    ORDER BY sequence DESC LIMIT 100`);
+  return rows.map(normalizeTurn);
+}
+
 export interface HistoryCandidate extends Candidate {
   turn: TurnRow;
   /** A full-text hit (not only a neighbour of one). */
