@@ -73,6 +73,11 @@ export interface EvalMeta {
   dead_letter_jobs: number;
   /** Tokenizer load, embedded database start and migrations. */
   startup_ms: number;
+  /**
+   * Mean of the product's `tool_result_compression_ratio` over the tool results it placed in contexts: tokens
+   * shown over tokens stored (1: whole). Null when no context held a tool result.
+   */
+  tool_result_compression_ratio: number | null;
   elapsed_ms: number;
   query_ms_total: number;
 }
@@ -127,6 +132,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     unscorable_questions: 0,
     dead_letter_jobs: 0,
     startup_ms: Math.round(startupMs),
+    tool_result_compression_ratio: null,
     elapsed_ms: 0,
     query_ms_total: 0,
   };
@@ -211,6 +217,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
       report(i, c, 'done');
     }
     meta.dead_letter_jobs = product.deps.queue.deadLetters.length;
+    meta.tool_result_compression_ratio = histogramMean(product.deps.metrics?.render() ?? '', 'tool_result_compression_ratio');
   } finally {
     await product.close();
   }
@@ -228,4 +235,11 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   meta.elapsed_ms = Math.round(performance.now() - started);
   meta.query_ms_total = Math.round(meta.query_ms_total);
   return { results, meta };
+}
+
+/** Sum over count of an unlabelled histogram in Prometheus text, rounded to 3 places; null when it is empty. */
+export function histogramMean(text: string, name: string): number | null {
+  const value = (suffix: string) => Number(text.match(new RegExp(`^${name}_${suffix} (\\S+)$`, 'm'))?.[1] ?? NaN);
+  const count = value('count');
+  return count > 0 ? Math.round((value('sum') / count) * 1000) / 1000 : null;
 }

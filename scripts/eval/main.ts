@@ -80,7 +80,8 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
   const sum = (f: (c: (typeof m.conversations)[number]) => number) => m.conversations.reduce((a, c) => a + f(c), 0);
   const heading =
     suite === 'tau'
-      ? `τ-bench from ${dataPath}: ${m.conversations.length} trajectories, ${m.turns} messages, ${m.questions} scored steps, ${m.expected} required values\n`
+      ? `τ-bench from ${dataPath}: ${m.conversations.length} trajectories, ${m.turns} messages, ${m.questions} scored steps, ${m.expected} required values\n` +
+        `tool_result_compression_ratio (tokens shown / stored, mean over tool results placed): ${m.tool_result_compression_ratio ?? 'n/a'}\n`
       : `LoCoMo from ${dataPath}: ${m.conversations.length} conversations, ${m.turns} turns, ${m.questions} questions (category 1–4)\n` +
         `skipped: ${m.missing_evidence_ids} evidence ids naming no turn, ${m.unscorable_questions} questions without resolvable evidence\n`;
   const compacted = m.conversations.filter((c) => c.compactions > 0);

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { histogramMean } from '../../scripts/eval/harness.js';
 import { cli } from '../../scripts/eval/main.js';
 import { parseMessages, requiredValues, stringLeaves, tauCase } from '../../scripts/eval/tau.js';
 
@@ -24,6 +25,15 @@ const traj = [
   { role: 'tool', tool_call_id: 'c3', name: 'start_return', content: 'Return RMA-88101 created for ord-5530.' },
   { role: 'assistant', content: 'Done: return RMA-88101.' },
 ];
+
+describe('histogramMean', () => {
+  it('reads sum over count of a histogram from Prometheus text', () => {
+    const text = 'x_bucket{le="1"} 4\nx_sum 1.5\nx_count 4\ny_sum 3\ny_count 0';
+    expect(histogramMean(text, 'x')).toBe(0.375);
+    expect(histogramMean(text, 'y')).toBeNull();
+    expect(histogramMean(text, 'z')).toBeNull();
+  });
+});
 
 describe('τ-bench step protocol', () => {
   it('takes string leaves of nested arguments', () => {
@@ -85,6 +95,9 @@ describe('eval command with --suite tau', () => {
       expect(r.over_budget).toBe(0);
     }
     expect(json.meta).toMatchObject({ suite: 'tau', questions: 4, expected: 6, turns: 20, dead_letter_jobs: 0 });
+    expect(json.meta.tool_result_compression_ratio).toBeGreaterThan(0);
+    expect(json.meta.tool_result_compression_ratio).toBeLessThanOrEqual(1);
+    expect(stdout).toMatch(/tool_result_compression_ratio \(tokens shown \/ stored, mean over tool results placed\): 0?\.?\d/);
   });
 
   it('keeps every required value when the whole trajectory fits', () => {
