@@ -19,7 +19,9 @@ const traj = [
     role: 'tool', tool_call_id: 'c2', name: 'get_order',
     content: JSON.stringify({ order_id: 'ord-5530', status: 'delivered', items: [{ sku: 'KTL-204', title: 'Steel kettle', price: 39 }] }),
   },
-  { role: 'assistant', content: 'Order ord-5530 has a Steel kettle (KTL-204). Shall I start the return?' },
+  { role: 'assistant', content: `Order ord-5530 has a Steel kettle (KTL-204). ${'Returns are free within thirty days of delivery and the refund goes back to the original payment method once the parcel is scanned. '.repeat(4)}Shall I start the return?` },
+  { role: 'user', content: 'Before that: how long does a refund usually take to show up on a card statement, and do I need the original box? '.repeat(3) },
+  { role: 'assistant', content: 'Refunds usually show within five to ten working days, and any sturdy box will do as long as the item is protected. '.repeat(3) },
   { role: 'user', content: 'Yes please, refund to my card ending 4242.' },
   { role: 'assistant', content: '', tool_calls: [call('c3', 'start_return', { order_id: 'ord-5530', sku: 'KTL-204', card: '4242', reason: 'no' })] },
   { role: 'tool', tool_call_id: 'c3', name: 'start_return', content: 'Return RMA-88101 created for ord-5530.' },
@@ -47,11 +49,11 @@ describe('τ-bench step protocol', () => {
 
   it('probes before each scored step with the latest user message, having written everything before it', () => {
     const messages = parseMessages(traj, 'shop');
-    expect(messages).toHaveLength(10);
+    expect(messages).toHaveLength(12);
     const c = tauCase(messages, 'shop');
     const kinds = c.steps.map((s) => ('probe' in s ? `probe:${s.probe.expected.join(',')}` : `write:${s.write.length}`));
     // c1 needs nothing from tools (the email came from the user); c2 needs ord-5530; c3 needs ord-5530 and KTL-204.
-    expect(kinds).toEqual(['write:3', 'probe:ord-5530', 'write:4', 'probe:ord-5530,KTL-204', 'write:3']);
+    expect(kinds).toEqual(['write:3', 'probe:ord-5530', 'write:6', 'probe:ord-5530,KTL-204', 'write:3']);
     const probes = c.steps.flatMap((s) => ('probe' in s ? [s.probe] : []));
     expect(probes[0]!.query).toContain('return the kettle');
     expect(probes[1]!.query).toBe('Yes please, refund to my card ending 4242.');
@@ -73,7 +75,7 @@ describe('eval command with --suite tau', () => {
     const file = path.join(dir, 'trajectories.json');
     await writeFile(file, JSON.stringify([{ task_id: 7, trial: 0, traj }, { task_id: 7, trial: 1, traj }]));
     const out = path.join(dir, 'result.json');
-    await cli(['--suite', 'tau', '--data', file, '--budget', '60,2000', '--json', out], {
+    await cli(['--suite', 'tau', '--data', file, '--budget', '200,2000', '--json', out], {
       stdout: (t) => void (stdout += t),
       stderr: (t) => void (stderr += t),
       tty: false,
@@ -87,14 +89,14 @@ describe('eval command with --suite tau', () => {
 
   it('reports value retention per method and budget in the LoCoMo shape', () => {
     expect(json.results.map((r: any) => `${r.method}@${r.budget}`)).toEqual([
-      'product@60', 'recency@60', 'bm25@60', 'product@2000', 'recency@2000', 'bm25@2000',
+      'product@200', 'recency@200', 'bm25@200', 'product@2000', 'recency@2000', 'bm25@2000',
     ]);
     for (const r of json.results) {
       expect(Object.keys(r).sort()).toEqual(['all_evidence', 'budget', 'method', 'over_budget', 'p50_ms', 'p95_ms', 'questions', 'value_retention']);
       expect(r.questions).toBe(4);
       expect(r.over_budget).toBe(0);
     }
-    expect(json.meta).toMatchObject({ suite: 'tau', questions: 4, expected: 6, turns: 20, dead_letter_jobs: 0 });
+    expect(json.meta).toMatchObject({ suite: 'tau', questions: 4, expected: 6, turns: 24, dead_letter_jobs: 0 });
     expect(json.meta.tool_result_compression_ratio).toBeGreaterThan(0);
     expect(json.meta.tool_result_compression_ratio).toBeLessThanOrEqual(1);
     expect(stdout).toMatch(/tool_result_compression_ratio \(tokens shown \/ stored, mean over tool results placed\): 0?\.?\d/);
@@ -105,7 +107,13 @@ describe('eval command with --suite tau', () => {
       expect(json.results.find((r: any) => r.method === method && r.budget === 2000)).toMatchObject({ value_retention: 1, all_evidence: 1 });
     }
     expect(stdout).toMatch(/\| product \| all +\| +4 \| +100\.0 %/);
-    expect(stdout).toContain('2 trajectories, 20 messages, 4 scored steps, 6 required values');
+  });
+
+  it('keeps the tool values at a small budget where the newest messages crowd them out', () => {
+    const at = (method: string) => json.results.find((r: any) => r.method === method && r.budget === 200);
+    expect(at('product').value_retention).toBe(1);
+    expect(at('recency').value_retention).toBeLessThan(1);
+    expect(stdout).toContain('2 trajectories, 24 messages, 4 scored steps, 6 required values');
     expect(stderr).toContain('trajectory 2/2 task7-trial1');
   });
 });
