@@ -49,6 +49,23 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /**
+   * Tool-result fields kept in summaries whatever their shape, per tool name (`*`: every tool), as JSON:
+   * `{"get_order":["tracking_url"],"*":["note"]}`. Names match a field's key or its dotted path.
+   */
+  CONTEXT_TOOL_FIELDS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().min(1), z.array(z.string().min(1).max(200)).max(100)).optional()),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -91,6 +108,10 @@ export const defaults = {
   precomputeBudgetTokens: 2_000,
   /** How often the Node process re-queues compression that a lost enqueue left behind (Workers use the cron). */
   maintenanceIntervalMs: 60_000,
+  /** Tool findings: how many of the newest tool results (and calls) a query reads, summarises and digests. */
+  toolFindings: {
+    results: 40,
+  },
   /** Candidates fetched from full-text search before ranking and packing. */
   lexicalCandidates: 60,
   /**
@@ -151,6 +172,21 @@ export const sectionShares = {
   recent_turns: 0.25,
   relevant_history: 0.25,
 } as const;
+
+/**
+ * Shares when the session is in a tool-using stretch (its newest tool result is among the recent turns): the values
+ * the next call needs live in tool results, so they take the largest share, then the newest turns; relevant history
+ * and the rest take what is left. Applies with or without a query.
+ */
+export const toolSectionShares = {
+  task_anchor: 0.05,
+  hard_constraints: 0.07,
+  retrieved_memory: 0.03,
+  tool_findings: 0.5,
+  summary: 0,
+  recent_turns: 0.25,
+  relevant_history: 0.1,
+} as const satisfies Record<keyof typeof sectionShares, number>;
 
 /**
  * Shares when a query is given: the turns that match it get most of the budget. The newest turns keep a small share

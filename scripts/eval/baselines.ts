@@ -6,19 +6,22 @@ import { pack, type PackItem, type Packed } from './pack.js';
 
 export const baselineLine = (t: Turn) => `[${t.sessionDate}] ${t.speaker}: ${t.content}`;
 
+/** One written turn as the baselines see it: the line they render and the text BM25 indexes. */
+export interface BaselineDoc {
+  line: string;
+  text: string;
+}
+
 export interface BaselineIndex {
   /** One item per turn, `order` = the turn's position in the conversation. */
   items: PackItem[];
   bm25: Bm25;
 }
 
-/** Line token counts and the BM25 index (over the turn content only) are built once per conversation. */
-export function buildBaselineIndex(turns: Turn[], count: (text: string) => number): BaselineIndex {
-  const items = turns.map((t, order) => {
-    const line = baselineLine(t);
-    return { order, line, tokens: count(`${line}\n`) };
-  });
-  return { items, bm25: new Bm25(turns.map((t) => t.content)) };
+/** Line token counts and the BM25 index are built once per set of turns. */
+export function buildBaselineIndex(docs: BaselineDoc[], count: (text: string) => number): BaselineIndex {
+  const items = docs.map((d, order) => ({ order, line: d.line, tokens: count(`${d.line}\n`) }));
+  return { items, bm25: new Bm25(docs.map((d) => d.text)) };
 }
 
 /** Newest first until one does not fit: a contiguous tail of the conversation. */

@@ -1,10 +1,10 @@
 // Regression gate (seed 001 M6): `--baseline <json>` compares this run with an earlier `--json` output and fails
 // when a score falls more than `--tolerance` (absolute, default 0.02) below the baseline's, or a row is missing.
 import { readFile } from 'node:fs/promises';
-import type { ResultRow } from './harness.js';
+import type { JsonRow } from './report.js';
 
 export const DEFAULT_TOLERANCE = 0.02;
-export const gatedMetrics = ['evidence_recall', 'all_evidence', 'answer_hit'] as const;
+export const gatedMetrics = ['evidence_recall', 'value_retention', 'all_evidence', 'answer_hit'] as const;
 
 export interface Regression {
   row: string;
@@ -13,7 +13,7 @@ export interface Regression {
   current: number | null;
 }
 
-const rowKey = (r: Pick<ResultRow, 'method' | 'budget' | 'category'>) =>
+const rowKey = (r: Pick<JsonRow, 'method' | 'budget' | 'category'>) =>
   `${r.method}@${r.budget}${r.category === undefined ? '' : `/category ${r.category}`}`;
 
 export function parseTolerance(text: string): number {
@@ -23,7 +23,7 @@ export function parseTolerance(text: string): number {
 }
 
 /** Every baseline row must exist in the current results with each gated score at least baseline − tolerance. */
-export function compareToBaseline(current: { results: ResultRow[] }, baseline: { results: ResultRow[] }, tolerance: number): Regression[] {
+export function compareToBaseline(current: { results: JsonRow[] }, baseline: { results: JsonRow[] }, tolerance: number): Regression[] {
   const now = new Map(current.results.map((r) => [rowKey(r), r]));
   const out: Regression[] = [];
   for (const b of baseline.results) {
@@ -32,8 +32,12 @@ export function compareToBaseline(current: { results: ResultRow[] }, baseline: {
       out.push({ row: rowKey(b), metric: 'missing', baseline: 0, current: null });
       continue;
     }
-    for (const m of gatedMetrics)
-      if (typeof b[m] === 'number' && c[m] < b[m] - tolerance - 1e-9) out.push({ row: rowKey(b), metric: m, baseline: b[m], current: c[m] });
+    for (const m of gatedMetrics) {
+      const was = b[m];
+      if (typeof was !== 'number') continue;
+      const score = c[m];
+      if (typeof score !== 'number' || score < was - tolerance - 1e-9) out.push({ row: rowKey(b), metric: m, baseline: was, current: score ?? null });
+    }
   }
   return out;
 }
@@ -48,12 +52,12 @@ export class GateFailed extends Error {
 /** Reads the baseline, reports the comparison, and throws GateFailed (the command then exits 1) on a regression. */
 export async function enforceBaseline(
   file: string,
-  current: { results: ResultRow[] },
+  current: { results: JsonRow[] },
   toleranceText: string,
   io: { stdout: (text: string) => void },
 ): Promise<void> {
   const tolerance = parseTolerance(toleranceText);
-  const baseline = JSON.parse(await readFile(file, 'utf8')) as { results?: ResultRow[] };
+  const baseline = JSON.parse(await readFile(file, 'utf8')) as { results?: JsonRow[] };
   if (!Array.isArray(baseline.results)) throw new Error(`${file}: not an eval --json output (no "results" array)`);
   const regressions = compareToBaseline(current, { results: baseline.results }, tolerance);
   if (regressions.length === 0) {

@@ -2,6 +2,8 @@
 // is written to the product (and later searched for verbatim), and the scorable questions.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { baselineLine } from './baselines.js';
+import type { CaseStep, EvalCase } from './harness.js';
 
 export interface Turn {
   diaId: string;
@@ -133,4 +135,38 @@ export async function loadFolder(dir: string): Promise<Conversation[]> {
     }
   }
   return out;
+}
+
+/**
+ * The LoCoMo protocol as harness steps: one write per session, in order, each turn stamped with its session's date;
+ * then every scorable question. Both people are humans; speaker_a is written as `user` and speaker_b as `assistant`
+ * so the conversation keeps its two sides, and `name` carries who spoke.
+ */
+export function locomoCase(conv: Conversation): EvalCase {
+  const steps: CaseStep[] = conv.sessions.map((s) => ({
+    label: `session_${s.index}`,
+    write: s.turns.map((t) => ({
+      write: {
+        role: t.speaker === conv.speakerA ? ('user' as const) : ('assistant' as const),
+        content: t.content,
+        name: t.speaker,
+        external_id: t.diaId,
+        created_at: t.createdAt,
+      },
+      baseline: { line: baselineLine(t), text: t.content },
+    })),
+  }));
+  const contentOf = new Map(conv.turns.map((t) => [t.diaId, t.content]));
+  for (const q of conv.questions) {
+    steps.push({ probe: { query: q.question, expected: q.evidence.map((id) => contentOf.get(id)!), answer: q.answer, category: q.category } });
+  }
+  return {
+    name: conv.name,
+    sessionId: `locomo-${conv.name}`,
+    steps,
+    turns: conv.turns.length,
+    sessions: conv.sessions.length,
+    missingExpected: conv.questions.reduce((n, q) => n + q.missingEvidence.length, 0),
+    unscorable: conv.unscorable,
+  };
 }

@@ -1,14 +1,16 @@
-// npm run eval -- --data <dir> [--budget 1000,2000,4000] [--json <file>] [--limit-conversations N]
+// npm run eval -- [--suite locomo|tau] --data <dir|file> [--budget …] [--json <file>] [--limit-conversations N]
 //                 [--baseline <json> [--tolerance 0.02]]
-// Runs the LoCoMo context-quality protocol (see ../shared/benchmarks/README.md) against the product in-process.
+// Runs the LoCoMo context-quality protocol or the τ-bench value-retention protocol (see
+// ../shared/benchmarks/README.md) against the product in-process.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TOLERANCE, enforceBaseline } from './gate.js';
-import { runEval, type Progress } from './harness.js';
-import { loadFolder } from './locomo.js';
+import { runEval, suites, type EvalCase, type Progress, type SuiteName } from './harness.js';
+import { loadFolder, locomoCase } from './locomo.js';
 import { formatTables, toJson } from './report.js';
+import { loadTrajectories } from './tau.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -19,9 +21,15 @@ export function parseBudgets(text: string): number[] {
   return budgets;
 }
 
-function progressLine(p: Progress): string {
+const suiteInfo: Record<SuiteName, { unit: string; probes: string; data: string; budgets: string; categories: readonly number[] }> = {
+  locomo: { unit: 'conversation', probes: 'questions', data: 'locomo', budgets: '1000,2000,4000', categories: [1, 2, 3, 4] },
+  tau: { unit: 'trajectory', probes: 'steps', data: 'tau-airline/trajectories.json', budgets: '500,1000,2000', categories: [] },
+};
+
+function progressLine(p: Progress, suite: SuiteName): string {
   const s = (p.elapsedMs / 1000).toFixed(1);
-  return `[eval] conversation ${p.conversation}/${p.conversations} ${p.name} ${p.phase} · questions ${p.questionsDone}/${p.questionsTotal} · ${s}s`;
+  const info = suiteInfo[suite];
+  return `[eval] ${info.unit} ${p.conversation}/${p.conversations} ${p.name} ${p.phase} · ${info.probes} ${p.questionsDone}/${p.questionsTotal} · ${s}s`;
 }
 
 export interface CliIo {
@@ -40,8 +48,9 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
   const { values } = parseArgs({
     args,
     options: {
+      suite: { type: 'string', default: 'locomo' },
       data: { type: 'string' },
-      budget: { type: 'string', default: '1000,2000,4000' },
+      budget: { type: 'string' },
       json: { type: 'string' },
       'limit-conversations': { type: 'string' },
       baseline: { type: 'string' },
@@ -49,29 +58,40 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     },
     strict: true,
   });
-  const dataDir = path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks/locomo'));
-  const budgets = parseBudgets(values.budget!);
-  let conversations = await loadFolder(dataDir);
+  const suite = values.suite as SuiteName;
+  if (!suites.includes(suite)) throw new Error(`--suite must be one of ${suites.join(', ')}, got ${JSON.stringify(values.suite)}`);
+  const info = suiteInfo[suite];
+  const dataPath = path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks', info.data));
+  const budgets = parseBudgets(values.budget ?? info.budgets);
+  let cases: EvalCase[] = suite === 'tau' ? await loadTrajectories(dataPath) : (await loadFolder(dataPath)).map(locomoCase);
   if (values['limit-conversations'] !== undefined) {
     const n = Number(values['limit-conversations']);
     if (!Number.isInteger(n) || n <= 0) throw new Error('--limit-conversations must be a positive integer');
-    conversations = conversations.slice(0, n);
+    cases = cases.slice(0, n);
   }
 
   const report = await runEval({
-    conversations,
+    suite,
+    cases,
     budgets,
-    onProgress: (p) => io.stderr(io.tty ? `\r\x1b[K${progressLine(p)}` : `${progressLine(p)}\n`),
+    categories: info.categories,
+    onProgress: (p) => io.stderr(io.tty ? `\r\x1b[K${progressLine(p, suite)}` : `${progressLine(p, suite)}\n`),
   });
   if (io.tty) io.stderr('\n');
 
   const m = report.meta;
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const sum = (f: (c: (typeof m.conversations)[number]) => number) => m.conversations.reduce((a, c) => a + f(c), 0);
+  const heading =
+    suite === 'tau'
+      ? `τ-bench from ${dataPath}: ${m.conversations.length} trajectories, ${m.turns} messages, ${m.questions} scored steps, ${m.expected} required values\n` +
+        `tool_result_compression_ratio (tokens shown / stored, mean over tool results placed): ${m.tool_result_compression_ratio ?? 'n/a'}\n`
+      : `LoCoMo from ${dataPath}: ${m.conversations.length} conversations, ${m.turns} turns, ${m.questions} questions (category 1–4)\n` +
+        `skipped: ${m.missing_evidence_ids} evidence ids naming no turn, ${m.unscorable_questions} questions without resolvable evidence\n`;
+  const compacted = m.conversations.filter((c) => c.compactions > 0);
   io.stdout(
-    `LoCoMo from ${dataDir}: ${m.conversations.length} conversations, ${m.turns} turns, ${m.questions} questions (category 1–4)\n` +
-      `skipped: ${m.missing_evidence_ids} evidence ids naming no turn, ${m.unscorable_questions} questions without resolvable evidence\n` +
-      `compactions: ${m.conversations.map((c) => `${c.name} ${c.compactions}`).join(', ')}; dead-lettered jobs: ${m.dead_letter_jobs}\n` +
+    heading +
+      `compactions: ${suite === 'tau' ? `${compacted.length} of ${m.conversations.length} sessions compacted` : m.conversations.map((c) => `${c.name} ${c.compactions}`).join(', ')}; dead-lettered jobs: ${m.dead_letter_jobs}\n` +
       `elapsed ${sec(m.elapsed_ms)}: start-up ${sec(m.startup_ms)}, ingest ${sec(sum((c) => c.ingest_ms))}, ` +
       `compression wait ${sec(sum((c) => c.compression_ms))}, QueryContext calls ${sec(m.query_ms_total)}, ` +
       `the rest (baselines, scoring) ${sec(m.elapsed_ms - m.startup_ms - sum((c) => c.ingest_ms + c.compression_ms) - m.query_ms_total)}\n\n` +

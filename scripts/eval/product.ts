@@ -4,7 +4,6 @@ import { parseEnv } from '../../src/config.js';
 import { buildApp } from '../../src/http/routes/index.js';
 import { createNodeDeps, type NodeDeps } from '../../src/runtime/node/deps.js';
 import { createApiKey } from '../../src/services/auth.js';
-import type { Conversation } from './locomo.js';
 
 export interface Product {
   deps: NodeDeps;
@@ -41,29 +40,30 @@ async function call(product: Product, key: string, path: string, body?: unknown)
 
 const safeId = (s: string) => s.replace(/[^A-Za-z0-9._:@-]/g, '-').slice(0, 100);
 
-/**
- * A fresh tenant and session per conversation; one write per LoCoMo session, in order, each turn stamped with its
- * session's date. Both people are humans; speaker_a is written as `user` and speaker_b as `assistant` so the
- * conversation keeps its two sides, and `name` carries who spoke.
- */
-export async function ingest(product: Product, conv: Conversation, ordinal: number): Promise<ProductSession> {
+/** A turn as the write API takes it. */
+export interface WriteTurn {
+  role: 'user' | 'assistant' | 'tool';
+  content: string;
+  name?: string;
+  external_id?: string;
+  created_at?: string;
+  tool_call_id?: string;
+  tool_calls?: { id: string; name: string; arguments: string }[];
+}
+
+/** A fresh tenant per case, so every case starts from an empty store. */
+export async function openSession(product: Product, name: string, ordinal: number): Promise<ProductSession> {
   const tenantId = `eval-${ordinal}-${crypto.randomUUID().slice(0, 8)}`;
   const { key } = await createApiKey(product.deps, { tenantId });
-  const sessionId = safeId(`locomo-${conv.name}`);
-  for (const s of conv.sessions) {
-    const turns = s.turns.map((t) => ({
-      role: t.speaker === conv.speakerA ? 'user' : 'assistant',
-      content: t.content,
-      name: t.speaker,
-      external_id: t.diaId,
-      created_at: t.createdAt,
-    }));
-    const r = await call(product, key, `/v1/sessions/${sessionId}/turns`, { turns });
-    if (r.status !== 201) throw new Error(`${conv.name} session_${s.index}: write failed (${r.status}): ${JSON.stringify(r.json)}`);
-    const duplicates = (r.json.turns as { duplicate: boolean }[]).filter((t) => t.duplicate).length;
-    if (duplicates > 0) throw new Error(`${conv.name} session_${s.index}: ${duplicates} turns reported as duplicates`);
-  }
-  return { key, sessionId };
+  return { key, sessionId: safeId(name) };
+}
+
+/** One write request; every turn must be stored (none reported as a duplicate). */
+export async function writeBatch(product: Product, s: ProductSession, turns: WriteTurn[], label: string): Promise<void> {
+  const r = await call(product, s.key, `/v1/sessions/${s.sessionId}/turns`, { turns });
+  if (r.status !== 201) throw new Error(`${label}: write failed (${r.status}): ${JSON.stringify(r.json)}`);
+  const duplicates = (r.json.turns as { duplicate: boolean }[]).filter((t) => t.duplicate).length;
+  if (duplicates > 0) throw new Error(`${label}: ${duplicates} turns reported as duplicates`);
 }
 
 /** How many compactions the session went through, from its audit timeline: shows compression really ran. */
@@ -79,10 +79,11 @@ export interface ProductAnswer {
   ms: number;
 }
 
-/** QueryContext with the question and the budget only. */
-export async function queryProduct(product: Product, s: ProductSession, query: string, budget: number): Promise<ProductAnswer> {
+/** QueryContext with the question (when there is one) and the budget only. */
+export async function queryProduct(product: Product, s: ProductSession, query: string | undefined, budget: number): Promise<ProductAnswer> {
   const started = performance.now();
-  const r = await call(product, s.key, `/v1/sessions/${s.sessionId}/context`, { query, budget_tokens: budget });
+  const body = query ? { query, budget_tokens: budget } : { budget_tokens: budget };
+  const r = await call(product, s.key, `/v1/sessions/${s.sessionId}/context`, body);
   const ms = performance.now() - started;
   if (r.status !== 200) throw new Error(`QueryContext failed (${r.status}): ${JSON.stringify(r.json)}`);
   return { text: String(r.json.rendered?.text ?? ''), ms };

@@ -1,12 +1,17 @@
-// Human-readable tables (one per budget) and the JSON document written with --json.
+// Human-readable tables (one per budget) and the JSON document written with --json. The τ-bench suite reports the
+// share of expected strings as `value_retention` (required values) where LoCoMo reports `evidence_recall`; it has
+// no answers, so no answer-hit column.
 import type { EvalReport, ResultRow } from './harness.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
 
 export function formatTables(report: EvalReport): string {
+  const tau = report.meta.suite === 'tau';
   const budgets = [...new Set(report.results.map((r) => r.budget))];
-  const header = ['method', 'category', 'questions', 'evidence recall', 'all evidence', 'answer hit', 'over budget', 'p50 ms', 'p95 ms'];
+  const header = tau
+    ? ['method', 'category', 'steps', 'value retention', 'all values', 'over budget', 'p50 ms', 'p95 ms']
+    : ['method', 'category', 'questions', 'evidence recall', 'all evidence', 'answer hit', 'over budget', 'p50 ms', 'p95 ms'];
   const out: string[] = [];
   for (const budget of budgets) {
     const rows = report.results
@@ -17,7 +22,7 @@ export function formatTables(report: EvalReport): string {
         String(r.questions),
         pct(r.evidence_recall),
         pct(r.all_evidence),
-        pct(r.answer_hit),
+        ...(tau ? [] : [pct(r.answer_hit)]),
         String(r.over_budget),
         ms(r.p50_ms),
         ms(r.p95_ms),
@@ -29,13 +34,26 @@ export function formatTables(report: EvalReport): string {
   return out.join('\n');
 }
 
+export type JsonRow = Omit<ResultRow, 'evidence_recall' | 'answer_hit'> & {
+  evidence_recall?: number;
+  value_retention?: number;
+  answer_hit?: number;
+};
+
 /** Overall rows first (the documented shape), then the per-category rows with a `category` field. */
-export function toJson(report: EvalReport): { results: ResultRow[]; meta: EvalReport['meta'] } {
-  const round = (r: ResultRow): ResultRow => ({
-    ...r,
-    evidence_recall: Number(r.evidence_recall.toFixed(6)),
+export function toJson(report: EvalReport): { results: JsonRow[]; meta: EvalReport['meta'] } {
+  const tau = report.meta.suite === 'tau';
+  const round = ({ evidence_recall, answer_hit, ...r }: ResultRow): JsonRow => ({
+    method: r.method,
+    budget: r.budget,
+    ...(r.category === undefined ? {} : { category: r.category }),
+    questions: r.questions,
+    ...(tau
+      ? { value_retention: Number(evidence_recall.toFixed(6)) }
+      : { evidence_recall: Number(evidence_recall.toFixed(6)) }),
     all_evidence: Number(r.all_evidence.toFixed(6)),
-    answer_hit: Number(r.answer_hit.toFixed(6)),
+    ...(tau ? {} : { answer_hit: Number(answer_hit.toFixed(6)) }),
+    over_budget: r.over_budget,
     p50_ms: Number(r.p50_ms.toFixed(3)),
     p95_ms: Number(r.p95_ms.toFixed(3)),
   });

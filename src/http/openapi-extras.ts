@@ -30,6 +30,7 @@ const chain = (done: boolean) => ({
   steps: [{
     step_id: 'call_1', position: 0, tool_name: 'search_flights', arguments: { to: 'LIS' },
     status: done ? 'ok' : 'pending', result: done ? '{"flight":"TP1351","price":129}' : null, result_token_count: done ? 12 : 0,
+    summary: done ? 'flight: TP1351, price: 129' : null,
   }],
 });
 const section = (name: string, allotted: number, used: number, kept: number, dropped: number, note: string) =>

@@ -36,6 +36,8 @@ export interface PlanInput {
   shares?: Record<SectionName, number>;
   /** Candidates per section, best first. */
   candidates: Record<SectionName, Item[]>;
+  /** Sections that take leftover tokens, in order; defaults to `backfillOrder`. */
+  backfill?: readonly SectionName[];
   /** Returns a shortened item that fits `maxTokens`, or undefined when the item cannot be shortened usefully. */
   shrink?: (item: Item, maxTokens: number) => Item | undefined;
 }
@@ -53,6 +55,9 @@ export const packingOrder: readonly SectionName[] = sectionNames;
 
 /** Sections that take leftover tokens at the end, in this order: specific evidence before general background. */
 export const backfillOrder: readonly SectionName[] = ['relevant_history', 'recent_turns', 'tool_findings', 'retrieved_memory', 'summary'];
+
+/** Backfill in a tool-using stretch: tool findings first, then the newest turns. */
+export const toolBackfillOrder: readonly SectionName[] = ['tool_findings', 'recent_turns', 'relevant_history', 'retrieved_memory', 'summary'];
 
 const MIN_SHRUNK_TOKENS = 24;
 
@@ -111,7 +116,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   // Whatever is left goes to the sections that still had candidates waiting, best candidates first.
-  for (const section of backfillOrder) {
+  for (const section of input.backfill ?? backfillOrder) {
     const st = state.get(section)!;
     for (const { item, reason } of [...st.dropped.values()]) {
       if (reason !== 'over_budget' || keptIds.has(item.id)) continue;
@@ -197,4 +202,26 @@ export function dropLast(p: Plan): Item | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Replaces a kept item with another rendering of the same thing (`next`), or removes it (`next` undefined, reported
+ * with `reason`), keeping the report's totals right. Returns the token change.
+ */
+export function replaceKept(p: Plan, id: string, next: Item | undefined, reason: 'duplicate' | 'final_fit' = 'duplicate'): number {
+  const i = p.kept.findIndex((k) => k.id === id);
+  if (i < 0) return 0;
+  const item = p.kept[i]!;
+  const row = p.report.sections.find((s) => s.section === item.section)!;
+  const delta = (next?.tokens ?? 0) - item.tokens;
+  if (next) p.kept[i] = next;
+  else {
+    p.kept.splice(i, 1);
+    row.kept -= 1;
+    row.dropped += 1;
+    p.report.dropped.unshift({ id: item.id, section: item.section, reason, score: round(item.score), tokens: item.tokens });
+  }
+  row.used += delta;
+  p.report.used_tokens += delta;
+  return delta;
 }

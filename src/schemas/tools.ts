@@ -35,6 +35,7 @@ export const ToolStep = z.object({
   status: z.enum(['pending', 'ok', 'error']),
   result: z.string().nullable(),
   result_token_count: z.number().int(),
+  summary: z.string().nullable().openapi({ description: 'Key fields of the result (ids, numbers, dates, statuses, errors), values exact.' }),
 });
 
 export const ToolChain = z

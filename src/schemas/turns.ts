@@ -28,7 +28,8 @@ export const TurnInput = z
       ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'required when role is "tool"' });
     if (t.tool_calls && t.role !== 'assistant')
       ctx.addIssue({ code: 'custom', path: ['tool_calls'], message: 'only assistant turns make tool calls' });
-    if (t.content.trim() === '' && !(t.tool_calls && t.tool_calls.length > 0))
+    // A tool may legitimately return nothing; every other turn says something or calls a tool.
+    if (t.content.trim() === '' && t.role !== 'tool' && !(t.tool_calls && t.tool_calls.length > 0))
       ctx.addIssue({ code: 'custom', path: ['content'], message: 'must not be empty' });
   })
   .openapi('TurnInput');

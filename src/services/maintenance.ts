@@ -25,6 +25,9 @@ export async function overdueCompressions(deps: Deps, limit = MAINTENANCE_BATCH)
  * sessions instead of using their indexes. Returns the tables analyzed.
  */
 export async function refreshStatistics(deps: Deps): Promise<string[]> {
+  // Row counters reach pg_stat_* when a backend reports them, at most once a second; ask for the pending ones first
+  // (PostgreSQL 15+; older servers report on their own schedule).
+  await deps.store.query(sql`SELECT pg_stat_force_next_flush()`).catch(() => undefined);
   const stale = await deps.store.query<{ relname: string }>(sql`
     SELECT relname FROM pg_stat_user_tables
     WHERE schemaname = current_schema()

@@ -1,6 +1,6 @@
 // QueryContext: plan → retrieve → pack → assemble, cached per session version. The answer always fits the budget:
 // the planner packs by counted tokens and the final rendered text is counted again before it is returned.
-import { defaults, querySectionShares, sectionShares } from '../config.js';
+import { defaults, querySectionShares, sectionShares, toolSectionShares } from '../config.js';
 import { sha256Hex } from '../crypto.js';
 import {
   dateHeader,
@@ -13,8 +13,24 @@ import {
   type Template,
 } from '../pipeline/assembler.js';
 import { truncateHeadTail } from '../pipeline/compressor/truncate.js';
-import { dropLast, plan, type Item } from '../pipeline/planner.js';
+import { dropLast, plan, toolBackfillOrder, type Item } from '../pipeline/planner.js';
 import {
+  callsShownWithResults,
+  DIGEST_PREFIX,
+  digestContent,
+  digestValues,
+  dropUnansweredCalls,
+  findingLine,
+  findings,
+  pairCalls,
+  shrinkDigest,
+  shrinkFinding,
+  settleFindings,
+  toolActive,
+  toolShares,
+} from '../pipeline/tool-findings.js';
+import {
+  callTurns,
   historyCandidates,
   recallMemories,
   structuralCandidates,
@@ -42,6 +58,8 @@ interface Payload {
   turn?: TurnRow;
   memory?: MemoryRow;
   source: string;
+  /** Shortens the content to fit a number of tokens; without it the content is cut head and tail. */
+  shrink?: (maxTokens: number) => string | undefined;
 }
 
 const ANCHOR_MAX_TOKENS = 80;
@@ -113,6 +131,13 @@ export async function queryContext(
   const anchorText = taskText ?? (body.query ? undefined : structural.first?.content);
   const conversational = (t: TurnRow) => t.role === 'user' || t.role === 'assistant';
   const matchedTools = ranked.map((r) => r.candidate.turn).filter((t) => t.role === 'tool' && !structural.tool.some((r) => r.id === t.id));
+  // Newest results first, then older ones that match the query; each shown with its call, summarised when long.
+  const whitelist = ctx.env.CONTEXT_TOOL_FIELDS;
+  const toolTurns = [...structural.tool, ...matchedTools];
+  const calls = await pairCalls(toolTurns, structural.calls, (ids) => callTurns(ctx.store, ctx.tenantId, session.id, ids));
+  const tools = findings(toolTurns, calls, tok, whitelist);
+  const toolStretch = toolActive(structural.recent, structural.tool);
+  const digest = digestValues(tools);
   const candidates: Record<SectionName, Item<Payload>[]> = {
     task_anchor: anchorText
       ? [item('task_anchor', structural.first?.id ?? 'task', 1, 0, {
@@ -129,16 +154,31 @@ export async function queryContext(
         content: m.content, lineFor: (c) => `- ${c}`, memory: m, source: `memory:${m.scope}`,
       })),
     ],
-    recent_turns: structural.recent.map((t, i) => turnItem('recent_turns', t, 1 - i / 1000)),
-    relevant_history: withinReach(ranked.filter((r) => conversational(r.candidate.turn)), body.budget_tokens).map((r) =>
+    // A turn that only made calls is shown by the findings, with each call beside its result.
+    recent_turns: structural.recent
+      .filter((t) => !callsShownWithResults(t, tools))
+      .map((t, i) => turnItem('recent_turns', t, 1 - i / 1000)),
+    relevant_history: withinReach(
+      ranked.filter((r) => conversational(r.candidate.turn) && !callsShownWithResults(r.candidate.turn, tools)),
+      body.budget_tokens,
+    ).map((r) =>
       turnItem('relevant_history', r.candidate.turn, r.score, r.duplicateOf),
     ),
-    // Newest tool results first, then older ones that match the query.
-    tool_findings: [...structural.tool, ...matchedTools].map(
-      (t, i) => item('tool_findings', t.id, 1 - i / 1000, t.sequence, {
-        content: escapeFence(t.content), lineFor: toolLine(t), turn: t, source: 'tool result',
+    tool_findings: [
+      ...(digest.length > 0
+        ? [item('tool_findings', `tool-values:${session.id}`, 1, -1, {
+            content: escapeFence(digestContent(digest)), lineFor: (c) => `${DIGEST_PREFIX}${c}`, source: 'tool result values',
+            shrink: (max) => { const c = shrinkDigest(digest, max, tok); return c && escapeFence(c); },
+          })]
+        : []),
+      ...tools.map((f, i) => {
+        const it = item('tool_findings', f.turn.id, 1 - (i + 1) / 1000, f.turn.sequence, {
+          content: escapeFence(f.content), lineFor: findingLine(f), turn: f.turn, source: 'tool result',
+          shrink: (max) => { const c = shrinkFinding(f, max, tok, whitelist); return c && escapeFence(c); },
+        });
+        return { ...it, ...(f.summarized ? { truncated: true } : {}), ...(f.outdatedBy ? { duplicateOf: f.outdatedBy } : {}) };
       }),
-    ),
+    ],
     retrieved_memory: memories.filter((m) => m.kind !== 'constraint').map((m, i) => item('retrieved_memory', m.id, m.score, i, {
       content: escapeFence(m.content), lineFor: (c) => `- (${m.kind}) ${c}`, memory: m, source: `memory:${m.scope}`,
     })),
@@ -169,20 +209,39 @@ export async function queryContext(
     frameTokens,
     headerTokens,
     fences: sharedFences,
-    shares: weighted(body.query ? querySectionShares : sectionShares, body.section_weights),
+    shares: weighted(
+      toolStretch
+        ? toolShares(toolSectionShares, candidates.tool_findings[0]?.tokens ?? 0, body.budget_tokens - body.reserve_tokens - frameTokens)
+        : body.query ? querySectionShares : sectionShares,
+      body.section_weights,
+    ),
+    ...(toolStretch ? { backfill: toolBackfillOrder } : {}),
     candidates,
     shrink: (it, maxTokens) => {
       // A retrieved turn is evidence: shown whole or not at all; a fragment would crowd out whole turns.
       if (it.section === 'relevant_history') return undefined;
       const payload = it.payload as Payload;
       const overhead = tok.count(payload.lineFor('')) + 1;
-      const content = truncateHeadTail(payload.content, maxTokens - overhead, tok);
+      const content = payload.shrink ? payload.shrink(maxTokens - overhead) : truncateHeadTail(payload.content, maxTokens - overhead, tok);
       if (!content) return undefined;
       const line = payload.lineFor(content);
-      return { ...it, line, tokens: tok.count(line) + 1, truncated: true };
+      return { ...it, line, tokens: tok.count(line) + 1, truncated: true, payload: { ...payload, content } };
     },
   });
 
+  const digestId = `tool-values:${session.id}`;
+  settleFindings(p, budget - p.report.used_tokens, digest.length ? { id: digestId, values: digest } : undefined, (k) => {
+    const turn = (k.payload as Payload).turn;
+    if (!turn) return undefined;
+    const whole = item('tool_findings', k.id, k.score, k.order, { ...(k.payload as Payload), content: escapeFence(turn.content) });
+    return { ...whole, ...(k.duplicateOf ? { duplicateOf: k.duplicateOf } : {}) };
+  });
+  dropUnansweredCalls(p, tools, (k, keep) => {
+    const payload = k.payload as Payload;
+    const shown = { ...payload.turn!, tool_calls: payload.turn!.tool_calls!.filter((c) => keep.includes(c.id)) };
+    const line = turnLine(shown)(payload.content);
+    return { ...k, line, tokens: tok.count(`${line}\n`), payload: { ...payload, turn: shown, lineFor: turnLine(shown) } };
+  });
   ctx.onStage?.('plan');
   let rendered = render(template, p.kept, frame);
   let tokenCount = tok.count(rendered.text);
@@ -222,7 +281,6 @@ function weighted(shares: Record<SectionName, number>, weights: QueryContextBody
   return Object.fromEntries(sectionNames.map((s) => [s, merged[s] / total])) as Record<SectionName, number>;
 }
 
-/** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */
 /** With word vectors, the turns nearest the query in meaning seed the candidates too. */
 async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody): Promise<number[]> {
   if (!body.query || !hasWords(ctx.embedder) || body.time_range) return [];
@@ -231,6 +289,7 @@ async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBod
   return semanticSeeds({ store: ctx.store, words, tenantId: ctx.tenantId, session, query: body.query, count });
 }
 
+/** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */
 function seedsFor(budget: number): number {
   const { seedsMin, seedsMax, tokensPerSeed } = defaults.history;
   return Math.min(seedsMax, Math.max(seedsMin, Math.ceil(budget / tokensPerSeed)));
@@ -251,16 +310,11 @@ function withinReach<T extends { candidate: { turn: TurnRow } }>(ranked: T[], bu
   return out;
 }
 
-const stamp = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
 /** `speaker: content`; the date is the group header above the line, so it is not repeated per turn. */
 function turnLine(t: TurnRow) {
   const calls = t.tool_calls?.length ? ` → calls ${t.tool_calls.map((c) => `${c.name}(${c.arguments})`).join(', ')}` : '';
   return (c: string) => `${t.name ?? t.role}: ${c}${calls}`;
-}
-
-function toolLine(t: TurnRow) {
-  return (c: string) => `[${stamp(t.created_at)}] ${t.name ?? 'tool'} result (call ${t.tool_call_id ?? '?'}): ${c}`;
 }
 
 /**
@@ -299,7 +353,8 @@ function toEnvelope(kept: Item<Payload>[], report: Envelope['budget_report'], se
       id: k.id, content: k.payload.memory!.content, scope: k.payload.memory!.scope, kind: k.payload.memory!.kind, score: k.score,
     })),
     tool_findings: of('tool_findings').map((k) => ({
-      id: k.id, tool_call_id: k.payload.turn!.tool_call_id, name: k.payload.turn!.name, content: contentOf(k), truncated: !!k.truncated,
+      id: k.id, tool_call_id: k.payload.turn?.tool_call_id ?? null, name: k.payload.turn?.name ?? null, content: contentOf(k),
+      truncated: !!k.truncated,
     })),
     budget_report: report,
   };

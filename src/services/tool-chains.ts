@@ -3,6 +3,8 @@
 // guarded by its id and the turns carry external ids derived from the chain and step.
 import { sql } from 'drizzle-orm';
 import { ApiError, notFound } from '../errors.js';
+import { summarizeToolResult } from '../pipeline/compressor/tool-summary.js';
+import { keepFor } from '../pipeline/tool-findings.js';
 import type { Ctx } from '../ports.js';
 import type { RegisterToolChainBody, ToolChain, UpdateToolResultBody } from '../schemas/tools.js';
 import { requireSession } from './sessions.js';
@@ -50,10 +52,15 @@ export async function updateToolResult(
 ): Promise<ToolChain> {
   const t = ctx.tenantId;
   const tokens = ctx.tokenizer.count(input.body.result);
+  const [step] = await ctx.store.query<{ tool_name: string }>(sql`
+    SELECT tool_name FROM tool_results
+    WHERE tenant_id = ${t} AND session_id = ${input.sessionId} AND chain_id = ${input.chainId} AND step_id = ${input.stepId}`);
+  if (!step) throw notFound(`step "${input.stepId}" of tool chain "${input.chainId}"`);
+  const summary = summarizeToolResult(input.body.result, ctx.tokenizer, { keep: keepFor(ctx.env.CONTEXT_TOOL_FIELDS, step.tool_name) }).text;
   const [row] = await ctx.store.query<{ tool_name: string }>(sql`
     WITH upd AS (
       UPDATE tool_results SET status = ${input.body.status}, result = ${input.body.result},
-        result_token_count = ${tokens}, updated_at = now()
+        result_token_count = ${tokens}, summary = ${summary}, updated_at = now()
       WHERE tenant_id = ${t} AND session_id = ${input.sessionId} AND chain_id = ${input.chainId} AND step_id = ${input.stepId}
       RETURNING tool_name
     ),
@@ -86,9 +93,10 @@ export async function getToolChain(ctx: Ctx, sessionId: string, chainId: string)
   const rows = await ctx.store.query<{
     name: string | null; status: ToolChain['status']; step_id: string; position: number; tool_name: string;
     arguments: unknown; step_status: 'pending' | 'ok' | 'error'; result: string | null; result_token_count: number;
+    summary: string | null;
   }>(sql`
     SELECT c.name, c.status, r.step_id, r.position, r.tool_name, r.arguments, r.status AS step_status, r.result,
-           r.result_token_count
+           r.result_token_count, r.summary
     FROM tool_chains c JOIN tool_results r ON r.tenant_id = c.tenant_id AND r.chain_id = c.id
     WHERE c.tenant_id = ${ctx.tenantId} AND c.id = ${chainId} AND c.session_id = ${sessionId}
     ORDER BY r.position`);
@@ -107,6 +115,7 @@ export async function getToolChain(ctx: Ctx, sessionId: string, chainId: string)
       status: r.step_status,
       result: r.result,
       result_token_count: Number(r.result_token_count),
+      summary: r.summary,
     })),
   };
 }

@@ -65,6 +65,7 @@ describe.each(backends)('memories, tool chains and events on $name', ({ open }) 
     expect(upd.status).toBe(200);
     expect(upd.json.status).toBe('done');
     expect(upd.json.steps[0].result_token_count).toBeGreaterThan(5);
+    expect(upd.json.steps[0].summary).toBe('flight: TP1351, price_eur: 129');
     // Retrying the same update stores nothing twice.
     await c.call('PUT', '/v1/sessions/t1/tool-chains/chain-1/steps/call_a', { status: 'ok', result: '{"flight":"TP1351","price_eur":129}' });
     const turns = (await c.call('GET', '/v1/sessions/t1/turns')).json.turns;

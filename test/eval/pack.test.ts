@@ -65,7 +65,7 @@ describe('baselines', () => {
   it('recency keeps the newest turns that fit, oldest first, within the exact o200k budget', async () => {
     const tok = await getTokenizer();
     const count = (t: string) => tok.count(t);
-    const index = buildBaselineIndex(turns, count);
+    const index = buildBaselineIndex(turns.map((t) => ({ line: baselineLine(t), text: t.content })), count);
     const twoNewest = `${baselineLine(turns[2]!)}\n${baselineLine(turns[3]!)}`;
     const p = recencyContext(index, count(twoNewest), count);
     expect(p.text).toBe(twoNewest);
@@ -75,7 +75,7 @@ describe('baselines', () => {
   it('bm25 keeps the best matches that fit and prints them in conversation order', async () => {
     const tok = await getTokenizer();
     const count = (t: string) => tok.count(t);
-    const index = buildBaselineIndex(turns, count);
+    const index = buildBaselineIndex(turns.map((t) => ({ line: baselineLine(t), text: t.content })), count);
     const all = bm25Context(index, 'What is the name of the cat Ann adopted, and who visits her?', 10_000, count);
     expect(all.text.split('\n').map((l) => l.slice(l.indexOf('] ') + 2, l.indexOf(':', l.indexOf('] '))))).toEqual(['Ann', 'Bo', 'Ann', 'Bo']);
     const best = bm25Context(index, 'cat adopted Luna', count(baselineLine(turns[0]!)), count);

@@ -76,7 +76,10 @@ export function normalizeTurn(r: TurnRow): TurnRow {
 export interface StructuralCandidates {
   recent: TurnRow[];
   system: TurnRow[];
+  /** The newest tool results, newest first. */
   tool: TurnRow[];
+  /** The newest assistant turns that made tool calls, newest first: the calls behind the tool results. */
+  calls: TurnRow[];
   first: TurnRow | undefined;
 }
 
@@ -86,6 +89,7 @@ export async function structuralCandidates(
   sessionId: string,
   recentLimit: number,
   range: TimeRange | undefined,
+  toolLimit: number = defaults.toolFindings.results,
 ): Promise<StructuralCandidates> {
   const where = sql`tenant_id = ${tenantId} AND session_id = ${sessionId} ${rangeFilter(range)}`;
   const rows = await store.query<TurnRow & { bucket: string }>(sql`
@@ -94,18 +98,33 @@ export async function structuralCandidates(
     UNION ALL
     (SELECT 'system', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'system' ORDER BY sequence LIMIT 20)
     UNION ALL
-    (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT 10)
+    (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT ${toolLimit})
+    UNION ALL
+    (SELECT 'calls', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
+      ORDER BY sequence DESC LIMIT ${toolLimit})
     UNION ALL
     (SELECT 'first', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY sequence LIMIT 1)`);
-  const out: StructuralCandidates = { recent: [], system: [], tool: [], first: undefined };
+  const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
   for (const row of rows) {
     const t = normalizeTurn(row);
     if (row.bucket === 'recent') out.recent.push(t);
     else if (row.bucket === 'system') out.system.push(t);
     else if (row.bucket === 'tool') out.tool.push(t);
+    else if (row.bucket === 'calls') out.calls.push(t);
     else out.first = t;
   }
   return out;
+}
+
+/** Assistant turns that made any of the calls with these ids (for results older than the structural window). */
+export async function callTurns(store: Store, tenantId: string, sessionId: string, ids: string[]): Promise<TurnRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await store.query<TurnRow>(sql`
+    SELECT ${turnColumns}, 0 AS score FROM turns
+    WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND role = 'assistant' AND tool_calls IS NOT NULL
+      AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
+    ORDER BY sequence DESC LIMIT 100`);
+  return rows.map(normalizeTurn);
 }
 
 export interface HistoryCandidate extends Candidate {

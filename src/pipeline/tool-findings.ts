@@ -1,0 +1,250 @@
+// Tool findings (seed 001 M3): what a tool-using agent needs from its tool results when the raw messages no longer
+// fit. Each result is shown with the call that produced it (name and arguments), as its structured summary unless
+// the whole output is as short; an older result of the same tool on the same arguments yields to the newer one; and
+// a digest lists the identifier-like values of every result seen so far, newest first and without repeats, so
+// they survive even when the results themselves are cut.
+import type { Tokenizer } from '../tokenizer.js';
+import { replaceKept, type Item, type Plan } from './planner.js';
+import type { TurnRow } from './retriever/index.js';
+import { compactJson, summarizeToolResult, type ToolSummary } from './compressor/tool-summary.js';
+
+export interface CallRef {
+  id: string;
+  name: string;
+  arguments: string;
+  /** The assistant turn that made the call. */
+  turnId: string;
+  sequence: number;
+}
+
+/** Calls by id; an id may be reused, so each result pairs with the latest call of its id made before it. */
+export type CallIndex = ReadonlyMap<string, readonly CallRef[]>;
+
+/** Field names an operator keeps for a tool (`*`: for every tool), e.g. from CONTEXT_TOOL_FIELDS. */
+export type ToolFieldWhitelist = Readonly<Record<string, readonly string[]>>;
+
+export interface Finding {
+  turn: TurnRow;
+  call: CallRef | undefined;
+  summary: ToolSummary;
+  /** `name(arguments)` of the call, or the tool's name when the call is not known. */
+  label: string;
+  /** What is shown: the whole output when its summary would not be shorter, else the summary. */
+  content: string;
+  summarized: boolean;
+  /** A newer result of the same tool on the same arguments: this one is outdated. */
+  outdatedBy?: string;
+}
+
+/** The calls of assistant turns, by id, newest first. */
+export function callIndex(turns: readonly TurnRow[]): CallIndex {
+  const out = new Map<string, CallRef[]>();
+  for (const t of [...turns].sort((a, b) => b.sequence - a.sequence)) {
+    for (const c of t.tool_calls ?? []) {
+      const ref = { id: c.id, name: c.name, arguments: c.arguments, turnId: t.id, sequence: t.sequence };
+      const list = out.get(c.id);
+      if (list) list.push(ref);
+      else out.set(c.id, [ref]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The calls behind these results: from the newest call turns already read, and for results older than those, one
+ * more read of the turns that made their calls (`more`).
+ */
+export async function pairCalls(
+  results: readonly TurnRow[],
+  known: readonly TurnRow[],
+  more: (ids: string[]) => Promise<TurnRow[]>,
+): Promise<CallIndex> {
+  const index = callIndex(known);
+  const missing = results.filter((r) => r.tool_call_id && !callOf(r, index)).map((r) => r.tool_call_id!);
+  if (missing.length === 0) return index;
+  const seen = new Set(known.map((t) => t.id));
+  return callIndex([...known, ...(await more([...new Set(missing)])).filter((t) => !seen.has(t.id))]);
+}
+
+/** The call a result answers: the latest call with its id made before it. */
+export function callOf(result: TurnRow, calls: CallIndex): CallRef | undefined {
+  return result.tool_call_id ? calls.get(result.tool_call_id)?.find((c) => c.sequence < result.sequence) : undefined;
+}
+
+const MEMO_MAX = 5_000;
+/** Longer string arguments (prose) are cut in a call's label; identifiers are far shorter and stay whole. */
+const LABEL_STRING_CHARS = 80;
+const memo = new Map<string, ToolSummary>();
+
+/** Summaries are pure functions of a stored (immutable) turn and the whitelist, so they are computed once per process. */
+function summaryOf(turn: TurnRow, keep: readonly string[], tok: Tokenizer): ToolSummary {
+  const key = `${turn.id}\u0000${keep.join('\u0001')}`;
+  let s = memo.get(key);
+  if (!s) {
+    s = summarizeToolResult(turn.content, tok, { keep });
+    if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
+    memo.set(key, s);
+  }
+  return s;
+}
+
+export function keepFor(whitelist: ToolFieldWhitelist | undefined, tool: string | null): string[] {
+  if (!whitelist) return [];
+  return [...(tool ? (whitelist[tool] ?? []) : []), ...(whitelist['*'] ?? [])];
+}
+
+const normalizeArgs = (text: string) => {
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(text)));
+  } catch {
+    return text.trim();
+  }
+};
+const sortKeys = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(sortKeys)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, sortKeys(x)]))
+      : v;
+
+/** The findings of tool results given newest first. */
+export function findings(
+  results: readonly TurnRow[],
+  calls: CallIndex,
+  tok: Tokenizer,
+  whitelist?: ToolFieldWhitelist,
+): Finding[] {
+  const newestByCall = new Map<string, string>();
+  return results.map((turn) => {
+    const call = callOf(turn, calls);
+    const name = call?.name ?? turn.name ?? 'tool';
+    const summary = summaryOf(turn, keepFor(whitelist, name), tok);
+    const summarized = turn.token_count > tok.count(summary.text);
+    const label = call ? `${name}(${compactJson(call.arguments, LABEL_STRING_CHARS)})` : name;
+    const f: Finding = { turn, call, summary, label, content: summarized ? summary.text : turn.content, summarized };
+    if (call) {
+      const key = `${name}\u0000${normalizeArgs(call.arguments)}`;
+      const newer = newestByCall.get(key);
+      if (newer) f.outdatedBy = newer;
+      else newestByCall.set(key, turn.id);
+    }
+    return f;
+  });
+}
+
+export const findingLine = (f: Finding) => (content: string) => `${f.label} → ${content}`;
+
+/** Re-summarises a finding to fit `maxTokens` of content (the lowest-priority fields go first). */
+export function shrinkFinding(f: Finding, maxTokens: number, tok: Tokenizer, whitelist?: ToolFieldWhitelist): string | undefined {
+  if (maxTokens <= 0) return undefined;
+  const s = summarizeToolResult(f.turn.content, tok, { keep: keepFor(whitelist, f.call?.name ?? f.turn.name), maxTokens });
+  return s.text || undefined;
+}
+
+export const DIGEST_PREFIX = 'Values from tool results, newest first: ';
+
+/** Identifier-like values of the results that are not outdated, newest result first, each value once. */
+export function digestValues(list: readonly Finding[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const f of list) {
+    if (f.outdatedBy) continue;
+    for (const v of f.summary.identifiers) {
+      if (seen.has(v)) continue;
+      seen.add(v);
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+export const digestContent = (values: readonly string[]) => values.join(', ');
+
+/** The longest newest-first prefix of the values that fits `maxTokens` (binary search). */
+export function shrinkDigest(values: readonly string[], maxTokens: number, tok: Tokenizer): string | undefined {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (tok.count(digestContent(values.slice(0, mid))) <= maxTokens) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo > 0 ? digestContent(values.slice(0, lo)) : undefined;
+}
+
+/**
+ * The session is in a tool-using stretch: its newest tool result is no older than the oldest of the recent
+ * conversation turns. Then tool results get the larger share of the budget.
+ */
+export function toolActive(recent: readonly TurnRow[], tools: readonly TurnRow[]): boolean {
+  if (tools.length === 0) return false;
+  if (recent.length === 0) return true;
+  const newestTool = Math.max(...tools.map((t) => t.sequence));
+  const oldestRecent = Math.min(...recent.map((t) => t.sequence));
+  return newestTool >= oldestRecent;
+}
+
+/**
+ * Tool-stretch shares with the findings share raised, when needed, to hold the digest whole (up to 85 % of the
+ * budget); the other sections give up tokens in proportion to their shares.
+ */
+export function toolShares<S extends string>(base: Readonly<Record<S, number>>, digestTokens: number, available: number): Record<S, number> {
+  const key = 'tool_findings' as S;
+  const want = Math.min(0.85, Math.max(base[key], available > 0 ? (digestTokens + 16) / available : 0));
+  const rest = 1 - base[key];
+  const scale = rest > 0 ? (1 - want) / rest : 0;
+  return Object.fromEntries(Object.entries(base).map(([k, v]) => [k, k === key ? want : (v as number) * scale])) as Record<S, number>;
+}
+
+/** A turn that only makes calls, all of whose results are among the findings: the findings show those calls. */
+export function callsShownWithResults(turn: TurnRow, list: readonly Finding[]): boolean {
+  if (turn.role !== 'assistant' || turn.content.trim() !== '' || !turn.tool_calls?.length) return false;
+  const answered = new Set(list.flatMap((f) => (f.call?.turnId === turn.id ? [f.call.id] : [])));
+  return turn.tool_calls.every((c) => answered.has(c.id));
+}
+
+/**
+ * After planning, with what the budget has left (`room`): summarised results become whole, newest first, while they
+ * fit; the digest goes once every value it lists is shown elsewhere, and the tokens it frees go to the next results.
+ * `whole` renders a finding's full line (with its token cost), or undefined when there is none.
+ */
+export function settleFindings(
+  p: Plan,
+  room: number,
+  digest: { id: string; values: readonly string[] } | undefined,
+  whole: (item: Item) => Item | undefined,
+): void {
+  const expand = () => {
+    const summarised = p.kept
+      .filter((k) => k.section === 'tool_findings' && k.truncated && k.id !== digest?.id)
+      .sort((a, b) => b.order - a.order);
+    for (const k of summarised) {
+      const next = whole(k);
+      if (!next || next.tokens - k.tokens > room) continue;
+      room -= replaceKept(p, k.id, next);
+    }
+  };
+  expand();
+  if (!digest || !p.kept.some((k) => k.id === digest.id)) return;
+  const others = p.kept.filter((k) => k.id !== digest.id).map((k) => k.line);
+  if (digest.values.every((v) => others.some((line) => line.includes(v)))) {
+    room -= replaceKept(p, digest.id, undefined);
+    expand();
+  }
+}
+
+/**
+ * A kept turn never shows a call whose result exists among the findings but was left out: such calls are taken off
+ * its line (`strip` re-renders the turn with the calls it keeps). Calls still waiting for a result stay.
+ */
+export function dropUnansweredCalls(p: Plan, list: readonly Finding[], strip: (item: Item, keep: string[]) => Item): void {
+  const kept = new Set(p.kept.map((k) => k.id));
+  for (const k of [...p.kept]) {
+    if (k.section !== 'recent_turns' && k.section !== 'relevant_history') continue;
+    const turn = (k.payload as { turn?: TurnRow }).turn;
+    if (!turn?.tool_calls?.length) continue;
+    const left = new Set(list.filter((f) => f.call?.turnId === turn.id && !kept.has(f.turn.id)).map((f) => f.call!.id));
+    if (left.size === 0) continue;
+    replaceKept(p, k.id, strip(k, turn.tool_calls.map((c) => c.id).filter((id) => !left.has(id))));
+  }
+}

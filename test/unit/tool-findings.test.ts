@@ -1,0 +1,144 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { plan, type Item } from '../../src/pipeline/planner.js';
+import type { TurnRow } from '../../src/pipeline/retriever/index.js';
+import {
+  callIndex,
+  callOf,
+  callsShownWithResults,
+  digestValues,
+  dropUnansweredCalls,
+  findings,
+  keepFor,
+  settleFindings,
+  toolActive,
+  toolShares,
+} from '../../src/pipeline/tool-findings.js';
+import { sectionNames, type SectionName } from '../../src/schemas/context.js';
+import { getTokenizer, type Tokenizer } from '../../src/tokenizer.js';
+
+let tok: Tokenizer;
+beforeAll(async () => {
+  tok = await getTokenizer();
+});
+
+let n = 0;
+const turn = (sequence: number, role: TurnRow['role'], content: string, extra: Partial<TurnRow> = {}): TurnRow => ({
+  id: `t${sequence}-${++n}`, sequence, role, name: null, content, token_count: content.length, external_id: null,
+  tool_call_id: null, tool_calls: null, created_at: '2025-01-01T00:00:00.000Z', score: 0, ...extra,
+});
+const callTurn = (sequence: number, calls: [string, string, Record<string, unknown>][], content = '') =>
+  turn(sequence, 'assistant', content, { tool_calls: calls.map(([id, name, args]) => ({ id, name, arguments: JSON.stringify(args) })) });
+const resultTurn = (sequence: number, callId: string, name: string, content: string) =>
+  turn(sequence, 'tool', content, { tool_call_id: callId, name });
+
+describe('pairing results with calls', () => {
+  it('pairs a result with the latest call of its id made before it, even when ids are reused', () => {
+    const a = callTurn(1, [['call_x', 'lookup_user', { user: 'u-100' }]]);
+    const r1 = resultTurn(2, 'call_x', 'lookup_user', '{"id":"u-100","plan":"p-77"}');
+    const b = callTurn(3, [['call_x', 'add', { expr: '1 + 2' }]]);
+    const r2 = resultTurn(4, 'call_x', 'add', '3');
+    const index = callIndex([b, a]);
+    expect(callOf(r1, index)).toMatchObject({ name: 'lookup_user', turnId: a.id });
+    expect(callOf(r2, index)).toMatchObject({ name: 'add', turnId: b.id });
+    const list = findings([r2, r1], index, tok);
+    expect(list.map((f) => f.label)).toEqual(['add(expr: 1 + 2)', 'lookup_user(user: u-100)']);
+    expect(list.some((f) => f.outdatedBy)).toBe(false);
+  });
+
+  it('marks an older result of the same tool on the same arguments (in any key order) as outdated', () => {
+    const a = callTurn(1, [['c1', 'stat', { path: '/etc/hosts', follow: true }]]);
+    const r1 = resultTurn(2, 'c1', 'stat', '{"inode":"i-1001","mtime":"2025-01-01"}');
+    const b = callTurn(3, [['c2', 'stat', { follow: true, path: '/etc/hosts' }]]);
+    const r2 = resultTurn(4, 'c2', 'stat', '{"inode":"i-1001","mtime":"2025-02-02"}');
+    const list = findings([r2, r1], callIndex([b, a]), tok);
+    expect(list[1]!.outdatedBy).toBe(r2.id);
+    expect(digestValues(list)).toEqual(['i-1001', '2025-02-02']);
+  });
+
+  it('digests identifier values newest result first, each once', () => {
+    const a = callTurn(1, [['c1', 'search', { q: 'kettle' }]]);
+    const r1 = resultTurn(2, 'c1', 'search', '[{"sku":"KTL-204"},{"sku":"KTL-300"}]');
+    const b = callTurn(3, [['c2', 'cart', {}]]);
+    const r2 = resultTurn(4, 'c2', 'cart', '{"cart_id":"cart-9","items":["KTL-300"]}');
+    expect(digestValues(findings([r2, r1], callIndex([b, a]), tok))).toEqual(['cart-9', 'KTL-300', 'KTL-204']);
+  });
+
+  it('reads the operator whitelist per tool and for every tool', () => {
+    expect(keepFor({ read_file: ['owner'], '*': ['note'] }, 'read_file')).toEqual(['owner', 'note']);
+    expect(keepFor({ read_file: ['owner'] }, 'stat')).toEqual([]);
+    expect(keepFor(undefined, 'stat')).toEqual([]);
+  });
+});
+
+describe('tool-using stretches', () => {
+  it('is active when the newest tool result is among the recent turns', () => {
+    const recent = [turn(10, 'user', 'a'), turn(8, 'assistant', 'b')];
+    expect(toolActive(recent, [turn(9, 'tool', 'r')])).toBe(true);
+    expect(toolActive(recent, [turn(3, 'tool', 'r')])).toBe(false);
+    expect(toolActive(recent, [])).toBe(false);
+  });
+
+  it('raises the findings share to hold the digest and scales the others down', () => {
+    const base = { a: 0.5, tool_findings: 0.5 };
+    expect(toolShares(base, 10, 1000)).toEqual(base);
+    const raised = toolShares(base, 684, 1000);
+    expect(raised.tool_findings).toBeCloseTo(0.7, 6);
+    expect(raised.a).toBeCloseTo(0.3, 6);
+    expect(toolShares(base, 5000, 1000).tool_findings).toBe(0.85);
+  });
+});
+
+describe('call/result integrity after planning', () => {
+  const empty = () => Object.fromEntries(sectionNames.map((s) => [s, [] as Item[]])) as Record<SectionName, Item[]>;
+  const headers = Object.fromEntries(sectionNames.map((s) => [s, 0])) as Record<SectionName, number>;
+  const it_ = (section: SectionName, id: string, tokens: number, payload: unknown, extra: Partial<Item> = {}): Item => ({
+    id, section, line: id, tokens, score: 1, order: 0, payload, ...extra,
+  });
+
+  it('treats a turn that only made calls as shown by the findings when all its results are there', () => {
+    const a = callTurn(1, [['c1', 'ls', {}], ['c2', 'cat', { f: 'x' }]]);
+    const list = findings([resultTurn(3, 'c2', 'cat', 'x'), resultTurn(2, 'c1', 'ls', 'y')], callIndex([a]), tok);
+    expect(callsShownWithResults(a, list)).toBe(true);
+    expect(callsShownWithResults(a, list.slice(0, 1))).toBe(false);
+    expect(callsShownWithResults(callTurn(4, [['c1', 'ls', {}]], 'Listing now.'), list)).toBe(false);
+  });
+
+  it('takes a call off a kept turn when its result exists but was left out, keeping pending calls', () => {
+    const a = callTurn(1, [['c1', 'ls', {}], ['c2', 'cat', {}], ['c3', 'pending', {}]], 'Checking.');
+    const list = findings([resultTurn(3, 'c2', 'cat', 'x'), resultTurn(2, 'c1', 'ls', 'y')], callIndex([a]), tok);
+    const candidates = empty();
+    candidates.recent_turns.push(it_('recent_turns', a.id, 20, { turn: a }));
+    candidates.tool_findings.push(it_('tool_findings', list[1]!.turn.id, 5, { turn: list[1]!.turn }));
+    const p = plan({ budget: 1000, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
+    let keptCalls: string[] = [];
+    dropUnansweredCalls(p, list, (k, keep) => {
+      keptCalls = keep;
+      return { ...k, line: `${k.line} calls ${keep.join(',')}`, tokens: 12 };
+    });
+    expect(keptCalls).toEqual(['c1', 'c3']);
+    expect(p.kept.find((k) => k.id === a.id)!.tokens).toBe(12);
+    expect(p.report.used_tokens).toBe(17);
+  });
+
+  it('makes summarised results whole newest first within the room left, then drops a redundant digest', () => {
+    const candidates = empty();
+    candidates.tool_findings.push(
+      it_('tool_findings', 'digest', 10, {}, { line: 'Values: v-1, v-2' }),
+      it_('tool_findings', 'old', 5, {}, { truncated: true, order: 1 }),
+      it_('tool_findings', 'new', 5, {}, { truncated: true, order: 2 }),
+    );
+    const p = plan({ budget: 20, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
+    expect(p.report.used_tokens).toBe(20);
+    const whole = (k: Item): Item => ({ ...k, line: `${k.id} whole v-${k.id === 'new' ? 1 : 2}`, tokens: 14, truncated: false });
+    settleFindings(p, 20 - p.report.used_tokens, { id: 'digest', values: ['v-1', 'v-2'] }, whole);
+    // No room at first; nothing changes while the digest is needed.
+    expect(p.kept.map((k) => `${k.id}:${k.tokens}`)).toEqual(['digest:10', 'old:5', 'new:5']);
+
+    const q = plan({ budget: 40, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
+    settleFindings(q, 40 - q.report.used_tokens, { id: 'digest', values: ['v-1', 'v-2'] }, whole);
+    // 20 tokens of room: the newer becomes whole (9 more), then the older (9 more); the digest is then redundant.
+    expect(q.kept.map((k) => `${k.id}:${k.tokens}`)).toEqual(['old:14', 'new:14']);
+    expect(q.report.used_tokens).toBe(28);
+    expect(q.report.dropped[0]).toMatchObject({ id: 'digest', reason: 'duplicate' });
+  });
+});
