@@ -30,13 +30,30 @@ export interface RelevantInput {
 const vectorCache = new Map<string, Float32Array>();
 const VECTOR_CACHE_MAX = 50_000;
 
-async function vectorsFor(embedder: Embedder, query: string, turns: readonly HistoryCandidate[]) {
+async function vectorsFor(embedder: Embedder, query: string | undefined, turns: readonly HistoryCandidate[]) {
   const key = (id: string) => `${embedder.model}\u0000${id}`;
-  const missing = turns.filter((t) => !vectorCache.has(key(t.id)));
-  const fresh = await embedder.embed([query, ...missing.map((t) => t.content)]);
+  // This call's vectors, kept apart from the process-wide cache, which may be cleared below.
+  const local = new Map<string, Float32Array>();
+  const missing: HistoryCandidate[] = [];
+  for (const t of turns) {
+    const v = vectorCache.get(key(t.id));
+    if (v) local.set(t.id, v);
+    else missing.push(t);
+  }
+  const texts = [...(query === undefined ? [] : [query]), ...missing.map((t) => t.content)];
+  const fresh = texts.length ? await embedder.embed(texts) : [];
+  const offset = query === undefined ? 0 : 1;
+  missing.forEach((t, i) => local.set(t.id, fresh[i + offset]!));
   if (vectorCache.size + missing.length > VECTOR_CACHE_MAX) vectorCache.clear();
-  missing.forEach((t, i) => vectorCache.set(key(t.id), fresh[i + 1]!));
-  return { query: fresh[0]!, of: (id: string) => vectorCache.get(key(id)) };
+  for (const t of missing) vectorCache.set(key(t.id), local.get(t.id)!);
+  return { query: query === undefined ? undefined : fresh[0], of: (id: string) => local.get(id) };
+}
+
+/** The items the near-duplicate check will compare: those sharing one of their keys with another item. */
+function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string[]): T[] {
+  const count = new Map<string, number>();
+  for (const item of items) for (const k of new Set(keys(item))) count.set(k, (count.get(k) ?? 0) + 1);
+  return items.filter((item) => keys(item).some((k) => count.get(k)! > 1));
 }
 
 export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
@@ -53,19 +70,40 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
 
   const head = out.slice(0, cfg.embedTop);
   const tail = out.slice(cfg.embedTop);
-  let vectors: Awaited<ReturnType<typeof vectorsFor>>;
+
+  // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared.
+  const df = new Map<string, number>();
+  for (const c of input.candidates) for (const lexeme of c.lexemes.tf.keys()) df.set(lexeme, (df.get(lexeme) ?? 0) + 1);
+  const rarestOf = new Map<string, string[]>();
+  const rarest = (r: RankedTurn) => {
+    let keys = rarestOf.get(r.candidate.id);
+    if (!keys) {
+      keys = [...r.candidate.lexemes.tf.keys()]
+        .filter((l) => !r.candidate.speakerLexemes.includes(l))
+        .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
+        .slice(0, 2);
+      rarestOf.set(r.candidate.id, keys);
+    }
+    return keys;
+  };
+
+  let vectors: { query?: Float32Array; of: (id: string) => Float32Array | undefined };
   try {
-    vectors = await vectorsFor(input.embedder, input.query, head.map((r) => r.candidate));
+    // Without a semantic signal the vectors only serve the near-duplicate check, which compares items sharing a
+    // rarest lexeme: only those are embedded.
+    const embedded = input.embedder.semantic ? head : comparedOnly(head, rarest);
+    vectors = await vectorsFor(input.embedder, input.embedder.semantic ? input.query : undefined, embedded.map((r) => r.candidate));
   } catch (err) {
     input.logger?.warn('embedding failed; ranking on lexical signals only', { error: (err as Error).message });
     return out;
   }
 
-  if (input.embedder.semantic) {
+  const queryVector = vectors.query;
+  if (input.embedder.semantic && queryVector) {
     // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical scores'
     // magnitudes by reassigning them in the new order.
     const lexicalIds = head.map((r) => r.candidate.id);
-    const similarity = new Map(head.map((r) => [r.candidate.id, dot(vectors.query, vectors.of(r.candidate.id)!)]));
+    const similarity = new Map(head.map((r) => [r.candidate.id, dot(queryVector, vectors.of(r.candidate.id)!)]));
     const semanticIds = rankIds(similarity);
     const fused = reciprocalRankFusion([{ ids: lexicalIds }, { ids: semanticIds, weight: cfg.embeddingWeight }]);
     const byId = new Map(head.map((r) => [r.candidate.id, r]));
@@ -73,14 +111,6 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
     out = [...rankIds(fused).map((id, i) => ({ ...byId.get(id)!, score: scores[i]! })), ...tail];
   }
 
-  // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared.
-  const df = new Map<string, number>();
-  for (const c of input.candidates) for (const lexeme of c.lexemes.tf.keys()) df.set(lexeme, (df.get(lexeme) ?? 0) + 1);
-  const rarest = (r: RankedTurn) =>
-    [...r.candidate.lexemes.tf.keys()]
-      .filter((l) => !r.candidate.speakerLexemes.includes(l))
-      .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
-      .slice(0, 2);
   const { duplicates } = dropNearDuplicates(
     out.slice(0, cfg.embedTop),
     (a, b) => {
