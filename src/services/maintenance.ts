@@ -25,6 +25,9 @@ export async function overdueCompressions(deps: Deps, limit = MAINTENANCE_BATCH)
  * sessions instead of using their indexes. Returns the tables analyzed.
  */
 export async function refreshStatistics(deps: Deps): Promise<string[]> {
+  // Row counts reach pg_stat_user_tables at most once a second per connection; flush this one's first, so a sweep
+  // right after a burst of writes (the embedded database has a single connection) sees them.
+  await deps.store.query(sql`SELECT pg_stat_force_next_flush()`);
   const stale = await deps.store.query<{ relname: string }>(sql`
     SELECT relname FROM pg_stat_user_tables
     WHERE schemaname = current_schema()
