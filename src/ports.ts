@@ -10,6 +10,8 @@ export interface Cache {
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   /** Drops every key that starts with `prefix` (used when a session, user or agent is deleted). */
   deletePrefix(prefix: string): Promise<void>;
+  /** One cache for every instance (Redis, Upstash): what one instance writes, all of them read. */
+  readonly shared?: boolean;
 }
 
 /** Background work. Handlers are idempotent: a job delivered twice changes nothing the second time. */

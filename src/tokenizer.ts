@@ -8,6 +8,12 @@ export interface Tokenizer {
   truncate(text: string, maxTokens: number): string;
   /** The longest suffix of `text` that fits in `maxTokens`, cut on a token boundary. */
   tail(text: string, maxTokens: number): string;
+  /** The text's tokens, for callers that cut one text several ways (encode once, then `head`/`tailOf`). */
+  encode(text: string): number[];
+  /** The first `n` of `tokens` as text, without a character cut in half. */
+  head(tokens: readonly number[], n: number): string;
+  /** The last `n` of `tokens` as text, without a character cut in half. */
+  tailOf(tokens: readonly number[], n: number): string;
 }
 
 /** Distinct pre-token pieces remembered; words repeat, so a small table answers nearly every lookup. */
@@ -19,25 +25,34 @@ export function getTokenizer(): Promise<Tokenizer> {
   loading ??= import('js-tiktoken/ranks/o200k_base').then(({ default: ranks }) => {
     const enc = new Tiktoken(ranks);
     const count = pieceCounter(enc, ranks.pat_str, Object.keys(ranks.special_tokens));
+    // A cut inside a multi-byte character decodes to U+FFFD; drop it rather than emit a broken character.
+    const head = (tokens: readonly number[], n: number) => {
+      if (n <= 0) return '';
+      let cut = enc.decode(tokens.slice(0, n));
+      while (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+      return cut;
+    };
+    const tailOf = (tokens: readonly number[], n: number) => {
+      if (n <= 0) return '';
+      let cut = enc.decode(tokens.slice(Math.max(0, tokens.length - n)));
+      while (cut.startsWith('\uFFFD')) cut = cut.slice(1);
+      return cut;
+    };
     return {
       count,
       truncate: (text, maxTokens) => {
         if (maxTokens <= 0) return '';
         const tokens = enc.encode(text);
-        if (tokens.length <= maxTokens) return text;
-        let cut = enc.decode(tokens.slice(0, maxTokens));
-        // A cut inside a multi-byte character decodes to U+FFFD; drop it rather than emit a broken character.
-        while (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
-        return cut;
+        return tokens.length <= maxTokens ? text : head(tokens, maxTokens);
       },
       tail: (text, maxTokens) => {
         if (maxTokens <= 0) return '';
         const tokens = enc.encode(text);
-        if (tokens.length <= maxTokens) return text;
-        let cut = enc.decode(tokens.slice(tokens.length - maxTokens));
-        while (cut.startsWith('\uFFFD')) cut = cut.slice(1);
-        return cut;
+        return tokens.length <= maxTokens ? text : tailOf(tokens, maxTokens);
       },
+      encode: (text) => enc.encode(text),
+      head,
+      tailOf,
     } satisfies Tokenizer;
   });
   return loading;

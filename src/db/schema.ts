@@ -154,7 +154,8 @@ export const turns = pgTable(
       .where(sql`${t.externalId} IS NOT NULL`),
     // Structural candidates (system turns, the newest turns of a role) read a session by role in sequence order.
     index('turns_session_role_idx').on(t.tenantId, t.sessionId, t.role, t.sequence),
-    index('turns_tsv_idx').using('gin', t.tsv),
+    // No pending list: queued entries are scanned on every search and make the planner avoid the index.
+    index('turns_tsv_idx').using('gin', t.tsv).with({ fastupdate: false }),
     sessionFk(t, 'turns_session_fk'),
   ],
 );

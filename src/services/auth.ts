@@ -4,6 +4,7 @@ import { randomToken, sha256Hex } from '../crypto.js';
 import { parseTextArray, pgTextArray } from '../db/store.js';
 import { ApiError } from '../errors.js';
 import type { Deps } from '../ports.js';
+import { forgetKey, rememberedPrincipal, rememberPrincipal } from './auth-memo.js';
 
 export const scopes = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof scopes)[number];
@@ -42,10 +43,14 @@ export async function authenticate(deps: Deps, authorization: string | undefined
   const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
   if (!match) throw new ApiError('UNAUTHORIZED', 'missing bearer key: send "Authorization: Bearer <key>"');
   const hash = await sha256Hex(match[1]!);
+  const remembered = await rememberedPrincipal(deps, hash);
+  if (remembered) return remembered;
   const [row] = await deps.store.query<{ id: string; tenant_id: string; scopes: string[] | string }>(sql`
     SELECT id, tenant_id, scopes FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`);
   if (!row) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API key');
-  return { tenantId: row.tenant_id, keyId: row.id, scopes: parseTextArray(row.scopes).filter((s): s is Scope => (scopes as readonly string[]).includes(s)) };
+  const principal: Principal = { tenantId: row.tenant_id, keyId: row.id, scopes: parseTextArray(row.scopes).filter((s): s is Scope => (scopes as readonly string[]).includes(s)) };
+  rememberPrincipal(deps, hash, principal);
+  return principal;
 }
 
 export interface ApiKeyView {
@@ -71,11 +76,15 @@ export async function listApiKeys(deps: Deps, tenantId?: string): Promise<ApiKey
   }));
 }
 
-/** Revokes at once: every request looks its key up in the database, so no instance keeps accepting it. */
+/**
+ * Revokes at once: the database row first, then the key is forgotten by this process and marked revoked in the
+ * shared cache, so no instance keeps accepting a lookup it remembered (./auth-memo.ts).
+ */
 export async function revokeApiKey(deps: Deps, id: string): Promise<void> {
   const rows = await deps.store.query<{ id: string }>(sql`
     UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${id} RETURNING id`);
   if (rows.length === 0) throw new ApiError('NOT_FOUND', `API key "${id}" not found`);
+  await forgetKey(deps, id);
 }
 
 /** Checks the admin bearer key in constant time (comparing hashes, so lengths never leak). */

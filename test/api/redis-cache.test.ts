@@ -1,8 +1,10 @@
 // Node on PostgreSQL + the real Redis: two instances share the cache and see each other's invalidations; deletes
 // leave nothing in Redis; with Redis unreachable every request is still served from PostgreSQL.
+import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { revokeApiKey } from '../../src/services/auth.js';
 import { harness, backends, clientFor, tenant, turns3, type Harness } from '../helpers.js';
 
 const postgres = backends[1].open;
@@ -38,6 +40,18 @@ describe('Redis cache on PostgreSQL', () => {
     expect(after.json.rendered.text).toContain('99 euros');
   });
 
+  it('a key revoked on one instance is refused at once by another that remembered its lookup', async () => {
+    const a = await tenant(one);
+    const b = clientFor(two, a.tenantId, a.key);
+    expect((await b.call('POST', '/v1/sessions/k1/turns', { turns: turns3 })).status).toBe(201);
+    // Remembered by instance two now; the database row alone no longer decides there.
+    expect((await b.call('GET', '/v1/sessions/k1')).status).toBe(200);
+    const [row] = await one.deps.store.query<{ id: string }>(sql`SELECT id FROM api_keys WHERE tenant_id = ${a.tenantId}`);
+    await revokeApiKey(one.deps, row!.id);
+    expect((await b.call('GET', '/v1/sessions/k1')).status).toBe(401);
+    expect((await a.call('GET', '/v1/sessions/k1')).status).toBe(401);
+  });
+
   it('deleting a session removes its cache entries and index from Redis', async () => {
     const a = await tenant(one);
     await a.call('POST', '/v1/sessions/gone/turns', { turns: turns3 });
@@ -68,6 +82,24 @@ describe('Redis unreachable', () => {
       expect((await c.call('DELETE', '/v1/sessions/nr')).status).toBe(204);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('PostgreSQL without Redis', () => {
+  it('two instances with their own caches still refuse a revoked key at once', async () => {
+    const one = await harness(postgres);
+    const two = await harness(postgres);
+    try {
+      const a = await tenant(one);
+      const b = clientFor(two, a.tenantId, a.key);
+      expect((await b.call('POST', '/v1/sessions/k2/turns', { turns: turns3 })).status).toBe(201);
+      const [row] = await one.deps.store.query<{ id: string }>(sql`SELECT id FROM api_keys WHERE tenant_id = ${a.tenantId}`);
+      await revokeApiKey(one.deps, row!.id);
+      expect((await b.call('GET', '/v1/sessions/k2')).status).toBe(401);
+    } finally {
+      await one.close();
+      await two.close();
     }
   });
 });

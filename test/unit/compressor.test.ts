@@ -21,6 +21,33 @@ describe('truncation (head + tail)', () => {
     }
   });
 
+  it('cuts exactly as re-encoding the text for every attempt would, multi-byte text included', async () => {
+    const tok = await getTokenizer();
+    // The cut as it reads by definition: the head and the tail of the whole text, each encoded from scratch.
+    const reference = (text: string, maxTokens: number) => {
+      const total = tok.count(text);
+      if (total <= maxTokens) return text;
+      for (let room = maxTokens; room > 0; room--) {
+        const marker = ` […${total - room} tokens cut…] `;
+        const body = room - tok.count(marker);
+        if (body <= 0) return tok.truncate(text, maxTokens);
+        const head = Math.ceil(body * 0.6);
+        const out = tok.truncate(text, head) + marker + tok.tail(text, body - head);
+        if (tok.count(out) <= maxTokens) return out;
+      }
+      return '';
+    };
+    const texts = [`{"result": ${JSON.stringify('naïve café — 東京 and 北京 🚀 '.repeat(40))}}`, 'ab'.repeat(500), 'x'];
+    for (const text of texts) {
+      for (const limit of [1, 5, 12, 30, 90]) {
+        const out = truncateHeadTail(text, limit, tok);
+        expect(out).toBe(reference(text, limit));
+        expect(tok.count(out)).toBeLessThanOrEqual(limit);
+        expect(out).not.toContain('\uFFFD');
+      }
+    }
+  });
+
   it('returns short text unchanged', async () => {
     const tok = await getTokenizer();
     expect(truncateHeadTail('tiny text', 50, tok)).toBe('tiny text');

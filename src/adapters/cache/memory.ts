@@ -11,15 +11,24 @@ export function memoryCache(maxEntries = 10_000): Cache {
         entries.delete(key);
         return undefined;
       }
-      return structuredClone(hit.value) as T;
+      // Stored as a frozen private copy, so readers can share it: no copy per hit.
+      return hit.value as T;
     },
     async set(key, value, ttlSeconds) {
       entries.delete(key);
-      entries.set(key, { value: structuredClone(value), expires: Date.now() + ttlSeconds * 1000 });
+      entries.set(key, { value: deepFreeze(structuredClone(value)), expires: Date.now() + ttlSeconds * 1000 });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
     async deletePrefix(prefix) {
       for (const key of entries.keys()) if (key.startsWith(prefix)) entries.delete(key);
     },
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

@@ -31,6 +31,7 @@ export function indexedPrefixes(key: string): string[] {
 
 export function upstashCache(redis: UpstashClient): Cache {
   return {
+    shared: true,
     async get<T>(key: string) {
       // The client parses JSON itself unless automatic deserialisation is off; accept both.
       const raw = await redis.get<unknown>(key);

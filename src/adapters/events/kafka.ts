@@ -102,5 +102,5 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   });
   // The losing promise must not surface as an unhandled rejection.
   promise.catch(() => {});
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => timer !== undefined && clearTimeout(timer));
 }

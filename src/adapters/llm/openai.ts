@@ -1,13 +1,16 @@
 // Summaries through any OpenAI-compatible chat API (OpenAI, Azure, vLLM, Ollama, a local test server).
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { Llm } from '../../ports.js';
 
 export function openAiLlm(opts: { apiKey: string; baseURL?: string; model: string; timeoutMs: number }): Llm {
-  const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: opts.timeoutMs, maxRetries: 1 });
+  // The SDK loads on the first call: a deployment without a key, or one that never calls, never evaluates it.
+  let client: Promise<OpenAI> | undefined;
+  const openai = () =>
+    (client ??= import('openai').then(({ default: OpenAI }) => new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: opts.timeoutMs, maxRetries: 1 })));
   return {
     model: opts.model,
     async summarize(text, maxTokens) {
-      const res = await client.chat.completions.create({
+      const res = await (await openai()).chat.completions.create({
         model: opts.model,
         temperature: 0,
         max_tokens: maxTokens,

@@ -1,7 +1,6 @@
 // GET /docs: the interactive API reference (Scalar) over /openapi.json. Scalar's page loads its script from a CDN by
 // default; here the bundled copy in node_modules is served at /docs/scalar.js so the docs work offline. Where that
 // file cannot be read (Workers has no disk) the page falls back to the CDN.
-import { Scalar } from '@scalar/hono-api-reference';
 import { errorResponse, type App } from '../app.js';
 import { packageFileUrl, readStaticFile } from '../static-files.js';
 
@@ -23,9 +22,9 @@ export const registerDocs = (app: App) => {
     });
   });
 
-  app.get(
-    '/docs',
-    Scalar(() => ({
+  // Scalar's page builder loads on the first /docs request, not with the API.
+  let page: Promise<ReturnType<typeof import('@scalar/hono-api-reference').Scalar>> | undefined;
+  const docsPage = () => (page ??= import('@scalar/hono-api-reference').then(({ Scalar }) => Scalar(() => ({
       url: '/openapi.json',
       pageTitle: 'Context engine API',
       ...(scalarScript() ? { cdn: SCRIPT_PATH } : {}),
@@ -37,6 +36,9 @@ export const registerDocs = (app: App) => {
       showDeveloperTools: 'never',
       agent: { disabled: true },
       authentication: { preferredSecurityScheme: 'bearer' },
-    })),
-  );
+    }))));
+  app.get('/docs', async (c, next) => {
+    const handler = await docsPage();
+    return handler(c as unknown as Parameters<typeof handler>[0], next);
+  });
 };

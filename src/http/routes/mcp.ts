@@ -2,10 +2,8 @@
 // gets its own server and transport bound to the key's tenant, and answers with JSON, so any instance (a Node
 // process or a Worker isolate) can serve any request. Without sessions there is no server-initiated stream to open
 // with GET and nothing to end with DELETE; both answer 405 as the protocol allows.
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { limits } from '../../config.js';
 import { ApiError } from '../../errors.js';
-import { createMcpServer } from '../../mcp/server.js';
 import type { Ctx, Deps } from '../../ports.js';
 import { authenticate } from '../../services/auth.js';
 import type { App } from '../app.js';
@@ -15,6 +13,11 @@ const methodNotAllowed = () =>
     JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless; use POST.' }, id: null }),
     { status: 405, headers: { allow: 'POST', 'content-type': 'application/json' } },
   );
+
+// The MCP SDK and the tool definitions load on the first /mcp request, not with the API.
+let modules: Promise<[typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), typeof import('../../mcp/server.js')]> | undefined;
+const loadMcp = () =>
+  (modules ??= Promise.all([import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), import('../../mcp/server.js')]));
 
 export const registerMcp = (app: App, deps: Deps) =>
   app.on(['POST', 'GET', 'DELETE'], '/mcp', async (c) => {
@@ -32,6 +35,7 @@ export const registerMcp = (app: App, deps: Deps) =>
       requestId,
       logger: deps.logger.child({ request_id: requestId, tenant_id: principal.tenantId, via: 'mcp' }),
     };
+    const [{ WebStandardStreamableHTTPServerTransport }, { createMcpServer }] = await loadMcp();
     const server = createMcpServer(ctx, principal.scopes);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,

@@ -175,34 +175,42 @@ export async function historyCandidates(
   const prefixMin = opts.prefixMin ?? defaults.history.prefixMinLength;
   const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
 
-  const matches = await store.query<{ ord: number; lexeme: string; sequence: number | null }>(sql`
-    WITH terms AS (
-      SELECT row_number() OVER (ORDER BY s.weight DESC, s.lexeme) AS ord, s.lexeme,
-             (quote_literal(s.lexeme) || CASE WHEN length(s.lexeme) >= ${prefixMin} THEN ':*' ELSE '' END)::tsquery AS q
-      FROM (
-        SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
-        FROM unnest(to_tsvector('english', ${query}))
-        WHERE strpos(lexeme, chr(92)) = 0
-        ORDER BY weight DESC LIMIT ${maxTerms}
-      ) s
-    )
-    SELECT terms.ord, terms.lexeme, m.sequence FROM terms LEFT JOIN LATERAL (
-      SELECT sequence FROM turns WHERE ${session} AND tsv @@ terms.q ${rangeFilter(opts.range)}
-      ORDER BY sequence DESC LIMIT ${perTerm}
-    ) m ON true`);
+  // The query's lexemes first, then one branch per term with its tsquery as a constant: each branch is planned
+  // with the term's frequency from the column statistics, so a rare term reads its few matches through the GIN index
+  // and a common one walks the session's newest turns backwards until it has `perTerm` matches, instead of visiting
+  // every match of the term in the table.
+  const lexemes = await store.query<{ lexeme: string; q: string }>(sql`
+    SELECT s.lexeme, quote_literal(s.lexeme) || CASE WHEN length(s.lexeme) >= ${prefixMin} THEN ':*' ELSE '' END AS q
+    FROM (
+      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
+      FROM unnest(to_tsvector('english', ${query}))
+      WHERE strpos(lexeme, chr(92)) = 0
+      ORDER BY weight DESC LIMIT ${maxTerms}
+    ) s
+    ORDER BY s.weight DESC, s.lexeme`);
+  const termList = new Map<number, QueryTerm>(lexemes.map((l, i) => [i + 1, { lexeme: l.lexeme, df: 0 }]));
+  // One row per term, its matches as one comma-separated string: far fewer fields for the driver to decode.
+  const matches = lexemes.length
+    ? await store.query<{ ord: number; sequences: string | null }>(sql.join(
+        lexemes.map((l, i) => sql`(SELECT ${i + 1}::int AS ord, string_agg(sequence::text, ',') AS sequences FROM (
+          SELECT sequence FROM turns WHERE ${session} AND tsv @@ ${l.q}::tsquery ${rangeFilter(opts.range)}
+          ORDER BY sequence DESC LIMIT ${perTerm}) m)`),
+        sql` UNION ALL `,
+      ))
+    : [];
 
-  const termList = new Map<number, QueryTerm>();
   const hitsBySequence = new Map<number, number[]>();
   for (const m of matches) {
+    if (!m.sequences) continue;
     const ord = Number(m.ord);
-    let term = termList.get(ord);
-    if (!term) termList.set(ord, (term = { lexeme: m.lexeme, df: 0 }));
-    if (m.sequence === null) continue;
-    term.df += 1;
-    const sequence = Number(m.sequence);
-    const list = hitsBySequence.get(sequence);
-    if (list) list.push(ord);
-    else hitsBySequence.set(sequence, [ord]);
+    const term = termList.get(ord)!;
+    for (const text of m.sequences.split(',')) {
+      term.df += 1;
+      const sequence = Number(text);
+      const list = hitsBySequence.get(sequence);
+      if (list) list.push(ord);
+      else hitsBySequence.set(sequence, [ord]);
+    }
   }
   const terms = [...termList.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
   const extra = opts.extraSeeds ?? [];

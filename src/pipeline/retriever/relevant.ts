@@ -33,13 +33,30 @@ const spelling = hashedNgramEmbedder();
 const vectorCache = new Map<string, Float32Array>();
 const VECTOR_CACHE_MAX = 50_000;
 
-async function vectorsFor(embedder: Embedder, query: string, turns: readonly HistoryCandidate[]) {
+async function vectorsFor(embedder: Embedder, query: string | undefined, turns: readonly HistoryCandidate[]) {
   const key = (id: string) => `${embedder.model}\u0000${id}`;
-  const missing = turns.filter((t) => !vectorCache.has(key(t.id)));
-  const fresh = await embedder.embed([query, ...missing.map((t) => t.content)]);
+  // This call's vectors, kept apart from the process-wide cache, which may be cleared below.
+  const local = new Map<string, Float32Array>();
+  const missing: HistoryCandidate[] = [];
+  for (const t of turns) {
+    const v = vectorCache.get(key(t.id));
+    if (v) local.set(t.id, v);
+    else missing.push(t);
+  }
+  const texts = [...(query === undefined ? [] : [query]), ...missing.map((t) => t.content)];
+  const fresh = texts.length ? await embedder.embed(texts) : [];
+  const offset = query === undefined ? 0 : 1;
+  missing.forEach((t, i) => local.set(t.id, fresh[i + offset]!));
   if (vectorCache.size + missing.length > VECTOR_CACHE_MAX) vectorCache.clear();
-  missing.forEach((t, i) => vectorCache.set(key(t.id), fresh[i + 1]!));
-  return { query: fresh[0]!, of: (id: string) => vectorCache.get(key(id)) };
+  for (const t of missing) vectorCache.set(key(t.id), local.get(t.id)!);
+  return { query: query === undefined ? undefined : fresh[0], of: (id: string) => local.get(id) };
+}
+
+/** The items the near-duplicate check will compare: those sharing one of their keys with another item. */
+function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string[]): T[] {
+  const count = new Map<string, number>();
+  for (const item of items) for (const k of new Set(keys(item))) count.set(k, (count.get(k) ?? 0) + 1);
+  return items.filter((item) => keys(item).some((k) => count.get(k)! > 1));
 }
 
 export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
@@ -70,7 +87,7 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
       // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical
       // scores' magnitudes by reassigning them in the new order.
       const lexicalIds = head.map((r) => r.candidate.id);
-      const similarity = new Map(head.map((r) => [r.candidate.id, dot(vectors.query, vectors.of(r.candidate.id)!)]));
+      const similarity = new Map(head.map((r) => [r.candidate.id, dot(vectors.query!, vectors.of(r.candidate.id)!)]));
       const semanticIds = rankIds(similarity);
       const fused = reciprocalRankFusion([{ ids: lexicalIds }, { ids: semanticIds, weight: cfg.embeddingWeight }]);
       const byId = new Map(head.map((r) => [r.candidate.id, r]));
@@ -80,18 +97,27 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
       input.logger?.warn('embedding failed; ranking on lexical signals only', { error: (err as Error).message });
     }
   }
-  const vectors = await vectorsFor(spelling, input.query, out.slice(0, cfg.embedTop).map((r) => r.candidate));
 
-  // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared.
+  // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared, and only
+  // those are embedded (by spelling).
   const df = new Map<string, number>();
   for (const c of input.candidates) for (const lexeme of c.lexemes.tf.keys()) df.set(lexeme, (df.get(lexeme) ?? 0) + 1);
-  const rarest = (r: RankedTurn) =>
-    [...r.candidate.lexemes.tf.keys()]
-      .filter((l) => !r.candidate.speakerLexemes.includes(l))
-      .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
-      .slice(0, 2);
+  const rarestOf = new Map<string, string[]>();
+  const rarest = (r: RankedTurn) => {
+    let keys = rarestOf.get(r.candidate.id);
+    if (!keys) {
+      keys = [...r.candidate.lexemes.tf.keys()]
+        .filter((l) => !r.candidate.speakerLexemes.includes(l))
+        .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
+        .slice(0, 2);
+      rarestOf.set(r.candidate.id, keys);
+    }
+    return keys;
+  };
+  const compared = out.slice(0, cfg.embedTop);
+  const vectors = await vectorsFor(spelling, undefined, comparedOnly(compared, rarest).map((r) => r.candidate));
   const { duplicates } = dropNearDuplicates(
-    out.slice(0, cfg.embedTop),
+    compared,
     (a, b) => {
       // Lengths far apart cannot be near-duplicates; skip the dot product.
       const la = a.candidate.content.length;
