@@ -145,9 +145,11 @@ export const defaults = {
   /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
   semantic: {
     /** Newest turns of a session searched by meaning. */
-    window: 20_000,
+    window: 5_000,
     /** Cosine from which two words count as related. */
     threshold: 0.55,
+    /** Related words (the closest) a query word is expanded to. */
+    relatedPerWord: 40,
     /** Frequency rank from which a query word is expanded (function and very common words relate to everything). */
     minQueryRank: 300,
     /** Frequency rank from which a turn's word can match a query word by meaning. */

@@ -154,6 +154,10 @@ export const turns = pgTable(
       .where(sql`${t.externalId} IS NOT NULL`),
     // Structural candidates (system turns, the newest turns of a role) read a session by role in sequence order.
     index('turns_session_role_idx').on(t.tenantId, t.sessionId, t.role, t.sequence),
+    // The newest tool calls of a session (tool findings pair results with their calls), however sparse they are.
+    index('turns_session_calls_idx')
+      .on(t.tenantId, t.sessionId, t.sequence)
+      .where(sql`${t.toolCalls} IS NOT NULL`),
     // No pending list: queued entries are scanned on every search and make the planner avoid the index.
     index('turns_tsv_idx').using('gin', t.tsv).with({ fastupdate: false }),
     sessionFk(t, 'turns_session_fk'),

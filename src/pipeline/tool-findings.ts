@@ -57,13 +57,13 @@ export function callIndex(turns: readonly TurnRow[]): CallIndex {
 export async function pairCalls(
   results: readonly TurnRow[],
   known: readonly TurnRow[],
-  more: (ids: string[]) => Promise<TurnRow[]>,
+  more: (results: TurnRow[]) => Promise<TurnRow[]>,
 ): Promise<CallIndex> {
   const index = callIndex(known);
-  const missing = results.filter((r) => r.tool_call_id && !callOf(r, index)).map((r) => r.tool_call_id!);
+  const missing = results.filter((r) => r.tool_call_id && !callOf(r, index));
   if (missing.length === 0) return index;
   const seen = new Set(known.map((t) => t.id));
-  return callIndex([...known, ...(await more([...new Set(missing)])).filter((t) => !seen.has(t.id))]);
+  return callIndex([...known, ...(await more(missing)).filter((t) => !seen.has(t.id))]);
 }
 
 /** The call a result answers: the latest call with its id made before it. */

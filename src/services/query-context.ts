@@ -134,7 +134,7 @@ export async function queryContext(
   // Newest results first, then older ones that match the query; each shown with its call, summarised when long.
   const whitelist = ctx.env.CONTEXT_TOOL_FIELDS;
   const toolTurns = [...structural.tool, ...matchedTools];
-  const calls = await pairCalls(toolTurns, structural.calls, (ids) => callTurns(ctx.store, ctx.tenantId, session.id, ids));
+  const calls = await pairCalls(toolTurns, structural.calls, (results) => callTurns(ctx.store, ctx.tenantId, session.id, results));
   const tools = findings(toolTurns, calls, tok, whitelist);
   const toolStretch = toolActive(structural.recent, structural.tool);
   const digest = digestValues(tools);

@@ -116,15 +116,37 @@ export async function structuralCandidates(
   return out;
 }
 
-/** Assistant turns that made any of the calls with these ids (for results older than the structural window). */
-export async function callTurns(store: Store, tenantId: string, sessionId: string, ids: string[]): Promise<TurnRow[]> {
-  if (ids.length === 0) return [];
-  const rows = await store.query<TurnRow>(sql`
+/**
+ * Assistant turns that made the calls these results answer. A call comes shortly before its result, so each result
+ * first reads the few call turns just before it (an index range, not a scan); calls still not found are then looked
+ * up by id across the session.
+ */
+export async function callTurns(
+  store: Store,
+  tenantId: string,
+  sessionId: string,
+  results: readonly { sequence: number; tool_call_id: string | null }[],
+): Promise<TurnRow[]> {
+  if (results.length === 0) return [];
+  const where = sql`tenant_id = ${tenantId} AND session_id = ${sessionId} AND role = 'assistant' AND tool_calls IS NOT NULL`;
+  const sequences = [...new Set(results.map((r) => r.sequence))];
+  const near = (
+    await store.query<TurnRow>(sql`
+      SELECT DISTINCT ON (c.sequence) c.* FROM unnest(${`{${sequences.join(',')}}`}::int[]) AS r(sequence)
+      CROSS JOIN LATERAL (
+        SELECT ${turnColumns}, 0 AS score FROM turns WHERE ${where} AND sequence < r.sequence ORDER BY sequence DESC LIMIT 3
+      ) c
+      ORDER BY c.sequence DESC`)
+  ).map(normalizeTurn);
+  const found = new Set(near.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
+  const ids = [...new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)))];
+  if (ids.length === 0) return near;
+  const far = await store.query<TurnRow>(sql`
     SELECT ${turnColumns}, 0 AS score FROM turns
-    WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND role = 'assistant' AND tool_calls IS NOT NULL
-      AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
+    WHERE ${where} AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
     ORDER BY sequence DESC LIMIT 100`);
-  return rows.map(normalizeTurn);
+  const seen = new Set(near.map((t) => t.id));
+  return [...near, ...far.map(normalizeTurn).filter((t) => !seen.has(t.id))];
 }
 
 export interface HistoryCandidate extends Candidate {

@@ -14,6 +14,8 @@ interface SessionWords {
   sequences: number[];
   /** Word row → indexes (into `sequences`) of the turns that use it. */
   vocabulary: Map<number, number[]>;
+  /** Query word row → related rows of this vocabulary (see relatedRows). */
+  related: Map<number, { row: number; sim: number }[]>;
 }
 
 const sessions = new Map<string, SessionWords>();
@@ -43,7 +45,7 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
   const { window, sessionsKept } = defaults.semantic;
   const key = `${input.tenantId}\u0000${input.session.id}\u0000${input.session.created_at}`;
   let entry = sessions.get(key);
-  if (!entry || entry.upTo > input.session.last_sequence) entry = { upTo: 0, sequences: [], vocabulary: new Map() };
+  if (!entry || entry.upTo > input.session.last_sequence) entry = { upTo: 0, sequences: [], vocabulary: new Map(), related: new Map() };
   sessions.delete(key);
   sessions.set(key, entry); // most recently used last
   if (sessions.size > sessionsKept) sessions.delete(sessions.keys().next().value!);
@@ -65,7 +67,25 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
     }
   }
   entry.upTo = input.session.last_sequence;
+  if (rows.length > 0) entry.related.clear();
   return entry;
+}
+
+/** The session words related to a query word (cosine ≥ threshold), the closest first; kept until new turns arrive. */
+function relatedRows(words: WordLevel, entry: SessionWords, qRow: number): { row: number; sim: number }[] {
+  let related = entry.related.get(qRow);
+  if (!related) {
+    related = [];
+    for (const row of entry.vocabulary.keys()) {
+      if (row === qRow) continue;
+      const sim = words.cosine(qRow, row);
+      if (sim >= defaults.semantic.threshold) related.push({ row, sim });
+    }
+    // The closest few carry the meaning; a frequent word is related to thousands of others.
+    related = related.sort((a, b) => b.sim - a.sim).slice(0, defaults.semantic.relatedPerWord);
+    entry.related.set(qRow, related);
+  }
+  return related;
 }
 
 /** Sequences of up to `count` turns closest in meaning to the query, best first, among the session's newest. */
@@ -75,21 +95,29 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
   const entry = await sessionWords(input);
   const { threshold } = defaults.semantic;
   const oldest = entry.upTo - defaults.semantic.window;
-  const total = new Float32Array(entry.sequences.length);
-  const best = new Float32Array(entry.sequences.length);
+  const n = entry.sequences.length;
+  const total = new Float32Array(n);
+  const best = new Float32Array(n);
+  const touched: number[] = [];
   for (const qRow of q) {
-    best.fill(0);
-    for (const [row, turns] of entry.vocabulary) {
-      if (row === qRow) continue;
-      const sim = input.words.cosine(qRow, row);
-      if (sim < threshold) continue;
-      for (const t of turns) if (sim > best[t]!) best[t] = sim;
+    // The best related word of each turn for this query word.
+    const seen: number[] = [];
+    for (const { row, sim } of relatedRows(input.words, entry, qRow)) {
+      for (const t of entry.vocabulary.get(row) ?? []) {
+        if (best[t] === 0) seen.push(t);
+        if (sim > best[t]!) best[t] = sim;
+      }
     }
     const w = input.words.weight(qRow);
-    for (let t = 0; t < best.length; t++) if (best[t]! > 0) total[t]! += w * (best[t]! - threshold) / (1 - threshold);
+    for (const t of seen) {
+      if (total[t] === 0) touched.push(t);
+      total[t]! += (w * (best[t]! - threshold)) / (1 - threshold) + 1e-9;
+      best[t] = 0;
+    }
   }
-  const order: number[] = [];
-  for (let t = 0; t < total.length; t++) if (total[t]! > 0 && entry.sequences[t]! > oldest) order.push(t);
-  order.sort((a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!);
-  return order.slice(0, input.count).map((t) => entry.sequences[t]!);
+  return touched
+    .filter((t) => entry.sequences[t]! > oldest)
+    .sort((a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!)
+    .slice(0, input.count)
+    .map((t) => entry.sequences[t]!);
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "turns_session_calls_idx" ON "turns" USING btree ("tenant_id","session_id","sequence") WHERE "turns"."tool_calls" IS NOT NULL;
