@@ -154,8 +154,9 @@ export const defaults = {
     minQueryRank: 300,
     /** Frequency rank from which a turn's word can match a query word by meaning. */
     minTurnRank: 1000,
-    /** Sessions whose vectors this process keeps, least recently queried dropped first. */
-    sessionsKept: 32,
+    /** Sessions whose word index this process keeps, least recently queried dropped first. Fewer than the sessions
+     * being queried at once means rebuilding an index on most queries. */
+    sessionsKept: 128,
     /** Seeds per query: this share of the lexical seed count. */
     seedShare: 0.5,
   },
