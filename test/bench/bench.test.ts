@@ -1,6 +1,6 @@
 // The benchmark's pure parts (statistics, result shape, session generator, profile and plan parsing), then a tiny
 // end-to-end run at 200 turns on a synthetic LoCoMo conversation, checking the JSON it writes.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,30 +13,9 @@ import { frameOwner, summarizeProfile } from '../../scripts/bench/profile.js';
 import { assertBenchJson, formatTable, metrics, result, target, type Result } from '../../scripts/bench/report.js';
 import { median, percentile, round, summarize } from '../../scripts/bench/stats.js';
 import { WriteTurnsBody } from '../../src/schemas/turns.js';
+import { locomoConversation, writeLocomoFolder } from '../fixtures/locomo.js';
 
-const conversation = {
-  speaker_a: 'Nora',
-  speaker_b: 'Ivo',
-  session_1_date_time: '10:15 am on 3 April, 2023',
-  session_1: [
-    { speaker: 'Nora', dia_id: 'D1:1', text: 'Hi Ivo! I finally started pottery classes on Monday.' },
-    { speaker: 'Ivo', dia_id: 'D1:2', text: 'That is great. I have been training for the Lisbon half marathon.' },
-    { speaker: 'Nora', dia_id: 'D1:3', text: 'My first bowl came out lopsided.', img_url: ['u'], blip_caption: 'a photo of a clay bowl' },
-    { speaker: 'Ivo', dia_id: 'D1:4', text: 'Still counts! Mine would be worse.' },
-  ],
-  session_2_date_time: '7:40 pm on 20 April, 2023',
-  session_2: [
-    { speaker: 'Ivo', dia_id: 'D2:1', text: 'I ran the Lisbon half marathon last Sunday in 1:52.' },
-    { speaker: 'Nora', dia_id: 'D2:2', text: 'Wow, congratulations! I glazed two mugs this week.' },
-    { speaker: 'Ivo', dia_id: 'D2:3', text: 'Send me a picture of the mugs.' },
-    { speaker: 'Nora', dia_id: 'D2:4', text: 'Here they are.', img_url: ['u'], blip_caption: 'a photo of two blue mugs' },
-  ],
-  qa: [
-    { question: 'What hobby did Nora start?', answer: 'pottery', evidence: ['D1:1'], category: 4 },
-    { question: 'Which race did Ivo run?', answer: 'Lisbon half marathon', evidence: ['D1:2', 'D2:1'], category: 1 },
-    { question: 'What did Nora make?', answer: 'a bowl and two mugs', evidence: ['D1:3', 'D2:2'], category: 3 },
-  ],
-};
+const conversation = locomoConversation;
 
 const corpusOf = (tools: Corpus['tools'] = []): Corpus => ({
   conversations: [parseConversation(conversation, 'conv-x')],
@@ -220,11 +199,10 @@ describe('a tiny run at 200 turns', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'bench-test-'));
-    await mkdir(path.join(dir, 'data'));
-    await writeFile(path.join(dir, 'data', 'conv-x.json'), JSON.stringify(conversation));
+    const data = await writeLocomoFolder(dir, conversation);
     const out = path.join(dir, 'out', 'bench.json');
     await cli(
-      ['--data', path.join(dir, 'data'), '--tools', 'none', '--sizes', '200', '--queries', '3', '--warm', '5', '--batch1', '5', '--json', out],
+      ['--data', data, '--tools', 'none', '--sizes', '200', '--queries', '3', '--warm', '5', '--batch1', '5', '--json', out],
       { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
     );
     json = JSON.parse(await readFile(out, 'utf8'));

@@ -1,31 +1,20 @@
 // The regression gate: the eval command compared with a baseline it wrote itself passes; against a baseline with
 // higher scores (or a row this run lacks) it fails, and the command exits non-zero.
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareToBaseline, GateFailed, parseTolerance } from '../../scripts/eval/gate.js';
 import type { ResultRow } from '../../scripts/eval/harness.js';
 import { cli } from '../../scripts/eval/main.js';
+import { locomoConversation, writeLocomoFolder } from '../fixtures/locomo.js';
 
 const conversation = {
-  speaker_a: 'Nora',
-  speaker_b: 'Ivo',
-  session_1_date_time: '10:15 am on 3 April, 2023',
-  session_1: [
-    { speaker: 'Nora', dia_id: 'D1:1', text: 'Hi Ivo! I finally started pottery classes on Monday.' },
-    { speaker: 'Ivo', dia_id: 'D1:2', text: 'That is great. I have been training for the Lisbon half marathon.' },
-  ],
-  session_2_date_time: '7:40 pm on 20 April, 2023',
-  session_2: [
-    { speaker: 'Ivo', dia_id: 'D2:1', text: 'I ran the Lisbon half marathon last Sunday in 1:52.' },
-    { speaker: 'Nora', dia_id: 'D2:2', text: 'Wow, congratulations! I glazed two mugs this week.' },
-  ],
-  qa: [
-    { question: 'What hobby did Nora start?', answer: 'pottery', evidence: ['D1:1'], category: 4 },
-    { question: 'Which race did Ivo run?', answer: 'Lisbon half marathon', evidence: ['D1:2', 'D2:1'], category: 1 },
-  ],
+  ...locomoConversation,
+  session_1: locomoConversation.session_1.slice(0, 2),
+  session_2: locomoConversation.session_2.slice(0, 2),
+  qa: locomoConversation.qa.slice(0, 2),
 };
 
 const row = (over: Partial<ResultRow>): ResultRow => ({
@@ -51,8 +40,7 @@ describe('regression gate', () => {
     let baselineFile: string;
     beforeAll(async () => {
       dir = await mkdtemp(path.join(os.tmpdir(), 'eval-gate-'));
-      await mkdir(path.join(dir, 'data'));
-      await writeFile(path.join(dir, 'data', 'conv-g.json'), JSON.stringify(conversation));
+      await writeLocomoFolder(dir, conversation, 'conv-g');
       baselineFile = path.join(dir, 'baseline.json');
       await cli(['--data', path.join(dir, 'data'), '--budget', '1000', '--json', baselineFile], quiet);
     }, 180_000);

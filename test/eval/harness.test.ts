@@ -1,30 +1,15 @@
 // End to end: a tiny synthetic LoCoMo conversation in a temp folder, run through the eval command in-process.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../scripts/eval/main.js';
+import { locomoConversation, writeLocomoFolder } from '../fixtures/locomo.js';
 
 const conversation = {
-  speaker_a: 'Nora',
-  speaker_b: 'Ivo',
-  session_1_date_time: '10:15 am on 3 April, 2023',
-  session_1: [
-    { speaker: 'Nora', dia_id: 'D1:1', text: 'Hi Ivo! I finally started pottery classes on Monday.' },
-    { speaker: 'Ivo', dia_id: 'D1:2', text: 'That is great. I have been training for the Lisbon half marathon.' },
-    { speaker: 'Nora', dia_id: 'D1:3', text: 'My first bowl came out lopsided.', img_url: ['u'], blip_caption: 'a photo of a clay bowl' },
-    { speaker: 'Ivo', dia_id: 'D1:4', text: 'Still counts! Mine would be worse.' },
-  ],
-  session_2_date_time: '7:40 pm on 20 April, 2023',
-  session_2: [
-    { speaker: 'Ivo', dia_id: 'D2:1', text: 'I ran the Lisbon half marathon last Sunday in 1:52.' },
-    { speaker: 'Nora', dia_id: 'D2:2', text: 'Wow, congratulations! I glazed two mugs this week.' },
-    { speaker: 'Ivo', dia_id: 'D2:3', text: 'Send me a picture of the mugs.' },
-    { speaker: 'Nora', dia_id: 'D2:4', text: 'Here they are.', img_url: ['u'], blip_caption: 'a photo of two blue mugs' },
-  ],
+  ...locomoConversation,
   qa: [
-    { question: 'What hobby did Nora start?', answer: 'pottery', evidence: ['D1:1'], category: 4 },
-    { question: 'Which race did Ivo run?', answer: 'Lisbon half marathon', evidence: ['D1:2', 'D2:1'], category: 1 },
+    ...locomoConversation.qa.slice(0, 2),
     { question: 'What did Nora make?', answer: 'a bowl and two mugs', evidence: ['D1:3', 'D2:2', 'D:7'], category: 3 },
     { question: 'What did Ivo paint?', adversarial_answer: 'a mug', evidence: ['D2:3'], category: 5 },
   ],
@@ -38,10 +23,9 @@ describe('eval command on a synthetic conversation', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'locomo-eval-'));
-    await mkdir(path.join(dir, 'data'));
-    await writeFile(path.join(dir, 'data', 'conv-x.json'), JSON.stringify(conversation));
+    const data = await writeLocomoFolder(dir, conversation);
     const out = path.join(dir, 'out', 'result.json');
-    await cli(['--data', path.join(dir, 'data'), '--budget', '120,1000', '--json', out], {
+    await cli(['--data', data, '--budget', '120,1000', '--json', out], {
       stdout: (t) => void (stdout += t),
       stderr: (t) => void (stderr += t),
       tty: false,
