@@ -4,23 +4,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runBaseline } from './baselines.js';
 import { loadCorpus } from './data.js';
-import { runProduct } from './product.js';
+import { runProduct, type ProductOptions } from './product.js';
 import type { Result } from './report.js';
 import { runTokenizer, TOKENIZER_TURNS } from './tokenizer.js';
 
-export interface Job {
+/** One child process's work: the product's options (corpus and logger made in the child) or a baseline's. */
+export interface Job extends Omit<ProductOptions, 'corpus' | 'log'> {
   kind: 'product' | 'recency' | 'bm25';
-  sizes: number[];
   dataDir: string;
   tools?: string | undefined;
-  queries: number;
-  warmQueries: number;
-  budget: number;
-  batch1Writes: number;
-  database?: string | undefined;
-  redis?: string | undefined;
-  keepDir?: string | undefined;
-  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug' | undefined;
 }
 
 export type WorkerMessage = { type: 'results'; results: Result[] } | { type: 'error'; message: string };

@@ -48,10 +48,11 @@ async function parse<T>(res: Response): Promise<{ status: number; body: T }> {
 export const upstash = () => new Redis({ url: workerEnv.UPSTASH_REDIS_REST_URL, token: workerEnv.UPSTASH_REDIS_REST_TOKEN });
 
 /**
- * Waits until a precompute job has cached a context of the session at `version`, looking at Redis directly: a
- * query would assemble and cache the answer itself on a miss, which is what this must tell apart.
+ * Waits until precompute jobs have cached `count` contexts of the session at `version` (the default one and one per
+ * model call), looking at Redis directly: a query would assemble and cache the answer itself on a miss, which is
+ * what this must tell apart.
  */
-export async function waitForPrecomputed(tenantId: string, sessionId: string, version: number, timeoutMs = 20_000) {
+export async function waitForPrecomputed(tenantId: string, sessionId: string, version: number, count = 1, timeoutMs = 20_000) {
   const redis = upstash();
   const cache = upstashCache(redis);
   return poll(
@@ -60,7 +61,7 @@ export async function waitForPrecomputed(tenantId: string, sessionId: string, ve
       const values = await Promise.all(keys.map((k) => cache.get<{ request_id: string; session_version: number }>(k)));
       return values.filter((v) => v && v.request_id.startsWith('precompute:') && v.session_version === version).length;
     },
-    (n) => n > 0,
+    (n) => n >= count,
     timeoutMs,
   );
 }

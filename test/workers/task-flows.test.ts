@@ -4,11 +4,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../functions/worker.js';
-import { upstashCache } from '../../src/adapters/cache/upstash.js';
 import type { WebhookJob } from '../../src/ports.js';
-import { sessionCachePrefix } from '../../src/services/sessions.js';
 import { verifyWebhook } from '../../src/services/webhooks.js';
-import { api, newTenant, poll, uid, upstash, workerEnv } from './helpers.js';
+import { api, newTenant, poll, uid, waitForPrecomputed, workerEnv } from './helpers.js';
 
 const turns = [
   { role: 'user', content: 'My name is Ada and I am planning a trip to Lisbon in May.' },
@@ -23,20 +21,6 @@ const flow = {
 };
 const receiver = (workerEnv as unknown as { TEST_WEBHOOK_RECEIVER_URL: string }).TEST_WEBHOOK_RECEIVER_URL;
 const SECRET = 'whsec-workers-0123456789';
-
-/** Contexts the consumer assembled for this session version (the default one and one per model call). */
-async function waitForContexts(tenantId: string, sessionId: string, version: number, count: number) {
-  const redis = upstash();
-  const cache = upstashCache(redis);
-  return poll(
-    async () => {
-      const keys = await redis.keys(`${sessionCachePrefix(tenantId, sessionId)}*`);
-      const values = await Promise.all(keys.map((k) => cache.get<{ request_id: string; session_version: number }>(k)));
-      return values.filter((v) => v && v.request_id.startsWith('precompute:') && v.session_version === version).length;
-    },
-    (n) => n >= count,
-  );
-}
 
 const deliveries = async (path: string) =>
   (await (await fetch(`${receiver}/deliveries${path}`)).json()) as { body: string; signature: string; status: number }[];
@@ -54,7 +38,7 @@ describe('task flows in workerd', () => {
     const session = uid('sess');
     expect((await api(key, 'POST', `/v1/sessions/${session}/turns`, { agent_id: 'planner', turns })).status).toBe(201);
 
-    await waitForContexts(tenantId, session, 1, 3);
+    await waitForPrecomputed(tenantId, session, 1, 3);
     for (const id of ['plan', 'answer']) {
       const r = await api(key, 'POST', `/v1/sessions/${session}/context`, { model_call_id: id });
       expect(r.status).toBe(200);
