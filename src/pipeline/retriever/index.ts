@@ -174,8 +174,11 @@ export interface HistoryOptions {
   radius?: number;
   /** Lexemes at least this long also match longer lexemes they prefix. */
   prefixMin?: number;
-  /** Seeds found another way (by meaning), added after the lexical ones with one neighbour on each side. */
-  extraSeeds?: readonly number[];
+  /**
+   * Seeds found another way (by meaning), added after the lexical ones with one neighbour on each side; awaited only
+   * once the lexical matches are read, so the two searches overlap.
+   */
+  extraSeeds?: readonly number[] | Promise<readonly number[]>;
 }
 
 /**
@@ -235,7 +238,7 @@ export async function historyCandidates(
     }
   }
   const terms = [...termList.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
-  const extra = opts.extraSeeds ?? [];
+  const extra = await (opts.extraSeeds ?? []);
   if (hitsBySequence.size === 0 && extra.length === 0) return { terms, candidates: [] };
 
   const n = Math.max(opts.totalTurns, 1);
