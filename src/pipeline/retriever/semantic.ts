@@ -14,7 +14,7 @@ interface SessionWords {
   sequences: number[];
   /** Word row → indexes (into `sequences`) of the turns that use it. */
   vocabulary: Map<number, number[]>;
-  /** Query word row → related rows of this vocabulary (see relatedRows). */
+  /** Query word row → its closest rows in this vocabulary (see relatedRows), extended as words are added. */
   related: Map<number, { row: number; sim: number }[]>;
 }
 
@@ -45,7 +45,10 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
   const { window, sessionsKept } = defaults.semantic;
   const key = `${input.tenantId}\u0000${input.session.id}\u0000${input.session.created_at}`;
   let entry = sessions.get(key);
-  if (!entry || entry.upTo > input.session.last_sequence) entry = { upTo: 0, sequences: [], vocabulary: new Map(), related: new Map() };
+  // Started afresh when the session is not the one indexed, and once it holds twice the window, so that an index
+  // kept for a long-lived session stays bounded (queries only look at the newest `window` turns).
+  if (!entry || entry.upTo > input.session.last_sequence || input.session.last_sequence - (entry.sequences[0] ?? 0) >= 2 * window)
+    entry = { upTo: 0, sequences: [], vocabulary: new Map(), related: new Map() };
   sessions.delete(key);
   sessions.set(key, entry); // most recently used last
   if (sessions.size > sessionsKept) sessions.delete(sessions.keys().next().value!);
@@ -57,34 +60,41 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
     WHERE tenant_id = ${input.tenantId} AND session_id = ${input.session.id} AND sequence > ${from}
       AND role IN ('user', 'assistant')
     ORDER BY sequence`);
+  const added: number[] = [];
   for (const r of rows) {
     const index = entry.sequences.push(Number(r.sequence)) - 1;
     for (const row of new Set(input.words.rows(r.content))) {
       if (row < defaults.semantic.minTurnRank) continue;
       const turns = entry.vocabulary.get(row);
       if (turns) turns.push(index);
-      else entry.vocabulary.set(row, [index]);
+      else {
+        entry.vocabulary.set(row, [index]);
+        added.push(row);
+      }
     }
   }
   entry.upTo = input.session.last_sequence;
-  if (rows.length > 0) entry.related.clear();
+  // Words new to the session may join a query word's closest ones; the rest of each list still holds.
+  for (const [qRow, related] of entry.related) entry.related.set(qRow, closest(input.words, qRow, added, related));
   return entry;
 }
 
-/** The session words related to a query word (cosine ≥ threshold), the closest first; kept until new turns arrive. */
+/** The closest `relatedPerWord` of `rows` (and of `known`, already the closest of others) at cosine ≥ threshold. */
+function closest(words: WordLevel, qRow: number, rows: Iterable<number>, known: readonly { row: number; sim: number }[] = []) {
+  const related = [...known];
+  for (const row of rows) {
+    if (row === qRow) continue;
+    const sim = words.cosine(qRow, row);
+    if (sim >= defaults.semantic.threshold) related.push({ row, sim });
+  }
+  // The closest few carry the meaning; a frequent word is related to thousands of others.
+  return related.sort((a, b) => b.sim - a.sim).slice(0, defaults.semantic.relatedPerWord);
+}
+
+/** The session words related to a query word (cosine ≥ threshold), the closest first, kept with the index. */
 function relatedRows(words: WordLevel, entry: SessionWords, qRow: number): { row: number; sim: number }[] {
   let related = entry.related.get(qRow);
-  if (!related) {
-    related = [];
-    for (const row of entry.vocabulary.keys()) {
-      if (row === qRow) continue;
-      const sim = words.cosine(qRow, row);
-      if (sim >= defaults.semantic.threshold) related.push({ row, sim });
-    }
-    // The closest few carry the meaning; a frequent word is related to thousands of others.
-    related = related.sort((a, b) => b.sim - a.sim).slice(0, defaults.semantic.relatedPerWord);
-    entry.related.set(qRow, related);
-  }
+  if (!related) entry.related.set(qRow, (related = closest(words, qRow, entry.vocabulary.keys())));
   return related;
 }
 
