@@ -38,6 +38,11 @@ export const envSchema = z.object({
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('context-engine'),
   /** Steps one trace may hold (service and agent steps together); appends past it are refused whole. */
   CONTEXT_MAX_TRACE_STEPS: z.coerce.number().int().min(10).max(10_000).default(200),
+  /**
+   * Sessions of at most this many turns are queried from an in-process copy of their turns (brought up to date with
+   * one read of newer turns) instead of being searched in the database; 0 turns the copies off.
+   */
+  CONTEXT_SESSION_COPY_MAX_TURNS: z.coerce.number().int().min(0).max(100_000).default(1_000),
   /** Characters of content kept as a trace step's preview. */
   CONTEXT_TRACE_PREVIEW_CHARS: z.coerce.number().int().min(0).max(100_000).default(500),
   /** Days a trace is kept; the maintenance sweep deletes older ones. Evaluation events are kept with their session. */
@@ -141,6 +146,19 @@ export const defaults = {
     embeddingWeight: 0.5,
     /** Candidates embedded per query for fusion and de-duplication (the ones a budget can hold). */
     embedTop: 200,
+  },
+  /**
+   * Small sessions are read from an in-process copy of their turns (pipeline/retriever/snapshot.ts), brought up to
+   * date with one read of the turns written since: a query then costs no round trip for its turns. Larger sessions
+   * are searched in the database, with its indexes.
+   */
+  snapshot: {
+    /** Largest session (in stored tokens) copied; the turn limit is CONTEXT_SESSION_COPY_MAX_TURNS. */
+    maxTokens: 100_000,
+    /** Sessions whose copy this process keeps, least recently queried dropped first. */
+    sessionsKept: 256,
+    /** Characters of turn content all copies hold together, at most (about twice that in bytes). */
+    maxChars: 32_000_000,
   },
   /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
   semantic: {

@@ -80,6 +80,8 @@ export interface Deps {
   embedder?: import('./embedder.js').Embedder; // ranking and de-duplication vectors; absent: lexical signals only
   /** Domain events for other systems (a Kafka topic); absent means none are published. */
   events?: EventPublisher;
+  /** Query traces written in batches (one process owns its store); absent: each trace is written as it is made. */
+  traceBatch?: import('./services/traces.js').TraceBatch;
 }
 
 /**

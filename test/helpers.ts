@@ -72,7 +72,10 @@ const tenantTables = [
 ] as const;
 
 /** Row counts of every tenant-owned table, to assert that a rejected request stored nothing. */
-export async function snapshot(store: Store, tenantId: string): Promise<Record<string, number>> {
+export async function snapshot(deps: Pick<NodeDeps, 'store' | 'traceBatch'>, tenantId: string): Promise<Record<string, number>> {
+  // Traces of earlier queries written first, so that counts only move with the request under test.
+  await deps.traceBatch?.flush();
+  const store = deps.store;
   const out: Record<string, number> = {};
   for (const table of tenantTables) {
     const [row] = await store.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);

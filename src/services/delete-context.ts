@@ -1,10 +1,12 @@
 // DeleteContext: a session, or everything of a user or an agent. Foreign keys cascade to turns, windows, tool
-// chains, audit rows, idempotency records and memories learnt in those sessions; cached contexts go too.
+// chains, audit rows, idempotency records and memories learnt in those sessions; cached contexts and this process's
+// copies of their turns go too.
 import { sql } from 'drizzle-orm';
 import { parseTextArray } from '../db/store.js';
 import { notFound } from '../errors.js';
 import type { Ctx } from '../ports.js';
 import { publishEvent } from './domain-events.js';
+import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
 import { sessionCachePrefix } from './sessions.js';
 
 export async function deleteSession(ctx: Ctx, sessionId: string): Promise<void> {
@@ -42,6 +44,7 @@ export async function deleteOwner(ctx: Ctx, kind: 'user' | 'agent', ownerId: str
 
 async function dropCached(ctx: Ctx, sessionIds: string[]) {
   for (const id of sessionIds) {
+    forgetSnapshot(ctx.tenantId, id);
     try {
       await ctx.cache.deletePrefix(sessionCachePrefix(ctx.tenantId, id));
     } catch (err) {

@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import type { Ctx, Deps } from '../ports.js';
 import type { EvaluationBody, StrategyReport, VariantReport } from '../schemas/flows.js';
-import { getTrace } from './traces.js';
+import { flushTraces, getTrace } from './traces.js';
 
 export async function recordEvaluation(ctx: Ctx, body: EvaluationBody) {
   const trace = await getTrace(ctx, body.request_id);
@@ -29,6 +29,7 @@ const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 /** Variants side by side: scores, success, tokens and overflow, optionally for one agent and from a time on. */
 export async function strategyReport(deps: Deps, tenantId: string, opts: { agentId?: string; since?: string } = {}): Promise<StrategyReport> {
+  await flushTraces(deps);
   const agent = opts.agentId ?? null;
   const since = opts.since ?? null;
   const threshold = deps.env.CONTEXT_LOW_SCORE_THRESHOLD;

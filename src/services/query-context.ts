@@ -30,15 +30,16 @@ import {
   toolShares,
 } from '../pipeline/tool-findings.js';
 import {
-  callTurns,
   historyCandidates,
   recallMemories,
-  structuralCandidates,
+  sqlTurnSource,
   toTsQuery,
   type HistoryCandidates,
   type MemoryRow,
   type TurnRow,
+  type TurnSource,
 } from '../pipeline/retriever/index.js';
+import { snapshotFits, snapshotTurnSource } from '../pipeline/retriever/snapshot.js';
 import { rankRelevant } from '../pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../pipeline/retriever/semantic.js';
 import { hasWords } from '../embedder.js';
@@ -78,10 +79,11 @@ export async function queryContext(
 
   const tsQuery = toTsQuery(body.query);
   const noHistory: HistoryCandidates = { terms: [], candidates: [] };
+  const source = await turnSource(ctx, session);
   const [structural, history, memories] = await Promise.all([
-    structuralCandidates(ctx.store, ctx.tenantId, session.id, body.recent_turns, body.time_range),
+    source.structural(body.recent_turns, body.time_range),
     body.query && tsQuery
-      ? historyCandidates(ctx.store, ctx.tenantId, session.id, body.query, {
+      ? historyCandidates(source, ctx.store, body.query, {
           range: body.time_range,
           totalTurns: session.last_sequence,
           seeds: seedsFor(body.budget_tokens - body.reserve_tokens),
@@ -134,7 +136,7 @@ export async function queryContext(
   // Newest results first, then older ones that match the query; each shown with its call, summarised when long.
   const whitelist = ctx.env.CONTEXT_TOOL_FIELDS;
   const toolTurns = [...structural.tool, ...matchedTools];
-  const calls = await pairCalls(toolTurns, structural.calls, (results) => callTurns(ctx.store, ctx.tenantId, session.id, results));
+  const calls = await pairCalls(toolTurns, structural.calls, (results) => source.callTurns(results));
   const tools = findings(toolTurns, calls, tok, whitelist);
   const toolStretch = toolActive(structural.recent, structural.tool);
   const digest = digestValues(tools);
@@ -295,6 +297,18 @@ async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBod
     ctx.logger.warn('semantic seeds failed; lexical seeds only', { error: (err as Error).message });
     return [];
   }
+}
+
+/** A small session's turns from this process's copy; a larger one's (or when the copy fails) from the database. */
+async function turnSource(ctx: Ctx, session: SessionRow): Promise<TurnSource> {
+  if (snapshotFits(session, ctx.env.CONTEXT_SESSION_COPY_MAX_TURNS)) {
+    try {
+      return await snapshotTurnSource(ctx.store, ctx.tenantId, session);
+    } catch (err) {
+      ctx.logger.warn('session copy failed; reading the database', { error: (err as Error).message });
+    }
+  }
+  return sqlTurnSource(ctx.store, ctx.tenantId, session.id);
 }
 
 /** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */

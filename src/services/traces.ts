@@ -90,24 +90,108 @@ function serviceSteps(
   return steps.slice(0, ctx.env.CONTEXT_MAX_TRACE_STEPS);
 }
 
+interface PendingTrace {
+  tenantId: string;
+  requestId: string;
+  sessionId: string;
+  modelCallId: string | null;
+  strategy: string;
+  variant: string;
+  source: string;
+  tokenCount: number;
+  overflow: boolean;
+  steps: string;
+}
+
+/**
+ * Traces written together: a query leaves its trace here and answers at once, and the rows go to the store in one
+ * statement when enough are waiting or shortly after (the Node runtime, where one process serves every request of
+ * its store). Anything that reads traces writes the waiting ones first, so a trace is never missing from a read.
+ */
+export interface TraceBatch {
+  add(trace: PendingTrace): void;
+  /** Writes what is waiting; resolves once it is stored (or its failure logged). */
+  flush(): Promise<void>;
+}
+
+const BATCH_ROWS = 64;
+const BATCH_DELAY_MS = 200;
+
+export function traceBatch(deps: Pick<Deps, 'store' | 'logger'>): TraceBatch {
+  let pending: PendingTrace[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const rows = pending;
+    pending = [];
+    // One write at a time, in order: a flush resolves after every row added before it is written.
+    writing = writing.then(() => (rows.length ? insertTraces(deps, rows) : undefined));
+    return writing;
+  };
+  return {
+    add(trace) {
+      pending.push(trace);
+      if (pending.length >= BATCH_ROWS) void flush();
+      else if (!timer) {
+        timer = setTimeout(() => void flush(), BATCH_DELAY_MS);
+        timer.unref?.();
+      }
+    },
+    flush,
+  };
+}
+
+/** Writes the traces whose session still exists (a deleted session's traces go with it); logs a failure. */
+async function insertTraces(deps: Pick<Deps, 'store' | 'logger'>, rows: PendingTrace[]): Promise<void> {
+  try {
+    await deps.store.query(sql`
+      INSERT INTO traces (tenant_id, request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
+      SELECT s.tenant_id, v.request_id, s.id, s.agent_id, v.model_call_id, v.strategy, v.variant, v.source, v.token_count, v.overflow, v.steps
+      FROM (VALUES ${sql.join(
+        rows.map((r) => sql`(${r.tenantId}::text, ${r.sessionId}::text, ${r.requestId}::text, ${r.modelCallId}::text, ${r.strategy}::text,
+          ${r.variant}::text, ${r.source}::text, ${r.tokenCount}::int, ${r.overflow}::boolean, ${r.steps}::jsonb)`),
+        sql`, `,
+      )}) AS v(tenant_id, session_id, request_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
+      JOIN sessions s ON s.tenant_id = v.tenant_id AND s.id = v.session_id
+      ON CONFLICT (tenant_id, request_id) DO NOTHING`);
+  } catch (err) {
+    deps.logger.warn('traces not recorded', { count: rows.length, error: (err as Error).message });
+  }
+}
+
+/** Writes traces still waiting in this process, before anything reads them. */
+export async function flushTraces(deps: Deps): Promise<void> {
+  await deps.traceBatch?.flush();
+}
+
 /** Best effort: a trace that cannot be written costs a log line, never the answer. */
 export async function recordQueryTrace(
   ctx: Ctx,
   input: { sessionId: string; body: QueryContextBody; response: QueryContextResponse; stages: { stage: string; ms: number }[]; flowId: string | null },
 ): Promise<void> {
   const { response } = input;
+  let trace: PendingTrace;
   try {
-    const steps = serviceSteps(ctx, input.body, response, input.stages, input.flowId);
-    await ctx.store.query(sql`
-      INSERT INTO traces (tenant_id, request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
-      SELECT s.tenant_id, ${ctx.requestId}, s.id, s.agent_id, ${response.model_call_id ?? null}, ${response.strategy ?? 'request'},
-             ${response.variant ?? 'default'}, ${response.source ?? 'live'}, ${response.token_count},
-             ${overflowed(response.envelope.budget_report)}, ${JSON.stringify(steps)}::jsonb
-      FROM sessions s WHERE s.tenant_id = ${ctx.tenantId} AND s.id = ${input.sessionId}
-      ON CONFLICT (tenant_id, request_id) DO NOTHING`);
+    trace = {
+      tenantId: ctx.tenantId,
+      requestId: ctx.requestId,
+      sessionId: input.sessionId,
+      modelCallId: response.model_call_id ?? null,
+      strategy: response.strategy ?? 'request',
+      variant: response.variant ?? 'default',
+      source: response.source ?? 'live',
+      tokenCount: response.token_count,
+      overflow: overflowed(response.envelope.budget_report),
+      steps: JSON.stringify(serviceSteps(ctx, input.body, response, input.stages, input.flowId)),
+    };
   } catch (err) {
     ctx.logger.warn('trace not recorded', { error: (err as Error).message });
+    return;
   }
+  if (ctx.traceBatch) ctx.traceBatch.add(trace);
+  else await insertTraces(ctx, [trace]);
 }
 
 export async function appendSteps(ctx: Ctx, requestId: string, body: TraceStepsBody): Promise<{ request_id: string; step_count: number }> {
@@ -122,6 +206,7 @@ export async function appendSteps(ctx: Ctx, requestId: string, body: TraceStepsB
     };
   });
   const max = ctx.env.CONTEXT_MAX_TRACE_STEPS;
+  await flushTraces(ctx);
   // One statement: the steps land whole and only while the trace stays within its bound.
   const [row] = await ctx.store.query<{ step_count: number }>(sql`
     UPDATE traces SET steps = steps || ${JSON.stringify(steps)}::jsonb
@@ -152,6 +237,7 @@ export interface TraceRow {
 }
 
 export async function findTrace(deps: Deps, tenantId: string, requestId: string): Promise<TraceRow | undefined> {
+  await flushTraces(deps);
   const [row] = await deps.store.query<Omit<TraceRow, 'steps'> & { steps: unknown }>(sql`
     SELECT request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, created_at, steps
     FROM traces WHERE tenant_id = ${tenantId} AND request_id = ${requestId}`);
@@ -175,6 +261,7 @@ export async function getTrace(ctx: Ctx, requestId: string): Promise<TraceRow> {
 /** Retention: deletes traces older than CONTEXT_TRACE_RETENTION_DAYS; returns how many. */
 export async function sweepTraces(deps: Deps, now = new Date()): Promise<number> {
   const cutoff = new Date(now.getTime() - deps.env.CONTEXT_TRACE_RETENTION_DAYS * 86_400_000).toISOString();
+  await flushTraces(deps);
   const rows = await deps.store.query(sql`DELETE FROM traces WHERE created_at < ${cutoff}::timestamptz RETURNING 1`);
   return rows.length;
 }

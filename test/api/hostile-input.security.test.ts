@@ -12,7 +12,7 @@ describe.each(backends)('hostile input on $name', ({ open }) => {
   it('rejects invalid UTF-8, control characters, deep nesting, wrong media type', async () => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/s/turns', { turns: turns3 });
-    const before = await snapshot(h.deps.store, c.tenantId);
+    const before = await snapshot(h.deps, c.tenantId);
     const send = async (body: BodyInit, type = 'application/json') => {
       const res = await h.app.request('/v1/sessions/s/turns', {
         method: 'POST', body, headers: { authorization: `Bearer ${c.key}`, 'content-type': type },
@@ -35,7 +35,7 @@ describe.each(backends)('hostile input on $name', ({ open }) => {
       expect(r.json.error.code).toBe(code);
       expect(r.json.error.message).toMatch(message);
     }
-    expect(await snapshot(h.deps.store, c.tenantId)).toEqual(before);
+    expect(await snapshot(h.deps, c.tenantId)).toEqual(before);
     // Tabs and newlines are ordinary text.
     expect((await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'line one\n\tline two\r\n' }] })).status).toBe(201);
   });

@@ -28,7 +28,7 @@ describe.each(backends)('isolation on $name', ({ open }) => {
   afterAll(async () => h.close());
 
   it('another tenant gets 404 or an empty result on every route, and sees nothing of the first', async () => {
-    const before = await snapshot(h.deps.store, a.tenantId);
+    const before = await snapshot(h.deps, a.tenantId);
     const attempts: [string, string, unknown?][] = [
       ['GET', '/v1/sessions/shared'],
       ['GET', '/v1/sessions/shared/turns'],
@@ -74,7 +74,7 @@ describe.each(backends)('isolation on $name', ({ open }) => {
     await b.call('POST', '/v1/sessions/shared/turns', { turns: [{ role: 'user', content: 'hello' }] });
     const ctx = await b.call('POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 });
     expect(JSON.stringify(ctx.json)).not.toContain(SECRET);
-    expect(await snapshot(h.deps.store, a.tenantId)).toEqual(before);
+    expect(await snapshot(h.deps, a.tenantId)).toEqual(before);
     const rows = await h.deps.store.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM turns WHERE tenant_id = ${b.tenantId} AND content LIKE ${'%' + SECRET + '%'}`);
     expect(Number(rows[0]!.n)).toBe(0);
   });

@@ -85,10 +85,10 @@ describe.each(backends)('memories, tool chains and events on $name', ({ open }) 
     const a = await c.call('POST', '/v1/events', conv);
     expect(a.status).toBe(202);
     expect(a.json.result.turns).toHaveLength(3);
-    const snap = await snapshot(h.deps.store, c.tenantId);
+    const snap = await snapshot(h.deps, c.tenantId);
     const b = await c.call('POST', '/v1/events', conv);
     expect(b.status).toBe(202);
-    expect(await snapshot(h.deps.store, c.tenantId)).toEqual(snap);
+    expect(await snapshot(h.deps, c.tenantId)).toEqual(snap);
     const tool = await c.call('POST', '/v1/events', { type: 'tool.executed', session_id: 'e1', tool_call_id: 'c9', tool_name: 'weather', result: 'Sunny, 24C' });
     expect(tool.status).toBe(202);
     const mem = await c.call('POST', '/v1/events', { type: 'memory.updated', action: 'upsert', memory: { scope: 'user', user_id: 'ada', content: 'Ada is allergic to peanuts.' } });

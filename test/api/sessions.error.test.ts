@@ -18,7 +18,7 @@ describe.each(backends)('error paths on $name', ({ open }) => {
   it('rejects bad writes with 4xx and stores nothing', async () => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/s/turns', { turns: turns3 });
-    const before = await snapshot(h.deps.store, c.tenantId);
+    const before = await snapshot(h.deps, c.tenantId);
     const cases: [string, number, string][] = [
       ['{"turns": [ {"role": ', 400, 'BAD_REQUEST'],
       [JSON.stringify({ turns: [{ role: 'wizard', content: 5 }] }), 400, 'BAD_REQUEST'],
@@ -38,7 +38,7 @@ describe.each(backends)('error paths on $name', ({ open }) => {
       expectError(await c.raw('POST', '/v1/sessions/s/turns', body), status, code);
       expectError(await c.raw('POST', '/v1/sessions/fresh/turns', body), status, code);
     }
-    expect(await snapshot(h.deps.store, c.tenantId)).toEqual(before);
+    expect(await snapshot(h.deps, c.tenantId)).toEqual(before);
     expectError(await c.call('GET', '/v1/sessions/fresh'), 404, 'NOT_FOUND');
   });
 
@@ -46,13 +46,13 @@ describe.each(backends)('error paths on $name', ({ open }) => {
     const c = await tenant(h);
     expectError(await c.call('POST', '/v1/sessions/has%20space/turns', { turns: turns3 }), 400, 'BAD_REQUEST');
     expectError(await c.call('POST', `/v1/sessions/${'x'.repeat(129)}/turns`, { turns: turns3 }), 400, 'BAD_REQUEST');
-    expect(await snapshot(h.deps.store, c.tenantId)).toMatchObject({ sessions: 0, turns: 0 });
+    expect(await snapshot(h.deps, c.tenantId)).toMatchObject({ sessions: 0, turns: 0 });
   });
 
   it('rejects bad queries', async () => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/q/turns', { turns: turns3 });
-    const before = await snapshot(h.deps.store, c.tenantId);
+    const before = await snapshot(h.deps, c.tenantId);
     for (const body of [
       { query: 'x', budget_tokens: 0 },
       { query: 'x', budget_tokens: -5 },
@@ -68,21 +68,21 @@ describe.each(backends)('error paths on $name', ({ open }) => {
     expectError(await c.call('POST', '/v1/sessions/missing/rebuild', {}), 404, 'NOT_FOUND');
     expectError(await c.call('GET', '/v1/sessions/missing/turns'), 404, 'NOT_FOUND');
     expectError(await c.call('DELETE', '/v1/sessions/missing'), 404, 'NOT_FOUND');
-    expect(await snapshot(h.deps.store, c.tenantId)).toEqual(before);
+    expect(await snapshot(h.deps, c.tenantId)).toEqual(before);
   });
 
   it('requires a valid key and the right scope', async () => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/k/turns', { turns: turns3 });
-    const before = await snapshot(h.deps.store, c.tenantId);
+    const before = await snapshot(h.deps, c.tenantId);
     const res = await h.app.request('/v1/sessions/k/context', { method: 'POST', body: '{"budget_tokens":10}', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(401);
     expect(((await res.json()) as any).error.code).toBe('UNAUTHORIZED');
     expectError(await clientFor(h, c.tenantId, 'wrong-key').call('POST', '/v1/sessions/k/turns', { turns: turns3 }), 401, 'UNAUTHORIZED');
     const reader = await tenant(h, ['read']);
     expectError(await reader.call('POST', '/v1/sessions/k/turns', { turns: turns3 }), 403, 'FORBIDDEN');
-    expect(await snapshot(h.deps.store, c.tenantId)).toEqual(before);
-    expect(await snapshot(h.deps.store, reader.tenantId)).toMatchObject({ sessions: 0, turns: 0 });
+    expect(await snapshot(h.deps, c.tenantId)).toEqual(before);
+    expect(await snapshot(h.deps, reader.tenantId)).toMatchObject({ sessions: 0, turns: 0 });
   });
 
   it('keeps tenants apart', async () => {

@@ -54,10 +54,12 @@ describe.each(backends)('task flows on $name', ({ open }) => {
       expect(r.json.rendered.text).toContain('Alfama');
     }
 
-    // A write: the next call is assembled live from the new version, never served from the old one.
+    // A write: the next call is from the new version (assembled live, or by the precompute the write queued if that
+    // finished first), never served from the old one.
     await c.call('POST', '/v1/sessions/f1/turns', { turns: [{ role: 'user', content: 'Make that 140 euros per night.' }] });
     const live = await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'plan' });
-    expect(live.json).toMatchObject({ source: 'live', session_version: 2 });
+    expect(live.json).toMatchObject({ session_version: 2 });
+    expect(['live', 'precomputed']).toContain(live.json.source);
     expect(live.json.rendered.text).toContain('140 euros');
     await h.deps.queue.drain();
     expect((await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'answer' })).json).toMatchObject({ source: 'precomputed', session_version: 2 });
@@ -151,7 +153,8 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     const body = JSON.parse(received[1]!.body);
     expect(body).toMatchObject({ type: 'context.precomputed', agent_id: 'hooked', session_id: 'w1', session_version: 1 });
     expect(body.model_calls.map((m: any) => m.model_call_id)).toEqual(['plan', 'answer']);
-    expect(events.filter((e) => e.type === 'context.precomputed')).toEqual([
+    // Only this tenant's events: jobs queued by earlier tests may still be running on the shared queue.
+    expect(events.filter((e) => e.type === 'context.precomputed' && e.tenant_id === c.tenantId)).toEqual([
       expect.objectContaining({ session_id: 'w1', session_version: 1, model_call_ids: ['plan', 'answer'] }),
     ]);
   });
@@ -160,7 +163,8 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     const c = await tenant(h);
     await agentWithFlow(c, 'tracer');
     await c.call('POST', '/v1/sessions/t1/turns', { agent_id: 'tracer', turns: turns3 });
-    const q = await c.call('POST', '/v1/sessions/t1/context', { model_call_id: 'plan' });
+    // With a query of its own the call is assembled live, whether or not the precompute has finished.
+    const q = await c.call('POST', '/v1/sessions/t1/context', { model_call_id: 'plan', query: 'Which neighbourhood?' });
     const rid = q.json.request_id;
     expect(rid).toBe(q.headers.get('x-request-id'));
     const steps = [

@@ -7,7 +7,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config.js';
 import { pgTextArray, type Store } from '../../db/store.js';
 import { terms } from '../text.js';
-import { parseTsvector } from './lexemes.js';
+import { parseTsvector, type Lexemes } from './lexemes.js';
 import type { Candidate, QueryTerm } from './rank.js';
 
 export interface TurnRow {
@@ -40,7 +40,7 @@ export interface TimeRange {
 }
 
 const turnColumnNames = ['id', 'sequence', 'role', 'name', 'content', 'token_count', 'external_id', 'tool_call_id', 'tool_calls', 'created_at'];
-const turnColumns = sql.raw(turnColumnNames.join(', '));
+export const turnColumns = sql.raw(turnColumnNames.join(', '));
 
 /** An OR of the query's content words as a tsquery string, or undefined when nothing searchable remains. */
 export function toTsQuery(query: string | undefined): string | undefined {
@@ -83,70 +83,138 @@ export interface StructuralCandidates {
   first: TurnRow | undefined;
 }
 
-export async function structuralCandidates(
-  store: Store,
-  tenantId: string,
-  sessionId: string,
-  recentLimit: number,
-  range: TimeRange | undefined,
-  toolLimit: number = defaults.toolFindings.results,
-): Promise<StructuralCandidates> {
-  const where = sql`tenant_id = ${tenantId} AND session_id = ${sessionId} ${rangeFilter(range)}`;
-  const rows = await store.query<TurnRow & { bucket: string }>(sql`
-    (SELECT 'recent' AS bucket, ${turnColumns}, 0 AS score FROM turns
-      WHERE ${where} AND role IN ('user', 'assistant') ORDER BY sequence DESC LIMIT ${recentLimit})
-    UNION ALL
-    (SELECT 'system', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'system' ORDER BY sequence LIMIT 20)
-    UNION ALL
-    (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT ${toolLimit})
-    UNION ALL
-    (SELECT 'calls', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
-      ORDER BY sequence DESC LIMIT ${toolLimit})
-    UNION ALL
-    (SELECT 'first', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY sequence LIMIT 1)`);
-  const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
-  for (const row of rows) {
-    const t = normalizeTurn(row);
-    if (row.bucket === 'recent') out.recent.push(t);
-    else if (row.bucket === 'system') out.system.push(t);
-    else if (row.bucket === 'tool') out.tool.push(t);
-    else if (row.bucket === 'calls') out.calls.push(t);
-    else out.first = t;
-  }
-  return out;
+/** A candidate turn with the database's lexemes of its text and of its speaker's name. */
+export interface CandidateRow {
+  turn: TurnRow;
+  lexemes: Lexemes;
+  speakerLexemes: string[];
+}
+
+/** A query lexeme as the session's text-search vectors are searched for it. */
+export interface QueryLexeme {
+  lexeme: string;
+  /** Also matches the longer lexemes it prefixes. */
+  prefix: boolean;
 }
 
 /**
- * Assistant turns that made the calls these results answer. A call comes shortly before its result, so each result
- * first reads the few call turns just before it (an index range, not a scan); calls still not found are then looked
- * up by id across the session.
+ * Where a query reads a session's turns from: the database (./index.ts, any size) or an in-process copy of a small
+ * session (./snapshot.ts). Both answer every read the same way; only the cost differs.
  */
-export async function callTurns(
-  store: Store,
-  tenantId: string,
-  sessionId: string,
-  results: readonly { sequence: number; tool_call_id: string | null }[],
-): Promise<TurnRow[]> {
-  if (results.length === 0) return [];
-  const where = sql`tenant_id = ${tenantId} AND session_id = ${sessionId} AND role = 'assistant' AND tool_calls IS NOT NULL`;
-  const sequences = [...new Set(results.map((r) => r.sequence))];
-  const near = (
-    await store.query<TurnRow>(sql`
-      SELECT DISTINCT ON (c.sequence) c.* FROM unnest(${`{${sequences.join(',')}}`}::int[]) AS r(sequence)
-      CROSS JOIN LATERAL (
-        SELECT ${turnColumns}, 0 AS score FROM turns WHERE ${where} AND sequence < r.sequence ORDER BY sequence DESC LIMIT 3
-      ) c
-      ORDER BY c.sequence DESC`)
-  ).map(normalizeTurn);
-  const found = new Set(near.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
-  const ids = [...new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)))];
-  if (ids.length === 0) return near;
-  const far = await store.query<TurnRow>(sql`
-    SELECT ${turnColumns}, 0 AS score FROM turns
-    WHERE ${where} AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
-    ORDER BY sequence DESC LIMIT 100`);
-  const seen = new Set(near.map((t) => t.id));
-  return [...near, ...far.map(normalizeTurn).filter((t) => !seen.has(t.id))];
+export interface TurnSource {
+  structural(recentLimit: number, range: TimeRange | undefined, toolLimit?: number): Promise<StructuralCandidates>;
+  /** Per lexeme, the sequences of its newest `perTerm` matches, newest first. */
+  matches(lexemes: readonly QueryLexeme[], perTerm: number, range: TimeRange | undefined): Promise<number[][]>;
+  /** The turns at these sequences (within the range), in sequence order. */
+  rows(sequences: readonly number[], range: TimeRange | undefined): Promise<CandidateRow[]>;
+  /**
+   * Assistant turns that made the calls these results answer: the three call turns just before each result, then
+   * calls still not found looked up by id across the session; newest first.
+   */
+  callTurns(results: readonly { sequence: number; tool_call_id: string | null }[]): Promise<TurnRow[]>;
+}
+
+/** System turns read as constraints, oldest first. */
+export const SYSTEM_TURNS = 20;
+/** Call turns read just before each tool result. */
+export const NEAR_CALLS = 3;
+/** Call turns looked up by id across the session. */
+export const FAR_CALLS = 100;
+
+/** The speaker's name as lexemes, space-separated (the `english` configuration, as in the turn's vector). */
+export const speakerLexemes = sql.raw(`array_to_string(tsvector_to_array(to_tsvector('english', coalesce(name, ''))), ' ')`);
+
+/** The query's tsquery text for one lexeme (backslashes never occur: such lexemes are not searched). */
+const tsQueryOf = (l: QueryLexeme) => `'${l.lexeme.replace(/'/g, "''")}'${l.prefix ? ':*' : ''}`;
+
+/** Reads straight from the database, each read bounded by an index. */
+export function sqlTurnSource(store: Store, tenantId: string, sessionId: string): TurnSource {
+  const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
+  return {
+    async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
+      const where = sql`${session} ${rangeFilter(range)}`;
+      const rows = await store.query<TurnRow & { bucket: string }>(sql`
+        (SELECT 'recent' AS bucket, ${turnColumns}, 0 AS score FROM turns
+          WHERE ${where} AND role IN ('user', 'assistant') ORDER BY sequence DESC LIMIT ${recentLimit})
+        UNION ALL
+        (SELECT 'system', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'system' ORDER BY sequence LIMIT ${SYSTEM_TURNS})
+        UNION ALL
+        (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT ${toolLimit})
+        UNION ALL
+        (SELECT 'calls', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
+          ORDER BY sequence DESC LIMIT ${toolLimit})
+        UNION ALL
+        (SELECT 'first', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY sequence LIMIT 1)`);
+      const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
+      for (const row of rows) {
+        const t = normalizeTurn(row);
+        if (row.bucket === 'recent') out.recent.push(t);
+        else if (row.bucket === 'system') out.system.push(t);
+        else if (row.bucket === 'tool') out.tool.push(t);
+        else if (row.bucket === 'calls') out.calls.push(t);
+        else out.first = t;
+      }
+      return out;
+    },
+
+    // One branch per term with its tsquery as a constant: each branch is planned with the term's frequency from the
+    // column statistics, so a rare term reads its few matches through the GIN index and a common one walks the
+    // session's newest turns backwards until it has `perTerm` matches, instead of visiting every match of the term.
+    // One row per term, its matches as one comma-separated string: far fewer fields for the driver to decode.
+    async matches(lexemes, perTerm, range) {
+      if (lexemes.length === 0) return [];
+      const rows = await store.query<{ ord: number; sequences: string | null }>(sql.join(
+        lexemes.map((l, i) => sql`(SELECT ${i}::int AS ord, string_agg(sequence::text, ',') AS sequences FROM (
+          SELECT sequence FROM turns WHERE ${session} AND tsv @@ ${tsQueryOf(l)}::tsquery ${rangeFilter(range)}
+          ORDER BY sequence DESC LIMIT ${perTerm}) m)`),
+        sql` UNION ALL `,
+      ));
+      const out: number[][] = lexemes.map(() => []);
+      for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
+      return out;
+    },
+
+    async rows(sequences, range) {
+      if (sequences.length === 0) return [];
+      const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
+        SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+        FROM turns
+        WHERE ${session} AND sequence = ANY(${`{${sequences.join(',')}}`}::int[]) ${rangeFilter(range)}
+        ORDER BY sequence`);
+      return rows.map(candidateRow);
+    },
+
+    async callTurns(results) {
+      if (results.length === 0) return [];
+      const where = sql`${session} AND role = 'assistant' AND tool_calls IS NOT NULL`;
+      const sequences = [...new Set(results.map((r) => r.sequence))];
+      const near = (
+        await store.query<TurnRow>(sql`
+          SELECT DISTINCT ON (c.sequence) c.* FROM unnest(${`{${sequences.join(',')}}`}::int[]) AS r(sequence)
+          CROSS JOIN LATERAL (
+            SELECT ${turnColumns}, 0 AS score FROM turns WHERE ${where} AND sequence < r.sequence ORDER BY sequence DESC LIMIT ${NEAR_CALLS}
+          ) c
+          ORDER BY c.sequence DESC`)
+      ).map(normalizeTurn);
+      const found = new Set(near.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
+      const ids = [...new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)))];
+      if (ids.length === 0) return near;
+      const far = await store.query<TurnRow>(sql`
+        SELECT ${turnColumns}, 0 AS score FROM turns
+        WHERE ${where} AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
+        ORDER BY sequence DESC LIMIT ${FAR_CALLS}`);
+      const seen = new Set(near.map((t) => t.id));
+      return [...near, ...far.map(normalizeTurn).filter((t) => !seen.has(t.id))];
+    },
+  };
+}
+
+export function candidateRow(r: TurnRow & { lexemes: string; speaker_lexemes: string }): CandidateRow {
+  return {
+    turn: normalizeTurn(r),
+    lexemes: parseTsvector(r.lexemes),
+    speakerLexemes: r.speaker_lexemes ? r.speaker_lexemes.split(' ') : [],
+  };
 }
 
 export interface HistoryCandidate extends Candidate {
@@ -181,15 +249,39 @@ export interface HistoryOptions {
   extraSeeds?: readonly number[] | Promise<readonly number[]>;
 }
 
+const LEXEME_MEMO_MAX = 2_000;
+const lexemeMemo = new Map<string, string[]>();
+
 /**
- * Two round trips. The first reads the query's lexemes (the database's stemming) and each term's newest matches,
- * capped so a common word costs no more than a rare one. In between, the seeds are chosen here: the matches with
- * the highest summed IDF over the terms they contain. The second reads the seeds and the turns around them.
+ * The query's lexemes as the database stems them (the `english` configuration, as in the turns' vectors): the most
+ * repeated first, then the latest, at most `maxTerms`. A pure function of the text, so it is remembered per process.
+ */
+export async function queryLexemes(store: Store, query: string, maxTerms: number): Promise<string[]> {
+  const key = `${maxTerms}\u0000${query}`;
+  const known = lexemeMemo.get(key);
+  if (known) return known;
+  const rows = await store.query<{ lexeme: string }>(sql`
+    SELECT s.lexeme FROM (
+      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
+      FROM unnest(to_tsvector('english', ${query}))
+      WHERE strpos(lexeme, chr(92)) = 0
+      ORDER BY weight DESC LIMIT ${maxTerms}
+    ) s
+    ORDER BY s.weight DESC, s.lexeme`);
+  const lexemes = rows.map((r) => r.lexeme);
+  if (lexemeMemo.size >= LEXEME_MEMO_MAX) lexemeMemo.delete(lexemeMemo.keys().next().value!);
+  lexemeMemo.set(key, lexemes);
+  return lexemes;
+}
+
+/**
+ * The query's lexemes, then each term's newest matches, capped so a common word costs no more than a rare one. The
+ * seeds are chosen here: the matches with the highest summed IDF over the terms they contain. Last, the seeds and
+ * the turns around them are read.
  */
 export async function historyCandidates(
+  source: TurnSource,
   store: Store,
-  tenantId: string,
-  sessionId: string,
   query: string,
   opts: HistoryOptions,
 ): Promise<HistoryCandidates> {
@@ -198,53 +290,25 @@ export async function historyCandidates(
   const seedLimit = opts.seeds ?? defaults.history.seedsMax;
   const radius = opts.radius ?? defaults.history.neighbourRadius;
   const prefixMin = opts.prefixMin ?? defaults.history.prefixMinLength;
-  const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
 
-  // The query's lexemes first, then one branch per term with its tsquery as a constant: each branch is planned
-  // with the term's frequency from the column statistics, so a rare term reads its few matches through the GIN index
-  // and a common one walks the session's newest turns backwards until it has `perTerm` matches, instead of visiting
-  // every match of the term in the table.
-  const lexemes = await store.query<{ lexeme: string; q: string }>(sql`
-    SELECT s.lexeme, quote_literal(s.lexeme) || CASE WHEN length(s.lexeme) >= ${prefixMin} THEN ':*' ELSE '' END AS q
-    FROM (
-      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
-      FROM unnest(to_tsvector('english', ${query}))
-      WHERE strpos(lexeme, chr(92)) = 0
-      ORDER BY weight DESC LIMIT ${maxTerms}
-    ) s
-    ORDER BY s.weight DESC, s.lexeme`);
-  const termList = new Map<number, QueryTerm>(lexemes.map((l, i) => [i + 1, { lexeme: l.lexeme, df: 0 }]));
-  // One row per term, its matches as one comma-separated string: far fewer fields for the driver to decode.
-  const matches = lexemes.length
-    ? await store.query<{ ord: number; sequences: string | null }>(sql.join(
-        lexemes.map((l, i) => sql`(SELECT ${i + 1}::int AS ord, string_agg(sequence::text, ',') AS sequences FROM (
-          SELECT sequence FROM turns WHERE ${session} AND tsv @@ ${l.q}::tsquery ${rangeFilter(opts.range)}
-          ORDER BY sequence DESC LIMIT ${perTerm}) m)`),
-        sql` UNION ALL `,
-      ))
-    : [];
-
+  const lexemes = (await queryLexemes(store, query, maxTerms)).map((lexeme) => ({ lexeme, prefix: [...lexeme].length >= prefixMin }));
+  const matches = await source.matches(lexemes, perTerm, opts.range);
+  const terms: QueryTerm[] = lexemes.map((l, i) => ({ lexeme: l.lexeme, df: matches[i]?.length ?? 0 }));
   const hitsBySequence = new Map<number, number[]>();
-  for (const m of matches) {
-    if (!m.sequences) continue;
-    const ord = Number(m.ord);
-    const term = termList.get(ord)!;
-    for (const text of m.sequences.split(',')) {
-      term.df += 1;
-      const sequence = Number(text);
+  matches.forEach((sequences, ord) => {
+    for (const sequence of sequences) {
       const list = hitsBySequence.get(sequence);
       if (list) list.push(ord);
       else hitsBySequence.set(sequence, [ord]);
     }
-  }
-  const terms = [...termList.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+  });
   const extra = await (opts.extraSeeds ?? []);
   if (hitsBySequence.size === 0 && extra.length === 0) return { terms, candidates: [] };
 
   const n = Math.max(opts.totalTurns, 1);
-  const idfOf = new Map([...termList].map(([ord, t]) => [ord, Math.log(1 + (Math.max(n, t.df) - t.df + 0.5) / (t.df + 0.5))]));
+  const idfOf = terms.map((t) => Math.log(1 + (Math.max(n, t.df) - t.df + 0.5) / (t.df + 0.5)));
   const seeds = [...hitsBySequence]
-    .map(([sequence, ords]) => ({ sequence, prior: ords.reduce((s, o) => s + idfOf.get(o)!, 0) }))
+    .map(([sequence, ords]) => ({ sequence, prior: ords.reduce((s, o) => s + idfOf[o]!, 0) }))
     .sort((a, b) => b.prior - a.prior || b.sequence - a.sequence)
     .slice(0, seedLimit)
     .map((s) => s.sequence);
@@ -261,27 +325,19 @@ export async function historyCandidates(
     for (let d = -1; d <= 1; d++) if (s + d > 0) wanted.add(s + d);
   }
 
-  const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
-    SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes,
-           array_to_string(tsvector_to_array(to_tsvector('english', coalesce(name, ''))), ' ') AS speaker_lexemes
-    FROM turns
-    WHERE ${session} AND sequence = ANY(${`{${[...wanted].join(',')}}`}::int[]) ${rangeFilter(opts.range)}
-    ORDER BY sequence`);
+  const rows = await source.rows([...wanted].sort((a, b) => a - b), opts.range);
   return {
     terms,
-    candidates: rows.map((r) => {
-      const turn = normalizeTurn(r);
-      return {
-        id: turn.id,
-        sequence: turn.sequence,
-        createdAt: turn.created_at,
-        content: turn.content,
-        lexemes: parseTsvector(r.lexemes),
-        speakerLexemes: r.speaker_lexemes ? r.speaker_lexemes.split(' ') : [],
-        seed: seedSet.has(turn.sequence),
-        turn,
-      };
-    }),
+    candidates: rows.map(({ turn, lexemes, speakerLexemes }) => ({
+      id: turn.id,
+      sequence: turn.sequence,
+      createdAt: turn.created_at,
+      content: turn.content,
+      lexemes,
+      speakerLexemes,
+      seed: seedSet.has(turn.sequence),
+      turn,
+    })),
   };
 }
 

@@ -10,6 +10,7 @@ import { parseWordVectors, wordVectorEmbedder } from '../../adapters/embedder/wo
 import { kafkaFromEnv, type KafkaAdapters } from '../../adapters/events/kafka.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-process.js';
+import { traceBatch } from '../../services/traces.js';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
 import type { Env } from '../../config.js';
@@ -66,8 +67,10 @@ export async function createNodeDeps(
     rateLimiter: env.RATE_LIMIT_PER_MINUTE > 0 ? memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE) : undefined,
     events: kafka.events,
     inbound: kafka.inbound,
+    traceBatch: traceBatch({ store, logger }),
     async close() {
       queue.stop();
+      await deps.traceBatch?.flush();
       redis?.disconnect();
       await store.close();
     },

@@ -1,0 +1,203 @@
+// An in-process copy of a small session's turns, so a query reads them with no round trip. Turns are immutable and
+// only ever appended (a session's rows go all at once when it is deleted), so the copy is brought up to date by
+// reading the turns after the last one it holds, and the session's creation time in the key tells a session deleted
+// and created again under its id from the one copied. Answers every read exactly as the database source does
+// (./index.ts), which the tests check on the same turns.
+import { sql } from 'drizzle-orm';
+import { defaults } from '../../config.js';
+import type { Store } from '../../db/store.js';
+import {
+  candidateRow,
+  FAR_CALLS,
+  NEAR_CALLS,
+  speakerLexemes,
+  SYSTEM_TURNS,
+  turnColumns,
+  type CandidateRow,
+  type StructuralCandidates,
+  type TimeRange,
+  type TurnRow,
+  type TurnSource,
+} from './index.js';
+
+interface Snapshot {
+  /** Turns in sequence order; `turns[i].turn.sequence` is i + 1 (sequences are gap-free from 1). */
+  turns: (CandidateRow & { at: number })[];
+  /** Lexeme → sequences of the turns that contain it, ascending. */
+  postings: Map<string, number[]>;
+  /** Characters of content held, for the memory bound. */
+  chars: number;
+  /** `chars` as last added to the process total. */
+  counted?: number;
+}
+
+const snapshots = new Map<string, Snapshot>();
+let heldChars = 0;
+
+export interface SnapshotSession {
+  id: string;
+  created_at: string;
+  last_sequence: number;
+  total_tokens: number;
+}
+
+/** Whether a session is small enough to be held in process: at most `maxTurns` turns and `defaults.snapshot.maxTokens`. */
+export function snapshotFits(session: SnapshotSession, maxTurns: number): boolean {
+  return session.last_sequence <= maxTurns && session.total_tokens <= defaults.snapshot.maxTokens;
+}
+
+const keyOf = (tenantId: string, session: { id: string; created_at: string }) =>
+  `${tenantId}\u0000${session.id}\u0000${session.created_at}`;
+
+/** Drops this process's copy of a session (on deletion: its content must not outlive it here). */
+export function forgetSnapshot(tenantId: string, sessionId: string): void {
+  const prefix = `${tenantId}\u0000${sessionId}\u0000`;
+  for (const [key, snap] of snapshots) {
+    if (key.startsWith(prefix)) {
+      snapshots.delete(key);
+      heldChars -= snap.counted ?? 0;
+    }
+  }
+}
+
+function hold(key: string, snap: Snapshot) {
+  const previous = snapshots.get(key);
+  if (previous) {
+    snapshots.delete(key);
+    heldChars -= previous.counted ?? 0;
+  }
+  // Most recently used last; the least recently used go first once over either bound.
+  snapshots.set(key, snap);
+  snap.counted = snap.chars;
+  heldChars += snap.counted;
+  const { sessionsKept, maxChars } = defaults.snapshot;
+  while (snapshots.size > sessionsKept || (heldChars > maxChars && snapshots.size > 1)) {
+    const [oldest, dropped] = snapshots.entries().next().value!;
+    snapshots.delete(oldest);
+    heldChars -= dropped.counted ?? 0;
+  }
+}
+
+/**
+ * The session's turns up to at least its last sequence, read from the database only where the copy lacks them. A
+ * copy may hold turns written after this request read its session row; readers look only at the first
+ * `last_sequence`.
+ */
+async function snapshotOf(store: Store, tenantId: string, session: SnapshotSession): Promise<Snapshot> {
+  const key = keyOf(tenantId, session);
+  const known = snapshots.get(key);
+  if (known && known.turns.length >= session.last_sequence) {
+    hold(key, known);
+    return known;
+  }
+  const from = known?.turns.length ?? 0;
+  const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
+    SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+    FROM turns
+    WHERE tenant_id = ${tenantId} AND session_id = ${session.id} AND sequence > ${from} AND sequence <= ${session.last_sequence}
+    ORDER BY sequence`);
+  // Extended in place: readers look only at the turns their session row counts, and appending happens at once
+  // (no await in between). Another request may have extended the copy meanwhile; the rows it added are skipped.
+  const current = snapshots.get(key);
+  const snap: Snapshot = current && current.turns.length >= from ? current : known ?? { turns: [], postings: new Map(), chars: 0 };
+  for (const r of rows) {
+    const row = candidateRow(r);
+    if (row.turn.sequence <= snap.turns.length) continue;
+    // Sequences are gap-free from 1; anything else cannot be placed, and the database is read instead.
+    if (row.turn.sequence !== snap.turns.length + 1) throw new Error(`turn ${row.turn.sequence} does not follow ${snap.turns.length} in the session copy`);
+    Object.freeze(row.turn.tool_calls);
+    snap.turns.push(Object.freeze({ ...row, turn: Object.freeze(row.turn), at: Date.parse(row.turn.created_at) }));
+    snap.chars += row.turn.content.length;
+    for (const lexeme of row.lexemes.tf.keys()) {
+      const list = snap.postings.get(lexeme);
+      if (list) list.push(row.turn.sequence);
+      else snap.postings.set(lexeme, [row.turn.sequence]);
+    }
+  }
+  if (snap.turns.length < session.last_sequence) throw new Error(`the session copy holds ${snap.turns.length} of ${session.last_sequence} turns`);
+  hold(key, snap);
+  return snap;
+}
+
+const inRange = (range: TimeRange | undefined) => {
+  const from = range?.from ? Date.parse(range.from) : -Infinity;
+  const to = range?.to ? Date.parse(range.to) : Infinity;
+  return (t: { at: number }) => t.at >= from && t.at <= to;
+};
+
+/** The newest `limit` items before index `end` that pass, newest first. */
+function newest<T>(items: readonly T[], end: number, limit: number, pass: (t: T) => boolean): T[] {
+  const out: T[] = [];
+  for (let i = Math.min(end, items.length) - 1; i >= 0 && out.length < limit; i--) if (pass(items[i]!)) out.push(items[i]!);
+  return out;
+}
+
+/** The oldest `limit` items before index `end` that pass. */
+function oldest<T>(items: readonly T[], end: number, limit: number, pass: (t: T) => boolean): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < Math.min(end, items.length) && out.length < limit; i++) if (pass(items[i]!)) out.push(items[i]!);
+  return out;
+}
+
+const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== null;
+
+/** Reads a small session from this process's copy, brought up to date with one read of its newer turns. */
+export async function snapshotTurnSource(store: Store, tenantId: string, session: SnapshotSession): Promise<TurnSource> {
+  const snap = await snapshotOf(store, tenantId, session);
+  // The session as this request saw it: turns appended since by other requests are not looked at.
+  const end = session.last_sequence;
+  const turns = snap.turns;
+  type Held = (typeof turns)[number];
+  const at = (sequence: number): Held | undefined => (sequence >= 1 && sequence <= end ? turns[sequence - 1] : undefined);
+  return {
+    async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
+      const within = inRange(range);
+      const role = (r: TurnRow['role'] | 'user-or-assistant') => (t: Held) =>
+        within(t) && (r === 'user-or-assistant' ? t.turn.role === 'user' || t.turn.role === 'assistant' : t.turn.role === r);
+      const turnsOf = (picked: Held[]) => picked.map((t) => t.turn);
+      return {
+        recent: turnsOf(newest(turns, end, recentLimit, role('user-or-assistant'))),
+        system: turnsOf(oldest(turns, end, SYSTEM_TURNS, role('system'))),
+        tool: turnsOf(newest(turns, end, toolLimit, role('tool'))),
+        calls: turnsOf(newest(turns, end, toolLimit, (t) => within(t) && makesCalls(t.turn))),
+        first: oldest(turns, end, 1, role('user'))[0]?.turn,
+      };
+    },
+
+    async matches(lexemes, perTerm, range) {
+      const within = inRange(range);
+      const keys = [...snap.postings.keys()];
+      return lexemes.map(({ lexeme, prefix }) => {
+        const lists = prefix
+          ? keys.filter((k) => k.startsWith(lexeme)).map((k) => snap.postings.get(k)!)
+          : [snap.postings.get(lexeme) ?? []];
+        const sequences = lists.length === 1 ? lists[0]! : [...new Set(lists.flat())].sort((a, b) => a - b);
+        return newest(sequences, sequences.length, perTerm, (s) => {
+          const t = at(s);
+          return t !== undefined && within(t);
+        });
+      });
+    },
+
+    async rows(sequences, range) {
+      const within = inRange(range);
+      return [...new Set(sequences)]
+        .sort((a, b) => a - b)
+        .map(at)
+        .filter((t): t is Held => t !== undefined && within(t))
+        .map(({ turn, lexemes, speakerLexemes }) => ({ turn, lexemes, speakerLexemes }));
+    },
+
+    async callTurns(results) {
+      const near = new Map<number, TurnRow>();
+      for (const sequence of new Set(results.map((r) => r.sequence)))
+        for (const t of newest(turns, Math.min(end, sequence - 1), NEAR_CALLS, (t) => makesCalls(t.turn))) near.set(t.turn.sequence, t.turn);
+      const nearTurns = [...near.values()].sort((a, b) => b.sequence - a.sequence);
+      const found = new Set(nearTurns.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
+      const ids = new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)));
+      if (ids.size === 0) return nearTurns;
+      const far = newest(turns, end, FAR_CALLS, (t) => makesCalls(t.turn) && t.turn.tool_calls!.some((c) => ids.has(c.id)));
+      return [...nearTurns, ...far.map((t) => t.turn).filter((t) => !near.has(t.sequence))];
+    },
+  };
+}

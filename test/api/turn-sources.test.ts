@@ -1,0 +1,148 @@
+// The two places a query reads a session's turns from, the database and the in-process copy of a small session,
+// answer every read identically on the same turns (both stores), and whole contexts come out the same with the
+// copies on or off. The copy follows later writes, never shows turns newer than the request's session row, and a
+// session deleted and created again under its id starts from nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ctx } from '../../src/ports.js';
+import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '../../src/pipeline/retriever/index.js';
+import { forgetSnapshot, snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
+import { buildApp } from '../../src/http/routes/index.js';
+import { requireSession, sessionCachePrefix } from '../../src/services/sessions.js';
+import { backends, harness, tenant, type Client, type Harness } from '../helpers.js';
+
+const day = (d: number, h = 9) => new Date(Date.UTC(2025, 2, d, h)).toISOString();
+
+/** A session with every kind of turn: system rules, names, calls and results (one answered far away), quotes. */
+function turnsOf(n: number) {
+  const out: Record<string, unknown>[] = [{ role: 'system', content: 'Never book flights on a Sunday.', created_at: day(1, 8) }];
+  for (let i = 0; i < n; i++) {
+    const d = 1 + Math.floor(i / 6);
+    const topic = ['hiking trip', "Anna's birthday", 'invoice INV-4471', 'the pottery class', 'reservation QX7Z', 'kitchen renovation'][i % 6];
+    if (i % 9 === 4) {
+      out.push({ role: 'assistant', content: '', tool_calls: [{ id: `call-${i}`, name: 'lookup', arguments: JSON.stringify({ ref: `R${i}` }) }], created_at: day(d) });
+      out.push({ role: 'tool', name: 'lookup', tool_call_id: `call-${i}`, content: JSON.stringify({ ref: `R${i}`, status: 'confirmed', total: 100 + i }), created_at: day(d) });
+    } else {
+      out.push({ role: i % 2 ? 'assistant' : 'user', ...(i % 2 ? {} : { name: 'Caroline' }), content: `Turn ${i} about the ${topic}: ${i % 3 ? "entrepreneurs'" : 'entrepreneurial'} "plans" ${i % 4 ? 'went well' : 'were postponed'}.`, created_at: day(d, 9 + (i % 8)) });
+    }
+  }
+  // A result whose call was made long before (outside the three call turns just before it).
+  out.push({ role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'late-call', name: 'status', arguments: '{}' }], created_at: day(20) });
+  for (let i = 0; i < 4; i++) out.push({ role: 'assistant', content: `Step ${i}.`, tool_calls: [{ id: `x-${i}`, name: 'noop', arguments: '{}' }], created_at: day(20) });
+  out.push({ role: 'tool', name: 'status', tool_call_id: 'late-call', content: '{"status":"done"}', created_at: day(20) });
+  return out;
+}
+
+const ranges: (TimeRange | undefined)[] = [undefined, { from: day(3) }, { to: day(5, 12) }, { from: day(2), to: day(6) }];
+const queries = ['What did Caroline say about pottery classes?', 'invoice INV-4471 status', "Anna's birthday plans", 'entrepreneur renovation reservation QX7Z'];
+
+async function sources(h: Harness, c: Client, sessionId: string): Promise<{ db: TurnSource; copy: TurnSource; last: number }> {
+  const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
+  const session = await requireSession(ctx, sessionId);
+  return {
+    db: sqlTurnSource(h.deps.store, c.tenantId, sessionId),
+    copy: await snapshotTurnSource(h.deps.store, c.tenantId, session),
+    last: session.last_sequence,
+  };
+}
+
+async function expectSameReads(h: Harness, db: TurnSource, copy: TurnSource, last: number) {
+  for (const range of ranges) {
+    for (const [recent, tools] of [[5, 40], [50, 3], [1, 1]] as const)
+      expect(await copy.structural(recent, range, tools)).toEqual(await db.structural(recent, range, tools));
+    for (const query of queries) {
+      const lexemes = (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
+      expect(lexemes.length).toBeGreaterThan(1);
+      for (const perTerm of [2, 500]) expect(await copy.matches(lexemes, perTerm, range)).toEqual(await db.matches(lexemes, perTerm, range));
+    }
+    const sequences = [0, 1, 2, 7, 8, 9, 30, last, last + 1, last + 5];
+    expect(await copy.rows(sequences, range)).toEqual(await db.rows(sequences, range));
+  }
+  const results = (await db.structural(5, undefined, 40)).tool;
+  expect(results.length).toBeGreaterThanOrEqual(3);
+  expect(await copy.callTurns(results)).toEqual(await db.callTurns(results));
+  const late = results.filter((r) => r.tool_call_id === 'late-call');
+  expect(late).toHaveLength(1);
+  const calls = await copy.callTurns(late);
+  expect(calls.some((t) => t.tool_calls?.some((call) => call.id === 'late-call'))).toBe(true);
+  expect(calls).toEqual(await db.callTurns(late));
+}
+
+describe.each(backends)('turn sources on $name', ({ open }) => {
+  let h: Harness;
+  let off: Harness;
+  beforeAll(async () => {
+    h = await harness(open);
+    off = { ...h, app: buildApp({ ...h.deps, env: { ...h.deps.env, CONTEXT_SESSION_COPY_MAX_TURNS: 0 } }) };
+  });
+  afterAll(async () => h.close());
+
+  it('the in-process copy answers every read as the database does', async () => {
+    const c = await tenant(h);
+    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: turnsOf(60) })).status).toBe(201);
+    const { db, copy, last } = await sources(h, c, 's');
+    expect(last).toBeGreaterThan(60);
+    await expectSameReads(h, db, copy, last);
+  });
+
+  it('follows later writes and shows a request only the turns its session row counts', async () => {
+    const c = await tenant(h);
+    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: turnsOf(20) })).status).toBe(201);
+    const before = await sources(h, c, 's');
+    const earlier = await before.copy.structural(3, undefined, 40);
+    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'A new turn about the pottery class.' }] })).status).toBe(201);
+    const after = await sources(h, c, 's');
+    expect(after.last).toBe(before.last + 1);
+    await expectSameReads(h, after.db, after.copy, after.last);
+    // The copy now holds the new turn; a request that read the session before the write still does not see it.
+    expect(await before.copy.structural(3, undefined, 40)).toEqual(earlier);
+    expect((await after.copy.structural(1, undefined, 40)).recent[0]!.content).toBe('A new turn about the pottery class.');
+  });
+
+  it('a session deleted and created again under its id is read afresh, and deletion drops the copy', async () => {
+    const c = await tenant(h);
+    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'old secret plan' }] })).status).toBe(201);
+    await sources(h, c, 's');
+    expect((await c.call('DELETE', '/v1/sessions/s')).status).toBe(204);
+    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'brand new start' }] })).status).toBe(201);
+    const res = await c.call('POST', '/v1/sessions/s/context', { query: 'secret plan', budget_tokens: 500 });
+    expect(res.status).toBe(200);
+    expect(res.json.rendered.text).toContain('brand new start');
+    expect(res.json.rendered.text).not.toContain('old secret plan');
+    forgetSnapshot(c.tenantId, 's'); // idempotent
+  });
+
+  it('whole contexts are the same with the copies on and off', async () => {
+    const c = await tenant(h);
+    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: turnsOf(80) })).status).toBe(201);
+    const ask = async (app: Harness['app'], body: unknown) => {
+      // Nothing from the answer cache: each answer is assembled by the path under test.
+      await h.deps.cache.deletePrefix(sessionCachePrefix(c.tenantId, 's'));
+      const res = await app.request('/v1/sessions/s/context', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      const json = await res.json();
+      expect(json.cached).toBe(false);
+      return { text: json.rendered.text as string, envelope: json.envelope };
+    };
+    let compared = 0;
+    for (const query of [...queries, undefined]) {
+      for (const budget_tokens of [300, 1500]) {
+        for (const time_range of [undefined, { from: day(4) }]) {
+          const body = { ...(query ? { query } : {}), budget_tokens, ...(time_range ? { time_range } : {}) };
+          const fromDb = await ask(off.app, body);
+          forgetSnapshot(c.tenantId, 's');
+          const fromNewCopy = await ask(h.app, body);
+          const fromHeldCopy = await ask(h.app, body);
+          expect(fromNewCopy).toEqual(fromDb);
+          expect(fromHeldCopy).toEqual(fromDb);
+          expect(fromDb.text.length).toBeGreaterThan(0);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(20);
+  });
+});
