@@ -1,7 +1,13 @@
-// Web Crypto works the same in Node and in Workers.
+// Hashes and tokens that work the same in Node and in Workers.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+
+/**
+ * SHA-256 of `text`, hex encoded. Synchronous: keys and request bodies are short, and Web Crypto's digest costs a
+ * hop to a worker thread per call on Node, on every request (key lookup, answer cache key). Kept async for callers.
+ */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return bytesToHex(sha256(utf8ToBytes(text)));
 }
 
 export function randomToken(bytes = 24): string {

@@ -18,6 +18,12 @@ export interface Tokenizer {
 
 /** Distinct pre-token pieces remembered; words repeat, so a small table answers nearly every lookup. */
 const PIECE_CACHE_MAX = 100_000;
+/**
+ * Whole lines remembered: a query counts each candidate's line, and the same turns are candidates again on the next
+ * query of the session. Only lines up to this length (longer text is split into pieces each time).
+ */
+const LINE_CACHE_MAX = 20_000;
+const LINE_MAX_CHARS = 2_000;
 
 let loading: Promise<Tokenizer> | undefined;
 
@@ -67,8 +73,8 @@ export function getTokenizer(): Promise<Tokenizer> {
 function pieceCounter(enc: Tiktoken, pattern: string, specials: string[]): (text: string) => number {
   const pieces = new RegExp(pattern, 'gu');
   const memo = new Map<string, number>();
-  return (text) => {
-    if (text.length === 0) return 0;
+  const lines = new Map<string, number>();
+  const countPieces = (text: string) => {
     if (text.includes('<|') && specials.some((s) => text.includes(s))) return enc.encode(text).length;
     let n = 0;
     pieces.lastIndex = 0;
@@ -81,6 +87,17 @@ function pieceCounter(enc: Tiktoken, pattern: string, specials: string[]): (text
         memo.set(piece, c);
       }
       n += c;
+    }
+    return n;
+  };
+  return (text) => {
+    if (text.length === 0) return 0;
+    if (text.length > LINE_MAX_CHARS) return countPieces(text);
+    let n = lines.get(text);
+    if (n === undefined) {
+      n = countPieces(text);
+      if (lines.size >= LINE_CACHE_MAX) lines.clear();
+      lines.set(text, n);
     }
     return n;
   };
