@@ -90,7 +90,12 @@ function serviceSteps(
   return steps.slice(0, ctx.env.CONTEXT_MAX_TRACE_STEPS);
 }
 
-/** Best effort: a trace that cannot be written costs a log line, never the answer. */
+/**
+ * Best effort: a trace that cannot be written costs a log line, never the answer. Its commit does not wait for the
+ * write-ahead log to reach the disk (`synchronous_commit` off for this statement only): the row is visible at once,
+ * and a crash of the database server within a fraction of a second of the query may lose it, which a trace can
+ * afford and a flush per query, on the request path, is not worth.
+ */
 export async function recordQueryTrace(
   ctx: Ctx,
   input: { sessionId: string; body: QueryContextBody; response: QueryContextResponse; stages: { stage: string; ms: number }[]; flowId: string | null },
@@ -99,11 +104,12 @@ export async function recordQueryTrace(
   try {
     const steps = serviceSteps(ctx, input.body, response, input.stages, input.flowId);
     await ctx.store.query(sql`
+      WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true))
       INSERT INTO traces (tenant_id, request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
       SELECT s.tenant_id, ${ctx.requestId}, s.id, s.agent_id, ${response.model_call_id ?? null}, ${response.strategy ?? 'request'},
              ${response.variant ?? 'default'}, ${response.source ?? 'live'}, ${response.token_count},
              ${overflowed(response.envelope.budget_report)}, ${JSON.stringify(steps)}::jsonb
-      FROM sessions s WHERE s.tenant_id = ${ctx.tenantId} AND s.id = ${input.sessionId}
+      FROM sessions s, unflushed WHERE s.tenant_id = ${ctx.tenantId} AND s.id = ${input.sessionId}
       ON CONFLICT (tenant_id, request_id) DO NOTHING`);
   } catch (err) {
     ctx.logger.warn('trace not recorded', { error: (err as Error).message });
