@@ -10,6 +10,9 @@ export const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /** Connections to DATABASE_URL per process. Each statement holds one for its round trip, so a busy process keeps
+   * statements waiting for a connection long before the database is busy. */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1_000).default(10),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
