@@ -181,8 +181,34 @@ export interface HistoryOptions {
   extraSeeds?: readonly number[] | Promise<readonly number[]>;
 }
 
+type QueryLexeme = { lexeme: string; q: string };
+
+/** Query texts whose lexemes this process keeps: stemming is the same every time, and agents ask the same questions. */
+const LEXEME_MEMO_MAX = 1_000;
+const lexemeMemo = new Map<string, QueryLexeme[]>();
+
+/** The query's lexemes (the database's stemming), most repeated and then latest first, each with its tsquery. */
+async function queryLexemes(store: Store, query: string, maxTerms: number, prefixMin: number): Promise<QueryLexeme[]> {
+  const key = `${maxTerms}\u0000${prefixMin}\u0000${query}`;
+  const known = lexemeMemo.get(key);
+  if (known) return known;
+  const lexemes = await store.query<QueryLexeme>(sql`
+    SELECT s.lexeme, quote_literal(s.lexeme) || CASE WHEN length(s.lexeme) >= ${prefixMin} THEN ':*' ELSE '' END AS q
+    FROM (
+      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
+      FROM unnest(to_tsvector('english', ${query}))
+      WHERE strpos(lexeme, chr(92)) = 0
+      ORDER BY weight DESC LIMIT ${maxTerms}
+    ) s
+    ORDER BY s.weight DESC, s.lexeme`);
+  const rows = lexemes.map(({ lexeme, q }) => ({ lexeme, q }));
+  if (lexemeMemo.size >= LEXEME_MEMO_MAX) lexemeMemo.delete(lexemeMemo.keys().next().value!);
+  lexemeMemo.set(key, rows);
+  return rows;
+}
+
 /**
- * Two round trips. The first reads the query's lexemes (the database's stemming) and each term's newest matches,
+ * Two round trips (one when the query's lexemes are known). The first reads the query's lexemes (the database's stemming) and each term's newest matches,
  * capped so a common word costs no more than a rare one. In between, the seeds are chosen here: the matches with
  * the highest summed IDF over the terms they contain. The second reads the seeds and the turns around them.
  */
@@ -204,15 +230,7 @@ export async function historyCandidates(
   // with the term's frequency from the column statistics, so a rare term reads its few matches through the GIN index
   // and a common one walks the session's newest turns backwards until it has `perTerm` matches, instead of visiting
   // every match of the term in the table.
-  const lexemes = await store.query<{ lexeme: string; q: string }>(sql`
-    SELECT s.lexeme, quote_literal(s.lexeme) || CASE WHEN length(s.lexeme) >= ${prefixMin} THEN ':*' ELSE '' END AS q
-    FROM (
-      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
-      FROM unnest(to_tsvector('english', ${query}))
-      WHERE strpos(lexeme, chr(92)) = 0
-      ORDER BY weight DESC LIMIT ${maxTerms}
-    ) s
-    ORDER BY s.weight DESC, s.lexeme`);
+  const lexemes = await queryLexemes(store, query, maxTerms, prefixMin);
   const termList = new Map<number, QueryTerm>(lexemes.map((l, i) => [i + 1, { lexeme: l.lexeme, df: 0 }]));
   // One row per term, its matches as one comma-separated string: far fewer fields for the driver to decode.
   const matches = lexemes.length
