@@ -10,6 +10,9 @@ export const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /** Connections to DATABASE_URL per process. Each statement holds one for its round trip, so a busy process keeps
+   * statements waiting for a connection long before the database is busy. */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1_000).default(10),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
@@ -111,6 +114,13 @@ export const defaults = {
    * system prompt and the answer are set aside; other budgets are assembled on demand as before.
    */
   precomputeBudgetTokens: 2_000,
+  /**
+   * Node's in-process queue holds a session's precompute until writes to it pause this long (and at most
+   * `precomputeMaxWaitMs` after the first write it covers): a conversation writes in bursts, and a context assembled
+   * between two writes of a burst is superseded before anyone reads it. One precompute per burst, not per write.
+   */
+  precomputeQuietMs: 500,
+  precomputeMaxWaitMs: 5_000,
   /** How often the Node process re-queues compression that a lost enqueue left behind (Workers use the cron). */
   maintenanceIntervalMs: 60_000,
   /** Tool findings: how many of the newest tool results (and calls) a query reads, summarises and digests. */

@@ -2,7 +2,7 @@
 // Redis (loopback only), then a check that every acknowledged write is in the database, in a gap-free order.
 //
 //   npm run load -- [--rate 200] [--duration 300] [--sessions 50] [--write-share 0.4] [--budget 1000]
-//                   [--database postgres://…] [--redis redis://…]
+//                   [--database postgres://…] [--redis redis://…] [--server-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     'max-in-flight': { type: 'string', default: '256' },
     database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/context_engine_load' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    // Extra Node options for the server process (e.g. a CPU profile); NODE_OPTIONS does not accept all of them.
+    'server-node-args': { type: 'string', default: '' },
   },
 });
 const rate = Number(values.rate);
@@ -39,7 +41,8 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 await ensureDatabase(values.database);
 const port = 21000 + Math.floor(Math.random() * 20000);
 const apiKey = `load-${randomToken(12)}`;
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/runtime/node/main.ts'], {
+const serverNodeArgs = values['server-node-args'].split(/\s+/).filter(Boolean);
+const server = spawn(process.execPath, [...serverNodeArgs, '--import', 'tsx', 'src/runtime/node/main.ts'], {
   env: {
     ...process.env, PORT: String(port), DATABASE_URL: values.database, REDIS_URL: values.redis,
     CONTEXT_API_KEY: apiKey, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn',

@@ -24,21 +24,36 @@ export interface SessionRow {
   agent_groups: string[];
 }
 
+/** The session row's columns, joined with its window and its agent's groups; `s` is the session. */
+export const sessionColumns = sql`
+    s.id, s.agent_id, s.user_id, s.status, s.metadata, s.last_sequence, s.version, s.total_tokens,
+    s.created_at, s.updated_at, w.max_tokens, w.compression_strategy, w.summary, w.summary_token_count,
+    w.summarized_through, w.summarized_tokens, w.version AS window_version,
+    coalesce(a.config -> 'groups', '[]'::jsonb) AS agent_groups`;
+
+/** FROM clause for `sessionColumns`: the session, its window and its agent. */
+export const sessionJoins = sql`
+    sessions s
+    LEFT JOIN context_windows w ON w.tenant_id = s.tenant_id AND w.session_id = s.id
+    LEFT JOIN agents a ON a.tenant_id = s.tenant_id AND a.id = s.agent_id`;
+
 export async function findSession(deps: Deps, tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
   const [row] = await deps.store.query<SessionRow>(sql`
-    SELECT s.id, s.agent_id, s.user_id, s.status, s.metadata, s.last_sequence, s.version, s.total_tokens,
-           s.created_at, s.updated_at, w.max_tokens, w.compression_strategy, w.summary, w.summary_token_count,
-           w.summarized_through, w.summarized_tokens, w.version AS window_version,
-           coalesce(a.config -> 'groups', '[]'::jsonb) AS agent_groups
-    FROM sessions s
-    LEFT JOIN context_windows w ON w.tenant_id = s.tenant_id AND w.session_id = s.id
-    LEFT JOIN agents a ON a.tenant_id = s.tenant_id AND a.id = s.agent_id
+    SELECT ${sessionColumns}
+    FROM ${sessionJoins}
     WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}`);
-  if (!row) return undefined;
+  return row ? toSessionRow(row) : undefined;
+}
+
+/** A row of `sessionColumns` with driver-specific types made uniform. */
+export function toSessionRow(row: SessionRow): SessionRow {
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const groups = typeof row.agent_groups === 'string' ? JSON.parse(row.agent_groups) : row.agent_groups;
   return {
-    ...row,
+    id: row.id,
+    agent_id: row.agent_id,
+    user_id: row.user_id,
+    status: row.status,
     metadata: typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata,
     last_sequence: Number(row.last_sequence),
     version: Number(row.version),
@@ -46,6 +61,8 @@ export async function findSession(deps: Deps, tenantId: string, sessionId: strin
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
     max_tokens: num(row.max_tokens),
+    compression_strategy: row.compression_strategy,
+    summary: row.summary,
     summary_token_count: num(row.summary_token_count),
     summarized_through: num(row.summarized_through),
     summarized_tokens: num(row.summarized_tokens),

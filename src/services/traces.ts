@@ -143,10 +143,16 @@ export function traceBatch(deps: Pick<Deps, 'store' | 'logger'>): TraceBatch {
   };
 }
 
-/** Writes the traces whose session still exists (a deleted session's traces go with it); logs a failure. */
+/**
+ * Writes the traces whose session still exists (a deleted session's traces go with it); logs a failure. The commit
+ * does not wait for the write-ahead log to reach the disk (`synchronous_commit` off for this statement only): the
+ * rows are visible at once, and a crash of the database server within a fraction of a second may lose them, which
+ * traces can afford and a disk flush per batch on a busy server is not worth.
+ */
 async function insertTraces(deps: Pick<Deps, 'store' | 'logger'>, rows: PendingTrace[]): Promise<void> {
   try {
     await deps.store.query(sql`
+      WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true))
       INSERT INTO traces (tenant_id, request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
       SELECT s.tenant_id, v.request_id, s.id, s.agent_id, v.model_call_id, v.strategy, v.variant, v.source, v.token_count, v.overflow, v.steps
       FROM (VALUES ${sql.join(
@@ -155,6 +161,7 @@ async function insertTraces(deps: Pick<Deps, 'store' | 'logger'>, rows: PendingT
         sql`, `,
       )}) AS v(tenant_id, session_id, request_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
       JOIN sessions s ON s.tenant_id = v.tenant_id AND s.id = v.session_id
+      CROSS JOIN unflushed
       ON CONFLICT (tenant_id, request_id) DO NOTHING`);
   } catch (err) {
     deps.logger.warn('traces not recorded', { count: rows.length, error: (err as Error).message });

@@ -1,5 +1,7 @@
 // WriteQA: stores a batch of turns in order. The session upsert, sequence allocation, turn inserts and the
-// idempotency record are one SQL statement, so a write lands whole or not at all on every driver.
+// idempotency record are one SQL statement, so a write lands whole or not at all on every driver. What it reads
+// first (an earlier answer to its idempotency key, the session, turns already stored under its external ids) is one
+// statement too: a write is two round trips.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config.js';
 import { sha256Hex } from '../crypto.js';
@@ -10,7 +12,7 @@ import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/t
 import { publishEvent } from './domain-events.js';
 import { enqueuePrecompute } from './precompute.js';
 import { carryOverFor } from './resume.js';
-import { findSession } from './sessions.js';
+import { sessionColumns, sessionJoins, toSessionRow, type SessionRow } from './sessions.js';
 
 interface StoredResponse {
   base: number;
@@ -32,12 +34,15 @@ export async function writeTurns(
 
   const requestHash = input.idempotencyKey ? await sha256Hex(JSON.stringify([sessionId, body])) : '';
   for (let attempt = 0; ; attempt++) {
-    if (input.idempotencyKey) {
-      const replay = await findIdempotent(ctx, input.idempotencyKey, requestHash, sessionId);
-      if (replay) return replay;
+    const before = await readBeforeWrite(ctx, sessionId, input.idempotencyKey, externalIds);
+    if (before.replay) {
+      if (before.replay.request_hash !== requestHash)
+        throw new ApiError('CONFLICT', 'Idempotency-Key was already used with a different request');
+      const stored: StoredResponse = typeof before.replay.response === 'string' ? JSON.parse(before.replay.response) : before.replay.response;
+      return { ...toResponse(sessionId, stored, false), replayed: true };
     }
     try {
-      return await writeOnce(ctx, sessionId, body, externalIds, input.idempotencyKey, requestHash);
+      return await writeOnce(ctx, sessionId, body, before, input.idempotencyKey, requestHash);
     } catch (err) {
       // A concurrent writer got there first (same idempotency key or same external_id): look again.
       if (attempt < 2 && (err as { code?: string }).code === UNIQUE_VIOLATION) continue;
@@ -46,14 +51,44 @@ export async function writeTurns(
   }
 }
 
-async function findIdempotent(ctx: Ctx, key: string, requestHash: string, sessionId: string) {
-  const [row] = await ctx.store.query<{ request_hash: string; response: StoredResponse | string }>(sql`
-    SELECT request_hash, response FROM idempotency_keys WHERE tenant_id = ${ctx.tenantId} AND key = ${key}`);
-  if (!row) return undefined;
-  if (row.request_hash !== requestHash)
-    throw new ApiError('CONFLICT', 'Idempotency-Key was already used with a different request');
-  const stored: StoredResponse = typeof row.response === 'string' ? JSON.parse(row.response) : row.response;
-  return { ...toResponse(sessionId, stored, false), replayed: true };
+interface BeforeWrite {
+  /** The stored answer to this idempotency key, if it was used before. */
+  replay: { request_hash: string; response: StoredResponse | string } | undefined;
+  session: SessionRow | undefined;
+  /** Turns of the session already stored under the batch's external ids. */
+  known: Map<string, { id: string; sequence: number; token_count: number }>;
+}
+
+/** What a write needs to know first, in one round trip: the idempotency record, the session, known external ids. */
+async function readBeforeWrite(ctx: Ctx, sessionId: string, key: string | undefined, externalIds: string[]): Promise<BeforeWrite> {
+  const t = ctx.tenantId;
+  const [row] = await ctx.store.query<SessionRow & {
+    session_found: boolean | string | null;
+    idem_request_hash: string | null;
+    idem_response: StoredResponse | string | null;
+    known: { id: string; sequence: number; token_count: number; external_id: string }[] | string | null;
+  }>(sql`
+    SELECT ${sessionColumns}, s.id IS NOT NULL AS session_found,
+           i.request_hash AS idem_request_hash, i.response AS idem_response,
+           ${externalIds.length > 0 ? sql`k.known` : sql`NULL::jsonb AS known`}
+    FROM (SELECT 1) AS one
+    LEFT JOIN (${sessionJoins}) ON s.tenant_id = ${t} AND s.id = ${sessionId}
+    LEFT JOIN idempotency_keys i ON i.tenant_id = ${t} AND i.key = ${key ?? null}::text
+    ${externalIds.length > 0
+      ? sql`LEFT JOIN LATERAL (
+          SELECT jsonb_agg(jsonb_build_object('id', id, 'sequence', sequence, 'token_count', token_count, 'external_id', external_id)) AS known
+          FROM turns WHERE tenant_id = ${t} AND session_id = ${sessionId} AND external_id = ANY(${pgTextArray(externalIds)}::text[])
+        ) k ON true`
+      : sql``}`);
+  const found = row!.session_found === true || row!.session_found === 't';
+  const known = new Map<string, { id: string; sequence: number; token_count: number }>();
+  const knownRows = typeof row!.known === 'string' ? JSON.parse(row!.known) : row!.known;
+  for (const r of knownRows ?? []) known.set(r.external_id, { id: r.id, sequence: Number(r.sequence), token_count: Number(r.token_count) });
+  return {
+    replay: key && row!.idem_request_hash !== null ? { request_hash: row!.idem_request_hash, response: row!.idem_response! } : undefined,
+    session: found ? toSessionRow(row!) : undefined,
+    known,
+  };
 }
 
 function toResponse(sessionId: string, stored: StoredResponse, compressionQueued: boolean): WriteTurnsResponse {
@@ -83,11 +118,11 @@ async function writeOnce(
   ctx: Ctx,
   sessionId: string,
   body: WriteTurnsBody,
-  externalIds: string[],
+  before: BeforeWrite,
   idempotencyKey: string | undefined,
   requestHash: string,
 ): Promise<WriteTurnsResponse & { replayed: boolean }> {
-  const existing = await findSession(ctx, ctx.tenantId, sessionId);
+  const existing = before.session;
   if (existing) {
     if (body.user_id && existing.user_id && body.user_id !== existing.user_id)
       throw new ApiError('CONFLICT', `session "${sessionId}" belongs to another user_id`);
@@ -96,14 +131,7 @@ async function writeOnce(
   }
   const carry = await carryOverFor(ctx, sessionId, body, existing);
   const metadata = carry ? { ...body.metadata, resumed_from: carry.from } : (body.metadata ?? {});
-  const known = new Map<string, { id: string; sequence: number; token_count: number }>();
-  if (existing && externalIds.length > 0) {
-    const rows = await ctx.store.query<{ id: string; sequence: number; token_count: number; external_id: string }>(sql`
-      SELECT id, sequence, token_count, external_id FROM turns
-      WHERE tenant_id = ${ctx.tenantId} AND session_id = ${sessionId}
-        AND external_id = ANY(${pgTextArray(externalIds)}::text[])`);
-    for (const r of rows) known.set(r.external_id, { id: r.id, sequence: Number(r.sequence), token_count: Number(r.token_count) });
-  }
+  const known = before.known;
 
   let ord = 0;
   const rows: Record<string, unknown>[] = [];

@@ -3,7 +3,7 @@
 // steps in order, and evaluation events of an A/B split show up in the strategy report.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inProcessQueue } from '../../src/adapters/queue/in-process.js';
 import { createLogger } from '../../src/logger.js';
 import type { DomainEvent, Job } from '../../src/ports.js';
@@ -334,6 +334,37 @@ describe('in-process queue coalescing', () => {
     await q.send(pre('a', 4));
     q.consume(async (job) => void ran.push(job.job_id));
     await q.drain();
-    expect(ran).toEqual(['b1', 'c1', 'a4']);
+    // The compression runs at once; precomputes wait for their session to go quiet, here released by the drain.
+    expect(ran).toEqual(['c1', 'b1', 'a4']);
+  });
+
+  it('holds a precompute until writes to its session pause, and no longer than the max wait', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = inProcessQueue(createLogger('silent'), { precomputeQuietMs: 500, precomputeMaxWaitMs: 2_000 });
+      const ran: string[] = [];
+      q.consume(async (job) => void ran.push(job.job_id));
+      const pre = (session: string, v: number): Job => ({ kind: 'precompute', tenant_id: 't', session_id: session, session_version: v, job_id: `${session}${v}` });
+      await q.send(pre('a', 1));
+      await vi.advanceTimersByTimeAsync(400);
+      expect(ran).toEqual([]);
+      // A write within the quiet time replaces the held job and restarts the wait.
+      await q.send(pre('a', 2));
+      await vi.advanceTimersByTimeAsync(400);
+      expect(ran).toEqual([]);
+      await vi.advanceTimersByTimeAsync(150);
+      expect(ran).toEqual(['a2']);
+
+      // Writes every 300 ms never leave 500 ms of quiet: the job still runs 2 s after the first of them.
+      for (let v = 3; v <= 12; v++) {
+        await q.send(pre('b', v));
+        await vi.advanceTimersByTimeAsync(300);
+      }
+      expect(ran).toEqual(['a2', 'b9']);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(ran).toEqual(['a2', 'b9', 'b12']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

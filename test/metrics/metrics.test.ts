@@ -92,6 +92,8 @@ describe('GET /metrics', () => {
       ],
     });
     expect(write.status).toBe(201);
+    // The write's precompute is held until the session has been quiet for a while; run it now.
+    await h.deps.queue.drain();
     // Thirty recent turns cannot all fit 400 tokens: each assembly overflows.
     const q = { query: 'Which flight to Lisbon?', budget_tokens: 400, recent_turns: 30 };
     expect((await c.call('POST', '/v1/sessions/m1/context', q)).json.cached).toBe(false);

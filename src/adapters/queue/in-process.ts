@@ -1,5 +1,8 @@
 // In-process queue for Node: runs the same job handler the Workers queue consumer runs, one job at a time,
 // retrying failures with exponential backoff and parking a job in the dead-letter list after the last attempt.
+// Precompute jobs are debounced per session: a newer one replaces the queued one, and it runs once writes to the
+// session pause (see `defaults.precomputeQuietMs`), so a burst of writes costs one assembled context, not one each.
+import { defaults } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Job, Queue } from '../../ports.js';
@@ -7,25 +10,37 @@ import type { Job, Queue } from '../../ports.js';
 export interface InProcessQueue extends Queue {
   /** Installs the consumer; jobs sent before this wait for it. */
   consume(handler: (job: Job) => Promise<void>): void;
-  /** Resolves when no job is queued, running or waiting to retry. */
+  /** Runs every queued job now (held precomputes included) and resolves when none is queued, running or waiting to retry. */
   drain(): Promise<void>;
   readonly deadLetters: { job: Job; error: string; attempts: number }[];
   stop(): void;
 }
 
+interface Pending {
+  job: Job;
+  attempts: number;
+  /** Not run before this time (ms since the epoch). */
+  readyAt: number;
+  /** For a precompute: when the oldest write it covers queued its job; it is held no longer than the max wait from here. */
+  firstAt: number;
+}
+
 export function inProcessQueue(
   logger: Logger,
-  opts: { maxAttempts?: number; baseDelayMs?: number; metrics?: Metrics } = {},
+  opts: { maxAttempts?: number; baseDelayMs?: number; metrics?: Metrics; precomputeQuietMs?: number; precomputeMaxWaitMs?: number } = {},
 ): InProcessQueue {
   const maxAttempts = opts.maxAttempts ?? 5;
   const baseDelayMs = opts.baseDelayMs ?? 200;
-  const pending: { job: Job; attempts: number; readyAt: number }[] = [];
+  const quietMs = opts.precomputeQuietMs ?? defaults.precomputeQuietMs;
+  const maxWaitMs = opts.precomputeMaxWaitMs ?? defaults.precomputeMaxWaitMs;
+  const pending: Pending[] = [];
   const deadLetters: InProcessQueue['deadLetters'] = [];
   let handler: ((job: Job) => Promise<void>) | undefined;
   let running = false;
   let waiting = 0;
   let stopped = false;
   let idle: (() => void)[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
   const settle = () => {
     if (!running && waiting === 0 && pending.length === 0) {
@@ -35,14 +50,34 @@ export function inProcessQueue(
     }
   };
 
+  /** The first job due, in the order sent. */
+  const nextDue = (): Pending | undefined => {
+    const now = Date.now();
+    const i = pending.findIndex((p) => p.readyAt <= now);
+    return i < 0 ? undefined : pending.splice(i, 1)[0];
+  };
+
+  /** Wakes the consumer when the earliest held job falls due. */
+  const schedule = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (stopped || pending.length === 0) return;
+    const at = pending.reduce((min, p) => Math.min(min, p.readyAt), Infinity);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void pump();
+    }, Math.max(0, at - Date.now()));
+    timer.unref?.();
+  };
+
   const pump = async () => {
     if (running || !handler || stopped) return;
     running = true;
     try {
-      for (let next = pending.shift(); next; next = pending.shift()) {
+      for (let next = nextDue(); next; next = nextDue()) {
         const item = next;
         try {
-          opts.metrics?.queueLag.observe({}, (Date.now() - item.readyAt) / 1000);
+          opts.metrics?.queueLag.observe({}, Math.max(0, Date.now() - item.readyAt) / 1000);
           await handler(item.job);
           opts.metrics?.queueJob('ok');
         } catch (err) {
@@ -68,6 +103,7 @@ export function inProcessQueue(
       }
     } finally {
       running = false;
+      schedule();
       settle();
     }
   };
@@ -75,16 +111,24 @@ export function inProcessQueue(
   return {
     async send(job) {
       if (stopped) throw new Error('queue stopped');
+      const now = Date.now();
+      let readyAt = now;
+      let firstAt = now;
       if (job.kind === 'precompute') {
-        // A newer version supersedes queued precomputes of the same session: only the newest one runs.
+        // A newer version supersedes queued precomputes of the same session: only the newest one runs, once the
+        // session has been quiet for a while (or has waited long enough), unless a drain wants everything now.
         for (let i = pending.length - 1; i >= 0; i--) {
-          const p = pending[i]!.job;
-          if (p.kind === 'precompute' && p.tenant_id === job.tenant_id && p.session_id === job.session_id && p.session_version <= job.session_version)
+          const p = pending[i]!;
+          if (p.job.kind === 'precompute' && p.job.tenant_id === job.tenant_id && p.job.session_id === job.session_id && p.job.session_version <= job.session_version) {
+            firstAt = Math.min(firstAt, p.firstAt);
             pending.splice(i, 1);
+          }
         }
+        if (idle.length === 0) readyAt = Math.min(now + quietMs, firstAt + maxWaitMs);
       }
-      pending.push({ job, attempts: 0, readyAt: Date.now() });
-      queueMicrotask(() => void pump());
+      pending.push({ job, attempts: 0, readyAt, firstAt });
+      if (readyAt <= now) queueMicrotask(() => void pump());
+      else if (!running) schedule();
     },
     consume(h) {
       handler = h;
@@ -93,13 +137,20 @@ export function inProcessQueue(
     drain() {
       return new Promise<void>((resolve) => {
         idle.push(resolve);
-        queueMicrotask(settle);
+        const now = Date.now();
+        for (const p of pending) p.readyAt = Math.min(p.readyAt, now);
+        queueMicrotask(() => {
+          void pump();
+          settle();
+        });
       });
     },
     deadLetters,
     stop() {
       stopped = true;
       pending.length = 0;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
     },
   };
 }

@@ -37,7 +37,7 @@ export async function createNodeDeps(
   const store =
     opts.store ??
     (env.DATABASE_URL
-      ? await openPostgres(env.DATABASE_URL)
+      ? await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX })
       : await openPglite(opts.inMemory ? undefined : path.join(env.DATA_DIR, 'pglite')));
   const metrics = createMetrics();
   const redis = env.REDIS_URL
