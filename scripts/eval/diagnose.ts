@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../src/config.js';
 import { hasWords } from '../../src/embedder.js';
-import { historyCandidates } from '../../src/pipeline/retriever/index.js';
+import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
 import { createApiKey } from '../../src/services/auth.js';
@@ -85,7 +85,7 @@ async function main() {
                 count: Math.round(seeds * defaults.semantic.seedShare),
               })
             : [];
-          const history = await historyCandidates(store, tenantId, c.sessionId, q.question, { totalTurns, seeds, extraSeeds: extra });
+          const history = await historyCandidates(sqlTurnSource(store, tenantId, c.sessionId), store, q.question, { totalTurns, seeds, extraSeeds: extra });
           const ranked = await rankRelevant({ query: q.question, terms: history.terms, candidates: history.candidates, totalTurns, embedder });
           const packed = new Set(
             turnRows.filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000')).map((r) => Number(r.sequence)),
