@@ -43,9 +43,12 @@ export const envSchema = z.object({
   CONTEXT_MAX_TRACE_STEPS: z.coerce.number().int().min(10).max(10_000).default(200),
   /**
    * Sessions of at most this many turns are queried from an in-process copy of their turns (brought up to date with
-   * one read of newer turns) instead of being searched in the database; 0 turns the copies off.
+   * one read of newer turns) instead of being searched in the database; 0 turns the copies off. The first query of a
+   * session reads it whole (a few hundred ms at 10k turns); later ones read only new turns.
    */
-  CONTEXT_SESSION_COPY_MAX_TURNS: z.coerce.number().int().min(0).max(100_000).default(1_000),
+  CONTEXT_SESSION_COPY_MAX_TURNS: z.coerce.number().int().min(0).max(100_000).default(20_000),
+  /** Estimated memory (text plus about 1.5 KB per turn) all session copies of a process hold together, in MB. */
+  CONTEXT_SESSION_COPY_MAX_MB: z.coerce.number().int().min(1).max(16_384).default(96),
   /** Characters of content kept as a trace step's preview. */
   CONTEXT_TRACE_PREVIEW_CHARS: z.coerce.number().int().min(0).max(100_000).default(500),
   /** Days a trace is kept; the maintenance sweep deletes older ones. Evaluation events are kept with their session. */
@@ -164,11 +167,9 @@ export const defaults = {
    */
   snapshot: {
     /** Largest session (in stored tokens) copied; the turn limit is CONTEXT_SESSION_COPY_MAX_TURNS. */
-    maxTokens: 100_000,
-    /** Sessions whose copy this process keeps, least recently queried dropped first. */
+    maxTokens: 1_000_000,
+    /** Sessions whose copy this process keeps, least recently queried dropped first; memory: CONTEXT_SESSION_COPY_MAX_MB. */
     sessionsKept: 256,
-    /** Characters of turn content all copies hold together, at most (about twice that in bytes). */
-    maxChars: 32_000_000,
   },
   /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
   semantic: {

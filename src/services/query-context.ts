@@ -303,7 +303,7 @@ async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBod
 async function turnSource(ctx: Ctx, session: SessionRow): Promise<TurnSource> {
   if (snapshotFits(session, ctx.env.CONTEXT_SESSION_COPY_MAX_TURNS)) {
     try {
-      return await snapshotTurnSource(ctx.store, ctx.tenantId, session);
+      return await snapshotTurnSource(ctx.store, ctx.tenantId, session, ctx.env.CONTEXT_SESSION_COPY_MAX_MB * 1_000_000);
     } catch (err) {
       ctx.logger.warn('session copy failed; reading the database', { error: (err as Error).message });
     }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../src/ports.js';
 import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '../../src/pipeline/retriever/index.js';
-import { forgetSnapshot, snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
+import { forgetSnapshot, snapshotStats, snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { buildApp } from '../../src/http/routes/index.js';
 import { requireSession, sessionCachePrefix } from '../../src/services/sessions.js';
 import { backends, harness, tenant, type Client, type Harness } from '../helpers.js';
@@ -109,6 +109,27 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect(res.json.rendered.text).toContain('brand new start');
     expect(res.json.rendered.text).not.toContain('old secret plan');
     forgetSnapshot(c.tenantId, 's'); // idempotent
+  });
+
+  it('copies stay within their memory bound, the least recently used going first, and still answer', async () => {
+    const c = await tenant(h);
+    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
+    for (const id of ['m1', 'm2', 'm3']) expect((await c.call('POST', `/v1/sessions/${id}/turns`, { turns: turnsOf(30) })).status).toBe(201);
+    const copy = async (id: string, maxBytes: number) => snapshotTurnSource(h.deps.store, c.tenantId, await requireSession(ctx, id), maxBytes);
+    const one = await copy('m1', 1e9);
+    const { bytes: withOne } = snapshotStats();
+    const perSession = withOne - (await (async () => { forgetSnapshot(c.tenantId, 'm1'); return snapshotStats().bytes; })());
+    expect(perSession).toBeGreaterThan(30 * 1_536);
+    // Room for about two of these sessions beside whatever else this process holds.
+    const bound = snapshotStats().bytes + 2.5 * perSession;
+    await copy('m1', bound);
+    await copy('m2', bound);
+    expect(snapshotStats().bytes).toBeLessThanOrEqual(bound);
+    const third = await copy('m3', bound);
+    expect(snapshotStats().bytes).toBeLessThanOrEqual(bound);
+    // The newest copy is kept and answers as the database does; an evicted one is read again on demand.
+    await expectSameReads(h, sqlTurnSource(h.deps.store, c.tenantId, 'm3'), third, (await requireSession(ctx, 'm3')).last_sequence);
+    expect(await (await copy('m1', 1e9)).structural(5, undefined, 40)).toEqual(await one.structural(5, undefined, 40));
   });
 
   it('whole contexts are the same with the copies on and off', async () => {

@@ -25,14 +25,17 @@ interface Snapshot {
   turns: (CandidateRow & { at: number })[];
   /** Lexeme → sequences of the turns that contain it, ascending. */
   postings: Map<string, number[]>;
-  /** Characters of content held, for the memory bound. */
-  chars: number;
-  /** `chars` as last added to the process total. */
+  /** Estimated bytes held (see `estimate`), for the memory bound. */
+  bytes: number;
+  /** `bytes` as last added to the process total. */
   counted?: number;
 }
 
 const snapshots = new Map<string, Snapshot>();
-let heldChars = 0;
+let heldBytes = 0;
+
+/** A held turn's size: its text (two bytes a character) and about 1.5 KB of row, lexeme map and index entries. */
+const estimate = (content: string) => 2 * content.length + 1_536;
 
 export interface SnapshotSession {
   id: string;
@@ -49,32 +52,37 @@ export function snapshotFits(session: SnapshotSession, maxTurns: number): boolea
 const keyOf = (tenantId: string, session: { id: string; created_at: string }) =>
   `${tenantId}\u0000${session.id}\u0000${session.created_at}`;
 
+/** What this process holds: sessions copied and their estimated bytes. */
+export function snapshotStats(): { sessions: number; bytes: number } {
+  return { sessions: snapshots.size, bytes: heldBytes };
+}
+
 /** Drops this process's copy of a session (on deletion: its content must not outlive it here). */
 export function forgetSnapshot(tenantId: string, sessionId: string): void {
   const prefix = `${tenantId}\u0000${sessionId}\u0000`;
   for (const [key, snap] of snapshots) {
     if (key.startsWith(prefix)) {
       snapshots.delete(key);
-      heldChars -= snap.counted ?? 0;
+      heldBytes -= snap.counted ?? 0;
     }
   }
 }
 
-function hold(key: string, snap: Snapshot) {
+function hold(key: string, snap: Snapshot, maxBytes: number) {
   const previous = snapshots.get(key);
   if (previous) {
     snapshots.delete(key);
-    heldChars -= previous.counted ?? 0;
+    heldBytes -= previous.counted ?? 0;
   }
   // Most recently used last; the least recently used go first once over either bound.
   snapshots.set(key, snap);
-  snap.counted = snap.chars;
-  heldChars += snap.counted;
-  const { sessionsKept, maxChars } = defaults.snapshot;
-  while (snapshots.size > sessionsKept || (heldChars > maxChars && snapshots.size > 1)) {
+  snap.counted = snap.bytes;
+  heldBytes += snap.counted;
+  const { sessionsKept } = defaults.snapshot;
+  while (snapshots.size > sessionsKept || (heldBytes > maxBytes && snapshots.size > 1)) {
     const [oldest, dropped] = snapshots.entries().next().value!;
     snapshots.delete(oldest);
-    heldChars -= dropped.counted ?? 0;
+    heldBytes -= dropped.counted ?? 0;
   }
 }
 
@@ -83,11 +91,11 @@ function hold(key: string, snap: Snapshot) {
  * copy may hold turns written after this request read its session row; readers look only at the first
  * `last_sequence`.
  */
-async function snapshotOf(store: Store, tenantId: string, session: SnapshotSession): Promise<Snapshot> {
+async function snapshotOf(store: Store, tenantId: string, session: SnapshotSession, maxBytes: number): Promise<Snapshot> {
   const key = keyOf(tenantId, session);
   const known = snapshots.get(key);
   if (known && known.turns.length >= session.last_sequence) {
-    hold(key, known);
+    hold(key, known, maxBytes);
     return known;
   }
   const from = known?.turns.length ?? 0;
@@ -99,7 +107,7 @@ async function snapshotOf(store: Store, tenantId: string, session: SnapshotSessi
   // Extended in place: readers look only at the turns their session row counts, and appending happens at once
   // (no await in between). Another request may have extended the copy meanwhile; the rows it added are skipped.
   const current = snapshots.get(key);
-  const snap: Snapshot = current && current.turns.length >= from ? current : known ?? { turns: [], postings: new Map(), chars: 0 };
+  const snap: Snapshot = current && current.turns.length >= from ? current : known ?? { turns: [], postings: new Map(), bytes: 0 };
   for (const r of rows) {
     const row = candidateRow(r);
     if (row.turn.sequence <= snap.turns.length) continue;
@@ -107,7 +115,7 @@ async function snapshotOf(store: Store, tenantId: string, session: SnapshotSessi
     if (row.turn.sequence !== snap.turns.length + 1) throw new Error(`turn ${row.turn.sequence} does not follow ${snap.turns.length} in the session copy`);
     Object.freeze(row.turn.tool_calls);
     snap.turns.push(Object.freeze({ ...row, turn: Object.freeze(row.turn), at: Date.parse(row.turn.created_at) }));
-    snap.chars += row.turn.content.length;
+    snap.bytes += estimate(row.turn.content);
     for (const lexeme of row.lexemes.tf.keys()) {
       const list = snap.postings.get(lexeme);
       if (list) list.push(row.turn.sequence);
@@ -115,7 +123,7 @@ async function snapshotOf(store: Store, tenantId: string, session: SnapshotSessi
     }
   }
   if (snap.turns.length < session.last_sequence) throw new Error(`the session copy holds ${snap.turns.length} of ${session.last_sequence} turns`);
-  hold(key, snap);
+  hold(key, snap, maxBytes);
   return snap;
 }
 
@@ -142,8 +150,13 @@ function oldest<T>(items: readonly T[], end: number, limit: number, pass: (t: T)
 const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== null;
 
 /** Reads a small session from this process's copy, brought up to date with one read of its newer turns. */
-export async function snapshotTurnSource(store: Store, tenantId: string, session: SnapshotSession): Promise<TurnSource> {
-  const snap = await snapshotOf(store, tenantId, session);
+export async function snapshotTurnSource(
+  store: Store,
+  tenantId: string,
+  session: SnapshotSession,
+  maxBytes = 96_000_000,
+): Promise<TurnSource> {
+  const snap = await snapshotOf(store, tenantId, session, maxBytes);
   // The session as this request saw it: turns appended since by other requests are not looked at.
   const end = session.last_sequence;
   const turns = snap.turns;
