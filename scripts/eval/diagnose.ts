@@ -17,10 +17,9 @@ import { hasWords } from '../../src/embedder.js';
 import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
-import { createApiKey } from '../../src/services/auth.js';
 import { parseBudgets } from './main.js';
 import { loadFolder, locomoCase } from './locomo.js';
-import { queryProduct, startProduct, writeBatch } from './product.js';
+import { queryProduct, startProduct, writeCase } from './product.js';
 
 const reasons = ['no-match', 'capped', 'not-seed', 'name-only', 'unscored', 'ranked-low', 'dropped'] as const;
 type Reason = (typeof reasons)[number];
@@ -56,10 +55,7 @@ async function main() {
     for (const [ci, conv] of convs.entries()) {
       const c = locomoCase(conv);
       const tenantId = `diag-${ci}`;
-      const { key } = await createApiKey(product.deps, { tenantId });
-      const s = { key, sessionId: c.sessionId };
-      for (const step of c.steps) if ('write' in step) await writeBatch(product, s, step.write.map((t) => t.write), step.label);
-      await product.deps.queue.drain();
+      const s = await writeCase(product, c, tenantId);
       const [session] = await store.query<{ id: string; created_at: string; last_sequence: number }>(sql`
         SELECT id, created_at, last_sequence FROM sessions WHERE tenant_id = ${tenantId} AND id = ${c.sessionId}`);
       const turnRows = await store.query<{ sequence: number; external_id: string; created_at: string }>(sql`

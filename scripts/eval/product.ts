@@ -4,6 +4,7 @@ import { parseEnv } from '../../src/config.js';
 import { buildApp } from '../../src/http/routes/index.js';
 import { createNodeDeps, type NodeDeps } from '../../src/runtime/node/deps.js';
 import { createApiKey } from '../../src/services/auth.js';
+import type { EvalCase } from './harness.js';
 
 export interface Product {
   deps: NodeDeps;
@@ -64,6 +65,15 @@ export async function writeBatch(product: Product, s: ProductSession, turns: Wri
   if (r.status !== 201) throw new Error(`${label}: write failed (${r.status}): ${JSON.stringify(r.json)}`);
   const duplicates = (r.json.turns as { duplicate: boolean }[]).filter((t) => t.duplicate).length;
   if (duplicates > 0) throw new Error(`${label}: ${duplicates} turns reported as duplicates`);
+}
+
+/** Writes every turn of a case under the given tenant, then waits for the jobs the writes queued. */
+export async function writeCase(product: Product, c: EvalCase, tenantId: string): Promise<ProductSession> {
+  const { key } = await createApiKey(product.deps, { tenantId });
+  const s = { key, sessionId: c.sessionId };
+  for (const step of c.steps) if ('write' in step) await writeBatch(product, s, step.write.map((t) => t.write), step.label);
+  await product.deps.queue.drain();
+  return s;
 }
 
 /** How many compactions the session went through, from its audit timeline: shows compression really ran. */

@@ -7,11 +7,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults } from '../../src/config.js';
 import { defaultWeights } from '../../src/pipeline/retriever/rank.js';
-import { createApiKey } from '../../src/services/auth.js';
 import { getTokenizer } from '../../src/tokenizer.js';
 import { loadFolder, locomoCase } from './locomo.js';
 import { parseBudgets } from './main.js';
-import { queryProduct, startProduct, writeBatch } from './product.js';
+import { queryProduct, startProduct, writeCase } from './product.js';
 import { percentile, scoreContext } from './score.js';
 
 type Settings = Record<string, Record<string, unknown>>;
@@ -51,10 +50,7 @@ async function main() {
     for (const [i, conv] of convs.entries()) {
       const c = locomoCase(conv);
       const tenantId = `sweep-${i}`;
-      const { key } = await createApiKey(product.deps, { tenantId });
-      const s = { key, sessionId: c.sessionId };
-      for (const step of c.steps) if ('write' in step) await writeBatch(product, s, step.write.map((t) => t.write), step.label);
-      await product.deps.queue.drain();
+      const s = await writeCase(product, c, tenantId);
       cases.push({ s, tenantId, probes: c.steps.flatMap((st) => ('probe' in st ? [st.probe] : [])) });
     }
     for (const variant of values.variant!) {
