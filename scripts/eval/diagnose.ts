@@ -17,17 +17,13 @@ import { hasWords } from '../../src/embedder.js';
 import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
+import { seedsFor } from '../../src/services/query-context.js';
 import { parseBudgets } from './main.js';
 import { loadFolder, locomoCase } from './locomo.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
 
 const reasons = ['no-match', 'capped', 'not-seed', 'name-only', 'unscored', 'ranked-low', 'dropped'] as const;
 type Reason = (typeof reasons)[number];
-
-function seedsFor(budget: number): number {
-  const { seedsMin, seedsMax, tokensPerSeed } = defaults.history;
-  return Math.min(seedsMax, Math.max(seedsMin, Math.ceil(budget / tokensPerSeed)));
-}
 
 async function main() {
   const { values } = parseArgs({

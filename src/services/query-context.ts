@@ -312,7 +312,7 @@ async function turnSource(ctx: Ctx, session: SessionRow): Promise<TurnSource> {
 }
 
 /** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */
-function seedsFor(budget: number): number {
+export function seedsFor(budget: number): number {
   const { seedsMin, seedsMax, tokensPerSeed } = defaults.history;
   return Math.min(seedsMax, Math.max(seedsMin, Math.ceil(budget / tokensPerSeed)));
 }

@@ -179,11 +179,10 @@ export async function snapshotTurnSource(
 
     async matches(lexemes, perTerm, range) {
       const within = inRange(range);
-      const keys = [...snap.postings.keys()];
       return lexemes.map(({ lexeme, prefix }) => {
-        const lists = prefix
-          ? keys.filter((k) => k.startsWith(lexeme)).map((k) => snap.postings.get(k)!)
-          : [snap.postings.get(lexeme) ?? []];
+        const lists: number[][] = [];
+        if (!prefix) lists.push(snap.postings.get(lexeme) ?? []);
+        else for (const [key, list] of snap.postings) if (key.startsWith(lexeme)) lists.push(list);
         const sequences = lists.length === 1 ? lists[0]! : [...new Set(lists.flat())].sort((a, b) => a - b);
         return newest(sequences, sequences.length, perTerm, (s) => {
           const t = at(s);
