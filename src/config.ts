@@ -6,6 +6,8 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('.data'),
+  /** The embedded database's buffer pool (MB): resident from start-up; pages beyond it come from the OS page cache. */
+  PGLITE_SHARED_BUFFERS_MB: z.coerce.number().int().min(1).max(1_024).default(32),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -124,6 +126,12 @@ export const defaults = {
    */
   precomputeQuietMs: 500,
   precomputeMaxWaitMs: 5_000,
+  /**
+   * Threshold compactions are held the same way (a compaction folds everything past the limit, so one per burst
+   * does the work of one per write), but no longer than this: the unsummarised part overshoots its limit by at most
+   * this much time's writes.
+   */
+  compactionMaxWaitMs: 2_000,
   /** How often the Node process re-queues compression that a lost enqueue left behind (Workers use the cron). */
   maintenanceIntervalMs: 60_000,
   /** Tool findings: how many of the newest tool results (and calls) a query reads, summarises and digests. */

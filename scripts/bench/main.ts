@@ -40,6 +40,8 @@ export interface BenchOptions {
   json: string | undefined;
   /** The product's log level (JSON lines; warnings and errors on stderr); silent unless diagnosing a failed run. */
   log: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Extra Node/V8 flags for the processes that run the cases (e.g. `--liftoff-only`), to measure their effect. */
+  nodeArgs: string[];
 }
 
 const positiveInts = (name: string, text: string): number[] => {
@@ -77,6 +79,7 @@ export function parseOptions(args: string[]): BenchOptions {
       redis: { type: 'string' },
       'keep-db': { type: 'string' },
       log: { type: 'string', default: 'silent' },
+      'node-args': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -102,15 +105,16 @@ export function parseOptions(args: string[]): BenchOptions {
     quick,
     json: values.json,
     log: logLevel(values.log!),
+    nodeArgs: values['node-args']!.split(/\s+/).filter(Boolean),
   };
 }
 
 /** Runs one job in a child process (Node with tsx), its stderr passed through as progress. */
-export function runInChild(job: Job): Promise<Result[]> {
+export function runInChild(job: Job, nodeArgs: string[] = []): Promise<Result[]> {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(here, 'worker.ts'), [JSON.stringify(job)], {
       cwd: projectRoot,
-      execArgv: ['--import', 'tsx'],
+      execArgv: [...nodeArgs, '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let settled = false;
@@ -160,7 +164,7 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
     // One at a time: on two cores, a concurrent case would measure the other's load.
     for (const job of jobs) {
       log(`${job.kind}: starting (${((performance.now() - started) / 1000).toFixed(0)} s into the run)`);
-      results.push(...(await runInChild(job)));
+      results.push(...(await runInChild(job, o.nodeArgs)));
     }
   } finally {
     clearInterval(sampler);
@@ -186,6 +190,7 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
       notes: [
         `1-minute load average peaked at ${loadMax.toFixed(2)} during the run`,
         `queries: ${o.queries} distinct LoCoMo questions (cache miss), then ${o.warmQueries} repeats of 20 of them (cache hit)`,
+        ...(o.nodeArgs.length ? [`cases ran with node ${o.nodeArgs.join(' ')}`] : []),
       ],
     },
   };

@@ -90,6 +90,8 @@ describe('options', () => {
     expect(() => parseOptions(['--cases', 'product,other'])).toThrow(/other/);
     expect(() => parseOptions(['--database', 'postgres://db.example.com/x'])).toThrow(/loopback/);
     expect(() => parseOptions(['--redis', 'redis://127.0.0.1:6379'])).toThrow(/--database/);
+    expect(parseOptions(['--node-args', ' --liftoff-only  --max-semi-space-size=16 ']).nodeArgs).toEqual(['--liftoff-only', '--max-semi-space-size=16']);
+    expect(parseOptions([]).nodeArgs).toEqual([]);
   });
 });
 

@@ -31,8 +31,8 @@ describe('tokenizer (o200k_base)', () => {
   });
 });
 
-describe('piece-cached counting', () => {
-  it('counts exactly like the encoder on mixed text', async () => {
+describe('counting against a second o200k implementation', () => {
+  it('counts exactly like js-tiktoken on mixed text, repeated lines included', async () => {
     const { Tiktoken } = await import('js-tiktoken/lite');
     const { default: ranks } = await import('js-tiktoken/ranks/o200k_base');
     const enc = new Tiktoken(ranks);
@@ -51,6 +51,10 @@ describe('piece-cached counting', () => {
       expect(tok.count(s)).toBe(enc.encode(s).length);
       expect(tok.count(s)).toBe(enc.encode(s).length); // memoised pieces give the same count
     }
-    expect(() => tok.count('<|endoftext|>')).toThrow();
+    // Special-token strings in stored text are plain text: counted as the encoder counts them with no specials allowed.
+    for (const s of ['<|endoftext|>', 'before <|im_start|>user after', '<|endoftext']) {
+      expect(tok.count(s)).toBe(enc.encode(s, [], []).length);
+      expect(tok.encode(s)).toEqual(enc.encode(s, [], []));
+    }
   });
 });

@@ -1,5 +1,8 @@
 // Embedded default: PostgreSQL compiled to WASM, persisted in a local directory. No server, no set-up.
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
@@ -9,13 +12,32 @@ import * as schema from '../../db/schema.js';
 import { storeOf, type Db, type Store } from '../../db/store.js';
 import { migrationsFolder } from './migrations.js';
 
-/** `dataDir` undefined keeps everything in memory (tests); otherwise the directory is created if missing. */
-export async function openPglite(dataDir?: string): Promise<Store> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+export interface PgliteOptions {
+  /**
+   * PostgreSQL's shared buffer pool, in MB (PGlite's default is 128). The pool is part of the WASM memory and is
+   * touched at start-up, so it is resident from the first request; table and index pages beyond it are read from
+   * the directory's files through the operating system's page cache.
+   */
+  sharedBuffersMb?: number;
+}
+
+/** PGlite's own default pool size, kept for in-memory databases (tests), whose pages have nowhere else to live. */
+const IN_MEMORY_SHARED_BUFFERS_MB = 128;
+
+/**
+ * `dataDir` undefined keeps everything in memory (tests); otherwise the directory is created if missing, by a
+ * separate short-lived process (see pglite-initdb.mjs), so this process never holds initdb's peak.
+ */
+export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Promise<Store> {
+  if (dataDir) createDataDir(dataDir);
+  const sharedBuffersMb = dataDir ? (opts.sharedBuffersMb ?? 32) : IN_MEMORY_SHARED_BUFFERS_MB;
   // Dates and intervals stay text, as drizzle reads them. Set once here: passed with every query instead, PGlite
   // merges them into its whole parser table on each call.
   const keep = (value: string) => value;
-  const client = new PGlite(dataDir, { parsers: { [types.TIMESTAMP]: keep, [types.TIMESTAMPTZ]: keep, [types.INTERVAL]: keep, [types.DATE]: keep } });
+  const client = new PGlite(dataDir, {
+    parsers: { [types.TIMESTAMP]: keep, [types.TIMESTAMPTZ]: keep, [types.INTERVAL]: keep, [types.DATE]: keep },
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`],
+  });
   const db = drizzle({ client, schema });
   await migrate(db, { migrationsFolder });
   const store = storeOf(db as unknown as Db, 'pglite', () => client.close());
@@ -29,4 +51,29 @@ export async function openPglite(dataDir?: string): Promise<Store> {
       return (await client.query<T>(text, params)).rows;
     },
   };
+}
+
+const initScript = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
+
+/**
+ * A new cluster is built in a sibling directory by a child process and renamed into place when complete, so an
+ * interrupted start never leaves a half-written directory that would later be taken for a database.
+ */
+function createDataDir(dataDir: string): void {
+  if (existsSync(path.join(dataDir, 'PG_VERSION'))) return;
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+    throw new Error(`${dataDir} exists and is not an embedded database (no PG_VERSION); move it away or set DATA_DIR elsewhere`);
+  }
+  mkdirSync(path.dirname(dataDir), { recursive: true });
+  const building = `${dataDir}.initdb-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  try {
+    execFileSync(process.execPath, [initScript, building], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    rmSync(building, { recursive: true, force: true });
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new Error(`could not create the embedded database in ${dataDir}${stderr ? `: ${stderr}` : ''}`);
+  }
+  if (existsSync(dataDir)) rmdirSync(dataDir);
+  renameSync(building, dataDir);
 }

@@ -38,7 +38,7 @@ export async function createNodeDeps(
     opts.store ??
     (env.DATABASE_URL
       ? await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX })
-      : await openPglite(opts.inMemory ? undefined : path.join(env.DATA_DIR, 'pglite')));
+      : await openPglite(opts.inMemory ? undefined : path.join(env.DATA_DIR, 'pglite'), { sharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB }));
   const metrics = createMetrics();
   const redis = env.REDIS_URL
     ? connectRedis(env.REDIS_URL, (err) => logger.warn('redis unavailable; serving from the database', { error: err.message }))
