@@ -334,8 +334,37 @@ describe('in-process queue coalescing', () => {
     await q.send(pre('a', 4));
     q.consume(async (job) => void ran.push(job.job_id));
     await q.drain();
-    // The compression runs at once; precomputes wait for their session to go quiet, here released by the drain.
-    expect(ran).toEqual(['c1', 'b1', 'a4']);
+    // Precomputes and threshold compressions wait for their session to go quiet, here released by the drain.
+    expect(ran).toEqual(['b1', 'c1', 'a4']);
+  });
+
+  it('runs one threshold compression per burst of a session; rebuilds run as queued', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = inProcessQueue(createLogger('silent'), { precomputeQuietMs: 500, compactionMaxWaitMs: 1_000 });
+      const ran: string[] = [];
+      q.consume(async (job) => void ran.push(job.job_id));
+      const compress = (session: string, id: string, mode: 'threshold' | 'rebuild' = 'threshold'): Job => ({ kind: 'compress', mode, tenant_id: 't', session_id: session, job_id: id });
+      await q.send(compress('a', 'a1'));
+      await q.send(compress('b', 'b1'));
+      await q.send(compress('a', 'a2'));
+      await q.send(compress('a', 'r1', 'rebuild'));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(ran).toEqual(['r1']);
+      await vi.advanceTimersByTimeAsync(550);
+      expect(ran).toEqual(['r1', 'b1', 'a2']);
+
+      // Writes every 300 ms: the compression still runs 1 s after the first of them, then once more after the last.
+      for (let i = 1; i <= 6; i++) {
+        await q.send(compress('c', `c${i}`));
+        await vi.advanceTimersByTimeAsync(300);
+      }
+      expect(ran).toEqual(['r1', 'b1', 'a2', 'c4']);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(ran).toEqual(['r1', 'b1', 'a2', 'c4', 'c6']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('holds a precompute until writes to its session pause, and no longer than the max wait', async () => {

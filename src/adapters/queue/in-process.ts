@@ -1,7 +1,8 @@
 // In-process queue for Node: runs the same job handler the Workers queue consumer runs, one job at a time,
 // retrying failures with exponential backoff and parking a job in the dead-letter list after the last attempt.
-// Precompute jobs are debounced per session: a newer one replaces the queued one, and it runs once writes to the
-// session pause (see `defaults.precomputeQuietMs`), so a burst of writes costs one assembled context, not one each.
+// Precompute and threshold-compression jobs are debounced per session: a newer one replaces the queued one, and it
+// runs once writes to the session pause (see `defaults.precomputeQuietMs`), so a burst of writes costs one assembled
+// context and one compaction, not one each.
 import { defaults } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -21,18 +22,26 @@ interface Pending {
   attempts: number;
   /** Not run before this time (ms since the epoch). */
   readyAt: number;
-  /** For a precompute: when the oldest write it covers queued its job; it is held no longer than the max wait from here. */
+  /** For a held job: when the oldest write it covers queued it; it is held no longer than its max wait from here. */
   firstAt: number;
 }
 
 export function inProcessQueue(
   logger: Logger,
-  opts: { maxAttempts?: number; baseDelayMs?: number; metrics?: Metrics; precomputeQuietMs?: number; precomputeMaxWaitMs?: number } = {},
+  opts: {
+    maxAttempts?: number;
+    baseDelayMs?: number;
+    metrics?: Metrics;
+    precomputeQuietMs?: number;
+    precomputeMaxWaitMs?: number;
+    compactionMaxWaitMs?: number;
+  } = {},
 ): InProcessQueue {
   const maxAttempts = opts.maxAttempts ?? 5;
   const baseDelayMs = opts.baseDelayMs ?? 200;
   const quietMs = opts.precomputeQuietMs ?? defaults.precomputeQuietMs;
   const maxWaitMs = opts.precomputeMaxWaitMs ?? defaults.precomputeMaxWaitMs;
+  const compactionMaxWaitMs = opts.compactionMaxWaitMs ?? defaults.compactionMaxWaitMs;
   const pending: Pending[] = [];
   const deadLetters: InProcessQueue['deadLetters'] = [];
   let handler: ((job: Job) => Promise<void>) | undefined;
@@ -114,17 +123,19 @@ export function inProcessQueue(
       const now = Date.now();
       let readyAt = now;
       let firstAt = now;
-      if (job.kind === 'precompute') {
-        // A newer version supersedes queued precomputes of the same session: only the newest one runs, once the
+      const held = heldJob(job);
+      if (held) {
+        // A newer job supersedes the queued one of the same kind and session: only the newest runs, once the
         // session has been quiet for a while (or has waited long enough), unless a drain wants everything now.
         for (let i = pending.length - 1; i >= 0; i--) {
           const p = pending[i]!;
-          if (p.job.kind === 'precompute' && p.job.tenant_id === job.tenant_id && p.job.session_id === job.session_id && p.job.session_version <= job.session_version) {
+          if (held.supersedes(p.job)) {
             firstAt = Math.min(firstAt, p.firstAt);
             pending.splice(i, 1);
           }
         }
-        if (idle.length === 0) readyAt = Math.min(now + quietMs, firstAt + maxWaitMs);
+        const wait = held.kind === 'precompute' ? maxWaitMs : compactionMaxWaitMs;
+        if (idle.length === 0) readyAt = Math.min(now + quietMs, firstAt + wait);
       }
       pending.push({ job, attempts: 0, readyAt, firstAt });
       if (readyAt <= now) queueMicrotask(() => void pump());
@@ -153,4 +164,18 @@ export function inProcessQueue(
       timer = undefined;
     },
   };
+}
+
+/**
+ * Jobs a burst of writes would otherwise queue once per write. A precompute warms the newest version (older ones
+ * are superseded); a threshold compaction folds everything past the window's limit when it runs, so one run after
+ * the burst does the work of all of them (a rebuild is an explicit request and runs as queued).
+ */
+function heldJob(job: Job): { kind: 'precompute' | 'compress'; supersedes(queued: Job): boolean } | undefined {
+  const sameSession = (q: Job) => q.tenant_id === job.tenant_id && q.session_id === job.session_id;
+  if (job.kind === 'precompute')
+    return { kind: 'precompute', supersedes: (q) => q.kind === 'precompute' && sameSession(q) && q.session_version <= job.session_version };
+  if (job.kind === 'compress' && job.mode === 'threshold')
+    return { kind: 'compress', supersedes: (q) => q.kind === 'compress' && q.mode === 'threshold' && sameSession(q) };
+  return undefined;
 }
