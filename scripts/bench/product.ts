@@ -145,6 +145,7 @@ export async function runProduct(o: ProductOptions): Promise<Result[]> {
   try {
     const tenantId = `bench-${crypto.randomUUID().slice(0, 8)}`;
     const { key } = await createApiKey(running.deps, { tenantId });
+    await warmUp(running, key, o);
     for (const turns of o.sizes) {
       out.push(...(await measureSize(running, o, { tenantId, key, turns })));
       kept.push({ tenantId, key, sessionId: `bench-${turns}`, turns });
@@ -152,13 +153,27 @@ export async function runProduct(o: ProductOptions): Promise<Result[]> {
     }
     // A shared PostgreSQL keeps no bench data behind unless asked to; deleting goes through the product too.
     if (o.database && !o.keepDir) {
-      for (const turns of o.sizes) for (const s of [`bench-${turns}`, `bench-window-${turns}`]) await call(running.app, key, 'DELETE', `/v1/sessions/${s}`);
+      for (const s of ['bench-warmup', ...o.sizes.flatMap((turns) => [`bench-${turns}`, `bench-window-${turns}`])]) await call(running.app, key, 'DELETE', `/v1/sessions/${s}`);
     }
   } finally {
     clearInterval(sweep);
     await running.close();
   }
   return out;
+}
+
+/**
+ * What a server has done before its first real session: a few hundred writes and queries on a throw-away session,
+ * so the first measured size is not also the process's start-up (JIT, PGlite's WASM tier-up, the tokenizer's merge
+ * cache). Its own time is logged, not reported.
+ */
+async function warmUp(running: Running, key: string, o: ProductOptions): Promise<void> {
+  const started = performance.now();
+  const sessionId = 'bench-warmup';
+  await buildSession(running, key, sessionId, o.corpus, 500, () => undefined, 'warm-up');
+  for (const q of o.corpus.questions.slice(-20)) await askContext(running.app, key, sessionId, q, o.budget);
+  await running.deps.queue.drain();
+  o.log(`product: warm-up (500 turns, 20 queries on a separate session) took ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function measureSize(running: Running, o: ProductOptions, s: { tenantId: string; key: string; turns: number }): Promise<Result[]> {

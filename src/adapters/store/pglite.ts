@@ -14,15 +14,15 @@ import { migrationsFolder } from './migrations.js';
 
 export interface PgliteOptions {
   /**
-   * PostgreSQL's shared buffer pool, in MB (PGlite's default is 128). The pool is part of the WASM memory and is
-   * touched at start-up, so it is resident from the first request; table and index pages beyond it are read from
-   * the directory's files through the operating system's page cache.
+   * PostgreSQL's shared buffer pool, in MB (PGlite's default, 128, unless set). The pool is part of the WASM memory
+   * and is touched at start-up, so it is resident from the first request: 32 MB saves about 100 MB of resident
+   * memory, and costs about 10 % on queries over a 100k-turn session, whose pages are then read again through the
+   * operating system's page cache.
    */
   sharedBuffersMb?: number;
 }
 
-/** PGlite's own default pool size, kept for in-memory databases (tests), whose pages have nowhere else to live. */
-const IN_MEMORY_SHARED_BUFFERS_MB = 128;
+const DEFAULT_SHARED_BUFFERS_MB = 128;
 
 /**
  * `dataDir` undefined keeps everything in memory (tests); otherwise the directory is created if missing, by a
@@ -30,7 +30,7 @@ const IN_MEMORY_SHARED_BUFFERS_MB = 128;
  */
 export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Promise<Store> {
   if (dataDir) createDataDir(dataDir);
-  const sharedBuffersMb = dataDir ? (opts.sharedBuffersMb ?? 32) : IN_MEMORY_SHARED_BUFFERS_MB;
+  const sharedBuffersMb = opts.sharedBuffersMb ?? DEFAULT_SHARED_BUFFERS_MB;
   // Dates and intervals stay text, as drizzle reads them. Set once here: passed with every query instead, PGlite
   // merges them into its whole parser table on each call.
   const keep = (value: string) => value;
