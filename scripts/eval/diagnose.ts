@@ -73,7 +73,8 @@ async function main() {
           const seeds = seedsFor(budget);
           const extra = hasWords(embedder)
             ? await semanticSeeds({
-                store, words: embedder.words, tenantId, session: { ...session!, last_sequence: totalTurns }, query: q.question,
+                source: sqlTurnSource(store, tenantId, c.sessionId), words: embedder.words, tenantId,
+                session: { ...session!, last_sequence: totalTurns }, query: q.question,
                 count: Math.round(seeds * defaults.semantic.seedShare),
               })
             : [];

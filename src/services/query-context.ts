@@ -87,7 +87,7 @@ export async function queryContext(
           range: body.time_range,
           totalTurns: session.last_sequence,
           seeds: seedsFor(body.budget_tokens - body.reserve_tokens),
-          extraSeeds: meaningSeeds(ctx, session, body),
+          extraSeeds: meaningSeeds(ctx, session, body, source),
         })
       : noHistory,
     recallMemories(ctx.store, ctx.tenantId, {
@@ -287,12 +287,12 @@ function weighted(shares: Record<SectionName, number>, weights: QueryContextBody
  * With word vectors, the turns nearest the query in meaning seed the candidates too. An optional signal: it never
  * rejects (a failure leaves the lexical seeds alone), since it runs beside the lexical search and is awaited later.
  */
-async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody): Promise<number[]> {
+async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody, source: TurnSource): Promise<number[]> {
   if (!body.query || !hasWords(ctx.embedder) || body.time_range) return [];
   const words = ctx.embedder.words;
   const count = Math.round(seedsFor(body.budget_tokens - body.reserve_tokens) * defaults.semantic.seedShare);
   try {
-    return await semanticSeeds({ store: ctx.store, words, tenantId: ctx.tenantId, session, query: body.query, count });
+    return await semanticSeeds({ source, words, tenantId: ctx.tenantId, session, query: body.query, count });
   } catch (err) {
     ctx.logger.warn('semantic seeds failed; lexical seeds only', { error: (err as Error).message });
     return [];

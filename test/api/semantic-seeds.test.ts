@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
+import { sqlTurnSource } from '../../src/pipeline/retriever/index.js';
+import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { requireSession } from '../../src/services/sessions.js';
 import { hasWords } from '../../src/embedder.js';
 import { harness, tenant, type Harness } from '../helpers.js';
@@ -38,7 +40,8 @@ describe('semantic seeds on PGlite with word vectors', () => {
     const query = 'What outdoor activities does her family enjoy?';
 
     const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's1');
-    const seeds = await semanticSeeds({ store: h.deps.store, words: wordsOf(h), tenantId: c.tenantId, session, query, count: 1 });
+    const source = sqlTurnSource(h.deps.store, c.tenantId, 's1');
+    const seeds = await semanticSeeds({ source, words: wordsOf(h), tenantId: c.tenantId, session, query, count: 1 });
     expect(seeds).toEqual([41]);
 
     const res = await c.call('POST', '/v1/sessions/s1/context', { query, budget_tokens: 400 });
@@ -54,13 +57,21 @@ describe('semantic seeds on PGlite with word vectors', () => {
       c.call('POST', '/v1/sessions/s2/turns', { turns: contents.map((content) => ({ role: 'user', content })) });
     expect((await write(filler)).status).toBe(201);
     const query = 'Which sports do they play at the weekend?';
+    // Every read the index makes, through the session's in-process copy (as QueryContext does for small sessions).
+    const reads: number[] = [];
     const seedsNow = async (count: number) => {
       const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's2');
-      return semanticSeeds({ store: h.deps.store, words: wordsOf(h), tenantId: c.tenantId, session, query, count });
+      const copy = await snapshotTurnSource(h.deps.store, c.tenantId, session);
+      const source = { conversation: (after: number) => (reads.push(after), copy.conversation(after)) };
+      return semanticSeeds({ source, words: wordsOf(h), tenantId: c.tenantId, session, query, count });
     };
     const before = await seedsNow(1);
+    expect(reads).toEqual([0]);
     expect((await write(['On Saturdays I play football and my brother plays tennis.'])).status).toBe(201);
     expect(await seedsNow(1)).toEqual([filler.length + 1]);
+    expect(reads).toEqual([0, filler.length]); // only the turn written since
+    expect(await seedsNow(1)).toEqual([filler.length + 1]);
+    expect(reads).toEqual([0, filler.length]); // nothing new: no read at all
     expect(before).not.toEqual([filler.length + 1]);
 
     expect((await c.call('DELETE', '/v1/sessions/s2')).status).toBe(204);

@@ -65,6 +65,9 @@ async function expectSameReads(h: Harness, db: TurnSource, copy: TurnSource, las
   const calls = await copy.callTurns(late);
   expect(calls.some((t) => t.tool_calls?.some((call) => call.id === 'late-call'))).toBe(true);
   expect(calls).toEqual(await db.callTurns(late));
+  for (const after of [0, 1, 10, last - 3, last, last + 2]) expect(await copy.conversation(after)).toEqual(await db.conversation(after));
+  expect((await db.conversation(0)).every((t) => t.sequence >= 1 && t.sequence <= last)).toBe(true);
+  expect((await db.conversation(0)).length).toBeGreaterThan(10);
 }
 
 describe.each(backends)('turn sources on $name', ({ open }) => {
@@ -95,6 +98,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     await expectSameReads(h, after.db, after.copy, after.last);
     // The copy now holds the new turn; a request that read the session before the write still does not see it.
     expect(await before.copy.structural(3, undefined, 40)).toEqual(earlier);
+    expect((await before.copy.conversation(0)).map((t) => t.sequence)).toEqual((await after.copy.conversation(0)).map((t) => t.sequence).slice(0, -1));
     expect((await after.copy.structural(1, undefined, 40)).recent[0]!.content).toBe('A new turn about the pottery class.');
   });
 

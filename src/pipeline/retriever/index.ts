@@ -112,6 +112,8 @@ export interface TurnSource {
    * calls still not found looked up by id across the session; newest first.
    */
   callTurns(results: readonly { sequence: number; tool_call_id: string | null }[]): Promise<TurnRow[]>;
+  /** The user and assistant turns after this sequence, oldest first: what the word-vector index reads (semantic.ts). */
+  conversation(after: number): Promise<{ sequence: number; content: string }[]>;
 }
 
 /** System turns read as constraints, oldest first. */
@@ -205,6 +207,14 @@ export function sqlTurnSource(store: Store, tenantId: string, sessionId: string)
         ORDER BY sequence DESC LIMIT ${FAR_CALLS}`);
       const seen = new Set(near.map((t) => t.id));
       return [...near, ...far.map(normalizeTurn).filter((t) => !seen.has(t.id))];
+    },
+
+    async conversation(after) {
+      const rows = await store.query<{ sequence: number; content: string }>(sql`
+        SELECT sequence, content FROM turns
+        WHERE ${session} AND sequence > ${after} AND role IN ('user', 'assistant')
+        ORDER BY sequence`);
+      return rows.map((r) => ({ sequence: Number(r.sequence), content: r.content }));
     },
   };
 }

@@ -2,11 +2,11 @@
 // matching over word vectors: each content word of the query is compared with every word the session uses, and a
 // turn scores by its closest words (above a cosine threshold), weighted by how rare each query word is. Exact
 // matches are left to the lexical search. The session's words are read incrementally (only turns newer than the
-// last seen) and kept in this process, so a query costs one small read and a pass over the session's vocabulary.
-import { sql } from 'drizzle-orm';
+// last seen) and kept in this process, so a query costs one small read (none when the session's turns are held in
+// process, snapshot.ts) and a pass over the session's vocabulary.
 import { defaults } from '../../config.js';
-import type { Store } from '../../db/store.js';
 import type { WordLevel } from '../../embedder.js';
+import type { TurnSource } from './index.js';
 
 interface SessionWords {
   /** Highest sequence read so far. */
@@ -21,7 +21,7 @@ interface SessionWords {
 const sessions = new Map<string, SessionWords>();
 
 export interface SemanticSeedInput {
-  store: Store;
+  source: Pick<TurnSource, 'conversation'>;
   words: WordLevel;
   tenantId: string;
   /** The session and its creation time: a session deleted and created again under its id starts afresh. */
@@ -55,14 +55,11 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
   if (entry.upTo >= input.session.last_sequence) return entry;
 
   const from = Math.max(entry.upTo, input.session.last_sequence - window);
-  const rows = await input.store.query<{ sequence: number; content: string }>(sql`
-    SELECT sequence, content FROM turns
-    WHERE tenant_id = ${input.tenantId} AND session_id = ${input.session.id} AND sequence > ${from}
-      AND role IN ('user', 'assistant')
-    ORDER BY sequence`);
+  const rows = await input.source.conversation(from);
   const added: number[] = [];
   for (const r of rows) {
-    const index = entry.sequences.push(Number(r.sequence)) - 1;
+    if (r.sequence > input.session.last_sequence) break; // appended since this request read the session
+    const index = entry.sequences.push(r.sequence) - 1;
     for (const row of new Set(input.words.rows(r.content))) {
       if (row < defaults.semantic.minTurnRank) continue;
       const turns = entry.vocabulary.get(row);

@@ -211,5 +211,12 @@ export async function snapshotTurnSource(
       const far = newest(turns, end, FAR_CALLS, (t) => makesCalls(t.turn) && t.turn.tool_calls!.some((c) => ids.has(c.id)));
       return [...nearTurns, ...far.map((t) => t.turn).filter((t) => !near.has(t.sequence))];
     },
+
+    async conversation(after) {
+      return turns
+        .slice(Math.max(0, after), end)
+        .filter((t) => t.turn.role === 'user' || t.turn.role === 'assistant')
+        .map((t) => ({ sequence: t.turn.sequence, content: t.turn.content }));
+    },
   };
 }
