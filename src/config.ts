@@ -173,6 +173,14 @@ export const defaults = {
    * date with one read of the turns written since: a query then costs no round trip for its turns. Larger sessions
    * are searched in the database, with its indexes.
    */
+  /**
+   * Full-text matches of query terms remembered per session read from the database (retriever/term-matches.ts):
+   * at most this many terms and sequences per process (~8 bytes a sequence), least recently used dropped first.
+   */
+  termMatches: {
+    maxTerms: 20_000,
+    maxSequences: 2_000_000,
+  },
   snapshot: {
     /** Largest session (in stored tokens) copied; the turn limit is CONTEXT_SESSION_COPY_MAX_TURNS. */
     maxTokens: 1_000_000,

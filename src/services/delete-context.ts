@@ -7,6 +7,7 @@ import { notFound } from '../errors.js';
 import type { Ctx } from '../ports.js';
 import { publishEvent } from './domain-events.js';
 import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
+import { forgetTermMatches } from '../pipeline/retriever/term-matches.js';
 import { sessionCachePrefix } from './sessions.js';
 
 export async function deleteSession(ctx: Ctx, sessionId: string): Promise<void> {
@@ -45,6 +46,7 @@ export async function deleteOwner(ctx: Ctx, kind: 'user' | 'agent', ownerId: str
 async function dropCached(ctx: Ctx, sessionIds: string[]) {
   for (const id of sessionIds) {
     forgetSnapshot(ctx.tenantId, id);
+    forgetTermMatches(ctx.tenantId, id);
     try {
       await ctx.cache.deletePrefix(sessionCachePrefix(ctx.tenantId, id));
     } catch (err) {

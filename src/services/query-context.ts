@@ -308,7 +308,7 @@ async function turnSource(ctx: Ctx, session: SessionRow): Promise<TurnSource> {
       ctx.logger.warn('session copy failed; reading the database', { error: (err as Error).message });
     }
   }
-  return sqlTurnSource(ctx.store, ctx.tenantId, session.id);
+  return sqlTurnSource(ctx.store, ctx.tenantId, session.id, session);
 }
 
 /** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */

@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../src/ports.js';
 import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '../../src/pipeline/retriever/index.js';
 import { forgetSnapshot, snapshotStats, snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
+import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
+import type { Store } from '../../src/db/store.js';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { buildApp } from '../../src/http/routes/index.js';
 import { requireSession, sessionCachePrefix } from '../../src/services/sessions.js';
 import { backends, harness, tenant, type Client, type Harness } from '../helpers.js';
@@ -134,6 +137,62 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     // The newest copy is kept and answers as the database does; an evicted one is read again on demand.
     await expectSameReads(h, sqlTurnSource(h.deps.store, c.tenantId, 'm3'), third, (await requireSession(ctx, 'm3')).last_sequence);
     expect(await (await copy('m1', 1e9)).structural(5, undefined, 40)).toEqual(await one.structural(5, undefined, 40));
+  });
+
+  it('remembered term matches read only newer matches, never past the request, and equal a fresh read', async () => {
+    const c = await tenant(h);
+    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
+    expect((await c.call('POST', '/v1/sessions/big/turns', { turns: turnsOf(60) })).status).toBe(201);
+    const statements: string[] = [];
+    const dialect = new PgDialect();
+    const counting: Store = { ...h.deps.store, query: (q) => (statements.push(dialect.sqlToQuery(q).sql), h.deps.store.query(q)) };
+    const lexemesOf = async (query: string) => (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
+    const first = await requireSession(ctx, 'big');
+    const remembered = sqlTurnSource(counting, c.tenantId, 'big', first);
+    const fresh = () => sqlTurnSource(h.deps.store, c.tenantId, 'big');
+    const before: number[][][] = [];
+    for (const query of queries) {
+      const lexemes = await lexemesOf(query);
+      for (const perTerm of [2, 500]) {
+        const got = await remembered.matches(lexemes, perTerm, undefined);
+        expect(got).toEqual(await fresh().matches(lexemes, perTerm, undefined));
+        before.push(got);
+      }
+    }
+    const held = termMatchStats().terms;
+    expect(held).toBeGreaterThan(0);
+    // Asked again at the same session row: answered from memory, no statement.
+    statements.length = 0;
+    for (const query of queries) expect(await remembered.matches(await lexemesOf(query), 2, undefined)).toEqual(await fresh().matches(await lexemesOf(query), 2, undefined));
+    expect(statements).toEqual([]);
+
+    // Later writes that match the terms: a newer session row reads only what came after, and agrees with a fresh read.
+    const later = [{ role: 'user', content: 'Caroline booked the pottery class and paid invoice INV-4471.' }, { role: 'assistant', content: "Anna's birthday plans: reservation QX7Z." }];
+    expect((await c.call('POST', '/v1/sessions/big/turns', { turns: later })).status).toBe(201);
+    const second = await requireSession(ctx, 'big');
+    const newer = sqlTurnSource(counting, c.tenantId, 'big', second);
+    for (const query of queries) {
+      const lexemes = await lexemesOf(query);
+      statements.length = 0;
+      const got = await newer.matches(lexemes, 500, undefined);
+      expect(got).toEqual(await fresh().matches(lexemes, 500, undefined));
+      expect(got.some((m) => m[0] === second.last_sequence || m[0] === second.last_sequence - 1)).toBe(true);
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatch(/sequence > /);
+    }
+    // A request holding the older session row still sees the session as it was, and does not overwrite the newer memory.
+    let k = 0;
+    for (const query of queries) {
+      const lexemes = await lexemesOf(query);
+      for (const perTerm of [2, 500]) expect(await remembered.matches(lexemes, perTerm, undefined)).toEqual(before[k++]);
+    }
+    statements.length = 0;
+    for (const query of queries) await newer.matches(await lexemesOf(query), 500, undefined);
+    expect(statements).toEqual([]);
+
+    // Deleting the session forgets its terms.
+    expect((await c.call('DELETE', '/v1/sessions/big')).status).toBe(204);
+    expect(termMatchStats().terms).toBeLessThan(held);
   });
 
   it('whole contexts are the same with the copies on and off', async () => {

@@ -9,6 +9,7 @@ import { pgTextArray, type Store } from '../../db/store.js';
 import { terms } from '../text.js';
 import { parseTsvector, type Lexemes } from './lexemes.js';
 import type { Candidate, QueryTerm } from './rank.js';
+import { lookupTerm, rememberTerm, type TermSession } from './term-matches.js';
 
 export interface TurnRow {
   id: string;
@@ -128,10 +129,21 @@ export const speakerLexemes = sql.raw(`array_to_string(tsvector_to_array(to_tsve
 
 /** The query's tsquery text for one lexeme (backslashes never occur: such lexemes are not searched). */
 const tsQueryOf = (l: QueryLexeme) => `'${l.lexeme.replace(/'/g, "''")}'${l.prefix ? ':*' : ''}`;
+const termOf = (l: QueryLexeme) => (l.prefix ? `${l.lexeme}:*` : l.lexeme);
 
-/** Reads straight from the database, each read bounded by an index. */
-export function sqlTurnSource(store: Store, tenantId: string, sessionId: string): TurnSource {
+/**
+ * Reads straight from the database, each read bounded by an index. Given the request's session row, per-term matches
+ * are bounded by its last sequence and remembered in this process (term-matches.ts), so a term asked again reads only
+ * its newer matches.
+ */
+export function sqlTurnSource(
+  store: Store,
+  tenantId: string,
+  sessionId: string,
+  remember?: { created_at: string; last_sequence: number },
+): TurnSource {
   const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
+  const memo: TermSession | undefined = remember && { tenantId, id: sessionId, ...remember };
   return {
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
       const where = sql`${session} ${rangeFilter(range)}`;
@@ -165,14 +177,30 @@ export function sqlTurnSource(store: Store, tenantId: string, sessionId: string)
     // One row per term, its matches as one comma-separated string: far fewer fields for the driver to decode.
     async matches(lexemes, perTerm, range) {
       if (lexemes.length === 0) return [];
-      const rows = await store.query<{ ord: number; sequences: string | null }>(sql.join(
-        lexemes.map((l, i) => sql`(SELECT ${i}::int AS ord, string_agg(sequence::text, ',') AS sequences FROM (
-          SELECT sequence FROM turns WHERE ${session} AND tsv @@ ${tsQueryOf(l)}::tsquery ${rangeFilter(range)}
-          ORDER BY sequence DESC LIMIT ${perTerm}) m)`),
-        sql` UNION ALL `,
-      ));
-      const out: number[][] = lexemes.map(() => []);
-      for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
+      // Time ranges are rare and read as before; otherwise what is remembered narrows or removes the read.
+      const known = memo && !range ? lexemes.map((l) => lookupTerm(memo, termOf(l), perTerm)) : undefined;
+      const out: number[][] = lexemes.map((_, i) => (known?.[i]?.kind === 'known' ? known[i].sequences : []));
+      const read = lexemes.flatMap((l, i) => {
+        const k = known?.[i];
+        if (k?.kind === 'known') return [];
+        const after = k?.kind === 'after' ? sql`AND sequence > ${k.after}` : sql``;
+        const upTo = memo ? sql`AND sequence <= ${memo.last_sequence}` : sql``;
+        return [sql`(SELECT ${i}::int AS ord, string_agg(sequence::text, ',') AS sequences FROM (
+          SELECT sequence FROM turns WHERE ${session} AND tsv @@ ${tsQueryOf(l)}::tsquery ${rangeFilter(range)} ${after} ${upTo}
+          ORDER BY sequence DESC LIMIT ${perTerm}) m)`];
+      });
+      if (read.length > 0) {
+        const rows = await store.query<{ ord: number; sequences: string | null }>(sql.join(read, sql` UNION ALL `));
+        for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
+      }
+      if (known) {
+        lexemes.forEach((l, i) => {
+          const k = known[i]!;
+          if (k.kind === 'known') return;
+          if (k.kind === 'after') out[i] = [...out[i]!, ...k.sequences].slice(0, perTerm);
+          rememberTerm(memo!, termOf(l), perTerm, [...out[i]!]);
+        });
+      }
       return out;
     },
 
