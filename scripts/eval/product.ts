@@ -12,9 +12,14 @@ export interface Product {
   close(): Promise<void>;
 }
 
-export async function startProduct(): Promise<Product> {
-  // Only LOG_LEVEL: nothing from the caller's environment (e.g. an LLM key) may change what is measured.
-  const deps = await createNodeDeps(parseEnv({ LOG_LEVEL: 'silent' }), { inMemory: true });
+/**
+ * `rateLimit: false` lifts the per-key request limit, for drivers that ask more than it allows in a minute (a sweep
+ * of several settings); the eval keeps it, as production does.
+ */
+export async function startProduct(opts: { rateLimit?: boolean } = {}): Promise<Product> {
+  // Only these settings: nothing from the caller's environment (e.g. an LLM key) may change what is measured.
+  const env = parseEnv({ LOG_LEVEL: 'silent', ...(opts.rateLimit === false ? { RATE_LIMIT_PER_MINUTE: '0' } : {}) });
+  const deps = await createNodeDeps(env, { inMemory: true });
   return { deps, app: buildApp(deps), close: () => deps.close() };
 }
 
