@@ -134,6 +134,12 @@ export const defaults = {
   compactionMaxWaitMs: 2_000,
   /** How often the Node process re-queues compression that a lost enqueue left behind (Workers use the cron). */
   maintenanceIntervalMs: 60_000,
+  /**
+   * How often the Node process checks planner statistics (ANALYZE only for tables changed by a tenth since the last
+   * one; the check is one small statement). The embedded database never autovacuums, and a session growing fast
+   * while the statistics still call it rare gets plans that read all of it on every write.
+   */
+  statisticsIntervalMs: 5_000,
   /** Tool findings: how many of the newest tool results (and calls) a query reads, summarises and digests. */
   toolFindings: {
     results: 40,

@@ -1,6 +1,7 @@
 // The product case: the service wired exactly as the Node runtime wires it (createNodeDeps + buildApp) and driven
 // only through HTTP requests to its app, i.e. through its real write, query and rebuild paths, in this process.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -112,6 +113,9 @@ export async function buildSession(
   let written = 0;
   let lastLog = started;
   for (const batch of batches(sessionTurns(corpus, turns), 100)) {
+    // Requests reach a server as I/O events, each its own turn of the event loop, so its timers (held jobs, the
+    // statistics beat) run between them; in-process calls alone would chain microtasks and starve those timers.
+    await setImmediate();
     await writeBatch(running.app, key, sessionId, batch);
     written += batch.length;
     const now = performance.now();
@@ -138,8 +142,13 @@ export async function buildSession(
  */
 export async function runProduct(o: ProductOptions): Promise<Result[]> {
   const running = await startProduct({ database: o.database, redis: o.redis, dataDir: o.keepDir, logLevel: o.logLevel });
-  // The Node runtime's maintenance sweep refreshes planner statistics on this beat; long builds get it too.
-  const sweep = setInterval(() => void refreshStatistics(running.deps).catch(() => undefined), defaults.maintenanceIntervalMs);
+  // The Node runtime refreshes planner statistics on this beat (one check at a time); long builds get it too.
+  let analyzing = false;
+  const sweep = setInterval(() => {
+    if (analyzing) return;
+    analyzing = true;
+    void refreshStatistics(running.deps).catch(() => undefined).finally(() => (analyzing = false));
+  }, defaults.statisticsIntervalMs);
   const out: Result[] = [];
   const kept: Record<string, unknown>[] = [];
   try {
@@ -201,6 +210,7 @@ async function measureSize(running: Running, o: ProductOptions, s: { tenantId: s
   const coldCpu: number[] = [];
   const questions = o.corpus.questions.slice(0, o.queries);
   for (const q of questions) {
+    await setImmediate(); // between requests, as between two I/O events (see buildSession)
     const cpu0 = cpuMs();
     const r = await askContext(app, key, sessionId, q, o.budget);
     coldCpu.push(cpuMs() - cpu0);
@@ -217,6 +227,7 @@ async function measureSize(running: Running, o: ProductOptions, s: { tenantId: s
   const warm: number[] = [];
   const repeated = questions.slice(0, Math.min(20, questions.length));
   for (let i = 0; i < o.warmQueries; i++) {
+    await setImmediate();
     const r = await askContext(app, key, sessionId, repeated[i % repeated.length]!, o.budget);
     if (!r.cached) throw new Error('a repeated query missed the cache');
     warm.push(r.ms);

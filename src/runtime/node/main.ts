@@ -25,16 +25,22 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
   console.log(`  try:      curl -s ${url}/v1/sessions/demo/context -H 'Authorization: Bearer ${apiKey}' -H 'content-type: application/json' -d '{"budget_tokens":500}'`);
 });
 
-const analyze = () =>
-  refreshStatistics(deps)
+let analyzing = false; // one check at a time: an ANALYZE of a large table can outlast the beat
+const analyze = async () => {
+  if (analyzing) return;
+  analyzing = true;
+  await refreshStatistics(deps)
     .then((tables) => (tables.length ? deps.logger.info('analyzed', { tables }) : undefined))
-    .catch((err: Error) => deps.logger.warn('analyze failed', { error: err.message }));
+    .catch((err: Error) => deps.logger.warn('analyze failed', { error: err.message }))
+    .finally(() => (analyzing = false));
+};
 void analyze();
 
-// Maintenance sweep: re-queue compression that a crash between a write and its enqueue would otherwise lose, and
-// keep planner statistics current.
+// Maintenance sweep: re-queue compression that a crash between a write and its enqueue would otherwise lose. Planner
+// statistics are kept current on a shorter beat of their own.
+const statistics = setInterval(() => void analyze(), defaults.statisticsIntervalMs);
+statistics.unref();
 const sweep = setInterval(() => {
-  void analyze();
   overdueCompressions(deps)
     .then((jobs) => Promise.all(jobs.map((job) => deps.queue.send(job))))
     .catch((err: Error) => deps.logger.warn('maintenance sweep failed', { error: err.message }));
@@ -53,6 +59,7 @@ const shutdown = async (signal: string) => {
   closing = true;
   deps.logger.info('shutting down', { signal });
   clearInterval(sweep);
+  clearInterval(statistics);
   server.close();
   await deps.queue.drain();
   await deps.close();
