@@ -187,6 +187,10 @@ export const defaults = {
     maxTerms: 20_000,
     maxSequences: 2_000_000,
   },
+  /** Candidate rows remembered per process for sessions read from the database (retriever/candidate-rows.ts). */
+  candidateRows: {
+    maxBytes: 32_000_000,
+  },
   snapshot: {
     /** Largest session (in stored tokens) copied; the turn limit is CONTEXT_SESSION_COPY_MAX_TURNS. */
     maxTokens: 1_000_000,

@@ -8,6 +8,7 @@ import type { Ctx } from '../ports.js';
 import { publishEvent } from './domain-events.js';
 import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
 import { forgetTermMatches } from '../pipeline/retriever/term-matches.js';
+import { forgetCandidateRows } from '../pipeline/retriever/candidate-rows.js';
 import { sessionCachePrefix } from './sessions.js';
 
 export async function deleteSession(ctx: Ctx, sessionId: string): Promise<void> {
@@ -47,6 +48,7 @@ async function dropCached(ctx: Ctx, sessionIds: string[]) {
   for (const id of sessionIds) {
     forgetSnapshot(ctx.tenantId, id);
     forgetTermMatches(ctx.tenantId, id);
+    forgetCandidateRows(ctx.tenantId, id);
     try {
       await ctx.cache.deletePrefix(sessionCachePrefix(ctx.tenantId, id));
     } catch (err) {

@@ -7,6 +7,7 @@ import type { Ctx } from '../../src/ports.js';
 import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '../../src/pipeline/retriever/index.js';
 import { forgetSnapshot, snapshotStats, snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
+import { candidateRowStats } from '../../src/pipeline/retriever/candidate-rows.js';
 import type { Store } from '../../src/db/store.js';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { buildApp } from '../../src/http/routes/index.js';
@@ -193,6 +194,42 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     // Deleting the session forgets its terms.
     expect((await c.call('DELETE', '/v1/sessions/big')).status).toBe(204);
     expect(termMatchStats().terms).toBeLessThan(held);
+  });
+
+  it('remembered candidate rows equal a fresh read, and only rows not seen before are read', async () => {
+    const c = await tenant(h);
+    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
+    expect((await c.call('POST', '/v1/sessions/rows/turns', { turns: turnsOf(40) })).status).toBe(201);
+    const params: unknown[][] = [];
+    const dialect = new PgDialect();
+    const counting: Store = { ...h.deps.store, query: (q) => (params.push(dialect.sqlToQuery(q).params), h.deps.store.query(q)) };
+    const session = await requireSession(ctx, 'rows');
+    const remembered = sqlTurnSource(counting, c.tenantId, 'rows', session);
+    const fresh = sqlTurnSource(h.deps.store, c.tenantId, 'rows');
+    const first = [3, 1, 2, 9, 9, session.last_sequence + 3];
+    expect(await remembered.rows(first, undefined)).toEqual(await fresh.rows(first, undefined));
+    expect(params).toHaveLength(1);
+    const held = candidateRowStats().rows;
+    expect(held).toBeGreaterThanOrEqual(4);
+
+    params.length = 0;
+    const second = [1, 2, 3, 9, 10, 11, 30];
+    expect(await remembered.rows(second, undefined)).toEqual(await fresh.rows(second, undefined));
+    expect(params).toHaveLength(1);
+    expect(params[0]).toContain('{10,11,30}'); // only the sequences not read before
+    params.length = 0;
+    expect(await remembered.rows([30, 1, 10], undefined)).toEqual(await fresh.rows([1, 10, 30], undefined));
+    expect(params).toEqual([]);
+    // A time range reads as before.
+    const range = { from: day(3) };
+    expect(await remembered.rows(second, range)).toEqual(await fresh.rows(second, range));
+    expect(params).toHaveLength(1);
+
+    expect((await c.call('DELETE', '/v1/sessions/rows')).status).toBe(204);
+    expect(candidateRowStats().rows).toBe(held + 3 - 7); // the session's seven rows are gone
+    expect((await c.call('POST', '/v1/sessions/rows/turns', { turns: [{ role: 'user', content: 'a different first turn' }] })).status).toBe(201);
+    const again = sqlTurnSource(h.deps.store, c.tenantId, 'rows', await requireSession(ctx, 'rows'));
+    expect((await again.rows([1], undefined)).map((r) => r.turn.content)).toEqual(['a different first turn']);
   });
 
   it('whole contexts are the same with the copies on and off', async () => {

@@ -9,6 +9,7 @@ import { pgTextArray, type Store } from '../../db/store.js';
 import { terms } from '../text.js';
 import { parseTsvector, type Lexemes } from './lexemes.js';
 import type { Candidate, QueryTerm } from './rank.js';
+import { lookupRows, rememberRows } from './candidate-rows.js';
 import { lookupTerm, rememberTerm, type TermSession } from './term-matches.js';
 
 export interface TurnRow {
@@ -206,12 +207,21 @@ export function sqlTurnSource(
 
     async rows(sequences, range) {
       if (sequences.length === 0) return [];
-      const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
-        SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
-        FROM turns
-        WHERE ${session} AND sequence = ANY(${`{${sequences.join(',')}}`}::int[]) ${rangeFilter(range)}
-        ORDER BY sequence`);
-      return rows.map(candidateRow);
+      const read = async (wanted: readonly number[]) => {
+        if (wanted.length === 0) return [];
+        const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
+          SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+          FROM turns
+          WHERE ${session} AND sequence = ANY(${`{${wanted.join(',')}}`}::int[]) ${rangeFilter(range)}
+          ORDER BY sequence`);
+        return rows.map(candidateRow);
+      };
+      // Time ranges are rare and read as before; otherwise only rows not yet remembered are read.
+      if (!memo || range) return read(sequences);
+      const { known, missing } = lookupRows(memo, sequences);
+      const fresh = await read(missing);
+      rememberRows(memo, fresh);
+      return [...known, ...fresh].sort((a, b) => a.turn.sequence - b.turn.sequence);
     },
 
     async callTurns(results) {
