@@ -23,6 +23,11 @@ export interface Tokenizer {
  */
 const LINE_CACHE_MAX = 20_000;
 const LINE_MAX_CHARS = 2_000;
+/** Long single-line texts remembered: at most this many characters in all, each at most `LONG_MAX_CHARS`. */
+const LONG_CACHE_CHARS = 4_000_000;
+const LONG_MAX_CHARS = 100_000;
+/** Where a long text is cut for counting: after a newline, before a letter or digit (see `count`). */
+const LINE_STARTS = /(?<=\n)(?=[\p{L}\p{N}])/u;
 
 /**
  * Stored text is data: a special-token string such as `<|endoftext|>` in a turn is counted as the plain text a
@@ -53,9 +58,35 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
     return cut;
   };
   const lines = new Map<string, number>();
-  const count = (text: string) => {
+  const long = new Map<string, number>();
+  let longChars = 0;
+  const count = (text: string): number => {
     if (text.length === 0) return 0;
-    if (text.length > LINE_MAX_CHARS) return enc.countTokens(text, asText);
+    if (text.length > LINE_MAX_CHARS) {
+      // A long text of many lines (a rendered context, a section) is mostly lines counted before: count it line by
+      // line, each through the memo. Exact: o200k's pre-tokenizer never lets a piece run from a newline into a letter
+      // or digit, so the text's tokens are its chunks' tokens when it is cut only there. A long single line (a tool
+      // result read by every query of its session) is remembered whole, within a bound of its own.
+      const chunks = text.split(LINE_STARTS);
+      if (chunks.length > 1) {
+        let n = 0;
+        for (const chunk of chunks) n += count(chunk);
+        return n;
+      }
+      let n = long.get(text);
+      if (n === undefined) {
+        n = enc.countTokens(text, asText);
+        if (text.length <= LONG_MAX_CHARS) {
+          longChars += text.length;
+          if (longChars > LONG_CACHE_CHARS) {
+            long.clear();
+            longChars = text.length;
+          }
+          long.set(text, n);
+        }
+      }
+      return n;
+    }
     let n = lines.get(text);
     if (n === undefined) {
       n = enc.countTokens(text, asText);

@@ -25,11 +25,25 @@ interface Snapshot {
   turns: (CandidateRow & { at: number })[];
   /** Lexeme → sequences of the turns that contain it, ascending. */
   postings: Map<string, number[]>;
+  /** The postings' lexemes in order, for prefix lookups; rebuilt on the first lookup after a new lexeme arrives. */
+  sortedLexemes?: string[];
+  /**
+   * Indexes (into `turns`, ascending) of the kinds of turn the structural read looks for, so a query does not walk the
+   * whole session for, say, system turns it does not have.
+   */
+  kinds: Record<Kind, number[]>;
   /** Estimated bytes held (see `estimate`), for the memory bound. */
   bytes: number;
   /** `bytes` as last added to the process total. */
   counted?: number;
 }
+
+type Kind = 'system' | 'user' | 'tool' | 'calls';
+
+const kindsOf = (t: TurnRow): Kind[] => {
+  if (t.role === 'assistant') return t.tool_calls !== null ? ['calls'] : [];
+  return [t.role];
+};
 
 const snapshots = new Map<string, Snapshot>();
 let heldBytes = 0;
@@ -107,7 +121,10 @@ async function snapshotOf(store: Store, tenantId: string, session: SnapshotSessi
   // Extended in place: readers look only at the turns their session row counts, and appending happens at once
   // (no await in between). Another request may have extended the copy meanwhile; the rows it added are skipped.
   const current = snapshots.get(key);
-  const snap: Snapshot = current && current.turns.length >= from ? current : known ?? { turns: [], postings: new Map(), bytes: 0 };
+  const snap: Snapshot =
+    current && current.turns.length >= from
+      ? current
+      : (known ?? { turns: [], postings: new Map(), bytes: 0, kinds: { system: [], user: [], tool: [], calls: [] } });
   for (const r of rows) {
     const row = candidateRow(r);
     if (row.turn.sequence <= snap.turns.length) continue;
@@ -116,10 +133,14 @@ async function snapshotOf(store: Store, tenantId: string, session: SnapshotSessi
     Object.freeze(row.turn.tool_calls);
     snap.turns.push(Object.freeze({ ...row, turn: Object.freeze(row.turn), at: Date.parse(row.turn.created_at) }));
     snap.bytes += estimate(row.turn.content);
+    for (const kind of kindsOf(row.turn)) snap.kinds[kind].push(snap.turns.length - 1);
     for (const lexeme of row.lexemes.tf.keys()) {
       const list = snap.postings.get(lexeme);
       if (list) list.push(row.turn.sequence);
-      else snap.postings.set(lexeme, [row.turn.sequence]);
+      else {
+        snap.postings.set(lexeme, [row.turn.sequence]);
+        snap.sortedLexemes = undefined;
+      }
     }
   }
   if (snap.turns.length < session.last_sequence) throw new Error(`the session copy holds ${snap.turns.length} of ${session.last_sequence} turns`);
@@ -140,14 +161,22 @@ function newest<T>(items: readonly T[], end: number, limit: number, pass: (t: T)
   return out;
 }
 
-/** The oldest `limit` items before index `end` that pass. */
-function oldest<T>(items: readonly T[], end: number, limit: number, pass: (t: T) => boolean): T[] {
-  const out: T[] = [];
-  for (let i = 0; i < Math.min(end, items.length) && out.length < limit; i++) if (pass(items[i]!)) out.push(items[i]!);
+const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== null;
+
+/** The postings' lexemes starting with `prefix` (a binary search into the sorted lexemes, then a walk). */
+function lexemesWithPrefix(snap: Snapshot, prefix: string): string[] {
+  const sorted = (snap.sortedLexemes ??= [...snap.postings.keys()].sort());
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: string[] = [];
+  for (let i = lo; i < sorted.length && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
   return out;
 }
-
-const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== null;
 
 /** Reads a small session from this process's copy, brought up to date with one read of its newer turns. */
 export async function snapshotTurnSource(
@@ -162,6 +191,20 @@ export async function snapshotTurnSource(
   const turns = snap.turns;
   type Held = (typeof turns)[number];
   const at = (sequence: number): Held | undefined => (sequence >= 1 && sequence <= end ? turns[sequence - 1] : undefined);
+  // The turns of one kind (indexes ascending, see Snapshot.kinds) this request sees, newest or oldest first.
+  const newestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] => {
+    const out: Held[] = [];
+    for (let k = indexes.length - 1; k >= 0 && out.length < limit; k--) {
+      const i = indexes[k]!;
+      if (i < end && pass(turns[i]!)) out.push(turns[i]!);
+    }
+    return out;
+  };
+  const oldestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] => {
+    const out: Held[] = [];
+    for (let k = 0; k < indexes.length && indexes[k]! < end && out.length < limit; k++) if (pass(turns[indexes[k]!]!)) out.push(turns[indexes[k]!]!);
+    return out;
+  };
   return {
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
       const within = inRange(range);
@@ -170,10 +213,10 @@ export async function snapshotTurnSource(
       const turnsOf = (picked: Held[]) => picked.map((t) => t.turn);
       return {
         recent: turnsOf(newest(turns, end, recentLimit, role('user-or-assistant'))),
-        system: turnsOf(oldest(turns, end, SYSTEM_TURNS, role('system'))),
-        tool: turnsOf(newest(turns, end, toolLimit, role('tool'))),
-        calls: turnsOf(newest(turns, end, toolLimit, (t) => within(t) && makesCalls(t.turn))),
-        first: oldest(turns, end, 1, role('user'))[0]?.turn,
+        system: turnsOf(oldestOf(snap.kinds.system, SYSTEM_TURNS, within)),
+        tool: turnsOf(newestOf(snap.kinds.tool, toolLimit, within)),
+        calls: turnsOf(newestOf(snap.kinds.calls, toolLimit, within)),
+        first: oldestOf(snap.kinds.user, 1, within)[0]?.turn,
       };
     },
 
@@ -182,7 +225,7 @@ export async function snapshotTurnSource(
       return lexemes.map(({ lexeme, prefix }) => {
         const lists: number[][] = [];
         if (!prefix) lists.push(snap.postings.get(lexeme) ?? []);
-        else for (const [key, list] of snap.postings) if (key.startsWith(lexeme)) lists.push(list);
+        else for (const key of lexemesWithPrefix(snap, lexeme)) lists.push(snap.postings.get(key)!);
         const sequences = lists.length === 1 ? lists[0]! : [...new Set(lists.flat())].sort((a, b) => a - b);
         return newest(sequences, sequences.length, perTerm, (s) => {
           const t = at(s);
@@ -208,7 +251,7 @@ export async function snapshotTurnSource(
       const found = new Set(nearTurns.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
       const ids = new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)));
       if (ids.size === 0) return nearTurns;
-      const far = newest(turns, end, FAR_CALLS, (t) => makesCalls(t.turn) && t.turn.tool_calls!.some((c) => ids.has(c.id)));
+      const far = newestOf(snap.kinds.calls, FAR_CALLS, (t) => t.turn.tool_calls!.some((c) => ids.has(c.id)));
       return [...nearTurns, ...far.map((t) => t.turn).filter((t) => !near.has(t.sequence))];
     },
 
