@@ -4,78 +4,37 @@
 // a query reads only the rows it has not seen. Bounded by estimated bytes, least recently used dropped first.
 import { defaults } from '../../config.js';
 import type { CandidateRow } from './index.js';
+import { SessionMemo, type MemoSession } from './session-memo.js';
 
-interface Held {
-  row: CandidateRow;
-  bytes: number;
-}
-
-const held = new Map<string, Held>();
-let heldBytes = 0;
+/** Per turn (the part is its sequence); the size of an entry is its estimated bytes. */
+const held = new SessionMemo<CandidateRow>((_, bytes) => bytes <= defaults.candidateRows.maxBytes);
 
 /** A row's size: its text (two bytes a character) and about 1.5 KB of row object and lexeme map. */
 const estimate = (row: CandidateRow) => 2 * row.turn.content.length + 1_536;
 
-export interface RowSession {
-  tenantId: string;
-  id: string;
-  /** A session deleted and created again under its id has another creation time, so its rows are read afresh. */
-  created_at: string;
-}
-
-const sessionKey = (tenantId: string, sessionId: string) => `${tenantId}\u0000${sessionId}\u0000`;
-const keyOf = (s: RowSession, sequence: number) => `${sessionKey(s.tenantId, s.id)}${s.created_at}\u0000${sequence}`;
-
 /** What this process holds: rows and their estimated bytes. */
 export function candidateRowStats(): { rows: number; bytes: number } {
-  return { rows: held.size, bytes: heldBytes };
+  const { entries, size } = held.stats();
+  return { rows: entries, bytes: size };
 }
 
 /** Drops a session's remembered rows (on deletion: its content must not outlive it here). */
 export function forgetCandidateRows(tenantId: string, sessionId: string): void {
-  const prefix = sessionKey(tenantId, sessionId);
-  for (const [key, entry] of held) {
-    if (key.startsWith(prefix)) {
-      held.delete(key);
-      heldBytes -= entry.bytes;
-    }
-  }
+  held.forget(tenantId, sessionId);
 }
 
 /** The remembered rows among `sequences`, and the sequences still to be read. */
-export function lookupRows(s: RowSession, sequences: readonly number[]): { known: CandidateRow[]; missing: number[] } {
+export function lookupRows(s: MemoSession, sequences: readonly number[]): { known: CandidateRow[]; missing: number[] } {
   const known: CandidateRow[] = [];
   const missing: number[] = [];
   for (const sequence of new Set(sequences)) {
-    const key = keyOf(s, sequence);
-    const entry = held.get(key);
-    if (!entry) {
-      missing.push(sequence);
-      continue;
-    }
-    held.delete(key);
-    held.set(key, entry);
-    known.push(entry.row);
+    const row = held.get(s, String(sequence));
+    if (row) known.push(row);
+    else missing.push(sequence);
   }
   return { known, missing };
 }
 
-export function rememberRows(s: RowSession, rows: readonly CandidateRow[]): void {
-  const maxBytes = defaults.candidateRows.maxBytes;
-  for (const row of rows) {
-    const key = keyOf(s, row.turn.sequence);
-    const previous = held.get(key);
-    if (previous) {
-      held.delete(key);
-      heldBytes -= previous.bytes;
-    }
-    const bytes = estimate(row);
-    held.set(key, { row, bytes });
-    heldBytes += bytes;
-  }
-  for (const [oldest, entry] of held) {
-    if (heldBytes <= maxBytes) break;
-    held.delete(oldest);
-    heldBytes -= entry.bytes;
-  }
+export function rememberRows(s: MemoSession, rows: readonly CandidateRow[]): void {
+  for (const row of rows) held.set(s, String(row.turn.sequence), row, estimate(row));
 }

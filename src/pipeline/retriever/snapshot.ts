@@ -19,6 +19,7 @@ import {
   type TurnRow,
   type TurnSource,
 } from './index.js';
+import { SessionMemo, type MemoSession } from './session-memo.js';
 
 interface Snapshot {
   /** Turns in sequence order; `turns[i].turn.sequence` is i + 1 (sequences are gap-free from 1). */
@@ -34,8 +35,6 @@ interface Snapshot {
   kinds: Record<Kind, number[]>;
   /** Estimated bytes held (see `estimate`), for the memory bound. */
   bytes: number;
-  /** `bytes` as last added to the process total. */
-  counted?: number;
 }
 
 type Kind = 'system' | 'user' | 'tool' | 'calls';
@@ -45,8 +44,8 @@ const kindsOf = (t: TurnRow): Kind[] => {
   return [t.role];
 };
 
-const snapshots = new Map<string, Snapshot>();
-let heldBytes = 0;
+/** One entry per session; its size is the copy's estimated bytes. The byte bound is the caller's (see `hold`). */
+const snapshots = new SessionMemo<Snapshot>((sessions) => sessions <= defaults.snapshot.sessionsKept);
 
 /** A held turn's size: its text (two bytes a character) and about 1.5 KB of row, lexeme map and index entries. */
 const estimate = (content: string) => 2 * content.length + 1_536;
@@ -63,41 +62,24 @@ export function snapshotFits(session: SnapshotSession, maxTurns: number): boolea
   return session.last_sequence <= maxTurns && session.total_tokens <= defaults.snapshot.maxTokens;
 }
 
-const keyOf = (tenantId: string, session: { id: string; created_at: string }) =>
-  `${tenantId}\u0000${session.id}\u0000${session.created_at}`;
-
 /** What this process holds: sessions copied and their estimated bytes. */
 export function snapshotStats(): { sessions: number; bytes: number } {
-  return { sessions: snapshots.size, bytes: heldBytes };
+  const { entries, size } = snapshots.stats();
+  return { sessions: entries, bytes: size };
 }
 
 /** Drops this process's copy of a session (on deletion: its content must not outlive it here). */
 export function forgetSnapshot(tenantId: string, sessionId: string): void {
-  const prefix = `${tenantId}\u0000${sessionId}\u0000`;
-  for (const [key, snap] of snapshots) {
-    if (key.startsWith(prefix)) {
-      snapshots.delete(key);
-      heldBytes -= snap.counted ?? 0;
-    }
-  }
+  snapshots.forget(tenantId, sessionId);
 }
 
-function hold(key: string, snap: Snapshot, maxBytes: number) {
-  const previous = snapshots.get(key);
-  if (previous) {
-    snapshots.delete(key);
-    heldBytes -= previous.counted ?? 0;
-  }
-  // Most recently used last; the least recently used go first once over either bound.
-  snapshots.set(key, snap);
-  snap.counted = snap.bytes;
-  heldBytes += snap.counted;
+/**
+ * The copy as the most recently used, at its current size; the least recently used go first once over either bound
+ * (the newest copy is kept even when it alone passes `maxBytes`).
+ */
+function hold(s: MemoSession, snap: Snapshot, maxBytes: number) {
   const { sessionsKept } = defaults.snapshot;
-  while (snapshots.size > sessionsKept || (heldBytes > maxBytes && snapshots.size > 1)) {
-    const [oldest, dropped] = snapshots.entries().next().value!;
-    snapshots.delete(oldest);
-    heldBytes -= dropped.counted ?? 0;
-  }
+  snapshots.set(s, '', snap, snap.bytes, (sessions, bytes) => sessions <= sessionsKept && (bytes <= maxBytes || sessions <= 1));
 }
 
 /**
@@ -106,8 +88,8 @@ function hold(key: string, snap: Snapshot, maxBytes: number) {
  * `last_sequence`.
  */
 async function snapshotOf(store: Store, tenantId: string, session: SnapshotSession, maxBytes: number): Promise<Snapshot> {
-  const key = keyOf(tenantId, session);
-  const known = snapshots.get(key);
+  const key: MemoSession = { tenantId, id: session.id, created_at: session.created_at };
+  const known = snapshots.peek(key);
   if (known && known.turns.length >= session.last_sequence) {
     hold(key, known, maxBytes);
     return known;
@@ -120,7 +102,7 @@ async function snapshotOf(store: Store, tenantId: string, session: SnapshotSessi
     ORDER BY sequence`);
   // Extended in place: readers look only at the turns their session row counts, and appending happens at once
   // (no await in between). Another request may have extended the copy meanwhile; the rows it added are skipped.
-  const current = snapshots.get(key);
+  const current = snapshots.peek(key);
   const snap: Snapshot =
     current && current.turns.length >= from
       ? current

@@ -4,6 +4,7 @@
 // the sequence it was remembered at. Questions about one session repeat its names and topics: about half the terms of
 // the LoCoMo questions recur within 200 questions, and the most frequent terms are the dearest to look up.
 import { defaults } from '../../config.js';
+import { SessionMemo, type MemoSession } from './session-memo.js';
 
 interface Remembered {
   /** The session's last sequence when these matches were read. */
@@ -14,36 +15,25 @@ interface Remembered {
   sequences: number[];
 }
 
-/** Entries in least-recently-used order (a Map iterates in insertion order; a hit is moved to the end). */
-const remembered = new Map<string, Remembered>();
-let heldSequences = 0;
+/** Per term; the size of an entry is the number of sequences it keeps. */
+const remembered = new SessionMemo<Remembered>(
+  (terms, sequences) => terms <= defaults.termMatches.maxTerms && sequences <= defaults.termMatches.maxSequences,
+);
 
-export interface TermSession {
-  tenantId: string;
-  id: string;
-  /** A session deleted and created again under its id has another creation time, so its terms are read afresh. */
-  created_at: string;
+export interface TermSession extends MemoSession {
   /** The last sequence the request's session row counts: matches after it are not looked at. */
   last_sequence: number;
 }
 
-const sessionKey = (s: Pick<TermSession, 'tenantId' | 'id'>) => `${s.tenantId}\u0000${s.id}\u0000`;
-const keyOf = (s: TermSession, term: string) => `${sessionKey(s)}${s.created_at}\u0000${term}`;
-
 /** What this process holds: remembered terms and the sequences they keep. */
 export function termMatchStats(): { terms: number; sequences: number } {
-  return { terms: remembered.size, sequences: heldSequences };
+  const { entries, size } = remembered.stats();
+  return { terms: entries, sequences: size };
 }
 
 /** Drops a session's remembered matches (on deletion). */
 export function forgetTermMatches(tenantId: string, sessionId: string): void {
-  const prefix = sessionKey({ tenantId, id: sessionId });
-  for (const [key, entry] of remembered) {
-    if (key.startsWith(prefix)) {
-      remembered.delete(key);
-      heldSequences -= entry.sequences.length;
-    }
-  }
+  remembered.forget(tenantId, sessionId);
 }
 
 export type TermRead =
@@ -54,31 +44,17 @@ export type TermRead =
 
 /** What a query of `term` must read, given what is remembered. */
 export function lookupTerm(s: TermSession, term: string, perTerm: number): TermRead {
-  const key = keyOf(s, term);
-  const entry = remembered.get(key);
+  const entry = remembered.peek(s, term);
   if (!entry || entry.perTerm < perTerm || entry.upTo > s.last_sequence) return { kind: 'all' };
-  remembered.delete(key);
-  remembered.set(key, entry);
+  remembered.get(s, term); // used: now the most recently used
   const sequences = entry.sequences.slice(0, perTerm);
   return entry.upTo === s.last_sequence ? { kind: 'known', sequences } : { kind: 'after', after: entry.upTo, sequences };
 }
 
 /** Remembers a term's newest matches as read at the session's last sequence. */
 export function rememberTerm(s: TermSession, term: string, perTerm: number, sequences: number[]): void {
-  const key = keyOf(s, term);
-  const previous = remembered.get(key);
   // A request that read an older session row never replaces what a newer one remembered.
+  const previous = remembered.peek(s, term);
   if (previous && previous.upTo > s.last_sequence) return;
-  if (previous) {
-    remembered.delete(key);
-    heldSequences -= previous.sequences.length;
-  }
-  remembered.set(key, { upTo: s.last_sequence, perTerm, sequences });
-  heldSequences += sequences.length;
-  const { maxTerms, maxSequences } = defaults.termMatches;
-  for (const [oldest, entry] of remembered) {
-    if (remembered.size <= maxTerms && heldSequences <= maxSequences) break;
-    remembered.delete(oldest);
-    heldSequences -= entry.sequences.length;
-  }
+  remembered.set(s, term, { upTo: s.last_sequence, perTerm, sequences }, sequences.length);
 }
