@@ -7,6 +7,7 @@
 import { defaults } from '../../config.js';
 import type { WordLevel } from '../../embedder.js';
 import type { TurnSource } from './index.js';
+import { SessionMemo } from './session-memo.js';
 
 interface SessionWords {
   /** Highest sequence read so far. */
@@ -18,7 +19,8 @@ interface SessionWords {
   related: Map<number, { row: number; sim: number }[]>;
 }
 
-const sessions = new Map<string, SessionWords>();
+/** One index per session, the least recently queried dropped first past `defaults.semantic.sessionsKept`. */
+const sessions = new SessionMemo<SessionWords>((kept) => kept <= defaults.semantic.sessionsKept);
 
 export interface SemanticSeedInput {
   source: Pick<TurnSource, 'conversation'>;
@@ -42,16 +44,14 @@ export function queryWords(words: WordLevel, query: string): number[] {
 }
 
 async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
-  const { window, sessionsKept } = defaults.semantic;
-  const key = `${input.tenantId}\u0000${input.session.id}\u0000${input.session.created_at}`;
-  let entry = sessions.get(key);
+  const { window } = defaults.semantic;
+  const key = { tenantId: input.tenantId, id: input.session.id, created_at: input.session.created_at };
+  let entry = sessions.peek(key);
   // Started afresh when the session is not the one indexed, and once it holds twice the window, so that an index
   // kept for a long-lived session stays bounded (queries only look at the newest `window` turns).
   if (!entry || entry.upTo > input.session.last_sequence || input.session.last_sequence - (entry.sequences[0] ?? 0) >= 2 * window)
     entry = { upTo: 0, sequences: [], vocabulary: new Map(), related: new Map() };
-  sessions.delete(key);
-  sessions.set(key, entry); // most recently used last
-  if (sessions.size > sessionsKept) sessions.delete(sessions.keys().next().value!);
+  sessions.set(key, '', entry, 1); // now the most recently used
   if (entry.upTo >= input.session.last_sequence) return entry;
 
   const from = Math.max(entry.upTo, input.session.last_sequence - window);
