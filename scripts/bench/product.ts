@@ -11,7 +11,7 @@ import { buildApp } from '../../src/http/routes/index.js';
 import { compress } from '../../src/pipeline/compressor/index.js';
 import { createNodeDeps, type NodeDeps } from '../../src/runtime/node/deps.js';
 import { createApiKey } from '../../src/services/auth.js';
-import { refreshStatistics } from '../../src/services/maintenance.js';
+import { refreshStatistics, statisticsBeat } from '../../src/services/maintenance.js';
 import { batches, sessionTurns, type BenchTurn, type Corpus } from './data.js';
 import { result, type Result } from './report.js';
 import { cpuMs, median, peakRssMb, percentile, rssMb } from './stats.js';
@@ -142,13 +142,8 @@ export async function buildSession(
  */
 export async function runProduct(o: ProductOptions): Promise<Result[]> {
   const running = await startProduct({ database: o.database, redis: o.redis, dataDir: o.keepDir, logLevel: o.logLevel });
-  // The Node runtime refreshes planner statistics on this beat (one check at a time); long builds get it too.
-  let analyzing = false;
-  const sweep = setInterval(() => {
-    if (analyzing) return;
-    analyzing = true;
-    void refreshStatistics(running.deps).catch(() => undefined).finally(() => (analyzing = false));
-  }, defaults.statisticsIntervalMs);
+  // The Node runtime's statistics beat, as `npm start` runs it; long builds get it too.
+  const stopStatistics = statisticsBeat(running.deps, { analyzed: () => undefined, failed: () => undefined });
   const out: Result[] = [];
   const kept: Record<string, unknown>[] = [];
   try {
@@ -165,7 +160,7 @@ export async function runProduct(o: ProductOptions): Promise<Result[]> {
       for (const s of ['bench-warmup', ...o.sizes.flatMap((turns) => [`bench-${turns}`, `bench-window-${turns}`])]) await call(running.app, key, 'DELETE', `/v1/sessions/${s}`);
     }
   } finally {
-    clearInterval(sweep);
+    stopStatistics();
     await running.close();
   }
   return out;

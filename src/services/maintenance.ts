@@ -2,6 +2,7 @@
 // crash between a write and its enqueue is repaired rather than lost. Jobs are idempotent, so re-queuing a window
 // that a pending job already covers changes nothing.
 import { sql } from 'drizzle-orm';
+import { defaults } from '../config.js';
 import type { Deps, Job } from '../ports.js';
 
 /** Sessions per run; also the most messages one Cloudflare `sendBatch` accepts. */
@@ -34,4 +35,27 @@ export async function refreshStatistics(deps: Deps): Promise<string[]> {
       AND n_mod_since_analyze > GREATEST(500, n_live_tup / 10)`);
   for (const { relname } of stale) await deps.store.query(sql`ANALYZE ${sql.identifier(relname)}`);
   return stale.map((r) => r.relname);
+}
+
+/**
+ * The Node process's statistics beat: `refreshStatistics` at once and every `everyMs`, one check
+ * at a time (an ANALYZE of a large table can outlast the beat). Returns a function that stops it.
+ */
+export function statisticsBeat(
+  deps: Deps,
+  report: { analyzed(tables: string[]): void; failed(err: Error): void },
+  everyMs: number = defaults.statisticsIntervalMs,
+): () => void {
+  let checking = false;
+  const check = () => {
+    if (checking) return;
+    checking = true;
+    refreshStatistics(deps)
+      .then((tables) => (tables.length ? report.analyzed(tables) : undefined), (err: Error) => report.failed(err))
+      .finally(() => (checking = false));
+  };
+  check();
+  const timer = setInterval(check, everyMs);
+  timer.unref?.();
+  return () => clearInterval(timer);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { defaults, parseEnv } from '../../config.js';
 import { consumeInbound } from '../../services/inbound-events.js';
-import { overdueCompressions, refreshStatistics } from '../../services/maintenance.js';
+import { overdueCompressions, statisticsBeat } from '../../services/maintenance.js';
 import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';
 import { createNodeDeps } from './deps.js';
@@ -25,21 +25,13 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
   console.log(`  try:      curl -s ${url}/v1/sessions/demo/context -H 'Authorization: Bearer ${apiKey}' -H 'content-type: application/json' -d '{"budget_tokens":500}'`);
 });
 
-let analyzing = false; // one check at a time: an ANALYZE of a large table can outlast the beat
-const analyze = async () => {
-  if (analyzing) return;
-  analyzing = true;
-  await refreshStatistics(deps)
-    .then((tables) => (tables.length ? deps.logger.info('analyzed', { tables }) : undefined))
-    .catch((err: Error) => deps.logger.warn('analyze failed', { error: err.message }))
-    .finally(() => (analyzing = false));
-};
-void analyze();
+const stopStatistics = statisticsBeat(deps, {
+  analyzed: (tables) => deps.logger.info('analyzed', { tables }),
+  failed: (err) => deps.logger.warn('analyze failed', { error: err.message }),
+});
 
 // Maintenance sweep: re-queue compression that a crash between a write and its enqueue would otherwise lose. Planner
 // statistics are kept current on a shorter beat of their own.
-const statistics = setInterval(() => void analyze(), defaults.statisticsIntervalMs);
-statistics.unref();
 const sweep = setInterval(() => {
   overdueCompressions(deps)
     .then((jobs) => Promise.all(jobs.map((job) => deps.queue.send(job))))
@@ -59,7 +51,7 @@ const shutdown = async (signal: string) => {
   closing = true;
   deps.logger.info('shutting down', { signal });
   clearInterval(sweep);
-  clearInterval(statistics);
+  stopStatistics();
   server.close();
   await deps.queue.drain();
   await deps.close();
