@@ -9,7 +9,6 @@
 //   unscored     it was read as a candidate but the ranking scored it 0;
 //   ranked-low   it was ranked, but below what the budget could hold;
 //   dropped      it was ranked within reach of the budget and still not packed (planner, duplicates).
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../src/config.js';
@@ -19,7 +18,7 @@ import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
 import { seedsFor } from '../../src/services/query-context.js';
 import { parseBudgets } from './main.js';
-import { loadFolder, locomoCase } from './locomo.js';
+import { locomoCase, studyConversations, studyOptions } from './locomo.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
 
 const reasons = ['no-match', 'capped', 'not-seed', 'name-only', 'unscored', 'ranked-low', 'dropped'] as const;
@@ -29,15 +28,12 @@ async function main() {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
-      data: { type: 'string' },
-      budget: { type: 'string', default: '2000,4000' },
-      'limit-conversations': { type: 'string' },
+      ...studyOptions,
       examples: { type: 'string', default: '0' },
     },
   });
   const budgets = parseBudgets(values.budget!);
-  let convs = await loadFolder(path.resolve(values.data ?? '../shared/benchmarks/locomo'));
-  if (values['limit-conversations']) convs = convs.slice(0, Number(values['limit-conversations']));
+  const convs = await studyConversations(values);
   const examples = Number(values.examples);
   const product = await startProduct();
   const { store, embedder } = product.deps;

@@ -137,6 +137,20 @@ export async function loadFolder(dir: string): Promise<Conversation[]> {
   return out;
 }
 
+/** Command-line options the LoCoMo study tools share (eval:diagnose, eval:sweep), for node:util parseArgs. */
+export const studyOptions = {
+  data: { type: 'string' },
+  budget: { type: 'string', default: '2000,4000' },
+  'limit-conversations': { type: 'string' },
+} as const;
+
+/** The conversations `studyOptions` name: the folder (default the shared LoCoMo set), its first N if limited. */
+export async function studyConversations(values: { data?: string; 'limit-conversations'?: string }): Promise<Conversation[]> {
+  const convs = await loadFolder(path.resolve(values.data ?? '../shared/benchmarks/locomo'));
+  const limit = values['limit-conversations'];
+  return limit ? convs.slice(0, Number(limit)) : convs;
+}
+
 /**
  * The LoCoMo protocol as harness steps: one write per session, in order, each turn stamped with its session's date;
  * then every scorable question. Both people are humans; speaker_a is written as `user` and speaker_b as `assistant`

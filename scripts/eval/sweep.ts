@@ -3,12 +3,11 @@
 // variant (settings of `defaults` in src/config.ts as `section.key=value`, or ranking weights as `rank.key=value`,
 // several joined by commas; the empty variant is the current settings) is run over every question at every budget,
 // with the context cache cleared in between. Prints evidence recall per category and QueryContext latency.
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults } from '../../src/config.js';
 import { defaultWeights } from '../../src/pipeline/retriever/rank.js';
 import { getTokenizer } from '../../src/tokenizer.js';
-import { loadFolder, locomoCase } from './locomo.js';
+import { locomoCase, studyConversations, studyOptions } from './locomo.js';
 import { parseBudgets } from './main.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
 import { percentile, scoreContext } from './score.js';
@@ -33,15 +32,12 @@ async function main() {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
-      data: { type: 'string' },
-      budget: { type: 'string', default: '2000,4000' },
+      ...studyOptions,
       variant: { type: 'string', multiple: true, default: [''] },
-      'limit-conversations': { type: 'string' },
     },
   });
   const budgets = parseBudgets(values.budget!);
-  let convs = await loadFolder(path.resolve(values.data ?? '../shared/benchmarks/locomo'));
-  if (values['limit-conversations']) convs = convs.slice(0, Number(values['limit-conversations']));
+  const convs = await studyConversations(values);
   const tok = await getTokenizer();
   const count = (t: string) => tok.count(t);
   // Several variants ask more than the per-key limit allows in a minute.
