@@ -174,14 +174,8 @@ export async function snapshotTurnSource(
   type Held = (typeof turns)[number];
   const at = (sequence: number): Held | undefined => (sequence >= 1 && sequence <= end ? turns[sequence - 1] : undefined);
   // The turns of one kind (indexes ascending, see Snapshot.kinds) this request sees, newest or oldest first.
-  const newestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] => {
-    const out: Held[] = [];
-    for (let k = indexes.length - 1; k >= 0 && out.length < limit; k--) {
-      const i = indexes[k]!;
-      if (i < end && pass(turns[i]!)) out.push(turns[i]!);
-    }
-    return out;
-  };
+  const newestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] =>
+    newest(indexes, indexes.length, limit, (i) => i < end && pass(turns[i]!)).map((i) => turns[i]!);
   const oldestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] => {
     const out: Held[] = [];
     for (let k = 0; k < indexes.length && indexes[k]! < end && out.length < limit; k++) if (pass(turns[indexes[k]!]!)) out.push(turns[indexes[k]!]!);
