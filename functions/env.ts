@@ -3,10 +3,11 @@ import { Redis } from '@upstash/redis/cloudflare';
 import { upstashCache } from '../src/adapters/cache/upstash.js';
 import { kafkaFromEnv } from '../src/adapters/events/kafka.js';
 import { upstashRateLimiter } from '../src/adapters/ratelimit/upstash.js';
+import { openAiEmbedder } from '../src/adapters/embedder/openai.js';
 import { openAiLlm } from '../src/adapters/llm/openai.js';
 import { cloudflareQueue } from '../src/adapters/queue/cloudflare.js';
 import { openNeon } from '../src/adapters/store/neon.js';
-import { parseEnv } from '../src/config.js';
+import { parseEnv, usesEmbeddingApi } from '../src/config.js';
 import type { App } from '../src/http/app.js';
 import { buildApp } from '../src/http/routes/index.js';
 import { createLogger } from '../src/logger.js';
@@ -78,6 +79,15 @@ async function buildRuntime(env: WorkerEnv): Promise<Runtime> {
           baseURL: settings.OPENAI_BASE_URL,
           model: settings.CONTEXT_LLM_MODEL,
           timeoutMs: settings.CONTEXT_LLM_TIMEOUT_MS,
+        })
+      : undefined,
+    // Ranking and vector seeds by meaning when an OpenAI-compatible endpoint is configured; lexical signals otherwise.
+    embedder: usesEmbeddingApi(settings)
+      ? openAiEmbedder({
+          apiKey: settings.OPENAI_API_KEY,
+          baseURL: settings.OPENAI_BASE_URL,
+          model: settings.CONTEXT_EMBEDDING_MODEL,
+          timeoutMs: settings.CONTEXT_EMBEDDING_TIMEOUT_MS,
         })
       : undefined,
     tokenizer: await getTokenizer(),

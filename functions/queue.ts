@@ -1,4 +1,4 @@
-// Queue consumers: background jobs (compression, context precompute), and the dead-letter queue their consumer
+// Queue consumers: background jobs (compression, context precompute, webhooks, turn embeddings), and the dead-letter queue their consumer
 // hands up on.
 import { runJob } from '../src/services/compaction.js';
 import type { Job } from '../src/ports.js';
@@ -26,6 +26,8 @@ export function isJob(body: unknown): body is Job {
       return typeof b.session_version === 'number' && Number.isInteger(b.session_version);
     case 'webhook':
       return typeof b.agent_id === 'string' && Number.isInteger(b.session_version) && Array.isArray(b.model_calls);
+    case 'embed':
+      return true;
     default:
       return false;
   }

@@ -25,7 +25,8 @@ export const envSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   CONTEXT_LLM_MODEL: z.string().default('gpt-4o-mini'),
   CONTEXT_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  CONTEXT_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
+  /** With OPENAI_API_KEY: the embedding model, or `none` to keep the key for summaries only (local embedder). */
+  CONTEXT_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
   /** Embeddings run on the query path: a short limit, after which ranking goes on without them. */
   CONTEXT_EMBEDDING_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
   /** Offline vectors when no embedding API is configured: the bundled word-vector table, or spelling-only vectors. */
@@ -197,6 +198,19 @@ export const defaults = {
     /** Sessions whose copy this process keeps, least recently queried dropped first; memory: CONTEXT_SESSION_COPY_MAX_MB. */
     sessionsKept: 256,
   },
+  /** Turn vectors from a remote embedding model (ADR 0012: services/turn-vectors.ts, pipeline/retriever/vector-seeds.ts). */
+  vectors: {
+    /** Newest turns of a session embedded and searched by meaning. */
+    window: 5_000,
+    /** Turns sent to the model per request. */
+    batch: 64,
+    /** Turns one background job embeds before it queues the next. */
+    perJob: 1_024,
+    /** Vectors held in this process (estimated bytes), least recently queried sessions dropped first. */
+    maxBytes: 64_000_000,
+    /** Seeds per query: this share of the lexical seed count. */
+    seedShare: 0.5,
+  },
   /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
   semantic: {
     /** Newest turns of a session searched by meaning. */
@@ -221,6 +235,10 @@ export const defaults = {
  * How a budget is split across envelope sections (seed 001 M2) when no query is given: shares of what remains after
  * the fixed frame; unused tokens flow on (see the planner's backfill order).
  */
+/** Whether turns and queries are embedded by the OpenAI-compatible API (ADR 0012) rather than locally. */
+export const usesEmbeddingApi = (env: Pick<Env, 'OPENAI_API_KEY' | 'CONTEXT_EMBEDDING_MODEL'>): env is Env & { OPENAI_API_KEY: string } =>
+  !!env.OPENAI_API_KEY && env.CONTEXT_EMBEDDING_MODEL !== 'none';
+
 export const sectionShares = {
   task_anchor: 0.08,
   hard_constraints: 0.07,

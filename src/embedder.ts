@@ -6,6 +6,11 @@ export interface Embedder {
   readonly model: string;
   /** True when similar meaning gives similar vectors (a trained model); false when only similar spelling does. */
   readonly semantic: boolean;
+  /**
+   * Vectors worth keeping: each call is a round trip to a model, so turns are embedded once, in the background, and
+   * stored; a query then embeds only its own text (ADR 0012).
+   */
+  readonly stored?: boolean;
   /** One vector per text, in order; unit length. Throws on failure (callers fall back to lexical signals). */
   embed(texts: string[]): Promise<Float32Array[]>;
 }

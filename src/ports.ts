@@ -15,7 +15,7 @@ export interface Cache {
 }
 
 /** Background work. Handlers are idempotent: a job delivered twice changes nothing the second time. */
-export type Job = CompressJob | PrecomputeJob | WebhookJob;
+export type Job = CompressJob | PrecomputeJob | WebhookJob | EmbedJob;
 
 export type CompressJob = {
   kind: 'compress';
@@ -52,6 +52,17 @@ export type WebhookJob = {
   agent_id: string;
   session_version: number;
   model_calls: { flow_id: string; model_call_id: string; token_count: number }[];
+};
+
+/**
+ * Embed the session's conversational turns that have no vector yet for the configured model (ADR 0012). Idempotent:
+ * it starts after the newest stored vector and inserts nothing twice.
+ */
+export type EmbedJob = {
+  kind: 'embed';
+  tenant_id: string;
+  session_id: string;
+  job_id: string;
 };
 
 export interface Queue {

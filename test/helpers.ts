@@ -68,7 +68,7 @@ export function clientFor(h: Harness, tenantId: string, key: string): Client {
 
 const tenantTables = [
   'sessions', 'turns', 'context_windows', 'memories', 'tool_chains', 'tool_results', 'idempotency_keys', 'compactions', 'users', 'agents',
-  'task_flows', 'traces', 'evaluations',
+  'task_flows', 'traces', 'evaluations', 'turn_vectors',
 ] as const;
 
 /** Row counts of every tenant-owned table, to assert that a rejected request stored nothing. */

@@ -4,7 +4,7 @@
 // ways of laying out the same steps.
 import { getTokenizer } from '../../src/tokenizer.js';
 import { bm25Context, buildBaselineIndex, recencyContext, type BaselineDoc, type BaselineIndex } from './baselines.js';
-import { compactionCount, openSession, queryProduct, startProduct, writeBatch, type WriteTurn } from './product.js';
+import { compactionCount, openSession, queryProduct, startProduct, writeBatch, type EvalEmbeddings, type WriteTurn } from './product.js';
 import { scoreContext, summarize, type Sample, type Summary } from './score.js';
 
 export const methods = ['product', 'recency', 'bm25'] as const;
@@ -104,13 +104,15 @@ export interface EvalOptions {
   /** Category values reported in their own rows (LoCoMo 1–4); none for suites without categories. */
   categories?: readonly number[];
   onProgress?: (p: Progress) => void;
+  /** Measure with a remote embedding model instead of the offline default. */
+  embeddings?: EvalEmbeddings;
 }
 
 export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   const started = performance.now();
   const tok = await getTokenizer();
   const count = (text: string) => tok.count(text);
-  const product = await startProduct();
+  const product = await startProduct({ embeddings: opts.embeddings });
   const startupMs = performance.now() - started;
   const samples = new Map<string, (Sample & { category?: number })[]>();
   const bucket = (m: Method, b: number) => {

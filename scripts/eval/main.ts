@@ -1,5 +1,5 @@
 // npm run eval -- [--suite locomo|tau] --data <dir|file> [--budget …] [--json <file>] [--limit-conversations N]
-//                 [--baseline <json> [--tolerance 0.02]]
+//                 [--baseline <json> [--tolerance 0.02]] [--embeddings <base URL> [--embedding-model <name>]]
 // Runs the LoCoMo context-quality protocol or the τ-bench value-retention protocol (see
 // ../shared/benchmarks/README.md) against the product in-process.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -55,6 +55,9 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
       'limit-conversations': { type: 'string' },
       baseline: { type: 'string' },
       tolerance: { type: 'string', default: String(DEFAULT_TOLERANCE) },
+      // An OpenAI-compatible endpoint (key from OPENAI_API_KEY): the product then seeds and ranks with its vectors.
+      embeddings: { type: 'string' },
+      'embedding-model': { type: 'string', default: 'text-embedding-3-small' },
     },
     strict: true,
   });
@@ -70,10 +73,14 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     cases = cases.slice(0, n);
   }
 
+  if (values.embeddings !== undefined && !URL.canParse(values.embeddings))
+    throw new Error(`--embeddings must be the base URL of an OpenAI-compatible API, got ${JSON.stringify(values.embeddings)}`);
+  const embeddings = values.embeddings ? { baseURL: values.embeddings, model: values['embedding-model']! } : undefined;
   const report = await runEval({
     suite,
     cases,
     budgets,
+    embeddings,
     categories: info.categories,
     onProgress: (p) => io.stderr(io.tty ? `\r\x1b[K${progressLine(p, suite)}` : `${progressLine(p, suite)}\n`),
   });
@@ -91,6 +98,7 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
   const compacted = m.conversations.filter((c) => c.compactions > 0);
   io.stdout(
     heading +
+      `retrieval by meaning: ${embeddings ? `${embeddings.model} at ${embeddings.baseURL} (stored turn vectors)` : 'offline (bundled word vectors)'}\n` +
       `compactions: ${suite === 'tau' ? `${compacted.length} of ${m.conversations.length} sessions compacted` : m.conversations.map((c) => `${c.name} ${c.compactions}`).join(', ')}; dead-lettered jobs: ${m.dead_letter_jobs}\n` +
       `elapsed ${sec(m.elapsed_ms)}: start-up ${sec(m.startup_ms)}, ingest ${sec(sum((c) => c.ingest_ms))}, ` +
       `compression wait ${sec(sum((c) => c.compression_ms))}, QueryContext calls ${sec(m.query_ms_total)}, ` +

@@ -12,14 +12,29 @@ export interface Product {
   close(): Promise<void>;
 }
 
+/** An OpenAI-compatible embedding endpoint the product is measured with, instead of its offline default. */
+export interface EvalEmbeddings {
+  baseURL: string;
+  model: string;
+  /** Defaults to OPENAI_API_KEY from the environment, or a placeholder for local servers that ask for none. */
+  apiKey?: string;
+}
+
 /**
  * `rateLimit: false` lifts the per-key request limit, for drivers that ask more than it allows in a minute (a sweep
- * of several settings); the eval keeps it, as production does.
+ * of several settings); the eval keeps it, as production does. `embeddings` measures the product with a remote
+ * embedding model (stored turn vectors, ADR 0012); summaries stay extractive either way, so only retrieval differs.
  */
-export async function startProduct(opts: { rateLimit?: boolean } = {}): Promise<Product> {
-  // Only these settings: nothing from the caller's environment (e.g. an LLM key) may change what is measured.
-  const env = parseEnv({ LOG_LEVEL: 'silent', ...(opts.rateLimit === false ? { RATE_LIMIT_PER_MINUTE: '0' } : {}) });
+export async function startProduct(opts: { rateLimit?: boolean; embeddings?: EvalEmbeddings } = {}): Promise<Product> {
+  // Only these settings: nothing else from the caller's environment (e.g. an LLM key) may change what is measured.
+  const e = opts.embeddings;
+  const env = parseEnv({
+    LOG_LEVEL: 'silent',
+    ...(opts.rateLimit === false ? { RATE_LIMIT_PER_MINUTE: '0' } : {}),
+    ...(e ? { OPENAI_API_KEY: e.apiKey ?? process.env.OPENAI_API_KEY ?? 'none', OPENAI_BASE_URL: e.baseURL, CONTEXT_EMBEDDING_MODEL: e.model } : {}),
+  });
   const deps = await createNodeDeps(env, { inMemory: true });
+  deps.llm = undefined;
   return { deps, app: buildApp(deps), close: () => deps.close() };
 }
 

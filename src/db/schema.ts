@@ -164,6 +164,25 @@ export const turns = pgTable(
   ],
 );
 
+/**
+ * Sentence vectors of conversational turns from a remote embedding model (ADR 0012), written by a background job and
+ * read by the query path to seed candidates by meaning. int8-quantised with one scale per vector and kept as base64
+ * text, which every driver (PGlite, node-postgres, Neon over HTTP) returns the same way. Keyed by model: a new
+ * model starts a new set.
+ */
+export const turnVectors = pgTable(
+  'turn_vectors',
+  {
+    tenantId: text('tenant_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    model: text('model').notNull(),
+    sequence: integer('sequence').notNull(),
+    scale: real('scale').notNull(),
+    vector: text('vector').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.sessionId, t.model, t.sequence] }), sessionFk(t, 'turn_vectors_session_fk')],
+);
+
 export const toolChains = pgTable(
   'tool_chains',
   {

@@ -8,6 +8,7 @@ import type { CompressJob, Deps, Job } from '../ports.js';
 import { publishEvent } from './domain-events.js';
 import { enqueuePrecompute, precomputeContext } from './precompute.js';
 import { findSession } from './sessions.js';
+import { embedTurns } from './turn-vectors.js';
 import { deliverWebhook } from './webhooks.js';
 
 interface FoldTurn {
@@ -28,11 +29,12 @@ export interface CompactionResult {
 }
 
 export interface JobResult {
-  status: 'compressed' | 'precomputed' | 'delivered' | 'skipped';
+  status: 'compressed' | 'precomputed' | 'delivered' | 'embedded' | 'skipped';
   reason: string;
   through?: number;
   session_version?: number;
   model_calls?: number;
+  embedded?: number;
 }
 
 export async function runJob(deps: Deps, job: Job): Promise<JobResult> {
@@ -49,6 +51,8 @@ export async function runJob(deps: Deps, job: Job): Promise<JobResult> {
       return precomputeContext(deps, job);
     case 'webhook':
       return deliverWebhook(deps, job);
+    case 'embed':
+      return embedTurns(deps, job);
   }
 }
 

@@ -9,6 +9,7 @@ import { publishEvent } from './domain-events.js';
 import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
 import { forgetTermMatches } from '../pipeline/retriever/term-matches.js';
 import { forgetCandidateRows } from '../pipeline/retriever/candidate-rows.js';
+import { forgetVectors } from '../pipeline/retriever/vector-seeds.js';
 import { sessionCachePrefix } from './sessions.js';
 
 export async function deleteSession(ctx: Ctx, sessionId: string): Promise<void> {
@@ -49,6 +50,7 @@ async function dropCached(ctx: Ctx, sessionIds: string[]) {
     forgetSnapshot(ctx.tenantId, id);
     forgetTermMatches(ctx.tenantId, id);
     forgetCandidateRows(ctx.tenantId, id);
+    forgetVectors(ctx.tenantId, id);
     try {
       await ctx.cache.deletePrefix(sessionCachePrefix(ctx.tenantId, id));
     } catch (err) {

@@ -42,6 +42,7 @@ import {
 import { snapshotFits, snapshotTurnSource } from '../pipeline/retriever/snapshot.js';
 import { rankRelevant } from '../pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../pipeline/retriever/semantic.js';
+import { vectorSeeds } from '../pipeline/retriever/vector-seeds.js';
 import { hasWords } from '../embedder.js';
 import type { Ctx } from '../ports.js';
 import {
@@ -284,15 +285,22 @@ function weighted(shares: Record<SectionName, number>, weights: QueryContextBody
 }
 
 /**
- * With word vectors, the turns nearest the query in meaning seed the candidates too. An optional signal: it never
- * rejects (a failure leaves the lexical seeds alone), since it runs beside the lexical search and is awaited later.
+ * The turns nearest the query in meaning seed the candidates too: found with the bundled word vectors, or among the
+ * stored vectors of a remote embedding model (ADR 0012). An optional signal: it never rejects (a failure leaves the
+ * lexical seeds alone), since it runs beside the lexical search and is awaited later.
  */
 async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody, source: TurnSource): Promise<number[]> {
-  if (!body.query || !hasWords(ctx.embedder) || body.time_range) return [];
-  const words = ctx.embedder.words;
-  const count = Math.round(seedsFor(body.budget_tokens - body.reserve_tokens) * defaults.semantic.seedShare);
+  const embedder = ctx.embedder;
+  if (!body.query || !embedder) return [];
+  const seeds = seedsFor(body.budget_tokens - body.reserve_tokens);
   try {
-    return await semanticSeeds({ source, words, tenantId: ctx.tenantId, session, query: body.query, count });
+    if (embedder.stored) {
+      const count = Math.round(seeds * defaults.vectors.seedShare);
+      return await vectorSeeds({ store: ctx.store, embedder, session: { ...session, tenantId: ctx.tenantId }, query: body.query, count });
+    }
+    if (!hasWords(embedder) || body.time_range) return [];
+    const count = Math.round(seeds * defaults.semantic.seedShare);
+    return await semanticSeeds({ source, words: embedder.words, tenantId: ctx.tenantId, session, query: body.query, count });
   } catch (err) {
     ctx.logger.warn('semantic seeds failed; lexical seeds only', { error: (err as Error).message });
     return [];

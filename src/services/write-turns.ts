@@ -11,6 +11,7 @@ import type { Ctx } from '../ports.js';
 import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
 import { publishEvent } from './domain-events.js';
 import { enqueuePrecompute } from './precompute.js';
+import { enqueueEmbed } from './turn-vectors.js';
 import { carryOverFor } from './resume.js';
 import { sessionColumns, sessionJoins, toSessionRow, type SessionRow } from './sessions.js';
 
@@ -251,6 +252,7 @@ async function writeOnce(
   // the write waits only for the slower one.
   await Promise.all([
     enqueuePrecompute(ctx, t, sessionId, sessionVersion),
+    enqueueEmbed(ctx, t, sessionId),
     publishEvent(ctx, {
       type: 'turns.written', tenant_id: t, session_id: sessionId, session_version: sessionVersion,
       first_sequence: stored.base + 1, last_sequence: stored.base + n, turn_count: n, total_tokens: stored.total_tokens,

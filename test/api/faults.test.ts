@@ -46,7 +46,7 @@ describe('LLM slow or failing', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     h = await harness(() => openPglite(), {
-      OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_LLM_TIMEOUT_MS: '300',
+      OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_LLM_TIMEOUT_MS: '300', CONTEXT_EMBEDDING_MODEL: 'none',
     });
   });
   afterAll(async () => {

@@ -17,6 +17,10 @@ describe('LLM summarisation through an OpenAI-compatible API', () => {
       req.on('data', (d) => (body += d));
       req.on('end', () => {
         const parsed = JSON.parse(body);
+        if (req.url !== '/v1/chat/completions') {
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not served"}}');
+          return;
+        }
         requests.push({ path: req.url, auth: req.headers.authorization, body: parsed });
         if (fail) {
           res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}');
@@ -32,7 +36,7 @@ describe('LLM summarisation through an OpenAI-compatible API', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    h = await harness(() => openPglite(), { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_LLM_MODEL: 'local-model' });
+    h = await harness(() => openPglite(), { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_LLM_MODEL: 'local-model', CONTEXT_EMBEDDING_MODEL: 'none' });
   });
   afterAll(async () => {
     await h.close();
@@ -55,6 +59,11 @@ describe('LLM summarisation through an OpenAI-compatible API', () => {
     expect(req.auth).toBe('Bearer sk-test');
     expect(req.body.model).toBe('local-model');
     expect(req.body.messages[1].content).toContain('Invoice 0 for Acme');
+  });
+
+  it('with CONTEXT_EMBEDDING_MODEL=none the key serves summaries only: no embedding jobs, the local embedder ranks', () => {
+    expect(h.deps.embedder?.stored).toBeFalsy();
+    expect(h.deps.embedder?.model).toBe('glove-sif-100d');
   });
 
   it('falls back to the extractive summary when the model fails', async () => {

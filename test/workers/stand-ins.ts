@@ -10,6 +10,7 @@ import { startNeonGateway } from '../../infra/neon-http-gateway.js';
 import { startUpstashGateway } from '../../infra/upstash-rest-gateway.js';
 import { ensureDatabase } from '../../scripts/postgres.js';
 import { openPostgres } from '../../src/adapters/store/postgres.js';
+import { hashedNgramEmbedder } from '../../src/embedder.js';
 
 const DATABASE = process.env.TEST_DATABASE ?? 'context_engine_test';
 const adminUrl = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -27,7 +28,9 @@ const upstash = await startUpstashGateway({ redisUrl, token: randomBytes(16).toS
 // Topics live under their own prefix; the tests delete theirs. A short redelivery delay keeps retry tests quick.
 const kafka = await startKafkaGateway({ redisUrl, username: 'workers-test', password: randomBytes(16).toString('hex'), port: 0, prefix: 'kafka-workers-test:', redeliverAfterMs: 1_000 });
 
-// Webhook receiver: records each POST by path; a path under /fail-first/ answers its first delivery 503, so a
+const embeddings = hashedNgramEmbedder(64);
+
+// Webhook receiver (and embedding model, POST /v1/embeddings): records each POST by path; a path under /fail-first/ answers its first delivery 503, so a
 // test can watch the retry. GET /deliveries/<path> lists what arrived there.
 const deliveries = new Map<string, { body: string; signature: string; status: number }[]>();
 const receiver = createServer((req, res) => {
@@ -40,6 +43,19 @@ const receiver = createServer((req, res) => {
       return;
     }
     const list = deliveries.get(url) ?? [];
+    if (req.method === 'POST' && url === '/v1/embeddings') {
+      // An OpenAI-compatible embedding model for the Worker's turn vectors: deterministic spelling vectors.
+      const input = JSON.parse(body).input as string[];
+      list.push({ body, signature: '', status: 200 });
+      deliveries.set(url, list);
+      void embeddings.embed(input).then((vectors) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+          object: 'list', model: 'stand-in', usage: { prompt_tokens: 0, total_tokens: 0 },
+          data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: Array.from(v) })),
+        })),
+      );
+      return;
+    }
     const status = url.startsWith('/fail-first/') && list.length === 0 ? 503 : 200;
     list.push({ body, signature: String(req.headers['x-context-signature'] ?? ''), status });
     deliveries.set(url, list);

@@ -11,6 +11,7 @@ export function openAiEmbedder(opts: { apiKey: string; baseURL?: string; model: 
   return {
     model: opts.model,
     semantic: true,
+    stored: true,
     async embed(texts) {
       if (texts.length === 0) return [];
       const res = await (await openai()).embeddings.create({ model: opts.model, input: texts, encoding_format: 'float' });

@@ -168,14 +168,17 @@ export function inProcessQueue(
 
 /**
  * Jobs a burst of writes would otherwise queue once per write. A precompute warms the newest version (older ones
- * are superseded); a threshold compaction folds everything past the window's limit when it runs, so one run after
- * the burst does the work of all of them (a rebuild is an explicit request and runs as queued).
+ * are superseded); a threshold compaction folds everything past the window's limit when it runs, and an embedding
+ * job embeds every turn without a vector, so one run after the burst does the work of all of them (a rebuild is an
+ * explicit request and runs as queued).
  */
-function heldJob(job: Job): { kind: 'precompute' | 'compress'; supersedes(queued: Job): boolean } | undefined {
+function heldJob(job: Job): { kind: 'precompute' | 'compress' | 'embed'; supersedes(queued: Job): boolean } | undefined {
   const sameSession = (q: Job) => q.tenant_id === job.tenant_id && q.session_id === job.session_id;
   if (job.kind === 'precompute')
     return { kind: 'precompute', supersedes: (q) => q.kind === 'precompute' && sameSession(q) && q.session_version <= job.session_version };
   if (job.kind === 'compress' && job.mode === 'threshold')
     return { kind: 'compress', supersedes: (q) => q.kind === 'compress' && q.mode === 'threshold' && sameSession(q) };
+  // Embedding starts after the newest stored vector, so one run after the burst embeds every turn it wrote.
+  if (job.kind === 'embed') return { kind: 'embed', supersedes: (q) => q.kind === 'embed' && sameSession(q) };
   return undefined;
 }

@@ -13,7 +13,7 @@ import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-pro
 import { traceBatch } from '../../services/traces.js';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
-import type { Env } from '../../config.js';
+import { usesEmbeddingApi, type Env } from '../../config.js';
 import type { Store } from '../../db/store.js';
 import { hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import { createLogger, type Logger } from '../../logger.js';
@@ -50,7 +50,7 @@ export async function createNodeDeps(
     ? openAiLlm({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_LLM_MODEL, timeoutMs: env.CONTEXT_LLM_TIMEOUT_MS })
     : undefined;
   // Offline, deterministic vectors unless an OpenAI-compatible endpoint is configured.
-  const embedder = env.OPENAI_API_KEY
+  const embedder = usesEmbeddingApi(env)
     ? openAiEmbedder({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_EMBEDDING_MODEL, timeoutMs: env.CONTEXT_EMBEDDING_TIMEOUT_MS })
     : localEmbedder(env.CONTEXT_LOCAL_EMBEDDER);
   const kafka = kafkaFromEnv(env);

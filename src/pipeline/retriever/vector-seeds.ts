@@ -1,0 +1,104 @@
+// Vector seeds (ADR 0012): with a remote embedding model, the turns of a session closest to the query in meaning seed
+// the candidates beside the full-text hits, so a turn that answers in other words ("What activities…?" → a turn about
+// a pottery class) can be found at all, not only re-ranked once found. Turn vectors are written in the background
+// (services/turn-vectors.ts); a query embeds only its own text. Each session's vectors are held in this process and
+// brought up to date by reading only the rows stored since, then scored exactly: the search is per session, where an
+// approximate index built over every tenant's vectors would first have to be filtered down to one session.
+import { sql } from 'drizzle-orm';
+import { defaults } from '../../config.js';
+import type { Store } from '../../db/store.js';
+import type { Embedder } from '../../embedder.js';
+import { SessionMemo, type MemoSession } from './session-memo.js';
+
+/** A vector as stored: int8 components and the scale that maps them back (component ≈ q × scale). */
+export interface StoredVector {
+  scale: number;
+  vector: string;
+}
+
+/** Quantises a unit vector to int8 with one scale (cosines move by about 0.01) and encodes it as base64. */
+export function encodeVector(v: Float32Array): StoredVector {
+  let max = 0;
+  for (const x of v) if (Math.abs(x) > max) max = Math.abs(x);
+  const scale = max > 0 ? max / 127 : 1;
+  const bytes = new Uint8Array(v.length);
+  for (let i = 0; i < v.length; i++) bytes[i] = Math.round(v[i]! / scale) & 0xff;
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return { scale, vector: btoa(binary) };
+}
+
+export function decodeVector(stored: StoredVector): { q: Int8Array; scale: number } {
+  const binary = atob(stored.vector);
+  const q = new Int8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) q[i] = (binary.charCodeAt(i) << 24) >> 24;
+  return { q, scale: Number(stored.scale) };
+}
+
+interface SessionVectors {
+  /** Highest sequence read so far. */
+  upTo: number;
+  sequences: number[];
+  vectors: Int8Array[];
+  scales: number[];
+  bytes: number;
+}
+
+/** Sessions' vectors, least recently queried dropped first past `defaults.vectors.maxBytes`. */
+const held = new SessionMemo<SessionVectors>((_, bytes) => bytes <= defaults.vectors.maxBytes);
+
+/** Drops a session's vectors (on deletion: what was derived from its content must not outlive it here). */
+export function forgetVectors(tenantId: string, sessionId: string): void {
+  held.forget(tenantId, sessionId);
+}
+
+export interface VectorSeedInput {
+  store: Store;
+  embedder: Embedder;
+  session: MemoSession & { last_sequence: number };
+  query: string;
+  count: number;
+}
+
+async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
+  const { window } = defaults.vectors;
+  const s = input.session;
+  let entry = held.peek(s, input.embedder.model);
+  // Started afresh once it holds twice the window, so a long-lived session's entry stays bounded.
+  if (!entry || s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 2 * window)
+    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], vectors: [], scales: [], bytes: 0 };
+  const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(sql`
+    SELECT sequence, scale, vector FROM turn_vectors
+    WHERE tenant_id = ${s.tenantId} AND session_id = ${s.id} AND model = ${input.embedder.model}
+      AND sequence > ${entry.upTo} AND sequence <= ${s.last_sequence}
+    ORDER BY sequence`);
+  for (const r of rows) {
+    const { q, scale } = decodeVector(r);
+    entry.sequences.push(Number(r.sequence));
+    entry.vectors.push(q);
+    entry.scales.push(scale);
+    entry.bytes += q.length + 64;
+    entry.upTo = Number(r.sequence);
+  }
+  held.set(s, input.embedder.model, entry, entry.bytes);
+  return entry;
+}
+
+/** Sequences of up to `count` turns closest to the query in meaning, best first, among the session's newest. */
+export async function vectorSeeds(input: VectorSeedInput): Promise<number[]> {
+  if (input.count <= 0) return [];
+  const [[query], entry] = await Promise.all([input.embedder.embed([input.query]), sessionVectors(input)]);
+  if (!query || entry.sequences.length === 0) return [];
+  const oldest = input.session.last_sequence - defaults.vectors.window;
+  const scored: { sequence: number; sim: number }[] = [];
+  entry.vectors.forEach((v, i) => {
+    if (entry.sequences[i]! <= oldest || v.length !== query.length) return;
+    let s = 0;
+    for (let d = 0; d < v.length; d++) s += v[d]! * query[d]!;
+    scored.push({ sequence: entry.sequences[i]!, sim: s * entry.scales[i]! });
+  });
+  return scored
+    .sort((a, b) => b.sim - a.sim || b.sequence - a.sequence)
+    .slice(0, input.count)
+    .map((x) => x.sequence);
+}

@@ -1,0 +1,164 @@
+// Turn vectors from a remote embedding model (ADR 0012), against a local OpenAI-compatible server (real HTTP, no
+// network): written in the background after a write, stored once however often the job runs, searched by meaning at
+// query time so a turn that shares no word with the question reaches the context, and gone with its session.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dot, unit } from '../../src/embedder.js';
+import { decodeVector, encodeVector } from '../../src/pipeline/retriever/vector-seeds.js';
+import { runJob } from '../../src/services/compaction.js';
+import { backends, harness, tenant, type Harness } from '../helpers.js';
+
+// A stand-in model with a few meanings: words of one concept share an axis, so "activities" is close to "pottery"
+// and "swimming" without sharing a letter with them; every other word gets a small axis of its own.
+const concepts: Record<string, string[]> = {
+  hobby: ['activities', 'activity', 'hobbies', 'pottery', 'swimming', 'painting', 'class'],
+  money: ['invoice', 'invoices', 'payment', 'euros', 'budget'],
+};
+const DIMS = 64;
+function conceptVector(text: string): number[] {
+  const v = new Float32Array(DIMS);
+  for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+    const axis = Object.keys(concepts).findIndex((c) => concepts[c]!.includes(word));
+    if (axis >= 0) v[axis]! += 3;
+    else {
+      let h = 7;
+      for (const ch of word) h = (h * 31 + ch.charCodeAt(0)) % 9973;
+      v[2 + (h % (DIMS - 2))]! += 0.3;
+    }
+  }
+  return [...unit(v)];
+}
+
+const filler = (i: number) =>
+  i % 2 === 0
+    ? { role: 'user', name: 'Caroline', content: `Caroline here again, day ${i}: the weather was grey and the train was late.` }
+    : { role: 'assistant', name: 'Melanie', content: `Melanie answering on day ${i}: sorry about the train, the weather was grey here too.` };
+
+describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($name)', (backend) => {
+  let server: Server;
+  let h: Harness;
+  let plain: Harness;
+  const inputs: string[][] = [];
+  let fail = false;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const parsed = JSON.parse(body);
+        if (req.url !== '/v1/embeddings' || fail) {
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"unavailable"}}');
+          return;
+        }
+        inputs.push(parsed.input);
+        const data = (parsed.input as string[]).map((t, index) => ({ object: 'embedding', index, embedding: conceptVector(t) }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({ object: 'list', data, model: parsed.model, usage: { prompt_tokens: 1, total_tokens: 1 } }),
+        );
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    h = await harness(backend.open, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_EMBEDDING_MODEL: 'concepts' });
+    plain = await harness(backend.open, { CONTEXT_LOCAL_EMBEDDER: 'hashed' });
+  });
+  afterAll(async () => {
+    await h.close();
+    await plain.close();
+    server.close();
+  });
+
+  const conversation = [
+    ...Array.from({ length: 6 }, (_, i) => filler(i)),
+    { role: 'assistant', name: 'Melanie', content: 'I signed up for a pottery class yesterday, it calms me down.' },
+    { role: 'tool', content: '{"status":"ok"}', tool_call_id: 'c1' },
+    ...Array.from({ length: 60 }, (_, i) => filler(i + 6)),
+  ];
+  const question = 'What activities does Melanie enjoy?';
+  const vectorCount = async (hh: Harness, tenantId: string, sessionId: string) =>
+    Number((await hh.deps.store.query<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM turn_vectors WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`))[0]!.n);
+
+  it('embeds each conversational turn once in the background and finds the answer by meaning', async () => {
+    const c = await tenant(h);
+    const w = await c.call('POST', '/v1/sessions/v1/turns', { turns: conversation });
+    expect(w.status).toBe(201);
+    await h.deps.queue.drain();
+    // Every user and assistant turn, no tool result.
+    expect(await vectorCount(h, c.tenantId, 'v1')).toBe(conversation.length - 1);
+    const embeddedTexts = inputs.flat();
+    expect(embeddedTexts).toContain('Melanie: I signed up for a pottery class yesterday, it calms me down.');
+
+    const before = inputs.length;
+    const q = await c.call('POST', '/v1/sessions/v1/context', { query: question, budget_tokens: 400 });
+    expect(q.status).toBe(200);
+    expect(q.json.rendered.text).toContain('pottery class');
+    // The query embedded its own text; turn vectors were read from the store, not embedded again.
+    expect(inputs.slice(before).some((batch) => batch.length === 1 && batch[0] === question)).toBe(true);
+
+    // Without the model the same question finds no word of that turn.
+    const p = await tenant(plain);
+    await p.call('POST', '/v1/sessions/v1/turns', { turns: conversation });
+    const lexical = await p.call('POST', '/v1/sessions/v1/context', { query: question, budget_tokens: 400 });
+    expect(lexical.status).toBe(200);
+    expect(lexical.json.rendered.text).not.toContain('pottery class');
+  });
+
+  it('stores nothing twice when the job is delivered again or runs twice at once', async () => {
+    const c = await tenant(h);
+    await c.call('POST', '/v1/sessions/v2/turns', { turns: conversation.slice(0, 10) });
+    await h.deps.queue.drain();
+    const job = { kind: 'embed', tenant_id: c.tenantId, session_id: 'v2', job_id: 'again' } as const;
+    expect(await runJob(h.deps, job)).toMatchObject({ status: 'skipped' });
+    await c.call('POST', '/v1/sessions/v2/turns', { turns: conversation.slice(10, 30) });
+    await Promise.all([runJob(h.deps, job), runJob(h.deps, { ...job, job_id: 'twin' })]);
+    await h.deps.queue.drain();
+    expect(await vectorCount(h, c.tenantId, 'v2')).toBe(29);
+  });
+
+  it('keeps writes and queries working while the model is down, and catches up after', async () => {
+    const c = await tenant(h);
+    fail = true;
+    try {
+      const w = await c.call('POST', '/v1/sessions/v3/turns', { turns: conversation });
+      expect(w.status).toBe(201);
+      const job = { kind: 'embed', tenant_id: c.tenantId, session_id: 'v3', job_id: 'down' } as const;
+      await expect(runJob(h.deps, job)).rejects.toThrow();
+      const q = await c.call('POST', '/v1/sessions/v3/context', { query: question, budget_tokens: 400 });
+      expect(q.status).toBe(200);
+      expect(q.json.rendered.text).toContain('Melanie');
+    } finally {
+      fail = false;
+    }
+    await runJob(h.deps, { kind: 'embed', tenant_id: c.tenantId, session_id: 'v3', job_id: 'up' });
+    expect(await vectorCount(h, c.tenantId, 'v3')).toBe(conversation.length - 1);
+    const q = await c.call('POST', '/v1/sessions/v3/context', { query: `${question} `, budget_tokens: 400 });
+    expect(q.json.rendered.text).toContain('pottery class');
+  });
+
+  it('deletes a session’s vectors with the session', async () => {
+    const c = await tenant(h);
+    await c.call('POST', '/v1/sessions/v4/turns', { turns: conversation.slice(0, 8) });
+    await h.deps.queue.drain();
+    expect(await vectorCount(h, c.tenantId, 'v4')).toBe(7);
+    expect((await c.call('DELETE', '/v1/sessions/v4')).status).toBe(204);
+    expect(await vectorCount(h, c.tenantId, 'v4')).toBe(0);
+  });
+});
+
+describe('stored vector encoding', () => {
+  it('keeps cosines within 0.02 through int8 and base64', () => {
+    const a = unit(Float32Array.from({ length: 256 }, (_, i) => Math.sin(i * 1.7)));
+    const b = unit(Float32Array.from({ length: 256 }, (_, i) => Math.sin(i * 1.7) + Math.cos(i * 0.3)));
+    const back = (v: Float32Array) => {
+      const { q, scale } = decodeVector(encodeVector(v));
+      return Float32Array.from(q, (x) => x * scale);
+    };
+    expect(typeof encodeVector(a).vector).toBe('string');
+    expect(Math.abs(dot(back(a), back(b)) - dot(a, b))).toBeLessThan(0.02);
+    expect(Math.abs(dot(back(a), a) - 1)).toBeLessThan(0.02);
+  });
+});
