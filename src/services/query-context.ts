@@ -42,7 +42,7 @@ import {
 import { snapshotFits, snapshotTurnSource } from '../pipeline/retriever/snapshot.js';
 import { rankRelevant } from '../pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../pipeline/retriever/semantic.js';
-import { vectorSeeds } from '../pipeline/retriever/vector-seeds.js';
+import { vectorSeeds, type KnownVectors } from '../pipeline/retriever/vector-seeds.js';
 import { hasWords } from '../embedder.js';
 import type { Ctx } from '../ports.js';
 import {
@@ -81,6 +81,7 @@ export async function queryContext(
   const tsQuery = toTsQuery(body.query);
   const noHistory: HistoryCandidates = { terms: [], candidates: [] };
   const source = await turnSource(ctx, session);
+  const meaning = body.query && tsQuery ? meaningSeeds(ctx, session, body, source) : undefined;
   const [structural, history, memories] = await Promise.all([
     source.structural(body.recent_turns, body.time_range),
     body.query && tsQuery
@@ -88,7 +89,7 @@ export async function queryContext(
           range: body.time_range,
           totalTurns: session.last_sequence,
           seeds: seedsFor(body.budget_tokens - body.reserve_tokens),
-          extraSeeds: meaningSeeds(ctx, session, body, source),
+          extraSeeds: meaning?.then((m) => m.seeds),
         })
       : noHistory,
     recallMemories(ctx.store, ctx.tenantId, {
@@ -106,8 +107,10 @@ export async function queryContext(
         terms: history.terms,
         candidates: history.candidates,
         totalTurns: session.last_sequence,
-        embedder: ctx.embedder,
+        // A model that just failed the search is not asked again for the ranking: lexical signals only.
+        embedder: (await meaning)?.failed ? undefined : ctx.embedder,
         logger: ctx.logger,
+        known: (await meaning)?.vectors,
       })
     : [];
 
@@ -289,21 +292,21 @@ function weighted(shares: Record<SectionName, number>, weights: QueryContextBody
  * stored vectors of a remote embedding model (ADR 0012). An optional signal: it never rejects (a failure leaves the
  * lexical seeds alone), since it runs beside the lexical search and is awaited later.
  */
-async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody, source: TurnSource): Promise<number[]> {
+async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody, source: TurnSource): Promise<{ seeds: number[]; vectors?: KnownVectors; failed?: boolean }> {
   const embedder = ctx.embedder;
-  if (!body.query || !embedder) return [];
+  if (!body.query || !embedder) return { seeds: [] };
   const seeds = seedsFor(body.budget_tokens - body.reserve_tokens);
   try {
     if (embedder.stored) {
       const count = Math.round(seeds * defaults.vectors.seedShare);
       return await vectorSeeds({ store: ctx.store, embedder, session: { ...session, tenantId: ctx.tenantId }, query: body.query, count });
     }
-    if (!hasWords(embedder) || body.time_range) return [];
+    if (!hasWords(embedder) || body.time_range) return { seeds: [] };
     const count = Math.round(seeds * defaults.semantic.seedShare);
-    return await semanticSeeds({ source, words: embedder.words, tenantId: ctx.tenantId, session, query: body.query, count });
+    return { seeds: await semanticSeeds({ source, words: embedder.words, tenantId: ctx.tenantId, session, query: body.query, count }) };
   } catch (err) {
     ctx.logger.warn('semantic seeds failed; lexical seeds only', { error: (err as Error).message });
-    return [];
+    return { seeds: [], failed: true };
   }
 }
 

@@ -5,7 +5,7 @@
 // are picked up by the same run.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config.js';
-import { encodeVector } from '../pipeline/retriever/vector-seeds.js';
+import { embeddedText, encodeVector } from '../pipeline/retriever/vector-seeds.js';
 import type { Deps, EmbedJob } from '../ports.js';
 
 export interface EmbedResult {
@@ -13,9 +13,6 @@ export interface EmbedResult {
   reason: string;
   embedded?: number;
 }
-
-/** The text a turn is embedded as: who spoke, then what was said (questions name people as often as topics). */
-export const embeddedText = (t: { name: string | null; content: string }) => (t.name ? `${t.name}: ${t.content}` : t.content);
 
 /** Queues embedding after a write; a lost job is caught up by the next write's, so failure is logged, not thrown. */
 export async function enqueueEmbed(deps: Deps, tenantId: string, sessionId: string): Promise<void> {

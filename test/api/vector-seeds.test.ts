@@ -42,6 +42,7 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
   let plain: Harness;
   const inputs: string[][] = [];
   let fail = false;
+  let requests = 0;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -49,6 +50,7 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
       req.on('data', (d) => (body += d));
       req.on('end', () => {
         const parsed = JSON.parse(body);
+        requests += 1;
         if (req.url !== '/v1/embeddings' || fail) {
           res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"unavailable"}}');
           return;
@@ -96,8 +98,11 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
     const q = await c.call('POST', '/v1/sessions/v1/context', { query: question, budget_tokens: 400 });
     expect(q.status).toBe(200);
     expect(q.json.rendered.text).toContain('pottery class');
-    // The query embedded its own text; turn vectors were read from the store, not embedded again.
-    expect(inputs.slice(before).some((batch) => batch.length === 1 && batch[0] === question)).toBe(true);
+    // The model embedded the query's text once and no conversational turn: their vectors, for seeding and for
+    // ranking, came from the store (only the tool result, which is not stored, was embedded for the ranking).
+    const asked = inputs.slice(before).flat();
+    expect(asked.filter((t) => t === question)).toHaveLength(1);
+    expect(asked.filter((t) => conversation.some((turn) => turn.role !== 'tool' && t.includes(turn.content)))).toEqual([]);
 
     // Without the model the same question finds no word of that turn.
     const p = await tenant(plain);
@@ -127,9 +132,12 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
       expect(w.status).toBe(201);
       const job = { kind: 'embed', tenant_id: c.tenantId, session_id: 'v3', job_id: 'down' } as const;
       await expect(runJob(h.deps, job)).rejects.toThrow();
+      const before = requests;
       const q = await c.call('POST', '/v1/sessions/v3/context', { query: question, budget_tokens: 400 });
       expect(q.status).toBe(200);
       expect(q.json.rendered.text).toContain('Melanie');
+      // The model failed the search once; the ranking did not ask it again.
+      expect(requests - before).toBe(1);
     } finally {
       fail = false;
     }

@@ -8,6 +8,7 @@ import { rankIds, reciprocalRankFusion } from './fusion.js';
 import type { HistoryCandidate } from './index.js';
 import { rankCandidates, type QueryTerm, type RankWeights } from './rank.js';
 import { timeCues } from './temporal.js';
+import { embeddedText, type KnownVectors } from './vector-seeds.js';
 
 export interface RankedTurn {
   candidate: HistoryCandidate;
@@ -24,6 +25,8 @@ export interface RelevantInput {
   embedder?: Embedder | undefined;
   logger?: Logger;
   weights?: Partial<RankWeights>;
+  /** Vectors the query already has from the semantic embedder (its own, stored turns'): not embedded again. */
+  known?: KnownVectors | undefined;
 }
 
 /** Near-duplicates are texts that repeat the same words, whatever embedder ranks by meaning. */
@@ -33,23 +36,29 @@ const spelling = hashedNgramEmbedder();
 const vectorCache = new Map<string, Float32Array>();
 const VECTOR_CACHE_MAX = 50_000;
 
-async function vectorsFor(embedder: Embedder, query: string | undefined, turns: readonly HistoryCandidate[]) {
+/**
+ * Vectors of the query and the turns: those already `known` (stored turn vectors, ADR 0012) or cached, the rest
+ * embedded in one call.
+ */
+async function vectorsFor(embedder: Embedder, query: string | undefined, turns: readonly HistoryCandidate[], known?: KnownVectors) {
   const key = (id: string) => `${embedder.model}\u0000${id}`;
   // This call's vectors, kept apart from the process-wide cache, which may be cleared below.
   const local = new Map<string, Float32Array>();
   const missing: HistoryCandidate[] = [];
   for (const t of turns) {
-    const v = vectorCache.get(key(t.id));
+    const v = known?.of(t.sequence) ?? vectorCache.get(key(t.id));
     if (v) local.set(t.id, v);
     else missing.push(t);
   }
-  const texts = [...(query === undefined ? [] : [query]), ...missing.map((t) => t.content)];
+  const embedQuery = query !== undefined && !known;
+  // By meaning, a turn is who said what (embeddedText); by spelling, only what was said.
+  const texts = [...(embedQuery ? [query] : []), ...missing.map((t) => (embedder.semantic ? embeddedText(t.turn) : t.content))];
   const fresh = texts.length ? await embedder.embed(texts) : [];
-  const offset = query === undefined ? 0 : 1;
+  const offset = embedQuery ? 1 : 0;
   missing.forEach((t, i) => local.set(t.id, fresh[i + offset]!));
   if (vectorCache.size + missing.length > VECTOR_CACHE_MAX) vectorCache.clear();
   for (const t of missing) vectorCache.set(key(t.id), local.get(t.id)!);
-  return { query: query === undefined ? undefined : fresh[0], of: (id: string) => local.get(id) };
+  return { query: query === undefined ? undefined : (known?.query ?? fresh[0]), of: (id: string) => local.get(id) };
 }
 
 /** The items the near-duplicate check will compare: those sharing one of their keys with another item. */
@@ -83,7 +92,7 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
   const tail = out.slice(cfg.embedTop);
   if (input.embedder?.semantic) {
     try {
-      const vectors = await vectorsFor(input.embedder, input.query, head.map((r) => r.candidate));
+      const vectors = await vectorsFor(input.embedder, input.query, head.map((r) => r.candidate), input.known);
       // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical
       // scores' magnitudes by reassigning them in the new order.
       const lexicalIds = head.map((r) => r.candidate.id);

@@ -10,6 +10,13 @@ import type { Store } from '../../db/store.js';
 import type { Embedder } from '../../embedder.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
+/**
+ * The text a turn is embedded as by a semantic embedder: who spoke, then what was said. Questions name people as
+ * often as topics ("What does Melanie do to destress?"), and a sentence vector of the words alone cannot tell whose
+ * turn it is.
+ */
+export const embeddedText = (t: { name: string | null; content: string }) => (t.name ? `${t.name}: ${t.content}` : t.content);
+
 /** A vector as stored: int8 components and the scale that maps them back (component ≈ q × scale). */
 export interface StoredVector {
   scale: number;
@@ -39,6 +46,8 @@ interface SessionVectors {
   /** Highest sequence read so far. */
   upTo: number;
   sequences: number[];
+  /** Sequence → index into `vectors`. */
+  at: Map<number, number>;
   vectors: Int8Array[];
   scales: number[];
   bytes: number;
@@ -66,7 +75,7 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
   let entry = held.peek(s, input.embedder.model);
   // Started afresh once it holds twice the window, so a long-lived session's entry stays bounded.
   if (!entry || s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 2 * window)
-    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], vectors: [], scales: [], bytes: 0 };
+    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], at: new Map(), vectors: [], scales: [], bytes: 0 };
   const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(sql`
     SELECT sequence, scale, vector FROM turn_vectors
     WHERE tenant_id = ${s.tenantId} AND session_id = ${s.id} AND model = ${input.embedder.model}
@@ -74,7 +83,7 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
     ORDER BY sequence`);
   for (const r of rows) {
     const { q, scale } = decodeVector(r);
-    entry.sequences.push(Number(r.sequence));
+    entry.at.set(Number(r.sequence), entry.sequences.push(Number(r.sequence)) - 1);
     entry.vectors.push(q);
     entry.scales.push(scale);
     entry.bytes += q.length + 64;
@@ -84,11 +93,28 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
   return entry;
 }
 
-/** Sequences of up to `count` turns closest to the query in meaning, best first, among the session's newest. */
-export async function vectorSeeds(input: VectorSeedInput): Promise<number[]> {
-  if (input.count <= 0) return [];
+/** Vectors a query already has: its own, and the stored ones of the session's turns (by sequence). */
+export interface KnownVectors {
+  query: Float32Array;
+  of(sequence: number): Float32Array | undefined;
+}
+
+/**
+ * Up to `count` turns closest to the query in meaning (sequences, best first, among the session's newest), and the
+ * vectors the search used, so ranking needs no second call to the model for the query or for stored turns.
+ */
+export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: number[]; vectors?: KnownVectors }> {
   const [[query], entry] = await Promise.all([input.embedder.embed([input.query]), sessionVectors(input)]);
-  if (!query || entry.sequences.length === 0) return [];
+  if (!query) return { seeds: [] };
+  const vectors: KnownVectors = {
+    query,
+    of(sequence) {
+      const i = entry.at.get(sequence);
+      if (i === undefined) return undefined;
+      const scale = entry.scales[i]!;
+      return Float32Array.from(entry.vectors[i]!, (x) => x * scale);
+    },
+  };
   const oldest = input.session.last_sequence - defaults.vectors.window;
   const scored: { sequence: number; sim: number }[] = [];
   entry.vectors.forEach((v, i) => {
@@ -97,8 +123,9 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<number[]> {
     for (let d = 0; d < v.length; d++) s += v[d]! * query[d]!;
     scored.push({ sequence: entry.sequences[i]!, sim: s * entry.scales[i]! });
   });
-  return scored
+  const seeds = scored
     .sort((a, b) => b.sim - a.sim || b.sequence - a.sequence)
-    .slice(0, input.count)
+    .slice(0, Math.max(0, input.count))
     .map((x) => x.sequence);
+  return { seeds, vectors };
 }
