@@ -210,6 +210,8 @@ export const defaults = {
     maxBytes: 64_000_000,
     /** Seeds per query: this share of the lexical seed count. */
     seedShare: 0.5,
+    /** With the bundled word vectors (beside their word-level seeds): this share of the lexical seed count. */
+    localSeedShare: 0.25,
   },
   /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
   semantic: {

@@ -12,11 +12,10 @@
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../src/config.js';
-import { hasWords } from '../../src/embedder.js';
 import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
-import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
-import { seedsFor } from '../../src/services/query-context.js';
+import { meaningSeeds, seedsFor } from '../../src/services/query-context.js';
+import { requireSession } from '../../src/services/sessions.js';
 import { parseBudgets } from './main.js';
 import { locomoCase, studyConversations, studyOptions } from './locomo.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
@@ -48,14 +47,14 @@ async function main() {
       const c = locomoCase(conv);
       const tenantId = `diag-${ci}`;
       const s = await writeCase(product, c, tenantId);
-      const [session] = await store.query<{ id: string; created_at: string; last_sequence: number }>(sql`
-        SELECT id, created_at, last_sequence FROM sessions WHERE tenant_id = ${tenantId} AND id = ${c.sessionId}`);
+      const ctx = { ...product.deps, tenantId, requestId: 'diagnose' };
+      const session = await requireSession(ctx, c.sessionId);
       const turnRows = await store.query<{ sequence: number; external_id: string; created_at: string }>(sql`
         SELECT sequence, external_id, created_at FROM turns WHERE tenant_id = ${tenantId} AND session_id = ${c.sessionId}`);
       const seqOf = new Map(turnRows.map((r) => [r.external_id, Number(r.sequence)]));
       const dayOf = new Map(turnRows.map((r) => [Number(r.sequence), new Date(r.created_at).toISOString().slice(0, 10)]));
       const contentOf = new Map(conv.turns.map((t) => [t.diaId, t.content]));
-      const totalTurns = Number(session!.last_sequence);
+      const totalTurns = Number(session.last_sequence);
 
       for (const q of conv.questions) {
         for (const budget of budgets) {
@@ -67,15 +66,11 @@ async function main() {
           if (missed.length === 0) continue;
 
           const seeds = seedsFor(budget);
-          const extra = hasWords(embedder)
-            ? await semanticSeeds({
-                source: sqlTurnSource(store, tenantId, c.sessionId), words: embedder.words, tenantId,
-                session: { ...session!, last_sequence: totalTurns }, query: q.question,
-                count: Math.round(seeds * defaults.semantic.seedShare),
-              })
-            : [];
-          const history = await historyCandidates(sqlTurnSource(store, tenantId, c.sessionId), store, q.question, { totalTurns, seeds, extraSeeds: extra });
-          const ranked = await rankRelevant({ query: q.question, terms: history.terms, candidates: history.candidates, totalTurns, embedder });
+          const source = sqlTurnSource(store, tenantId, c.sessionId);
+          // The same seeds by meaning as QueryContext (word-level and sentence vectors, or a model's stored vectors).
+          const meaning = await meaningSeeds(ctx, session, { query: q.question, budget_tokens: budget, reserve_tokens: 0 }, source);
+          const history = await historyCandidates(source, store, q.question, { totalTurns, seeds, extraSeeds: meaning.seeds });
+          const ranked = await rankRelevant({ query: q.question, terms: history.terms, candidates: history.candidates, totalTurns, embedder, known: meaning.vectors });
           const packed = new Set(
             turnRows.filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000')).map((r) => Number(r.sequence)),
           );

@@ -292,18 +292,26 @@ function weighted(shares: Record<SectionName, number>, weights: QueryContextBody
  * stored vectors of a remote embedding model (ADR 0012). An optional signal: it never rejects (a failure leaves the
  * lexical seeds alone), since it runs beside the lexical search and is awaited later.
  */
-async function meaningSeeds(ctx: Ctx, session: SessionRow, body: QueryContextBody, source: TurnSource): Promise<{ seeds: number[]; vectors?: KnownVectors; failed?: boolean }> {
+export async function meaningSeeds(
+  ctx: Ctx,
+  session: SessionRow,
+  body: Pick<QueryContextBody, 'query' | 'budget_tokens' | 'reserve_tokens' | 'time_range'>,
+  source: TurnSource,
+): Promise<{ seeds: number[]; vectors?: KnownVectors; failed?: boolean }> {
   const embedder = ctx.embedder;
   if (!body.query || !embedder) return { seeds: [] };
   const seeds = seedsFor(body.budget_tokens - body.reserve_tokens);
   try {
-    if (embedder.stored) {
-      const count = Math.round(seeds * defaults.vectors.seedShare);
-      return await vectorSeeds({ store: ctx.store, embedder, session: { ...session, tenantId: ctx.tenantId }, query: body.query, count });
-    }
+    const nearest = (share: number) =>
+      vectorSeeds({ store: ctx.store, embedder, source, session: { ...session, tenantId: ctx.tenantId }, query: body.query!, count: Math.round(seeds * share) });
+    if (embedder.stored) return await nearest(defaults.vectors.seedShare);
     if (!hasWords(embedder) || body.time_range) return { seeds: [] };
-    const count = Math.round(seeds * defaults.semantic.seedShare);
-    return { seeds: await semanticSeeds({ source, words: embedder.words, tenantId: ctx.tenantId, session, query: body.query, count }) };
+    // The bundled word vectors: turns related word by word, and turns near as whole sentences.
+    const [byWords, bySentence] = await Promise.all([
+      semanticSeeds({ source, words: embedder.words, tenantId: ctx.tenantId, session, query: body.query, count: Math.round(seeds * defaults.semantic.seedShare) }),
+      nearest(defaults.vectors.localSeedShare),
+    ]);
+    return { ...bySentence, seeds: [...new Set([...bySentence.seeds, ...byWords])] };
   } catch (err) {
     ctx.logger.warn('semantic seeds failed; lexical seeds only', { error: (err as Error).message });
     return { seeds: [], failed: true };

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
+import { vectorSeeds } from '../../src/pipeline/retriever/vector-seeds.js';
 import { sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { requireSession } from '../../src/services/sessions.js';
@@ -78,5 +79,34 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect((await write(filler.slice(0, 3))).status).toBe(201);
     const after = await seedsNow(10);
     expect(after.every((s) => s >= 1 && s <= 3)).toBe(true);
+  });
+
+  it('sentence vectors: the nearest turn as a whole, computed once per turn, and forgotten with the session', async () => {
+    const c = await tenant(h);
+    const turns = [...filler, hobby, ...filler].map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content }));
+    expect((await c.call('POST', '/v1/sessions/s3/turns', { turns })).status).toBe(201);
+    const query = 'What outdoor activities does her family enjoy?';
+    const reads: number[] = [];
+    const nearest = async () => {
+      const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's3');
+      const copy = await snapshotTurnSource(h.deps.store, c.tenantId, session);
+      const source = { conversation: (after: number) => (reads.push(after), copy.conversation(after)) };
+      return vectorSeeds({ store: h.deps.store, embedder: h.deps.embedder!, source, session: { ...session, tenantId: c.tenantId }, query, count: 1 });
+    };
+    const first = await nearest();
+    expect(first.seeds).toEqual([filler.length + 1]);
+    // The vectors it searched serve the ranking: the query's own, and each turn's by sequence.
+    expect(first.vectors!.query.length).toBe(100);
+    expect(first.vectors!.of(filler.length + 1)).toBeInstanceOf(Float32Array);
+    expect(first.vectors!.of(999)).toBeUndefined();
+    expect((await nearest()).seeds).toEqual([filler.length + 1]);
+    expect(reads).toEqual([0]); // nothing new: no read at all
+    expect((await c.call('POST', '/v1/sessions/s3/turns', { turns: [{ role: 'user', content: 'Her family enjoys outdoor activities such as camping.' }] })).status).toBe(201);
+    expect((await nearest()).seeds).toEqual([turns.length + 1]);
+    expect(reads).toEqual([0, turns.length]); // only the turn written since
+
+    expect((await c.call('DELETE', '/v1/sessions/s3')).status).toBe(204);
+    expect((await c.call('POST', '/v1/sessions/s3/turns', { turns: turns.slice(0, 2) })).status).toBe(201);
+    expect((await nearest()).seeds.every((s) => s <= 2)).toBe(true);
   });
 });

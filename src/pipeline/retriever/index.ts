@@ -115,7 +115,7 @@ export interface TurnSource {
    */
   callTurns(results: readonly { sequence: number; tool_call_id: string | null }[]): Promise<TurnRow[]>;
   /** The user and assistant turns after this sequence, oldest first: what the word-vector index reads (semantic.ts). */
-  conversation(after: number): Promise<{ sequence: number; content: string }[]>;
+  conversation(after: number): Promise<{ sequence: number; name: string | null; content: string }[]>;
 }
 
 /** System turns read as constraints, oldest first. */
@@ -248,11 +248,11 @@ export function sqlTurnSource(
     },
 
     async conversation(after) {
-      const rows = await store.query<{ sequence: number; content: string }>(sql`
-        SELECT sequence, content FROM turns
+      const rows = await store.query<{ sequence: number; name: string | null; content: string }>(sql`
+        SELECT sequence, name, content FROM turns
         WHERE ${session} AND sequence > ${after} AND role IN ('user', 'assistant')
         ORDER BY sequence`);
-      return rows.map((r) => ({ sequence: Number(r.sequence), content: r.content }));
+      return rows.map((r) => ({ sequence: Number(r.sequence), name: r.name, content: r.content }));
     },
   };
 }

@@ -235,7 +235,7 @@ export async function snapshotTurnSource(
       return turns
         .slice(Math.max(0, after), end)
         .filter((t) => t.turn.role === 'user' || t.turn.role === 'assistant')
-        .map((t) => ({ sequence: t.turn.sequence, content: t.turn.content }));
+        .map((t) => ({ sequence: t.turn.sequence, name: t.turn.name, content: t.turn.content }));
     },
   };
 }

@@ -1,13 +1,15 @@
-// Vector seeds (ADR 0012): with a remote embedding model, the turns of a session closest to the query in meaning seed
-// the candidates beside the full-text hits, so a turn that answers in other words ("What activities…?" → a turn about
-// a pottery class) can be found at all, not only re-ranked once found. Turn vectors are written in the background
-// (services/turn-vectors.ts); a query embeds only its own text. Each session's vectors are held in this process and
-// brought up to date by reading only the rows stored since, then scored exactly: the search is per session, where an
+// Vector seeds (ADR 0012): the turns of a session closest to the query in meaning seed the candidates beside the
+// full-text hits, so a turn that answers in other words ("What activities…?" → a turn about a pottery class) can be
+// found at all, not only re-ranked once found. A remote model's turn vectors are written in the background
+// (services/turn-vectors.ts) and read here; the bundled word vectors' sentence vectors are computed here from the
+// session's turns. Either way a query embeds only its own text, each session's vectors are held in this process and
+// brought up to date with only the turns since, and they are scored exactly: the search is per session, where an
 // approximate index built over every tenant's vectors would first have to be filtered down to one session.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config.js';
 import type { Store } from '../../db/store.js';
 import type { Embedder } from '../../embedder.js';
+import type { TurnSource } from './index.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 /**
@@ -23,15 +25,19 @@ export interface StoredVector {
   vector: string;
 }
 
-/** Quantises a unit vector to int8 with one scale (cosines move by about 0.01) and encodes it as base64. */
-export function encodeVector(v: Float32Array): StoredVector {
+/** A unit vector as int8 components with one scale: cosines move by about 0.01, memory is a quarter. */
+function quantize(v: Float32Array): { q: Int8Array; scale: number } {
   let max = 0;
   for (const x of v) if (Math.abs(x) > max) max = Math.abs(x);
   const scale = max > 0 ? max / 127 : 1;
-  const bytes = new Uint8Array(v.length);
-  for (let i = 0; i < v.length; i++) bytes[i] = Math.round(v[i]! / scale) & 0xff;
+  return { q: Int8Array.from(v, (x) => Math.round(x / scale)), scale };
+}
+
+/** A vector quantised (see quantize) and encoded as base64, as stored. */
+export function encodeVector(v: Float32Array): StoredVector {
+  const { q, scale } = quantize(v);
   let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
+  for (const b of new Uint8Array(q.buffer, q.byteOffset, q.length)) binary += String.fromCharCode(b);
   return { scale, vector: btoa(binary) };
 }
 
@@ -63,7 +69,9 @@ export function forgetVectors(tenantId: string, sessionId: string): void {
 
 export interface VectorSeedInput {
   store: Store;
+  /** A stored embedder's vectors are read from the store; another's are computed here from the session's turns. */
   embedder: Embedder;
+  source: Pick<TurnSource, 'conversation'>;
   session: MemoSession & { last_sequence: number };
   query: string;
   count: number;
@@ -76,21 +84,33 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
   // Started afresh once it holds twice the window, so a long-lived session's entry stays bounded.
   if (!entry || s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 2 * window)
     entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], at: new Map(), vectors: [], scales: [], bytes: 0 };
-  const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(sql`
-    SELECT sequence, scale, vector FROM turn_vectors
-    WHERE tenant_id = ${s.tenantId} AND session_id = ${s.id} AND model = ${input.embedder.model}
-      AND sequence > ${entry.upTo} AND sequence <= ${s.last_sequence}
-    ORDER BY sequence`);
-  for (const r of rows) {
-    const { q, scale } = decodeVector(r);
-    entry.at.set(Number(r.sequence), entry.sequences.push(Number(r.sequence)) - 1);
-    entry.vectors.push(q);
-    entry.scales.push(scale);
-    entry.bytes += q.length + 64;
-    entry.upTo = Number(r.sequence);
+  for (const r of await newVectors(input, entry.upTo)) {
+    entry.at.set(r.sequence, entry.sequences.push(r.sequence) - 1);
+    entry.vectors.push(r.q);
+    entry.scales.push(r.scale);
+    entry.bytes += r.q.length + 64;
   }
+  // Stored vectors arrive after their turns: read again from the newest one. Computed ones cover every turn read.
+  entry.upTo = input.embedder.stored ? (entry.sequences.at(-1) ?? entry.upTo) : s.last_sequence;
   held.set(s, input.embedder.model, entry, entry.bytes);
   return entry;
+}
+
+/** The vectors of turns after `after`, up to the request's last sequence, oldest first. */
+async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequence: number; q: Int8Array; scale: number }[]> {
+  const s = input.session;
+  if (input.embedder.stored) {
+    const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(sql`
+      SELECT sequence, scale, vector FROM turn_vectors
+      WHERE tenant_id = ${s.tenantId} AND session_id = ${s.id} AND model = ${input.embedder.model}
+        AND sequence > ${after} AND sequence <= ${s.last_sequence}
+      ORDER BY sequence`);
+    return rows.map((r) => ({ sequence: Number(r.sequence), ...decodeVector(r) }));
+  }
+  if (after >= s.last_sequence) return [];
+  const turns = (await input.source.conversation(after)).filter((t) => t.sequence <= s.last_sequence);
+  const vectors = turns.length ? await input.embedder.embed(turns.map(embeddedText)) : [];
+  return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!) }));
 }
 
 /** Vectors a query already has: its own, and the stored ones of the session's turns (by sequence). */
