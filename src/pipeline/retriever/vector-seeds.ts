@@ -135,17 +135,24 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
       return Float32Array.from(entry.vectors[i]!, (x) => x * scale);
     },
   };
+  // The best `count` by similarity (ties: the newer turn), kept in order while scanning: count is a few dozen.
+  const count = Math.max(0, input.count);
+  const best: { sequence: number; sim: number }[] = [];
   const oldest = input.session.last_sequence - defaults.vectors.window;
-  const scored: { sequence: number; sim: number }[] = [];
-  entry.vectors.forEach((v, i) => {
-    if (entry.sequences[i]! <= oldest || v.length !== query.length) return;
-    let s = 0;
-    for (let d = 0; d < v.length; d++) s += v[d]! * query[d]!;
-    scored.push({ sequence: entry.sequences[i]!, sim: s * entry.scales[i]! });
-  });
-  const seeds = scored
-    .sort((a, b) => b.sim - a.sim || b.sequence - a.sequence)
-    .slice(0, Math.max(0, input.count))
-    .map((x) => x.sequence);
+  for (let i = 0; i < entry.vectors.length && count > 0; i++) {
+    const v = entry.vectors[i]!;
+    const sequence = entry.sequences[i]!;
+    if (sequence <= oldest || v.length !== query.length) continue;
+    let dotq = 0;
+    for (let d = 0; d < v.length; d++) dotq += v[d]! * query[d]!;
+    const sim = dotq * entry.scales[i]!;
+    if (best.length === count && sim < best[count - 1]!.sim) continue;
+    // Sequences rise, so a later turn with an equal score goes before the earlier one.
+    let at = best.findIndex((b) => sim >= b.sim);
+    if (at < 0) at = best.length;
+    best.splice(at, 0, { sequence, sim });
+    if (best.length > count) best.pop();
+  }
+  const seeds = best.map((b) => b.sequence);
   return { seeds, vectors };
 }
