@@ -1,46 +1,28 @@
 // Summaries through the openai SDK against a local OpenAI-compatible server (real HTTP, no network).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { harness, tenant, type Harness } from '../helpers.js';
+import { completionJson, startModelServer, type ModelRequest, type ModelServer } from '../model-server.js';
 
 describe('LLM summarisation through an OpenAI-compatible API', () => {
-  let server: Server;
+  let server: ModelServer;
   let h: Harness;
-  const requests: any[] = [];
+  const requests: ModelRequest[] = [];
   let fail = false;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        const parsed = JSON.parse(body);
-        if (req.url !== '/v1/chat/completions') {
-          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not served"}}');
-          return;
-        }
-        requests.push({ path: req.url, auth: req.headers.authorization, body: parsed });
-        if (fail) {
-          res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}');
-          return;
-        }
-        const user = parsed.messages.find((m: any) => m.role === 'user').content as string;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-          id: 'cmpl-1', object: 'chat.completion', created: 0, model: parsed.model,
-          choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: `LLM SUMMARY (${user.split('\n').length} lines): invoices discussed.` } }],
-          usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
-        }));
-      });
+    server = await startModelServer((req) => {
+      if (req.path !== '/v1/chat/completions') return { status: 404, json: { error: { message: 'not served' } } };
+      requests.push(req);
+      if (fail) return { status: 500, json: { error: { message: 'boom' } } };
+      const user = req.body.messages.find((m: any) => m.role === 'user').content as string;
+      return { json: completionJson(req.body.model, `LLM SUMMARY (${user.split('\n').length} lines): invoices discussed.`) };
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
-    h = await harness(() => openPglite(), { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_LLM_MODEL: 'local-model', CONTEXT_EMBEDDING_MODEL: 'none' });
+    h = await harness(() => openPglite(), { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url, CONTEXT_LLM_MODEL: 'local-model', CONTEXT_EMBEDDING_MODEL: 'none' });
   });
   afterAll(async () => {
     await h.close();
-    server.close();
+    await server.close();
   });
 
   const many = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Invoice ${i} for Acme is ${100 * i} euros and due on day ${i}.` }));
@@ -54,9 +36,9 @@ describe('LLM summarisation through an OpenAI-compatible API', () => {
     expect(audit[0].strategy).toBe('summarize:llm');
     expect(audit[0].model).toBe('local-model');
     expect(audit[0].output).toMatch(/^LLM SUMMARY/);
-    const req = requests.at(-1);
+    const req = requests.at(-1)!;
     expect(req.path).toBe('/v1/chat/completions');
-    expect(req.auth).toBe('Bearer sk-test');
+    expect(req.authorization).toBe('Bearer sk-test');
     expect(req.body.model).toBe('local-model');
     expect(req.body.messages[1].content).toContain('Invoice 0 for Acme');
   });

@@ -1,14 +1,13 @@
 // Turn vectors from a remote embedding model (ADR 0012), against a local OpenAI-compatible server (real HTTP, no
 // network): written in the background after a write, stored once however often the job runs, searched by meaning at
 // query time so a turn that shares no word with the question reaches the context, and gone with its session.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dot, unit } from '../../src/embedder.js';
 import { decodeVector, encodeVector } from '../../src/pipeline/retriever/vector-seeds.js';
 import { runJob } from '../../src/services/compaction.js';
 import { backends, harness, tenant, type Harness } from '../helpers.js';
+import { embeddingsJson, startModelServer, type ModelServer } from '../model-server.js';
 
 // A stand-in model with a few meanings: words of one concept share an axis, so "activities" is close to "pottery"
 // and "swimming" without sharing a letter with them; every other word gets a small axis of its own.
@@ -37,7 +36,7 @@ const filler = (i: number) =>
     : { role: 'assistant', name: 'Melanie', content: `Melanie answering on day ${i}: sorry about the train, the weather was grey here too.` };
 
 describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($name)', (backend) => {
-  let server: Server;
+  let server: ModelServer;
   let h: Harness;
   let plain: Harness;
   const inputs: string[][] = [];
@@ -45,32 +44,19 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
   let requests = 0;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        const parsed = JSON.parse(body);
-        requests += 1;
-        if (req.url !== '/v1/embeddings' || fail) {
-          res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"unavailable"}}');
-          return;
-        }
-        inputs.push(parsed.input);
-        const data = (parsed.input as string[]).map((t, index) => ({ object: 'embedding', index, embedding: conceptVector(t) }));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ object: 'list', data, model: parsed.model, usage: { prompt_tokens: 1, total_tokens: 1 } }),
-        );
-      });
+    server = await startModelServer((req) => {
+      requests += 1;
+      if (req.path !== '/v1/embeddings' || fail) return { status: 503, json: { error: { message: 'unavailable' } } };
+      inputs.push(req.body.input);
+      return { json: embeddingsJson(req.body.model, (req.body.input as string[]).map(conceptVector)) };
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
-    h = await harness(backend.open, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_EMBEDDING_MODEL: 'concepts' });
+    h = await harness(backend.open, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url, CONTEXT_EMBEDDING_MODEL: 'concepts' });
     plain = await harness(backend.open, { CONTEXT_LOCAL_EMBEDDER: 'hashed' });
   });
   afterAll(async () => {
     await h.close();
     await plain.close();
-    server.close();
+    await server.close();
   });
 
   const conversation = [

@@ -2,7 +2,6 @@
 // agent loop against a stand-in OpenAI-compatible model server.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import { openPglite } from '../../src/adapters/store/pglite.js';
 import { ContextClient } from '../../src/client/index.js';
 import { listen } from '../browser.js';
 import { harness, tenant, type Client, type Harness } from '../helpers.js';
+import { completionJson, startModelServer, type ModelServer } from '../model-server.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -98,34 +98,22 @@ describe('examples', () => {
   });
 
   describe('agent-loop', () => {
-    let model: Server;
+    let model: ModelServer;
     let modelUrl: string;
     const calls: { messages: { role: string; content: string }[] }[] = [];
 
     beforeAll(async () => {
       // A stand-in for an OpenAI-compatible API: records each request and answers from what it was sent.
-      model = createServer((req, res) => {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          const request = JSON.parse(body);
-          calls.push(request);
-          const context = request.messages.slice(0, -1).map((m: { content: string }) => m.content).join('\n');
-          const question: string = request.messages.at(-1).content;
-          const answer = !question.startsWith('Remind me') ? 'Noted.' : context.includes('To Lisbon in May.') ? 'You are going to Lisbon.' : 'I do not know.';
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify({
-            id: `cmpl-${calls.length}`, object: 'chat.completion', created: 0, model: request.model,
-            choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: answer } }],
-            usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-          }));
-        });
+      model = await startModelServer(({ body: request }) => {
+        calls.push(request);
+        const context = request.messages.slice(0, -1).map((m: { content: string }) => m.content).join('\n');
+        const question: string = request.messages.at(-1).content;
+        const answer = !question.startsWith('Remind me') ? 'Noted.' : context.includes('To Lisbon in May.') ? 'You are going to Lisbon.' : 'I do not know.';
+        return { json: completionJson(request.model, answer, `cmpl-${calls.length}`) };
       });
-      await new Promise<void>((r) => model.listen(0, '127.0.0.1', r));
-      const address = model.address();
-      modelUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1`;
+      modelUrl = model.url;
     });
-    afterAll(() => new Promise<void>((r) => model.close(() => r())));
+    afterAll(() => model.close());
 
     it('writes every turn and sends the engine’s context with each model call', async () => {
       const opts = {

@@ -1,9 +1,8 @@
 // The local embedder, and the OpenAI-compatible one against a local server (real HTTP, no network).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAiEmbedder } from '../../src/adapters/embedder/openai.js';
 import { dot, hashedNgramEmbedder } from '../../src/embedder.js';
+import { embeddingsJson, startModelServer, type ModelServer } from '../model-server.js';
 
 describe('local hashed n-gram embedder', () => {
   const e = hashedNgramEmbedder();
@@ -29,25 +28,18 @@ describe('local hashed n-gram embedder', () => {
 });
 
 describe('OpenAI-compatible embedder', () => {
-  let server: Server;
+  let server: ModelServer;
   let url = '';
   const seen: any[] = [];
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        const parsed = JSON.parse(body);
-        seen.push({ path: req.url, body: parsed });
-        const data = (parsed.input as string[]).map((t, index) => ({ object: 'embedding', index, embedding: [t.length, 1, 0] }));
-        // Out of order on purpose: the adapter must restore input order.
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ object: 'list', model: parsed.model, data: data.reverse(), usage: { prompt_tokens: 1, total_tokens: 1 } }),
-        );
-      });
+    server = await startModelServer((req) => {
+      seen.push(req);
+      const vectors = (req.body.input as string[]).map((t) => [t.length, 1, 0]);
+      const json = embeddingsJson(req.body.model, vectors);
+      // Out of order on purpose: the adapter must restore input order.
+      return { json: { ...json, data: json.data.reverse() } };
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    url = server.url;
   });
   afterAll(() => server.close());
 
