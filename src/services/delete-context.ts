@@ -10,6 +10,7 @@ import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
 import { forgetTermMatches } from '../pipeline/retriever/term-matches.js';
 import { forgetCandidateRows } from '../pipeline/retriever/candidate-rows.js';
 import { forgetVectors } from '../pipeline/retriever/vector-seeds.js';
+import { forgetWords } from '../pipeline/retriever/semantic.js';
 import { sessionCachePrefix } from './sessions.js';
 
 export async function deleteSession(ctx: Ctx, sessionId: string): Promise<void> {
@@ -51,6 +52,7 @@ async function dropCached(ctx: Ctx, sessionIds: string[]) {
     forgetTermMatches(ctx.tenantId, id);
     forgetCandidateRows(ctx.tenantId, id);
     forgetVectors(ctx.tenantId, id);
+    forgetWords(ctx.tenantId, id);
     try {
       await ctx.cache.deletePrefix(sessionCachePrefix(ctx.tenantId, id));
     } catch (err) {

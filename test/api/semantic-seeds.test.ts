@@ -2,8 +2,8 @@
 // reaches the rendered context, and the per-session vectors follow later writes and a re-created session.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
-import { semanticSeeds } from '../../src/pipeline/retriever/semantic.js';
-import { vectorSeeds } from '../../src/pipeline/retriever/vector-seeds.js';
+import { semanticSeeds, wordIndexStats } from '../../src/pipeline/retriever/semantic.js';
+import { vectorSeeds, vectorStats } from '../../src/pipeline/retriever/vector-seeds.js';
 import { sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { requireSession } from '../../src/services/sessions.js';
@@ -105,7 +105,13 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect((await nearest()).seeds).toEqual([turns.length + 1]);
     expect(reads).toEqual([0, turns.length]); // only the turn written since
 
+    // A query through the API indexes the session's words and sentence vectors; deleting it drops both here.
+    expect((await c.call('POST', '/v1/sessions/s3/context', { query, budget_tokens: 300 })).status).toBe(200);
+    const words = wordIndexStats().sessions;
+    const vectors = vectorStats().sessions;
     expect((await c.call('DELETE', '/v1/sessions/s3')).status).toBe(204);
+    expect(wordIndexStats().sessions).toBe(words - 1);
+    expect(vectorStats().sessions).toBe(vectors - 1);
     expect((await c.call('POST', '/v1/sessions/s3/turns', { turns: turns.slice(0, 2) })).status).toBe(201);
     expect((await nearest()).seeds.every((s) => s <= 2)).toBe(true);
   });

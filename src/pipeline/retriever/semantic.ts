@@ -22,6 +22,14 @@ interface SessionWords {
 /** One index per session, the least recently queried dropped first past `defaults.semantic.sessionsKept`. */
 const sessions = new SessionMemo<SessionWords>((kept) => kept <= defaults.semantic.sessionsKept);
 
+/** Drops a session's word index (on deletion: what was derived from its content must not outlive it here). */
+export function forgetWords(tenantId: string, sessionId: string): void {
+  sessions.forget(tenantId, sessionId);
+}
+
+/** Sessions whose word index this process holds. */
+export const wordIndexStats = () => ({ sessions: sessions.stats().entries });
+
 export interface SemanticSeedInput {
   source: Pick<TurnSource, 'conversation'>;
   words: WordLevel;

@@ -67,6 +67,12 @@ export function forgetVectors(tenantId: string, sessionId: string): void {
   held.forget(tenantId, sessionId);
 }
 
+/** Sessions (per model) whose vectors this process holds, and their estimated bytes. */
+export const vectorStats = () => {
+  const { entries, size } = held.stats();
+  return { sessions: entries, bytes: size };
+};
+
 export interface VectorSeedInput {
   store: Store;
   /** A stored embedder's vectors are read from the store; another's are computed here from the session's turns. */
