@@ -233,14 +233,14 @@ export const defaults = {
   },
 } as const;
 
-/**
- * How a budget is split across envelope sections (seed 001 M2) when no query is given: shares of what remains after
- * the fixed frame; unused tokens flow on (see the planner's backfill order).
- */
 /** Whether turns and queries are embedded by the OpenAI-compatible API (ADR 0012) rather than locally. */
 export const usesEmbeddingApi = (env: Pick<Env, 'OPENAI_API_KEY' | 'CONTEXT_EMBEDDING_MODEL'>): env is Env & { OPENAI_API_KEY: string } =>
   !!env.OPENAI_API_KEY && env.CONTEXT_EMBEDDING_MODEL !== 'none';
 
+/**
+ * How a budget is split across envelope sections (seed 001 M2) when no query is given: shares of what remains after
+ * the fixed frame; unused tokens flow on (see the planner's backfill order).
+ */
 export const sectionShares = {
   task_anchor: 0.08,
   hard_constraints: 0.07,

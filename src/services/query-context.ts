@@ -101,6 +101,7 @@ export async function queryContext(
   ]);
 
   ctx.onStage?.('retrieve');
+  const meant = await meaning;
   const ranked = body.query
     ? await rankRelevant({
         query: body.query,
@@ -108,9 +109,9 @@ export async function queryContext(
         candidates: history.candidates,
         totalTurns: session.last_sequence,
         // A model that just failed the search is not asked again for the ranking: lexical signals only.
-        embedder: (await meaning)?.failed ? undefined : ctx.embedder,
+        embedder: meant?.failed ? undefined : ctx.embedder,
         logger: ctx.logger,
-        known: (await meaning)?.vectors,
+        known: meant?.vectors,
       })
     : [];
 

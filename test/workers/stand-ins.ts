@@ -11,6 +11,7 @@ import { startUpstashGateway } from '../../infra/upstash-rest-gateway.js';
 import { ensureDatabase } from '../../scripts/postgres.js';
 import { openPostgres } from '../../src/adapters/store/postgres.js';
 import { hashedNgramEmbedder } from '../../src/embedder.js';
+import { embeddingsJson } from '../model-server.js';
 
 const DATABASE = process.env.TEST_DATABASE ?? 'context_engine_test';
 const adminUrl = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -49,10 +50,7 @@ const receiver = createServer((req, res) => {
       list.push({ body, signature: '', status: 200 });
       deliveries.set(url, list);
       void embeddings.embed(input).then((vectors) =>
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-          object: 'list', model: 'stand-in', usage: { prompt_tokens: 0, total_tokens: 0 },
-          data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: Array.from(v) })),
-        })),
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(embeddingsJson('stand-in', vectors.map((v) => Array.from(v))))),
       );
       return;
     }

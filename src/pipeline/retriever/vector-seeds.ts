@@ -105,6 +105,8 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
 /** The vectors of turns after `after`, up to the request's last sequence, oldest first. */
 async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequence: number; q: Int8Array; scale: number }[]> {
   const s = input.session;
+  // Nothing is newer than what the request's session row counts.
+  if (after >= s.last_sequence) return [];
   if (input.embedder.stored) {
     const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(sql`
       SELECT sequence, scale, vector FROM turn_vectors
@@ -113,7 +115,6 @@ async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequ
       ORDER BY sequence`);
     return rows.map((r) => ({ sequence: Number(r.sequence), ...decodeVector(r) }));
   }
-  if (after >= s.last_sequence) return [];
   const turns = (await input.source.conversation(after)).filter((t) => t.sequence <= s.last_sequence);
   const vectors = turns.length ? await input.embedder.embed(turns.map(embeddedText)) : [];
   return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!) }));
