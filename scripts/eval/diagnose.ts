@@ -14,7 +14,7 @@ import { sql } from 'drizzle-orm';
 import { defaults } from '../../src/config.js';
 import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
-import { meaningSeeds, seedsFor } from '../../src/services/query-context.js';
+import { meaningSeeds, searchText, seedsFor } from '../../src/services/query-context.js';
 import { requireSession } from '../../src/services/sessions.js';
 import { parseBudgets } from './main.js';
 import { locomoCase, studyConversations, studyOptions } from './locomo.js';
@@ -68,9 +68,10 @@ async function main() {
           const seeds = seedsFor(budget);
           const source = sqlTurnSource(store, tenantId, c.sessionId);
           // The same seeds by meaning as QueryContext (word-level and sentence vectors, or a model's stored vectors).
-          const meaning = await meaningSeeds(ctx, session, { query: q.question, budget_tokens: budget, reserve_tokens: 0 }, source);
-          const history = await historyCandidates(source, store, q.question, { totalTurns, seeds, extraSeeds: meaning.seeds });
-          const ranked = await rankRelevant({ query: q.question, terms: history.terms, candidates: history.candidates, totalTurns, embedder, known: meaning.vectors });
+          const query = searchText(ctx, q.question);
+          const meaning = await meaningSeeds(ctx, session, { query, budget_tokens: budget, reserve_tokens: 0 }, source);
+          const history = await historyCandidates(source, store, query, { totalTurns, seeds, extraSeeds: meaning.seeds });
+          const ranked = await rankRelevant({ query, terms: history.terms, candidates: history.candidates, totalTurns, embedder, known: meaning.vectors });
           const packed = new Set(
             turnRows.filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000')).map((r) => Number(r.sequence)),
           );

@@ -42,6 +42,7 @@ import {
 import { snapshotFits, snapshotTurnSource } from '../pipeline/retriever/snapshot.js';
 import { rankRelevant } from '../pipeline/retriever/relevant.js';
 import { semanticSeeds } from '../pipeline/retriever/semantic.js';
+import { withSpellings } from '../pipeline/retriever/spelling.js';
 import { vectorSeeds, type KnownVectors } from '../pipeline/retriever/vector-seeds.js';
 import { hasWords } from '../embedder.js';
 import type { Ctx } from '../ports.js';
@@ -78,14 +79,16 @@ export async function queryContext(
   ctx.onStage?.('cache');
   if (hit) return { ...hit, request_id: ctx.requestId, cached: true };
 
-  const tsQuery = toTsQuery(body.query);
+  // The query as searched: with the likely spellings of words the word table does not know.
+  const query = body.query && searchText(ctx, body.query);
+  const tsQuery = toTsQuery(query);
   const noHistory: HistoryCandidates = { terms: [], candidates: [] };
   const source = await turnSource(ctx, session);
-  const meaning = body.query && tsQuery ? meaningSeeds(ctx, session, body, source) : undefined;
+  const meaning = query && tsQuery ? meaningSeeds(ctx, session, { ...body, query }, source) : undefined;
   const [structural, history, memories] = await Promise.all([
     source.structural(body.recent_turns, body.time_range),
-    body.query && tsQuery
-      ? historyCandidates(source, ctx.store, body.query, {
+    query && tsQuery
+      ? historyCandidates(source, ctx.store, query, {
           range: body.time_range,
           totalTurns: session.last_sequence,
           seeds: seedsFor(body.budget_tokens - body.reserve_tokens),
@@ -102,9 +105,9 @@ export async function queryContext(
 
   ctx.onStage?.('retrieve');
   const meant = await meaning;
-  const ranked = body.query
+  const ranked = query
     ? await rankRelevant({
-        query: body.query,
+        query,
         terms: history.terms,
         candidates: history.candidates,
         totalTurns: session.last_sequence,
@@ -293,6 +296,10 @@ function weighted(shares: Record<SectionName, number>, weights: QueryContextBody
  * stored vectors of a remote embedding model (ADR 0012). An optional signal: it never rejects (a failure leaves the
  * lexical seeds alone), since it runs beside the lexical search and is awaited later.
  */
+/** A query as it is searched: with the likely spellings of the words the bundled word table does not know. */
+export const searchText = (ctx: Pick<Ctx, 'embedder'>, query: string): string =>
+  hasWords(ctx.embedder) ? withSpellings(ctx.embedder.words, query) : query;
+
 export async function meaningSeeds(
   ctx: Ctx,
   session: SessionRow,

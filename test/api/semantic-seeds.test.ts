@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { semanticSeeds, wordIndexStats } from '../../src/pipeline/retriever/semantic.js';
 import { vectorSeeds, vectorStats } from '../../src/pipeline/retriever/vector-seeds.js';
-import { sqlTurnSource } from '../../src/pipeline/retriever/index.js';
+import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
+import { correction, withSpellings } from '../../src/pipeline/retriever/spelling.js';
+import { searchText } from '../../src/services/query-context.js';
 import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { requireSession } from '../../src/services/sessions.js';
 import { hasWords } from '../../src/embedder.js';
@@ -114,5 +116,33 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect(vectorStats().sessions).toBe(vectors - 1);
     expect((await c.call('POST', '/v1/sessions/s3/turns', { turns: turns.slice(0, 2) })).status).toBe(201);
     expect((await nearest()).seeds.every((s) => s <= 2)).toBe(true);
+  });
+  it('searches a misspelt query word also as its likely spelling', async () => {
+    const words = wordsOf(h);
+    expect(correction(words, 'torunament')).toBe('tournament'); // two letters swapped
+    expect(correction(words, 'funraiser')).toBe('fundraiser'); // a letter dropped
+    expect(correction(words, 'educaton')).toBe('education');
+    expect(correction(words, 'desert')).toBeUndefined(); // a known word is not "corrected"
+    expect(correction(words, 'Torunament')).toBeUndefined(); // capitalised: a name, left alone
+    expect(correction(words, 'iwth')).toBeUndefined(); // too short to guess
+    expect(correction(words, 'qzxjvbk')).toBeUndefined(); // nothing one edit away
+    expect(withSpellings(words, 'Which tournament did she win?')).toBe('Which tournament did she win?');
+
+    const c = await tenant(h);
+    const won = 'I finally won the regional chess tournament yesterday!';
+    const turns = [...filler, won, ...filler].map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content }));
+    expect((await c.call('POST', '/v1/sessions/s5/turns', { turns })).status).toBe(201);
+    const query = 'Which torunament did she play in?';
+    const ctx = { ...h.deps, tenantId: c.tenantId } as never;
+    const source = sqlTurnSource(h.deps.store, c.tenantId, 's5');
+    const raw = await historyCandidates(source, h.deps.store, query, { totalTurns: turns.length });
+    expect(raw.candidates.some((x) => x.content === won)).toBe(false);
+    const searched = await historyCandidates(source, h.deps.store, searchText(ctx, query), { totalTurns: turns.length });
+    expect(searched.terms).toContainEqual({ lexeme: 'tournament', df: 1 });
+    expect(searched.candidates.find((x) => x.content === won)?.seed).toBe(true);
+
+    const res = await c.call('POST', '/v1/sessions/s5/context', { query, budget_tokens: 300 });
+    expect(res.status).toBe(200);
+    expect(res.json.rendered.text).toContain(won);
   });
 });
