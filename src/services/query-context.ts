@@ -32,6 +32,7 @@ import {
 import {
   historyCandidates,
   recallMemories,
+  sharedConversation,
   sqlTurnSource,
   toTsQuery,
   type HistoryCandidates,
@@ -304,11 +305,13 @@ export async function meaningSeeds(
   ctx: Ctx,
   session: SessionRow,
   body: Pick<QueryContextBody, 'query' | 'budget_tokens' | 'reserve_tokens' | 'time_range'>,
-  source: TurnSource,
+  turns: Pick<TurnSource, 'conversation'>,
 ): Promise<{ seeds: number[]; vectors?: KnownVectors; failed?: boolean }> {
   const embedder = ctx.embedder;
   if (!body.query || !embedder) return { seeds: [] };
   const seeds = seedsFor(body.budget_tokens - body.reserve_tokens);
+  // Both in-process searches below read the session's newest turns: once between them.
+  const source = sharedConversation(turns);
   try {
     const nearest = (share: number) =>
       vectorSeeds({ store: ctx.store, embedder, source, session: { ...session, tenantId: ctx.tenantId }, query: body.query!, count: Math.round(seeds * share) });

@@ -6,7 +6,7 @@ import { semanticSeeds, wordIndexStats } from '../../src/pipeline/retriever/sema
 import { vectorSeeds, vectorStats } from '../../src/pipeline/retriever/vector-seeds.js';
 import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { correction, withSpellings } from '../../src/pipeline/retriever/spelling.js';
-import { searchText } from '../../src/services/query-context.js';
+import { meaningSeeds, searchText } from '../../src/services/query-context.js';
 import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { requireSession } from '../../src/services/sessions.js';
 import { hasWords } from '../../src/embedder.js';
@@ -117,6 +117,26 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect((await c.call('POST', '/v1/sessions/s3/turns', { turns: turns.slice(0, 2) })).status).toBe(201);
     expect((await nearest()).seeds.every((s) => s <= 2)).toBe(true);
   });
+  it('the word index and the sentence vectors share one read of the newest turns per query', async () => {
+    const c = await tenant(h);
+    const write = (contents: string[]) =>
+      c.call('POST', '/v1/sessions/s4/turns', { turns: contents.map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content })) });
+    expect((await write([...filler, hobby])).status).toBe(201);
+    const reads: number[] = [];
+    const seeds = async () => {
+      const ctx = { ...h.deps, tenantId: c.tenantId } as never;
+      const session = await requireSession(ctx, 's4');
+      const copy = await snapshotTurnSource(h.deps.store, c.tenantId, session);
+      const source = { conversation: (after: number) => (reads.push(after), copy.conversation(after)) };
+      return meaningSeeds(ctx, session, { query: 'What outdoor activities does her family enjoy?', budget_tokens: 1000, reserve_tokens: 0 }, source);
+    };
+    expect((await seeds()).seeds).toContain(filler.length + 1); // both searches found the hobby turn…
+    expect(reads).toEqual([0]); // …from one read
+    expect((await write(['We also went kayaking on the river with the children.'])).status).toBe(201);
+    expect((await seeds()).seeds).toContain(filler.length + 2);
+    expect(reads).toEqual([0, filler.length + 1]); // one read of the turn written since
+  });
+
   it('searches a misspelt query word also as its likely spelling', async () => {
     const words = wordsOf(h);
     expect(correction(words, 'torunament')).toBe('tournament'); // two letters swapped

@@ -118,6 +118,26 @@ export interface TurnSource {
   conversation(after: number): Promise<{ sequence: number; name: string | null; content: string }[]>;
 }
 
+/**
+ * A source whose conversation reads are shared within one query: the word index and the sentence vectors bring
+ * themselves up to date at once, usually from the same point, so the first read also answers a later call from any
+ * point past its own.
+ */
+export function sharedConversation(source: Pick<TurnSource, 'conversation'>): Pick<TurnSource, 'conversation'> {
+  let first: { after: number; rows: ReturnType<TurnSource['conversation']> } | undefined;
+  return {
+    conversation(after) {
+      if (first && after >= first.after) {
+        const from = first;
+        return from.rows.then((rows) => (after === from.after ? rows : rows.filter((r) => r.sequence > after)));
+      }
+      const rows = source.conversation(after);
+      first ??= { after, rows };
+      return rows;
+    },
+  };
+}
+
 /** System turns read as constraints, oldest first. */
 export const SYSTEM_TURNS = 20;
 /** Call turns read just before each tool result. */

@@ -51,9 +51,8 @@ export function decodeVector(stored: StoredVector): { q: Int8Array; scale: numbe
 interface SessionVectors {
   /** Highest sequence read so far. */
   upTo: number;
+  /** Ascending: each read appends only sequences above the last one held. */
   sequences: number[];
-  /** Sequence → index into `vectors`. */
-  at: Map<number, number>;
   vectors: Int8Array[];
   scales: number[];
   bytes: number;
@@ -89,9 +88,9 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
   let entry = held.peek(s, input.embedder.model);
   // Started afresh once it holds twice the window, so a long-lived session's entry stays bounded.
   if (!entry || s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 2 * window)
-    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], at: new Map(), vectors: [], scales: [], bytes: 0 };
+    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], vectors: [], scales: [], bytes: 0 };
   for (const r of await newVectors(input, entry.upTo)) {
-    entry.at.set(r.sequence, entry.sequences.push(r.sequence) - 1);
+    entry.sequences.push(r.sequence);
     entry.vectors.push(r.q);
     entry.scales.push(r.scale);
     entry.bytes += r.q.length + 64;
@@ -120,6 +119,20 @@ async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequ
   return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!) }));
 }
 
+/** Where a sequence is in an ascending list (binary search), or undefined. */
+function indexOf(sequences: readonly number[], sequence: number): number | undefined {
+  let lo = 0;
+  let hi = sequences.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = sequences[mid]!;
+    if (s === sequence) return mid;
+    if (s < sequence) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
 /** Vectors a query already has: its own, and the stored ones of the session's turns (by sequence). */
 export interface KnownVectors {
   query: Float32Array;
@@ -136,7 +149,7 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
   const vectors: KnownVectors = {
     query,
     of(sequence) {
-      const i = entry.at.get(sequence);
+      const i = indexOf(entry.sequences, sequence);
       if (i === undefined) return undefined;
       const scale = entry.scales[i]!;
       return Float32Array.from(entry.vectors[i]!, (x) => x * scale);
