@@ -1,9 +1,9 @@
 // End to end: a tiny synthetic LoCoMo conversation in a temp folder, run through the eval command in-process.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../../scripts/eval/main.js';
+import { runEvalCli } from './run-cli.js';
 import { locomoConversation, writeLocomoFolder } from '../fixtures/locomo.js';
 
 const conversation = {
@@ -25,12 +25,7 @@ describe('eval command on a synthetic conversation', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'locomo-eval-'));
     const data = await writeLocomoFolder(dir, conversation);
     const out = path.join(dir, 'out', 'result.json');
-    await cli(['--data', data, '--budget', '120,1000', '--json', out], {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
-      tty: false,
-    });
-    json = JSON.parse(await readFile(out, 'utf8'));
+    ({ stdout, stderr, json } = await runEvalCli(['--data', data, '--budget', '120,1000'], out));
   }, 180_000);
 
   afterAll(async () => {

@@ -1,11 +1,11 @@
 // The τ-bench step protocol on a small shop-agent trajectory (not the airline data): which steps are scored, which
 // values they require, and the eval command end to end with --suite tau.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { histogramMean } from '../../scripts/eval/harness.js';
-import { cli } from '../../scripts/eval/main.js';
+import { runEvalCli } from './run-cli.js';
 import { parseMessages, requiredValues, stringLeaves, tauCase } from '../../scripts/eval/tau.js';
 
 const call = (id: string, name: string, args: unknown) => ({ id, type: 'function', function: { name, arguments: JSON.stringify(args) } });
@@ -75,12 +75,7 @@ describe('eval command with --suite tau', () => {
     const file = path.join(dir, 'trajectories.json');
     await writeFile(file, JSON.stringify([{ task_id: 7, trial: 0, traj }, { task_id: 7, trial: 1, traj }]));
     const out = path.join(dir, 'result.json');
-    await cli(['--suite', 'tau', '--data', file, '--budget', '200,2000', '--json', out], {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
-      tty: false,
-    });
-    json = JSON.parse(await readFile(out, 'utf8'));
+    ({ stdout, stderr, json } = await runEvalCli(['--suite', 'tau', '--data', file, '--budget', '200,2000'], out));
   }, 180_000);
 
   afterAll(async () => {
