@@ -292,15 +292,15 @@ function weighted(shares: Record<SectionName, number>, weights: QueryContextBody
   return Object.fromEntries(sectionNames.map((s) => [s, merged[s] / total])) as Record<SectionName, number>;
 }
 
+/** A query as it is searched: with the likely spellings of the words the bundled word table does not know. */
+export const searchText = (ctx: Pick<Ctx, 'embedder'>, query: string): string =>
+  hasWords(ctx.embedder) ? withSpellings(ctx.embedder.words, query) : query;
+
 /**
  * The turns nearest the query in meaning seed the candidates too: found with the bundled word vectors, or among the
  * stored vectors of a remote embedding model (ADR 0012). An optional signal: it never rejects (a failure leaves the
  * lexical seeds alone), since it runs beside the lexical search and is awaited later.
  */
-/** A query as it is searched: with the likely spellings of the words the bundled word table does not know. */
-export const searchText = (ctx: Pick<Ctx, 'embedder'>, query: string): string =>
-  hasWords(ctx.embedder) ? withSpellings(ctx.embedder.words, query) : query;
-
 export async function meaningSeeds(
   ctx: Ctx,
   session: SessionRow,

@@ -127,10 +127,7 @@ export function sharedConversation(source: Pick<TurnSource, 'conversation'>): Pi
   let first: { after: number; rows: ReturnType<TurnSource['conversation']> } | undefined;
   return {
     conversation(after) {
-      if (first && after >= first.after) {
-        const from = first;
-        return from.rows.then((rows) => (after === from.after ? rows : rows.filter((r) => r.sequence > after)));
-      }
+      if (first && after >= first.after) return first.rows.then((rows) => rows.filter((r) => r.sequence > after));
       const rows = source.conversation(after);
       first ??= { after, rows };
       return rows;
