@@ -75,10 +75,12 @@ async function main() {
           const packed = new Set(
             turnRows.filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000')).map((r) => Number(r.sequence)),
           );
-          // Where the budget ran out in the ranked list: just past the lowest-ranked turn that was packed.
+          // Where the budget ran out in the ranked list: just past the lowest-ranked turn packed as relevant history
+          // (the newest turns are placed whatever their rank).
+          const retrieved = new Set(answer.retrieved);
           let reach = 0;
           ranked.forEach((r, i) => {
-            if (packed.has(r.candidate.sequence)) reach = i + 1;
+            if (retrieved.has(r.candidate.sequence)) reach = i + 1;
           });
           const lexemes = history.terms.map((t) => t.lexeme);
           const speakers = new Set(history.candidates.flatMap((x) => x.speakerLexemes));

@@ -105,6 +105,8 @@ export async function compactionCount(product: Product, s: ProductSession): Prom
 
 export interface ProductAnswer {
   text: string;
+  /** Sequences of the turns placed as relevant history (retrieved for the query, not the newest turns). */
+  retrieved: number[];
   /** Wall time of the HTTP call, including reading the JSON body. */
   ms: number;
 }
@@ -116,5 +118,7 @@ export async function queryProduct(product: Product, s: ProductSession, query: s
   const r = await call(product, s.key, `/v1/sessions/${s.sessionId}/context`, body);
   const ms = performance.now() - started;
   if (r.status !== 200) throw new Error(`QueryContext failed (${r.status}): ${JSON.stringify(r.json)}`);
-  return { text: String(r.json.rendered?.text ?? ''), ms };
+  const history: { source: string; sequence: number | null }[] = r.json.envelope?.relevant_history ?? [];
+  const retrieved = history.filter((h) => h.source === 'retrieved' && h.sequence !== null).map((h) => Number(h.sequence));
+  return { text: String(r.json.rendered?.text ?? ''), retrieved, ms };
 }

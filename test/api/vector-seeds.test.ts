@@ -61,7 +61,7 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
 
   const conversation = [
     ...Array.from({ length: 6 }, (_, i) => filler(i)),
-    { role: 'assistant', name: 'Melanie', content: 'I signed up for a pottery class yesterday, it calms me down.' },
+    { role: 'assistant', name: 'Melanie', content: 'My pottery class calms me down.' },
     { role: 'tool', content: '{"status":"ok"}', tool_call_id: 'c1' },
     ...Array.from({ length: 60 }, (_, i) => filler(i + 6)),
   ];
@@ -78,7 +78,7 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
     // Every user and assistant turn, no tool result.
     expect(await vectorCount(h, c.tenantId, 'v1')).toBe(conversation.length - 1);
     const embeddedTexts = inputs.flat();
-    expect(embeddedTexts).toContain('Melanie: I signed up for a pottery class yesterday, it calms me down.');
+    expect(embeddedTexts).toContain('Melanie: My pottery class calms me down.');
 
     const before = inputs.length;
     const q = await c.call('POST', '/v1/sessions/v1/context', { query: question, budget_tokens: 400 });

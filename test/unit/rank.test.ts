@@ -98,6 +98,21 @@ describe('re-ranking candidates', () => {
     expect(ids(topical).indexOf('t1')).toBeLessThan(ids(topical).indexOf('t30'));
   });
 
+  it('orders turns that match only by a named participant by how much they recount, not by recency', () => {
+    const recounting = 'I just signed up for a pottery class yesterday, it is like therapy for me and I love the calm of it.';
+    const candidates = [
+      turn(3, 'ana', 'sign pottery class yesterday therapi love calm', { content: recounting }),
+      turn(40, 'ana', 'wow great', { content: 'Wow, that is great!' }),
+      turn(41, 'bo', 'hobbi', { content: 'Any hobbies?' }),
+    ];
+    const terms = [{ lexeme: 'ana', df: 30 }, { lexeme: 'hobbi', df: 3 }];
+    expect(ids(rankCandidates({ candidates, terms, totalTurns: 60, weights: { informative: 0, neighbour: 0, neighbour2: 0 } })).slice(0, 2)).toEqual(['t41', 't40']);
+    const r = rankCandidates({ candidates, terms, totalTurns: 60, weights: { neighbour: 0, neighbour2: 0 } });
+    expect(ids(r).indexOf('t3')).toBeLessThan(ids(r).indexOf('t40'));
+    // A turn that matches a term of its own is not re-weighed: 'hobbi' still ranks first.
+    expect(ids(r)[0]).toBe('t41');
+  });
+
   it('is deterministic and empty without candidates or matches', () => {
     expect(rankCandidates({ candidates: [], terms: [{ lexeme: 'x', df: 0 }], totalTurns: 0 })).toEqual([]);
     expect(rankCandidates({ candidates: [turn(1, 'ana', 'hello')], terms: [{ lexeme: 'zzz', df: 0 }], totalTurns: 5 })).toEqual([]);

@@ -4,11 +4,13 @@
 // - stem-prefix variants at a reduced weight ("entrepreneur" also matches "entrepreneurial");
 // - the episode a turn belongs to (turns of one day): a turn in an episode about the query's topic is more likely
 //   relevant than an isolated mention, so the episode's own BM25 score scales the turn's;
-// - the speaker: when the query names a participant, that participant's own turns weigh a little more;
+// - the speaker: when the query names a participant, that participant's own turns weigh a little more, and those
+//   that match by the name alone weigh by how much they recount (./informative.ts);
 // - explicit calendar cues in the query ("in June 2023");
 // - conversational adjacency: a hit's neighbours inherit part of its score (the answer follows the question);
 // - recency, as a tie-breaker only.
 import type { Lexemes } from './lexemes.js';
+import { informativeness } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
 
 export interface Candidate {
@@ -49,6 +51,11 @@ export interface RankWeights {
   answer: number;
   /** Recency bonus, relative to the best score (a tie-breaker). */
   recency: number;
+  /**
+   * A turn that shares nothing with the query but a named participant's name is scaled by 1 + this × its
+   * informativeness (./informative.ts): of that person's many turns, the ones that recount something answer.
+   */
+  informative: number;
 }
 
 export const defaultWeights: RankWeights = {
@@ -63,6 +70,7 @@ export const defaultWeights: RankWeights = {
   neighbour2: 0.25,
   answer: 0.9,
   recency: 0.01,
+  informative: 1,
 };
 
 export interface RankInput {
@@ -123,6 +131,8 @@ export function rankCandidates(input: RankInput): Ranked[] {
     return s;
   };
 
+  const nameOnly = (c: Candidate) => !terms.some((t) => !t.speaker && termFrequency(c.lexemes.tf, t.variants) > 0);
+
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
   const lexical = cands.map((c) => bm25(c.lexemes.tf, c.lexemes.length, avgLength, false));
 
@@ -154,6 +164,7 @@ export function rankCandidates(input: RankInput): Ranked[] {
     s *= 1 + w.episode * (episodeScore.get(episodeOf(c.createdAt)) ?? 0);
     if (namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l))) s *= 1 + w.speaker;
     if (input.cues && matchesCues(c.createdAt, input.cues)) s *= 1 + w.time;
+    if (w.informative > 0 && nameOnly(c)) s *= 1 + w.informative * informativeness(c.content);
     return s;
   });
 

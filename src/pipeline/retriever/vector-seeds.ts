@@ -8,8 +8,9 @@
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config.js';
 import type { Store } from '../../db/store.js';
-import type { Embedder } from '../../embedder.js';
+import { hasWords, type Embedder } from '../../embedder.js';
 import type { TurnSource } from './index.js';
+import { informativeness } from './informative.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 /**
@@ -55,6 +56,8 @@ interface SessionVectors {
   sequences: number[];
   vectors: Int8Array[];
   scales: number[];
+  /** Each turn's informativeness (./informative.ts) for computed vectors; 0 for stored ones (their text is not read). */
+  priors: number[];
   bytes: number;
 }
 
@@ -88,12 +91,13 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
   let entry = held.peek(s, input.embedder.model);
   // Started afresh once it holds twice the window, so a long-lived session's entry stays bounded.
   if (!entry || s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 2 * window)
-    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], vectors: [], scales: [], bytes: 0 };
+    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], vectors: [], scales: [], priors: [], bytes: 0 };
   for (const r of await newVectors(input, entry.upTo)) {
     entry.sequences.push(r.sequence);
     entry.vectors.push(r.q);
     entry.scales.push(r.scale);
-    entry.bytes += r.q.length + 64;
+    entry.priors.push(r.prior);
+    entry.bytes += r.q.length + 72;
   }
   // Stored vectors arrive after their turns: read again from the newest one. Computed ones cover every turn read.
   entry.upTo = input.embedder.stored ? (entry.sequences.at(-1) ?? entry.upTo) : s.last_sequence;
@@ -102,7 +106,7 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
 }
 
 /** The vectors of turns after `after`, up to the request's last sequence, oldest first. */
-async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequence: number; q: Int8Array; scale: number }[]> {
+async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequence: number; q: Int8Array; scale: number; prior: number }[]> {
   const s = input.session;
   // Nothing is newer than what the request's session row counts.
   if (after >= s.last_sequence) return [];
@@ -112,11 +116,12 @@ async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequ
       WHERE tenant_id = ${s.tenantId} AND session_id = ${s.id} AND model = ${input.embedder.model}
         AND sequence > ${after} AND sequence <= ${s.last_sequence}
       ORDER BY sequence`);
-    return rows.map((r) => ({ sequence: Number(r.sequence), ...decodeVector(r) }));
+    return rows.map((r) => ({ sequence: Number(r.sequence), ...decodeVector(r), prior: 0 }));
   }
   const turns = (await input.source.conversation(after)).filter((t) => t.sequence <= s.last_sequence);
   const vectors = turns.length ? await input.embedder.embed(turns.map(embeddedText)) : [];
-  return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!) }));
+  const informs = hasWords(input.embedder);
+  return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!), prior: informs ? informativeness(t.content) : 0 }));
 }
 
 /** Where a sequence is in an ascending list (binary search), or undefined. */
@@ -155,7 +160,8 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
       return Float32Array.from(entry.vectors[i]!, (x) => x * scale);
     },
   };
-  // The best `count` by similarity (ties: the newer turn), kept in order while scanning: count is a few dozen.
+  // The best `count` by similarity (plus, for the bundled word vectors, how much a turn recounts; ties: the newer
+  // turn), kept in order while scanning: count is a few dozen.
   const count = Math.max(0, input.count);
   const best: { sequence: number; sim: number }[] = [];
   const oldest = input.session.last_sequence - defaults.vectors.window;
@@ -165,7 +171,7 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
     if (sequence <= oldest || v.length !== query.length) continue;
     let dotq = 0;
     for (let d = 0; d < v.length; d++) dotq += v[d]! * query[d]!;
-    const sim = dotq * entry.scales[i]!;
+    const sim = dotq * entry.scales[i]! + defaults.vectors.localInformative * entry.priors[i]!;
     if (best.length === count && sim < best[count - 1]!.sim) continue;
     // Sequences rise, so a later turn with an equal score goes before the earlier one.
     let at = best.findIndex((b) => sim >= b.sim);
