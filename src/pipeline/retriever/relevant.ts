@@ -1,15 +1,14 @@
 // Relevant history for one query: lexical re-ranking of the bounded candidate set, an optional semantic signal
 // fused by reciprocal rank, and near-duplicate removal among the candidates a budget could hold.
 import { defaults } from '../../config.js';
-import { dot, hasWords, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
+import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
-import { informativeness } from './informative.js';
 import { rankIds, reciprocalRankFusion } from './fusion.js';
 import type { HistoryCandidate } from './index.js';
 import { rankCandidates, type QueryTerm, type RankWeights } from './rank.js';
 import { timeCues } from './temporal.js';
-import { embeddedText, type KnownVectors } from './vector-seeds.js';
+import { closenessPrior, embeddedText, type KnownVectors } from './vector-seeds.js';
 
 export interface RankedTurn {
   candidate: HistoryCandidate;
@@ -97,10 +96,8 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
       // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical
       // scores' magnitudes by reassigning them in the new order.
       const lexicalIds = head.map((r) => r.candidate.id);
-      // The bundled word vectors' closeness also counts how much a turn recounts (defaults.vectors.localInformative).
-      const prior = hasWords(input.embedder) ? defaults.vectors.localInformative : 0;
       const similarity = new Map(
-        head.map((r) => [r.candidate.id, dot(vectors.query!, vectors.of(r.candidate.id)!) + (prior && prior * informativeness(r.candidate.content))]),
+        head.map((r) => [r.candidate.id, dot(vectors.query!, vectors.of(r.candidate.id)!) + closenessPrior(input.embedder, r.candidate.content)]),
       );
       const semanticIds = rankIds(similarity);
       const fused = reciprocalRankFusion([{ ids: lexicalIds }, { ids: semanticIds, weight: cfg.embeddingWeight }]);

@@ -20,6 +20,13 @@ import { SessionMemo, type MemoSession } from './session-memo.js';
  */
 export const embeddedText = (t: { name: string | null; content: string }) => (t.name ? `${t.name}: ${t.content}` : t.content);
 
+/**
+ * What a turn's closeness to a query in meaning adds to the cosine: with the bundled word vectors, a share of how much
+ * the turn recounts (defaults.vectors.localInformative); nothing for a trained model's vectors.
+ */
+export const closenessPrior = (embedder: Embedder | undefined, content: string): number =>
+  hasWords(embedder) ? defaults.vectors.localInformative * informativeness(content) : 0;
+
 /** A vector as stored: int8 components and the scale that maps them back (component ≈ q × scale). */
 export interface StoredVector {
   scale: number;
@@ -56,7 +63,7 @@ interface SessionVectors {
   sequences: number[];
   vectors: Int8Array[];
   scales: number[];
-  /** Each turn's informativeness (./informative.ts) for computed vectors; 0 for stored ones (their text is not read). */
+  /** What each turn's closeness adds to its cosine (closenessPrior); 0 for stored vectors (their text is not read). */
   priors: number[];
   bytes: number;
 }
@@ -120,8 +127,7 @@ async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequ
   }
   const turns = (await input.source.conversation(after)).filter((t) => t.sequence <= s.last_sequence);
   const vectors = turns.length ? await input.embedder.embed(turns.map(embeddedText)) : [];
-  const informs = hasWords(input.embedder);
-  return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!), prior: informs ? informativeness(t.content) : 0 }));
+  return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!), prior: closenessPrior(input.embedder, t.content) }));
 }
 
 /** Where a sequence is in an ascending list (binary search), or undefined. */
@@ -171,7 +177,7 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
     if (sequence <= oldest || v.length !== query.length) continue;
     let dotq = 0;
     for (let d = 0; d < v.length; d++) dotq += v[d]! * query[d]!;
-    const sim = dotq * entry.scales[i]! + defaults.vectors.localInformative * entry.priors[i]!;
+    const sim = dotq * entry.scales[i]! + entry.priors[i]!;
     if (best.length === count && sim < best[count - 1]!.sim) continue;
     // Sequences rise, so a later turn with an equal score goes before the earlier one.
     let at = best.findIndex((b) => sim >= b.sim);
