@@ -159,20 +159,19 @@ export const defaults = {
     matchesPerTerm: 500,
     /**
      * Hits with the highest summed IDF kept as seeds: one per `tokensPerSeed` of budget, within these bounds. With
-     * their neighbours that is about three candidate turns per turn the budget can hold.
+     * their neighbours and the seeds by meaning that is about five candidate turns per turn the budget can hold: the
+     * learned ranker (ADR 0014) tells them apart, and more of the turns that answer are among them.
      */
     seedsMin: 40,
-    seedsMax: 100,
-    tokensPerSeed: 40,
+    seedsMax: 200,
+    tokensPerSeed: 20,
     /** Turns fetched on each side of a seed: answers follow questions, context surrounds mentions. */
     neighbourRadius: 2,
     /** Stems at least this long also match the longer stems they prefix. */
     prefixMinLength: 4,
     /** Cosine at which two candidate turns count as near-duplicates and only the better-ranked one is kept. */
     duplicateCosine: 0.92,
-    /** Weight of embedding similarity fused (by reciprocal rank) with the lexical ranking, for semantic embedders. */
-    embeddingWeight: 0.5,
-    /** Candidates embedded per query for fusion and de-duplication (the ones a budget can hold). */
+    /** Candidates without a vector at hand embedded per query (the best-scored), and compared for near-duplicates. */
     embedTop: 200,
   },
   /**
@@ -211,7 +210,7 @@ export const defaults = {
     /** Seeds per query: this share of the lexical seed count. */
     seedShare: 0.5,
     /** With the bundled word vectors (beside their word-level seeds): this share of the lexical seed count. */
-    localSeedShare: 0.25,
+    localSeedShare: 0.5,
     /**
      * With the bundled word vectors, a turn's closeness to the query in meaning is its cosine plus this share of its
      * informativeness (pipeline/retriever/informative.ts), for the seeds and for the order fused with the lexical one:
@@ -236,7 +235,7 @@ export const defaults = {
      * being queried at once means rebuilding an index on most queries. */
     sessionsKept: 128,
     /** Seeds per query: this share of the lexical seed count. */
-    seedShare: 0.5,
+    seedShare: 1,
   },
 } as const;
 

@@ -12,13 +12,11 @@
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../src/config.js';
-import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
-import { meaningSeeds, searchText, seedsFor } from '../../src/services/query-context.js';
-import { requireSession } from '../../src/services/sessions.js';
 import { parseBudgets } from './main.js';
 import { locomoCase, studyConversations, studyOptions } from './locomo.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
+import { retraceable } from './retrace.js';
 
 const reasons = ['no-match', 'capped', 'not-seed', 'name-only', 'unscored', 'ranked-low', 'dropped'] as const;
 type Reason = (typeof reasons)[number];
@@ -35,7 +33,7 @@ async function main() {
   const convs = await studyConversations(values);
   const examples = Number(values.examples);
   const product = await startProduct();
-  const { store, embedder } = product.deps;
+  const { store } = product.deps;
   const counts = new Map<string, number>();
   const add = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
   const shown: string[] = [];
@@ -47,14 +45,12 @@ async function main() {
       const c = locomoCase(conv);
       const tenantId = `diag-${ci}`;
       const s = await writeCase(product, c, tenantId);
-      const ctx = { ...product.deps, tenantId, requestId: 'diagnose' };
-      const session = await requireSession(ctx, c.sessionId);
+      const retrace = await retraceable(product, tenantId, c.sessionId);
       const turnRows = await store.query<{ sequence: number; external_id: string; created_at: string }>(sql`
         SELECT sequence, external_id, created_at FROM turns WHERE tenant_id = ${tenantId} AND session_id = ${c.sessionId}`);
       const seqOf = new Map(turnRows.map((r) => [r.external_id, Number(r.sequence)]));
       const dayOf = new Map(turnRows.map((r) => [Number(r.sequence), new Date(r.created_at).toISOString().slice(0, 10)]));
       const contentOf = new Map(conv.turns.map((t) => [t.diaId, t.content]));
-      const totalTurns = Number(session.last_sequence);
 
       for (const q of conv.questions) {
         for (const budget of budgets) {
@@ -65,13 +61,8 @@ async function main() {
           for (let k = 1; k < q.evidence.length; k++) add(`evidence@${budget}`);
           if (missed.length === 0) continue;
 
-          const seeds = seedsFor(budget);
-          const source = sqlTurnSource(store, tenantId, c.sessionId);
-          // The same seeds by meaning as QueryContext (word-level and sentence vectors, or a model's stored vectors).
-          const query = searchText(ctx, q.question);
-          const meaning = await meaningSeeds(ctx, session, { query, budget_tokens: budget, reserve_tokens: 0 }, source);
-          const history = await historyCandidates(source, store, query, { totalTurns, seeds, extraSeeds: meaning.seeds });
-          const ranked = await rankRelevant({ query, terms: history.terms, candidates: history.candidates, totalTurns, embedder, known: meaning.vectors });
+          const { history, input } = await retrace(q.question, budget);
+          const ranked = await rankRelevant(input);
           const packed = new Set(
             turnRows.filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000')).map((r) => Number(r.sequence)),
           );

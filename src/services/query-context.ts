@@ -116,6 +116,7 @@ export async function queryContext(
         embedder: meant?.failed ? undefined : ctx.embedder,
         logger: ctx.logger,
         known: meant?.vectors,
+        meaningSeeds: meant && new Set(meant.seeds),
       })
     : [];
 

@@ -51,7 +51,9 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect(res.status).toBe(200);
     const text = JSON.stringify(res.json);
     expect(text).toContain('camping by the lake');
-    expect(text).not.toContain('ticket 1001)'); // the budget did not simply hold everything
+    // The budget did not simply hold everything: most of the 81 turns are left out.
+    const shown = turns.filter((t) => res.json.rendered.text.includes(t.content)).length;
+    expect(shown).toBeLessThan(turns.length / 2);
   });
 
   it('reads only newer turns on later queries and starts afresh for a re-created session', async () => {

@@ -94,7 +94,42 @@ export const episodeOf = (iso: string) => iso.slice(0, 10);
 
 const idf = (n: number, df: number) => Math.log(1 + (Math.max(n, df) - df + 0.5) / (df + 0.5));
 
-export function rankCandidates(input: RankInput): Ranked[] {
+/**
+ * What the ranking knows of each candidate, in sequence order: the parts of its score and the query-relative facts
+ * they come from. rankCandidates orders by `score`; the learned ranker (./learned.ts) weighs all of them.
+ */
+export interface Signals {
+  candidate: Candidate;
+  /** BM25 of the turn's own text. */
+  lexical: number;
+  /** `lexical` scaled by its episode, speaker, time cue and informativeness. */
+  own: number;
+  /** `own`, or the share of a neighbour's `own` it inherits, whichever is larger. */
+  score: number;
+  /** Its episode's BM25 (names left out) as a share of the best episode's. */
+  episode: number;
+  /** Spoken by a participant the query names. */
+  namedSpeaker: boolean;
+  /** Shares nothing with the query but a named participant's name. */
+  nameOnly: boolean;
+  informativeness: number;
+  /** Written in a period the query names. */
+  timeCue: boolean;
+  /** `own` of the neighbours one and two turns before and after (same episode), 0 where there is none. */
+  neighbours: { prev: number; next: number; prev2: number; next2: number };
+  /** The turn before it (same episode) is a question: this one may be its answer. */
+  answers: boolean;
+  question: boolean;
+  /** First candidate of its episode. */
+  opensEpisode: boolean;
+  /** Share of the query's non-name terms it matches, and share of their IDF. */
+  termShare: number;
+  idfShare: number;
+  /** IDF of the rarest non-name term it matches over the rarest term's of the query. */
+  rarestIdf: number;
+}
+
+export function rankSignals(input: RankInput): Signals[] {
   const w = { ...defaultWeights, ...input.weights };
   const cands = [...input.candidates].sort((a, b) => a.sequence - b.sequence);
   if (cands.length === 0) return [];
@@ -102,12 +137,21 @@ export function rankCandidates(input: RankInput): Ranked[] {
   const speakers = new Set(cands.flatMap((c) => c.speakerLexemes));
 
   // Each query term matches its own lexeme fully and longer lexemes it is a prefix of partly.
-  const vocabulary = new Set<string>();
-  for (const c of cands) for (const lexeme of c.lexemes.tf.keys()) vocabulary.add(lexeme);
+  // The candidates' lexemes sorted, so a term's prefix variants are one contiguous run found by binary search.
+  const seen = new Set<string>();
+  for (const c of cands) for (const lexeme of c.lexemes.tf.keys()) seen.add(lexeme);
+  const vocabulary = [...seen].sort();
   const terms = input.terms.map((t) => {
     const variants = new Map<string, number>([[t.lexeme, 1]]);
     if (!speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength) {
-      for (const v of vocabulary) if (v !== t.lexeme && v.startsWith(t.lexeme)) variants.set(v, w.variant);
+      let lo = 0;
+      let hi = vocabulary.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (vocabulary[mid]! <= t.lexeme) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < vocabulary.length && vocabulary[i]!.startsWith(t.lexeme); i++) variants.set(vocabulary[i]!, w.variant);
     }
     return { ...t, idf: idf(n, t.df), variants, speaker: speakers.has(t.lexeme) };
   });
@@ -121,20 +165,21 @@ export function rankCandidates(input: RankInput): Ranked[] {
     }
     return f;
   };
-  const bm25 = (tf: Map<string, number>, length: number, avg: number, skipSpeakers: boolean) => {
+  /** BM25 from each term's frequency in a document (in `terms` order). */
+  const bm25 = (frequency: readonly number[], length: number, avg: number, skipSpeakers: boolean) => {
     let s = 0;
-    for (const t of terms) {
-      if (skipSpeakers && t.speaker) continue;
-      const f = termFrequency(tf, t.variants);
-      if (f > 0) s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
-    }
+    terms.forEach((t, k) => {
+      const f = frequency[k]!;
+      if (f > 0 && !(skipSpeakers && t.speaker)) s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
+    });
     return s;
   };
-
-  const nameOnly = (c: Candidate) => !terms.some((t) => !t.speaker && termFrequency(c.lexemes.tf, t.variants) > 0);
+  // Each candidate's frequency of each term, read once for its score, its name-only test and its matched terms.
+  const frequencies = cands.map((c) => terms.map((t) => termFrequency(c.lexemes.tf, t.variants)));
+  const onlyName = frequencies.map((f) => !terms.some((t, k) => !t.speaker && f[k]! > 0));
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
-  const lexical = cands.map((c) => bm25(c.lexemes.tf, c.lexemes.length, avgLength, false));
+  const lexical = cands.map((c, i) => bm25(frequencies[i]!, c.lexemes.length, avgLength, false));
 
   // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
   // episode has both speakers).
@@ -151,20 +196,21 @@ export function rankCandidates(input: RankInput): Ranked[] {
     const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
     let best = 0;
     for (const [key, e] of episodes) {
-      const s = bm25(e.tf, e.length, avg, true);
+      const s = bm25(terms.map((t) => termFrequency(e.tf, t.variants)), e.length, avg, true);
       episodeScore.set(key, s);
       if (s > best) best = s;
     }
     if (best > 0) for (const [key, s] of episodeScore) episodeScore.set(key, s / best);
   }
 
+  const recounting = cands.map((c) => informativeness(c.content));
   const own = cands.map((c, i) => {
     let s = lexical[i]!;
     if (s === 0) return 0;
     s *= 1 + w.episode * (episodeScore.get(episodeOf(c.createdAt)) ?? 0);
     if (namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l))) s *= 1 + w.speaker;
     if (input.cues && matchesCues(c.createdAt, input.cues)) s *= 1 + w.time;
-    if (w.informative > 0 && nameOnly(c)) s *= 1 + w.informative * informativeness(c.content);
+    if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * recounting[i]!;
     return s;
   });
 
@@ -184,13 +230,45 @@ export function rankCandidates(input: RankInput): Ranked[] {
     return best;
   });
 
-  const top = Math.max(...score);
-  const lastSequence = cands[cands.length - 1]!.sequence;
-  return cands
-    .map((candidate, i) => ({
+  const nonName = terms.filter((t) => !t.speaker);
+  const queryIdf = nonName.reduce((s, t) => s + t.idf, 0);
+  const maxIdf = Math.max(0, ...nonName.map((t) => t.idf));
+  const near = (i: number, j: number) => (adjacent(i, j) ? own[j]! : 0);
+  return cands.map((candidate, i) => {
+    const matched = terms.filter((t, k) => !t.speaker && frequencies[i]![k]! > 0);
+    const prev = cands[i - 1];
+    return {
       candidate,
       lexical: lexical[i]!,
-      score: score[i]! > 0 ? score[i]! + w.recency * top * (candidate.sequence / Math.max(1, lastSequence)) : 0,
+      own: own[i]!,
+      score: score[i]!,
+      episode: episodeScore.get(episodeOf(candidate.createdAt)) ?? 0,
+      namedSpeaker: namedSpeakers.size > 0 && candidate.speakerLexemes.some((l) => namedSpeakers.has(l)),
+      nameOnly: onlyName[i]!,
+      informativeness: recounting[i]!,
+      timeCue: !!input.cues && matchesCues(candidate.createdAt, input.cues),
+      neighbours: { prev: near(i, i - 1), next: near(i, i + 1), prev2: near(i, i - 2), next2: near(i, i + 2) },
+      answers: adjacent(i, i - 1) && prev!.content.trimEnd().endsWith('?'),
+      question: candidate.content.trimEnd().endsWith('?'),
+      opensEpisode: !prev || episodeOf(prev.createdAt) !== episodeOf(candidate.createdAt),
+      termShare: nonName.length ? matched.length / nonName.length : 0,
+      idfShare: queryIdf > 0 ? matched.reduce((s, t) => s + t.idf, 0) / queryIdf : 0,
+      rarestIdf: maxIdf > 0 && matched.length ? Math.max(...matched.map((t) => t.idf)) / maxIdf : 0,
+    };
+  });
+}
+
+export function rankCandidates(input: RankInput): Ranked[] {
+  const signals = rankSignals(input);
+  if (signals.length === 0) return [];
+  const w = { ...defaultWeights, ...input.weights };
+  const top = Math.max(...signals.map((s) => s.score));
+  const lastSequence = signals[signals.length - 1]!.candidate.sequence;
+  return signals
+    .map(({ candidate, lexical, score }) => ({
+      candidate,
+      lexical,
+      score: score > 0 ? score + w.recency * top * (candidate.sequence / Math.max(1, lastSequence)) : 0,
     }))
     .filter((r) => r.score > 0)
     .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence);

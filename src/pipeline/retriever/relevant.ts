@@ -1,14 +1,15 @@
-// Relevant history for one query: lexical re-ranking of the bounded candidate set, an optional semantic signal
-// fused by reciprocal rank, and near-duplicate removal among the candidates a budget could hold.
+// Relevant history for one query: the bounded candidate set's signals (./rank.ts) and closeness in meaning, weighed
+// by the learned ranker (./learned.ts) into the order the planner packs, and near-duplicate removal among the
+// candidates a budget could hold.
 import { defaults } from '../../config.js';
 import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
-import { rankIds, reciprocalRankFusion } from './fusion.js';
+import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './index.js';
-import { rankCandidates, type QueryTerm, type RankWeights } from './rank.js';
+import { rankSignals, type QueryTerm, type RankWeights } from './rank.js';
 import { timeCues } from './temporal.js';
-import { closenessPrior, embeddedText, type KnownVectors } from './vector-seeds.js';
+import { embeddedText, type KnownVectors } from './vector-seeds.js';
 
 export interface RankedTurn {
   candidate: HistoryCandidate;
@@ -27,6 +28,8 @@ export interface RelevantInput {
   weights?: Partial<RankWeights>;
   /** Vectors the query already has from the semantic embedder (its own, stored turns'): not embedded again. */
   known?: KnownVectors | undefined;
+  /** Sequences of the candidates found by meaning (they are seeds too). */
+  meaningSeeds?: ReadonlySet<number> | undefined;
 }
 
 /** Near-duplicates are texts that repeat the same words, whatever embedder ranks by meaning. */
@@ -68,46 +71,55 @@ function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string
   return items.filter((item) => keys(item).some((k) => count.get(k)! > 1));
 }
 
-export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
-  const ranked = rankCandidates({
+/** Tokens a turn costs as a line of relevant history: its text and about four for the speaker and line break. */
+const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
+
+/**
+ * What the learned ranker weighs for each candidate: its signals (./rank.ts), whether it was a seed, its closeness in
+ * meaning (for the candidates with a vector at hand, stored, held or cached, and the best-scored ones without: a query
+ * embeds at most `embedTop` texts) and its cost in tokens.
+ */
+export async function relevantFacts(input: RelevantInput): Promise<CandidateFacts[]> {
+  const signals = rankSignals({
     candidates: input.candidates,
     terms: input.terms,
     totalTurns: input.totalTurns,
     cues: timeCues(input.query),
     weights: input.weights,
   });
-  let out: RankedTurn[] = ranked.map((r) => ({ candidate: r.candidate as HistoryCandidate, score: r.score }));
-  const cfg = defaults.history;
-  // Seeds found by meaning share no term with the query, so the lexical ranking scores them 0 and leaves them out;
-  // they join the part of the list the semantic signal re-orders.
-  const scored = new Set(out.map((r) => r.candidate.id));
-  const byMeaning = input.embedder?.semantic ? input.candidates.filter((c) => c.seed && !scored.has(c.id)) : [];
-  if (byMeaning.length > 0) {
-    const room = Math.max(0, cfg.embedTop - byMeaning.length);
-    out = [...out.slice(0, room), ...byMeaning.map((candidate) => ({ candidate, score: 0 })), ...out.slice(room)];
-  }
-  if (out.length === 0) return out;
-
-  const head = out.slice(0, cfg.embedTop);
-  const tail = out.slice(cfg.embedTop);
-  if (input.embedder?.semantic) {
+  const cosine = new Map<string, number>();
+  if (signals.length > 0 && input.embedder?.semantic) {
+    for (const c of input.candidates) {
+      const s = input.known?.similarity(c.sequence);
+      if (s !== undefined) cosine.set(c.id, s);
+    }
+    const wanted = [...signals]
+      .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence)
+      .slice(0, defaults.history.embedTop)
+      .map((s) => s.candidate as HistoryCandidate)
+      .filter((c) => !cosine.has(c.id));
     try {
-      const vectors = await vectorsFor(input.embedder, input.query, head.map((r) => r.candidate), input.known);
-      // Scales differ (BM25 vs cosine), so the two orders are fused by rank; the fused order keeps the lexical
-      // scores' magnitudes by reassigning them in the new order.
-      const lexicalIds = head.map((r) => r.candidate.id);
-      const similarity = new Map(
-        head.map((r) => [r.candidate.id, dot(vectors.query!, vectors.of(r.candidate.id)!) + closenessPrior(input.embedder, r.candidate.content)]),
-      );
-      const semanticIds = rankIds(similarity);
-      const fused = reciprocalRankFusion([{ ids: lexicalIds }, { ids: semanticIds, weight: cfg.embeddingWeight }]);
-      const byId = new Map(head.map((r) => [r.candidate.id, r]));
-      const scores = head.map((r) => r.score);
-      out = [...rankIds(fused).map((id, i) => ({ ...byId.get(id)!, score: scores[i]! })), ...tail];
+      const vectors = await vectorsFor(input.embedder, input.query, wanted, input.known);
+      for (const c of wanted) cosine.set(c.id, dot(vectors.query!, vectors.of(c.id)!));
     } catch (err) {
-      input.logger?.warn('embedding failed; ranking on lexical signals only', { error: (err as Error).message });
+      input.logger?.warn('embedding failed; ranking without closeness in meaning', { error: (err as Error).message });
     }
   }
+  return signals.map((s) => {
+    const c = s.candidate as HistoryCandidate;
+    return { signals: s, seed: c.seed, meaningSeed: input.meaningSeeds?.has(c.sequence) ?? false, cosine: cosine.get(c.id), tokens: lineTokens(c) };
+  });
+}
+
+export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
+  const facts = await relevantFacts(input);
+  if (facts.length === 0) return [];
+  const p = probabilities(ranker.model, featureRows(facts));
+  // Most expected evidence per token first; ties: the newer turn.
+  const out: RankedTurn[] = facts
+    .map((f, i) => ({ candidate: f.signals.candidate as HistoryCandidate, score: p[i]!, value: p[i]! / f.tokens }))
+    .sort((a, b) => b.value - a.value || b.candidate.sequence - a.candidate.sequence)
+    .map(({ candidate, score }) => ({ candidate, score }));
 
   // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared, and only
   // those are embedded (by spelling).
@@ -125,7 +137,7 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
     }
     return keys;
   };
-  const compared = out.slice(0, cfg.embedTop);
+  const compared = out.slice(0, defaults.history.embedTop);
   const vectors = await vectorsFor(spelling, undefined, comparedOnly(compared, rarest).map((r) => r.candidate));
   const { duplicates } = dropNearDuplicates(
     compared,
@@ -136,7 +148,7 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
       if (Math.min(la, lb) < 0.7 * Math.max(la, lb)) return 0;
       return dot(vectors.of(a.candidate.id)!, vectors.of(b.candidate.id)!);
     },
-    cfg.duplicateCosine,
+    defaults.history.duplicateCosine,
     { keys: rarest },
   );
   for (const d of duplicates) d.item.duplicateOf = d.of.candidate.id;

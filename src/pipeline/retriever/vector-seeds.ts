@@ -148,6 +148,8 @@ function indexOf(sequences: readonly number[], sequence: number): number | undef
 export interface KnownVectors {
   query: Float32Array;
   of(sequence: number): Float32Array | undefined;
+  /** The cosine of a turn's vector with the query's, without unpacking the vector. */
+  similarity(sequence: number): number | undefined;
 }
 
 /**
@@ -163,7 +165,19 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
       const i = indexOf(entry.sequences, sequence);
       if (i === undefined) return undefined;
       const scale = entry.scales[i]!;
-      return Float32Array.from(entry.vectors[i]!, (x) => x * scale);
+      const q = entry.vectors[i]!;
+      const v = new Float32Array(q.length);
+      for (let d = 0; d < q.length; d++) v[d] = q[d]! * scale;
+      return v;
+    },
+    similarity(sequence) {
+      const i = indexOf(entry.sequences, sequence);
+      if (i === undefined) return undefined;
+      const q = entry.vectors[i]!;
+      if (q.length !== query.length) return undefined;
+      let s = 0;
+      for (let d = 0; d < q.length; d++) s += q[d]! * query[d]!;
+      return s * entry.scales[i]!;
     },
   };
   // The best `count` by similarity (plus, for the bundled word vectors, how much a turn recounts; ties: the newer

@@ -1,0 +1,171 @@
+// npm run eval:train -- [--data <locomo dir>] [--budget 1000,2000,4000] [--out <file>] [--cross-validate] [--l2 1]
+// Fits the learned ranker (ADR 0014, src/pipeline/retriever/learned.ts) on LoCoMo-format conversations: writes them
+// through the product, retraces every question's candidates at every budget with the product's own functions, labels
+// each candidate by whether it is one of the question's evidence turns, and fits a logistic regression on the
+// features QueryContext computes. `--out` writes the model as a TypeScript module (the shipped one is
+// src/pipeline/retriever/ranker-model.ts). `--cross-validate` measures what the method does on conversations it was
+// not fitted on: for each conversation, a model fitted on the others answers that conversation's questions through
+// QueryContext, and the held-out evidence recall is printed per budget and category.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { featureNames, featureRows, ranker, type RankerModel } from '../../src/pipeline/retriever/learned.js';
+import type { HistoryCandidate } from '../../src/pipeline/retriever/index.js';
+import { relevantFacts } from '../../src/pipeline/retriever/relevant.js';
+import { getTokenizer } from '../../src/tokenizer.js';
+import type { Probe } from './harness.js';
+import { fitLogistic, standardise } from './logistic.js';
+import { locomoCase, studyConversations, studyOptions } from './locomo.js';
+import { parseBudgets } from './main.js';
+import { queryProduct, startProduct, writeCase, type Product, type ProductSession } from './product.js';
+import { retraceable } from './retrace.js';
+import { scoreContext } from './score.js';
+
+/** One question at one budget: its candidates' feature rows and labels. */
+interface Example {
+  conversation: number;
+  rows: number[][];
+  labels: number[];
+}
+
+/** Fits the model on these examples' rows. */
+export function fitRanker(examples: readonly Example[], l2: number): RankerModel {
+  const rows = examples.flatMap((e) => e.rows);
+  const labels = examples.flatMap((e) => e.labels);
+  const { mean, scale } = standardise(rows, featureNames.length);
+  const standardised = rows.map((r) => r.map((x, j) => (Number.isNaN(x) ? NaN : (x - mean[j]!) / scale[j]!)));
+  const { weights, bias } = fitLogistic(standardised, labels, { l2 });
+  const round = (x: number) => Number(x.toPrecision(6));
+  return { features: [...featureNames], mean: mean.map(round), scale: scale.map(round), weights: weights.map(round), bias: round(bias) };
+}
+
+export function modelModule(model: RankerModel, provenance: string): string {
+  const list = (xs: readonly (number | string)[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+  return [
+    '// Written by `npm run eval:train` (scripts/eval/train-ranker.ts); see ADR 0014.',
+    `// ${provenance}`,
+    "import type { RankerModel } from './learned.js';",
+    '',
+    'export const rankerModel: RankerModel = {',
+    `  features: ${list(model.features)},`,
+    `  mean: ${list(model.mean)},`,
+    `  scale: ${list(model.scale)},`,
+    `  weights: ${list(model.weights)},`,
+    `  bias: ${model.bias},`,
+    '};',
+    '',
+  ].join('\n');
+}
+
+interface Written {
+  tenantId: string;
+  session: ProductSession;
+  probes: Probe[];
+}
+
+async function crossValidate(product: Product, written: Written[], examples: Example[], budgets: number[], l2: number) {
+  const tok = await getTokenizer();
+  const shipped = ranker.model;
+  const recall = new Map<string, number[]>();
+  const add = (key: string, v: number) => {
+    const l = recall.get(key);
+    if (l) l.push(v);
+    else recall.set(key, [v]);
+  };
+  let over = 0;
+  try {
+    for (const [k, w] of written.entries()) {
+      ranker.model = fitRanker(examples.filter((e) => e.conversation !== k), l2);
+      await product.deps.cache.deletePrefix(`ctx:${w.tenantId}:`);
+      for (const budget of budgets) {
+        for (const p of w.probes) {
+          const answer = await queryProduct(product, w.session, p.query, budget);
+          const s = scoreContext(answer.text, { evidence: p.expected, answer: p.answer }, budget, (t) => tok.count(t));
+          if (s.overBudget) over += 1;
+          add(`${budget}`, s.evidenceRecall);
+          add(`${budget}/${p.category}`, s.evidenceRecall);
+        }
+      }
+      process.stderr.write(`[train] held out conversation ${k + 1}/${written.length}\n`);
+    }
+  } finally {
+    ranker.model = shipped;
+    for (const w of written) await product.deps.cache.deletePrefix(`ctx:${w.tenantId}:`);
+  }
+  const pct = (key: string) => {
+    const l = recall.get(key) ?? [];
+    return `${((100 * l.reduce((a, b) => a + b, 0)) / Math.max(1, l.length)).toFixed(1)} %`;
+  };
+  const categories = [...new Set(written.flatMap((w) => w.probes.map((p) => p.category)))].sort();
+  console.log(`Held-out evidence recall (each conversation answered by a model fitted on the others), ${over} over budget`);
+  console.log(`| budget | all | ${categories.map((c) => `category ${c}`).join(' | ')} |`);
+  console.log(`|---|---|${categories.map(() => '---').join('|')}|`);
+  for (const b of budgets) console.log(`| ${b} | ${pct(`${b}`)} | ${categories.map((c) => pct(`${b}/${c}`)).join(' | ')} |`);
+}
+
+async function main() {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      ...studyOptions,
+      budget: { type: 'string', default: '1000,2000,4000' },
+      out: { type: 'string' },
+      'cross-validate': { type: 'boolean', default: false },
+      l2: { type: 'string', default: '1' },
+    },
+  });
+  const budgets = parseBudgets(values.budget!);
+  const l2 = Number(values.l2);
+  if (!(l2 >= 0)) throw new Error(`--l2 must be a non-negative number, got ${JSON.stringify(values.l2)}`);
+  const convs = await studyConversations(values);
+  if (convs.length === 0) throw new Error('no conversations found');
+  if (values['cross-validate'] && convs.length < 2) throw new Error('--cross-validate needs at least two conversations');
+  const started = performance.now();
+  const product = await startProduct({ rateLimit: false });
+  try {
+    const examples: Example[] = [];
+    const written: Written[] = [];
+    for (const [i, conv] of convs.entries()) {
+      const c = locomoCase(conv);
+      const tenantId = `train-${i}`;
+      const session = await writeCase(product, c, tenantId);
+      const probes = c.steps.flatMap((st) => ('probe' in st ? [st.probe] : []));
+      written.push({ tenantId, session, probes });
+      const retrace = await retraceable(product, tenantId, c.sessionId);
+      for (const q of conv.questions) {
+        const evidence = new Set(q.evidence);
+        for (const budget of budgets) {
+          const facts = await relevantFacts((await retrace(q.question, budget)).input);
+          examples.push({
+            conversation: i,
+            rows: featureRows(facts),
+            labels: facts.map((f) => (evidence.has((f.signals.candidate as HistoryCandidate).turn.external_id ?? '') ? 1 : 0)),
+          });
+        }
+      }
+      const s = ((performance.now() - started) / 1000).toFixed(1);
+      process.stderr.write(`[train] conversation ${i + 1}/${convs.length} ${conv.name}: ${conv.questions.length} questions retraced · ${s}s\n`);
+    }
+    const rows = examples.reduce((n, e) => n + e.rows.length, 0);
+    const positives = examples.reduce((n, e) => n + e.labels.reduce((a, b) => a + b, 0), 0);
+    const model = fitRanker(examples, l2);
+    console.log(`fitted on ${convs.length} conversations, ${examples.length} question × budget pairs, ${rows} candidates (${positives} evidence)`);
+    console.log(featureNames.map((f, j) => `  ${f.padEnd(16)} ${model.weights[j]!.toFixed(3)}`).join('\n'));
+    if (values.out) {
+      const provenance = `Fitted on ${convs.map((c) => c.name).join(', ')} at budgets ${budgets.join(', ')} with l2 ${l2}.`;
+      await writeFile(path.resolve(values.out), modelModule(model, provenance));
+      console.log(`wrote ${values.out}`);
+    }
+    if (values['cross-validate']) await crossValidate(product, written, examples, budgets, l2);
+  } finally {
+    await product.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`[train] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,134 @@
+// The learned ranker (ADR 0014): one logistic regression over what the ranking already knows of a candidate turn
+// (./rank.ts signals, closeness in meaning, seeding, length) gives the probability that the turn is one a question
+// needs. Relevant history is then packed by probability per token: for a fixed budget, that order carries the most
+// expected evidence (the greedy knapsack order), where packing by score alone spends long turns' tokens on what a
+// few short ones would carry. The weights are fitted by `npm run eval:train` and live in ./ranker-model.ts.
+import type { Signals } from './rank.js';
+import { rankerModel } from './ranker-model.js';
+
+export const featureNames = [
+  'lexical',
+  'own',
+  'score',
+  'episode',
+  'namedSpeaker',
+  'nameOnly',
+  'informativeness',
+  'timeCue',
+  'prev',
+  'next',
+  'prev2',
+  'next2',
+  'answers',
+  'question',
+  'opensEpisode',
+  'termShare',
+  'rarestIdf',
+  'idfShare',
+  'recency',
+  'length',
+  'seed',
+  'meaningSeed',
+  'closeness',
+  'closenessRank',
+  'logTokens',
+] as const;
+
+export type FeatureName = (typeof featureNames)[number];
+
+/** A fitted model: features are standardised with `mean` and `scale`, then weighed. */
+export interface RankerModel {
+  features: readonly FeatureName[];
+  mean: readonly number[];
+  scale: readonly number[];
+  weights: readonly number[];
+  bias: number;
+}
+
+/** The model in use: the fitted one shipped with the product, or another set for a measurement (eval:train). */
+export const ranker: { model: RankerModel } = { model: rankerModel };
+
+/** What the ranker sees of one candidate beyond its signals. */
+export interface CandidateFacts {
+  signals: Signals;
+  /** Found as a seed (full-text or by meaning), not only as a seed's neighbour. */
+  seed: boolean;
+  /** Found by meaning. */
+  meaningSeed: boolean;
+  /** Cosine to the query, when a semantic embedder gave the turn a vector. */
+  cosine: number | undefined;
+  /** Tokens the turn costs in the context (text and speaker). */
+  tokens: number;
+}
+
+/**
+ * Feature vectors of one query's candidates. Scores are taken relative to the query's best candidate and closeness
+ * as a z-score and a rank among the candidates, so the weights do not depend on a query's length or on the scale of
+ * an embedder's cosines. A feature that cannot be known here (no vector) is NaN: the model reads it as its mean.
+ */
+export function featureRows(facts: readonly CandidateFacts[]): number[][] {
+  const max = (f: (s: Signals) => number) => Math.max(1e-9, ...facts.map((x) => f(x.signals)));
+  const maxLexical = max((s) => s.lexical);
+  const maxOwn = max((s) => s.own);
+  const maxScore = max((s) => s.score);
+  const last = Math.max(1, ...facts.map((x) => x.signals.candidate.sequence));
+  const cosines = facts.map((x) => x.cosine).filter((c): c is number => c !== undefined);
+  const meanCos = cosines.reduce((a, b) => a + b, 0) / Math.max(1, cosines.length);
+  const sdCos = Math.sqrt(cosines.reduce((a, c) => a + (c - meanCos) ** 2, 0) / Math.max(1, cosines.length)) + 1e-6;
+  const sorted = [...cosines].sort((a, b) => b - a);
+  const rankOf = (c: number) => {
+    // Candidates closer than c: the first index whose cosine is not above it.
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! > c) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const flag = (b: boolean) => (b ? 1 : 0);
+  return facts.map(({ signals: s, seed, meaningSeed, cosine, tokens }) => {
+    const values: Record<FeatureName, number> = {
+      lexical: s.lexical / maxLexical,
+      own: s.own / maxOwn,
+      score: s.score / maxScore,
+      episode: s.episode,
+      namedSpeaker: flag(s.namedSpeaker),
+      nameOnly: flag(s.nameOnly),
+      informativeness: s.informativeness,
+      timeCue: flag(s.timeCue),
+      prev: s.neighbours.prev / maxOwn,
+      next: s.neighbours.next / maxOwn,
+      prev2: s.neighbours.prev2 / maxOwn,
+      next2: s.neighbours.next2 / maxOwn,
+      answers: flag(s.answers),
+      question: flag(s.question),
+      opensEpisode: flag(s.opensEpisode),
+      termShare: s.termShare,
+      rarestIdf: s.rarestIdf,
+      idfShare: s.idfShare,
+      recency: s.candidate.sequence / last,
+      length: Math.min(1, s.candidate.content.length / 300),
+      seed: flag(seed),
+      meaningSeed: flag(meaningSeed),
+      closeness: cosine === undefined ? NaN : (cosine - meanCos) / sdCos,
+      closenessRank: cosine === undefined ? NaN : 1 / (1 + rankOf(cosine) / 10),
+      logTokens: Math.log1p(tokens),
+    };
+    return featureNames.map((f) => values[f]);
+  });
+}
+
+/** The model's probability for each feature row (in `featureNames` order). */
+export function probabilities(model: RankerModel, rows: readonly (readonly number[])[]): number[] {
+  const at = model.features.map((f) => featureNames.indexOf(f));
+  return rows.map((row) => {
+    let z = model.bias;
+    at.forEach((j, i) => {
+      const x = row[j]!;
+      if (!Number.isNaN(x)) z += (model.weights[i]! * (x - model.mean[i]!)) / model.scale[i]!;
+    });
+    return 1 / (1 + Math.exp(-z));
+  });
+}

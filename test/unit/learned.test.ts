@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { featureNames, featureRows, probabilities, type CandidateFacts, type RankerModel } from '../../src/pipeline/retriever/learned.js';
+import { rankSignals, type Candidate } from '../../src/pipeline/retriever/rank.js';
+import { rankerModel } from '../../src/pipeline/retriever/ranker-model.js';
+
+const turn = (sequence: number, speaker: string, words: string, content = words): Candidate => {
+  const lexemes = [speaker, ...words.split(' ').filter(Boolean)];
+  const tf = new Map<string, number>();
+  for (const l of lexemes) tf.set(l, (tf.get(l) ?? 0) + 1);
+  return { id: `t${sequence}`, sequence, createdAt: '2023-05-08T10:00:00.000Z', content, lexemes: { tf, length: lexemes.length }, speakerLexemes: [speaker] };
+};
+
+const signals = rankSignals({
+  candidates: [
+    turn(1, 'ana', 'weather nice'),
+    turn(2, 'bo', 'paint', 'What did you paint?'),
+    turn(3, 'ana', 'sunset lake', 'A sunset over the lake.'),
+    turn(9, 'ana', 'paint paint sunset', 'I painted a sunset last week, it took me two days of work.'),
+  ],
+  terms: [{ lexeme: 'paint', df: 2 }, { lexeme: 'ana', df: 3 }],
+  totalTurns: 20,
+});
+const facts = (cosines: (number | undefined)[]): CandidateFacts[] =>
+  signals.map((s, i) => ({ signals: s, seed: i !== 2, meaningSeed: false, cosine: cosines[i], tokens: 10 + i }));
+const column = (rows: number[][], name: (typeof featureNames)[number]) => rows.map((r) => r[featureNames.indexOf(name)]!);
+
+describe('learned ranker features', () => {
+  it('scales scores to the query’s best candidate and reads the neighbours’ own scores', () => {
+    const rows = featureRows(facts([0.1, 0.2, 0.3, 0.4]));
+    expect(Math.max(...column(rows, 'score'))).toBeCloseTo(1);
+    expect(Math.max(...column(rows, 'lexical'))).toBeCloseTo(1);
+    // The answer after the question inherits from it; it matches no non-name term itself.
+    expect(column(rows, 'prev')[2]).toBeGreaterThan(0);
+    expect(column(rows, 'answers')).toEqual([0, 0, 1, 0]);
+    expect(column(rows, 'termShare')).toEqual([0, 1, 0, 1]);
+    expect(column(rows, 'nameOnly')[2]).toBe(1);
+    expect(column(rows, 'seed')).toEqual([1, 1, 0, 1]);
+    expect(column(rows, 'logTokens')[0]).toBeCloseTo(Math.log(11));
+  });
+
+  it('takes closeness as a z-score and a rank among the candidates, NaN where a turn has no vector', () => {
+    const rows = featureRows(facts([0.1, undefined, 0.3, 0.5]));
+    const z = column(rows, 'closeness');
+    expect(z[1]).toBeNaN();
+    expect(z[3]).toBeGreaterThan(z[2]!);
+    expect(z[0]! + z[2]! + z[3]!).toBeCloseTo(0, 5);
+    // Doubling every cosine (another embedder's scale) changes neither.
+    const doubled = featureRows(facts([0.2, undefined, 0.6, 1.0]));
+    expect(column(doubled, 'closeness')[3]).toBeCloseTo(z[3]!, 4);
+    expect(column(rows, 'closenessRank')).toEqual([1 / 1.2, NaN, 1 / 1.1, 1]);
+  });
+});
+
+describe('learned ranker probabilities', () => {
+  const model: RankerModel = { features: ['score', 'closeness'], mean: [0.5, 0], scale: [0.5, 1], weights: [2, 1], bias: -1 };
+  const row = (score: number, closeness: number) => featureNames.map((f) => (f === 'score' ? score : f === 'closeness' ? closeness : 7));
+
+  it('weighs only the model’s features, standardised', () => {
+    const [p] = probabilities(model, [row(1, 0.5)]);
+    expect(p).toBeCloseTo(1 / (1 + Math.exp(-(-1 + 2 * 1 + 0.5))), 10);
+  });
+
+  it('reads a missing feature as its mean and rises with a positively weighed one', () => {
+    const [missing, atMean, higher] = probabilities(model, [row(0.5, NaN), row(0.5, 0), row(0.9, 0)]);
+    expect(missing).toBeCloseTo(atMean!, 12);
+    expect(higher).toBeGreaterThan(atMean!);
+  });
+
+  it('ships a fitted model over the features the product computes', () => {
+    expect(rankerModel.features.length).toBeGreaterThan(10);
+    for (const f of rankerModel.features) expect(featureNames).toContain(f);
+    for (const list of [rankerModel.mean, rankerModel.scale, rankerModel.weights]) expect(list).toHaveLength(rankerModel.features.length);
+    expect(rankerModel.scale.every((s) => s > 0)).toBe(true);
+    // Evidence is rare: the intercept puts a typical candidate's probability well below one half.
+    expect(probabilities(rankerModel, [rankerModel.mean as number[]])[0]).toBeLessThan(0.05);
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryCandidate, TurnRow } from '../../src/pipeline/retriever/index.js';
+import { featureRows, probabilities, ranker } from '../../src/pipeline/retriever/learned.js';
+import { rankRelevant, relevantFacts } from '../../src/pipeline/retriever/relevant.js';
+
+const candidate = (sequence: number, speaker: string, words: string, content: string, seed = true): HistoryCandidate => {
+  const lexemes = [speaker, ...words.split(' ').filter(Boolean)];
+  const tf = new Map<string, number>();
+  for (const l of lexemes) tf.set(l, (tf.get(l) ?? 0) + 1);
+  const createdAt = '2023-05-08T10:00:00.000Z';
+  const turn: TurnRow = {
+    id: `t${sequence}`, sequence, role: 'user', name: speaker, content, token_count: Math.ceil(content.length / 4),
+    external_id: null, tool_call_id: null, tool_calls: null, created_at: createdAt, score: 0,
+  };
+  return { id: turn.id, sequence, createdAt, content, lexemes: { tf, length: lexemes.length }, speakerLexemes: [speaker], seed, turn };
+};
+
+const candidates = [
+  candidate(1, 'ana', 'weather', 'Nice weather today.', false),
+  candidate(2, 'bo', 'paint', 'What did you paint?'),
+  candidate(3, 'ana', 'sunset lake', 'A sunset over the lake, with the hills behind it and the boats coming in for the night.', false),
+  candidate(4, 'ana', 'paint paint class', 'I started a painting class last week and I paint every evening now.'),
+  candidate(9, 'bo', 'paint', 'Paint.'),
+  candidate(30, 'ana', 'camp', 'We went camping two weekends ago.'),
+];
+const input = { query: 'What does Ana paint?', terms: [{ lexeme: 'paint', df: 3 }, { lexeme: 'ana', df: 4 }], candidates, totalTurns: 40 };
+
+describe('relevant history order', () => {
+  it('orders every candidate by the model’s probability per token', async () => {
+    const ranked = await rankRelevant(input);
+    expect(ranked.map((r) => r.candidate.id).sort()).toEqual(candidates.map((c) => c.id).sort());
+    const value = (r: (typeof ranked)[number]) => r.score / (r.candidate.turn.token_count + 4);
+    for (let i = 1; i < ranked.length; i++) expect(value(ranked[i - 1]!)).toBeGreaterThanOrEqual(value(ranked[i]!));
+    // The scores are the model's probabilities for these candidates' features.
+    const facts = await relevantFacts(input);
+    const p = probabilities(ranker.model, featureRows(facts));
+    const byId = new Map(facts.map((f, i) => [f.signals.candidate.id, p[i]!]));
+    for (const r of ranked) expect(r.score).toBeCloseTo(byId.get(r.candidate.id)!, 12);
+  });
+
+  it('ranks the turn that matches the query above one that does not', async () => {
+    const ranked = await rankRelevant(input);
+    const at = (id: string) => ranked.findIndex((r) => r.candidate.id === id);
+    expect(at('t4')).toBeLessThan(at('t1'));
+    expect(ranked.find((r) => r.candidate.id === 't4')!.score).toBeGreaterThan(ranked.find((r) => r.candidate.id === 't30')!.score);
+  });
+
+  it('follows the model in use', async () => {
+    const shipped = ranker.model;
+    try {
+      // A model that only likes long turns puts the longest first, whatever matches.
+      ranker.model = { features: ['logTokens'], mean: [0], scale: [1], weights: [40], bias: -130 };
+      const ranked = await rankRelevant(input);
+      expect(ranked[0]!.candidate.id).toBe('t3');
+    } finally {
+      ranker.model = shipped;
+    }
+  });
+});
