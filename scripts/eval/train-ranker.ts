@@ -64,7 +64,7 @@ interface Written {
   probes: Probe[];
 }
 
-async function crossValidate(product: Product, written: Written[], examples: Example[], budgets: number[], l2: number) {
+async function crossValidate(product: Product, written: Written[], examples: Example[], budgets: number[], l2: number, io: TrainIo): Promise<string> {
   const tok = await getTokenizer();
   const shipped = ranker.model;
   const recall = new Map<string, number[]>();
@@ -87,7 +87,7 @@ async function crossValidate(product: Product, written: Written[], examples: Exa
           add(`${budget}/${p.category}`, s.evidenceRecall);
         }
       }
-      process.stderr.write(`[train] held out conversation ${k + 1}/${written.length}\n`);
+      io.stderr(`[train] held out conversation ${k + 1}/${written.length}\n`);
     }
   } finally {
     ranker.model = shipped;
@@ -98,15 +98,26 @@ async function crossValidate(product: Product, written: Written[], examples: Exa
     return `${((100 * l.reduce((a, b) => a + b, 0)) / Math.max(1, l.length)).toFixed(1)} %`;
   };
   const categories = [...new Set(written.flatMap((w) => w.probes.map((p) => p.category)))].sort();
-  console.log(`Held-out evidence recall (each conversation answered by a model fitted on the others), ${over} over budget`);
-  console.log(`| budget | all | ${categories.map((c) => `category ${c}`).join(' | ')} |`);
-  console.log(`|---|---|${categories.map(() => '---').join('|')}|`);
-  for (const b of budgets) console.log(`| ${b} | ${pct(`${b}`)} | ${categories.map((c) => pct(`${b}/${c}`)).join(' | ')} |`);
+  return [
+    `Held-out evidence recall (each conversation answered by a model fitted on the others), ${over} over budget`,
+    `| budget | all | ${categories.map((c) => `category ${c}`).join(' | ')} |`,
+    `|---|---|${categories.map(() => '---').join('|')}|`,
+    ...budgets.map((b) => `| ${b} | ${pct(`${b}`)} | ${categories.map((c) => pct(`${b}/${c}`)).join(' | ')} |`),
+    '',
+  ].join('\n');
 }
 
-async function main() {
+export interface TrainIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: TrainIo = { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t) };
+
+/** The command: fits the model, writes it with `--out`, cross-validates with `--cross-validate`; returns the model. */
+export async function trainCli(args: string[], io: TrainIo = processIo): Promise<RankerModel> {
   const { values } = parseArgs({
-    args: process.argv.slice(2),
+    args,
     options: {
       ...studyOptions,
       budget: { type: 'string', default: '1000,2000,4000' },
@@ -145,26 +156,27 @@ async function main() {
         }
       }
       const s = ((performance.now() - started) / 1000).toFixed(1);
-      process.stderr.write(`[train] conversation ${i + 1}/${convs.length} ${conv.name}: ${conv.questions.length} questions retraced · ${s}s\n`);
+      io.stderr(`[train] conversation ${i + 1}/${convs.length} ${conv.name}: ${conv.questions.length} questions retraced · ${s}s\n`);
     }
     const rows = examples.reduce((n, e) => n + e.rows.length, 0);
     const positives = examples.reduce((n, e) => n + e.labels.reduce((a, b) => a + b, 0), 0);
     const model = fitRanker(examples, l2);
-    console.log(`fitted on ${convs.length} conversations, ${examples.length} question × budget pairs, ${rows} candidates (${positives} evidence)`);
-    console.log(featureNames.map((f, j) => `  ${f.padEnd(16)} ${model.weights[j]!.toFixed(3)}`).join('\n'));
+    io.stdout(`fitted on ${convs.length} conversations, ${examples.length} question × budget pairs, ${rows} candidates (${positives} evidence)\n`);
+    io.stdout(`${featureNames.map((f, j) => `  ${f.padEnd(16)} ${model.weights[j]!.toFixed(3)}`).join('\n')}\n`);
     if (values.out) {
       const provenance = `Fitted on ${convs.map((c) => c.name).join(', ')} at budgets ${budgets.join(', ')} with l2 ${l2}.`;
       await writeFile(path.resolve(values.out), modelModule(model, provenance));
-      console.log(`wrote ${values.out}`);
+      io.stdout(`wrote ${values.out}\n`);
     }
-    if (values['cross-validate']) await crossValidate(product, written, examples, budgets, l2);
+    if (values['cross-validate']) io.stdout(await crossValidate(product, written, examples, budgets, l2, io));
+    return model;
   } finally {
     await product.close();
   }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main().catch((err: unknown) => {
+  trainCli(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`[train] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });

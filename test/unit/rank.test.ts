@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rankCandidates, type Candidate } from '../../src/pipeline/retriever/rank.js';
+import { rankSignals, type Candidate, type RankInput } from '../../src/pipeline/retriever/rank.js';
 import { timeCues } from '../../src/pipeline/retriever/temporal.js';
 
 /** A candidate turn from already-stemmed words (the speaker's lexeme is part of the turn's vector, as in the DB). */
@@ -16,11 +16,16 @@ const turn = (sequence: number, speaker: string, words: string, opts: { day?: st
     speakerLexemes: [speaker],
   };
 };
-const ids = (r: ReturnType<typeof rankCandidates>) => r.map((x) => x.candidate.id);
+/** The candidates the hand-built score places, best first; equal scores: the newer turn. */
+const scored = (input: RankInput) =>
+  rankSignals(input)
+    .filter((s) => s.score > 0)
+    .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence);
+const ids = (r: ReturnType<typeof scored>) => r.map((x) => x.candidate.id);
 
-describe('re-ranking candidates', () => {
+describe('the ranking signals’ hand-built score', () => {
   it('weighs a rare term above a common one (IDF)', () => {
-    const r = rankCandidates({
+    const r = scored({
       candidates: [turn(1, 'ana', 'good day'), turn(5, 'ana', 'passport renew'), turn(9, 'ana', 'good good')],
       terms: [{ lexeme: 'good', df: 80 }, { lexeme: 'passport', df: 2 }],
       totalTurns: 100,
@@ -29,7 +34,7 @@ describe('re-ranking candidates', () => {
   });
 
   it('lets the turn after a question inherit most of its score (neighbour expansion)', () => {
-    const r = rankCandidates({
+    const r = scored({
       candidates: [
         turn(1, 'ana', 'weather nice'),
         turn(2, 'bo', 'paint', { content: 'What did you paint?' }),
@@ -51,7 +56,7 @@ describe('re-ranking candidates', () => {
   });
 
   it('does not pass scores across a gap in the sequence or into another day', () => {
-    const r = rankCandidates({
+    const r = scored({
       candidates: [turn(10, 'ana', 'violin lesson'), turn(13, 'bo', 'nice'), turn(11, 'bo', 'cool', { day: '2023-06-01' })],
       terms: [{ lexeme: 'violin', df: 1 }],
       totalTurns: 50,
@@ -60,7 +65,7 @@ describe('re-ranking candidates', () => {
   });
 
   it('matches longer stems a query stem prefixes, below the exact match', () => {
-    const r = rankCandidates({
+    const r = scored({
       candidates: [turn(1, 'ana', 'entrepreneuri journey'), turn(20, 'ana', 'entrepreneur life'), turn(40, 'ana', 'other')],
       terms: [{ lexeme: 'entrepreneur', df: 2 }],
       totalTurns: 60,
@@ -73,16 +78,16 @@ describe('re-ranking candidates', () => {
       turn(1, 'ana', 'guitar', { day: '2023-05-08' }),
       turn(30, 'bo', 'guitar', { day: '2023-08-10' }),
     ];
-    const plain = rankCandidates({ candidates: base, terms: [{ lexeme: 'guitar', df: 2 }], totalTurns: 60, weights: { episode: 0 } });
-    expect(ids(plain)[0]).toBe('t30'); // recency breaks the tie
-    const named = rankCandidates({
+    const plain = scored({ candidates: base, terms: [{ lexeme: 'guitar', df: 2 }], totalTurns: 60, weights: { episode: 0 } });
+    expect(ids(plain)[0]).toBe('t30'); // equal scores: the newer turn
+    const named = scored({
       candidates: base,
       terms: [{ lexeme: 'guitar', df: 2 }, { lexeme: 'ana', df: 30 }],
       totalTurns: 60,
       weights: { episode: 0 },
     });
     expect(ids(named)[0]).toBe('t1');
-    const dated = rankCandidates({
+    const dated = scored({
       candidates: base,
       terms: [{ lexeme: 'guitar', df: 2 }],
       totalTurns: 60,
@@ -90,7 +95,7 @@ describe('re-ranking candidates', () => {
       weights: { episode: 0 },
     });
     expect(ids(dated)[0]).toBe('t1');
-    const topical = rankCandidates({
+    const topical = scored({
       candidates: [...base, turn(2, 'bo', 'concert guitar band'), turn(3, 'ana', 'band')],
       terms: [{ lexeme: 'guitar', df: 3 }, { lexeme: 'band', df: 2 }],
       totalTurns: 60,
@@ -106,17 +111,17 @@ describe('re-ranking candidates', () => {
       turn(41, 'bo', 'hobbi', { content: 'Any hobbies?' }),
     ];
     const terms = [{ lexeme: 'ana', df: 30 }, { lexeme: 'hobbi', df: 3 }];
-    expect(ids(rankCandidates({ candidates, terms, totalTurns: 60, weights: { informative: 0, neighbour: 0, neighbour2: 0 } })).slice(0, 2)).toEqual(['t41', 't40']);
-    const r = rankCandidates({ candidates, terms, totalTurns: 60, weights: { neighbour: 0, neighbour2: 0 } });
+    expect(ids(scored({ candidates, terms, totalTurns: 60, weights: { informative: 0, neighbour: 0, neighbour2: 0 } })).slice(0, 2)).toEqual(['t41', 't40']);
+    const r = scored({ candidates, terms, totalTurns: 60, weights: { neighbour: 0, neighbour2: 0 } });
     expect(ids(r).indexOf('t3')).toBeLessThan(ids(r).indexOf('t40'));
     // A turn that matches a term of its own is not re-weighed: 'hobbi' still ranks first.
     expect(ids(r)[0]).toBe('t41');
   });
 
   it('is deterministic and empty without candidates or matches', () => {
-    expect(rankCandidates({ candidates: [], terms: [{ lexeme: 'x', df: 0 }], totalTurns: 0 })).toEqual([]);
-    expect(rankCandidates({ candidates: [turn(1, 'ana', 'hello')], terms: [{ lexeme: 'zzz', df: 0 }], totalTurns: 5 })).toEqual([]);
+    expect(scored({ candidates: [], terms: [{ lexeme: 'x', df: 0 }], totalTurns: 0 })).toEqual([]);
+    expect(scored({ candidates: [turn(1, 'ana', 'hello')], terms: [{ lexeme: 'zzz', df: 0 }], totalTurns: 5 })).toEqual([]);
     const input = { candidates: [turn(1, 'a', 'x y'), turn(2, 'b', 'y z'), turn(3, 'a', 'z x')], terms: [{ lexeme: 'x', df: 2 }, { lexeme: 'z', df: 2 }], totalTurns: 9 };
-    expect(rankCandidates(input)).toEqual(rankCandidates(input));
+    expect(scored(input)).toEqual(scored(input));
   });
 });

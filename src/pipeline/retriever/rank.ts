@@ -1,5 +1,6 @@
-// In-process re-ranking of a bounded candidate set (the full-text hits and their neighbours). PostgreSQL finds the
-// candidates with its index; this scores them with what its ranking cannot express:
+// In-process signals of a bounded candidate set (the full-text hits, the seeds by meaning and their neighbours).
+// PostgreSQL finds the candidates with its index; this scores them with what its ranking cannot express, and the
+// learned ranker (./learned.ts) weighs the score and its parts with the other signals:
 // - BM25 with per-term IDF from the session (ts_rank_cd has no IDF: a rare name weighs as much as "good");
 // - stem-prefix variants at a reduced weight ("entrepreneur" also matches "entrepreneurial");
 // - the episode a turn belongs to (turns of one day): a turn in an episode about the query's topic is more likely
@@ -7,8 +8,7 @@
 // - the speaker: when the query names a participant, that participant's own turns weigh a little more, and those
 //   that match by the name alone weigh by how much they recount (./informative.ts);
 // - explicit calendar cues in the query ("in June 2023");
-// - conversational adjacency: a hit's neighbours inherit part of its score (the answer follows the question);
-// - recency, as a tie-breaker only.
+// - conversational adjacency: a hit's neighbours inherit part of its score (the answer follows the question).
 import type { Lexemes } from './lexemes.js';
 import { informativeness } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
@@ -49,8 +49,6 @@ export interface RankWeights {
   neighbour2: number;
   /** Share the turn after a question inherits from the question (its likely answer). */
   answer: number;
-  /** Recency bonus, relative to the best score (a tie-breaker). */
-  recency: number;
   /**
    * A turn that shares nothing with the query but a named participant's name is scaled by 1 + this × its
    * informativeness (./informative.ts): of that person's many turns, the ones that recount something answer.
@@ -69,7 +67,6 @@ export const defaultWeights: RankWeights = {
   neighbour: 0.5,
   neighbour2: 0.25,
   answer: 0.9,
-  recency: 0.01,
   informative: 1,
 };
 
@@ -82,13 +79,6 @@ export interface RankInput {
   weights?: Partial<RankWeights>;
 }
 
-export interface Ranked {
-  candidate: Candidate;
-  score: number;
-  /** The turn's own lexical score before episode, neighbour and recency adjustments. */
-  lexical: number;
-}
-
 /** Episodes group turns by calendar day (UTC): a conversation's sitting, or an agent's working day. */
 export const episodeOf = (iso: string) => iso.slice(0, 10);
 
@@ -96,7 +86,7 @@ const idf = (n: number, df: number) => Math.log(1 + (Math.max(n, df) - df + 0.5)
 
 /**
  * What the ranking knows of each candidate, in sequence order: the parts of its score and the query-relative facts
- * they come from. rankCandidates orders by `score`; the learned ranker (./learned.ts) weighs all of them.
+ * they come from. The learned ranker (./learned.ts) weighs all of them.
  */
 export interface Signals {
   candidate: Candidate;
@@ -256,20 +246,4 @@ export function rankSignals(input: RankInput): Signals[] {
       rarestIdf: maxIdf > 0 && matched.length ? Math.max(...matched.map((t) => t.idf)) / maxIdf : 0,
     };
   });
-}
-
-export function rankCandidates(input: RankInput): Ranked[] {
-  const signals = rankSignals(input);
-  if (signals.length === 0) return [];
-  const w = { ...defaultWeights, ...input.weights };
-  const top = Math.max(...signals.map((s) => s.score));
-  const lastSequence = signals[signals.length - 1]!.candidate.sequence;
-  return signals
-    .map(({ candidate, lexical, score }) => ({
-      candidate,
-      lexical,
-      score: score > 0 ? score + w.recency * top * (candidate.sequence / Math.max(1, lastSequence)) : 0,
-    }))
-    .filter((r) => r.score > 0)
-    .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence);
 }
