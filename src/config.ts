@@ -212,8 +212,9 @@ export const defaults = {
     /** With the bundled word vectors (beside their word-level seeds): this share of the lexical seed count. */
     localSeedShare: 0.5,
     /**
-     * With the bundled word vectors, a turn's closeness to the query in meaning is its cosine plus this share of its
-     * informativeness (pipeline/retriever/informative.ts), for the seeds and for the order fused with the lexical one:
+     * With the bundled word vectors, a turn's closeness to the query in meaning for the sentence-vector seeds is its
+     * cosine plus this share of its informativeness (pipeline/retriever/informative.ts; the learned ranker weighs
+     * informativeness on its own):
      * word-vector sentence means relate a question to many of its subject's turns about equally, and among those the
      * turns that recount something are the ones that answer.
      */

@@ -9,7 +9,7 @@ import { correction, withSpellings } from '../../src/pipeline/retriever/spelling
 import { meaningSeeds, searchText } from '../../src/services/query-context.js';
 import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { requireSession } from '../../src/services/sessions.js';
-import { hasWords } from '../../src/embedder.js';
+import { dot, hasWords } from '../../src/embedder.js';
 import { harness, tenant, type Harness } from '../helpers.js';
 
 function wordsOf(h: Harness) {
@@ -101,8 +101,11 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect(first.seeds).toEqual([filler.length + 1]);
     // The vectors it searched serve the ranking: the query's own, and each turn's by sequence.
     expect(first.vectors!.query.length).toBe(100);
-    expect(first.vectors!.of(filler.length + 1)).toBeInstanceOf(Float32Array);
-    expect(first.vectors!.of(999)).toBeUndefined();
+    const [q, answer] = await h.deps.embedder!.embed([query, hobby]);
+    const similarity = first.vectors!.similarity(filler.length + 1)!;
+    expect(Math.abs(similarity - dot(q!, answer!))).toBeLessThan(0.02); // the int8 form keeps the cosine
+    expect(similarity).toBeGreaterThan(first.vectors!.similarity(1)!);
+    expect(first.vectors!.similarity(999)).toBeUndefined();
     expect((await nearest()).seeds).toEqual([filler.length + 1]);
     expect(reads).toEqual([0]); // nothing new: no read at all
     expect((await c.call('POST', '/v1/sessions/s3/turns', { turns: [{ role: 'user', content: 'Her family enjoys outdoor activities such as camping.' }] })).status).toBe(201);

@@ -26,7 +26,7 @@ export interface RelevantInput {
   embedder?: Embedder | undefined;
   logger?: Logger;
   weights?: Partial<RankWeights>;
-  /** Vectors the query already has from the semantic embedder (its own, stored turns'): not embedded again. */
+  /** Vectors the query already has from the semantic embedder (its own, the session's turns'): not embedded again. */
   known?: KnownVectors | undefined;
   /** Sequences of the candidates found by meaning (they are seeds too). */
   meaningSeeds?: ReadonlySet<number> | undefined;
@@ -40,20 +40,20 @@ const vectorCache = new Map<string, Float32Array>();
 const VECTOR_CACHE_MAX = 50_000;
 
 /**
- * Vectors of the query and the turns: those already `known` (stored turn vectors, ADR 0012) or cached, the rest
+ * Vectors of the query (unless the caller has it: `knownQuery`) and of the turns, the cached ones reused and the rest
  * embedded in one call.
  */
-async function vectorsFor(embedder: Embedder, query: string | undefined, turns: readonly HistoryCandidate[], known?: KnownVectors) {
+async function vectorsFor(embedder: Embedder, query: string | undefined, turns: readonly HistoryCandidate[], knownQuery?: Float32Array) {
   const key = (id: string) => `${embedder.model}\u0000${id}`;
   // This call's vectors, kept apart from the process-wide cache, which may be cleared below.
   const local = new Map<string, Float32Array>();
   const missing: HistoryCandidate[] = [];
   for (const t of turns) {
-    const v = known?.of(t.sequence) ?? vectorCache.get(key(t.id));
+    const v = vectorCache.get(key(t.id));
     if (v) local.set(t.id, v);
     else missing.push(t);
   }
-  const embedQuery = query !== undefined && !known;
+  const embedQuery = query !== undefined && !knownQuery;
   // By meaning, a turn is who said what (embeddedText); by spelling, only what was said.
   const texts = [...(embedQuery ? [query] : []), ...missing.map((t) => (embedder.semantic ? embeddedText(t.turn) : t.content))];
   const fresh = texts.length ? await embedder.embed(texts) : [];
@@ -61,7 +61,7 @@ async function vectorsFor(embedder: Embedder, query: string | undefined, turns: 
   missing.forEach((t, i) => local.set(t.id, fresh[i + offset]!));
   if (vectorCache.size + missing.length > VECTOR_CACHE_MAX) vectorCache.clear();
   for (const t of missing) vectorCache.set(key(t.id), local.get(t.id)!);
-  return { query: query === undefined ? undefined : (known?.query ?? fresh[0]), of: (id: string) => local.get(id) };
+  return { query: query === undefined ? undefined : (knownQuery ?? fresh[0]), of: (id: string) => local.get(id) };
 }
 
 /** The items the near-duplicate check will compare: those sharing one of their keys with another item. */
@@ -99,7 +99,7 @@ export async function relevantFacts(input: RelevantInput): Promise<CandidateFact
       .map((s) => s.candidate as HistoryCandidate)
       .filter((c) => !cosine.has(c.id));
     try {
-      const vectors = await vectorsFor(input.embedder, input.query, wanted, input.known);
+      const vectors = await vectorsFor(input.embedder, input.query, wanted, input.known?.query);
       for (const c of wanted) cosine.set(c.id, dot(vectors.query!, vectors.of(c.id)!));
     } catch (err) {
       input.logger?.warn('embedding failed; ranking without closeness in meaning', { error: (err as Error).message });

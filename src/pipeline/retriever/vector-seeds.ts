@@ -147,8 +147,7 @@ function indexOf(sequences: readonly number[], sequence: number): number | undef
 /** Vectors a query already has: its own, and the stored ones of the session's turns (by sequence). */
 export interface KnownVectors {
   query: Float32Array;
-  of(sequence: number): Float32Array | undefined;
-  /** The cosine of a turn's vector with the query's, without unpacking the vector. */
+  /** The cosine of a turn's vector with the query's (on its int8 form), or undefined for a turn without one. */
   similarity(sequence: number): number | undefined;
 }
 
@@ -161,15 +160,6 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
   if (!query) return { seeds: [] };
   const vectors: KnownVectors = {
     query,
-    of(sequence) {
-      const i = indexOf(entry.sequences, sequence);
-      if (i === undefined) return undefined;
-      const scale = entry.scales[i]!;
-      const q = entry.vectors[i]!;
-      const v = new Float32Array(q.length);
-      for (let d = 0; d < q.length; d++) v[d] = q[d]! * scale;
-      return v;
-    },
     similarity(sequence) {
       const i = indexOf(entry.sequences, sequence);
       if (i === undefined) return undefined;
