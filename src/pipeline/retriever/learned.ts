@@ -3,6 +3,7 @@
 // needs. Relevant history is then packed by probability per token: for a fixed budget, that order carries the most
 // expected evidence (the greedy knapsack order), where packing by score alone spends long turns' tokens on what a
 // few short ones would carry. The weights are fitted by `npm run eval:train` and live in ./ranker-model.ts.
+import { firstIndex } from '../sorted.js';
 import type { Signals } from './rank.js';
 import { rankerModel } from './ranker-model.js';
 
@@ -76,17 +77,8 @@ export function featureRows(facts: readonly CandidateFacts[]): number[][] {
   const meanCos = cosines.reduce((a, b) => a + b, 0) / Math.max(1, cosines.length);
   const sdCos = Math.sqrt(cosines.reduce((a, c) => a + (c - meanCos) ** 2, 0) / Math.max(1, cosines.length)) + 1e-6;
   const sorted = [...cosines].sort((a, b) => b - a);
-  const rankOf = (c: number) => {
-    // Candidates closer than c: the first index whose cosine is not above it.
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid]! > c) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  // Candidates closer than c: the first index (closest first) whose cosine is not above it.
+  const rankOf = (c: number) => firstIndex(sorted.length, (i) => sorted[i]! <= c);
   const flag = (b: boolean) => (b ? 1 : 0);
   return facts.map(({ signals: s, seed, meaningSeed, cosine, tokens }) => {
     const values: Record<FeatureName, number> = {

@@ -9,6 +9,7 @@
 //   that match by the name alone weigh by how much they recount (./informative.ts);
 // - explicit calendar cues in the query ("in June 2023");
 // - conversational adjacency: a hit's neighbours inherit part of its score (the answer follows the question).
+import { firstIndex } from '../sorted.js';
 import type { Lexemes } from './lexemes.js';
 import { informativeness } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
@@ -134,14 +135,8 @@ export function rankSignals(input: RankInput): Signals[] {
   const terms = input.terms.map((t) => {
     const variants = new Map<string, number>([[t.lexeme, 1]]);
     if (!speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength) {
-      let lo = 0;
-      let hi = vocabulary.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (vocabulary[mid]! <= t.lexeme) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = lo; i < vocabulary.length && vocabulary[i]!.startsWith(t.lexeme); i++) variants.set(vocabulary[i]!, w.variant);
+      const after = firstIndex(vocabulary.length, (i) => vocabulary[i]! > t.lexeme);
+      for (let i = after; i < vocabulary.length && vocabulary[i]!.startsWith(t.lexeme); i++) variants.set(vocabulary[i]!, w.variant);
     }
     return { ...t, idf: idf(n, t.df), variants, speaker: speakers.has(t.lexeme) };
   });

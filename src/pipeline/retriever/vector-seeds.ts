@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { defaults } from '../../config.js';
 import type { Store } from '../../db/store.js';
 import { hasWords, type Embedder } from '../../embedder.js';
+import { firstIndex } from '../sorted.js';
 import type { TurnSource } from './index.js';
 import { informativeness } from './informative.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
@@ -132,16 +133,8 @@ async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequ
 
 /** Where a sequence is in an ascending list (binary search), or undefined. */
 function indexOf(sequences: readonly number[], sequence: number): number | undefined {
-  let lo = 0;
-  let hi = sequences.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const s = sequences[mid]!;
-    if (s === sequence) return mid;
-    if (s < sequence) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return undefined;
+  const i = firstIndex(sequences.length, (k) => sequences[k]! >= sequence);
+  return sequences[i] === sequence ? i : undefined;
 }
 
 /** Vectors a query already has: its own, and the stored ones of the session's turns (by sequence). */

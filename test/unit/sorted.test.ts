@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { firstIndex } from '../../src/pipeline/sorted.js';
+
+describe('firstIndex', () => {
+  it('finds the first index where a monotone condition holds', () => {
+    const xs = [1, 3, 3, 5, 8];
+    expect(firstIndex(xs.length, (i) => xs[i]! >= 3)).toBe(1);
+    expect(firstIndex(xs.length, (i) => xs[i]! > 3)).toBe(3);
+    expect(firstIndex(xs.length, (i) => xs[i]! >= 0)).toBe(0);
+    expect(firstIndex(xs.length, (i) => xs[i]! > 8)).toBe(xs.length);
+    expect(firstIndex(0, () => true)).toBe(0);
+  });
+
+  it('agrees with a linear scan on every cut of a longer list', () => {
+    const xs = Array.from({ length: 101 }, (_, i) => Math.floor(i / 3));
+    for (let v = -1; v <= 35; v++) {
+      const scanned = xs.findIndex((x) => x >= v);
+      expect(firstIndex(xs.length, (i) => xs[i]! >= v)).toBe(scanned === -1 ? xs.length : scanned);
+    }
+  });
+});
