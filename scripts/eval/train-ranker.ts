@@ -36,7 +36,8 @@ export function fitRanker(examples: readonly Example[], l2: number): RankerModel
   const { mean, scale } = standardise(rows, featureNames.length);
   const standardised = rows.map((r) => r.map((x, j) => (Number.isNaN(x) ? NaN : (x - mean[j]!) / scale[j]!)));
   const { weights, bias } = fitLogistic(standardised, labels, { l2 });
-  const round = (x: number) => Number(x.toPrecision(6));
+  // Six significant digits, and float noise around 0 written as 0, so the same data writes the same module.
+  const round = (x: number) => (Math.abs(x) < 1e-9 ? 0 : Number(x.toPrecision(6)));
   return { features: [...featureNames], mean: mean.map(round), scale: scale.map(round), weights: weights.map(round), bias: round(bias) };
 }
 
