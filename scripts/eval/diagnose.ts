@@ -6,7 +6,6 @@
 //   capped       it matches a query lexeme, but only beyond that lexeme's per-term cap of newest matches;
 //   not-seed     it was among the matches, yet neither a seed nor a seed's neighbour;
 //   name-only    the same, and the only query lexemes it matches are participants' names;
-//   unscored     it was read as a candidate but the ranking scored it 0;
 //   ranked-low   it was ranked, but below what the budget could hold;
 //   dropped      it was ranked within reach of the budget and still not packed (planner, duplicates).
 import { parseArgs } from 'node:util';
@@ -18,7 +17,7 @@ import { locomoCase, studyConversations, studyOptions } from './locomo.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
 import { retraceable } from './retrace.js';
 
-const reasons = ['no-match', 'capped', 'not-seed', 'name-only', 'unscored', 'ranked-low', 'dropped'] as const;
+const reasons = ['no-match', 'capped', 'not-seed', 'name-only', 'ranked-low', 'dropped'] as const;
 type Reason = (typeof reasons)[number];
 
 async function main() {
@@ -82,8 +81,8 @@ async function main() {
             let reason: Reason;
             let detail = '';
             if (cand) {
-              if (rank < 0) reason = 'unscored';
-              else if (rank >= reach) reason = 'ranked-low';
+              // Every candidate is ranked (ADR 0014): it is placed within reach or not.
+              if (rank >= reach) reason = 'ranked-low';
               else reason = 'dropped';
               detail = `rank ${rank} of ${ranked.length} (reach ${reach})${cand.seed ? ' seed' : ''}`;
             } else {

@@ -66,6 +66,11 @@ describe('learned ranker probabilities', () => {
     expect(higher).toBeGreaterThan(atMean!);
   });
 
+  it('refuses a model that weighs a feature the product does not compute', () => {
+    const stale = { ...model, features: ['score', 'retired'] } as unknown as RankerModel;
+    expect(() => probabilities(stale, [row(1, 0)])).toThrow(/does not compute: retired/);
+  });
+
   it('ships a fitted model over the features the product computes', () => {
     expect(rankerModel.features.length).toBeGreaterThan(10);
     for (const f of rankerModel.features) expect(featureNames).toContain(f);

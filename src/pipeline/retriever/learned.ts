@@ -114,7 +114,11 @@ export function featureRows(facts: readonly CandidateFacts[]): number[][] {
 
 /** The model's probability for each feature row (in `featureNames` order). */
 export function probabilities(model: RankerModel, rows: readonly (readonly number[])[]): number[] {
-  const at = model.features.map((f) => featureNames.indexOf(f));
+  const at = model.features.map((f) => {
+    const j = featureNames.indexOf(f);
+    if (j < 0) throw new Error(`the ranker model weighs a feature the product does not compute: ${f}`);
+    return j;
+  });
   return rows.map((row) => {
     let z = model.bias;
     at.forEach((j, i) => {
