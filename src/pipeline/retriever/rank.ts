@@ -188,13 +188,17 @@ export function rankSignals(input: RankInput): Signals[] {
     if (best > 0) for (const [key, s] of episodeScore) episodeScore.set(key, s / best);
   }
 
+  // Per candidate, once: each is read by its own score and again as a signal.
   const recounting = cands.map((c) => informativeness(c.content));
+  const byNamed = cands.map((c) => namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l)));
+  const cued = cands.map((c) => !!input.cues && matchesCues(c.createdAt, input.cues));
+  const asks = cands.map((c) => c.content.trimEnd().endsWith('?'));
   const own = cands.map((c, i) => {
     let s = lexical[i]!;
     if (s === 0) return 0;
     s *= 1 + w.episode * (episodeScore.get(episodeOf(c.createdAt)) ?? 0);
-    if (namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l))) s *= 1 + w.speaker;
-    if (input.cues && matchesCues(c.createdAt, input.cues)) s *= 1 + w.time;
+    if (byNamed[i]) s *= 1 + w.speaker;
+    if (cued[i]) s *= 1 + w.time;
     if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * recounting[i]!;
     return s;
   });
@@ -208,7 +212,7 @@ export function rankSignals(input: RankInput): Signals[] {
     const inherit = (j: number, share: number) => {
       if (adjacent(i, j)) best = Math.max(best, share * own[j]!);
     };
-    inherit(i - 1, cands[i - 1]?.content.trimEnd().endsWith('?') ? Math.max(w.neighbour, w.answer) : w.neighbour);
+    inherit(i - 1, asks[i - 1] ? Math.max(w.neighbour, w.answer) : w.neighbour);
     inherit(i + 1, w.neighbour);
     inherit(i - 2, w.neighbour2);
     inherit(i + 2, w.neighbour2);
@@ -228,13 +232,13 @@ export function rankSignals(input: RankInput): Signals[] {
       own: own[i]!,
       score: score[i]!,
       episode: episodeScore.get(episodeOf(candidate.createdAt)) ?? 0,
-      namedSpeaker: namedSpeakers.size > 0 && candidate.speakerLexemes.some((l) => namedSpeakers.has(l)),
+      namedSpeaker: byNamed[i]!,
       nameOnly: onlyName[i]!,
       informativeness: recounting[i]!,
-      timeCue: !!input.cues && matchesCues(candidate.createdAt, input.cues),
+      timeCue: cued[i]!,
       neighbours: { prev: near(i, i - 1), next: near(i, i + 1), prev2: near(i, i - 2), next2: near(i, i + 2) },
-      answers: adjacent(i, i - 1) && prev!.content.trimEnd().endsWith('?'),
-      question: candidate.content.trimEnd().endsWith('?'),
+      answers: adjacent(i, i - 1) && asks[i - 1]!,
+      question: asks[i]!,
       opensEpisode: !prev || episodeOf(prev.createdAt) !== episodeOf(candidate.createdAt),
       termShare: nonName.length ? matched.length / nonName.length : 0,
       idfShare: queryIdf > 0 ? matched.reduce((s, t) => s + t.idf, 0) / queryIdf : 0,

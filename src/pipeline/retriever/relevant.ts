@@ -93,11 +93,15 @@ export async function relevantFacts(input: RelevantInput): Promise<CandidateFact
       const s = input.known?.similarity(c.sequence);
       if (s !== undefined) cosine.set(c.id, s);
     }
-    const wanted = [...signals]
-      .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence)
-      .slice(0, defaults.history.embedTop)
-      .map((s) => s.candidate as HistoryCandidate)
-      .filter((c) => !cosine.has(c.id));
+    // Nothing to sort or embed when every candidate's vector is at hand (the session's vectors are held).
+    const wanted =
+      cosine.size === signals.length
+        ? []
+        : [...signals]
+            .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence)
+            .slice(0, defaults.history.embedTop)
+            .map((s) => s.candidate as HistoryCandidate)
+            .filter((c) => !cosine.has(c.id));
     try {
       const vectors = await vectorsFor(input.embedder, input.query, wanted, input.known?.query);
       for (const c of wanted) cosine.set(c.id, dot(vectors.query!, vectors.of(c.id)!));
