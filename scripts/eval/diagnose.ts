@@ -60,7 +60,7 @@ async function main() {
           for (let k = 1; k < q.evidence.length; k++) add(`evidence@${budget}`);
           if (missed.length === 0) continue;
 
-          const { history, input } = await retrace(q.question, budget);
+          const input = await retrace(q.question, budget);
           const ranked = await rankRelevant(input);
           const packed = new Set(
             turnRows.filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000')).map((r) => Number(r.sequence)),
@@ -72,11 +72,11 @@ async function main() {
           ranked.forEach((r, i) => {
             if (retrieved.has(r.candidate.sequence)) reach = i + 1;
           });
-          const lexemes = history.terms.map((t) => t.lexeme);
-          const speakers = new Set(history.candidates.flatMap((x) => x.speakerLexemes));
+          const lexemes = input.terms.map((t) => t.lexeme);
+          const speakers = new Set(input.candidates.flatMap((x) => x.speakerLexemes));
           for (const id of missed) {
             const seq = seqOf.get(id)!;
-            const cand = history.candidates.find((x) => x.sequence === seq);
+            const cand = input.candidates.find((x) => x.sequence === seq);
             const rank = ranked.findIndex((r) => r.candidate.sequence === seq);
             let reason: Reason;
             let detail = '';

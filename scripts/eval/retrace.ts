@@ -1,31 +1,26 @@
 // A question's relevant-history retrieval retraced step by step with the product's own functions, as QueryContext
-// runs it: the searched text, the seeds by meaning, the candidates, and what the learned ranker weighs of each. Used
-// by the study tools (eval:diagnose, eval:train), which need the steps QueryContext does not return.
-import { historyCandidates, sqlTurnSource, type HistoryCandidates } from '../../src/pipeline/retriever/index.js';
+// runs it: the searched text, the seeds by meaning and the candidates. Used by the study tools (eval:diagnose,
+// eval:train), which need the steps QueryContext does not return.
+import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
 import type { RelevantInput } from '../../src/pipeline/retriever/relevant.js';
 import { meaningSeeds, searchText, seedsFor } from '../../src/services/query-context.js';
 import { requireSession } from '../../src/services/sessions.js';
 import type { Product } from './product.js';
 
-export interface Retraced {
-  query: string;
-  meaning: Awaited<ReturnType<typeof meaningSeeds>>;
-  history: HistoryCandidates;
-  /** The ranking's input: rankRelevant(input) is QueryContext's order, relevantFacts(input) the ranker's view. */
-  input: RelevantInput;
-}
-
-/** A written session, ready for retracing its questions. */
+/**
+ * A written session, ready for retracing its questions: each answer is the ranking's input, so rankRelevant(input) is
+ * QueryContext's order and relevantFacts(input) the learned ranker's view of the candidates.
+ */
 export async function retraceable(product: Product, tenantId: string, sessionId: string) {
   const ctx = { ...product.deps, tenantId, requestId: 'retrace' };
   const session = await requireSession(ctx, sessionId);
   const source = sqlTurnSource(product.deps.store, tenantId, sessionId);
   const totalTurns = Number(session.last_sequence);
-  return async (question: string, budget: number): Promise<Retraced> => {
+  return async (question: string, budget: number): Promise<RelevantInput> => {
     const query = searchText(ctx, question);
     const meaning = await meaningSeeds(ctx, session, { query, budget_tokens: budget, reserve_tokens: 0 }, source);
     const history = await historyCandidates(source, product.deps.store, query, { totalTurns, seeds: seedsFor(budget), extraSeeds: meaning.seeds });
-    const input: RelevantInput = {
+    return {
       query,
       terms: history.terms,
       candidates: history.candidates,
@@ -34,6 +29,5 @@ export async function retraceable(product: Product, tenantId: string, sessionId:
       known: meaning.vectors,
       meaningSeeds: new Set(meaning.seeds),
     };
-    return { query, meaning, history, input };
   };
 }

@@ -148,7 +148,7 @@ export async function trainCli(args: string[], io: TrainIo = processIo): Promise
       for (const q of conv.questions) {
         const evidence = new Set(q.evidence);
         for (const budget of budgets) {
-          const facts = await relevantFacts((await retrace(q.question, budget)).input);
+          const facts = await relevantFacts(await retrace(q.question, budget));
           examples.push({
             conversation: i,
             rows: featureRows(facts),

@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { featureNames, featureRows, probabilities, type CandidateFacts, type RankerModel } from '../../src/pipeline/retriever/learned.js';
-import { rankSignals, type Candidate } from '../../src/pipeline/retriever/rank.js';
+import { rankSignals } from '../../src/pipeline/retriever/rank.js';
 import { rankerModel } from '../../src/pipeline/retriever/ranker-model.js';
-
-const turn = (sequence: number, speaker: string, words: string, content = words): Candidate => {
-  const lexemes = [speaker, ...words.split(' ').filter(Boolean)];
-  const tf = new Map<string, number>();
-  for (const l of lexemes) tf.set(l, (tf.get(l) ?? 0) + 1);
-  return { id: `t${sequence}`, sequence, createdAt: '2023-05-08T10:00:00.000Z', content, lexemes: { tf, length: lexemes.length }, speakerLexemes: [speaker] };
-};
+import { candidate as turn } from '../fixtures/candidates.js';
 
 const signals = rankSignals({
   candidates: [
     turn(1, 'ana', 'weather nice'),
-    turn(2, 'bo', 'paint', 'What did you paint?'),
-    turn(3, 'ana', 'sunset lake', 'A sunset over the lake.'),
-    turn(9, 'ana', 'paint paint sunset', 'I painted a sunset last week, it took me two days of work.'),
+    turn(2, 'bo', 'paint', { content: 'What did you paint?' }),
+    turn(3, 'ana', 'sunset lake', { content: 'A sunset over the lake.' }),
+    turn(9, 'ana', 'paint paint sunset', { content: 'I painted a sunset last week, it took me two days of work.' }),
   ],
   terms: [{ lexeme: 'paint', df: 2 }, { lexeme: 'ana', df: 3 }],
   totalTurns: 20,

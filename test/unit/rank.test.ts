@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { rankSignals, type Candidate, type RankInput } from '../../src/pipeline/retriever/rank.js';
+import { rankSignals, type RankInput } from '../../src/pipeline/retriever/rank.js';
 import { timeCues } from '../../src/pipeline/retriever/temporal.js';
+import { candidate as turn } from '../fixtures/candidates.js';
 
-/** A candidate turn from already-stemmed words (the speaker's lexeme is part of the turn's vector, as in the DB). */
-const turn = (sequence: number, speaker: string, words: string, opts: { day?: string; content?: string } = {}): Candidate => {
-  const lexemes = [speaker, ...words.split(' ').filter(Boolean)];
-  const tf = new Map<string, number>();
-  for (const l of lexemes) tf.set(l, (tf.get(l) ?? 0) + 1);
-  return {
-    id: `t${sequence}`,
-    sequence,
-    createdAt: `${opts.day ?? '2023-05-08'}T10:00:00.000Z`,
-    content: opts.content ?? words,
-    lexemes: { tf, length: lexemes.length },
-    speakerLexemes: [speaker],
-  };
-};
 /** The candidates the hand-built score places, best first; equal scores: the newer turn. */
 const scored = (input: RankInput) =>
   rankSignals(input)

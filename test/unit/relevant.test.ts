@@ -1,27 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryCandidate, TurnRow } from '../../src/pipeline/retriever/index.js';
 import { featureRows, probabilities, ranker } from '../../src/pipeline/retriever/learned.js';
 import { rankRelevant, relevantFacts } from '../../src/pipeline/retriever/relevant.js';
-
-const candidate = (sequence: number, speaker: string, words: string, content: string, seed = true): HistoryCandidate => {
-  const lexemes = [speaker, ...words.split(' ').filter(Boolean)];
-  const tf = new Map<string, number>();
-  for (const l of lexemes) tf.set(l, (tf.get(l) ?? 0) + 1);
-  const createdAt = '2023-05-08T10:00:00.000Z';
-  const turn: TurnRow = {
-    id: `t${sequence}`, sequence, role: 'user', name: speaker, content, token_count: Math.ceil(content.length / 4),
-    external_id: null, tool_call_id: null, tool_calls: null, created_at: createdAt, score: 0,
-  };
-  return { id: turn.id, sequence, createdAt, content, lexemes: { tf, length: lexemes.length }, speakerLexemes: [speaker], seed, turn };
-};
+import { candidate } from '../fixtures/candidates.js';
 
 const candidates = [
-  candidate(1, 'ana', 'weather', 'Nice weather today.', false),
-  candidate(2, 'bo', 'paint', 'What did you paint?'),
-  candidate(3, 'ana', 'sunset lake', 'A sunset over the lake, with the hills behind it and the boats coming in for the night.', false),
-  candidate(4, 'ana', 'paint paint class', 'I started a painting class last week and I paint every evening now.'),
-  candidate(9, 'bo', 'paint', 'Paint.'),
-  candidate(30, 'ana', 'camp', 'We went camping two weekends ago.'),
+  candidate(1, 'ana', 'weather', { content: 'Nice weather today.', seed: false }),
+  candidate(2, 'bo', 'paint', { content: 'What did you paint?' }),
+  candidate(3, 'ana', 'sunset lake', { content: 'A sunset over the lake, with the hills behind it and the boats coming in for the night.', seed: false }),
+  candidate(4, 'ana', 'paint paint class', { content: 'I started a painting class last week and I paint every evening now.' }),
+  candidate(9, 'bo', 'paint', { content: 'Paint.' }),
+  candidate(30, 'ana', 'camp', { content: 'We went camping two weekends ago.' }),
 ];
 const input = { query: 'What does Ana paint?', terms: [{ lexeme: 'paint', df: 3 }, { lexeme: 'ana', df: 4 }], candidates, totalTurns: 40 };
 
