@@ -54,7 +54,7 @@ import {
   type QueryContextResponse,
   type SectionName,
 } from '../schemas/context.js';
-import { requireSession, sessionCachePrefix, type SessionRow } from './sessions.js';
+import { requireSession, sessionCacheVersion, sessionCachePrefix, type SessionRow } from './sessions.js';
 
 interface Payload {
   content: string;
@@ -75,7 +75,7 @@ export async function queryContext(
 ): Promise<QueryContextResponse> {
   const { body } = input;
   const session = await requireSession(ctx, input.sessionId);
-  const cacheKey = `${sessionCachePrefix(ctx.tenantId, session.id)}v${session.version}.${session.window_version ?? 0}:${await sha256Hex(JSON.stringify(body))}`;
+  const cacheKey = `${sessionCachePrefix(ctx.tenantId, session.id)}${sessionCacheVersion(session)}:${await sha256Hex(JSON.stringify(body))}`;
   const hit = await cacheGet<QueryContextResponse>(ctx, cacheKey);
   ctx.onStage?.('cache');
   if (hit) return { ...hit, request_id: ctx.requestId, cached: true };

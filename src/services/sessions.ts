@@ -1,5 +1,6 @@
 // Session reads shared by the services: one round trip for the session, its window and its agent's groups.
 import { sql } from 'drizzle-orm';
+import { joinKey } from '../cache-keys.js';
 import { notFound } from '../errors.js';
 import type { Ctx, Deps } from '../ports.js';
 
@@ -13,6 +14,8 @@ export interface SessionRow {
   version: number;
   total_tokens: number;
   created_at: string;
+  /** The session's creation time in microseconds: tells a re-created session from the deleted one of that id. */
+  incarnation: string;
   updated_at: string;
   max_tokens: number | null;
   compression_strategy: string | null;
@@ -27,7 +30,8 @@ export interface SessionRow {
 /** The session row's columns, joined with its window and its agent's groups; `s` is the session. */
 export const sessionColumns = sql`
     s.id, s.agent_id, s.user_id, s.status, s.metadata, s.last_sequence, s.version, s.total_tokens,
-    s.created_at, s.updated_at, w.max_tokens, w.compression_strategy, w.summary, w.summary_token_count,
+    s.created_at, (extract(epoch FROM s.created_at) * 1000000)::bigint::text AS incarnation,
+    s.updated_at, w.max_tokens, w.compression_strategy, w.summary, w.summary_token_count,
     w.summarized_through, w.summarized_tokens, w.version AS window_version,
     coalesce(a.config -> 'groups', '[]'::jsonb) AS agent_groups`;
 
@@ -59,6 +63,7 @@ export function toSessionRow(row: SessionRow): SessionRow {
     version: Number(row.version),
     total_tokens: Number(row.total_tokens),
     created_at: new Date(row.created_at).toISOString(),
+    incarnation: String(row.incarnation),
     updated_at: new Date(row.updated_at).toISOString(),
     max_tokens: num(row.max_tokens),
     compression_strategy: row.compression_strategy,
@@ -77,5 +82,12 @@ export async function requireSession(ctx: Ctx, sessionId: string): Promise<Sessi
   return session;
 }
 
-/** Cache keys of one session share this prefix; the session version inside makes old entries unreachable. */
-export const sessionCachePrefix = (tenantId: string, sessionId: string) => `ctx:${tenantId}:${sessionId}:`;
+/** Cache keys of one session share this prefix (its parts escaped, so no other tenant's or session's key has it). */
+export const sessionCachePrefix = (tenantId: string, sessionId: string) => `${joinKey('ctx', tenantId, sessionId)}:`;
+
+/**
+ * What a cached context of the session is valid for: this incarnation of the session id (a session deleted and
+ * created again is another one, even if a deletion could not reach the cache), its version and its window's version.
+ */
+export const sessionCacheVersion = (s: Pick<SessionRow, 'incarnation' | 'version' | 'window_version'>) =>
+  `i${s.incarnation}.v${s.version}.${s.window_version ?? 0}`;

@@ -2,6 +2,7 @@
 // result and adds it to the session as a tool turn linked to its call. Both are safe to retry: the chain insert is
 // guarded by its id and the turns carry external ids derived from the chain and step.
 import { sql } from 'drizzle-orm';
+import { joinKey } from '../cache-keys.js';
 import { ApiError, notFound } from '../errors.js';
 import { summarizeToolResult } from '../pipeline/compressor/tool-summary.js';
 import { keepFor } from '../pipeline/tool-findings.js';
@@ -82,7 +83,7 @@ export async function updateToolResult(
         name: row.tool_name,
         tool_call_id: input.stepId,
         content: input.body.status === 'error' ? `ERROR: ${input.body.result}` : input.body.result,
-        external_id: `toolresult:${input.chainId}:${input.stepId}`,
+        external_id: `toolresult:${joinKey(input.chainId, input.stepId)}`,
       }],
     },
   });

@@ -15,8 +15,7 @@ export type UpstashClient = Pick<Redis, 'get' | 'smembers' | 'multi'>;
 
 /**
  * Every ':'-terminated prefix of `key` with at least three colons, shortest first. For
- * `ctx:t:s:v3.1:hash` that is `ctx:t:s:` and `ctx:t:s:v3.1:`. Ids may themselves contain ':', so the session
- * prefix is not always the one ending at the third colon; indexing every candidate keeps deletePrefix exact.
+ * `ctx:t:s:v3.1:hash` that is `ctx:t:s:` and `ctx:t:s:v3.1:` (key parts are escaped, see cache-keys.ts).
  */
 export function indexedPrefixes(key: string): string[] {
   const out: string[] = [];

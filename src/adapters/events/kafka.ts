@@ -1,6 +1,7 @@
 // Kafka over the Upstash Kafka REST protocol (seed 000 ADR-002), with `@upstash/kafka`: plain HTTPS, so it runs in
 // Workers as well as in Node. Publishes domain events to one topic; reads external events from another.
 import { Kafka } from '@upstash/kafka';
+import { joinKey } from '../../cache-keys.js';
 import type { Env } from '../../config.js';
 import type { DomainEvent, EventPublisher } from '../../ports.js';
 import type { InboundSource } from '../../services/inbound-events.js';
@@ -36,11 +37,11 @@ export function kafkaEvents(kafka: Kafka, topic: string, opts: { timeoutMs?: num
   return {
     async publish(event: DomainEvent) {
       // Keyed by session (or deleted owner), so one session's events keep their order within a partition.
-      const subject = 'session_id' in event ? event.session_id : `${event.scope}:${event.id}`;
+      const subject = 'session_id' in event ? [event.session_id] : [event.scope, event.id];
       const message = { event_id: crypto.randomUUID(), occurred_at: new Date().toISOString(), ...event };
       await withTimeout(
         producer.produce(topic, message, {
-          key: `${event.tenant_id}:${subject}`,
+          key: joinKey(event.tenant_id, ...subject),
           headers: [
             { key: 'type', value: event.type },
             { key: 'tenant_id', value: event.tenant_id },
