@@ -2,9 +2,14 @@
 // anchor first, a reminder last — with everything that came from outside (turns, tool output, memories) fenced
 // as quoted data so that instructions inside it are not promoted to instructions for the model. Turns render
 // compactly: relevant and recent turns share one chronological block, a date header opens each group of turns
-// from the same day, and each line is `speaker: content` with the content verbatim.
+// from the same day, and each line is `speaker: content` with the content verbatim. Outside text cannot open or
+// close a fence: every line passes one escaper (src/pipeline/fence.ts) here, and single-line fields are escaped by
+// the line builders so that a name cannot start a line of its own.
 import type { SectionName } from '../schemas/context.js';
+import { escapeFence } from './fence.js';
 import type { Item } from './planner.js';
+
+export { escapeFence };
 
 export type Template = 'default' | 'compact';
 
@@ -67,11 +72,6 @@ export function dateHeader(iso: string): string {
   return `[${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()}]`;
 }
 
-/** Neutralises fence tags inside quoted content so data cannot close its own fence. */
-export function escapeFence(text: string): string {
-  return text.replace(/<(\/?)(data)/gi, '<$1\u200B$2');
-}
-
 export interface RenderFrame {
   preamble: string;
   reminder: string;
@@ -80,7 +80,7 @@ export interface RenderFrame {
 /** The fixed lines around the sections; either may be empty (tiny budgets drop both). */
 export function frameOf(template: Template, reminder: string): RenderFrame {
   const f = frames[template];
-  return { preamble: f.preamble, reminder: reminder ? f.reminder(reminder) : '' };
+  return { preamble: f.preamble, reminder: reminder ? f.reminder(escapeFence(reminder)) : '' };
 }
 
 /** The fixed text a section costs when it has at least one item (title line and fences). */
@@ -95,14 +95,18 @@ export interface Rendered {
   messages: { role: 'system' | 'user'; content: string }[];
 }
 
-/** Lines of one block in order; an item with a group gets that group's header line when the group changes. */
+/**
+ * Lines of one block in order; an item with a group gets that group's header line when the group changes. Every line
+ * passes the fence escaper here, whatever its builder did, so no item can open or close a fence (a no-op for lines
+ * built from escaped parts, and for ordinary text).
+ */
 function blockLines(items: Item[]): string[] {
   const lines: string[] = [];
   let group: string | undefined;
   for (const item of items) {
-    if (item.group !== undefined && item.group !== group) lines.push(item.group);
+    if (item.group !== undefined && item.group !== group) lines.push(escapeFence(item.group));
     group = item.group;
-    lines.push(item.line);
+    lines.push(escapeFence(item.line));
   }
   return lines;
 }
@@ -120,7 +124,7 @@ export function render(template: Template, kept: Item[], frame: RenderFrame): Re
     if (spec.fenced) data.push(`${spec.title}:\n${f.open(spec.source)}\n${body}\n${f.close}`);
     else instructions.push(`${spec.title}:\n${body}`);
   }
-  if (frame.reminder) data.push(frame.reminder);
+  if (frame.reminder) data.push(escapeFence(frame.reminder));
   const system = instructions.join('\n');
   const user = data.join('\n');
   const messages: Rendered['messages'] = [];

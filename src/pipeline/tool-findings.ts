@@ -7,6 +7,7 @@ import type { Tokenizer } from '../tokenizer.js';
 import { replaceKept, type Item, type Plan } from './planner.js';
 import type { TurnRow } from './retriever/index.js';
 import { compactJson, summarizeToolResult, type ToolSummary } from './compressor/tool-summary.js';
+import { escapeFence } from './fence.js';
 
 export interface CallRef {
   id: string;
@@ -120,7 +121,8 @@ export function findings(
     const name = call?.name ?? turn.name ?? 'tool';
     const summary = summaryOf(turn, keepFor(whitelist, name), tok);
     const summarized = turn.token_count > tok.count(summary.text);
-    const label = call ? `${name}(${compactJson(call.arguments, LABEL_STRING_CHARS)})` : name;
+    // Name and arguments come from the model or the caller: one line, no fence markers.
+    const label = escapeFence(call ? `${name}(${compactJson(call.arguments, LABEL_STRING_CHARS)})` : name, true);
     const f: Finding = { turn, call, summary, label, content: summarized ? summary.text : turn.content, summarized };
     if (call) {
       const key = `${name}\u0000${normalizeArgs(call.arguments)}`;

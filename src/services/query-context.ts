@@ -159,11 +159,12 @@ export async function queryContext(
         })]
       : [],
     hard_constraints: [
+      // Unfenced, so they must not open a fence either; the envelope keeps their text as written.
       ...structural.system.map((t) => item('hard_constraints', t.id, 1, t.sequence, {
-        content: t.content, lineFor: (c) => `- ${c}`, turn: t, source: 'system turn',
+        content: t.content, lineFor: (c) => `- ${escapeFence(c)}`, turn: t, source: 'system turn',
       })),
       ...memories.filter((m) => m.kind === 'constraint').map((m, i) => item('hard_constraints', m.id, m.score, 1e9 + i, {
-        content: m.content, lineFor: (c) => `- ${c}`, memory: m, source: `memory:${m.scope}`,
+        content: m.content, lineFor: (c) => `- ${escapeFence(c)}`, memory: m, source: `memory:${m.scope}`,
       })),
     ],
     // A turn that only made calls is shown by the findings, with each call beside its result.
@@ -191,9 +192,12 @@ export async function queryContext(
         return { ...it, ...(f.summarized ? { truncated: true } : {}), ...(f.outdatedBy ? { duplicateOf: f.outdatedBy } : {}) };
       }),
     ],
-    retrieved_memory: memories.filter((m) => m.kind !== 'constraint').map((m, i) => item('retrieved_memory', m.id, m.score, i, {
-      content: escapeFence(m.content), lineFor: (c) => `- (${m.kind}) ${c}`, memory: m, source: `memory:${m.scope}`,
-    })),
+    retrieved_memory: memories.filter((m) => m.kind !== 'constraint').map((m, i) => {
+      const kind = escapeFence(m.kind, true);
+      return item('retrieved_memory', m.id, m.score, i, {
+        content: escapeFence(m.content), lineFor: (c) => `- (${kind}) ${c}`, memory: m, source: `memory:${m.scope}`,
+      });
+    }),
     summary: session.summary
       ? [item('summary', `summary:${session.id}:${session.window_version ?? 0}`, 0.5, 0, {
           content: escapeFence(session.summary), lineFor: (c) => c, source: 'compaction summary',
@@ -364,10 +368,16 @@ function withinReach<T extends { candidate: { turn: TurnRow } }>(ranked: T[], bu
 }
 
 
-/** `speaker: content`; the date is the group header above the line, so it is not repeated per turn. */
+/**
+ * `speaker: content`; the date is the group header above the line, so it is not repeated per turn. The speaker and
+ * the calls are escaped as one-line fields (the content is escaped by the caller).
+ */
 function turnLine(t: TurnRow) {
-  const calls = t.tool_calls?.length ? ` → calls ${t.tool_calls.map((c) => `${c.name}(${c.arguments})`).join(', ')}` : '';
-  return (c: string) => `${t.name ?? t.role}: ${c}${calls}`;
+  const call = (c: { name: string; arguments: string }) =>
+    `${escapeFence(c.name, true)}(${escapeFence(c.arguments, true)})`;
+  const calls = t.tool_calls?.length ? ` → calls ${t.tool_calls.map(call).join(', ')}` : '';
+  const speaker = escapeFence(t.name ?? t.role, true);
+  return (c: string) => `${speaker}: ${c}${calls}`;
 }
 
 /**

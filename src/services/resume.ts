@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { defaults } from '../config.js';
 import { ApiError, notFound } from '../errors.js';
 import { compress } from '../pipeline/compressor/index.js';
+import { escapeFence } from '../pipeline/fence.js';
 import type { Ctx } from '../ports.js';
 import type { WriteTurnsBody } from '../schemas/turns.js';
 import { findSession, type SessionRow } from './sessions.js';
@@ -95,12 +96,14 @@ async function buildCarryOver(ctx: Ctx, source: SessionRow): Promise<CarryOver> 
     Math.floor(defaults.summaryMaxTokens / 2),
     ctx,
   );
-  // Most binding first, so what the budget cuts is background.
+  // Most binding first, so what the budget cuts is background. Each carried text is one line after its label, so no
+  // text can forge a label of its own; fence markers are escaped here and again when the summary is rendered.
+  const line = (what: string, text: string) => `${label(what)} ${escapeFence(text, true)}`;
   const lines = [
-    ...constraints.map((c) => `${label('constraint')} ${c}`),
-    ...tasks.map((c) => `${label('open task')} ${c}`),
-    ...(summary.text ? [`${label('summary')} ${summary.text}`] : []),
-    ...facts.map((m) => `${label(`memory, ${m.kind}`)} ${m.content}`),
+    ...constraints.map((c) => line('constraint', c)),
+    ...tasks.map((c) => line('open task', c)),
+    ...(summary.text ? [line('summary', summary.text)] : []),
+    ...facts.map((m) => line(`memory, ${m.kind}`, m.content)),
   ];
   const tok = ctx.tokenizer;
   const kept: string[] = [];

@@ -3,6 +3,7 @@
 import type { Logger } from '../../logger.js';
 import type { Llm } from '../../ports.js';
 import type { Tokenizer } from '../../tokenizer.js';
+import { escapeFence } from '../fence.js';
 import { summarizeExtractive, type Utterance } from './extractive.js';
 import { keepImportant } from './importance.js';
 import { truncateHeadTail } from './truncate.js';
@@ -29,9 +30,10 @@ export async function compress(
   deps: { tokenizer: Tokenizer; llm: Llm | undefined; logger: Logger },
 ): Promise<CompressOutput> {
   const tok = deps.tokenizer;
+  // A speaker is a turn's name: one line without fence markers, so it cannot start a forged line of the summary.
   const utterances: (Utterance & { importance: number })[] = [
     ...(input.previousSummary ? [{ speaker: 'Earlier summary', text: input.previousSummary, importance: 1 }] : []),
-    ...input.turns,
+    ...input.turns.map((t) => ({ ...t, speaker: escapeFence(t.speaker, true) })),
   ];
   const transcript = utterances.map((u) => `${u.speaker}: ${u.text}`).join('\n');
   switch (strategy) {
