@@ -93,7 +93,12 @@ export interface Deps {
   events?: EventPublisher;
   /** Query traces written in batches (one process owns its store); absent: each trace is written as it is made. */
   traceBatch?: import('./services/traces.js').TraceBatch;
+  /** Resolves webhook host names for vetting; absent: node:dns on Node, none on Workers (no DNS API there). */
+  resolveHost?: HostResolver;
 }
+
+/** Every address a host name resolves to, as node:dns `lookup` with `all: true` answers. */
+export type HostResolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
 
 /**
  * What changed, for systems downstream. Ids, counts and versions only: content stays in the store, so a topic
@@ -143,6 +148,8 @@ export interface RateLimiter {
 export interface Ctx extends Deps {
   tenantId: string;
   requestId: string;
+  /** The caller's own X-Request-Id (checked by the `Id` rule), kept for correlation; never a key of anything. */
+  clientRequestId?: string;
   /** Called as a query finishes each stage (cache, retrieve, rank, plan, assemble), for its trace. */
   onStage?: (stage: string) => void;
 }

@@ -1,39 +1,117 @@
 // Webhook delivery: tells an agent that the contexts of a session version are ready. Signed with HMAC-SHA256 over
 // `<timestamp>.<body>` under the agent's secret (header `X-Context-Signature: t=<unix seconds>,v1=<hex>`), so a
 // receiver can check origin and freshness. A non-2xx answer or a network error throws, and the queue retries with
-// backoff (Cloudflare Queues on Workers, the bounded in-process retry on Node).
+// backoff (Cloudflare Queues on Workers, the bounded in-process retry on Node). Redirects are never followed: a 3xx
+// answer is a failed delivery like any other non-2xx one (retried a bounded number of times, then dead-lettered).
+//
+// Targets are vetted so a tenant cannot make the service call into its own network (unless
+// CONTEXT_WEBHOOK_ALLOW_PRIVATE is set): only public unicast addresses are allowed, and names that only mean
+// something inside a network (`localhost`, single labels, `.internal`, …) are refused. On Node every address the
+// name resolves to is checked and the connection goes to a checked address, so DNS rebinding between the check
+// and the connect cannot move it. Workers have no DNS API; there only literals and names are checked, and
+// Cloudflare's fetch cannot reach private addresses.
+import ipaddr from 'ipaddr.js';
 import { sql } from 'drizzle-orm';
 import { hmacSha256Hex } from '../crypto.js';
-import type { Deps, WebhookJob } from '../ports.js';
+import type { Deps, HostResolver, WebhookJob } from '../ports.js';
 import type { JobResult } from './compaction.js';
 
 const TIMEOUT_MS = 10_000;
+/** At registration a slow resolver must not hold the request: past this the name is checked again at delivery. */
+const REGISTRATION_RESOLVE_MS = 3_000;
+
+/** Suffixes of names that only resolve inside a network (and `metadata.google.internal`). */
+const INTERNAL_SUFFIXES = ['localhost', 'local', 'internal', 'localdomain', 'home.arpa'];
+const GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
 
 /**
- * Loopback, private, link-local and shared-address hosts (as literals or `localhost`): refused as webhook targets
- * unless CONTEXT_WEBHOOK_ALLOW_PRIVATE is set, so a tenant cannot make the service call into its own network.
+ * True for an address a webhook may reach: public unicast IPv4, or global unicast IPv6 (2000::/3 outside every
+ * special range). IPv6 forms that carry an IPv4 address (mapped, NAT64, 6to4) are judged by that address.
  */
-export function isPrivateHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h.endsWith('.localhost') || h === '') return true;
-  const v4 = h.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
-  }
-  if (h.includes(':')) {
-    if (h === '::' || h === '::1') return true;
-    if (/^f[cd]/.test(h) || /^fe[89ab]/.test(h)) return true;
-    const mapped = h.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/);
-    if (mapped) return isPrivateHost(mapped[1]!);
-    return h.startsWith('::ffff:');
-  }
-  return false;
+export function isPublicAddress(address: string): boolean {
+  // IPv4-compatible (::a.b.c.d) is deprecated and outside 2000::/3; ipaddr.js would read this form as IPv4-mapped.
+  if (!ipaddr.isValid(address) || /^::\d+\.\d+\.\d+\.\d+$/.test(address)) return false;
+  const ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv4') return ip.range() === 'unicast';
+  const v6 = ip as ipaddr.IPv6;
+  const embedded = embeddedIPv4(v6);
+  if (embedded) return embedded.range() === 'unicast';
+  return v6.range() === 'unicast' && v6.match(GLOBAL_UNICAST);
 }
 
-export function webhookTargetAllowed(url: string, allowPrivate: boolean): boolean {
-  return allowPrivate || !isPrivateHost(new URL(url).hostname);
+function embeddedIPv4(ip: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const b = ip.toByteArray();
+  if (ip.range() === 'ipv4Mapped') return ip.toIPv4Address();
+  if (ip.match(NAT64)) return new ipaddr.IPv4(b.slice(12, 16));
+  if (ip.range() === '6to4') return new ipaddr.IPv4(b.slice(2, 6));
+  return undefined;
+}
+
+/**
+ * What is wrong with `hostname` as a webhook host without resolving it: a literal that is not a public address,
+ * or a name that only means something inside a network. Undefined when nothing is. `hostname` is as `URL` gives it.
+ */
+export function hostProblem(hostname: string): string | undefined {
+  const h = hostname.toLowerCase();
+  const address = literalAddress(h);
+  if (address !== undefined) return isPublicAddress(address) ? undefined : 'not a public address';
+  if (h === '' || h.endsWith('.')) return 'not a plain host name';
+  // A single label resolves through search domains and the hosts file: the machine's own name, `metadata`, …
+  if (!h.includes('.')) return 'a single-label name';
+  if (INTERNAL_SUFFIXES.some((s) => h === s || h.endsWith(`.${s}`))) return 'an internal name';
+  return undefined;
+}
+
+/** The address in a `URL` hostname that is an IP literal (IPv6 in brackets; `URL` writes IPv4 as four decimals). */
+function literalAddress(hostname: string): string | undefined {
+  if (hostname.startsWith('[') && hostname.endsWith(']')) return hostname.slice(1, -1);
+  return ipaddr.IPv4.isValidFourPartDecimal(hostname) ? hostname : undefined;
+}
+
+type Resolved = Awaited<ReturnType<HostResolver>>;
+type Vetted = { ok: true; addresses?: Resolved } | { ok: false; reason: string };
+
+/**
+ * Checks a webhook URL and, where a resolver is available, every address its name resolves to. `addresses` are
+ * the ones to connect to (absent for a literal, or where nothing resolves names). A failed resolution throws.
+ */
+async function vetTarget(url: URL, allowPrivate: boolean, resolve: HostResolver | undefined): Promise<Vetted> {
+  if (!allowPrivate) {
+    const problem = hostProblem(url.hostname);
+    if (problem) return { ok: false, reason: `webhook host is ${problem}` };
+  }
+  if (!resolve || literalAddress(url.hostname) !== undefined) return { ok: true };
+  const addresses = await resolve(url.hostname);
+  if (addresses.length === 0) throw new Error('webhook host did not resolve');
+  if (!allowPrivate && !addresses.every((a) => isPublicAddress(a.address)))
+    return { ok: false, reason: 'webhook host resolves to a non-public address' };
+  return { ok: true, addresses };
+}
+
+/**
+ * For registration: the literal and name checks, and on Node the resolved addresses. A name that does not resolve
+ * (yet), or not in time, is accepted; delivery checks it again.
+ */
+export async function webhookTargetVetted(
+  url: string,
+  allowPrivate: boolean,
+  resolve: HostResolver | undefined = systemResolver(),
+): Promise<boolean> {
+  if (allowPrivate) return true;
+  const bounded: HostResolver | undefined = resolve && ((host) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('resolution timed out')), REGISTRATION_RESOLVE_MS);
+    });
+    return Promise.race([resolve(host), late]).finally(() => clearTimeout(timer));
+  });
+  const target = new URL(url);
+  try {
+    return (await vetTarget(target, false, bounded)).ok;
+  } catch {
+    return true;
+  }
 }
 
 export async function signWebhook(secret: string, body: string, timestamp: number): Promise<string> {
@@ -57,8 +135,14 @@ export async function deliverWebhook(deps: Deps, job: WebhookJob): Promise<JobRe
     SELECT config -> 'webhook' ->> 'url' AS url, config -> 'webhook' ->> 'secret' AS secret
     FROM agents WHERE tenant_id = ${job.tenant_id} AND id = ${job.agent_id}`);
   if (!agent?.url || !agent.secret) return { status: 'skipped', reason: 'agent has no webhook' };
-  if (!webhookTargetAllowed(agent.url, deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE))
-    return { status: 'skipped', reason: 'webhook host is in a private network' };
+  const url = new URL(agent.url);
+  const target = await vetTarget(url, deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE, deps.resolveHost ?? systemResolver());
+  if (!target.ok) {
+    // The reason only: the URL is the tenant's own string.
+    const { tenant_id, agent_id } = job;
+    deps.logger.warn('webhook target refused', { tenant_id, agent_id, reason: target.reason });
+    return { status: 'skipped', reason: target.reason };
+  }
   const body = JSON.stringify({
     type: 'context.precomputed',
     delivery_id: job.job_id,
@@ -68,19 +152,89 @@ export async function deliverWebhook(deps: Deps, job: WebhookJob): Promise<JobRe
     model_calls: job.model_calls,
   });
   const timestamp = Math.floor(Date.now() / 1000);
-  const res = await fetch(agent.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-context-event': 'context.precomputed',
-      'x-context-delivery': job.job_id,
-      'x-context-signature': await signWebhook(agent.secret, body, timestamp),
-    },
-    body,
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-  });
+  const headers = {
+    'content-type': 'application/json',
+    'x-context-event': 'context.precomputed',
+    'x-context-delivery': job.job_id,
+    'x-context-signature': await signWebhook(agent.secret, body, timestamp),
+  };
+  const http = nodeBuiltin<NodeHttp>(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  const status = http
+    ? await postPinned(http, url, target.addresses, headers, body)
+    : await postFetch(url, headers, body);
+  if (status >= 300 && status < 400) throw new Error(`webhook answered ${status}; redirects are not followed`);
+  if (status < 200 || status > 299) throw new Error(`webhook answered ${status}`);
+  return { status: 'delivered', reason: `webhook answered ${status}`, session_version: job.session_version };
+}
+
+/** Workers: the runtime's fetch, never following a redirect. */
+async function postFetch(url: URL, headers: Record<string, string>, body: string): Promise<number> {
+  const signal = AbortSignal.timeout(TIMEOUT_MS);
+  const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal });
   // Drain the body so the connection can be reused.
   await res.arrayBuffer().catch(() => undefined);
-  if (!res.ok) throw new Error(`webhook answered ${res.status}`);
-  return { status: 'delivered', reason: `webhook answered ${res.status}`, session_version: job.session_version };
+  return res.status;
+}
+
+/**
+ * Node: one request whose socket may only connect to the vetted `addresses` (its `lookup` answers with them and
+ * asks no resolver), so the name cannot be re-pointed between the check and the connect. node:http never follows
+ * redirects. A literal host has no `addresses` and is connected to as it is.
+ */
+function postPinned(
+  http: NodeHttp,
+  url: URL,
+  addresses: Resolved | undefined,
+  headers: Record<string, string>,
+  body: string,
+): Promise<number> {
+  const bytes = new TextEncoder().encode(body);
+  const pinned = addresses && ((_host: string, opts: { all?: boolean } | undefined, done: (...a: unknown[]) => void) =>
+    opts?.all ? done(null, addresses) : done(null, addresses[0]!.address, addresses[0]!.family));
+  return new Promise<number>((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(bytes.byteLength) },
+        ...(pinned && { lookup: pinned }),
+        agent: false,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      },
+      (res) => {
+        // The status is all a delivery needs: the answer's body is not read.
+        resolve(res.statusCode ?? 0);
+        res.destroy();
+      },
+    );
+    req.on('error', reject);
+    req.end(bytes);
+  });
+}
+
+// What is used of node:dns and node:http(s), typed here: the Worker program has no Node types.
+interface NodeDns {
+  promises: { lookup(host: string, opts: { all: true }): Promise<Resolved> };
+}
+interface NodeHttp {
+  request(url: URL, opts: object, onResponse: (res: { statusCode?: number; destroy(): void }) => void): {
+    on(event: 'error', listener: (err: Error) => void): unknown;
+    end(body: Uint8Array): void;
+  };
+}
+
+/** A Node built-in module, reached without an import so the Worker bundle (no Node compatibility) never holds one. */
+function nodeBuiltin<T>(id: string): T | undefined {
+  const g = globalThis as unknown as {
+    navigator?: { userAgent?: string };
+    process?: { getBuiltinModule?: (id: string) => unknown };
+  };
+  if (g.navigator?.userAgent === 'Cloudflare-Workers') return undefined;
+  return g.process?.getBuiltinModule?.(id) as T | undefined;
+}
+
+/** The system resolver (node:dns `lookup`, which reads the hosts file too) on Node; none on Workers. */
+function systemResolver(): HostResolver | undefined {
+  const dns = nodeBuiltin<NodeDns>('node:dns');
+  return dns && ((host) => dns.promises.lookup(host, { all: true }));
 }
