@@ -1,6 +1,7 @@
 // Queue consumers: background jobs (compression, context precompute, webhooks, turn embeddings), and the dead-letter queue their consumer
 // hands up on.
 import { runJob } from '../src/services/compaction.js';
+import { errorSummary } from '../src/logger.js';
 import type { Job } from '../src/ports.js';
 import { runtimeFor, type WorkerEnv } from './env.js';
 
@@ -41,7 +42,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: WorkerEnv):
     ({ deps } = await runtimeFor(env));
   } catch (err) {
     // Nothing can run without dependencies; each message still gets its own retry and backoff.
-    log('error', 'queue consumer start failed', { queue: batch.queue, error: (err as Error).message });
+    log('error', 'queue consumer start failed', { queue: batch.queue, error: errorSummary(err) });
     for (const msg of batch.messages) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
     return;
   }
@@ -50,8 +51,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: WorkerEnv):
   for (const msg of batch.messages) {
     const body = msg.body;
     if (!isJob(body)) {
-      // A malformed message can never succeed: record it like a dead letter instead of retrying it.
-      log('error', 'malformed job dropped', { queue: batch.queue, message_id: msg.id, attempts: msg.attempts, body });
+      // A malformed message can never succeed: record it like a dead letter instead of retrying it. Its body is
+      // not logged: a message that is not a job may hold anything.
+      log('error', 'malformed job dropped', { queue: batch.queue, message_id: msg.id, attempts: msg.attempts });
       msg.ack();
       continue;
     }
@@ -62,7 +64,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: WorkerEnv):
     } catch (err) {
       const delaySeconds = retryDelaySeconds(msg.attempts);
       deps.logger.warn('job failed, retrying', {
-        job_id: body.job_id, message_id: msg.id, attempt: msg.attempts, delay_s: delaySeconds, error: (err as Error).message,
+        job_id: body.job_id, message_id: msg.id, attempt: msg.attempts, delay_s: delaySeconds, error: err,
       });
       msg.retry({ delaySeconds });
     }

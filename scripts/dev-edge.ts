@@ -10,7 +10,7 @@ import { parseEnv } from '../src/config.js';
 import { randomToken } from '../src/crypto.js';
 import { createLogger } from '../src/logger.js';
 import { createNodeDeps } from '../src/runtime/node/deps.js';
-import { registerLocalKey } from '../src/runtime/node/local-key.js';
+import { describeLocalKey, registerLocalKey } from '../src/runtime/node/local-key.js';
 import { ensureDatabase } from './postgres.js';
 
 const env = parseEnv(process.env);
@@ -21,7 +21,7 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 await ensureDatabase(databaseUrl);
 const store = await openPostgres(databaseUrl);
 const deps = await createNodeDeps(env, { store, logger: createLogger('warn') });
-const apiKey = await registerLocalKey(deps);
+const apiKey = describeLocalKey(await registerLocalKey(deps));
 await deps.close();
 
 const neon = await startNeonGateway({ databaseUrl, port: 0 });
@@ -45,7 +45,7 @@ console.log(`stand-ins: Neon ${neon.fetchEndpoint} → ${new URL(databaseUrl).pa
 console.log(`           Kafka REST ${kafka.url} (user ${kafka.username}, password ${kafka.password}) → Redis Streams;`);
 console.log(`           domain events go to "${topics.events}", the cron reads external events from "${topics.inbound}"`);
 console.log(`cron:      curl '${base}/__scheduled?cron=*/5+*+*+*+*'`);
-console.log(`API key:   ${apiKey}`);
+console.log(`API key:   ${apiKey.shown}`);
 const wrangler = spawn(
   'wrangler',
   ['dev', '--port', String(env.PORT), '--ip', env.HOST, '--test-scheduled', ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],

@@ -1,5 +1,6 @@
 // One closed set of error codes, mapped to HTTP status in one place; every error body has the same shape.
 import { z } from '@hono/zod-openapi';
+import { causes, pgErrorCode } from './db/errors.js';
 
 export const errorCodes = [
   'BAD_REQUEST',
@@ -63,15 +64,18 @@ const UNAVAILABLE_CODES = new Set([
 
 /**
  * Maps a storage failure to an API error: an unreachable or overloaded database becomes `UNAVAILABLE` (503, so
- * clients retry), a data exception becomes `BAD_REQUEST`. Anything else stays unmapped (a 500 with its request id).
+ * clients retry), a data exception becomes `BAD_REQUEST` with a message of our own (the database's would quote the
+ * value). Anything else stays unmapped (a 500 with its request id).
  */
 export function fromStorageError(err: unknown): ApiError | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causes(err, 5)) {
     const code = (e as { code?: unknown }).code;
-    const message = e instanceof Error ? e.message : '';
+    // A drizzle query error's own message is the SQL and its parameters: stored text must not steer the mapping.
+    const message = e instanceof Error && !e.message.startsWith('Failed query:') ? e.message : '';
     if ((typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|fetch failed/i.test(message))
       return new ApiError('UNAVAILABLE', 'the database is unavailable; retry shortly');
-    if (typeof code === 'string' && code.startsWith('22')) return new ApiError('BAD_REQUEST', `invalid value: ${message}`);
   }
+  if (pgErrorCode(err)?.startsWith('22'))
+    return new ApiError('BAD_REQUEST', 'a value in the request is malformed or out of range for storage');
   return undefined;
 }

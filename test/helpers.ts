@@ -6,7 +6,7 @@ import { openPostgres } from '../src/adapters/store/postgres.js';
 import { parseEnv } from '../src/config.js';
 import type { Store } from '../src/db/store.js';
 import { buildApp } from '../src/http/routes/index.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger, type Logger } from '../src/logger.js';
 import { createNodeDeps, type NodeDeps } from '../src/runtime/node/deps.js';
 import { createApiKey, type Scope } from '../src/services/auth.js';
 
@@ -21,10 +21,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(open: () => Promise<Store>, env: Record<string, string> = {}): Promise<Harness> {
+/** `opts.logger` replaces the silent one, e.g. a logger that records its lines (createLogger's sink). */
+export async function harness(
+  open: () => Promise<Store>,
+  env: Record<string, string> = {},
+  opts: { logger?: Logger } = {},
+): Promise<Harness> {
   const deps = await createNodeDeps(parseEnv({ LOG_LEVEL: 'silent', ...env }), {
     store: await open(),
-    logger: createLogger('silent'),
+    logger: opts.logger ?? createLogger('silent'),
   });
   return { deps, app: buildApp(deps), close: () => deps.close() };
 }

@@ -4,16 +4,16 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { requestId } from 'hono/request-id';
 import { limits } from '../config.js';
 import { ApiError, ErrorBody, fromStorageError, statusOf, type ErrorCode } from '../errors.js';
 import type { Ctx, Deps } from '../ports.js';
+import { Id } from '../schemas/common.js';
 import { inputGuard } from './input-guard.js';
 import { httpMetrics } from './metrics-middleware.js';
 import { authenticate, authenticateAdmin, type Principal, type Scope } from '../services/auth.js';
 
 export interface AppEnv {
-  Variables: { ctx: Ctx; principal: Principal; requestId: string };
+  Variables: { ctx: Ctx; principal: Principal; requestId: string; clientRequestId: string | undefined };
 }
 export type App = OpenAPIHono<AppEnv>;
 
@@ -30,7 +30,19 @@ export function newApp(deps: Deps): App {
     },
   });
 
-  app.use('*', requestId({ headerName: 'X-Request-Id' }));
+  // The request id is always made here: traces and their evaluations are keyed by it, so a caller must not be able
+  // to choose or reuse one. A caller's own X-Request-Id is kept for correlation only: when it passes the `Id` rule
+  // (else it is dropped) it is echoed as X-Client-Request-Id, logged, and recorded in a query's trace.
+  app.use('*', async (c, next) => {
+    const id = crypto.randomUUID();
+    const own = Id.safeParse(c.req.header('X-Request-Id'));
+    c.set('requestId', id);
+    c.set('clientRequestId', own.success ? own.data : undefined);
+    await next();
+    // Set on the final response, whichever way it was made (a handler, a middleware's refusal or the error handler).
+    c.header('X-Request-Id', id);
+    if (own.success) c.header('X-Client-Request-Id', own.data);
+  });
   // Before auth and limits, so refused requests (401, 413, 429) are measured too.
   app.use('*', httpMetrics(deps.metrics));
   app.use('*', async (c, next) => {
@@ -38,8 +50,8 @@ export function newApp(deps: Deps): App {
     await next();
     if (c.req.path !== '/healthz')
       deps.logger.info('request', {
-        request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
+        request_id: c.get('requestId'), client_request_id: c.get('clientRequestId'), method: c.req.method,
+        path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10,
       });
   });
   app.use(
@@ -63,6 +75,7 @@ export function newApp(deps: Deps): App {
       ...deps,
       tenantId: principal.tenantId,
       requestId: c.get('requestId'),
+      clientRequestId: c.get('clientRequestId'),
       logger: deps.logger.child({ request_id: c.get('requestId'), tenant_id: principal.tenantId }),
     });
     await next();
@@ -98,11 +111,12 @@ export function newApp(deps: Deps): App {
       return errorResponse(rid, code, message || code.toLowerCase());
     }
     const mapped = fromStorageError(err);
+    // The error itself is logged as a summary (see logger.ts): a query error's message holds its parameters.
     if (mapped) {
-      deps.logger.warn('storage error', { request_id: rid, code: mapped.code, error: err.message });
+      deps.logger.warn('storage error', { request_id: rid, code: mapped.code, error: err });
       return errorResponse(rid, mapped.code, mapped.message);
     }
-    deps.logger.error('unhandled error', { request_id: rid, error: err.message, stack: err.stack });
+    deps.logger.error('unhandled error', { request_id: rid, error: err, stack: err.stack });
     return errorResponse(rid, 'INTERNAL', 'internal error; the request id identifies it in the logs');
   });
   app.notFound((c) => errorResponse(c.get('requestId'), 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));

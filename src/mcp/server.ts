@@ -3,7 +3,8 @@
 import { z } from '@hono/zod-openapi';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ApiError } from '../errors.js';
+import { ApiError, fromStorageError } from '../errors.js';
+import { checkJsonInput } from '../http/input-guard.js';
 import type { Ctx } from '../ports.js';
 import { Id } from '../schemas/common.js';
 import { QueryContextBody } from '../schemas/context.js';
@@ -23,15 +24,34 @@ const sessionId = Id.describe('The session (conversation) id, as in /v1/sessions
 
 const json = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value, null, 2) }] });
 
-/** Runs a tool body with the scope check and turns service errors into tool errors the model can read. */
-async function run(scopes: readonly Scope[], need: Scope, body: () => Promise<CallToolResult>): Promise<CallToolResult> {
+const toolError = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+
+/**
+ * Runs a tool body with the scope check and the input rule every HTTP body meets, and turns errors into tool errors
+ * the model can read. Any other error is logged as a summary and answered without its message, which for a query
+ * error holds the SQL parameters (the SDK would send that message to the client).
+ */
+async function run(
+  ctx: Ctx,
+  scopes: readonly Scope[],
+  need: Scope,
+  args: unknown,
+  body: () => Promise<CallToolResult>,
+): Promise<CallToolResult> {
   if (!scopes.includes(need) && !scopes.includes('admin'))
-    return { isError: true, content: [{ type: 'text', text: `FORBIDDEN: this key lacks the "${need}" scope` }] };
+    return toolError(`FORBIDDEN: this key lacks the "${need}" scope`);
   try {
+    checkJsonInput(args);
     return await body();
   } catch (err) {
-    if (err instanceof ApiError) return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }] };
-    throw err;
+    if (err instanceof ApiError) return toolError(`${err.code}: ${err.message}`);
+    const mapped = fromStorageError(err);
+    if (mapped) {
+      ctx.logger.warn('storage error', { code: mapped.code, error: err });
+      return toolError(`${mapped.code}: ${mapped.message}`);
+    }
+    ctx.logger.error('unhandled error', { error: err, stack: (err as Error).stack });
+    return toolError(`INTERNAL: internal error; request id ${ctx.requestId} identifies it in the logs`);
   }
 }
 
@@ -56,7 +76,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       annotations: { destructiveHint: false, idempotentHint: false },
     },
     (args) =>
-      run(scopes, 'write', async () => {
+      run(ctx, scopes, 'write', args, async () => {
         const { session_id, idempotency_key, ...body } = args;
         const { replayed, ...result } = await writeTurns(ctx, { sessionId: session_id, body, idempotencyKey: idempotency_key });
         return json({ ...result, replayed });
@@ -75,7 +95,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       annotations: { readOnlyHint: true },
     },
     (args) =>
-      run(scopes, 'read', async () => {
+      run(ctx, scopes, 'read', args, async () => {
         const { session_id, ...body } = args;
         const answer = await queryContext(ctx, { sessionId: session_id, body });
         return {
@@ -99,7 +119,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       annotations: { readOnlyHint: true },
     },
     (args) =>
-      run(scopes, 'read', async () => {
+      run(ctx, scopes, 'read', args, async () => {
         const { session_id, ...body } = args;
         return json(await searchHistory(ctx, session_id, body));
       }),
@@ -115,7 +135,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       inputSchema: CreateMemoryBody,
       annotations: { destructiveHint: false },
     },
-    (args) => run(scopes, 'write', async () => json(await createMemory(ctx, args))),
+    (args) => run(ctx, scopes, 'write', args, async () => json(await createMemory(ctx, args))),
   );
 
   server.registerTool(
@@ -126,7 +146,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       inputSchema: ListMemoriesQuery,
       annotations: { readOnlyHint: true },
     },
-    (args) => run(scopes, 'read', async () => json(await listMemories(ctx, args))),
+    (args) => run(ctx, scopes, 'read', args, async () => json(await listMemories(ctx, args))),
   );
 
   server.registerTool(
@@ -137,7 +157,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       inputSchema: SearchMemoriesBody,
       annotations: { readOnlyHint: true },
     },
-    (args) => run(scopes, 'read', async () => json({ memories: await searchMemories(ctx, args) })),
+    (args) => run(ctx, scopes, 'read', args, async () => json({ memories: await searchMemories(ctx, args) })),
   );
 
   server.registerTool(
@@ -149,7 +169,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       annotations: { destructiveHint: true, idempotentHint: true },
     },
     (args) =>
-      run(scopes, 'write', async () => {
+      run(ctx, scopes, 'write', args, async () => {
         await deleteMemory(ctx, args.memory_id);
         return json({ deleted: args.memory_id });
       }),
@@ -164,7 +184,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       annotations: { destructiveHint: true, idempotentHint: true },
     },
     (args) =>
-      run(scopes, 'write', async () => {
+      run(ctx, scopes, 'write', args, async () => {
         await deleteSession(ctx, args.session_id);
         return json({ deleted: args.session_id });
       }),

@@ -20,7 +20,7 @@ export const ToolExecutionEvent = z.strictObject({
   ...base,
   type: z.literal('tool.executed'),
   session_id: Id,
-  tool_call_id: z.string().min(1).max(limits.idLength),
+  tool_call_id: Id.openapi({ description: 'The tool call; with `chain_id`, the step of that chain it completes.' }),
   tool_name: z.string().min(1).max(128),
   status: z.enum(['ok', 'error']).default('ok'),
   result: z.string().max(limits.contentChars),

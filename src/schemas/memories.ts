@@ -59,9 +59,33 @@ export const MemoryFilter = z.strictObject({
   kind: MemoryKind.optional(),
 });
 
+/** The page cursor of a memory list: the created_at and id of the page's last memory, as base64 of a JSON pair. */
+const CursorParts = z.tuple([z.iso.datetime(), z.uuid()]);
+
+export function encodeMemoryCursor(createdAt: string, id: string): string {
+  return btoa(JSON.stringify([createdAt, id])).replace(/=+$/, '');
+}
+
+/** The parts of a cursor this API returned, or undefined for anything else (checked here, never by the database). */
+export function decodeMemoryCursor(cursor: string): [createdAt: string, id: string] | undefined {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(atob(cursor));
+  } catch {
+    return undefined;
+  }
+  const parsed = CursorParts.safeParse(parts);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export const ListMemoriesQuery = MemoryFilter.extend({
   limit: z.coerce.number().int().min(1).max(limits.pageSizeMax).default(limits.pageSizeDefault),
-  cursor: z.string().max(200).optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .refine((c) => decodeMemoryCursor(c) !== undefined, 'not a cursor this API returned')
+    .optional()
+    .openapi({ description: 'The `next_cursor` of the page before.' }),
 });
 export type ListMemoriesQuery = z.infer<typeof ListMemoriesQuery>;
 

@@ -27,7 +27,8 @@ export const SessionView = z
   .openapi('Session');
 
 export const ListTurnsQuery = z.strictObject({
-  after_sequence: z.coerce.number().int().min(0).default(0),
+  // Bounded like the integer column it is compared with: an out-of-range cursor is refused here, not by the database.
+  after_sequence: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
   limit: z.coerce.number().int().min(1).max(limits.pageSizeMax).default(limits.pageSizeDefault),
 });
 export const TurnList = Page.extend({ turns: z.array(TurnView) }).openapi('TurnList');

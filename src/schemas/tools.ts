@@ -3,7 +3,7 @@ import { limits } from '../config.js';
 import { Id } from './common.js';
 
 export const ToolStepInput = z.strictObject({
-  step_id: z.string().min(1).max(limits.idLength).openapi({ description: 'The tool call id the model produced.' }),
+  step_id: Id.openapi({ description: 'The tool call id the model produced.' }),
   tool_name: z.string().min(1).max(128),
   arguments: z.record(z.string(), z.unknown()).default({}),
 });

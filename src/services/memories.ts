@@ -1,11 +1,19 @@
 // Memories (seed 000 MemoryRecallManager, HandleMemoryUpdate): facts, preferences and constraints that outlive a
 // session, owned by a user, an agent (and its shared groups) or a tool call.
 import { sql, type SQL } from 'drizzle-orm';
+import { sha256Hex } from '../crypto.js';
 import { parseTextArray, pgTextArray } from '../db/store.js';
 import { ApiError, notFound } from '../errors.js';
 import { toTsQuery } from '../pipeline/retriever/index.js';
 import type { Ctx } from '../ports.js';
-import type { CreateMemoryBody, ListMemoriesQuery, Memory, SearchMemoriesBody } from '../schemas/memories.js';
+import {
+  decodeMemoryCursor,
+  encodeMemoryCursor,
+  type CreateMemoryBody,
+  type ListMemoriesQuery,
+  type Memory,
+  type SearchMemoriesBody,
+} from '../schemas/memories.js';
 import { findSession } from './sessions.js';
 
 const columns = sql.raw(
@@ -26,9 +34,23 @@ function toMemory(r: Row): Memory {
   };
 }
 
-export async function createMemory(ctx: Ctx, body: CreateMemoryBody, id: string = crypto.randomUUID()): Promise<Memory> {
+/**
+ * Stores a memory under `id`, replacing the one of this tenant stored under it. `once` keeps a stored one as it is
+ * and answers with it instead: an event delivered again (or twice at once) then applies once and answers the same.
+ */
+export async function createMemory(
+  ctx: Ctx,
+  body: CreateMemoryBody,
+  id: string = crypto.randomUUID(),
+  opts: { once?: boolean } = {},
+): Promise<Memory> {
   if (body.session_id && !(await findSession(ctx, ctx.tenantId, body.session_id)))
     throw notFound(`session "${body.session_id}"`);
+  const onConflict = opts.once
+    ? sql`DO UPDATE SET updated_at = memories.updated_at`
+    : sql`DO UPDATE SET content = excluded.content, kind = excluded.kind, importance = excluded.importance,
+      token_count = excluded.token_count, metadata = excluded.metadata, shared_group_ids = excluded.shared_group_ids,
+      updated_at = now()`;
   const [row] = await ctx.store.query<Row>(sql`
     INSERT INTO memories (id, tenant_id, scope, kind, content, user_id, agent_id, session_id, tool_call_id,
                           shared_group_ids, importance, token_count, metadata)
@@ -36,9 +58,7 @@ export async function createMemory(ctx: Ctx, body: CreateMemoryBody, id: string 
             ${body.agent_id ?? null}, ${body.session_id ?? null}, ${body.tool_call_id ?? null},
             ${pgTextArray(body.shared_group_ids)}::text[], ${body.importance}, ${ctx.tokenizer.count(body.content)},
             ${JSON.stringify(body.metadata)}::jsonb)
-    ON CONFLICT (id) DO UPDATE SET content = excluded.content, kind = excluded.kind, importance = excluded.importance,
-      token_count = excluded.token_count, metadata = excluded.metadata, shared_group_ids = excluded.shared_group_ids,
-      updated_at = now()
+    ON CONFLICT (id) ${onConflict}
     WHERE memories.tenant_id = excluded.tenant_id
     RETURNING ${columns}`);
   if (!row) throw new ApiError('CONFLICT', `memory id "${id}" is taken`);
@@ -58,7 +78,10 @@ function filters(ctx: Ctx, f: Partial<ListMemoriesQuery>): SQL {
 export async function listMemories(ctx: Ctx, q: ListMemoriesQuery): Promise<{ memories: Memory[]; next_cursor: string | null }> {
   let after: SQL = sql``;
   if (q.cursor) {
-    const [createdAt, id] = decodeCursor(q.cursor);
+    // The query schema has refused any other cursor; this stays as the guard for callers that skip it.
+    const parts = decodeMemoryCursor(q.cursor);
+    if (!parts) throw new ApiError('BAD_REQUEST', 'cursor: not a cursor this API returned');
+    const [createdAt, id] = parts;
     after = sql`AND (created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`;
   }
   const rows = await ctx.store.query<Row>(sql`
@@ -66,7 +89,8 @@ export async function listMemories(ctx: Ctx, q: ListMemoriesQuery): Promise<{ me
     ORDER BY created_at DESC, id DESC LIMIT ${q.limit + 1}`);
   const page = rows.slice(0, q.limit).map(toMemory);
   const last = page[page.length - 1];
-  return { memories: page, next_cursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null };
+  const next = rows.length > q.limit && last ? encodeMemoryCursor(last.created_at, last.id) : null;
+  return { memories: page, next_cursor: next };
 }
 
 export async function searchMemories(ctx: Ctx, body: SearchMemoriesBody): Promise<Memory[]> {
@@ -78,22 +102,19 @@ export async function searchMemories(ctx: Ctx, body: SearchMemoriesBody): Promis
   return rows.map(toMemory);
 }
 
-export async function deleteMemory(ctx: Ctx, id: string): Promise<void> {
+/** Deletes a memory of this tenant; an absent one is NOT_FOUND unless `missingOk` (the outcome is the same). */
+export async function deleteMemory(ctx: Ctx, id: string, opts: { missingOk?: boolean } = {}): Promise<void> {
   const rows = await ctx.store.query<{ id: string }>(sql`
     DELETE FROM memories WHERE tenant_id = ${ctx.tenantId} AND id = ${id}::uuid RETURNING id`);
-  if (rows.length === 0) throw notFound(`memory "${id}"`);
+  if (rows.length === 0 && !opts.missingOk) throw notFound(`memory "${id}"`);
 }
 
-export function encodeCursor(...parts: string[]): string {
-  return btoa(JSON.stringify(parts)).replace(/=+$/, '');
-}
-
-export function decodeCursor(cursor: string): string[] {
-  try {
-    const parts = JSON.parse(atob(cursor));
-    if (Array.isArray(parts) && parts.every((p) => typeof p === 'string')) return parts;
-  } catch {
-    // fall through to the error below
-  }
-  throw new ApiError('BAD_REQUEST', 'cursor: not a cursor this API returned');
+/**
+ * The id of the memory an upsert event without `memory_id` stores: derived from the tenant and the event id, so
+ * every delivery of the event names the same memory (an RFC 9562 version 8 UUID over SHA-256).
+ */
+export async function eventMemoryId(tenantId: string, eventId: string): Promise<string> {
+  const h = await sha256Hex(`memory.updated\u0000${tenantId}\u0000${eventId}`);
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

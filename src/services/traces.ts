@@ -1,5 +1,6 @@
 // Traces (seed 001 M1): each QueryContext records what the service did (stages, candidate counts and scores,
-// kept and dropped items, time per stage) under its request id; the agent appends its own steps to the same id.
+// kept and dropped items, time per stage) under its request id, which the service makes (never the caller's
+// X-Request-Id, so one id is one context); the agent appends its own steps to the same id.
 // Bounded (seed 001 §9): at most CONTEXT_MAX_TRACE_STEPS steps, truncated previews, swept after the retention.
 import { sql } from 'drizzle-orm';
 import { ApiError, notFound } from '../errors.js';
@@ -56,7 +57,13 @@ function serviceSteps(
   const dataFor = (stage: string): Record<string, unknown> | null => {
     switch (stage) {
       case 'resolve':
-        return { model_call_id: response.model_call_id ?? null, flow_id: flowId, strategy: response.strategy, variant: response.variant, budget_tokens: body.budget_tokens, reserve_tokens: body.reserve_tokens, template: body.template };
+        return {
+          model_call_id: response.model_call_id ?? null, flow_id: flowId, strategy: response.strategy,
+          variant: response.variant, budget_tokens: body.budget_tokens, reserve_tokens: body.reserve_tokens,
+          template: body.template,
+          // The caller's own X-Request-Id, for correlation only: the trace's key is the request id the service made.
+          ...(ctx.clientRequestId ? { client_request_id: ctx.clientRequestId } : {}),
+        };
       case 'cache':
         return { hit: response.cached, session_version: response.session_version };
       case 'retrieve':

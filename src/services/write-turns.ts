@@ -5,8 +5,10 @@
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config.js';
 import { sha256Hex } from '../crypto.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { pgTextArray } from '../db/store.js';
 import { ApiError } from '../errors.js';
+import { pacer } from '../event-loop.js';
 import type { Ctx } from '../ports.js';
 import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
 import { publishEvent } from './domain-events.js';
@@ -22,7 +24,12 @@ interface StoredResponse {
   turns: { id: string; ord: number | null; sequence: number | null; token_count: number; external_id: string | null }[];
 }
 
-const UNIQUE_VIOLATION = '23505';
+/**
+ * Reads and writes before giving up on concurrent writers. Each lost race means another writer committed one of
+ * this batch's keys (the idempotency key or an external id), which the next read then sees, so a batch needs at
+ * most one retry per key it shares with concurrent writers.
+ */
+const MAX_ATTEMPTS = 8;
 
 export async function writeTurns(
   ctx: Ctx,
@@ -45,8 +52,9 @@ export async function writeTurns(
     try {
       return await writeOnce(ctx, sessionId, body, before, input.idempotencyKey, requestHash);
     } catch (err) {
-      // A concurrent writer got there first (same idempotency key or same external_id): look again.
-      if (attempt < 2 && (err as { code?: string }).code === UNIQUE_VIOLATION) continue;
+      // A concurrent writer got there first (same idempotency key or same external_id): look again, and answer
+      // as a sequential duplicate would. Every driver's error is wrapped by drizzle; the helper finds its code.
+      if (attempt + 1 < MAX_ATTEMPTS && isUniqueViolation(err)) continue;
       throw err;
     }
   }
@@ -137,7 +145,10 @@ async function writeOnce(
   let ord = 0;
   const rows: Record<string, unknown>[] = [];
   const summary: StoredResponse['turns'] = [];
+  // Counting a large batch's tokens takes seconds for some text: other requests get a turn every few turns.
+  const pace = pacer();
   for (const t of body.turns) {
+    await pace();
     const dup = t.external_id ? known.get(t.external_id) : undefined;
     if (dup) {
       summary.push({ id: dup.id, ord: null, sequence: dup.sequence, token_count: dup.token_count, external_id: t.external_id ?? null });
@@ -243,7 +254,7 @@ async function writeOnce(
       queued = true;
     } catch (err) {
       // The turns are stored; the next write, a rebuild or the maintenance sweep picks the compression up again.
-      ctx.logger.warn('could not enqueue compression', { session_id: sessionId, error: (err as Error).message });
+      ctx.logger.warn('could not enqueue compression', { session_id: sessionId, error: err });
     }
   }
   const sessionVersion = Number(result!.session_version);

@@ -80,7 +80,9 @@ describe('Kafka events on Node', () => {
     await p.produce(inboundTopic, 'not json', { headers: tenantHeader });
     await p.produce(inboundTopic, { type: 'conversation.new', session_id: 'k2', turns: [] }, { headers: tenantHeader });
     await p.produce(inboundTopic, { type: 'conversation.new', session_id: 'k2', turns: [{ role: 'user', content: 'no tenant' }] });
-    await p.produce(inboundTopic, { type: 'memory.updated', action: 'delete', memory_id: crypto.randomUUID() }, { headers: tenantHeader });
+    // A memory of a session that does not exist: refused (a delete of a missing memory is not, under an event id).
+    const orphan = { scope: 'user', user_id: 'u', session_id: 'no-such-session', content: 'x' };
+    await p.produce(inboundTopic, { type: 'memory.updated', action: 'upsert', memory: orphan }, { headers: tenantHeader });
     await p.produce(inboundTopic, { type: 'tool.executed', session_id: 'k2', tool_call_id: 'call_9', tool_name: 'reserve', result: 'table 12 at 20:00' }, { headers: tenantHeader });
 
     expect(await consumeInbound(h.deps, h.deps.inbound!)).toEqual({ processed: 2, rejected: 4, failed: false });

@@ -4,7 +4,7 @@
 // runs once writes to the session pause (see `defaults.precomputeQuietMs`), so a burst of writes costs one assembled
 // context and one compaction, not one each.
 import { defaults } from '../../config.js';
-import type { Logger } from '../../logger.js';
+import { errorSummary, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Job, Queue } from '../../ports.js';
 
@@ -91,14 +91,17 @@ export function inProcessQueue(
           opts.metrics?.queueJob('ok');
         } catch (err) {
           item.attempts += 1;
-          const error = err instanceof Error ? err.message : String(err);
+          // Only the error's summary is kept and logged: a query error's own message holds its parameters.
+          const error = errorSummary(err).message;
           if (item.attempts >= maxAttempts) {
             deadLetters.push({ job: item.job, error, attempts: item.attempts });
             opts.metrics?.queueJob('dead');
-            logger.error('job dead-lettered', { job: item.job, error, attempts: item.attempts });
+            logger.error('job dead-lettered', { job: item.job, error: err, attempts: item.attempts });
           } else {
             const delay = baseDelayMs * 2 ** (item.attempts - 1);
-            logger.warn('job failed, retrying', { job_id: item.job.job_id, error, attempt: item.attempts, delay_ms: delay });
+            logger.warn('job failed, retrying', {
+              job_id: item.job.job_id, error: err, attempt: item.attempts, delay_ms: delay,
+            });
             opts.metrics?.queueJob('retry');
             waiting += 1;
             setTimeout(() => {

@@ -15,7 +15,9 @@ const route = createRoute({
     '`token_count` (o200k tokens of `rendered.text`) never exceeds `budget_tokens − reserve_tokens`; ' +
     '`envelope.budget_report` explains what each section was given, kept and dropped. With `model_call_id`, the ' +
     "recipe of that model call of the session's agent applies and its precomputed context is served when current " +
-    '(`source`). Every answer records a trace under its `request_id`.',
+    '(`source`). Every answer records a trace under its `request_id`, which the service makes for each request ' +
+    '(also the `X-Request-Id` response header); an `X-Request-Id` the caller sends is never used as one: when it is ' +
+    'a valid id it is echoed as `X-Client-Request-Id` and noted in the trace, for correlation only.',
   security,
   middleware: [requireScope('read')] as const,
   request: { params: SessionParams, body: jsonBody(ContextRequest) },

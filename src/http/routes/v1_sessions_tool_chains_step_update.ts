@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { updateToolResult } from '../../services/tool-chains.js';
 import { Id, SessionParams } from '../../schemas/common.js';
 import { ToolChain, UpdateToolResultBody } from '../../schemas/tools.js';
@@ -16,7 +16,7 @@ const route = createRoute({
   request: {
     params: SessionParams.extend({
       chain_id: Id.openapi({ param: { name: 'chain_id', in: 'path' } }),
-      step_id: z.string().min(1).max(128).openapi({ param: { name: 'step_id', in: 'path' } }),
+      step_id: Id.openapi({ param: { name: 'step_id', in: 'path' } }),
     }),
     body: jsonBody(UpdateToolResultBody),
   },

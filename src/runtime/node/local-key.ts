@@ -9,19 +9,43 @@ import { createApiKey } from '../../services/auth.js';
 
 export const LOCAL_TENANT = 'local';
 
-export function localApiKey(env: Env): string {
-  if (env.CONTEXT_API_KEY) return env.CONTEXT_API_KEY;
-  mkdirSync(env.DATA_DIR, { recursive: true });
-  const keyFile = path.join(env.DATA_DIR, 'api-key');
-  if (existsSync(keyFile)) return readFileSync(keyFile, 'utf8').trim();
-  const key = `ctx_local_${randomToken()}`;
-  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
-  return key;
+export interface LocalKey {
+  key: string;
+  /** `env`: CONTEXT_API_KEY; `file`: kept in `file` by an earlier start; `generated`: made and kept now. */
+  origin: 'env' | 'file' | 'generated';
+  file?: string;
 }
 
-/** Makes sure the local key is registered for the local tenant, and returns it. */
-export async function registerLocalKey(deps: Deps): Promise<string> {
-  const key = localApiKey(deps.env);
-  await createApiKey(deps, { tenantId: LOCAL_TENANT, key, scopes: ['read', 'write'] });
-  return key;
+export function resolveLocalKey(env: Env): LocalKey {
+  if (env.CONTEXT_API_KEY) return { key: env.CONTEXT_API_KEY, origin: 'env' };
+  mkdirSync(env.DATA_DIR, { recursive: true });
+  const file = path.resolve(env.DATA_DIR, 'api-key');
+  if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), origin: 'file', file };
+  const key = `ctx_local_${randomToken()}`;
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return { key, origin: 'generated', file };
+}
+
+export function localApiKey(env: Env): string {
+  return resolveLocalKey(env).key;
+}
+
+/** Makes sure the local key is registered for the local tenant, and returns it with where it came from. */
+export async function registerLocalKey(deps: Deps): Promise<LocalKey> {
+  const local = resolveLocalKey(deps.env);
+  await createApiKey(deps, { tenantId: LOCAL_TENANT, key: local.key, scopes: ['read', 'write'] });
+  return local;
+}
+
+/**
+ * How a console names the key: the value only when it was generated at this start (nowhere else to learn it from
+ * yet); otherwise where it is, so that a key given by the environment or kept on disk is not copied into logs.
+ */
+export function describeLocalKey(local: LocalKey): { shown: string; shell: string } {
+  if (local.origin === 'env') return { shown: 'from CONTEXT_API_KEY', shell: '$CONTEXT_API_KEY' };
+  const quoted = `'${local.file!.replaceAll("'", `'\\''`)}'`;
+  return {
+    shown: local.origin === 'generated' ? `${local.key} (generated; kept in ${local.file})` : `kept in ${local.file}`,
+    shell: `$(cat ${quoted})`,
+  };
 }

@@ -1,28 +1,28 @@
 // `npm start`: the whole service in one process. Embedded PGlite in DATA_DIR unless DATABASE_URL is set.
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import { defaults, parseEnv } from '../../config.js';
 import { consumeInbound } from '../../services/inbound-events.js';
 import { overdueCompressions, statisticsBeat } from '../../services/maintenance.js';
 import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';
 import { createNodeDeps } from './deps.js';
-import { registerLocalKey } from './local-key.js';
+import { describeLocalKey, registerLocalKey } from './local-key.js';
+import { serveApp } from './serve.js';
 
 const env = parseEnv(process.env);
 const deps = await createNodeDeps(env);
 
-const apiKey = await registerLocalKey(deps);
+const apiKey = describeLocalKey(await registerLocalKey(deps));
 
 const app = buildApp(deps);
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+const server = serveApp(app, { port: env.PORT, hostname: env.HOST }, (info) => {
   const url = `http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`;
   const database = env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${path.resolve(env.DATA_DIR, 'pglite')}`;
   console.log(`context engine listening on ${url}`);
   console.log(`  database: ${database}`);
-  console.log(`  API key:  ${apiKey}`);
+  console.log(`  API key:  ${apiKey.shown}`);
   console.log(`  docs:     ${url}/openapi.json`);
-  console.log(`  try:      curl -s ${url}/v1/sessions/demo/context -H 'Authorization: Bearer ${apiKey}' -H 'content-type: application/json' -d '{"budget_tokens":500}'`);
+  console.log(`  try:      curl -s ${url}/v1/sessions/demo/context -H "Authorization: Bearer ${apiKey.shell}" -H 'content-type: application/json' -d '{"budget_tokens":500}'`);
 });
 
 const stopStatistics = statisticsBeat(deps, {

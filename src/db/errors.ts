@@ -1,0 +1,28 @@
+// PostgreSQL errors as the three drivers report them. PGlite, node-postgres and Neon's HTTP driver each put the
+// SQLSTATE in `code` (and the violated constraint in `constraint`), but drizzle wraps a failed query in a
+// DrizzleQueryError whose own message carries the SQL and its parameters and whose `cause` is the driver's error.
+// Code that branches on a database error reads it through these helpers, never from the outer error.
+
+export const UNIQUE_VIOLATION = '23505';
+
+/** The error and its causes, outermost first (a bounded walk: a cycle of causes cannot hang it). */
+export function* causes(err: unknown, depth = 8): Generator<object> {
+  for (let e = err, i = 0; e !== null && typeof e === 'object' && i < depth; e = (e as { cause?: unknown }).cause, i++)
+    yield e;
+}
+
+/** The PostgreSQL error (one carrying a SQLSTATE and a severity) in the chain, wherever a driver or drizzle put it. */
+export function pgError(err: unknown): { code: string; constraint: string | undefined } | undefined {
+  for (const e of causes(err)) {
+    const { code, severity, constraint } = e as { code?: unknown; severity?: unknown; constraint?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string')
+      return { code, constraint: typeof constraint === 'string' && constraint ? constraint : undefined };
+  }
+  return undefined;
+}
+
+/** The SQLSTATE of a database error, or undefined for anything else. */
+export const pgErrorCode = (err: unknown): string | undefined => pgError(err)?.code;
+
+/** A unique or primary-key constraint refused the write (a concurrent writer stored the same key first). */
+export const isUniqueViolation = (err: unknown): boolean => pgErrorCode(err) === UNIQUE_VIOLATION;
