@@ -52,6 +52,11 @@ export const envSchema = z.object({
   CONTEXT_SESSION_COPY_MAX_TURNS: z.coerce.number().int().min(0).max(100_000).default(20_000),
   /** Estimated memory (text plus about 1.5 KB per turn) all session copies of a process hold together, in MB. */
   CONTEXT_SESSION_COPY_MAX_MB: z.coerce.number().int().min(1).max(16_384).default(96),
+  /**
+   * The in-process context cache (used without REDIS_URL): estimated memory of the answers it holds, in MB. Least
+   * recently used answers go first past it; an answer larger than an eighth of it is not cached.
+   */
+  CONTEXT_CACHE_MAX_MB: z.coerce.number().int().min(1).max(16_384).default(64),
   /** Characters of content kept as a trace step's preview. */
   CONTEXT_TRACE_PREVIEW_CHARS: z.coerce.number().int().min(0).max(100_000).default(500),
   /** Days a trace is kept; the maintenance sweep deletes older ones. Evaluation events are kept with their session. */
@@ -102,6 +107,14 @@ export const limits = {
   searchResultsMax: 100,
   pageSizeMax: 200,
   pageSizeDefault: 50,
+  /**
+   * Task flows per agent, model calls per flow and the budget of one model call's recipe. Every write to a session
+   * of the agent may assemble these contexts in the background (within `defaults.precompute`), so they are bounded
+   * at registration; a live query may still ask for up to `budgetTokensMax`.
+   */
+  flowsPerAgent: 10,
+  modelCallsPerFlow: 20,
+  modelCallBudgetTokens: 128_000,
 } as const;
 
 export const defaults = {
@@ -126,6 +139,16 @@ export const defaults = {
    * between two writes of a burst is superseded before anyone reads it. One precompute per burst, not per write.
    */
   precomputeQuietMs: 500,
+  /**
+   * Work one precompute job does for an agent's model calls. Calls are taken in plan order (flows by id, calls in
+   * their flow's order), at most `maxModelCalls` of them; a call whose budget would take the sum of their budgets past
+   * `maxBudgetTokens` is skipped (a later, smaller one may still fit). Skipped calls are assembled live when asked
+   * for. One write then costs a bounded amount of CPU and cache memory whatever the agent declared.
+   */
+  precompute: {
+    maxModelCalls: 20,
+    maxBudgetTokens: 256_000,
+  },
   precomputeMaxWaitMs: 5_000,
   /**
    * Threshold compactions are held the same way (a compaction folds everything past the limit, so one per burst

@@ -30,6 +30,33 @@ const LONG_MAX_CHARS = 100_000;
 const LINE_STARTS = /(?<=\n)(?=[\p{L}\p{N}])/u;
 
 /**
+ * One pre-token piece (a run of letters, or of punctuation) longer than this is counted and encoded in parts: the
+ * encoder's time grows with the square of a piece's length, and no word of any language is this long.
+ */
+const PIECE_MAX = 256;
+const LONG_PIECE = new RegExp(`[\\p{L}\\p{M}]{${PIECE_MAX + 1},}|[^\\s\\p{L}\\p{N}]{${PIECE_MAX + 1},}`, 'gu');
+
+/** `text` cut inside pieces longer than PIECE_MAX (never inside a surrogate pair); undefined when it has none. */
+export function cutLongPieces(text: string): string[] | undefined {
+  if (text.length <= PIECE_MAX) return undefined;
+  const out: string[] = [];
+  let last = 0;
+  for (const m of text.matchAll(LONG_PIECE)) {
+    const end = m.index + m[0].length;
+    let at = m.index;
+    while (end - at > PIECE_MAX) {
+      let cut = at + PIECE_MAX;
+      if (/[\uDC00-\uDFFF]/.test(text[cut]!)) cut += 1;
+      out.push(text.slice(last, cut));
+      last = at = cut;
+    }
+  }
+  if (out.length === 0) return undefined;
+  out.push(text.slice(last));
+  return out;
+}
+
+/**
  * Stored text is data: a special-token string such as `<|endoftext|>` in a turn is counted as the plain text a
  * provider would see, never as a control token and never as an error.
  */
@@ -43,7 +70,14 @@ export function getTokenizer(): Promise<Tokenizer> {
 }
 
 function tokenizerOf(enc: GptEncoding): Tokenizer {
-  const encode = (text: string) => enc.encode(text, asText);
+  const encode = (text: string): number[] => {
+    const parts = cutLongPieces(text);
+    return parts ? parts.flatMap((p) => enc.encode(p, asText)) : enc.encode(text, asText);
+  };
+  const countTokens = (text: string): number => {
+    const parts = cutLongPieces(text);
+    return parts ? parts.reduce((n, p) => n + enc.countTokens(p, asText), 0) : enc.countTokens(text, asText);
+  };
   // A cut inside a multi-byte character decodes to U+FFFD; drop it rather than emit a broken character.
   const head = (tokens: readonly number[], n: number) => {
     if (n <= 0) return '';
@@ -75,7 +109,7 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
       }
       let n = long.get(text);
       if (n === undefined) {
-        n = enc.countTokens(text, asText);
+        n = countTokens(text);
         if (text.length <= LONG_MAX_CHARS) {
           longChars += text.length;
           if (longChars > LONG_CACHE_CHARS) {
@@ -89,7 +123,7 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
     }
     let n = lines.get(text);
     if (n === undefined) {
-      n = enc.countTokens(text, asText);
+      n = countTokens(text);
       if (lines.size >= LINE_CACHE_MAX) lines.clear();
       lines.set(text, n);
     }

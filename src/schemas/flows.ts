@@ -6,25 +6,41 @@ import { SectionWeights, sectionNames } from './context.js';
 
 const Template = z.enum(['default', 'compact']);
 
-export const ModelCall = z
-  .strictObject({
-    id: Id,
-    model: z.string().min(1).max(128).openapi({ example: 'gpt-4o-mini' }),
-    template: Template.default('default'),
-    budget_tokens: z.number().int().positive().max(limits.budgetTokensMax),
-    reserve_tokens: z.number().int().min(0).max(limits.budgetTokensMax).default(0),
-    query: z.string().min(1).max(8_000).optional().openapi({ description: 'A fixed query this call always asks about.' }),
-    recent_turns: z.number().int().min(0).max(100).optional(),
-    section_weights: SectionWeights.optional(),
-  })
-  .refine((c) => c.reserve_tokens < c.budget_tokens, { path: ['reserve_tokens'], message: 'must be smaller than budget_tokens' })
-  .openapi('ModelCall');
+const modelCall = (maxBudget: number, message?: string) =>
+  z
+    .strictObject({
+      id: Id,
+      model: z.string().min(1).max(128).openapi({ example: 'gpt-4o-mini' }),
+      template: Template.default('default'),
+      budget_tokens: z.number().int().positive().max(maxBudget, message),
+      reserve_tokens: z.number().int().min(0).max(maxBudget).default(0),
+      query: z.string().min(1).max(8_000).optional()
+        .openapi({ description: 'A fixed query this call always asks about.' }),
+      recent_turns: z.number().int().min(0).max(100).optional(),
+      section_weights: SectionWeights.optional(),
+    })
+    .refine((c) => c.reserve_tokens < c.budget_tokens, {
+      path: ['reserve_tokens'],
+      message: 'must be smaller than budget_tokens',
+    });
+
+export const ModelCall = modelCall(
+  limits.modelCallBudgetTokens,
+  `must be at most ${limits.modelCallBudgetTokens} (limits.modelCallBudgetTokens)`,
+).openapi('ModelCall');
 export type ModelCall = z.infer<typeof ModelCall>;
+
+/** A recipe as read back from the store: one stored before its limit was lowered stays readable (and is served). */
+export const StoredModelCall = modelCall(limits.budgetTokensMax);
 
 export const TaskFlowBody = z
   .strictObject({
     name: z.string().max(200).optional(),
-    model_calls: z.array(ModelCall).min(1).max(20).openapi({ description: 'The calls in the order the agent makes them.' }),
+    model_calls: z
+      .array(ModelCall)
+      .min(1)
+      .max(limits.modelCallsPerFlow, `at most ${limits.modelCallsPerFlow} model calls (limits.modelCallsPerFlow)`)
+      .openapi({ description: 'The calls in the order the agent makes them.' }),
   })
   .refine((b) => new Set(b.model_calls.map((c) => c.id)).size === b.model_calls.length, {
     path: ['model_calls'],

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config.js';
 import { ApiError } from '../errors.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import type { Ctx, Deps, PrecomputeJob } from '../ports.js';
 import { QueryContextBody } from '../schemas/context.js';
 import { compressSession, type JobResult } from './compaction.js';
@@ -22,13 +23,39 @@ interface PrecomputedCall {
   version: number;
 }
 
-/** Every model call of the session's agent flows, under the session's strategy variant, one after another. */
+/**
+ * The model calls one job assembles: in plan order, each that still fits `defaults.precompute` (a count and a sum of
+ * budgets); the others are assembled live when asked for.
+ */
+function callsToPrecompute<C extends { call: { budget_tokens: number } }>(calls: readonly C[]): C[] {
+  const { maxModelCalls, maxBudgetTokens } = defaults.precompute;
+  const taken: C[] = [];
+  let budget = 0;
+  for (const c of calls) {
+    if (taken.length >= maxModelCalls) break;
+    if (budget + c.call.budget_tokens > maxBudgetTokens) continue;
+    taken.push(c);
+    budget += c.call.budget_tokens;
+  }
+  return taken;
+}
+
+/**
+ * The model calls of the session's agent flows that fit one job, under the session's strategy variant, one after
+ * another; the event loop gets a turn before each, so requests are answered while a job runs.
+ */
 async function precomputeModelCalls(ctx: Ctx, sessionId: string): Promise<PrecomputedCall[]> {
   const plan = await agentPlan(ctx, ctx.tenantId, sessionId);
   if (!plan || !plan.agentId || plan.calls.length === 0) return [];
   const variant = await variantFor(plan.config, sessionId);
+  const taken = callsToPrecompute(plan.calls);
+  if (taken.length < plan.calls.length) {
+    const live = plan.calls.length - taken.length;
+    ctx.logger.info('precompute bounded; the other model calls are assembled live', { taken: taken.length, live });
+  }
   const out: PrecomputedCall[] = [];
-  for (const { flowId, call } of plan.calls) {
+  for (const { flowId, call } of taken) {
+    await yieldToEventLoop();
     const answer = await queryContext(ctx, { sessionId, body: bodyForCall(call, variant) });
     out.push({ flowId, agentId: plan.agentId, callId: call.id, tokenCount: answer.token_count, cached: answer.cached, version: answer.session_version });
   }
@@ -83,6 +110,7 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
   let answer;
   let calls: PrecomputedCall[];
   try {
+    await yieldToEventLoop();
     answer = await queryContext(ctx, { sessionId: job.session_id, body: defaultQueryBody() });
     calls = await precomputeModelCalls(ctx, job.session_id);
   } catch (err) {

@@ -2,14 +2,15 @@
 // recipe. A model call's context is an ordinary QueryContext with the recipe as its body, so precomputing it fills
 // the same versioned cache a live request reads: a write or delete makes it unreachable at once.
 import { sql } from 'drizzle-orm';
+import { limits } from '../config.js';
 import { ApiError, notFound } from '../errors.js';
 import { sha256Hex } from '../crypto.js';
 import type { Ctx, Deps } from '../ports.js';
 import { QueryContextBody, type ContextRequest, type QueryContextResponse } from '../schemas/context.js';
-import { AgentConfig, ModelCall, type AgentBody, type TaskFlow, type TaskFlowBody } from '../schemas/flows.js';
+import { AgentConfig, StoredModelCall, type AgentBody, type ModelCall, type TaskFlow, type TaskFlowBody } from '../schemas/flows.js';
 import { queryContext } from './query-context.js';
 import { recordQueryTrace, stageTimer } from './traces.js';
-import { webhookTargetAllowed } from './webhooks.js';
+import { webhookTargetVetted } from './webhooks.js';
 
 const parseJson = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 
@@ -22,8 +23,9 @@ export function redactConfig(config: Record<string, unknown>): Record<string, un
 }
 
 export async function registerAgent(ctx: Ctx, body: AgentBody) {
-  if (body.config.webhook && !webhookTargetAllowed(body.config.webhook.url, ctx.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE))
-    throw new ApiError('BAD_REQUEST', 'config.webhook.url: must not point at a loopback or private address');
+  const hook = body.config.webhook;
+  if (hook && !(await webhookTargetVetted(hook.url, ctx.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE, ctx.resolveHost)))
+    throw new ApiError('BAD_REQUEST', 'config.webhook.url: must not point at a loopback, private or internal host');
   const [row] = await ctx.store.query<{ created: boolean | string }>(sql`
     INSERT INTO agents (tenant_id, id, name, description, config, llm_provider)
     VALUES (${ctx.tenantId}, ${body.agent_id}, ${body.name ?? null}, ${body.description ?? null},
@@ -43,15 +45,31 @@ export async function registerAgent(ctx: Ctx, body: AgentBody) {
 }
 
 export async function putTaskFlow(ctx: Ctx, agentId: string, flowId: string, body: TaskFlowBody): Promise<TaskFlow & { created: boolean }> {
-  // Only into a registered agent: the insert selects the agent row, so a missing agent stores nothing.
-  const [row] = await ctx.store.query<{ created: boolean | string; updated_at: string }>(sql`
-    INSERT INTO task_flows (tenant_id, agent_id, id, name, model_calls)
-    SELECT a.tenant_id, a.id, ${flowId}, ${body.name ?? null}, ${JSON.stringify(body.model_calls)}::jsonb
-    FROM agents a WHERE a.tenant_id = ${ctx.tenantId} AND a.id = ${agentId}
-    ON CONFLICT (tenant_id, agent_id, id) DO UPDATE SET
-      name = excluded.name, model_calls = excluded.model_calls, updated_at = now()
-    RETURNING (xmax = 0) AS created, updated_at`);
+  // Only into a registered agent with room for another flow (replacing one of its flows always fits): the insert
+  // selects the agent row and counts its other flows, so a missing agent or a full one stores nothing.
+  const [row] = await ctx.store.query<{ created: boolean | string | null; updated_at: string | null }>(sql`
+    WITH a AS (
+      SELECT ag.tenant_id, ag.id,
+             (SELECT count(*) FROM task_flows f
+              WHERE f.tenant_id = ag.tenant_id AND f.agent_id = ag.id AND f.id <> ${flowId})::int AS others
+      FROM agents ag WHERE ag.tenant_id = ${ctx.tenantId} AND ag.id = ${agentId}
+    ),
+    ins AS (
+      INSERT INTO task_flows (tenant_id, agent_id, id, name, model_calls)
+      SELECT a.tenant_id, a.id, ${flowId}, ${body.name ?? null}, ${JSON.stringify(body.model_calls)}::jsonb
+      FROM a WHERE a.others < ${limits.flowsPerAgent}::int
+      ON CONFLICT (tenant_id, agent_id, id) DO UPDATE SET
+        name = excluded.name, model_calls = excluded.model_calls, updated_at = now()
+      RETURNING (xmax = 0) AS created, updated_at
+    )
+    SELECT ins.created, ins.updated_at FROM a LEFT JOIN ins ON true`);
   if (!row) throw notFound(`agent "${agentId}"`);
+  if (row.updated_at === null)
+    throw new ApiError(
+      'BAD_REQUEST',
+      `an agent may declare at most ${limits.flowsPerAgent} task flows (limits.flowsPerAgent); delete one first`,
+      { limit: 'flowsPerAgent', max: limits.flowsPerAgent },
+    );
   return {
     agent_id: agentId,
     flow_id: flowId,
@@ -72,7 +90,7 @@ export async function listTaskFlows(ctx: Ctx, agentId: string): Promise<TaskFlow
     agent_id: agentId,
     flow_id: r.id,
     name: r.name,
-    model_calls: parseJson<unknown[]>(r.model_calls).map((c) => ModelCall.parse(c)),
+    model_calls: parseJson<unknown[]>(r.model_calls).map((c) => StoredModelCall.parse(c)),
     updated_at: new Date(r.updated_at).toISOString(),
   }));
 }
@@ -103,7 +121,7 @@ export async function agentPlan(deps: Deps, tenantId: string, sessionId: string)
   const calls: AgentPlan['calls'] = [];
   for (const r of rows) {
     if (!r.flow_id) continue;
-    for (const c of parseJson<unknown[]>(r.model_calls)) calls.push({ flowId: r.flow_id, call: ModelCall.parse(c) });
+    for (const c of parseJson<unknown[]>(r.model_calls)) calls.push({ flowId: r.flow_id, call: StoredModelCall.parse(c) });
   }
   return { agentId: rows[0]!.agent_id, config: parsed.success ? parsed.data : {}, calls };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getTokenizer } from '../../src/tokenizer.js';
+import { cutLongPieces, getTokenizer } from '../../src/tokenizer.js';
 
 describe('tokenizer (o200k_base)', () => {
   it('counts tokens like the o200k encoding', async () => {
@@ -71,5 +71,31 @@ describe('counting against a second o200k implementation', () => {
       expect(tok.count(s)).toBe(enc.encode(s, [], []).length);
       expect(tok.encode(s)).toEqual(enc.encode(s, [], []));
     }
+  });
+});
+
+describe('pieces longer than any word', () => {
+  it('are cut only inside long runs of letters or punctuation, never in a surrogate pair, and join back whole', () => {
+    expect(cutLongPieces('a normal sentence '.repeat(100))).toBeUndefined();
+    // Compact JSON and long numbers are many short pieces already: counted exactly, uncut.
+    expect(cutLongPieces(JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ id: i, ok: true }))))).toBeUndefined();
+    expect(cutLongPieces('9'.repeat(5000))).toBeUndefined();
+    for (const text of ['x'.repeat(200_000), `start x${'𝒜'.repeat(3000)} end`, `${'!'.repeat(1000)}b`]) {
+      const parts = cutLongPieces(text)!;
+      expect(parts.length).toBeGreaterThan(1);
+      expect(parts.join('')).toBe(text);
+      for (const p of parts) expect(p).not.toMatch(/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/);
+    }
+  });
+
+  it('are counted as the sum of their parts, and truncation still fits', async () => {
+    const tok = await getTokenizer();
+    const text = `id ${'q'.repeat(200_000)} done`;
+    const parts = cutLongPieces(text)!;
+    expect(tok.count(text)).toBe(parts.reduce((n, p) => n + tok.count(p), 0));
+    expect(tok.encode(text)).toHaveLength(tok.count(text));
+    const head = tok.truncate(text, 50);
+    expect(text.startsWith(head)).toBe(true);
+    expect(tok.count(head)).toBeLessThanOrEqual(50);
   });
 });

@@ -1,28 +1,63 @@
-// In-process cache for the embedded default: a bounded map with expiry (oldest entries go first when full).
+// In-process cache for the embedded default: a map with expiry, bounded in entries and in estimated bytes; the least
+// recently used entries go first. An entry's size is estimated once, when it is set, from its JSON length (two bytes
+// a character), so a few large contexts cannot hold the memory that thousands of small ones would.
 import type { Cache } from '../../ports.js';
 
-export function memoryCache(maxEntries = 10_000): Cache {
-  const entries = new Map<string, { value: unknown; expires: number }>();
+export interface MemoryCacheOptions {
+  maxEntries?: number;
+  /** Estimated bytes all entries hold together; an entry over `maxBytes / 8` is not cached. */
+  maxBytes?: number;
+}
+
+export interface MemoryCache extends Cache {
+  /** What the cache holds now: entries and their estimated bytes. */
+  held(): { entries: number; bytes: number };
+}
+
+/** Of the budget, the largest share one entry may take: a single answer never empties the cache of the others. */
+const ENTRY_SHARE = 8;
+
+export function memoryCache({ maxEntries = 10_000, maxBytes = 64_000_000 }: MemoryCacheOptions = {}): MemoryCache {
+  /** Least recently used first: a Map iterates in insertion order, and a hit moves its entry to the end. */
+  const entries = new Map<string, { value: unknown; expires: number; bytes: number }>();
+  let bytes = 0;
+  const drop = (key: string) => {
+    const entry = entries.get(key);
+    if (!entry) return;
+    entries.delete(key);
+    bytes -= entry.bytes;
+  };
   return {
     async get<T>(key: string) {
       const hit = entries.get(key);
       if (!hit) return undefined;
       if (hit.expires <= Date.now()) {
-        entries.delete(key);
+        drop(key);
         return undefined;
       }
+      entries.delete(key);
+      entries.set(key, hit);
       // Stored as a frozen private copy, so readers can share it: no copy per hit.
       return hit.value as T;
     },
     async set(key, value, ttlSeconds) {
-      entries.delete(key);
-      entries.set(key, { value: deepFreeze(structuredClone(value)), expires: Date.now() + ttlSeconds * 1000 });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      drop(key);
+      const size = estimateBytes(key, value);
+      if (size > maxBytes / ENTRY_SHARE) return;
+      entries.set(key, { value: deepFreeze(structuredClone(value)), expires: Date.now() + ttlSeconds * 1000, bytes: size });
+      bytes += size;
+      while (entries.size > maxEntries || bytes > maxBytes) drop(entries.keys().next().value as string);
     },
     async deletePrefix(prefix) {
-      for (const key of entries.keys()) if (key.startsWith(prefix)) entries.delete(key);
+      for (const key of entries.keys()) if (key.startsWith(prefix)) drop(key);
     },
+    held: () => ({ entries: entries.size, bytes }),
   };
+}
+
+/** Two bytes per character of the key and the value as JSON, plus a little for the entry itself. */
+function estimateBytes(key: string, value: unknown): number {
+  return 2 * (key.length + (JSON.stringify(value)?.length ?? 0)) + 64;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -44,7 +44,7 @@ export async function createNodeDeps(
     ? connectRedis(env.REDIS_URL, (err) => logger.warn('redis unavailable; serving from the database', { error: err.message }))
     : undefined;
   // Without REDIS_URL the cache lives in this process; with it, every instance shares one (and its invalidations).
-  const cache = redis ? redisCache(redis) : memoryCache();
+  const cache = redis ? redisCache(redis) : memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
   const queue = inProcessQueue(logger, { metrics });
   const llm = env.OPENAI_API_KEY
     ? openAiLlm({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_LLM_MODEL, timeoutMs: env.CONTEXT_LLM_TIMEOUT_MS })
