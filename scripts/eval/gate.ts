@@ -1,5 +1,6 @@
 // Regression gate (seed 001 M6): `--baseline <json>` compares this run with an earlier `--json` output and fails
 // when a score falls more than `--tolerance` (absolute, default 0.02) below the baseline's, or a row is missing.
+// A run of the cross-session protocol also fails, gate or not, when another user's turn reached a context.
 import { readFile } from 'node:fs/promises';
 import type { JsonRow } from './report.js';
 
@@ -49,16 +50,32 @@ export class GateFailed extends Error {
   }
 }
 
+export class IsolationFailed extends Error {
+  constructor(readonly leaks: number) {
+    super(`isolation failed: ${leaks} turn(s) of another user found in the product's contexts`);
+    this.name = 'IsolationFailed';
+  }
+}
+
+/** Throws IsolationFailed (the command then exits 1) when any product context held another user's turn. */
+export function assertIsolated(meta: { leaks: number }): void {
+  if (meta.leaks > 0) throw new IsolationFailed(meta.leaks);
+}
+
 /** Reads the baseline, reports the comparison, and throws GateFailed (the command then exits 1) on a regression. */
 export async function enforceBaseline(
   file: string,
-  current: { results: JsonRow[] },
+  current: { results: JsonRow[]; meta?: { suite: string } },
   toleranceText: string,
   io: { stdout: (text: string) => void },
 ): Promise<void> {
   const tolerance = parseTolerance(toleranceText);
-  const baseline = JSON.parse(await readFile(file, 'utf8')) as { results?: JsonRow[] };
+  const baseline = JSON.parse(await readFile(file, 'utf8')) as { results?: JsonRow[]; meta?: { suite?: unknown } };
   if (!Array.isArray(baseline.results)) throw new Error(`${file}: not an eval --json output (no "results" array)`);
+  // Rows of one protocol carry the same keys as another's (method, budget, category): never compare across them.
+  const suite = baseline.meta?.suite;
+  if (current.meta && typeof suite === 'string' && suite !== current.meta.suite)
+    throw new Error(`${file}: its meta.suite is not this run's (${current.meta.suite}); compare runs of one protocol`);
   const regressions = compareToBaseline(current, { results: baseline.results }, tolerance);
   if (regressions.length === 0) {
     io.stdout(`\nRegression gate: ${baseline.results.length} baseline rows, every score within ${tolerance} of ${file}\n`);

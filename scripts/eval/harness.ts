@@ -1,15 +1,27 @@
 // A suite's cases end to end: write each case's turns through the product in order, let compression finish before
 // each scored probe, query the product at every budget, and score the product and both baselines on the same
-// turns. LoCoMo (questions after a whole conversation) and τ-bench (a probe before each tool-calling step) are two
-// ways of laying out the same steps.
+// turns. LoCoMo (questions after a whole conversation), LoCoMo across sessions (each question in a new session of
+// the same user) and τ-bench (a probe before each tool-calling step) are ways of laying out the same steps.
 import { getTokenizer } from '../../src/tokenizer.js';
 import { bm25Context, buildBaselineIndex, recencyContext, type BaselineDoc, type BaselineIndex } from './baselines.js';
-import { compactionCount, openSession, queryProduct, startProduct, writeBatch, type EvalEmbeddings, type WriteTurn } from './product.js';
-import { scoreContext, summarize, type Sample, type Summary } from './score.js';
+import {
+  compactionCount,
+  inSession,
+  openSession,
+  queryProduct,
+  startProduct,
+  writeBatch,
+  type EvalEmbeddings,
+  type Product,
+  type ProductSession,
+  type SessionOwner,
+  type WriteTurn,
+} from './product.js';
+import { countLeaks, scoreContext, summarize, type ForeignTurns, type Sample, type Summary } from './score.js';
 
 export const methods = ['product', 'recency', 'bm25'] as const;
 export type Method = (typeof methods)[number];
-export const suites = ['locomo', 'tau'] as const;
+export const suites = ['locomo', 'tau', 'locomo-cross-session'] as const;
 export type SuiteName = (typeof suites)[number];
 
 /** A turn as written to the product, with what the baselines render and index for it. */
@@ -24,9 +36,23 @@ export interface Probe {
   expected: string[];
   answer?: string;
   category?: number;
+  /** The product session queried, when not the case's own (a session written by an earlier step). */
+  session?: string;
 }
 
-export type CaseStep = { write: EvalTurn[]; label: string } | { probe: Probe };
+export interface WriteStep {
+  write: EvalTurn[];
+  label: string;
+  /** The product session written, when not the case's own; `owner` goes with its writes (set by the first). */
+  session?: string;
+  owner?: SessionOwner;
+  /** Another user's turns: written to the product, never part of the baselines' turns. */
+  foreign?: boolean;
+  /** No progress line for this write (one per question would flood the log). */
+  quiet?: boolean;
+}
+
+export type CaseStep = WriteStep | { probe: Probe };
 
 export interface EvalCase {
   name: string;
@@ -39,6 +65,8 @@ export interface EvalCase {
   missingExpected: number;
   /** Probes left out because nothing they expect can be found in the case. */
   unscorable: number;
+  /** Another user's turns the case writes: any of them in a product context is a leak. */
+  foreign?: ForeignTurns;
 }
 
 export interface ResultRow extends Summary {
@@ -46,6 +74,8 @@ export interface ResultRow extends Summary {
   budget: number;
   /** Present on per-category rows; absent on the overall row. */
   category?: number;
+  /** Another user's turns found in these contexts (suites with a `foreign` user only). */
+  leaks?: number;
 }
 
 export interface EvalMeta {
@@ -80,6 +110,8 @@ export interface EvalMeta {
   tool_result_compression_ratio: number | null;
   elapsed_ms: number;
   query_ms_total: number;
+  /** Another user's turns found in the product's contexts, over all probes and budgets; must be 0. */
+  leaks: number;
 }
 
 export interface EvalReport {
@@ -106,6 +138,8 @@ export interface EvalOptions {
   onProgress?: (p: Progress) => void;
   /** Measure with a remote embedding model instead of the offline default. */
   embeddings?: EvalEmbeddings;
+  /** Called after the last case, before the product closes (tests read its store). */
+  beforeClose?: (product: Product) => Promise<void>;
 }
 
 export async function runEval(opts: EvalOptions): Promise<EvalReport> {
@@ -114,7 +148,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   const count = (text: string) => tok.count(text);
   const product = await startProduct({ embeddings: opts.embeddings });
   const startupMs = performance.now() - started;
-  const samples = new Map<string, (Sample & { category?: number })[]>();
+  const samples = new Map<string, (Sample & { category?: number; leaks?: number })[]>();
   const bucket = (m: Method, b: number) => {
     const key = `${m}@${b}`;
     let list = samples.get(key);
@@ -137,6 +171,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     tool_result_compression_ratio: null,
     elapsed_ms: 0,
     query_ms_total: 0,
+    leaks: 0,
   };
   let questionsDone = 0;
   const report = (i: number, c: EvalCase, phase: Progress['phase']) =>
@@ -153,48 +188,68 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   try {
     for (const [i, c] of opts.cases.entries()) {
       const session = await openSession(product, c.sessionId, i + 1);
+      // This user's sessions (the case's own unless steps name others), for the compaction count.
+      const own = new Map<string, ProductSession>();
+      const at = (id: string | undefined) => (id === undefined ? session : inSession(session, id));
       const written: BaselineDoc[] = [];
       let index: BaselineIndex | undefined;
+      // Token counts of baseline lines, kept while the index is rebuilt after each write.
+      const lineTokens = new Map<string, number>();
+      const countLine = (text: string) => lineTokens.get(text) ?? lineTokens.set(text, count(text)).get(text)!;
       let ingestMs = 0;
       let compressionMs = 0;
       let pendingDrain = false;
+      let loud = false;
       for (const step of c.steps) {
         if ('write' in step) {
-          if (!pendingDrain) report(i, c, 'ingest');
+          if (!pendingDrain && !step.quiet) report(i, c, 'ingest');
+          loud ||= !step.quiet;
+          const target = at(step.session);
           const t0 = performance.now();
-          await writeBatch(product, session, step.write.map((t) => t.write), `${c.name} ${step.label}`);
+          await writeBatch(product, target, step.write.map((t) => t.write), `${c.name} ${step.label}`, step.owner);
           ingestMs += performance.now() - t0;
-          written.push(...step.write.map((t) => t.baseline));
-          index = undefined;
+          if (!step.foreign) {
+            own.set(target.sessionId, target);
+            written.push(...step.write.map((t) => t.baseline));
+            index = undefined;
+          }
           pendingDrain = true;
           continue;
         }
         if (pendingDrain) {
-          report(i, c, 'compress');
+          if (loud) report(i, c, 'compress');
           const t0 = performance.now();
           await product.deps.queue.drain();
           compressionMs += performance.now() - t0;
           pendingDrain = false;
-          report(i, c, 'query');
+          if (loud) report(i, c, 'query');
+          loud = false;
         }
-        index ??= buildBaselineIndex(written, count);
+        index ??= buildBaselineIndex(written, countLine);
         const q = step.probe;
         const truth = { evidence: q.expected, answer: q.answer };
         const tag = q.category === undefined ? {} : { category: q.category };
         for (const budget of opts.budgets) {
-          const answer = await queryProduct(product, session, q.query, budget);
+          const answer = await queryProduct(product, at(q.session), q.query, budget);
           meta.query_ms_total += answer.ms;
-          bucket('product', budget).push({ score: scoreContext(answer.text, truth, budget, count), ms: answer.ms, ...tag });
+          // Another user's turns in a context; the baselines are checked too (they must never see those turns).
+          const leaked = (text: string) => (c.foreign ? { leaks: countLeaks(text, c.foreign) } : {});
+          const isolation = leaked(answer.text);
+          meta.leaks += isolation.leaks ?? 0;
+          const score = scoreContext(answer.text, truth, budget, count);
+          bucket('product', budget).push({ score, ms: answer.ms, ...tag, ...isolation });
 
           let t = performance.now();
           const recent = recencyContext(index, budget, count);
           let ms = performance.now() - t;
-          bucket('recency', budget).push({ score: scoreContext(recent.text, truth, budget, count), ms, ...tag });
+          const recencyScore = scoreContext(recent.text, truth, budget, count);
+          bucket('recency', budget).push({ score: recencyScore, ms, ...tag, ...leaked(recent.text) });
 
           t = performance.now();
           const lexical = bm25Context(index, q.query ?? '', budget, count);
           ms = performance.now() - t;
-          bucket('bm25', budget).push({ score: scoreContext(lexical.text, truth, budget, count), ms, ...tag });
+          const bm25Score = scoreContext(lexical.text, truth, budget, count);
+          bucket('bm25', budget).push({ score: bm25Score, ms, ...tag, ...leaked(lexical.text) });
         }
         questionsDone += 1;
         if (questionsDone % 10 === 0) report(i, c, 'query');
@@ -211,7 +266,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
         questions: probesOf(c).length,
         ingest_ms: Math.round(ingestMs),
         compression_ms: Math.round(compressionMs),
-        compactions: await compactionCount(product, session),
+        compactions: await sumCompactions(product, own.size > 0 ? [...own.values()] : [session]),
       });
       meta.turns += c.turns;
       meta.missing_evidence_ids += c.missingExpected;
@@ -220,23 +275,33 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     }
     meta.dead_letter_jobs = product.deps.queue.deadLetters.length;
     meta.tool_result_compression_ratio = histogramMean(product.deps.metrics?.render() ?? '', 'tool_result_compression_ratio');
+    await opts.beforeClose?.(product);
   } finally {
     await product.close();
   }
 
   const results: ResultRow[] = [];
+  const isolated = opts.cases.some((c) => c.foreign);
+  const row = (list: (Sample & { leaks?: number })[]) =>
+    isolated ? { ...summarize(list), leaks: list.reduce((n, s) => n + (s.leaks ?? 0), 0) } : summarize(list);
   for (const budget of opts.budgets) {
     for (const method of methods) {
       const all = samples.get(`${method}@${budget}`) ?? [];
-      results.push({ method, budget, ...summarize(all) });
+      results.push({ method, budget, ...row(all) });
       for (const category of opts.categories ?? []) {
-        results.push({ method, budget, category, ...summarize(all.filter((s) => s.category === category)) });
+        results.push({ method, budget, category, ...row(all.filter((s) => s.category === category)) });
       }
     }
   }
   meta.elapsed_ms = Math.round(performance.now() - started);
   meta.query_ms_total = Math.round(meta.query_ms_total);
   return { results, meta };
+}
+
+async function sumCompactions(product: Product, sessions: ProductSession[]): Promise<number> {
+  let n = 0;
+  for (const s of sessions) n += await compactionCount(product, s);
+  return n;
 }
 
 /** Sum over count of an unlabelled histogram in Prometheus text, rounded to 3 places; null when it is empty. */

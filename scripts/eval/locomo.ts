@@ -2,8 +2,9 @@
 // is written to the product (and later searched for verbatim), and the scorable questions.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { limits } from '../../src/config.js';
 import { baselineLine } from './baselines.js';
-import type { CaseStep, EvalCase } from './harness.js';
+import type { CaseStep, EvalCase, Probe, WriteStep } from './harness.js';
 
 export interface Turn {
   diaId: string;
@@ -62,6 +63,15 @@ export function parseSessionDate(text: string): string {
   // Date.UTC rolls 31 June over to 1 July; a date that does not round-trip is a data error, not a date.
   if (date.getUTCDate() !== Number(day)) throw new Error(`invalid day in session date: ${JSON.stringify(text)}`);
   return date.toISOString();
+}
+
+/** The inverse of parseSessionDate: an ISO instant in the data's own form, for lines the baselines render. */
+export function formatSessionDate(iso: string): string {
+  const d = new Date(iso);
+  const h = d.getUTCHours();
+  const month = months[d.getUTCMonth()]!;
+  const time = `${h % 12 || 12}:${String(d.getUTCMinutes()).padStart(2, '0')} ${h < 12 ? 'am' : 'pm'}`;
+  return `${time} on ${d.getUTCDate()} ${month[0]!.toUpperCase()}${month.slice(1)}, ${d.getUTCFullYear()}`;
 }
 
 export function turnContent(text: string, caption?: unknown): string {
@@ -183,4 +193,59 @@ export function locomoCase(conv: Conversation): EvalCase {
     missingExpected: conv.questions.reduce((n, q) => n + q.missingEvidence.length, 0),
     unscorable: conv.unscorable,
   };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * LoCoMo across sessions as harness steps. One user and one agent per conversation: each LoCoMo session is a product
+ * session of its own (written as in `locomoCase`), then each question comes in a new session of theirs, dated one day
+ * after the last session and holding only the question, as speaker_a's turn. Before the questions, another user of
+ * the same agent writes one session repeating every question, each turn tagged: any of it in this user's context is
+ * a leak. The baselines see every turn of this user, question sessions included, and none of the other user's.
+ */
+export function locomoCrossSessionCase(conv: Conversation): EvalCase {
+  const base = locomoCase(conv);
+  const id = conv.name.replace(/[^A-Za-z0-9._:@-]/g, '-');
+  const owner = { user_id: `${id}-user`, agent_id: `${id}-agent` };
+  const marker = `${id}-other-user`;
+  const steps: CaseStep[] = base.steps
+    .filter((s): s is WriteStep => 'write' in s)
+    .map((s) => ({ ...s, session: `${id}-${s.label}`, owner }));
+
+  const createdAt = new Date(Date.parse(conv.sessions.at(-1)!.createdAt) + DAY_MS).toISOString();
+  const sessionDate = formatSessionDate(createdAt);
+  const tags = conv.questions.map((_, k) => `[${marker} ${k + 1}]`);
+  const decoy = conv.questions.map((q, k) => {
+    const content = `${q.question} ${tags[k]}`;
+    return {
+      write: { role: 'user' as const, content, name: marker, created_at: createdAt },
+      baseline: { line: baselineLine({ diaId: '', speaker: marker, content, sessionDate, createdAt }), text: content },
+    };
+  });
+  const other = { ...owner, user_id: marker };
+  for (let k = 0; k < decoy.length; k += limits.turnsPerBatch) {
+    const write = decoy.slice(k, k + limits.turnsPerBatch);
+    steps.push({ label: 'another user', session: `${marker}-session`, owner: other, foreign: true, write });
+  }
+
+  const probes = base.steps.filter((s): s is { probe: Probe } => 'probe' in s);
+  for (const [k, { probe }] of probes.entries()) {
+    const session = `${id}-question-${k + 1}`;
+    const turn = { diaId: `Q${k + 1}`, speaker: conv.speakerA, content: probe.query!, sessionDate, createdAt };
+    steps.push({
+      label: `question ${k + 1}`,
+      session,
+      owner,
+      quiet: true,
+      write: [
+        {
+          write: { role: 'user', content: turn.content, name: turn.speaker, created_at: createdAt },
+          baseline: { line: baselineLine(turn), text: turn.content },
+        },
+      ],
+    });
+    steps.push({ probe: { ...probe, session } });
+  }
+  return { ...base, steps, foreign: { marker, tags } };
 }

@@ -1,14 +1,17 @@
-// npm run eval -- [--suite locomo|tau] --data <dir|file> [--budget …] [--json <file>] [--limit-conversations N]
-//                 [--baseline <json> [--tolerance 0.02]] [--embeddings <base URL> [--embedding-model <name>]]
-// Runs the LoCoMo context-quality protocol or the τ-bench value-retention protocol (see
-// ../shared/benchmarks/README.md) against the product in-process.
+// npm run eval -- [--suite locomo|tau | --cross-session] --data <dir|file> [--budget …] [--json <file>]
+//                 [--limit-conversations N] [--baseline <json> [--tolerance 0.02]]
+//                 [--embeddings <base URL> [--embedding-model <name>]]
+// Runs the LoCoMo context-quality protocol, LoCoMo across sessions (--cross-session: each LoCoMo session and each
+// question a session of its own, beside another user's; exits non-zero on a leak) or the τ-bench value-retention
+// protocol (see ../shared/benchmarks/README.md) against the product in-process.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_TOLERANCE, enforceBaseline } from './gate.js';
-import { runEval, suites, type EvalCase, type Progress, type SuiteName } from './harness.js';
-import { loadFolder, locomoCase } from './locomo.js';
+import { assertIsolated, DEFAULT_TOLERANCE, enforceBaseline } from './gate.js';
+import { runEval, type EvalCase, type Progress, type SuiteName } from './harness.js';
+import { loadFolder, locomoCase, locomoCrossSessionCase } from './locomo.js';
+import type { Product } from './product.js';
 import { formatTables, toJson } from './report.js';
 import { loadTrajectories } from './tau.js';
 
@@ -21,10 +24,16 @@ export function parseBudgets(text: string): number[] {
   return budgets;
 }
 
+const locomoInfo = {
+  unit: 'conversation', probes: 'questions', data: 'locomo', budgets: '1000,2000,4000', categories: [1, 2, 3, 4],
+};
 const suiteInfo: Record<SuiteName, { unit: string; probes: string; data: string; budgets: string; categories: readonly number[] }> = {
-  locomo: { unit: 'conversation', probes: 'questions', data: 'locomo', budgets: '1000,2000,4000', categories: [1, 2, 3, 4] },
+  locomo: locomoInfo,
+  'locomo-cross-session': locomoInfo,
   tau: { unit: 'trajectory', probes: 'steps', data: 'tau-airline/trajectories.json', budgets: '500,1000,2000', categories: [] },
 };
+/** What --suite takes; the cross-session variant is chosen with --cross-session. */
+const suiteNames = ['locomo', 'tau'] as const;
 
 function progressLine(p: Progress, suite: SuiteName): string {
   const s = (p.elapsedMs / 1000).toFixed(1);
@@ -36,6 +45,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   tty: boolean;
+  /** Called before the product closes (tests read its store). */
+  beforeClose?: (product: Product) => Promise<void>;
 }
 
 const processIo: CliIo = {
@@ -48,7 +59,8 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
   const { values } = parseArgs({
     args,
     options: {
-      suite: { type: 'string', default: 'locomo' },
+      suite: { type: 'string' },
+      'cross-session': { type: 'boolean', default: false },
       data: { type: 'string' },
       budget: { type: 'string' },
       json: { type: 'string' },
@@ -61,12 +73,19 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     },
     strict: true,
   });
-  const suite = values.suite as SuiteName;
-  if (!suites.includes(suite)) throw new Error(`--suite must be one of ${suites.join(', ')}, got ${JSON.stringify(values.suite)}`);
+  const named = values.suite ?? 'locomo';
+  if (!(suiteNames as readonly string[]).includes(named))
+    throw new Error(`--suite must be one of ${suiteNames.join(', ')}, got ${JSON.stringify(values.suite)}`);
+  if (values['cross-session'] && named !== 'locomo')
+    throw new Error('--cross-session runs LoCoMo across sessions; it cannot be combined with --suite tau');
+  const suite: SuiteName = values['cross-session'] ? 'locomo-cross-session' : (named as SuiteName);
   const info = suiteInfo[suite];
   const dataPath = path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks', info.data));
   const budgets = parseBudgets(values.budget ?? info.budgets);
-  let cases: EvalCase[] = suite === 'tau' ? await loadTrajectories(dataPath) : (await loadFolder(dataPath)).map(locomoCase);
+  let cases: EvalCase[] =
+    suite === 'tau'
+      ? await loadTrajectories(dataPath)
+      : (await loadFolder(dataPath)).map(suite === 'locomo-cross-session' ? locomoCrossSessionCase : locomoCase);
   if (values['limit-conversations'] !== undefined) {
     const n = Number(values['limit-conversations']);
     if (!Number.isInteger(n) || n <= 0) throw new Error('--limit-conversations must be a positive integer');
@@ -83,6 +102,7 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     embeddings,
     categories: info.categories,
     onProgress: (p) => io.stderr(io.tty ? `\r\x1b[K${progressLine(p, suite)}` : `${progressLine(p, suite)}\n`),
+    beforeClose: io.beforeClose,
   });
   if (io.tty) io.stderr('\n');
 
@@ -90,7 +110,14 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const sum = (f: (c: (typeof m.conversations)[number]) => number) => m.conversations.reduce((a, c) => a + f(c), 0);
   const heading =
-    suite === 'tau'
+    suite === 'locomo-cross-session'
+      ? `LoCoMo across sessions from ${dataPath}: ${m.conversations.length} conversations (one user each), ` +
+        `${sum((c) => c.sessions)} sessions, ${m.turns} turns, ${m.questions} questions (category 1–4), ` +
+        `each asked in a new session of the same user\n` +
+        `skipped: ${m.missing_evidence_ids} evidence ids naming no turn, ` +
+        `${m.unscorable_questions} questions without resolvable evidence\n` +
+        `isolation: ${m.leaks} turns of another user of the same agent found in this user's contexts (must be 0)\n`
+      : suite === 'tau'
       ? `τ-bench from ${dataPath}: ${m.conversations.length} trajectories, ${m.turns} messages, ${m.questions} scored steps, ${m.expected} required values\n` +
         `tool_result_compression_ratio (tokens shown / stored, mean over tool results placed): ${m.tool_result_compression_ratio ?? 'n/a'}\n`
       : `LoCoMo from ${dataPath}: ${m.conversations.length} conversations, ${m.turns} turns, ${m.questions} questions (category 1–4)\n` +
@@ -111,6 +138,7 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     await writeFile(file, `${JSON.stringify(toJson(report), null, 2)}\n`);
     io.stderr(`[eval] wrote ${file}\n`);
   }
+  assertIsolated(report.meta);
   if (values.baseline) await enforceBaseline(path.resolve(values.baseline), toJson(report), values.tolerance!, io);
 }
 

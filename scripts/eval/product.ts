@@ -79,9 +79,24 @@ export async function openSession(product: Product, name: string, ordinal: numbe
   return { key, sessionId: safeId(name) };
 }
 
+/** Who a session belongs to: set by its first write. */
+export interface SessionOwner {
+  user_id: string;
+  agent_id: string;
+}
+
+/** Another session of the same tenant (same key). */
+export const inSession = (s: ProductSession, id: string): ProductSession => ({ key: s.key, sessionId: safeId(id) });
+
 /** One write request; every turn must be stored (none reported as a duplicate). */
-export async function writeBatch(product: Product, s: ProductSession, turns: WriteTurn[], label: string): Promise<void> {
-  const r = await call(product, s.key, `/v1/sessions/${s.sessionId}/turns`, { turns });
+export async function writeBatch(
+  product: Product,
+  s: ProductSession,
+  turns: WriteTurn[],
+  label: string,
+  owner?: SessionOwner,
+): Promise<void> {
+  const r = await call(product, s.key, `/v1/sessions/${s.sessionId}/turns`, { turns, ...owner });
   if (r.status !== 201) throw new Error(`${label}: write failed (${r.status}): ${JSON.stringify(r.json)}`);
   const duplicates = (r.json.turns as { duplicate: boolean }[]).filter((t) => t.duplicate).length;
   if (duplicates > 0) throw new Error(`${label}: ${duplicates} turns reported as duplicates`);
@@ -91,7 +106,11 @@ export async function writeBatch(product: Product, s: ProductSession, turns: Wri
 export async function writeCase(product: Product, c: EvalCase, tenantId: string): Promise<ProductSession> {
   const { key } = await createApiKey(product.deps, { tenantId });
   const s = { key, sessionId: c.sessionId };
-  for (const step of c.steps) if ('write' in step) await writeBatch(product, s, step.write.map((t) => t.write), step.label);
+  for (const step of c.steps) {
+    if (!('write' in step)) continue;
+    const target = step.session ? inSession(s, step.session) : s;
+    await writeBatch(product, target, step.write.map((t) => t.write), step.label, step.owner);
+  }
   await product.deps.queue.drain();
   return s;
 }

@@ -1,6 +1,6 @@
 // Human-readable tables (one per budget) and the JSON document written with --json. The τ-bench suite reports the
 // share of expected strings as `value_retention` (required values) where LoCoMo reports `evidence_recall`; it has
-// no answers, so no answer-hit column.
+// no answers, so no answer-hit column. LoCoMo across sessions adds `leaks`: another user's turns found in contexts.
 import type { EvalReport, ResultRow } from './harness.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -8,10 +8,12 @@ const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
 
 export function formatTables(report: EvalReport): string {
   const tau = report.meta.suite === 'tau';
+  const leaks = report.meta.suite === 'locomo-cross-session';
   const budgets = [...new Set(report.results.map((r) => r.budget))];
   const header = tau
     ? ['method', 'category', 'steps', 'value retention', 'all values', 'over budget', 'p50 ms', 'p95 ms']
-    : ['method', 'category', 'questions', 'evidence recall', 'all evidence', 'answer hit', 'over budget', 'p50 ms', 'p95 ms'];
+    : ['method', 'category', 'questions', 'evidence recall', 'all evidence', 'answer hit', 'over budget',
+        ...(leaks ? ['leaks'] : []), 'p50 ms', 'p95 ms'];
   const out: string[] = [];
   for (const budget of budgets) {
     const rows = report.results
@@ -24,6 +26,7 @@ export function formatTables(report: EvalReport): string {
         pct(r.all_evidence),
         ...(tau ? [] : [pct(r.answer_hit)]),
         String(r.over_budget),
+        ...(leaks ? [String(r.leaks ?? 0)] : []),
         ms(r.p50_ms),
         ms(r.p95_ms),
       ]);
@@ -43,6 +46,7 @@ export type JsonRow = Omit<ResultRow, 'evidence_recall' | 'answer_hit'> & {
 /** Overall rows first (the documented shape), then the per-category rows with a `category` field. */
 export function toJson(report: EvalReport): { results: JsonRow[]; meta: EvalReport['meta'] } {
   const tau = report.meta.suite === 'tau';
+  const leaks = report.meta.suite === 'locomo-cross-session';
   const round = ({ evidence_recall, answer_hit, ...r }: ResultRow): JsonRow => ({
     method: r.method,
     budget: r.budget,
@@ -54,6 +58,7 @@ export function toJson(report: EvalReport): { results: JsonRow[]; meta: EvalRepo
     all_evidence: Number(r.all_evidence.toFixed(6)),
     ...(tau ? {} : { answer_hit: Number(answer_hit.toFixed(6)) }),
     over_budget: r.over_budget,
+    ...(leaks ? { leaks: r.leaks ?? 0 } : {}),
     p50_ms: Number(r.p50_ms.toFixed(3)),
     p95_ms: Number(r.p95_ms.toFixed(3)),
   });

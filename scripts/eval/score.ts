@@ -89,3 +89,19 @@ export function summarize(samples: Sample[]): Summary {
     questions: n,
   };
 }
+
+/** Another user's turns, as a leak check finds them: each turn carries a tag of its own, all of them the marker. */
+export interface ForeignTurns {
+  /** Text only that user's turns contain (their id, used as speaker name and inside each tag). */
+  marker: string;
+  tags: string[];
+}
+
+/**
+ * How many of another user's turns a rendered context holds: the tags found, or one when only the marker shows (a
+ * line cut short, or named by that user's speaker name).
+ */
+export function countLeaks(text: string, foreign: ForeignTurns): number {
+  const tagged = foreign.tags.filter((t) => text.includes(t)).length;
+  return tagged > 0 ? tagged : text.includes(foreign.marker) ? 1 : 0;
+}
