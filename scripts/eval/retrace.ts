@@ -1,9 +1,14 @@
 // A question's relevant-history retrieval retraced step by step with the product's own functions, as QueryContext
 // runs it: the searched text, the seeds by meaning and the candidates. Used by the study tools (eval:diagnose,
 // eval:train), which need the steps QueryContext does not return.
-import { historyCandidates, sqlTurnSource } from '../../src/pipeline/retriever/index.js';
-import type { RelevantInput } from '../../src/pipeline/retriever/relevant.js';
-import { meaningSeeds, searchText, seedsFor } from '../../src/services/query-context.js';
+import {
+  historyCandidates,
+  meaningSeeds,
+  searchText,
+  seedsFor,
+  sqlTurnSource,
+  type RelevantInput,
+} from '../../src/pipeline/retriever/index.js';
 import { requireSession } from '../../src/services/sessions.js';
 import type { Product } from './product.js';
 

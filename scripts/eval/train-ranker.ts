@@ -46,7 +46,7 @@ export function modelModule(model: RankerModel, provenance: string): string {
   return [
     '// Written by `npm run eval:train` (scripts/eval/train-ranker.ts); see ADR 0014.',
     `// ${provenance}`,
-    "import type { RankerModel } from './learned.js';",
+    "import type { RankerModel } from './features.js';",
     '',
     'export const rankerModel: RankerModel = {',
     `  features: ${list(model.features)},`,

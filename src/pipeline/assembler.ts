@@ -1,13 +1,11 @@
-// Assembler (seed 000 AssemblyManager, seed 001 §3 and M2): renders kept items in a stable section order — task
-// anchor first, a reminder last — with everything that came from outside (turns, tool output, memories) fenced
-// as quoted data so that instructions inside it are not promoted to instructions for the model. Turns render
-// compactly: relevant and recent turns share one chronological block, a date header opens each group of turns
-// from the same day, and each line is `speaker: content` with the content verbatim. Outside text cannot open or
-// close a fence: every line passes one escaper (src/pipeline/fence.ts) here, and single-line fields are escaped by
-// the line builders so that a name cannot start a line of its own.
-import type { SectionName } from '../schemas/context.js';
+// Assembler: renders kept items in a stable section order (task anchor first, a reminder last), outside text fenced
+// as quoted data; fits the text to the budget; builds the envelope that lists what the context holds.
+import { sectionNames, type Envelope, type SectionName } from '../schemas/context.js';
+import type { Tokenizer } from '../tokenizer.js';
 import { escapeFence } from './fence.js';
-import type { Item } from './planner.js';
+import type { Payload } from './items.js';
+import { dropLast, type Item, type Plan } from './planner.js';
+import type { TurnRow } from './retriever/types.js';
 
 export { escapeFence };
 
@@ -83,11 +81,30 @@ export function frameOf(template: Template, reminder: string): RenderFrame {
   return { preamble: f.preamble, reminder: reminder ? f.reminder(escapeFence(reminder)) : '' };
 }
 
+/** The preamble and reminder around the sections, and their tokens. */
+export function fitFrame(template: Template, reminder: string, budget: number, tok: Tokenizer) {
+  let frame: RenderFrame = frameOf(template, reminder);
+  let frameTokens = tok.count(`${frame.preamble}\n${frame.reminder}`) + 1;
+  if (frameTokens > budget / 2) {
+    // A tiny budget: spend it on content, not on the preamble.
+    frame = { preamble: '', reminder: '' };
+    frameTokens = 0;
+  }
+  return { frame, frameTokens };
+}
+
 /** The fixed text a section costs when it has at least one item (title line and fences). */
 export function sectionHeader(template: Template, section: SectionName): string {
   const spec = renderOrder.flat().find((r) => r.section === section)!;
   const f = frames[template];
   return spec.fenced ? `${spec.title}:\n${f.open(spec.source)}\n${f.close}\n` : `${spec.title}:\n`;
+}
+
+/** Each section's header cost, for the planner. */
+export function sectionHeaderTokens(template: Template, tok: Tokenizer): Record<SectionName, number> {
+  return Object.fromEntries(
+    sectionNames.map((s) => [s, tok.count(sectionHeader(template, s))]),
+  ) as Record<SectionName, number>;
 }
 
 export interface Rendered {
@@ -131,4 +148,79 @@ export function render(template: Template, kept: Item[], frame: RenderFrame): Re
   if (system) messages.push({ role: 'system', content: system });
   if (user) messages.push({ role: 'user', content: user });
   return { text: [system, user].filter(Boolean).join('\n'), messages };
+}
+
+/**
+ * The text as rendered, counted again: while it is over the budget, the last kept item of the lowest-priority section
+ * is dropped; a frame that alone is over is cut. The plan's report gets the final count.
+ */
+export function fitToBudget(p: Plan, template: Template, frame: RenderFrame, budget: number, tok: Tokenizer) {
+  let rendered = render(template, p.kept, frame);
+  let tokenCount = tok.count(rendered.text);
+  while (tokenCount > budget && dropLast(p)) {
+    rendered = render(template, p.kept, frame);
+    tokenCount = tok.count(rendered.text);
+  }
+  if (tokenCount > budget) {
+    // Only the frame is left and it does not fit: cut it on a token boundary.
+    const text = tok.truncate(rendered.text, budget);
+    rendered = { text, messages: [{ role: 'system', content: text }] };
+    tokenCount = tok.count(text);
+  }
+  p.report.used_tokens = tokenCount;
+  return { rendered, tokenCount };
+}
+
+/** What the envelope reads of the session row. */
+export interface EnvelopeSession {
+  summary: string | null;
+  updated_at: string;
+}
+
+/**
+ * The task summary is the session's declared task, or the opening user turn when it made it into the context (as
+ * the anchor or as a history line).
+ */
+export function toEnvelope(
+  kept: Item<Payload>[],
+  report: Envelope['budget_report'],
+  session: EnvelopeSession,
+  task: string | TurnRow | undefined,
+): Envelope {
+  const of = (s: SectionName) => kept.filter((k) => k.section === s).sort((a, b) => a.order - b.order);
+  const contentOf = (k: Item<Payload>) => (k.truncated ? k.line : k.payload.turn?.content ?? k.payload.memory?.content ?? k.payload.content);
+  const history = [
+    ...of('summary').map((k) => ({
+      id: k.id, source: 'summary' as const, sequence: null, role: 'summary', name: null,
+      content: session.summary ?? '', created_at: session.updated_at, score: k.score, truncated: !!k.truncated,
+    })),
+    ...[...of('relevant_history'), ...of('recent_turns')]
+      .sort((a, b) => a.order - b.order)
+      .map((k) => ({
+        id: k.id,
+        source: k.section === 'recent_turns' ? ('recent' as const) : ('retrieved' as const),
+        sequence: k.payload.turn!.sequence,
+        role: k.payload.turn!.role,
+        name: k.payload.turn!.name,
+        content: contentOf(k),
+        created_at: k.payload.turn!.created_at,
+        score: k.score,
+        truncated: !!k.truncated,
+      })),
+  ];
+  return {
+    task_summary:
+      of('task_anchor')[0]?.payload.content ??
+      (typeof task === 'string' ? task : task && kept.some((k) => k.id === task.id) ? task.content : ''),
+    hard_constraints: of('hard_constraints').map((k) => ({ id: k.id, text: k.payload.content, source: k.payload.source })),
+    relevant_history: history,
+    retrieved_memory: of('retrieved_memory').map((k) => ({
+      id: k.id, content: k.payload.memory!.content, scope: k.payload.memory!.scope, kind: k.payload.memory!.kind, score: k.score,
+    })),
+    tool_findings: of('tool_findings').map((k) => ({
+      id: k.id, tool_call_id: k.payload.turn?.tool_call_id ?? null, name: k.payload.turn?.name ?? null, content: contentOf(k),
+      truncated: !!k.truncated,
+    })),
+    budget_report: report,
+  };
 }

@@ -2,7 +2,7 @@
 // its own order of preference, lets unused tokens flow to the sections that still have candidates, and reports
 // what happened. Costs are exact token counts: an item's line, plus the headers its first appearance opens (a
 // section's fence, a date group inside it), so what is planned is what is rendered.
-import { sectionShares } from '../config.js';
+import { sectionShares } from '../config/tuning.js';
 import { sectionNames, type BudgetReport, type SectionName } from '../schemas/context.js';
 
 export interface Item<P = unknown> {

@@ -15,6 +15,13 @@ export function terms(text: string): string[] {
   return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !STOP_WORDS.has(w));
 }
 
+/** An OR of the query's content words as a tsquery string, or undefined when nothing searchable remains. */
+export function toTsQuery(query: string | undefined): string | undefined {
+  if (!query) return undefined;
+  const unique = [...new Set(terms(query))].slice(0, 32);
+  return unique.length > 0 ? unique.join(' | ') : undefined;
+}
+
 /** Splits text into sentences, keeping their punctuation. */
 export function sentences(text: string): string[] {
   return (text.match(/[^.!?\n]+(?:[.!?]+|$)/g) ?? [text]).map((s) => s.trim()).filter((s) => s.length > 0);

@@ -1,13 +1,12 @@
-// Tool findings (seed 001 M3): what a tool-using agent needs from its tool results when the raw messages no longer
-// fit. Each result is shown with the call that produced it (name and arguments), as its structured summary unless
-// the whole output is as short; an older result of the same tool on the same arguments yields to the newer one; and
-// a digest lists the identifier-like values of every result seen so far, newest first and without repeats, so
-// they survive even when the results themselves are cut.
+// Tool findings: each tool result shown with the call that produced it, summarised when long, an outdated result
+// yielding to a newer one, and a digest of identifier-like values that survives when the results are cut.
+import type { SectionName } from '../schemas/context.js';
 import type { Tokenizer } from '../tokenizer.js';
-import { replaceKept, type Item, type Plan } from './planner.js';
-import type { TurnRow } from './retriever/index.js';
 import { compactJson, summarizeToolResult, type ToolSummary } from './compressor/tool-summary.js';
 import { escapeFence } from './fence.js';
+import { item, turnLine, type Payload } from './items.js';
+import { replaceKept, type Item, type Plan } from './planner.js';
+import type { StructuralCandidates, TurnRow, TurnSource } from './retriever/types.js';
 
 export interface CallRef {
   id: string;
@@ -134,6 +133,42 @@ export function findings(
   });
 }
 
+/** The findings of one query, with what the sections and the settle step need of them. */
+export interface ToolFindings {
+  list: Finding[];
+  /** Identifier-like values of the results, newest first (digestValues). */
+  digest: string[];
+  /** The digest item's id. */
+  digestId: string;
+  /** A tool-using stretch: tool results get the larger share of the budget (toolActive). */
+  active: boolean;
+  whitelist: ToolFieldWhitelist | undefined;
+}
+
+/**
+ * The newest tool results, then older ones the ranking matched to the query, each paired with its call (one more read
+ * when a call is older than the call turns read) and summarised when long.
+ */
+export async function gatherFindings(input: {
+  sessionId: string;
+  structural: StructuralCandidates;
+  ranked: readonly { candidate: { turn: TurnRow } }[];
+  source: Pick<TurnSource, 'callTurns'>;
+  tok: Tokenizer;
+  whitelist: ToolFieldWhitelist | undefined;
+}): Promise<ToolFindings> {
+  const { structural, source, tok, whitelist } = input;
+  const matchedTools = input.ranked
+    .map((r) => r.candidate.turn)
+    .filter((t) => t.role === 'tool' && !structural.tool.some((r) => r.id === t.id));
+  // Newest results first, then older ones that match the query; each shown with its call, summarised when long.
+  const toolTurns = [...structural.tool, ...matchedTools];
+  const calls = await pairCalls(toolTurns, structural.calls, (results) => source.callTurns(results));
+  const list = findings(toolTurns, calls, tok, whitelist);
+  const active = toolActive(structural.recent, structural.tool);
+  return { list, digest: digestValues(list), digestId: `tool-values:${input.sessionId}`, active, whitelist };
+}
+
 export const findingLine = (f: Finding) => (content: string) => `${f.label} → ${content}`;
 
 /** Re-summarises a finding to fit `maxTokens` of content (the lowest-priority fields go first). */
@@ -249,4 +284,58 @@ export function dropUnansweredCalls(p: Plan, list: readonly Finding[], strip: (i
     if (left.size === 0) continue;
     replaceKept(p, k.id, strip(k, turn.tool_calls.map((c) => c.id).filter((id) => !left.has(id))));
   }
+}
+
+/** The tool_findings section's candidates: the digest first, then each finding (newest first). */
+export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Payload>[] {
+  const { digest, whitelist } = tools;
+  const section: SectionName = 'tool_findings';
+  return [
+    ...(digest.length > 0
+      ? [item(tok, section, tools.digestId, 1, -1, {
+          content: escapeFence(digestContent(digest)),
+          lineFor: (c) => `${DIGEST_PREFIX}${c}`,
+          source: 'tool result values',
+          shrink: (max) => { const c = shrinkDigest(digest, max, tok); return c && escapeFence(c); },
+        })]
+      : []),
+    ...tools.list.map((f, i) => {
+      const it = item(tok, section, f.turn.id, 1 - (i + 1) / 1000, f.turn.sequence, {
+        content: escapeFence(f.content), lineFor: findingLine(f), turn: f.turn, source: 'tool result',
+        shrink: (max) => { const c = shrinkFinding(f, max, tok, whitelist); return c && escapeFence(c); },
+      });
+      return {
+        ...it,
+        ...(f.summarized ? { truncated: true } : {}),
+        ...(f.outdatedBy ? { duplicateOf: f.outdatedBy } : {}),
+      };
+    }),
+  ];
+}
+
+/**
+ * The settle step, after planning with `room` tokens of the budget left: summarised findings made whole and a
+ * redundant digest dropped (settleFindings), then calls whose results were left out taken off kept turns.
+ */
+export function settle(p: Plan, room: number, tools: ToolFindings, tok: Tokenizer): void {
+  const digest = tools.digest.length ? { id: tools.digestId, values: tools.digest } : undefined;
+  settleFindings(p, room, digest, (k) => wholeFinding(k, tok));
+  dropUnansweredCalls(p, tools.list, (k, keep) => withCalls(k, keep, tok));
+}
+
+/** A finding's item showing the whole result, or undefined for an item without a turn (the digest). */
+function wholeFinding(k: Item, tok: Tokenizer): Item | undefined {
+  const turn = (k.payload as Payload).turn;
+  if (!turn) return undefined;
+  const payload = { ...(k.payload as Payload), content: escapeFence(turn.content) };
+  const whole = item(tok, 'tool_findings', k.id, k.score, k.order, payload);
+  return { ...whole, ...(k.duplicateOf ? { duplicateOf: k.duplicateOf } : {}) };
+}
+
+/** A turn's item showing only the calls in `keep`. */
+function withCalls(k: Item, keep: string[], tok: Tokenizer): Item {
+  const payload = k.payload as Payload;
+  const shown = { ...payload.turn!, tool_calls: payload.turn!.tool_calls!.filter((c) => keep.includes(c.id)) };
+  const line = turnLine(shown)(payload.content);
+  return { ...k, line, tokens: tok.count(`${line}\n`), payload: { ...payload, turn: shown, lineFor: turnLine(shown) } };
 }

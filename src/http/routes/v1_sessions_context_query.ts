@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
-import { serveContext } from '../../services/task-flows.js';
+import { serveContext } from '../../services/query-context.js';
 import { SessionParams } from '../../schemas/common.js';
 import { ContextRequest, QueryContextResponse } from '../../schemas/context.js';
-import { errorResponses, jsonBody, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonBody, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'queryContext',

@@ -2,8 +2,8 @@
 // turn never changes, and questions about one session keep meeting the same turns (its names' and topics' matches and
 // their neighbours: 62 % of the rows 200 LoCoMo questions asked for on a 100k-turn session had been read before), so
 // a query reads only the rows it has not seen. Bounded by estimated bytes, least recently used dropped first.
-import { defaults } from '../../config.js';
-import type { CandidateRow } from './index.js';
+import { defaults } from '../../config/tuning.js';
+import type { CandidateRow } from './types.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 /** Per turn (the part is its sequence); the size of an entry is its estimated bytes. */

@@ -5,46 +5,10 @@
 // few short ones would carry. The weights are fitted by `npm run eval:train` and live in ./ranker-model.ts.
 import { firstIndex } from '../sorted.js';
 import type { Signals } from './rank.js';
+import { featureNames, type FeatureName, type RankerModel } from './features.js';
 import { rankerModel } from './ranker-model.js';
 
-export const featureNames = [
-  'lexical',
-  'own',
-  'score',
-  'episode',
-  'namedSpeaker',
-  'nameOnly',
-  'informativeness',
-  'timeCue',
-  'prev',
-  'next',
-  'prev2',
-  'next2',
-  'answers',
-  'question',
-  'opensEpisode',
-  'termShare',
-  'rarestIdf',
-  'idfShare',
-  'recency',
-  'length',
-  'seed',
-  'meaningSeed',
-  'closeness',
-  'closenessRank',
-  'logTokens',
-] as const;
-
-export type FeatureName = (typeof featureNames)[number];
-
-/** A fitted model: features are standardised with `mean` and `scale`, then weighed. */
-export interface RankerModel {
-  features: readonly FeatureName[];
-  mean: readonly number[];
-  scale: readonly number[];
-  weights: readonly number[];
-  bias: number;
-}
+export { featureNames, type FeatureName, type RankerModel } from './features.js';
 
 /** The model in use: the fitted one shipped with the product, or another set for a measurement (eval:train). */
 export const ranker: { model: RankerModel } = { model: rankerModel };

@@ -1,6 +1,6 @@
 // Written by `npm run eval:train` (scripts/eval/train-ranker.ts); see ADR 0014.
 // Fitted on conv-26, conv-30, conv-41, conv-42, conv-43 at budgets 1000, 2000, 4000 with l2 1.
-import type { RankerModel } from './learned.js';
+import type { RankerModel } from './features.js';
 
 export const rankerModel: RankerModel = {
   features: ["lexical", "own", "score", "episode", "namedSpeaker", "nameOnly", "informativeness", "timeCue", "prev", "next", "prev2", "next2", "answers", "question", "opensEpisode", "termShare", "rarestIdf", "idfShare", "recency", "length", "seed", "meaningSeed", "closeness", "closenessRank", "logTokens"],

@@ -1,12 +1,12 @@
 // Relevant history for one query: the bounded candidate set's signals (./rank.ts) and closeness in meaning, weighed
 // by the learned ranker (./learned.ts) into the order the planner packs, and near-duplicate removal among the
 // candidates a budget could hold.
-import { defaults } from '../../config.js';
+import { defaults } from '../../config/tuning.js';
 import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
-import type { HistoryCandidate } from './index.js';
+import type { HistoryCandidate } from './types.js';
 import { rankSignals, type QueryTerm, type RankWeights } from './rank.js';
 import { timeCues } from './temporal.js';
 import { embeddedText, type KnownVectors } from './vector-seeds.js';

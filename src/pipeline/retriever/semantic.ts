@@ -4,9 +4,9 @@
 // matches are left to the lexical search. The session's words are read incrementally (only turns newer than the
 // last seen) and kept in this process, so a query costs one small read (none when the session's turns are held in
 // process, snapshot.ts) and a pass over the session's vocabulary.
-import { defaults } from '../../config.js';
+import { defaults } from '../../config/tuning.js';
 import type { WordLevel } from '../../embedder.js';
-import type { TurnSource } from './index.js';
+import type { TurnSource } from './types.js';
 import { SessionMemo } from './session-memo.js';
 
 interface SessionWords {

@@ -2,23 +2,12 @@
 // only ever appended (a session's rows go all at once when it is deleted), so the copy is brought up to date by
 // reading the turns after the last one it holds, and the session's creation time in the key tells a session deleted
 // and created again under its id from the one copied. Answers every read exactly as the database source does
-// (./index.ts), which the tests check on the same turns.
+// (./sql-source.ts), which the tests check on the same turns.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../../config.js';
+import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
-import {
-  candidateRow,
-  FAR_CALLS,
-  NEAR_CALLS,
-  speakerLexemes,
-  SYSTEM_TURNS,
-  turnColumns,
-  type CandidateRow,
-  type StructuralCandidates,
-  type TimeRange,
-  type TurnRow,
-  type TurnSource,
-} from './index.js';
+import { candidateRow, FAR_CALLS, NEAR_CALLS, speakerLexemes, SYSTEM_TURNS, turnColumns } from './sql-source.js';
+import type { CandidateRow, StructuralCandidates, TimeRange, TurnRow, TurnSource } from './types.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 interface Snapshot {

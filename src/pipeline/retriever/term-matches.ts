@@ -3,7 +3,7 @@
 // turns up to a sequence, and turns are only appended, so a later query of the same term reads only the matches after
 // the sequence it was remembered at. Questions about one session repeat its names and topics: about half the terms of
 // the LoCoMo questions recur within 200 questions, and the most frequent terms are the dearest to look up.
-import { defaults } from '../../config.js';
+import { defaults } from '../../config/tuning.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 interface Remembered {

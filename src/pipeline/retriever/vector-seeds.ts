@@ -6,11 +6,11 @@
 // brought up to date with only the turns since, and they are scored exactly: the search is per session, where an
 // approximate index built over every tenant's vectors would first have to be filtered down to one session.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../../config.js';
+import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
 import { hasWords, type Embedder } from '../../embedder.js';
 import { firstIndex } from '../sorted.js';
-import type { TurnSource } from './index.js';
+import type { TurnSource } from './types.js';
 import { informativeness } from './informative.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 

@@ -1,0 +1,125 @@
+// Relevant-history candidates: the query's lexemes (remembered per process), each term's newest matches, the seeds
+// with the highest summed IDF, and the turns around them.
+import { sql } from 'drizzle-orm';
+import { defaults } from '../../config/tuning.js';
+import type { Store } from '../../db/store.js';
+import type { QueryTerm } from './rank.js';
+import type { HistoryCandidates, TimeRange, TurnSource } from './types.js';
+
+export interface HistoryOptions {
+  range?: TimeRange | undefined;
+  /** Turns in the session: the N of the IDF used to pick seeds. */
+  totalTurns: number;
+  maxTerms?: number;
+  /** Matches read per term (newest first); also the cap on a term's document frequency. */
+  perTerm?: number;
+  /** Hits kept by summed IDF before neighbours are added. */
+  seeds?: number;
+  /** Neighbours fetched on each side of a seed. */
+  radius?: number;
+  /** Lexemes at least this long also match longer lexemes they prefix. */
+  prefixMin?: number;
+  /**
+   * Seeds found another way (by meaning), added after the lexical ones with one neighbour on each side; awaited only
+   * once the lexical matches are read, so the two searches overlap.
+   */
+  extraSeeds?: readonly number[] | Promise<readonly number[]>;
+}
+
+const LEXEME_MEMO_MAX = 2_000;
+const lexemeMemo = new Map<string, string[]>();
+
+/**
+ * The query's lexemes as the database stems them (the `english` configuration, as in the turns' vectors): the most
+ * repeated first, then the latest, at most `maxTerms`. A pure function of the text, so it is remembered per process.
+ */
+export async function queryLexemes(store: Store, query: string, maxTerms: number): Promise<string[]> {
+  const key = `${maxTerms}\u0000${query}`;
+  const known = lexemeMemo.get(key);
+  if (known) return known;
+  const rows = await store.query<{ lexeme: string }>(sql`
+    SELECT s.lexeme FROM (
+      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
+      FROM unnest(to_tsvector('english', ${query}))
+      WHERE strpos(lexeme, chr(92)) = 0
+      ORDER BY weight DESC LIMIT ${maxTerms}
+    ) s
+    ORDER BY s.weight DESC, s.lexeme`);
+  const lexemes = rows.map((r) => r.lexeme);
+  if (lexemeMemo.size >= LEXEME_MEMO_MAX) lexemeMemo.delete(lexemeMemo.keys().next().value!);
+  lexemeMemo.set(key, lexemes);
+  return lexemes;
+}
+
+/**
+ * The query's lexemes, then each term's newest matches, capped so a common word costs no more than a rare one. The
+ * seeds are chosen here: the matches with the highest summed IDF over the terms they contain. Last, the seeds and
+ * the turns around them are read.
+ */
+export async function historyCandidates(
+  source: TurnSource,
+  store: Store,
+  query: string,
+  opts: HistoryOptions,
+): Promise<HistoryCandidates> {
+  const maxTerms = opts.maxTerms ?? defaults.history.maxQueryTerms;
+  const perTerm = opts.perTerm ?? defaults.history.matchesPerTerm;
+  const seedLimit = opts.seeds ?? defaults.history.seedsMax;
+  const radius = opts.radius ?? defaults.history.neighbourRadius;
+  const prefixMin = opts.prefixMin ?? defaults.history.prefixMinLength;
+
+  const lexemes = (await queryLexemes(store, query, maxTerms)).map((lexeme) => ({ lexeme, prefix: [...lexeme].length >= prefixMin }));
+  const matches = await source.matches(lexemes, perTerm, opts.range);
+  const terms: QueryTerm[] = lexemes.map((l, i) => ({ lexeme: l.lexeme, df: matches[i]?.length ?? 0 }));
+  const hitsBySequence = new Map<number, number[]>();
+  matches.forEach((sequences, ord) => {
+    for (const sequence of sequences) {
+      const list = hitsBySequence.get(sequence);
+      if (list) list.push(ord);
+      else hitsBySequence.set(sequence, [ord]);
+    }
+  });
+  const extra = await (opts.extraSeeds ?? []);
+  if (hitsBySequence.size === 0 && extra.length === 0) return { terms, candidates: [] };
+
+  const n = Math.max(opts.totalTurns, 1);
+  const idfOf = terms.map((t) => Math.log(1 + (Math.max(n, t.df) - t.df + 0.5) / (t.df + 0.5)));
+  const seeds = [...hitsBySequence]
+    .map(([sequence, ords]) => ({ sequence, prior: ords.reduce((s, o) => s + idfOf[o]!, 0) }))
+    .sort((a, b) => b.prior - a.prior || b.sequence - a.sequence)
+    .slice(0, seedLimit)
+    .map((s) => s.sequence);
+  const seedSet = new Set(seeds);
+  const wanted = new Set<number>();
+  // The full radius around the better half of the seeds, one turn around the rest: fewer rows, same reach where
+  // it matters.
+  seeds.forEach((s, i) => {
+    const r = i < seeds.length / 2 ? radius : Math.min(radius, 1);
+    for (let d = -r; d <= r; d++) if (s + d > 0) wanted.add(s + d);
+  });
+  for (const s of extra) {
+    seedSet.add(s);
+    for (let d = -1; d <= 1; d++) if (s + d > 0) wanted.add(s + d);
+  }
+
+  const rows = await source.rows([...wanted].sort((a, b) => a - b), opts.range);
+  return {
+    terms,
+    candidates: rows.map(({ turn, lexemes, speakerLexemes }) => ({
+      id: turn.id,
+      sequence: turn.sequence,
+      createdAt: turn.created_at,
+      content: turn.content,
+      lexemes,
+      speakerLexemes,
+      seed: seedSet.has(turn.sequence),
+      turn,
+    })),
+  };
+}
+
+/** Candidate seeds in proportion to what the budget can show, so small budgets read few rows. */
+export function seedsFor(budget: number): number {
+  const { seedsMin, seedsMax, tokensPerSeed } = defaults.history;
+  return Math.min(seedsMax, Math.max(seedsMin, Math.ceil(budget / tokensPerSeed)));
+}

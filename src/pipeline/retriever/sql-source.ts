@@ -1,0 +1,200 @@
+// The database turn source: every read of a session's turns bounded by an index, per-term matches and candidate rows
+// remembered in this process (term-matches.ts, candidate-rows.ts); also the plain full-text search of turns.
+import { sql, type SQL } from 'drizzle-orm';
+import { defaults } from '../../config/tuning.js';
+import { pgTextArray, type Store } from '../../db/store.js';
+import { parseTsvector } from './lexemes.js';
+import { lookupRows, rememberRows } from './candidate-rows.js';
+import { lookupTerm, rememberTerm, type TermSession } from './term-matches.js';
+import type { CandidateRow, QueryLexeme, StructuralCandidates, TimeRange, TurnRow, TurnSource } from './types.js';
+
+const turnColumnNames = ['id', 'sequence', 'role', 'name', 'content', 'token_count', 'external_id', 'tool_call_id', 'tool_calls', 'created_at'];
+export const turnColumns = sql.raw(turnColumnNames.join(', '));
+
+const rangeFilter = (range: TimeRange | undefined): SQL => {
+  const parts: SQL[] = [];
+  if (range?.from) parts.push(sql`AND created_at >= ${range.from}::timestamptz`);
+  if (range?.to) parts.push(sql`AND created_at <= ${range.to}::timestamptz`);
+  return sql.join(parts, sql` `);
+};
+
+/** A turn row with driver-specific types made uniform; only the turn's own columns are kept. */
+export function normalizeTurn(r: TurnRow): TurnRow {
+  return {
+    id: r.id,
+    sequence: Number(r.sequence),
+    role: r.role,
+    name: r.name,
+    content: r.content,
+    token_count: Number(r.token_count),
+    external_id: r.external_id,
+    tool_call_id: r.tool_call_id,
+    tool_calls: typeof r.tool_calls === 'string' ? JSON.parse(r.tool_calls) : r.tool_calls,
+    created_at: new Date(r.created_at).toISOString(),
+    score: Number(r.score ?? 0),
+  };
+}
+
+/** System turns read as constraints, oldest first. */
+export const SYSTEM_TURNS = 20;
+/** Call turns read just before each tool result. */
+export const NEAR_CALLS = 3;
+/** Call turns looked up by id across the session. */
+export const FAR_CALLS = 100;
+
+/** The speaker's name as lexemes, space-separated (the `english` configuration, as in the turn's vector). */
+export const speakerLexemes = sql.raw(`array_to_string(tsvector_to_array(to_tsvector('english', coalesce(name, ''))), ' ')`);
+
+/** The query's tsquery text for one lexeme (backslashes never occur: such lexemes are not searched). */
+const tsQueryOf = (l: QueryLexeme) => `'${l.lexeme.replace(/'/g, "''")}'${l.prefix ? ':*' : ''}`;
+const termOf = (l: QueryLexeme) => (l.prefix ? `${l.lexeme}:*` : l.lexeme);
+
+/**
+ * Reads straight from the database, each read bounded by an index. Given the request's session row, per-term matches
+ * are bounded by its last sequence and remembered in this process (term-matches.ts), so a term asked again reads only
+ * its newer matches.
+ */
+export function sqlTurnSource(
+  store: Store,
+  tenantId: string,
+  sessionId: string,
+  remember?: { created_at: string; last_sequence: number },
+): TurnSource {
+  const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
+  const memo: TermSession | undefined = remember && { tenantId, id: sessionId, ...remember };
+  return {
+    async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
+      const where = sql`${session} ${rangeFilter(range)}`;
+      const rows = await store.query<TurnRow & { bucket: string }>(sql`
+        (SELECT 'recent' AS bucket, ${turnColumns}, 0 AS score FROM turns
+          WHERE ${where} AND role IN ('user', 'assistant') ORDER BY sequence DESC LIMIT ${recentLimit})
+        UNION ALL
+        (SELECT 'system', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'system' ORDER BY sequence LIMIT ${SYSTEM_TURNS})
+        UNION ALL
+        (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT ${toolLimit})
+        UNION ALL
+        (SELECT 'calls', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
+          ORDER BY sequence DESC LIMIT ${toolLimit})
+        UNION ALL
+        (SELECT 'first', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY sequence LIMIT 1)`);
+      const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
+      for (const row of rows) {
+        const t = normalizeTurn(row);
+        if (row.bucket === 'recent') out.recent.push(t);
+        else if (row.bucket === 'system') out.system.push(t);
+        else if (row.bucket === 'tool') out.tool.push(t);
+        else if (row.bucket === 'calls') out.calls.push(t);
+        else out.first = t;
+      }
+      return out;
+    },
+
+    // One branch per term with its tsquery as a constant: each branch is planned with the term's frequency from the
+    // column statistics, so a rare term reads its few matches through the GIN index and a common one walks the
+    // session's newest turns backwards until it has `perTerm` matches, instead of visiting every match of the term.
+    // One row per term, its matches as one comma-separated string: far fewer fields for the driver to decode.
+    async matches(lexemes, perTerm, range) {
+      if (lexemes.length === 0) return [];
+      // Time ranges are rare and read as before; otherwise what is remembered narrows or removes the read.
+      const known = memo && !range ? lexemes.map((l) => lookupTerm(memo, termOf(l), perTerm)) : undefined;
+      const out: number[][] = lexemes.map((_, i) => (known?.[i]?.kind === 'known' ? known[i].sequences : []));
+      const read = lexemes.flatMap((l, i) => {
+        const k = known?.[i];
+        if (k?.kind === 'known') return [];
+        const after = k?.kind === 'after' ? sql`AND sequence > ${k.after}` : sql``;
+        const upTo = memo ? sql`AND sequence <= ${memo.last_sequence}` : sql``;
+        return [sql`(SELECT ${i}::int AS ord, string_agg(sequence::text, ',') AS sequences FROM (
+          SELECT sequence FROM turns WHERE ${session} AND tsv @@ ${tsQueryOf(l)}::tsquery ${rangeFilter(range)} ${after} ${upTo}
+          ORDER BY sequence DESC LIMIT ${perTerm}) m)`];
+      });
+      if (read.length > 0) {
+        const rows = await store.query<{ ord: number; sequences: string | null }>(sql.join(read, sql` UNION ALL `));
+        for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
+      }
+      if (known) {
+        lexemes.forEach((l, i) => {
+          const k = known[i]!;
+          if (k.kind === 'known') return;
+          if (k.kind === 'after') out[i] = [...out[i]!, ...k.sequences].slice(0, perTerm);
+          rememberTerm(memo!, termOf(l), perTerm, [...out[i]!]);
+        });
+      }
+      return out;
+    },
+
+    async rows(sequences, range) {
+      if (sequences.length === 0) return [];
+      const read = async (wanted: readonly number[]) => {
+        if (wanted.length === 0) return [];
+        const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
+          SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+          FROM turns
+          WHERE ${session} AND sequence = ANY(${`{${wanted.join(',')}}`}::int[]) ${rangeFilter(range)}
+          ORDER BY sequence`);
+        return rows.map(candidateRow);
+      };
+      // Time ranges are rare and read as before; otherwise only rows not yet remembered are read.
+      if (!memo || range) return read(sequences);
+      const { known, missing } = lookupRows(memo, sequences);
+      const fresh = await read(missing);
+      rememberRows(memo, fresh);
+      return [...known, ...fresh].sort((a, b) => a.turn.sequence - b.turn.sequence);
+    },
+
+    async callTurns(results) {
+      if (results.length === 0) return [];
+      const where = sql`${session} AND role = 'assistant' AND tool_calls IS NOT NULL`;
+      const sequences = [...new Set(results.map((r) => r.sequence))];
+      const near = (
+        await store.query<TurnRow>(sql`
+          SELECT DISTINCT ON (c.sequence) c.* FROM unnest(${`{${sequences.join(',')}}`}::int[]) AS r(sequence)
+          CROSS JOIN LATERAL (
+            SELECT ${turnColumns}, 0 AS score FROM turns WHERE ${where} AND sequence < r.sequence ORDER BY sequence DESC LIMIT ${NEAR_CALLS}
+          ) c
+          ORDER BY c.sequence DESC`)
+      ).map(normalizeTurn);
+      const found = new Set(near.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
+      const ids = [...new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)))];
+      if (ids.length === 0) return near;
+      const far = await store.query<TurnRow>(sql`
+        SELECT ${turnColumns}, 0 AS score FROM turns
+        WHERE ${where} AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
+        ORDER BY sequence DESC LIMIT ${FAR_CALLS}`);
+      const seen = new Set(near.map((t) => t.id));
+      return [...near, ...far.map(normalizeTurn).filter((t) => !seen.has(t.id))];
+    },
+
+    async conversation(after) {
+      const rows = await store.query<{ sequence: number; name: string | null; content: string }>(sql`
+        SELECT sequence, name, content FROM turns
+        WHERE ${session} AND sequence > ${after} AND role IN ('user', 'assistant')
+        ORDER BY sequence`);
+      return rows.map((r) => ({ sequence: Number(r.sequence), name: r.name, content: r.content }));
+    },
+  };
+}
+
+export function candidateRow(r: TurnRow & { lexemes: string; speaker_lexemes: string }): CandidateRow {
+  return {
+    turn: normalizeTurn(r),
+    lexemes: parseTsvector(r.lexemes),
+    speakerLexemes: r.speaker_lexemes ? r.speaker_lexemes.split(' ') : [],
+  };
+}
+
+/** The session's turns matching a tsquery, best ranked first (ts_rank_cd): the plain turn search. */
+export async function lexicalTurns(
+  store: Store,
+  tenantId: string,
+  sessionId: string,
+  tsQuery: string,
+  opts: { limit?: number; range?: TimeRange | undefined; offset?: number } = {},
+): Promise<TurnRow[]> {
+  const rows = await store.query<TurnRow>(sql`
+    SELECT ${turnColumns}, ts_rank_cd(tsv, q) AS score
+    FROM turns, to_tsquery('english', ${tsQuery}) AS q
+    WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND tsv @@ q ${rangeFilter(opts.range)}
+    ORDER BY score DESC, sequence DESC
+    LIMIT ${opts.limit ?? defaults.lexicalCandidates} OFFSET ${opts.offset ?? 0}`);
+  return rows.map(normalizeTurn);
+}

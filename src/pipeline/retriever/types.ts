@@ -1,0 +1,88 @@
+// What retrieval reads and returns: turn and memory rows, the structural and history candidates, and the TurnSource
+// interface both the database source (./sql-source.ts) and the in-process copy (./snapshot.ts) implement.
+import type { Lexemes } from './lexemes.js';
+import type { Candidate, QueryTerm } from './rank.js';
+
+export interface TurnRow {
+  id: string;
+  sequence: number;
+  role: 'user' | 'assistant' | 'tool' | 'system';
+  name: string | null;
+  content: string;
+  token_count: number;
+  external_id: string | null;
+  tool_call_id: string | null;
+  tool_calls: { id: string; name: string; arguments: string }[] | null;
+  created_at: string;
+  score: number;
+}
+
+export interface MemoryRow {
+  id: string;
+  content: string;
+  scope: string;
+  kind: string;
+  importance: number;
+  token_count: number;
+  score: number;
+}
+
+export interface TimeRange {
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+export interface StructuralCandidates {
+  recent: TurnRow[];
+  system: TurnRow[];
+  /** The newest tool results, newest first. */
+  tool: TurnRow[];
+  /** The newest assistant turns that made tool calls, newest first: the calls behind the tool results. */
+  calls: TurnRow[];
+  first: TurnRow | undefined;
+}
+
+/** A candidate turn with the database's lexemes of its text and of its speaker's name. */
+export interface CandidateRow {
+  turn: TurnRow;
+  lexemes: Lexemes;
+  speakerLexemes: string[];
+}
+
+/** A query lexeme as the session's text-search vectors are searched for it. */
+export interface QueryLexeme {
+  lexeme: string;
+  /** Also matches the longer lexemes it prefixes. */
+  prefix: boolean;
+}
+
+/**
+ * Where a query reads a session's turns from: the database (./sql-source.ts, any size) or an in-process copy of a
+ * small session (./snapshot.ts). Both answer every read the same way; only the cost differs.
+ */
+export interface TurnSource {
+  structural(recentLimit: number, range: TimeRange | undefined, toolLimit?: number): Promise<StructuralCandidates>;
+  /** Per lexeme, the sequences of its newest `perTerm` matches, newest first. */
+  matches(lexemes: readonly QueryLexeme[], perTerm: number, range: TimeRange | undefined): Promise<number[][]>;
+  /** The turns at these sequences (within the range), in sequence order. */
+  rows(sequences: readonly number[], range: TimeRange | undefined): Promise<CandidateRow[]>;
+  /**
+   * Assistant turns that made the calls these results answer: the three call turns just before each result, then
+   * calls still not found looked up by id across the session; newest first.
+   */
+  callTurns(results: readonly { sequence: number; tool_call_id: string | null }[]): Promise<TurnRow[]>;
+  /** The user and assistant turns after this sequence, oldest first: what the word-vector index reads (semantic.ts). */
+  conversation(after: number): Promise<{ sequence: number; name: string | null; content: string }[]>;
+}
+
+export interface HistoryCandidate extends Candidate {
+  turn: TurnRow;
+  /** A full-text hit (not only a neighbour of one). */
+  seed: boolean;
+}
+
+export interface HistoryCandidates {
+  /** The query's lexemes (the database's stemming) with their match counts in the session, capped. */
+  terms: QueryTerm[];
+  candidates: HistoryCandidate[];
+}
