@@ -7,13 +7,13 @@ import { openAiEmbedder } from '../src/adapters/embedder/openai.js';
 import { openAiLlm } from '../src/adapters/llm/openai.js';
 import { cloudflareQueue } from '../src/adapters/queue/cloudflare.js';
 import { openNeon } from '../src/adapters/store/neon.js';
-import { parseEnv, usesEmbeddingApi } from '../src/config.js';
+import { parseEnv, usesEmbeddingApi } from '../src/config/env.js';
 import type { App } from '../src/http/app.js';
 import { buildApp } from '../src/http/routes/index.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import type { Deps } from '../src/ports.js';
-import type { InboundSource } from '../src/services/inbound-events.js';
+import type { InboundSource } from '../src/services/events/inbound.js';
 import { getTokenizer } from '../src/tokenizer.js';
 
 /**

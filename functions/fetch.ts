@@ -1,5 +1,5 @@
 // HTTP entrypoint: the same Hono app as the Node server, over the Workers adapters.
-import { errorResponse } from '../src/http/app.js';
+import { errorResponse } from '../src/http/errors.js';
 import { runtimeFor, type WorkerEnv } from './env.js';
 
 export async function handleFetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {

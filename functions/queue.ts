@@ -1,8 +1,8 @@
-// Queue consumers: background jobs (compression, context precompute, webhooks, turn embeddings), and the dead-letter queue their consumer
-// hands up on.
-import { runJob } from '../src/services/compaction.js';
+// Queue consumers: background jobs (compression, context precompute, webhooks, turn embeddings), and the
+// dead-letter queue their consumer hands up on.
+import { runJob } from '../src/jobs/run.js';
+import { Job } from '../src/jobs/schema.js';
 import { errorSummary } from '../src/logger.js';
-import type { Job } from '../src/ports.js';
 import { runtimeFor, type WorkerEnv } from './env.js';
 
 /** wrangler.toml names every dead-letter queue with this suffix, in every environment. */
@@ -14,24 +14,6 @@ const RETRY_MAX_SECONDS = 15 * 60;
 /** Delay before the next attempt: 10 s, 20 s, 40 s, … capped at 15 min. `attempts` counts this delivery (1 first). */
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** Math.max(0, attempts - 1));
-}
-
-export function isJob(body: unknown): body is Job {
-  const b = body as Record<string, unknown> | null;
-  if (typeof b !== 'object' || b === null) return false;
-  if (typeof b.tenant_id !== 'string' || typeof b.session_id !== 'string' || typeof b.job_id !== 'string') return false;
-  switch (b.kind) {
-    case 'compress':
-      return (b.mode === 'threshold' || b.mode === 'rebuild') && (b.window_version === undefined || typeof b.window_version === 'number');
-    case 'precompute':
-      return typeof b.session_version === 'number' && Number.isInteger(b.session_version);
-    case 'webhook':
-      return typeof b.agent_id === 'string' && Number.isInteger(b.session_version) && Array.isArray(b.model_calls);
-    case 'embed':
-      return true;
-    default:
-      return false;
-  }
 }
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: WorkerEnv): Promise<void> {
@@ -49,22 +31,27 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: WorkerEnv):
 
   // One message at a time, each acked or retried on its own, so one failing job never redelivers the others.
   for (const msg of batch.messages) {
-    const body = msg.body;
-    if (!isJob(body)) {
+    const parsed = Job.safeParse(msg.body);
+    if (!parsed.success) {
       // A malformed message can never succeed: record it like a dead letter instead of retrying it. Its body is
       // not logged: a message that is not a job may hold anything.
       log('error', 'malformed job dropped', { queue: batch.queue, message_id: msg.id, attempts: msg.attempts });
       msg.ack();
       continue;
     }
+    const job = parsed.data;
     try {
-      const result = await runJob(deps, body);
-      deps.logger.debug('job done', { job_id: body.job_id, message_id: msg.id, ...result });
+      const result = await runJob(deps, job);
+      deps.logger.debug('job done', { job_id: job.job_id, message_id: msg.id, ...result });
       msg.ack();
     } catch (err) {
       const delaySeconds = retryDelaySeconds(msg.attempts);
       deps.logger.warn('job failed, retrying', {
-        job_id: body.job_id, message_id: msg.id, attempt: msg.attempts, delay_s: delaySeconds, error: err,
+        job_id: job.job_id,
+        message_id: msg.id,
+        attempt: msg.attempts,
+        delay_s: delaySeconds,
+        error: err,
       });
       msg.retry({ delaySeconds });
     }

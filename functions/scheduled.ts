@@ -1,6 +1,6 @@
 // Cron maintenance: re-queue compression for windows past their limit, in case an enqueue after a write was lost,
 // and delete traces past their retention; then read the external events waiting on the Kafka inbound topic, when one is configured.
-import { consumeInbound } from '../src/services/inbound-events.js';
+import { consumeInbound } from '../src/services/events/inbound.js';
 import { overdueCompressions } from '../src/services/maintenance.js';
 import { sweepTraces } from '../src/services/traces.js';
 import { runtimeFor, type WorkerEnv } from './env.js';

@@ -6,7 +6,7 @@ import { startKafkaGateway } from '../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../infra/neon-http-gateway.js';
 import { startUpstashGateway } from '../infra/upstash-rest-gateway.js';
 import { openPostgres } from '../src/adapters/store/postgres.js';
-import { parseEnv } from '../src/config.js';
+import { parseEnv } from '../src/config/env.js';
 import { randomToken } from '../src/crypto.js';
 import { createLogger } from '../src/logger.js';
 import { createNodeDeps } from '../src/runtime/node/deps.js';

@@ -1,6 +1,7 @@
 // The ports the services depend on. Each has an in-process twin so the embedded default needs no servers.
-import type { Env } from './config.js';
+import type { Env } from './config/env.js';
 import type { Store } from './db/store.js';
+import type { CompressJob, Job } from './jobs/schema.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -14,56 +15,8 @@ export interface Cache {
   readonly shared?: boolean;
 }
 
-/** Background work. Handlers are idempotent: a job delivered twice changes nothing the second time. */
-export type Job = CompressJob | PrecomputeJob | WebhookJob | EmbedJob;
-
-export type CompressJob = {
-  kind: 'compress';
-  tenant_id: string;
-  session_id: string;
-  /** `threshold` folds what passed the window limit; `rebuild` recomputes the summary from every stored turn. */
-  mode: 'threshold' | 'rebuild';
-  job_id: string;
-  /** For a rebuild: the window version it was queued against; once the window moved on, a redelivery does nothing. */
-  window_version?: number;
-};
-
-/**
- * Assemble the default context of a session after it changed, so the next default query is a cache hit. Queued
- * with the session version it was written at; once the session moved past it, a newer job covers the work.
- */
-export type PrecomputeJob = {
-  kind: 'precompute';
-  tenant_id: string;
-  session_id: string;
-  job_id: string;
-  session_version: number;
-};
-
-/**
- * Announce to the agent's webhook that the contexts of a session version are ready. Delivered until the endpoint
- * answers 2xx, with the queue's retries and backoff; the secret is read at delivery, never carried in the job.
- */
-export type WebhookJob = {
-  kind: 'webhook';
-  tenant_id: string;
-  session_id: string;
-  job_id: string;
-  agent_id: string;
-  session_version: number;
-  model_calls: { flow_id: string; model_call_id: string; token_count: number }[];
-};
-
-/**
- * Embed the session's conversational turns that have no vector yet for the configured model (ADR 0012). Idempotent:
- * it starts after the newest stored vector and inserts nothing twice.
- */
-export type EmbedJob = {
-  kind: 'embed';
-  tenant_id: string;
-  session_id: string;
-  job_id: string;
-};
+/** Background work, declared as zod schemas beside its dispatcher. */
+export type { CompressJob, EmbedJob, Job, PrecomputeJob, WebhookJob } from './jobs/schema.js';
 
 export interface Queue {
   send(job: Job): Promise<void>;

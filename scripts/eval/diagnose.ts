@@ -10,7 +10,7 @@
 //   dropped      it was ranked within reach of the budget and still not packed (planner, duplicates).
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
-import { defaults } from '../../src/config.js';
+import { defaults } from '../../src/config/tuning.js';
 import { rankRelevant } from '../../src/pipeline/retriever/relevant.js';
 import { parseBudgets } from './main.js';
 import { locomoCase, studyConversations, studyOptions } from './locomo.js';

@@ -2,7 +2,7 @@
 // is written to the product (and later searched for verbatim), and the scorable questions.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { limits } from '../../src/config.js';
+import { limits } from '../../src/config/tuning.js';
 import { baselineLine } from './baselines.js';
 import type { CaseStep, EvalCase, Probe, WriteStep } from './harness.js';
 

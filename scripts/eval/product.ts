@@ -1,6 +1,6 @@
 // The product, started in-process exactly as the Node runtime wires it (embedded in-memory database, in-process
 // compression queue) and used only through HTTP requests to its app, i.e. through its own write and query paths.
-import { parseEnv } from '../../src/config.js';
+import { parseEnv } from '../../src/config/env.js';
 import { buildApp } from '../../src/http/routes/index.js';
 import { createNodeDeps, type NodeDeps } from '../../src/runtime/node/deps.js';
 import { createApiKey } from '../../src/services/auth.js';

@@ -31,14 +31,3 @@ export function storeOf(db: Db, dialect: Store['dialect'], close: () => Promise<
 export function pgTextArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
-
-/** Drivers return text[] either parsed or as a Postgres array literal. */
-export function parseTextArray(v: readonly string[] | string | null | undefined): string[] {
-  if (v === null || v === undefined) return [];
-  if (Array.isArray(v)) return [...v];
-  const inner = (v as string).replace(/^\{|\}$/g, '');
-  if (!inner) return [];
-  return (inner.match(/"((?:[^"\\]|\\.)*)"|[^,]+/g) ?? []).map((s) =>
-    s.startsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, '$1') : s,
-  );
-}

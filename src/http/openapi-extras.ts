@@ -1,9 +1,8 @@
-// What the route modules leave out of the OpenAPI document: examples for the bodies whose schemas carry none,
-// an example for every error response, and /healthz, which buildApp serves itself. Examples are attached to the
-// registry's copy of each route, so the route modules stay as they are; a test parses each example with the
-// route's own schema, so an example cannot drift from what the API accepts or answers.
+// What the route modules leave out of the OpenAPI document: examples for the bodies whose schemas carry none, and
+// an example for every error response. Examples are attached to the registry's copy of each route, so the route
+// modules stay as they are; a test parses each example with the route's own schema, so an example cannot drift from
+// what the API accepts or answers.
 import { errorCodes, statusOf, type ErrorCode } from '../errors.js';
-import { Health } from '../schemas/health.js';
 import type { App } from './app.js';
 
 type Definition = App['openAPIRegistry']['definitions'][number];
@@ -181,21 +180,4 @@ export function documentExtras(app: App): void {
       responses,
     };
   }
-
-  app.openAPIRegistry.registerPath({
-    method: 'get',
-    path: '/healthz',
-    operationId: 'health',
-    tags: ['operations'],
-    summary: 'Health: whether the service can reach its database',
-    description: 'No key needed. Answers 503 with `status: "unavailable"` when the database does not answer.',
-    security: [],
-    responses: {
-      200: { description: 'Healthy', content: { 'application/json': { schema: Health } } },
-      503: {
-        description: 'The database does not answer',
-        content: { 'application/json': { schema: Health, example: { status: 'unavailable', database: 'postgres' } } },
-      },
-    },
-  });
 }

@@ -4,7 +4,7 @@ import { z } from '@hono/zod-openapi';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ApiError, fromStorageError } from '../errors.js';
-import { checkJsonInput } from '../http/input-guard.js';
+import { checkJsonInput } from '../http/middleware/input-guard.js';
 import type { Ctx } from '../ports.js';
 import { Id } from '../schemas/common.js';
 import { QueryContextBody } from '../schemas/context.js';

@@ -3,7 +3,7 @@
 // CONTEXT_API_KEY, or of the local key kept in DATA_DIR, registered for the local tenant as `npm start` does.
 // PGlite keeps its files for one process: while `npm start` runs on the same DATA_DIR, use its /mcp endpoint instead.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { parseEnv } from '../config.js';
+import { parseEnv } from '../config/env.js';
 import { randomToken } from '../crypto.js';
 import { createLogger } from '../logger.js';
 import type { Ctx } from '../ports.js';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { limits } from '../config.js';
+import { limits } from '../config/tuning.js';
 
 /**
  * Client-chosen identifiers (session, user, agent, flow, chain, step ids), the one rule for every entry point (REST

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { limits } from '../config.js';
+import { limits } from '../config/tuning.js';
 import { Id } from './common.js';
 import { CreateMemoryBody } from './memories.js';
 import { TurnInput } from './turns.js';

@@ -1,6 +1,6 @@
 // Agents, their task flows (the model calls they make, each with its context recipe), traces and evaluations.
 import { z } from '@hono/zod-openapi';
-import { limits } from '../config.js';
+import { limits } from '../config/tuning.js';
 import { Id } from './common.js';
 import { SectionWeights, sectionNames } from './context.js';
 

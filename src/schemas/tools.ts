@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { limits } from '../config.js';
+import { limits } from '../config/tuning.js';
 import { Id } from './common.js';
 
 export const ToolStepInput = z.strictObject({

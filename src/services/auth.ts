@@ -1,7 +1,8 @@
 // Tenants and API keys. Keys are shown once and stored only as SHA-256 hashes; the key decides the tenant.
 import { sql } from 'drizzle-orm';
 import { randomToken, sha256Hex } from '../crypto.js';
-import { parseTextArray, pgTextArray } from '../db/store.js';
+import { textArray } from '../db/decode.js';
+import { pgTextArray } from '../db/store.js';
 import { ApiError } from '../errors.js';
 import type { Deps } from '../ports.js';
 import { forgetKey, rememberedPrincipal, rememberPrincipal } from './auth-memo.js';
@@ -48,7 +49,7 @@ export async function authenticate(deps: Deps, authorization: string | undefined
   const [row] = await deps.store.query<{ id: string; tenant_id: string; scopes: string[] | string }>(sql`
     SELECT id, tenant_id, scopes FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`);
   if (!row) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API key');
-  const principal: Principal = { tenantId: row.tenant_id, keyId: row.id, scopes: parseTextArray(row.scopes).filter((s): s is Scope => (scopes as readonly string[]).includes(s)) };
+  const principal: Principal = { tenantId: row.tenant_id, keyId: row.id, scopes: textArray(row.scopes).filter((s): s is Scope => (scopes as readonly string[]).includes(s)) };
   rememberPrincipal(deps, hash, principal);
   return principal;
 }
@@ -70,7 +71,7 @@ export async function listApiKeys(deps: Deps, tenantId?: string): Promise<ApiKey
     id: r.id,
     tenant: r.tenant_id,
     prefix: r.prefix,
-    scopes: parseTextArray(r.scopes) as Scope[],
+    scopes: textArray(r.scopes) as Scope[],
     created_at: new Date(r.created_at).toISOString(),
     revoked_at: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
   }));

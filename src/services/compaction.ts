@@ -2,14 +2,12 @@
 // turns of a window into its rolling summary and writes an audit record. The window update is guarded by the
 // window version, so a job delivered twice, or racing another, changes nothing the second time.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../config.js';
+import { defaults } from '../config/tuning.js';
+import { int, intOrNull, num } from '../db/decode.js';
 import { compress, strategies, type Strategy } from '../pipeline/compressor/index.js';
-import type { CompressJob, Deps, Job } from '../ports.js';
-import { publishEvent } from './domain-events.js';
-import { enqueuePrecompute, precomputeContext } from './precompute.js';
+import type { CompressJob, Deps } from '../ports.js';
+import { publishEvent } from './events/publish.js';
 import { findSession } from './sessions.js';
-import { embedTurns } from './turn-vectors.js';
-import { deliverWebhook } from './webhooks.js';
 
 interface FoldTurn {
   sequence: number;
@@ -26,34 +24,6 @@ export interface CompactionResult {
   through?: number;
   /** The session version the compaction moved the session to. */
   session_version?: number;
-}
-
-export interface JobResult {
-  status: 'compressed' | 'precomputed' | 'delivered' | 'embedded' | 'skipped';
-  reason: string;
-  through?: number;
-  session_version?: number;
-  model_calls?: number;
-  embedded?: number;
-}
-
-export async function runJob(deps: Deps, job: Job): Promise<JobResult> {
-  switch (job.kind) {
-    case 'compress': {
-      const result = await compressSession(deps, job.tenant_id, job.session_id, job.mode, job.window_version);
-      // A compaction moves the session version past any precompute queued by the write before it, which then skips:
-      // queue the one that warms the compressed context.
-      if (result.status === 'compressed' && result.session_version !== undefined)
-        await enqueuePrecompute(deps, job.tenant_id, job.session_id, result.session_version);
-      return result;
-    }
-    case 'precompute':
-      return precomputeContext(deps, job);
-    case 'webhook':
-      return deliverWebhook(deps, job);
-    case 'embed':
-      return embedTurns(deps, job);
-  }
 }
 
 export async function compressSession(
@@ -82,7 +52,7 @@ export async function compressSession(
     SELECT sequence, role, name, content, token_count, importance FROM turns
     WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND sequence > ${after}
     ORDER BY sequence`);
-  const turns = rows.map((r) => ({ ...r, sequence: Number(r.sequence), token_count: Number(r.token_count), importance: Number(r.importance) }));
+  const turns = rows.map((r) => ({ ...r, sequence: int(r.sequence), token_count: int(r.token_count), importance: num(r.importance) }));
 
   // Keep the newest turns verbatim up to the keep share; fold everything older.
   const keepTokens = Math.floor(maxTokens * defaults.keepRecentShare);
@@ -125,7 +95,7 @@ export async function compressSession(
       RETURNING version
     )
     SELECT count(*)::int AS ok, (SELECT version FROM bump) AS session_version FROM upd`);
-  if (Number(done?.ok ?? 0) === 0) return { status: 'skipped', reason: 'window changed while compressing; a newer job covers it' };
+  if (int(done?.ok ?? 0) === 0) return { status: 'skipped', reason: 'window changed while compressing; a newer job covers it' };
   deps.metrics?.compacted(durationMs / 1000, tokensBefore, summaryTokens);
   deps.logger.info('window compressed', {
     tenant_id: tenantId, session_id: sessionId, mode, method: out.method, turns: folded.length,
@@ -135,6 +105,6 @@ export async function compressSession(
     type: 'context.compressed', tenant_id: tenantId, session_id: sessionId, mode, method: out.method,
     through_sequence: through, tokens_before: tokensBefore, tokens_after: summaryTokens,
   });
-  const sessionVersion = done?.session_version === null || done?.session_version === undefined ? undefined : Number(done.session_version);
+  const sessionVersion = intOrNull(done?.session_version) ?? undefined;
   return { status: 'compressed', reason: mode, through, session_version: sessionVersion };
 }

@@ -2,10 +2,10 @@
 // chains, audit rows, idempotency records and memories learnt in those sessions; cached contexts and this process's
 // copies of their turns go too.
 import { sql } from 'drizzle-orm';
-import { parseTextArray } from '../db/store.js';
+import { int, textArray } from '../db/decode.js';
 import { notFound } from '../errors.js';
 import type { Ctx } from '../ports.js';
-import { publishEvent } from './domain-events.js';
+import { publishEvent } from './events/publish.js';
 import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
 import { forgetTermMatches } from '../pipeline/retriever/term-matches.js';
 import { forgetCandidateRows } from '../pipeline/retriever/candidate-rows.js';
@@ -38,9 +38,9 @@ export async function deleteOwner(ctx: Ctx, kind: 'user' | 'agent', ownerId: str
         SELECT (SELECT array_agg(id) FROM s) AS sessions, (SELECT count(*)::int FROM m) AS memories,
                (SELECT count(*)::int FROM o) AS owner`,
   );
-  const sessions = parseTextArray(row?.sessions ?? null);
-  const memories = Number(row?.memories ?? 0);
-  if (sessions.length === 0 && memories === 0 && Number(row?.owner ?? 0) === 0) throw notFound(`${kind} "${ownerId}"`);
+  const sessions = textArray(row?.sessions ?? null);
+  const memories = int(row?.memories ?? 0);
+  if (sessions.length === 0 && memories === 0 && int(row?.owner ?? 0) === 0) throw notFound(`${kind} "${ownerId}"`);
   await dropCached(ctx, sessions);
   await publishEvent(ctx, { type: 'context.deleted', tenant_id: t, scope: kind, id: ownerId, session_ids: sessions });
   return { sessions: sessions.length, memories };

@@ -2,6 +2,7 @@
 // attributed to the strategy and variant recorded in that context's trace, so variants can be compared on results.
 // A low score is an alert (log line and metric), never a refusal.
 import { sql } from 'drizzle-orm';
+import { int, numOrNull } from '../db/decode.js';
 import type { Ctx, Deps } from '../ports.js';
 import type { EvaluationBody, StrategyReport, VariantReport } from '../schemas/flows.js';
 import { flushTraces, getTrace } from './traces.js';
@@ -24,8 +25,6 @@ export async function recordEvaluation(ctx: Ctx, body: EvaluationBody) {
     });
   return { id, request_id: body.request_id, session_id: trace.session_id, strategy: trace.strategy, variant: trace.variant, low_score: low };
 }
-
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 /** Variants side by side: scores, success, tokens and overflow, optionally for one agent and from a time on. */
 export async function strategyReport(deps: Deps, tenantId: string, opts: { agentId?: string; since?: string } = {}): Promise<StrategyReport> {
@@ -70,21 +69,21 @@ export async function strategyReport(deps: Deps, tenantId: string, opts: { agent
   };
   for (const r of served) {
     const v = entry(r);
-    v.contexts = Number(r.n);
-    v.mean_tokens = num(r.tokens);
-    v.overflow_rate = num(r.overflow_rate);
-    v.trace_step_count_p95 = num(r.steps_p95);
+    v.contexts = int(r.n);
+    v.mean_tokens = numOrNull(r.tokens);
+    v.overflow_rate = numOrNull(r.overflow_rate);
+    v.trace_step_count_p95 = numOrNull(r.steps_p95);
   }
   for (const r of evals) {
     const v = entry(r);
-    v.evaluations = Number(r.n);
-    v.evaluation_overall_score_mean = num(r.mean);
-    v.evaluation_overall_score_p50 = num(r.p50);
-    v.evaluation_overall_score_p95 = num(r.p95);
-    v.low_score_rate = num(r.low_rate);
-    v.task_success_rate = num(r.success_rate);
-    v.tool_error_rate = num(r.tool_error_rate);
-    v.validation_blocked_rate = num(r.blocked_rate);
+    v.evaluations = int(r.n);
+    v.evaluation_overall_score_mean = numOrNull(r.mean);
+    v.evaluation_overall_score_p50 = numOrNull(r.p50);
+    v.evaluation_overall_score_p95 = numOrNull(r.p95);
+    v.low_score_rate = numOrNull(r.low_rate);
+    v.task_success_rate = numOrNull(r.success_rate);
+    v.tool_error_rate = numOrNull(r.tool_error_rate);
+    v.validation_blocked_rate = numOrNull(r.blocked_rate);
   }
   const variants = [...byKey.values()].sort((a, b) => a.strategy.localeCompare(b.strategy) || a.variant.localeCompare(b.variant));
   return { agent_id: agent, low_score_threshold: threshold, variants };

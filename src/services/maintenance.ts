@@ -2,7 +2,7 @@
 // crash between a write and its enqueue is repaired rather than lost. Jobs are idempotent, so re-queuing a window
 // that a pending job already covers changes nothing.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../config.js';
+import { defaults } from '../config/tuning.js';
 import type { Deps, Job } from '../ports.js';
 
 /** Sessions per run; also the most messages one Cloudflare `sendBatch` accepts. */

@@ -2,7 +2,8 @@
 // session, owned by a user, an agent (and its shared groups) or a tool call.
 import { sql, type SQL } from 'drizzle-orm';
 import { sha256Hex } from '../crypto.js';
-import { parseTextArray, pgTextArray } from '../db/store.js';
+import { int, json, num, textArray } from '../db/decode.js';
+import { pgTextArray } from '../db/store.js';
 import { ApiError, notFound } from '../errors.js';
 import { toTsQuery } from '../pipeline/retriever/index.js';
 import type { Ctx } from '../ports.js';
@@ -25,12 +26,12 @@ type Row = Omit<Memory, 'shared_group_ids'> & { shared_group_ids: string[] | str
 function toMemory(r: Row): Memory {
   return {
     ...r,
-    shared_group_ids: parseTextArray(r.shared_group_ids),
-    importance: Number(r.importance),
-    token_count: Number(r.token_count),
-    metadata: typeof r.metadata === 'string' ? JSON.parse(r.metadata) : r.metadata,
+    shared_group_ids: textArray(r.shared_group_ids),
+    importance: num(r.importance),
+    token_count: int(r.token_count),
+    metadata: json(r.metadata),
     created_at: new Date(r.created_at).toISOString(),
-    ...(r.score !== undefined ? { score: Number(r.score) } : {}),
+    ...(r.score !== undefined ? { score: num(r.score) } : {}),
   };
 }
 

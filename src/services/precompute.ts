@@ -3,13 +3,15 @@
 // session version it was assembled at, like any query, so a write that lands meanwhile only makes the entry
 // unreachable; it can never be served stale.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../config.js';
+import { defaults } from '../config/tuning.js';
+import { bool } from '../db/decode.js';
 import { ApiError } from '../errors.js';
 import { yieldToEventLoop } from '../event-loop.js';
+import type { JobResult } from '../jobs/schema.js';
 import type { Ctx, Deps, PrecomputeJob } from '../ports.js';
 import { QueryContextBody } from '../schemas/context.js';
-import { compressSession, type JobResult } from './compaction.js';
-import { publishEvent } from './domain-events.js';
+import { compressSession } from './compaction.js';
+import { publishEvent } from './events/publish.js';
 import { queryContext } from './query-context.js';
 import { findSession } from './sessions.js';
 import { agentPlan, bodyForCall, variantFor } from './task-flows.js';
@@ -73,7 +75,7 @@ async function announcePrecomputed(deps: Deps, job: PrecomputeJob, version: numb
   });
   const [hook] = await deps.store.query<{ has: boolean | string }>(sql`
     SELECT (config -> 'webhook' ->> 'url') IS NOT NULL AS has FROM agents WHERE tenant_id = ${job.tenant_id} AND id = ${agentId}`);
-  if (!hook || !(hook.has === true || hook.has === 't')) return;
+  if (!hook || !bool(hook.has)) return;
   try {
     await deps.queue.send({
       kind: 'webhook', tenant_id: job.tenant_id, session_id: job.session_id, job_id: `${job.job_id}:webhook`, agent_id: agentId,

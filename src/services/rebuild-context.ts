@@ -1,5 +1,6 @@
 // RebuildContext: recompute a window's summary from the stored turns, optionally with another strategy.
 import { sql } from 'drizzle-orm';
+import { int } from '../db/decode.js';
 import type { Strategy } from '../pipeline/compressor/index.js';
 import type { Ctx } from '../ports.js';
 import { requireSession } from './sessions.js';
@@ -29,13 +30,13 @@ export async function rebuildContext(
   const jobId = crypto.randomUUID();
   await ctx.queue.send({
     kind: 'compress', mode: 'rebuild', tenant_id: ctx.tenantId, session_id: session.id, job_id: jobId,
-    window_version: window ? Number(window.version) : undefined,
+    window_version: window ? int(window.version) : undefined,
   });
   return {
     job_id: jobId,
     session_id: session.id,
     status: 'queued',
     strategy: window?.compression_strategy ?? '',
-    max_tokens: Number(window?.max_tokens ?? 0),
+    max_tokens: int(window?.max_tokens ?? 0),
   };
 }

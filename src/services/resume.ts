@@ -2,7 +2,8 @@
 // carry-over (constraints, open tasks, a summary of the earlier session, its memories) becomes the new window's
 // starting summary, each line labelled with the session it came from, within the summary budget.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../config.js';
+import { defaults } from '../config/tuning.js';
+import { num } from '../db/decode.js';
 import { ApiError, notFound } from '../errors.js';
 import { compress } from '../pipeline/compressor/index.js';
 import { escapeFence } from '../pipeline/fence.js';
@@ -91,7 +92,7 @@ async function buildCarryOver(ctx: Ctx, source: SessionRow): Promise<CarryOver> 
     'summarize',
     {
       previousSummary: source.summary ?? '',
-      turns: tail.reverse().map((r) => ({ speaker: r.name ?? r.role, text: r.content, importance: Number(r.importance) })),
+      turns: tail.reverse().map((r) => ({ speaker: r.name ?? r.role, text: r.content, importance: num(r.importance) })),
     },
     Math.floor(defaults.summaryMaxTokens / 2),
     ctx,

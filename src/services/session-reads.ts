@@ -2,7 +2,7 @@
 // timeline and GetAgentContext.
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { parseTextArray } from '../db/store.js';
+import { int, json, num, textArray } from '../db/decode.js';
 import { notFound } from '../errors.js';
 import { lexicalTurns, normalizeTurn, toTsQuery, type TurnRow } from '../pipeline/retriever/index.js';
 import { redactConfig } from './task-flows.js';
@@ -64,12 +64,12 @@ export async function listCompactions(ctx: Ctx, sessionId: string): Promise<{ co
   return {
     compactions: rows.map((r) => ({
       ...r,
-      from_sequence: Number(r.from_sequence),
-      through_sequence: Number(r.through_sequence),
-      turn_count: Number(r.turn_count),
-      tokens_before: Number(r.tokens_before),
-      tokens_after: Number(r.tokens_after),
-      duration_ms: Number(r.duration_ms),
+      from_sequence: int(r.from_sequence),
+      through_sequence: int(r.through_sequence),
+      turn_count: int(r.turn_count),
+      tokens_before: int(r.tokens_before),
+      tokens_after: int(r.tokens_after),
+      duration_ms: num(r.duration_ms),
       created_at: new Date(r.created_at).toISOString(),
     })),
   };
@@ -91,12 +91,12 @@ export async function getAgentContext(ctx: Ctx, agentId: string): Promise<z.infe
     agent_id: agentId,
     name: agent.name,
     description: agent.description,
-    config: redactConfig((typeof agent.config === 'string' ? JSON.parse(agent.config) : agent.config) as Record<string, unknown>),
+    config: redactConfig(json<Record<string, unknown>>(agent.config)),
     llm_provider: agent.llm_provider,
-    session_count: Number(agent.session_count),
+    session_count: int(agent.session_count),
     memories: memories.map((m) => ({
       ...m,
-      shared_group_ids: parseTextArray(m.shared_group_ids),
+      shared_group_ids: textArray(m.shared_group_ids),
     })),
   };
 }

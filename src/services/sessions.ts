@@ -1,6 +1,7 @@
 // Session reads shared by the services: one round trip for the session, its window and its agent's groups.
 import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
+import { int, intOrNull, json } from '../db/decode.js';
 import { notFound } from '../errors.js';
 import type { Ctx, Deps } from '../ports.js';
 
@@ -51,27 +52,26 @@ export async function findSession(deps: Deps, tenantId: string, sessionId: strin
 
 /** A row of `sessionColumns` with driver-specific types made uniform. */
 export function toSessionRow(row: SessionRow): SessionRow {
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  const groups = typeof row.agent_groups === 'string' ? JSON.parse(row.agent_groups) : row.agent_groups;
+  const groups = json(row.agent_groups);
   return {
     id: row.id,
     agent_id: row.agent_id,
     user_id: row.user_id,
     status: row.status,
-    metadata: typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata,
-    last_sequence: Number(row.last_sequence),
-    version: Number(row.version),
-    total_tokens: Number(row.total_tokens),
+    metadata: json(row.metadata),
+    last_sequence: int(row.last_sequence),
+    version: int(row.version),
+    total_tokens: int(row.total_tokens),
     created_at: new Date(row.created_at).toISOString(),
     incarnation: String(row.incarnation),
     updated_at: new Date(row.updated_at).toISOString(),
-    max_tokens: num(row.max_tokens),
+    max_tokens: intOrNull(row.max_tokens),
     compression_strategy: row.compression_strategy,
     summary: row.summary,
-    summary_token_count: num(row.summary_token_count),
-    summarized_through: num(row.summarized_through),
-    summarized_tokens: num(row.summarized_tokens),
-    window_version: num(row.window_version),
+    summary_token_count: intOrNull(row.summary_token_count),
+    summarized_through: intOrNull(row.summarized_through),
+    summarized_tokens: intOrNull(row.summarized_tokens),
+    window_version: intOrNull(row.window_version),
     agent_groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
   };
 }

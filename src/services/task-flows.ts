@@ -2,14 +2,12 @@
 // recipe. A model call's context is an ordinary QueryContext with the recipe as its body, so precomputing it fills
 // the same versioned cache a live request reads: a write or delete makes it unreachable at once.
 import { sql } from 'drizzle-orm';
-import { limits } from '../config.js';
+import { limits } from '../config/tuning.js';
 import { ApiError, notFound } from '../errors.js';
 import { sha256Hex } from '../crypto.js';
 import type { Ctx, Deps } from '../ports.js';
-import { QueryContextBody, type ContextRequest, type QueryContextResponse } from '../schemas/context.js';
+import { QueryContextBody } from '../schemas/context.js';
 import { AgentConfig, StoredModelCall, type AgentBody, type ModelCall, type TaskFlow, type TaskFlowBody } from '../schemas/flows.js';
-import { queryContext } from './query-context.js';
-import { recordQueryTrace, stageTimer } from './traces.js';
 import { webhookTargetVetted } from './webhooks.js';
 
 const parseJson = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
@@ -177,38 +175,4 @@ export function findCall(plan: AgentPlan, modelCallId: string, flowId?: string) 
       flows: matches.map((m) => m.flowId),
     });
   return matches[0]!;
-}
-
-/**
- * QueryContext as the route serves it: a model call's recipe (with the session's strategy variant) or the request
- * as sent; says whether the answer was prepared ahead; records the trace.
- */
-export async function serveContext(ctx: Ctx, sessionId: string, request: ContextRequest): Promise<QueryContextResponse> {
-  const timer = stageTimer();
-  const traced: Ctx = { ...ctx, onStage: timer.mark };
-  let body: QueryContextBody;
-  let attribution: { strategy: string; variant: string; modelCallId: string | null; flowId: string | null };
-  if (request.model_call_id !== undefined) {
-    const plan = await agentPlan(ctx, ctx.tenantId, sessionId);
-    if (!plan) throw notFound(`session "${sessionId}"`);
-    const { flowId, call } = findCall(plan, request.model_call_id, request.flow_id);
-    const variant = await variantFor(plan.config, sessionId);
-    body = bodyForCall(call, variant, request.query);
-    attribution = { strategy: variant.strategy, variant: variant.variant, modelCallId: call.id, flowId };
-  } else {
-    const { model_call_id: _m, flow_id: _f, ...rest } = request;
-    body = QueryContextBody.parse(rest);
-    attribution = { strategy: 'request', variant: 'default', modelCallId: null, flowId: null };
-  }
-  timer.mark('resolve');
-  const answer = await queryContext(traced, { sessionId, body });
-  const response: QueryContextResponse = {
-    ...answer,
-    source: answer.cached ? 'precomputed' : 'live',
-    model_call_id: attribution.modelCallId,
-    strategy: attribution.strategy,
-    variant: attribution.variant,
-  };
-  await recordQueryTrace(ctx, { sessionId, body, response, stages: timer.stages(), flowId: attribution.flowId });
-  return response;
 }

@@ -3,6 +3,7 @@
 // guarded by its id and the turns carry external ids derived from the chain and step.
 import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
+import { int, json } from '../db/decode.js';
 import { ApiError, notFound } from '../errors.js';
 import { summarizeToolResult } from '../pipeline/compressor/tool-summary.js';
 import { keepFor } from '../pipeline/tool-findings.js';
@@ -31,7 +32,7 @@ export async function registerToolChain(ctx: Ctx, sessionId: string, body: Regis
     )
     SELECT (SELECT count(*)::int FROM c) AS inserted,
            (SELECT session_id FROM tool_chains WHERE tenant_id = ${t} AND id = ${chainId}) AS existing_session`);
-  if (Number(row?.inserted ?? 0) === 0 && row?.existing_session !== sessionId)
+  if (int(row?.inserted ?? 0) === 0 && row?.existing_session !== sessionId)
     throw new ApiError('CONFLICT', `tool chain "${chainId}" belongs to another session`);
   await writeTurns(ctx, {
     sessionId,
@@ -110,12 +111,12 @@ export async function getToolChain(ctx: Ctx, sessionId: string, chainId: string)
     status: first.status,
     steps: rows.map((r) => ({
       step_id: r.step_id,
-      position: Number(r.position),
+      position: int(r.position),
       tool_name: r.tool_name,
-      arguments: typeof r.arguments === 'string' ? JSON.parse(r.arguments) : r.arguments,
+      arguments: json(r.arguments),
       status: r.step_status,
       result: r.result,
-      result_token_count: Number(r.result_token_count),
+      result_token_count: int(r.result_token_count),
       summary: r.summary,
     })),
   };

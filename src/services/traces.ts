@@ -3,6 +3,7 @@
 // X-Request-Id, so one id is one context); the agent appends its own steps to the same id.
 // Bounded (seed 001 §9): at most CONTEXT_MAX_TRACE_STEPS steps, truncated previews, swept after the retention.
 import { sql } from 'drizzle-orm';
+import { bool, int, json } from '../db/decode.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Ctx, Deps } from '../ports.js';
 import type { BudgetReport, QueryContextBody, QueryContextResponse } from '../schemas/context.js';
@@ -226,13 +227,13 @@ export async function appendSteps(ctx: Ctx, requestId: string, body: TraceStepsB
     UPDATE traces SET steps = steps || ${JSON.stringify(steps)}::jsonb
     WHERE tenant_id = ${ctx.tenantId} AND request_id = ${requestId} AND jsonb_array_length(steps) + ${steps.length} <= ${max}
     RETURNING jsonb_array_length(steps) AS step_count`);
-  if (row) return { request_id: requestId, step_count: Number(row.step_count) };
+  if (row) return { request_id: requestId, step_count: int(row.step_count) };
   const [existing] = await ctx.store.query<{ n: number }>(sql`
     SELECT jsonb_array_length(steps) AS n FROM traces WHERE tenant_id = ${ctx.tenantId} AND request_id = ${requestId}`);
   if (!existing) throw notFound(`trace "${requestId}"`);
   throw new ApiError('CONFLICT', `trace "${requestId}" holds ${existing.n} steps; ${steps.length} more would pass max_trace_steps (${max})`, {
     max_trace_steps: max,
-    step_count: Number(existing.n),
+    step_count: int(existing.n),
   });
 }
 
@@ -256,11 +257,11 @@ export async function findTrace(deps: Deps, tenantId: string, requestId: string)
     SELECT request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, created_at, steps
     FROM traces WHERE tenant_id = ${tenantId} AND request_id = ${requestId}`);
   if (!row) return undefined;
-  const steps = (typeof row.steps === 'string' ? JSON.parse(row.steps) : row.steps) as StoredStep[];
+  const steps = json<StoredStep[]>(row.steps);
   return {
     ...row,
-    token_count: Number(row.token_count),
-    overflow: row.overflow === true || (row.overflow as unknown) === 't',
+    token_count: int(row.token_count),
+    overflow: bool(row.overflow),
     created_at: new Date(row.created_at).toISOString(),
     steps: steps.map((s, i) => ({ seq: i + 1, ...s })),
   };

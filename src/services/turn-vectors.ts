@@ -4,7 +4,8 @@
 // run, it stores nothing twice. A model failure throws, and the queue retries with backoff; turns written meanwhile
 // are picked up by the same run.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../config.js';
+import { defaults } from '../config/tuning.js';
+import { int } from '../db/decode.js';
 import { embeddedText, encodeVector } from '../pipeline/retriever/vector-seeds.js';
 import type { Deps, EmbedJob } from '../ports.js';
 
@@ -35,7 +36,7 @@ export async function embedTurns(deps: Deps, job: EmbedJob): Promise<EmbedResult
     FROM sessions s WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}`);
   if (!session) return { status: 'skipped', reason: 'session no longer exists' };
   // Only the newest `window` turns are searched by meaning; older ones are not worth a model call.
-  let after = Math.max(Number(session.embedded ?? 0), Number(session.last_sequence) - cfg.window);
+  let after = Math.max(int(session.embedded ?? 0), int(session.last_sequence) - cfg.window);
   let embedded = 0;
   while (embedded < cfg.perJob) {
     const turns = await deps.store.query<{ sequence: number; name: string | null; content: string }>(sql`
@@ -47,7 +48,7 @@ export async function embedTurns(deps: Deps, job: EmbedJob): Promise<EmbedResult
     const vectors = await embedder.embed(turns.map(embeddedText));
     const rows = turns.map((t, i) => {
       const { scale, vector } = encodeVector(vectors[i]!);
-      return sql`(${tenantId}::text, ${sessionId}::text, ${embedder.model}::text, ${Number(t.sequence)}::int, ${scale}::real, ${vector}::text)`;
+      return sql`(${tenantId}::text, ${sessionId}::text, ${embedder.model}::text, ${int(t.sequence)}::int, ${scale}::real, ${vector}::text)`;
     });
     // The session may have been deleted meanwhile: its key no longer exists, and nothing is stored.
     await deps.store.query(sql`
@@ -56,7 +57,7 @@ export async function embedTurns(deps: Deps, job: EmbedJob): Promise<EmbedResult
       WHERE EXISTS (SELECT 1 FROM sessions WHERE tenant_id = ${tenantId} AND id = ${sessionId})
       ON CONFLICT DO NOTHING`);
     embedded += turns.length;
-    after = Number(turns[turns.length - 1]!.sequence);
+    after = int(turns[turns.length - 1]!.sequence);
   }
   if (embedded >= cfg.perJob) await enqueueEmbed(deps, tenantId, sessionId);
   return embedded > 0 ? { status: 'embedded', reason: 'new turns embedded', embedded } : { status: 'skipped', reason: 'every turn has a vector' };

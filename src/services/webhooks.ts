@@ -13,8 +13,8 @@
 import ipaddr from 'ipaddr.js';
 import { sql } from 'drizzle-orm';
 import { hmacSha256Hex } from '../crypto.js';
+import type { JobResult } from '../jobs/schema.js';
 import type { Deps, HostResolver, WebhookJob } from '../ports.js';
-import type { JobResult } from './compaction.js';
 
 const TIMEOUT_MS = 10_000;
 /** At registration a slow resolver must not hold the request: past this the name is checked again at delivery. */

@@ -3,15 +3,16 @@
 // first (an earlier answer to its idempotency key, the session, turns already stored under its external ids) is one
 // statement too: a write is two round trips.
 import { sql } from 'drizzle-orm';
-import { defaults } from '../config.js';
+import { defaults } from '../config/tuning.js';
 import { sha256Hex } from '../crypto.js';
+import { bool, int, json } from '../db/decode.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { pgTextArray } from '../db/store.js';
 import { ApiError } from '../errors.js';
 import { pacer } from '../event-loop.js';
 import type { Ctx } from '../ports.js';
 import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
-import { publishEvent } from './domain-events.js';
+import { publishEvent } from './events/publish.js';
 import { enqueuePrecompute } from './precompute.js';
 import { enqueueEmbed } from './turn-vectors.js';
 import { carryOverFor } from './resume.js';
@@ -46,7 +47,7 @@ export async function writeTurns(
     if (before.replay) {
       if (before.replay.request_hash !== requestHash)
         throw new ApiError('CONFLICT', 'Idempotency-Key was already used with a different request');
-      const stored: StoredResponse = typeof before.replay.response === 'string' ? JSON.parse(before.replay.response) : before.replay.response;
+      const stored: StoredResponse = json(before.replay.response);
       return { ...toResponse(sessionId, stored, false), replayed: true };
     }
     try {
@@ -89,10 +90,10 @@ async function readBeforeWrite(ctx: Ctx, sessionId: string, key: string | undefi
           FROM turns WHERE tenant_id = ${t} AND session_id = ${sessionId} AND external_id = ANY(${pgTextArray(externalIds)}::text[])
         ) k ON true`
       : sql``}`);
-  const found = row!.session_found === true || row!.session_found === 't';
+  const found = bool(row!.session_found);
   const known = new Map<string, { id: string; sequence: number; token_count: number }>();
-  const knownRows = typeof row!.known === 'string' ? JSON.parse(row!.known) : row!.known;
-  for (const r of knownRows ?? []) known.set(r.external_id, { id: r.id, sequence: Number(r.sequence), token_count: Number(r.token_count) });
+  const knownRows = json(row!.known);
+  for (const r of knownRows ?? []) known.set(r.external_id, { id: r.id, sequence: int(r.sequence), token_count: int(r.token_count) });
   return {
     replay: key && row!.idem_request_hash !== null ? { request_hash: row!.idem_request_hash, response: row!.idem_response! } : undefined,
     session: found ? toSessionRow(row!) : undefined,
@@ -240,13 +241,13 @@ async function writeOnce(
            (SELECT count(*) FROM ins) AS inserted
     FROM s LEFT JOIN context_windows w ON w.tenant_id = ${t} AND w.session_id = ${sessionId}`);
   const stored: StoredResponse = {
-    base: Number(result!.base),
-    created: result!.created === true || (result!.created as unknown) === 't',
-    total_tokens: Number(result!.total_tokens),
+    base: int(result!.base),
+    created: bool(result!.created),
+    total_tokens: int(result!.total_tokens),
     turns: summary,
   };
-  const maxTokens = result!.max_tokens === null ? defaults.windowMaxTokens : Number(result!.max_tokens);
-  const unsummarized = stored.total_tokens - Number(result!.summarized_tokens ?? 0);
+  const maxTokens = result!.max_tokens === null ? defaults.windowMaxTokens : int(result!.max_tokens);
+  const unsummarized = stored.total_tokens - int(result!.summarized_tokens ?? 0);
   let queued = false;
   if (unsummarized > maxTokens) {
     try {
@@ -257,7 +258,7 @@ async function writeOnce(
       ctx.logger.warn('could not enqueue compression', { session_id: sessionId, error: err });
     }
   }
-  const sessionVersion = Number(result!.session_version);
+  const sessionVersion = int(result!.session_version);
   // Queued after any compression job: a compaction moves the version and queues a precompute of its own, so this
   // one then skips instead of warming a context that is about to be replaced. Neither call throws; side by side,
   // the write waits only for the slower one.

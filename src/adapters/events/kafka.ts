@@ -2,9 +2,9 @@
 // Workers as well as in Node. Publishes domain events to one topic; reads external events from another.
 import { Kafka } from '@upstash/kafka';
 import { joinKey } from '../../cache-keys.js';
-import type { Env } from '../../config.js';
+import type { Env } from '../../config/env.js';
 import type { DomainEvent, EventPublisher } from '../../ports.js';
-import type { InboundSource } from '../../services/inbound-events.js';
+import type { InboundSource } from '../../services/events/inbound.js';
 
 export interface KafkaAdapters {
   events?: EventPublisher;

@@ -1,5 +1,6 @@
 // Cloudflare Queues producer. The consumer (functions/queue.ts) runs the same job handler as the Node queue.
-import type { Job, Queue } from '../../ports.js';
+import type { Job } from '../../jobs/schema.js';
+import type { Queue } from '../../ports.js';
 
 /**
  * The part of a Workers `Queue<Job>` binding this adapter uses. Declared here so src/ type-checks without the

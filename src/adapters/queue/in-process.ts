@@ -3,10 +3,11 @@
 // Precompute and threshold-compression jobs are debounced per session: a newer one replaces the queued one, and it
 // runs once writes to the session pause (see `defaults.precomputeQuietMs`), so a burst of writes costs one assembled
 // context and one compaction, not one each.
-import { defaults } from '../../config.js';
+import { defaults } from '../../config/tuning.js';
 import { errorSummary, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import type { Job, Queue } from '../../ports.js';
+import type { Job } from '../../jobs/schema.js';
+import type { Queue } from '../../ports.js';
 
 export interface InProcessQueue extends Queue {
   /** Installs the consumer; jobs sent before this wait for it. */

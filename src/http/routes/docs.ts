@@ -1,7 +1,8 @@
 // GET /docs: the interactive API reference (Scalar) over /openapi.json. Scalar's page loads its script from a CDN by
 // default; here the bundled copy in node_modules is served at /docs/scalar.js so the docs work offline. Where that
 // file cannot be read (Workers has no disk) the page falls back to the CDN.
-import { errorResponse, type App } from '../app.js';
+import type { App } from '../app.js';
+import { errorResponse } from '../errors.js';
 import { packageFileUrl, readStaticFile } from '../static-files.js';
 
 const SCRIPT_PATH = '/docs/scalar.js';

@@ -1,20 +1,28 @@
 // Every route of the API, registered in one place so the whole surface is visible at a glance.
-import { sql } from 'drizzle-orm';
 import type { Deps } from '../../ports.js';
 import { newApp, type App } from '../app.js';
 import { documentExtras } from '../openapi-extras.js';
 import { registerDocs } from './docs.js';
+import { registerHealthzGet } from './healthz_get.js';
 import { registerInspect } from './inspect.js';
 import { registerMcp } from './mcp.js';
 import { registerMetricsGet } from './metrics_get.js';
-import { registerV1AdminKeys } from './v1_admin_keys.js';
+import { registerV1AdminKeysCreate } from './v1_admin_keys_create.js';
+import { registerV1AdminKeysList } from './v1_admin_keys_list.js';
+import { registerV1AdminKeysRevoke } from './v1_admin_keys_revoke.js';
 import { registerV1AgentsContextGet } from './v1_agents_context_get.js';
 import { registerV1AgentsRegister } from './v1_agents_register.js';
-import { registerV1AgentsTaskFlows } from './v1_agents_task_flows.js';
-import { registerV1Evaluations } from './v1_evaluations.js';
+import { registerV1AgentsTaskFlowsDelete } from './v1_agents_task_flows_delete.js';
+import { registerV1AgentsTaskFlowsList } from './v1_agents_task_flows_list.js';
+import { registerV1AgentsTaskFlowsPut } from './v1_agents_task_flows_put.js';
+import { registerV1EvaluationsRecord } from './v1_evaluations_record.js';
 import { registerV1EventsPublish } from './v1_events_publish.js';
-import { registerV1Memories } from './v1_memories.js';
+import { registerV1MemoriesCreate } from './v1_memories_create.js';
+import { registerV1MemoriesDelete } from './v1_memories_delete.js';
+import { registerV1MemoriesList } from './v1_memories_list.js';
+import { registerV1MemoriesSearch } from './v1_memories_search.js';
 import { registerV1OwnersDelete } from './v1_owners_delete.js';
+import { registerV1ReportsStrategiesGet } from './v1_reports_strategies_get.js';
 import { registerV1SessionsCompactionsList } from './v1_sessions_compactions_list.js';
 import { registerV1SessionsContextQuery } from './v1_sessions_context_query.js';
 import { registerV1SessionsDelete } from './v1_sessions_delete.js';
@@ -25,9 +33,11 @@ import { registerV1SessionsToolChainsRegister } from './v1_sessions_tool_chains_
 import { registerV1SessionsToolChainsStepUpdate } from './v1_sessions_tool_chains_step_update.js';
 import { registerV1SessionsTurnsList } from './v1_sessions_turns_list.js';
 import { registerV1SessionsTurnsWrite } from './v1_sessions_turns_write.js';
-import { registerV1Traces } from './v1_traces.js';
+import { registerV1TracesGet } from './v1_traces_get.js';
+import { registerV1TracesStepsAppend } from './v1_traces_steps_append.js';
 
-const routes = [
+/** In registration order, which is also the order of the OpenAPI document. */
+const routes: ((app: App, deps: Deps) => unknown)[] = [
   registerV1SessionsTurnsWrite,
   registerV1SessionsTurnsList,
   registerV1SessionsContextQuery,
@@ -41,30 +51,33 @@ const routes = [
   registerV1OwnersDelete,
   registerV1AgentsContextGet,
   registerV1AgentsRegister,
-  registerV1AgentsTaskFlows,
-  registerV1Traces,
-  registerV1Evaluations,
-  registerV1Memories,
+  registerV1AgentsTaskFlowsPut,
+  registerV1AgentsTaskFlowsList,
+  registerV1AgentsTaskFlowsDelete,
+  registerV1TracesGet,
+  registerV1TracesStepsAppend,
+  registerV1EvaluationsRecord,
+  registerV1ReportsStrategiesGet,
+  registerV1MemoriesCreate,
+  registerV1MemoriesList,
+  registerV1MemoriesSearch,
+  registerV1MemoriesDelete,
   registerV1EventsPublish,
-  registerV1AdminKeys,
+  registerV1AdminKeysCreate,
+  registerV1AdminKeysList,
+  registerV1AdminKeysRevoke,
+  // Operations and developer tools: /metrics and /healthz (no key), /mcp (bearer key), and the /docs and /inspect
+  // pages (no key; they call the API).
+  registerMetricsGet,
+  registerMcp,
+  registerDocs,
+  registerInspect,
+  registerHealthzGet,
 ];
 
 export function buildApp(deps: Deps): App {
   const app = newApp(deps);
-  app.get('/healthz', async (c) => {
-    try {
-      await deps.store.query(sql`SELECT 1`);
-      return c.json({ status: 'ok', database: deps.store.dialect });
-    } catch {
-      return c.json({ status: 'unavailable', database: deps.store.dialect }, 503);
-    }
-  });
-  for (const register of routes) register(app);
-  // Developer tools: /metrics (no key), /mcp (bearer key), and the /docs and /inspect pages (no key; they call the API).
-  registerMetricsGet(app, deps);
-  registerMcp(app, deps);
-  registerDocs(app);
-  registerInspect(app);
+  for (const register of routes) register(app, deps);
   documentExtras(app);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -1,7 +1,8 @@
 // GET /inspect: the context inspector, a static page that calls the API from the browser with a key the user types.
 // Only the page's own files are served (a fixed list), never a path taken from the request. Where there is no disk
 // (Workers) they answer 404.
-import { errorResponse, type App } from '../app.js';
+import type { App } from '../app.js';
+import { errorResponse } from '../errors.js';
 import { readStaticFile } from '../static-files.js';
 
 const files = new Map([

@@ -2,7 +2,7 @@
 // gets its own server and transport bound to the key's tenant, and answers with JSON, so any instance (a Node
 // process or a Worker isolate) can serve any request. Without sessions there is no server-initiated stream to open
 // with GET and nothing to end with DELETE; both answer 405 as the protocol allows.
-import { limits } from '../../config.js';
+import { limits } from '../../config/tuning.js';
 import { ApiError } from '../../errors.js';
 import type { Ctx, Deps } from '../../ports.js';
 import { authenticate } from '../../services/auth.js';

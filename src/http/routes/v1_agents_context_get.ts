@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { getAgentContext } from '../../services/session-reads.js';
 import { Id } from '../../schemas/common.js';
 import { AgentContext } from '../../schemas/sessions.js';
-import { errorResponses, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'getAgentContext',

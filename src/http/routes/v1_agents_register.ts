@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { registerAgent } from '../../services/task-flows.js';
 import { Agent, AgentBody } from '../../schemas/flows.js';
-import { errorResponses, jsonBody, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonBody, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'registerAgent',

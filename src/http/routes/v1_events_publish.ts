@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
-import { handleEvent } from '../../services/events.js';
+import { handleEvent } from '../../services/events/handle.js';
 import { EventAccepted, EventBody } from '../../schemas/events.js';
-import { errorResponses, jsonBody, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonBody, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'publishEvent',

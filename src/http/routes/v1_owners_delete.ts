@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteOwner } from '../../services/delete-context.js';
 import { Id } from '../../schemas/common.js';
-import { errorResponses, requireScope, security, type App } from '../app.js';
+import { errorResponses, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 // DeleteContext by owner: everything of a user, or everything of an agent.
 const routeFor = (kind: 'user' | 'agent') =>

@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { deleteSession } from '../../services/delete-context.js';
 import { SessionParams } from '../../schemas/common.js';
-import { errorResponses, requireScope, security, type App } from '../app.js';
+import { errorResponses, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'deleteSession',

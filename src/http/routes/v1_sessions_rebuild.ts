@@ -2,7 +2,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { rebuildContext } from '../../services/rebuild-context.js';
 import { SessionParams } from '../../schemas/common.js';
 import { RebuildAccepted, RebuildBody } from '../../schemas/sessions.js';
-import { errorResponses, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'rebuildContext',

@@ -2,7 +2,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { searchHistory } from '../../services/session-reads.js';
 import { SessionParams } from '../../schemas/common.js';
 import { SearchHistoryBody, SearchHistoryResponse } from '../../schemas/sessions.js';
-import { errorResponses, jsonBody, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonBody, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'searchHistory',

@@ -2,7 +2,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { registerToolChain } from '../../services/tool-chains.js';
 import { SessionParams } from '../../schemas/common.js';
 import { RegisterToolChainBody, ToolChain } from '../../schemas/tools.js';
-import { errorResponses, jsonBody, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonBody, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'registerToolChain',

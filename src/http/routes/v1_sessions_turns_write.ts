@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { writeTurns } from '../../services/write-turns.js';
 import { SessionParams } from '../../schemas/common.js';
 import { WriteTurnsBody, WriteTurnsResponse } from '../../schemas/turns.js';
-import { errorResponses, jsonBody, jsonResponse, requireScope, security, type App } from '../app.js';
+import { errorResponses, jsonBody, jsonResponse, security, type App } from '../app.js';
+import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
   operationId: 'writeTurns',

@@ -13,13 +13,13 @@ import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-pro
 import { traceBatch } from '../../services/traces.js';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
-import { usesEmbeddingApi, type Env } from '../../config.js';
+import { usesEmbeddingApi, type Env } from '../../config/env.js';
 import type { Store } from '../../db/store.js';
 import { hashedNgramEmbedder, type Embedder } from '../../embedder.js';
+import { runJob } from '../../jobs/run.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { createMetrics } from '../../metrics.js';
 import type { Deps } from '../../ports.js';
-import { runJob } from '../../services/compaction.js';
 import { getTokenizer } from '../../tokenizer.js';
 
 export interface NodeDeps extends Deps {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
-import { parseEnv } from '../../config.js';
+import { parseEnv } from '../../config/env.js';
 import { createLogger } from '../../logger.js';
 import { createNodeDeps } from './deps.js';
 import { createApiKey, listApiKeys, revokeApiKey, scopes as allScopes, type Scope } from '../../services/auth.js';

@@ -2,7 +2,7 @@
 // CONTEXT_API_KEY if given, otherwise one generated once and kept in DATA_DIR/api-key.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Env } from '../../config.js';
+import type { Env } from '../../config/env.js';
 import { randomToken } from '../../crypto.js';
 import type { Deps } from '../../ports.js';
 import { createApiKey } from '../../services/auth.js';

@@ -1,7 +1,8 @@
 // `npm start`: the whole service in one process. Embedded PGlite in DATA_DIR unless DATABASE_URL is set.
 import path from 'node:path';
-import { defaults, parseEnv } from '../../config.js';
-import { consumeInbound } from '../../services/inbound-events.js';
+import { parseEnv } from '../../config/env.js';
+import { defaults } from '../../config/tuning.js';
+import { consumeInbound } from '../../services/events/inbound.js';
 import { overdueCompressions, statisticsBeat } from '../../services/maintenance.js';
 import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';

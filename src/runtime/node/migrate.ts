@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
-import { parseEnv } from '../../config.js';
+import { parseEnv } from '../../config/env.js';
 
 const env = parseEnv(process.env);
 const target = env.DATABASE_URL ? 'PostgreSQL at DATABASE_URL' : `PGlite in ${path.resolve(env.DATA_DIR, 'pglite')}`;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
-import { parseEnv } from '../../config.js';
+import { parseEnv } from '../../config/env.js';
 import { createLogger } from '../../logger.js';
 import type { StrategyReport } from '../../schemas/flows.js';
 import { strategyReport } from '../../services/evaluations.js';

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
-import { limits } from '../../config.js';
+import { limits } from '../../config/tuning.js';
 
 export interface DrainBound {
   /** Bytes of an unread body read and discarded at most; a longer one (declared or sent) closes the connection. */

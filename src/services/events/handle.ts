@@ -3,14 +3,17 @@
 // redelivery, sequential or concurrent, answers as the first delivery did. Each type is keyed by the event id in
 // the statement that applies it (a write's idempotency record, a memory id derived from it, a delete whose outcome
 // is the same however often it runs), so there is no separate record to race on.
-import { checkJsonInput } from '../http/input-guard.js';
-import type { Ctx } from '../ports.js';
-import type { EventBody } from '../schemas/events.js';
-import { createMemory, deleteMemory, eventMemoryId } from './memories.js';
-import { updateToolResult } from './tool-chains.js';
-import { writeTurns } from './write-turns.js';
+import { checkJsonInput } from '../../http/middleware/input-guard.js';
+import type { Ctx } from '../../ports.js';
+import type { EventBody } from '../../schemas/events.js';
+import { createMemory, deleteMemory, eventMemoryId } from '../memories.js';
+import { updateToolResult } from '../tool-chains.js';
+import { writeTurns } from '../write-turns.js';
 
-export async function handleEvent(ctx: Ctx, event: EventBody): Promise<{ event_id: string; type: string; status: 'processed'; result: unknown }> {
+export async function handleEvent(
+  ctx: Ctx,
+  event: EventBody,
+): Promise<{ event_id: string; type: string; status: 'processed'; result: unknown }> {
   // Events read from Kafka never passed the HTTP body guard: the same input rule for them.
   checkJsonInput(event);
   const eventId = event.event_id ?? crypto.randomUUID();
@@ -28,20 +31,28 @@ export async function handleEvent(ctx: Ctx, event: EventBody): Promise<{ event_i
     case 'tool.executed': {
       // Setting a step's result again to the same value changes nothing, and its turn has an external id.
       if (event.chain_id) {
-        return done(await updateToolResult(ctx, {
-          sessionId: event.session_id, chainId: event.chain_id, stepId: event.tool_call_id,
-          body: { status: event.status, result: event.result },
-        }));
+        return done(
+          await updateToolResult(ctx, {
+            sessionId: event.session_id,
+            chainId: event.chain_id,
+            stepId: event.tool_call_id,
+            body: { status: event.status, result: event.result },
+          }),
+        );
       }
       const { replayed: _, ...result } = await writeTurns(ctx, {
         sessionId: event.session_id,
         idempotencyKey,
         body: {
-          turns: [{
-            role: 'tool', name: event.tool_name, tool_call_id: event.tool_call_id,
-            content: event.status === 'error' ? `ERROR: ${event.result}` : event.result,
-            external_id: `toolresult:${event.tool_call_id}`,
-          }],
+          turns: [
+            {
+              role: 'tool',
+              name: event.tool_name,
+              tool_call_id: event.tool_call_id,
+              content: event.status === 'error' ? `ERROR: ${event.result}` : event.result,
+              external_id: `toolresult:${event.tool_call_id}`,
+            },
+          ],
         },
       });
       return done(result);

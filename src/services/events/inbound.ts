@@ -3,10 +3,10 @@
 // is over HTTP). Offsets are committed after processing; a redelivered message is harmless because every event
 // gets an `event_id`, its own or its topic coordinates.
 import { sql } from 'drizzle-orm';
-import { ApiError } from '../errors.js';
-import type { Ctx, Deps } from '../ports.js';
-import { EventBody } from '../schemas/events.js';
-import { handleEvent } from './events.js';
+import { ApiError } from '../../errors.js';
+import type { Ctx, Deps } from '../../ports.js';
+import { EventBody } from '../../schemas/events.js';
+import { handleEvent } from './handle.js';
 
 /** A received message, not yet committed. */
 export interface InboundMessage {
@@ -36,7 +36,11 @@ export interface InboundResult {
 /** Messages one run handles at most, so a backlog drains over several cron runs rather than exceeding one. */
 export const INBOUND_MAX_PER_RUN = 500;
 
-export async function consumeInbound(deps: Deps, source: InboundSource, maxMessages = INBOUND_MAX_PER_RUN): Promise<InboundResult> {
+export async function consumeInbound(
+  deps: Deps,
+  source: InboundSource,
+  maxMessages = INBOUND_MAX_PER_RUN,
+): Promise<InboundResult> {
   const result: InboundResult = { processed: 0, rejected: 0, failed: false };
   while (result.processed + result.rejected < maxMessages) {
     const batch = await source.receive();
@@ -69,13 +73,24 @@ async function handleOne(deps: Deps, msg: InboundMessage): Promise<'processed' |
   }
   const parsed = EventBody.safeParse(raw);
   if (!parsed.success) {
-    deps.logger.warn('inbound event is not a valid event; skipped', { ...where, issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) });
+    deps.logger.warn('inbound event is not a valid event; skipped', {
+      ...where,
+      issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
+    });
     return 'rejected';
   }
   const tenantId = msg.headers.tenant_id;
-  const event = { ...parsed.data, event_id: parsed.data.event_id ?? `kafka:${msg.topic}:${msg.partition}:${msg.offset}` };
+  const event = {
+    ...parsed.data,
+    event_id: parsed.data.event_id ?? `kafka:${msg.topic}:${msg.partition}:${msg.offset}`,
+  };
   const requestId = `kafka:${msg.topic}:${msg.partition}:${msg.offset}`;
-  const ctx: Ctx = { ...deps, tenantId: tenantId ?? '', requestId, logger: deps.logger.child({ request_id: requestId, tenant_id: tenantId }) };
+  const ctx: Ctx = {
+    ...deps,
+    tenantId: tenantId ?? '',
+    requestId,
+    logger: deps.logger.child({ request_id: requestId, tenant_id: tenantId }),
+  };
   try {
     if (!tenantId || !(await tenantExists(deps, tenantId))) {
       ctx.logger.warn('inbound event has no known tenant_id header; skipped', where);
