@@ -1,7 +1,7 @@
 // Hostile input: each malformed request gets a stable code and leaves the database unchanged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventBody } from '../../src/schemas/events.js';
-import { handleEvent } from '../../src/services/events.js';
+import { handleEvent } from '../../src/services/events/handle.js';
 import { backends, harness, snapshot, tenant, turns3, type Harness } from '../helpers.js';
 
 describe.each(backends)('hostile input on $name', ({ open }) => {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
-import { limits } from '../../src/config.js';
+import { limits } from '../../src/config/tuning.js';
 import { serveApp, type DrainBound } from '../../src/runtime/node/serve.js';
 import { harness, snapshot, tenant, type Client, type Harness } from '../helpers.js';
 

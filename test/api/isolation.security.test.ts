@@ -1,5 +1,5 @@
-// Isolation (seed 000 §2.3.3, ADR-004): another tenant's key reaches nothing, on every route; within a tenant,
-// private memories stay with their user (and agent), agent-public memories reach only the agent and its groups.
+// Isolation: another tenant's key reaches nothing (routes.security.test.ts checks every route naming a resource in
+// its path); within a tenant, private memories stay with their user (and agent), agent memories with their groups.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, harness, snapshot, tenant, type Client, type Harness } from '../helpers.js';
@@ -17,45 +17,55 @@ describe.each(backends)('isolation on $name', ({ open }) => {
     a = await tenant(h);
     b = await tenant(h);
     await a.call('POST', '/v1/sessions/shared/turns', {
-      user_id: 'u1', agent_id: 'ag1', turns: [{ role: 'user', content: `The vault code is ${SECRET}.` }],
+      user_id: 'u1',
+      agent_id: 'ag1',
+      turns: [{ role: 'user', content: `The vault code is ${SECRET}.` }],
     });
-    await a.call('POST', '/v1/sessions/shared/tool-chains', { chain_id: 'ch1', steps: [{ step_id: 's1', tool_name: 'vault' }] });
-    memoryId = (await a.call('POST', '/v1/memories', { scope: 'user', user_id: 'u1', content: `Remember ${SECRET}` })).json.id;
-    expect((await a.call('POST', '/v1/agents', { agent_id: 'ag1', config: { webhook: { url: 'https://hooks.example.com/ag1', secret: `whsec-${SECRET}` } } })).status).toBe(200);
-    await a.call('PUT', '/v1/agents/ag1/task-flows/f1', { model_calls: [{ id: 'call1', model: 'm', budget_tokens: 500 }] });
-    requestId = (await a.call('POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 })).json.request_id;
+    await a.call('POST', '/v1/sessions/shared/tool-chains', {
+      chain_id: 'ch1',
+      steps: [{ step_id: 's1', tool_name: 'vault' }],
+    });
+    memoryId = (await a.call('POST', '/v1/memories', { scope: 'user', user_id: 'u1', content: `Remember ${SECRET}` }))
+      .json.id;
+    expect(
+      (
+        await a.call('POST', '/v1/agents', {
+          agent_id: 'ag1',
+          config: { webhook: { url: 'https://hooks.example.com/ag1', secret: `whsec-${SECRET}` } },
+        })
+      ).status,
+    ).toBe(200);
+    await a.call('PUT', '/v1/agents/ag1/task-flows/f1', {
+      model_calls: [{ id: 'call1', model: 'm', budget_tokens: 500 }],
+    });
+    requestId = (await a.call('POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 })).json
+      .request_id;
   });
   afterAll(async () => h.close());
 
-  it('another tenant gets 404 or an empty result on every route, and sees nothing of the first', async () => {
+  it("another tenant gets 404 or an empty result where a body names the first tenant's data", async () => {
     const before = await snapshot(h.deps, a.tenantId);
-    const attempts: [string, string, unknown?][] = [
-      ['GET', '/v1/sessions/shared'],
-      ['GET', '/v1/sessions/shared/turns'],
-      ['POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 }],
-      ['POST', '/v1/sessions/shared/search', { query: 'vault' }],
-      ['GET', '/v1/sessions/shared/compactions'],
-      ['POST', '/v1/sessions/shared/rebuild', {}],
-      ['POST', '/v1/sessions/shared/tool-chains', { chain_id: 'ch1', steps: [{ step_id: 's1', tool_name: 'vault' }] }],
-      ['PUT', '/v1/sessions/shared/tool-chains/ch1/steps/s1', { status: 'ok', result: 'overwritten' }],
-      ['DELETE', `/v1/memories/${memoryId}`],
-      ['DELETE', '/v1/sessions/shared'],
-      ['DELETE', '/v1/users/u1'],
-      ['DELETE', '/v1/agents/ag1'],
-      ['GET', '/v1/agents/ag1/context'],
-      ['POST', '/v1/events', { type: 'tool.executed', session_id: 'shared', tool_call_id: 's1', tool_name: 'vault', result: 'x', chain_id: 'ch1' }],
+    // Routes that name a resource in their path are checked for every route in routes.security.test.ts.
+    const attempts: [string, string, unknown][] = [
+      [
+        'POST',
+        '/v1/events',
+        {
+          type: 'tool.executed',
+          session_id: 'shared',
+          tool_call_id: 's1',
+          tool_name: 'vault',
+          result: 'x',
+          chain_id: 'ch1',
+        },
+      ],
       ['POST', '/v1/events', { type: 'memory.updated', action: 'delete', memory_id: memoryId }],
-      ['PUT', '/v1/agents/ag1/task-flows/f1', { model_calls: [{ id: 'call1', model: 'm', budget_tokens: 100 }] }],
-      ['GET', '/v1/agents/ag1/task-flows'],
-      ['DELETE', '/v1/agents/ag1/task-flows/f1'],
       ['POST', '/v1/sessions/shared/context', { model_call_id: 'call1' }],
-      ['GET', `/v1/traces/${requestId}`],
-      ['POST', `/v1/traces/${requestId}/steps`, { steps: [{ type: 'reasoning_step', content: 'x' }] }],
       ['POST', '/v1/evaluations', { request_id: requestId, overall_score: 0.1 }],
     ];
     for (const [method, path, body] of attempts) {
       const r = await b.call(method, path, body);
-      expect([403, 404], `${method} ${path} → ${r.status}`).toContain(r.status);
+      expect(r.status, `${method} ${path} ${JSON.stringify(body)} → ${r.status}`).toBe(404);
       expect(JSON.stringify(r.json ?? {})).not.toContain(SECRET);
     }
     expect((await b.call('GET', '/v1/reports/strategies')).json.variants).toEqual([]);
@@ -75,25 +85,48 @@ describe.each(backends)('isolation on $name', ({ open }) => {
     const ctx = await b.call('POST', '/v1/sessions/shared/context', { query: 'vault code', budget_tokens: 500 });
     expect(JSON.stringify(ctx.json)).not.toContain(SECRET);
     expect(await snapshot(h.deps, a.tenantId)).toEqual(before);
-    const rows = await h.deps.store.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM turns WHERE tenant_id = ${b.tenantId} AND content LIKE ${'%' + SECRET + '%'}`);
+    const rows = await h.deps.store.query<{ n: number }>(
+      sql`SELECT count(*)::int AS n FROM turns WHERE tenant_id = ${b.tenantId} AND content LIKE ${'%' + SECRET + '%'}`,
+    );
     expect(Number(rows[0]!.n)).toBe(0);
   });
 
   it('keeps private memories with their user and agent; shares agent memories only with named groups', async () => {
     const c = await tenant(h);
     const write = (session: string, user: string, agent: string) =>
-      c.call('POST', `/v1/sessions/${session}/turns`, { user_id: user, agent_id: agent, turns: [{ role: 'user', content: 'What do you know about my preferences and the rules?' }] });
+      c.call('POST', `/v1/sessions/${session}/turns`, {
+        user_id: user,
+        agent_id: agent,
+        turns: [{ role: 'user', content: 'What do you know about my preferences and the rules?' }],
+      });
     await write('s-ada-travel', 'ada', 'travel');
     await write('s-ada-billing', 'ada', 'billing');
     await write('s-bob-travel', 'bob', 'travel');
     await write('s-ada-support', 'ada', 'support');
-    await c.call('POST', '/v1/memories', { scope: 'user', user_id: 'ada', content: 'Ada preferences: window seat GLOBAL-PREF.' });
-    await c.call('POST', '/v1/memories', { scope: 'user', user_id: 'ada', agent_id: 'travel', content: 'Ada preferences for travel only TRAVEL-PRIVATE.' });
-    await c.call('POST', '/v1/memories', { scope: 'agent', agent_id: 'travel', shared_group_ids: ['ops'], content: 'Travel preferences rules AGENT-PUBLIC.' });
+    await c.call('POST', '/v1/memories', {
+      scope: 'user',
+      user_id: 'ada',
+      content: 'Ada preferences: window seat GLOBAL-PREF.',
+    });
+    await c.call('POST', '/v1/memories', {
+      scope: 'user',
+      user_id: 'ada',
+      agent_id: 'travel',
+      content: 'Ada preferences for travel only TRAVEL-PRIVATE.',
+    });
+    await c.call('POST', '/v1/memories', {
+      scope: 'agent',
+      agent_id: 'travel',
+      shared_group_ids: ['ops'],
+      content: 'Travel preferences rules AGENT-PUBLIC.',
+    });
     // The support agent belongs to the ops group; billing does not.
-    await h.deps.store.query(sql`UPDATE agents SET config = '{"groups":["ops"]}'::jsonb WHERE tenant_id = ${c.tenantId} AND id = 'support'`);
+    await h.deps.store.query(
+      sql`UPDATE agents SET config = '{"groups":["ops"]}'::jsonb WHERE tenant_id = ${c.tenantId} AND id = 'support'`,
+    );
     const textOf = async (session: string) =>
-      (await c.call('POST', `/v1/sessions/${session}/context`, { query: 'preferences rules', budget_tokens: 1500 })).json.rendered.text as string;
+      (await c.call('POST', `/v1/sessions/${session}/context`, { query: 'preferences rules', budget_tokens: 1500 }))
+        .json.rendered.text as string;
     const travel = await textOf('s-ada-travel');
     expect(travel).toContain('GLOBAL-PREF');
     expect(travel).toContain('TRAVEL-PRIVATE');
@@ -115,7 +148,12 @@ describe.each(backends)('isolation on $name', ({ open }) => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/t1/turns', { turns: [{ role: 'user', content: 'check the ledger totals' }] });
     await c.call('POST', '/v1/sessions/t2/turns', { turns: [{ role: 'user', content: 'check the ledger totals' }] });
-    await c.call('POST', '/v1/memories', { scope: 'tool', session_id: 't1', tool_call_id: 'call-9', content: 'ledger totals TOOL-ONLY-T1' });
+    await c.call('POST', '/v1/memories', {
+      scope: 'tool',
+      session_id: 't1',
+      tool_call_id: 'call-9',
+      content: 'ledger totals TOOL-ONLY-T1',
+    });
     const t1 = await c.call('POST', '/v1/sessions/t1/context', { query: 'ledger totals', budget_tokens: 800 });
     const t2 = await c.call('POST', '/v1/sessions/t2/context', { query: 'ledger totals', budget_tokens: 800 });
     expect(t1.json.rendered.text).toContain('TOOL-ONLY-T1');

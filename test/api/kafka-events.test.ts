@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafkaGateway, type KafkaGateway } from '../../infra/kafka-rest-gateway.js';
 import { openPglite } from '../../src/adapters/store/pglite.js';
-import { consumeInbound } from '../../src/services/inbound-events.js';
+import { consumeInbound } from '../../src/services/events/inbound.js';
 import { harness, tenant, turns3, type Harness } from '../helpers.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

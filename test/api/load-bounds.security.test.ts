@@ -3,7 +3,7 @@
 // precompute holds the event loop (a stall is measured as the longest wait for /healthz while it runs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
-import { defaults, limits } from '../../src/config.js';
+import { defaults, limits } from '../../src/config/tuning.js';
 import { backends, harness, snapshot, tenant, type Client, type Harness } from '../helpers.js';
 
 const call = (id: string, budget = 500) => ({ id, model: 'gpt-4o-mini', budget_tokens: budget });

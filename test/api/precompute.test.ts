@@ -3,9 +3,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
-import { defaults } from '../../src/config.js';
+import { defaults } from '../../src/config/tuning.js';
 import type { PrecomputeJob } from '../../src/ports.js';
-import { runJob } from '../../src/services/compaction.js';
+import { runJob } from '../../src/jobs/run.js';
 import { harness, tenant, turns3, type Harness } from '../helpers.js';
 
 const defaultQuery = { budget_tokens: defaults.precomputeBudgetTokens };

@@ -1,7 +1,7 @@
 // Tool-heavy sessions through the API with a file-system agent (nothing airline-shaped): required values survive
 // small budgets, results always come with their calls, re-runs replace outdated results, listed fields are kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../src/config.js';
+import { parseEnv } from '../../src/config/env.js';
 import { backends, harness, tenant, type Client, type Harness } from '../helpers.js';
 
 const entries = Array.from({ length: 24 }, (_, i) => ({

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dot, unit } from '../../src/embedder.js';
 import { decodeVector, encodeVector } from '../../src/pipeline/retriever/vector-seeds.js';
-import { runJob } from '../../src/services/compaction.js';
+import { runJob } from '../../src/jobs/run.js';
 import { backends, harness, tenant, type Harness } from '../helpers.js';
 import { embeddingsJson, startModelServer, type ModelServer } from '../model-server.js';
 

@@ -3,7 +3,7 @@
 // isolate would have) shares that cache through Upstash and sees a write's invalidation at once.
 import { describe, expect, it } from 'vitest';
 import type { WorkerEnv } from '../../functions/env.js';
-import { defaults } from '../../src/config.js';
+import { defaults } from '../../src/config/tuning.js';
 import { api, apiOn, newTenant, uid, waitForPrecomputed, workerEnv } from './helpers.js';
 
 const turns = [
