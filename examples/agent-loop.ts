@@ -1,12 +1,5 @@
-// A chat agent whose memory is the context engine: every turn is written through the typed client, and before each
-// model call the engine is asked for the context that fits the budget, instead of resending the whole history.
-//
-//   OPENAI_BASE_URL=http://127.0.0.1:11434/v1 OPENAI_API_KEY=… OPENAI_MODEL=llama3.1 npx tsx examples/agent-loop.ts
-//
-// Type a message per line; an empty line or Ctrl-D ends. Settings: OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL
-// (default gpt-4o-mini) for any OpenAI-compatible API; CONTEXT_URL (default http://127.0.0.1:8787) and
-// CONTEXT_API_KEY (default: .data/api-key) for the engine; SESSION_ID to continue a conversation; CONTEXT_BUDGET
-// (default 3000) and ANSWER_TOKENS (default 800) for the prompt budget and the part of it held back for the answer.
+// A chat agent whose memory is the context engine: each turn is written through the typed client, and before each
+// model call the engine returns the context that fits the budget. Usage and settings: docs/api.md#examples.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';

@@ -1,15 +1,5 @@
-// Imports a conversation file into a session through the typed client, in batches, with a progress line on stderr.
-//
-//   npx tsx examples/import-conversation.ts chat.jsonl --session trip-1 [--batch-size 100] [--user-id u-ada] [--agent-id travel]
-//
-// The file is JSON Lines (one message per line) or JSON (an array of messages, or {"messages": [...]} or
-// {"turns": [...]}). Messages may be in the API's turn shape or OpenAI's chat shape (content parts, tool_calls with
-// `function`). The service is CONTEXT_URL (default http://127.0.0.1:8787) with CONTEXT_API_KEY (default: the local
-// key in .data/api-key), or --url and --key.
-//
-// Every batch carries an Idempotency-Key derived from the session, its position and its content, so rerunning the
-// same import (after a crash or a timeout) stores nothing twice: batches already stored are answered as replays.
-// Keep the same --batch-size when rerunning; with another size the batches, and so their keys, differ.
+// Imports a JSON or JSON Lines conversation into a session through the typed client, in batches whose idempotency
+// keys make a rerun store nothing twice. Usage and accepted formats: docs/api.md#examples.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

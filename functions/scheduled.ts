@@ -1,5 +1,5 @@
-// Cron maintenance: re-queue compression for windows past their limit, in case an enqueue after a write was lost,
-// and delete traces past their retention; then read the external events waiting on the Kafka inbound topic, when one is configured.
+// Cron maintenance: re-queues compression for windows past their limit (in case an enqueue after a write was lost) and
+// deletes traces past their retention; then reads the external events waiting on the Kafka inbound topic, if any.
 import { consumeInbound } from '../src/services/events/inbound.js';
 import { overdueCompressions } from '../src/services/maintenance.js';
 import { sweepTraces } from '../src/services/traces.js';

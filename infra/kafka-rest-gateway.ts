@@ -1,11 +1,5 @@
-// Local stand-in for the Upstash Kafka REST API, backed by Redis Streams through ioredis.
-// Test infrastructure only: one shared username and password, no TLS, one partition per topic. It exists so the
-// production `@upstash/kafka` client can run unmodified against this machine's Redis.
-//
-// Mapping: a topic is the stream `<prefix>topic:<name>`; a message's offset is its entry id `0-<offset + 1>` (XADD
-// `0-*` numbers entries 0-1, 0-2, … atomically, so offsets are gap-free from 0); a consumer group is the stream's
-// consumer group of the same name and a consumer instance its consumer; committing offset N acknowledges every entry
-// below N and records N, Kafka's "next offset to read".
+// Local stand-in for the Upstash Kafka REST API over Redis Streams (ioredis), so the production `@upstash/kafka`
+// client runs unmodified here. Test infrastructure only; the protocol and its mapping: infra/README.md.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
 import { errorMessage, GatewayError, listen, redactUrl, sendJson } from './http.js';

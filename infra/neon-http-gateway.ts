@@ -1,7 +1,5 @@
-// Local stand-in for Neon's SQL-over-HTTP endpoint (POST /sql), backed by a real PostgreSQL through `pg`.
-// Test infrastructure only: there is no auth, no TLS and no tenant isolation. It exists so the production
-// `@neondatabase/serverless` HTTP client (and drizzle's `neon-http` driver on top of it) can run unmodified
-// against a local database by pointing `neonConfig.fetchEndpoint` at it.
+// Local stand-in for Neon's SQL-over-HTTP endpoint (POST /sql) over a real PostgreSQL (`pg`), so the production
+// `@neondatabase/serverless` client and drizzle's `neon-http` run unmodified. Test infrastructure only.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { errorMessage, GatewayError, listen, readJson, redactUrl, sendJson } from './http.js';
 import pg from 'pg';

@@ -1,6 +1,5 @@
-// Starts the local Neon, Upstash and Kafka-REST stand-ins on fixed ports for manual runs
-// (`npx tsx infra/start-stand-ins.ts`), e.g. to point `wrangler dev` at local PostgreSQL and Redis. Test
-// infrastructure only.
+// Starts the local Neon, Upstash and Kafka-REST stand-ins on fixed ports for manual runs, e.g. to point `wrangler dev`
+// at local PostgreSQL and Redis: `npx tsx infra/start-stand-ins.ts`. Test infrastructure only.
 import { redactUrl } from './http.js';
 import { startKafkaGateway, type KafkaGateway } from './kafka-rest-gateway.js';
 import { startNeonGateway, type NeonGateway } from './neon-http-gateway.js';

@@ -1,6 +1,5 @@
-// Local stand-in for the Upstash Redis REST API, backed by a real Redis through ioredis.
-// Test infrastructure only: one shared bearer token, no TLS, no per-database isolation. It exists so the
-// production `@upstash/redis` client can run unmodified against a local Redis.
+// Local stand-in for the Upstash Redis REST API over a real Redis (ioredis), so the production `@upstash/redis` client
+// runs unmodified against it. Test infrastructure only: one shared token, no TLS, no per-database isolation.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { errorMessage, GatewayError, listen, readJson, redactUrl, sendJson } from './http.js';
 import { Redis } from 'ioredis';

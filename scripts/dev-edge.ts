@@ -1,6 +1,5 @@
-// `npm run dev:edge`: the Worker under `wrangler dev` (workerd, local queues and cron) against the local Neon,
-// Upstash and Kafka-REST stand-ins over this machine's PostgreSQL and Redis. Migrates the database and prints the
-// local API key, so the README walk-through works against it unchanged.
+// `npm run dev:edge`: the Worker under `wrangler dev` against the local Neon, Upstash and Kafka-REST stand-ins. It
+// migrates the database and prints the local API key, so the README walk-through works against it unchanged.
 import { spawn } from 'node:child_process';
 import { startKafkaGateway } from '../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../infra/neon-http-gateway.js';

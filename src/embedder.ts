@@ -1,6 +1,5 @@
-// The Embedder port and its offline default. Ranking uses vectors in two ways: a semantic embedder (a trained model)
-// adds a similarity signal fused with the lexical ranking; any embedder, including the local one, spots
-// near-duplicate turns so the budget is not spent twice on the same words.
+// The Embedder port and its offline default. Vectors seed candidates by meaning and give the learned ranker its
+// closeness features (ADR 0014); near-duplicate turns are found by spelling (hashed n-grams) whatever the embedder.
 
 export interface Embedder {
   readonly model: string;

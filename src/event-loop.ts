@@ -1,6 +1,5 @@
-// Long CPU work (counting the tokens of a large batch, precomputing many contexts) gives way now and then: Node and
-// a Worker isolate each run every request on one thread, so a loop that never yields holds up /healthz and every
-// small query until it ends.
+// Long CPU work (counting a large batch's tokens, precomputing many contexts) yields now and then: Node and a Worker
+// isolate run every request on one thread, so a loop that never yields holds up /healthz and every small query.
 
 type Immediate = (callback: () => void) => unknown;
 

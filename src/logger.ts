@@ -1,8 +1,5 @@
-// Structured JSON logs, one object per line, carrying the request id where there is one.
-// A log line never carries stored content: an error is logged as a summary (its class, SQLSTATE, constraint and
-// the first line of its message), because drizzle's query errors put the SQL and every parameter (turn text,
-// memory text) in their message and stack. The summary is applied here, at the one place lines are written, to
-// Error values and to the `error` and `stack` fields whatever a caller passed.
+// Structured JSON logs, one object per line, with the request id where there is one. Errors are logged as summaries
+// (class, SQLSTATE, constraint, first line): drizzle's errors carry the SQL parameters, i.e. stored content.
 import { causes, pgError } from './db/errors.js';
 
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;

@@ -1,6 +1,5 @@
-// Prometheus metrics: counters and histograms with the text exposition format (version 0.0.4). Written here rather
-// than taken from prom-client because it must run unchanged in Workers, where there is no Node runtime; there each
-// isolate keeps its own numbers.
+// Prometheus metrics (text exposition format 0.0.4), written here rather than taken from prom-client so they run
+// unchanged in Workers, where each isolate keeps its own numbers.
 import type { QueryContextResponse, SectionName } from './schemas/context.js';
 
 type Labels = Record<string, string>;

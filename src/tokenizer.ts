@@ -1,6 +1,5 @@
-// Token counting with OpenAI's o200k_base encoding (gpt-tokenizer: the ranks as one compact table, merges cached per
-// piece). The table (a few MB) loads lazily, once per process or isolate; counts are taken at write time and stored,
-// so the query path only counts what it renders.
+// Token counting with o200k_base (gpt-tokenizer, ADR 0010), loaded lazily once per process or isolate. Counts are
+// taken at write time and stored, so the query path only counts what it renders.
 import type { GptEncoding } from 'gpt-tokenizer/GptEncoding';
 
 export interface Tokenizer {

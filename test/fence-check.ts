@@ -1,7 +1,5 @@
-// Fence checks shared by the unit and API property tests: a seeded generator of hostile strings (fence markers,
-// look-alikes, line breaks, quotes), a marker detector written apart from the product's escaper (whole-text NFKD,
-// invisible characters dropped, look-alikes mapped), and a check that a rendered context holds exactly the fences
-// the renderer opened, each closed once, with nothing between them but the renderer's section titles.
+// Fence checks shared by the unit and API property tests: a seeded generator of hostile strings, a marker detector
+// written apart from the product's escaper, and a check that a context holds exactly the fences the renderer opened.
 import { expect } from 'vitest';
 import { frameOf, type Template } from '../src/pipeline/assembler.js';
 

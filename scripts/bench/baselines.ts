@@ -1,7 +1,5 @@
-// The two reference methods on the same session, in process: the newest turns that fit (recency) and BM25 over
-// turns (best first), packed into the same budget with the same tokenizer by the eval's own code
-// (scripts/eval/baselines.ts, bm25.ts, pack.ts). Their "write" is indexing a turn: rendering its line and counting
-// its tokens, plus building the BM25 postings.
+// The two reference methods in process on the same session, recency and BM25 over turns, packed into the same budget
+// by the eval's own code (scripts/eval/baselines.ts). Their "write" is indexing a turn: its line, tokens and postings.
 import { bm25Context, recencyContext, type BaselineIndex } from '../eval/baselines.js';
 import { Bm25 } from '../eval/bm25.js';
 import { getTokenizer } from '../../src/tokenizer.js';

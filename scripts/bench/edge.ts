@@ -1,7 +1,5 @@
 // npx tsx scripts/bench/edge.ts [--skip-build] [--database postgres://127.0.0.1:5432/context_engine_bench]
-// The Worker's size and cold start: `npm run build:worker` (wrangler's dry-run bundle) measured raw and gzipped,
-// then `scripts/dev-edge.ts` (wrangler dev, workerd, local Neon and Upstash stand-ins) started from nothing and timed
-// to "Ready", to the first answered request, and through the first requests that load the tokenizer in the isolate.
+// The Worker's bundle size (raw, gzip) and cold start under wrangler dev: to "Ready", first answer, tokenizer loaded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,9 +1,5 @@
-// npx tsx scripts/bench/explain.ts --db <dir> [--turns 100000] [--queries 3] [--budget 2000] [--plans] [--setup <sql>]…
-// EXPLAIN (ANALYZE, BUFFERS) of the exact statements one QueryContext runs, on a session kept by
-// `npm run bench -- --keep-db <dir>`: the product answers a question through its app while the store records each
-// statement (with its parameters); each is then explained as it was sent, and the scans are summarised: which
-// index each statement uses, or which table it reads sequentially. `--setup` runs SQL first (e.g. ANALYZE, or a
-// candidate index) to measure a proposal before anyone changes the product: use it on a copy of the kept directory.
+// npx tsx scripts/bench/explain.ts --db <dir> [--turns 100000] [--queries 3] [--budget 2000] [--plans] [--setup <sql>]
+// EXPLAIN (ANALYZE, BUFFERS) of the statements one QueryContext sends on a kept bench session, with the scans they use.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';

@@ -1,8 +1,5 @@
-// npx tsx scripts/bench/profile.ts --db <dir> [--turns 10000,100000] [--queries 200] [--budget 2000] [--out <dir>] [--top 25]
-// CPU profile of the QueryContext path on a session kept by `npm run bench -- --keep-db <dir>`: for each size a small
-// driver runs under `node --cpu-prof`, answers distinct questions (cache misses) and marks when the measured
-// queries start and end; the profile is then cut to that window (start-up and migrations left out) and summarised
-// as top self-time functions, time by package, inclusive time of the product's own functions, and the SQL time.
+// npx tsx scripts/bench/profile.ts --db <dir> [--turns 10000,100000] [--queries 200] [--budget 2000] [--out <dir>]
+// CPU profile of QueryContext on a kept bench session, cut to the measured queries and summarised [--top 25].
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';

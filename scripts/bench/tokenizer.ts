@@ -1,6 +1,5 @@
-// Tokenizer cost on the session's own text, run first in a fresh process so the product's piece memo starts empty:
-// the first pass is what a new process pays, the second what a long-running one pays. Plain js-tiktoken encode() is
-// measured beside it as the reference the memo is meant to beat.
+// Tokenizer cost on the session's own text in a fresh process: the first pass is what a new process pays, the second
+// what a long-running one pays; plain js-tiktoken encode() is measured beside it as the reference.
 import { Tiktoken } from 'js-tiktoken/lite';
 import { getTokenizer } from '../../src/tokenizer.js';
 import { sessionTurns, type Corpus } from './data.js';

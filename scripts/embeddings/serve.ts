@@ -1,8 +1,5 @@
-// npm run embeddings:local [-- --port 8089]
-// An OpenAI-compatible embeddings endpoint (POST /v1/embeddings) answering with the bundled word vectors' sentence
-// vectors (SIF-weighted GloVe means, ADR 0006). It lets the remote-model path (stored turn vectors, ADR 0012) run
-// end to end with no key and no network: point OPENAI_BASE_URL at it, or `npm run eval -- --embeddings <url>`.
-// A trained sentence model behind the same API is what gives that path its full worth.
+// npm run embeddings:local [-- --port 8089]: an OpenAI-compatible POST /v1/embeddings answering with the bundled word
+// vectors' sentence vectors (ADR 0006), so the embedding-API path (ADR 0012) runs end to end with no key or network.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';

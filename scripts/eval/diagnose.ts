@@ -1,13 +1,5 @@
 // npm run eval:diagnose -- --data <locomo dir> [--budget 2000,4000] [--limit-conversations N] [--examples N]
-// Why evidence is missed: writes LoCoMo conversations through the product as the eval does, asks QueryContext every
-// question, and for each evidence turn missing from the rendered context retraces the retrieval steps to say where
-// it was lost:
-//   no-match     the turn shares no query lexeme (prefixes included) and was not seeded by meaning;
-//   capped       it matches a query lexeme, but only beyond that lexeme's per-term cap of newest matches;
-//   not-seed     it was among the matches, yet neither a seed nor a seed's neighbour;
-//   name-only    the same, and the only query lexemes it matches are participants' names;
-//   ranked-low   it was ranked, but below what the budget could hold;
-//   dropped      it was ranked within reach of the budget and still not packed (planner, duplicates).
+// Why evidence is missed: asks every LoCoMo question and retraces each missed evidence turn to say where it was lost.
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../src/config/tuning.js';
@@ -17,6 +9,15 @@ import { locomoCase, studyConversations, studyOptions } from './locomo.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
 import { retraceable } from './retrace.js';
 
+/**
+ * Where a missed evidence turn was lost:
+ *   no-match     it shares no query lexeme (prefixes included) and was not seeded by meaning;
+ *   capped       it matches a query lexeme, but only beyond that lexeme's per-term cap of newest matches;
+ *   not-seed     it was among the matches, yet neither a seed nor a seed's neighbour;
+ *   name-only    the same, and the only query lexemes it matches are participants' names;
+ *   ranked-low   it was ranked, but below what the budget could hold;
+ *   dropped      it was ranked within reach of the budget and still not packed (planner, duplicates).
+ */
 const reasons = ['no-match', 'capped', 'not-seed', 'name-only', 'ranked-low', 'dropped'] as const;
 type Reason = (typeof reasons)[number];
 

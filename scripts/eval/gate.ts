@@ -1,6 +1,5 @@
-// Regression gate (seed 001 M6): `--baseline <json>` compares this run with an earlier `--json` output and fails
-// when a score falls more than `--tolerance` (absolute, default 0.02) below the baseline's, or a row is missing.
-// A run of the cross-session protocol also fails, gate or not, when another user's turn reached a context.
+// Regression gate: `--baseline <json>` fails when a score falls more than `--tolerance` (default 0.02) below an earlier
+// `--json` output or a row is missing; a cross-session run also fails when another user's turn reached a context.
 import { readFile } from 'node:fs/promises';
 import type { JsonRow } from './report.js';
 

@@ -1,7 +1,5 @@
-// A suite's cases end to end: write each case's turns through the product in order, let compression finish before
-// each scored probe, query the product at every budget, and score the product and both baselines on the same
-// turns. LoCoMo (questions after a whole conversation), LoCoMo across sessions (each question in a new session of
-// the same user) and τ-bench (a probe before each tool-calling step) are ways of laying out the same steps.
+// A suite's cases end to end: write each case's turns through the product, let compression finish before each probe,
+// query at every budget, and score the product and both baselines on the same turns (LoCoMo, cross-session, τ-bench).
 import { getTokenizer } from '../../src/tokenizer.js';
 import { bm25Context, buildBaselineIndex, recencyContext, type BaselineDoc, type BaselineIndex } from './baselines.js';
 import {

@@ -1,9 +1,5 @@
-// npm run eval -- [--suite locomo|tau | --cross-session] --data <dir|file> [--budget …] [--json <file>]
-//                 [--limit-conversations N] [--baseline <json> [--tolerance 0.02]]
-//                 [--embeddings <base URL> [--embedding-model <name>]]
-// Runs the LoCoMo context-quality protocol, LoCoMo across sessions (--cross-session: each LoCoMo session and each
-// question a session of its own, beside another user's; exits non-zero on a leak) or the τ-bench value-retention
-// protocol (see ../shared/benchmarks/README.md) against the product in-process.
+// npm run eval -- [--suite locomo|tau | --cross-session] --data <dir|file> [--budget …] [--json <file>] [--baseline …]
+// The LoCoMo, cross-session or τ-bench protocol against the product in-process; options in docs/development.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -1,6 +1,5 @@
-// Human-readable tables (one per budget) and the JSON document written with --json. The τ-bench suite reports the
-// share of expected strings as `value_retention` (required values) where LoCoMo reports `evidence_recall`; it has
-// no answers, so no answer-hit column. LoCoMo across sessions adds `leaks`: another user's turns found in contexts.
+// Tables per budget and the --json document. τ-bench reports `value_retention` where LoCoMo reports `evidence_recall`
+// (and has no answer-hit column); LoCoMo across sessions adds `leaks`: another user's turns found in contexts.
 import type { EvalReport, ResultRow } from './harness.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;

@@ -1,6 +1,5 @@
-// A question's relevant-history retrieval retraced step by step with the product's own functions, as QueryContext
-// runs it: the searched text, the seeds by meaning and the candidates. Used by the study tools (eval:diagnose,
-// eval:train), which need the steps QueryContext does not return.
+// A question's relevant-history retrieval retraced with the product's own functions, as QueryContext runs it, for
+// eval:diagnose and eval:train: the searched text, the seeds by meaning and the candidates it does not return.
 import {
   historyCandidates,
   meaningSeeds,

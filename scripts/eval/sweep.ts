@@ -1,8 +1,5 @@
 // npm run eval:sweep -- --data <locomo dir> [--budget 2000,4000] --variant 'history.seedsMax=150' --variant '…'
-// Compares retrieval settings on LoCoMo without re-writing the conversations: they are written once, then every
-// variant (settings of `defaults` in src/config/tuning.ts as `section.key=value`, or ranking weights as `rank.key=value`,
-// several joined by commas; the empty variant is the current settings) is run over every question at every budget,
-// with the context cache cleared in between. Prints evidence recall per category and QueryContext latency.
+// Compares retrieval settings on LoCoMo written once; prints evidence recall per category and QueryContext latency.
 import { parseArgs } from 'node:util';
 import { defaults } from '../../src/config/tuning.js';
 import { defaultWeights } from '../../src/pipeline/retriever/rank.js';
@@ -14,6 +11,10 @@ import { percentile, scoreContext } from './score.js';
 
 type Settings = Record<string, Record<string, unknown>>;
 
+/**
+ * Applies one variant: `defaults` settings of src/config/tuning.ts as `section.key=value` or ranking weights as
+ * `rank.key=value`, several joined by commas (the empty variant is the current settings). Returns its undo.
+ */
 function apply(variant: string): () => void {
   const undo: (() => void)[] = [];
   for (const part of variant.split(',').map((p) => p.trim()).filter(Boolean)) {

@@ -1,6 +1,5 @@
-// τ-bench trajectories as harness steps: every message but the system policy is written in order, with tool calls
-// and results linked by id; before each scored step (an assistant tool call that needs values only tools revealed)
-// the product is queried with the latest user message.
+// τ-bench trajectories as harness steps: every message but the system policy written in order, tool calls and results
+// linked by id; each scored step (a tool call needing values only tools revealed) queries the latest user message.
 import { readFile } from 'node:fs/promises';
 import type { CaseStep, EvalCase, EvalTurn } from './harness.js';
 import type { WriteTurn } from './product.js';

@@ -1,11 +1,5 @@
 // npm run eval:train -- [--data <locomo dir>] [--budget 1000,2000,4000] [--out <file>] [--cross-validate] [--l2 1]
-// Fits the learned ranker (ADR 0014, src/pipeline/retriever/learned.ts) on LoCoMo-format conversations: writes them
-// through the product, retraces every question's candidates at every budget with the product's own functions, labels
-// each candidate by whether it is one of the question's evidence turns, and fits a logistic regression on the
-// features QueryContext computes. `--out` writes the model as a TypeScript module (the shipped one is
-// src/pipeline/retriever/ranker-model.ts). `--cross-validate` measures what the method does on conversations it was
-// not fitted on: for each conversation, a model fitted on the others answers that conversation's questions through
-// QueryContext, and the held-out evidence recall is printed per budget and category.
+// Fits the learned ranker (ADR 0014) on LoCoMo-format conversations; `--cross-validate` prints held-out recall.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

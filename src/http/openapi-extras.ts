@@ -1,7 +1,5 @@
-// What the route modules leave out of the OpenAPI document: examples for the bodies whose schemas carry none, and
-// an example for every error response. Examples are attached to the registry's copy of each route, so the route
-// modules stay as they are; a test parses each example with the route's own schema, so an example cannot drift from
-// what the API accepts or answers.
+// What route modules leave out of the OpenAPI document: body examples where schemas carry none and an example per
+// error response, attached to the registry's copy of each route; a test parses each with the route's own schema.
 import { errorCodes, statusOf, type ErrorCode } from '../errors.js';
 import type { App } from './app.js';
 

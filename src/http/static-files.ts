@@ -1,6 +1,5 @@
-// Files the app serves from disk: the inspector page and Scalar's bundled script. Node's modules are reached through
-// process.getBuiltinModule instead of imports so this module also loads in Workers, where there is no disk: there
-// the files read as undefined and their routes say so.
+// Files the app serves from disk (the inspector page, Scalar's script). Node's modules come from
+// process.getBuiltinModule so this also loads in Workers, where there is no disk and the files read as undefined.
 
 interface NodeFs {
   readFileSync(path: URL | string): Uint8Array;

@@ -1,7 +1,5 @@
-// `npm run mcp`: the MCP tools over stdio for a local agent (Claude Desktop, an IDE, an agent framework), on the
-// same store `npm start` uses: embedded PGlite in DATA_DIR unless DATABASE_URL is set. The tenant is the one of
-// CONTEXT_API_KEY, or of the local key kept in DATA_DIR, registered for the local tenant as `npm start` does.
-// PGlite keeps its files for one process: while `npm start` runs on the same DATA_DIR, use its /mcp endpoint instead.
+// `npm run mcp`: the MCP tools over stdio for a local agent, on the store and tenant `npm start` uses (docs/mcp.md).
+// PGlite keeps its files for one process: while `npm start` runs on the same DATA_DIR, use its /mcp endpoint.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { parseEnv } from '../config/env.js';
 import { randomToken } from '../crypto.js';

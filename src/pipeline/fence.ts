@@ -1,10 +1,5 @@
-// Fence neutralisation: the one escaper for every piece of outside text (turn content and names, tool names,
-// arguments and results, memories, summaries, task texts, constraints) that reaches the rendered context. The
-// renderer fences outside text in `<data source="…">…</data>`; text that could open or close such a fence is
-// neutralised by writing its bracket as `&lt;`. Look-alikes count: compatibility forms (`＜`, `﹤`, fullwidth or
-// mathematical letters, through NFKD), angle brackets that read as `<` (`〈`, `‹`, `⟨`, …), letters that read as
-// Latin ones (Cyrillic `а`, Greek `τ`, …), and invisible or combining characters, spaces and slashes in between.
-// Text without such a marker is returned unchanged, so ordinary text renders byte for byte as written.
+// The one escaper for outside text reaching the rendered context (ADR 0003): whatever reads as a `<data>` fence tag,
+// look-alikes and hidden characters included, gets `&lt;` for its bracket; other text is returned byte for byte.
 
 /** Characters read as `<`, after NFKD with combining marks removed (which covers `＜`, `﹤`, `≮`, `〈`, `︿`). */
 const OPENERS = '<\u3008\u27E8\u2039\u276E\u276C\u2770\u29FC\u300A\u27EA\u2991\u02C2\u1438\u16B2';

@@ -1,7 +1,5 @@
-// Budget planner (seed 001 M2): splits the budget across envelope sections, packs each section's candidates in
-// its own order of preference, lets unused tokens flow to the sections that still have candidates, and reports
-// what happened. Costs are exact token counts: an item's line, plus the headers its first appearance opens (a
-// section's fence, a date group inside it), so what is planned is what is rendered.
+// Budget planner: splits the budget across envelope sections, packs each section's candidates in its own order, lets
+// unused tokens flow on and reports what happened. Costs are exact: an item's line plus the headers it opens.
 import { sectionShares } from '../config/tuning.js';
 import { sectionNames, type BudgetReport, type SectionName } from '../schemas/context.js';
 

@@ -76,7 +76,9 @@ const MEMO_MAX = 5_000;
 const LABEL_STRING_CHARS = 80;
 const memo = new Map<string, ToolSummary>();
 
-/** Summaries are pure functions of a stored (immutable) turn and the whitelist, so they are computed once per process. */
+/**
+ * Summaries are pure functions of a stored (immutable) turn and the whitelist, so they are computed once per process.
+ */
 function summaryOf(turn: TurnRow, keep: readonly string[], tok: Tokenizer): ToolSummary {
   const key = `${turn.id}\u0000${keep.join('\u0001')}`;
   let s = memo.get(key);

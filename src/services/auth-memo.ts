@@ -1,7 +1,5 @@
-// API-key lookups remembered in this process for a few seconds, so a request that the cache answers needs no
-// database round trip. Revocation still takes effect at once everywhere: revoking writes a marker to the shared
-// cache, and a remembered key is only used while no marker for it exists. Where revocations are not visible to
-// every instance through the cache (PostgreSQL with a per-process cache), nothing is remembered.
+// API-key lookups remembered in this process for a few seconds. Revoking writes a marker to the shared cache that a
+// remembered key is checked against; where the cache is per process (PostgreSQL without Redis), nothing is remembered.
 import type { Deps } from '../ports.js';
 import type { Principal } from './auth.js';
 

@@ -1,6 +1,5 @@
-// Compression job (seed 000 CompressionManager, run by the queue consumer in Node and in Workers). Folds the oldest
-// turns of a window into its rolling summary and writes an audit record. The window update is guarded by the
-// window version, so a job delivered twice, or racing another, changes nothing the second time.
+// Compression job, run by the queue consumer on Node and Workers: folds a window's oldest turns into its rolling
+// summary and writes an audit row. The update is guarded by the window version, so a repeated job changes nothing.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config/tuning.js';
 import { int, intOrNull, num } from '../db/decode.js';

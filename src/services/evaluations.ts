@@ -1,6 +1,5 @@
-// Online evaluation (seed 001 M1, §9): agents score the outcome of a context by its request id; the event is
-// attributed to the strategy and variant recorded in that context's trace, so variants can be compared on results.
-// A low score is an alert (log line and metric), never a refusal.
+// Online evaluation (ADR 0007): agents score a context by its request id, attributed to the strategy and variant in
+// that context's trace. A low score is an alert (log line and metric), never a refusal.
 import { sql } from 'drizzle-orm';
 import { int, numOrNull } from '../db/decode.js';
 import type { Ctx, Deps } from '../ports.js';

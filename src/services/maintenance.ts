@@ -1,6 +1,5 @@
-// Maintenance sweep (cron on Workers, a timer on Node): re-queue compression for windows past their limit, so a
-// crash between a write and its enqueue is repaired rather than lost. Jobs are idempotent, so re-queuing a window
-// that a pending job already covers changes nothing.
+// Maintenance (cron on Workers, timers on Node): re-queues compression for windows past their limit, so a crash between
+// a write and its enqueue is repaired, and refreshes planner statistics of tables that changed.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config/tuning.js';
 import type { Deps, Job } from '../ports.js';

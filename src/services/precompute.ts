@@ -1,7 +1,5 @@
-// Precompute job: after a session changes, assemble its default context and the context of every model call of its
-// agent's task flows in the background, so those queries are served from the cache. Each answer is cached under the
-// session version it was assembled at, like any query, so a write that lands meanwhile only makes the entry
-// unreachable; it can never be served stale.
+// Precompute job: after a session changes, assembles its default context and its agent's model calls' contexts in the
+// background, each cached under the session version it read, so a later write makes it unreachable, never stale.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config/tuning.js';
 import { bool } from '../db/decode.js';

@@ -1,5 +1,5 @@
-// ContextQuery reads (seed 000): GetSessionContext, turn listing, SearchRelevantHistory, the compaction audit
-// timeline and GetAgentContext.
+// Session reads: GetSessionContext, turn listing, SearchRelevantHistory, the compaction audit timeline and
+// GetAgentContext.
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { int, json, num, textArray } from '../db/decode.js';

@@ -1,6 +1,5 @@
-// Agents and their task flows (seed 000 §2.3.1): the ordered model calls an agent makes, each with its own context
-// recipe. A model call's context is an ordinary QueryContext with the recipe as its body, so precomputing it fills
-// the same versioned cache a live request reads: a write or delete makes it unreachable at once.
+// Agents and their task flows: the model calls an agent makes in order, each with its context recipe. A call's context
+// is an ordinary QueryContext with the recipe as its body, so it shares the versioned cache (ADR 0007).
 import { sql } from 'drizzle-orm';
 import { limits } from '../config/tuning.js';
 import { ApiError, notFound } from '../errors.js';

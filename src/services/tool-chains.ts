@@ -1,6 +1,5 @@
-// Tool chains (seed 000 scenario 3): RegisterToolChain saves the calls a model asked for; UpdateToolResult stores a
-// result and adds it to the session as a tool turn linked to its call. Both are safe to retry: the chain insert is
-// guarded by its id and the turns carry external ids derived from the chain and step.
+// Tool chains: RegisterToolChain saves the calls a model asked for; UpdateToolResult stores a result as a tool turn
+// linked to its call. Both are safe to retry: the chain id and the external ids derived from chain and step guard them.
 import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
 import { int, json } from '../db/decode.js';

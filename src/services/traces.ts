@@ -1,7 +1,5 @@
-// Traces (seed 001 M1): each QueryContext records what the service did (stages, candidate counts and scores,
-// kept and dropped items, time per stage) under its request id, which the service makes (never the caller's
-// X-Request-Id, so one id is one context); the agent appends its own steps to the same id.
-// Bounded (seed 001 §9): at most CONTEXT_MAX_TRACE_STEPS steps, truncated previews, swept after the retention.
+// Traces (ADR 0007): what each QueryContext did, under a request id the service makes, with the agent's steps appended;
+// bounded by CONTEXT_MAX_TRACE_STEPS and truncated previews, swept after the retention.
 import { sql } from 'drizzle-orm';
 import { bool, int, json } from '../db/decode.js';
 import { ApiError, notFound } from '../errors.js';

@@ -1,8 +1,5 @@
-// Turn vectors (ADR 0012): with a remote embedding model configured, a write queues a job that embeds the session's
-// new user and assistant turns and stores their vectors, so a query only embeds its own text. The job starts after
-// the newest vector stored for the model and inserts with ON CONFLICT DO NOTHING: delivered twice, or racing another
-// run, it stores nothing twice. A model failure throws, and the queue retries with backoff; turns written meanwhile
-// are picked up by the same run.
+// Turn vectors (ADR 0012): a job embeds a session's new user and assistant turns with the remote model and stores them
+// from the newest stored vector on, with ON CONFLICT DO NOTHING, so a repeated or racing job stores nothing twice.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config/tuning.js';
 import { int } from '../db/decode.js';

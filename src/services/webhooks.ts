@@ -1,15 +1,5 @@
-// Webhook delivery: tells an agent that the contexts of a session version are ready. Signed with HMAC-SHA256 over
-// `<timestamp>.<body>` under the agent's secret (header `X-Context-Signature: t=<unix seconds>,v1=<hex>`), so a
-// receiver can check origin and freshness. A non-2xx answer or a network error throws, and the queue retries with
-// backoff (Cloudflare Queues on Workers, the bounded in-process retry on Node). Redirects are never followed: a 3xx
-// answer is a failed delivery like any other non-2xx one (retried a bounded number of times, then dead-lettered).
-//
-// Targets are vetted so a tenant cannot make the service call into its own network (unless
-// CONTEXT_WEBHOOK_ALLOW_PRIVATE is set): only public unicast addresses are allowed, and names that only mean
-// something inside a network (`localhost`, single labels, `.internal`, …) are refused. On Node every address the
-// name resolves to is checked and the connection goes to a checked address, so DNS rebinding between the check
-// and the connect cannot move it. Workers have no DNS API; there only literals and names are checked, and
-// Cloudflare's fetch cannot reach private addresses.
+// Webhook delivery: a signed note (HMAC-SHA256) that a session version's contexts are ready; a failure throws for the
+// queue's retry. Targets must be public unicast addresses, redirects are not followed (docs/security.md).
 import ipaddr from 'ipaddr.js';
 import { sql } from 'drizzle-orm';
 import { hmacSha256Hex } from '../crypto.js';

@@ -1,6 +1,5 @@
-// Ids made only of dots. `.` and `..` are path segments a URL resolves away, so a session (or user, agent, flow,
-// chain, step) stored under one could be written through a body (/v1/events, MCP) but never read or deleted over
-// REST. One `Id` rule refuses them, and any other run of dots, at every entry point, and nothing is stored.
+// Ids made only of dots (`.`, `..`) resolve away in URLs, so a session stored under one could not be read or deleted
+// over REST. One `Id` rule refuses them, and any other run of dots, at every entry point; nothing is stored.
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';

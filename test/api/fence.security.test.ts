@@ -1,8 +1,5 @@
-// Fence escape through the API: seeded random strings full of fence markers, look-alikes, line breaks and quotes are
-// written into every field a caller (or a model, through a caller) can write — turn content and names, tool call ids,
-// names and arguments, tool results, system turns, memories with their metadata, tool chains, the session's task,
-// an LLM or extractive summary, a resumed session's carry-over — and contexts are asked with several templates,
-// budgets, queries and model calls. Each rendered context must hold exactly the fences the renderer opened.
+// Fence escape through the API: seeded hostile strings in every field a caller can write; contexts asked with several
+// templates, budgets, queries and model calls must hold exactly the fences the renderer opened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from '../../src/pipeline/assembler.js';
 import { BREAKS, checkFences, hostile, rng, type Rng } from '../fence-check.js';

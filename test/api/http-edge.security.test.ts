@@ -1,6 +1,5 @@
-// Answers given before the request body was read (413 from the declared length, 401 before the body is needed) on
-// the Node server as `npm start` runs it: the connection stays usable for the next request, or is closed on purpose
-// with `Connection: close` when the rest of the body is too long or too slow to wait for.
+// Answers given before the body was read (413 from the declared length, an early 401) on the Node server: the
+// connection stays usable, or is closed on purpose with `Connection: close` when the body is too long or too slow.
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';

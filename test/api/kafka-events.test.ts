@@ -1,6 +1,5 @@
-// The Kafka events adapter on Node, through the production @upstash/kafka client and the local Kafka-REST stand-in
-// over Redis: domain events out of the services, external events in through handleEvent, and a topic that is down
-// never failing a request.
+// The Kafka events adapter on Node through @upstash/kafka and the local Kafka-REST stand-in: domain events out,
+// external events in through handleEvent, and a topic that is down never failing a request.
 import { randomBytes } from 'node:crypto';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { Kafka } from '@upstash/kafka';

@@ -1,6 +1,5 @@
-// One tenant's declarations and writes cannot tie up the service: task flows, model calls and recipe budgets are
-// bounded at registration, a precompute job assembles a bounded share of them, and neither a large write nor a
-// precompute holds the event loop (a stall is measured as the longest wait for /healthz while it runs).
+// One tenant cannot tie up the service: flows, model calls and recipe budgets are bounded at registration, a precompute
+// job does a bounded share, and neither a large write nor a precompute stalls /healthz.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { defaults, limits } from '../../src/config/tuning.js';

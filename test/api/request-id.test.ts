@@ -1,6 +1,5 @@
-// Request ids are made by the service: a caller's X-Request-Id never becomes a trace's key (a reused one would drop
-// the second trace and credit its evaluations to the first). The caller's id is kept for correlation only: echoed as
-// X-Client-Request-Id, logged, and noted in the trace, when it passes the `Id` rule; otherwise it is dropped.
+// Request ids are made by the service, never taken from X-Request-Id (a reused one would merge traces); a valid caller
+// id is kept for correlation only: echoed as X-Client-Request-Id, logged and noted in the trace.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';

@@ -1,6 +1,5 @@
-// Task flows end to end on both stores: agents declare their model calls, the queue precomputes each call's context
-// after a write, a write or delete invalidates them, the webhook is signed and retried, traces hold service and agent
-// steps in order, and evaluation events of an A/B split show up in the strategy report.
+// Task flows end to end on both stores: precompute after writes, invalidation, signed and retried webhooks, traces of
+// service and agent steps in order, and evaluation events of an A/B split in the strategy report.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

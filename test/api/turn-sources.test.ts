@@ -1,7 +1,5 @@
-// The two places a query reads a session's turns from, the database and the in-process copy of a small session,
-// answer every read identically on the same turns (both stores), and whole contexts come out the same with the
-// copies on or off. The copy follows later writes, never shows turns newer than the request's session row, and a
-// session deleted and created again under its id starts from nothing.
+// The database and the in-process copy of a session answer every read identically (both stores), whole contexts match
+// with copies on or off, and the copy follows writes, never runs ahead of the session row, and resets on re-creation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../src/ports.js';
 import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '../../src/pipeline/retriever/index.js';
@@ -181,7 +179,8 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatch(/sequence > /);
     }
-    // A request holding the older session row still sees the session as it was, and does not overwrite the newer memory.
+    // A request holding the older session row still sees the session as it was, and does not overwrite the newer
+    // memory.
     let k = 0;
     for (const query of queries) {
       const lexemes = await lexemesOf(query);

@@ -1,6 +1,5 @@
-// Turn vectors from a remote embedding model (ADR 0012), against a local OpenAI-compatible server (real HTTP, no
-// network): written in the background after a write, stored once however often the job runs, searched by meaning at
-// query time so a turn that shares no word with the question reaches the context, and gone with its session.
+// Turn vectors from a remote model (ADR 0012) against a local OpenAI-compatible server: embedded after a write, stored
+// once, searched by meaning so a turn sharing no word with the question reaches the context, deleted with the session.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dot, unit } from '../../src/embedder.js';

@@ -1,7 +1,5 @@
-// Webhook targets cannot reach the service's own network: names and literals that mean "inside" are refused at
-// registration and at delivery, a public-looking name is judged by every address it resolves to (answered by a
-// real DNS server on loopback), the connection goes to the address that was checked, and redirects are not
-// followed. The webhook code does not depend on the store, so one backend (PGlite) is enough here.
+// Webhook targets cannot reach the service's own network: internal names and literals refused at registration and
+// delivery, names judged by every resolved address (a DNS server on loopback), redirects not followed. PGlite only.
 import { createSocket, type Socket } from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';

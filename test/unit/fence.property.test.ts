@@ -1,7 +1,5 @@
-// Fence properties of the escaper and the renderer, on seeded random strings full of fence markers, look-alikes,
-// line breaks and forged section titles: escaped text holds no marker a reader would take for a fence, one-line
-// fields hold no line break, ordinary text is left byte for byte, and a rendered context holds exactly the fences
-// the renderer opened whatever the items' lines say.
+// Fence properties on seeded hostile strings: escaped text holds no marker, one-line fields no line break, ordinary
+// text stays byte for byte, and a rendered context holds exactly the fences the renderer opened.
 import { describe, expect, it } from 'vitest';
 import { escapeFence, frameOf, render, type Template } from '../../src/pipeline/assembler.js';
 import type { Item } from '../../src/pipeline/planner.js';

@@ -1,7 +1,5 @@
-// Runs in Node before the workerd tests. The Workers Vitest plugin resolves this project's modules for workerd,
-// so the stand-ins (pg, ioredis) cannot be imported here; they run in a tsx child process (stand-ins.ts), which
-// migrates the shared test database and starts the Neon, Upstash and Kafka-REST stand-ins on free ports.
-// vitest.workers.config.ts turns the provided settings into Worker bindings.
+// Runs in Node before the workerd tests: starts stand-ins.ts in a tsx child (the Workers plugin cannot load pg or
+// ioredis here), which migrates the test database and starts the stand-ins; vitest.workers.config.ts binds them.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,5 @@
-// The precompute job inside workerd, through the real Cloudflare queue consumer: after a write, the default
-// context is assembled in the background and the next default query is a cache hit. A second runtime (as a second
-// isolate would have) shares that cache through Upstash and sees a write's invalidation at once.
+// The precompute job in workerd through the real queue consumer: after a write the next default query is a cache hit,
+// and a second runtime sharing the Upstash cache sees a write's invalidation at once.
 import { describe, expect, it } from 'vitest';
 import type { WorkerEnv } from '../../functions/env.js';
 import { defaults } from '../../src/config/tuning.js';

@@ -1,7 +1,5 @@
-// Child process of global-setup.ts, run by tsx in plain Node. The Workers Vitest plugin resolves every module of
-// the project for workerd (worker export conditions, dependencies inlined), which breaks pg and ioredis, so the
-// Node-only work happens here: migrate the test database, start the Neon, Upstash and Kafka-REST stand-ins on free
-// ports (and a webhook receiver), print their settings as one JSON line on stdout, and stop when stdin closes (the parent exited) or on SIGTERM.
+// Child process of global-setup.ts in plain Node (workerd cannot load pg or ioredis): migrates the test database,
+// starts the stand-ins and a webhook receiver, prints their settings as one JSON line, stops when stdin closes.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,8 +29,8 @@ const kafka = await startKafkaGateway({ redisUrl, username: 'workers-test', pass
 
 const embeddings = hashedNgramEmbedder(64);
 
-// Webhook receiver (and embedding model, POST /v1/embeddings): records each POST by path; a path under /fail-first/ answers its first delivery 503, so a
-// test can watch the retry. GET /deliveries/<path> lists what arrived there.
+// Webhook receiver (and embedding model, POST /v1/embeddings): records each POST by path; a path under /fail-first/
+// answers its first delivery 503, so a test can watch the retry. GET /deliveries/<path> lists what arrived there.
 const deliveries = new Map<string, { body: string; signature: string; status: number }[]>();
 const receiver = createServer((req, res) => {
   let body = '';

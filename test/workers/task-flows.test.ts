@@ -1,6 +1,5 @@
-// Task flows inside workerd, through the real Worker and its Cloudflare queue consumer: every model call of the
-// session's agent flows is precomputed after a write, a write or delete invalidates them, the signed webhook is
-// retried through the queue, traces hold service and agent steps, and evaluation events reach the strategy report.
+// Task flows in workerd through the real Worker and its queue consumer: model calls precomputed after a write,
+// invalidated by a write or delete, signed webhooks retried, traces, and evaluations in the strategy report.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../functions/worker.js';

@@ -1,6 +1,5 @@
-// Turn vectors in workerd (ADR 0012): a Worker configured with an OpenAI-compatible embedding model (the stand-in
-// served beside the webhook receiver) embeds a session's turns from its queue consumer, stores each once through
-// the Neon driver however often the job is delivered, and answers queries with them.
+// Turn vectors in workerd (ADR 0012): a Worker with an OpenAI-compatible embedding model (a stand-in) embeds turns from
+// its queue consumer, stores each once through the Neon driver however often delivered, and answers queries with them.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';

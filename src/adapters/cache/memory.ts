@@ -1,6 +1,5 @@
-// In-process cache for the embedded default: a map with expiry, bounded in entries and in estimated bytes; the least
-// recently used entries go first. An entry's size is estimated once, when it is set, from its JSON length (two bytes
-// a character), so a few large contexts cannot hold the memory that thousands of small ones would.
+// In-process cache for the embedded default: a map with expiry, bounded in entries and in bytes estimated once per
+// entry (JSON length, two bytes a character), so a few large contexts cannot hold memory; least recently used go first.
 import type { Cache } from '../../ports.js';
 
 export interface MemoryCacheOptions {

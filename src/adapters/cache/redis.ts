@@ -1,6 +1,5 @@
-// Self-hosted Redis for the Node runtime (REDIS_URL). It reuses the Upstash cache logic — the same key layout and
-// prefix index sets — through a small shim from the Upstash client's calls to ioredis. Commands fail fast instead
-// of queueing while Redis is down, so requests fall back to the database at once.
+// Self-hosted Redis for Node (REDIS_URL): the Upstash cache logic (same key layout, prefix index sets) over ioredis
+// through a small shim. Commands fail fast while Redis is down, so requests fall back to the database at once.
 import { Redis as IORedis } from 'ioredis';
 import type { Cache } from '../../ports.js';
 import { upstashCache, type UpstashClient } from './upstash.js';

@@ -1,6 +1,5 @@
-// Upstash Redis (REST) cache for Workers. Values are JSON with a TTL. deletePrefix never walks the keyspace
-// (KEYS/SCAN are slow and billed per key on Upstash): every key is also recorded in index sets named after its
-// ':'-terminated prefixes, and deleting a prefix deletes the members of that one set.
+// Upstash Redis (REST) cache for Workers: JSON values with a TTL. Each key is also listed in index sets named after its
+// ':'-terminated prefixes, so deletePrefix empties one set instead of walking the keyspace (slow, billed per key).
 import type { Redis } from '@upstash/redis';
 import type { Cache } from '../../ports.js';
 

@@ -1,8 +1,5 @@
-// Offline semantic vectors from a word-vector table (assets/word-vectors.bin, GloVe-derived; see
-// scripts/word-vectors/build.ts). A text's vector is the smooth-inverse-frequency weighted mean of its words'
-// vectors with the table's common direction removed (Arora et al., 2017): frequent words weigh little, and the
-// direction every mean shares does not make unrelated texts look alike. A weak paraphrase signal, fused with the
-// lexical ranking, never used alone.
+// Offline sentence vectors from the bundled word-vector table (ADR 0006): the SIF-weighted mean of a text's word
+// vectors without the table's common direction (Arora et al., 2017). A weak meaning signal, for seeds and the ranker.
 import { unit, type WordLevel, type WordVectorEmbedder } from '../../embedder.js';
 
 export interface WordVectorTable {

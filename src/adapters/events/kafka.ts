@@ -1,5 +1,5 @@
-// Kafka over the Upstash Kafka REST protocol (seed 000 ADR-002), with `@upstash/kafka`: plain HTTPS, so it runs in
-// Workers as well as in Node. Publishes domain events to one topic; reads external events from another.
+// Kafka over the Upstash Kafka REST protocol with `@upstash/kafka`: plain HTTPS, so it runs in Workers as well as
+// in Node. Publishes domain events to one topic; reads external events from another.
 import { Kafka } from '@upstash/kafka';
 import { joinKey } from '../../cache-keys.js';
 import type { Env } from '../../config/env.js';

@@ -1,6 +1,5 @@
-// GET /docs: the interactive API reference (Scalar) over /openapi.json. Scalar's page loads its script from a CDN by
-// default; here the bundled copy in node_modules is served at /docs/scalar.js so the docs work offline. Where that
-// file cannot be read (Workers has no disk) the page falls back to the CDN.
+// GET /docs: the API reference (Scalar) over /openapi.json, with Scalar's bundled script served at /docs/scalar.js so
+// it works offline; where that file cannot be read (Workers has no disk) the page loads it from the CDN.
 import type { App } from '../app.js';
 import { errorResponse } from '../errors.js';
 import { packageFileUrl, readStaticFile } from '../static-files.js';

@@ -1,6 +1,5 @@
 // GET /inspect: the context inspector, a static page that calls the API from the browser with a key the user types.
-// Only the page's own files are served (a fixed list), never a path taken from the request. Where there is no disk
-// (Workers) they answer 404.
+// Only the page's own files are served (a fixed list); without a disk (Workers) they answer 404.
 import type { App } from '../app.js';
 import { errorResponse } from '../errors.js';
 import { readStaticFile } from '../static-files.js';

@@ -1,7 +1,5 @@
-// POST/GET/DELETE /mcp: the MCP tools over Streamable HTTP, with the same bearer key as /v1. Stateless: each POST
-// gets its own server and transport bound to the key's tenant, and answers with JSON, so any instance (a Node
-// process or a Worker isolate) can serve any request. Without sessions there is no server-initiated stream to open
-// with GET and nothing to end with DELETE; both answer 405 as the protocol allows.
+// POST /mcp: the MCP tools over Streamable HTTP with the /v1 bearer key, stateless (a server per POST, JSON answers) so
+// any instance serves any request. GET and DELETE answer 405: there is no session to stream from or end.
 import { limits } from '../../config/tuning.js';
 import { ApiError } from '../../errors.js';
 import type { Ctx, Deps } from '../../ports.js';

@@ -1,4 +1,4 @@
-// Importance strategy (seed 000 ADR-003): score each turn, keep the most important that fit, in order.
+// Importance strategy of compaction: score each turn, keep the most important that fit, in order.
 import type { Tokenizer } from '../../tokenizer.js';
 
 export interface ScoredTurn {

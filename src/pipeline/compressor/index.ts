@@ -1,5 +1,5 @@
-// CompressionManager (seed 000 ADR-003): one entry point, pluggable strategies. `summarize` uses the LLM when one
-// is configured and falls back to the extractive summary when it is absent, slow or failing.
+// Compression: one entry point, pluggable strategies. `summarize` uses the LLM when one is configured and falls back
+// to the extractive summary when it is absent, slow or failing.
 import type { Logger } from '../../logger.js';
 import type { Llm } from '../../ports.js';
 import type { Tokenizer } from '../../tokenizer.js';

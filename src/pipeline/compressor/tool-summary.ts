@@ -1,8 +1,5 @@
-// Structured tool-result summaries (seed 001 M3): a tool's output reduced to its key fields — identifiers, numbers,
-// dates, statuses, errors, paths — with every kept value exactly as the tool wrote it. The choice is schema-agnostic:
-// it looks at the shape of each key/value pair (what the value is made of, how often it repeats in the output), never
-// at tool or field names, except for the fields an operator lists for a tool. Prose is dropped; the full output stays
-// stored and searchable.
+// Structured tool-result summaries (ADR 0008): an output reduced to its key values (ids, numbers, dates, statuses,
+// errors, paths), kept verbatim and chosen by shape, not by tool or field name; the full output stays stored.
 import type { Tokenizer } from '../../tokenizer.js';
 
 /** Highest priority first: what is dropped last when a summary has to shrink. */

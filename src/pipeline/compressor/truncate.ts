@@ -1,4 +1,4 @@
-// Truncation strategy (seed 000 ADR-003): keep the head and the tail, mark what was cut.
+// Truncation strategy: keep the head and the tail, mark what was cut.
 import type { Tokenizer } from '../../tokenizer.js';
 
 const HEAD_SHARE = 0.6;

@@ -1,7 +1,5 @@
-// Candidate rows (a turn with its lexemes) remembered in this process for sessions read from the database. A stored
-// turn never changes, and questions about one session keep meeting the same turns (its names' and topics' matches and
-// their neighbours: 62 % of the rows 200 LoCoMo questions asked for on a 100k-turn session had been read before), so
-// a query reads only the rows it has not seen. Bounded by estimated bytes, least recently used dropped first.
+// Candidate rows (a turn with its lexemes) remembered in this process for sessions read from the database (ADR 0011):
+// a stored turn never changes, so a query reads only rows it has not seen. Bounded by bytes, least recently used out.
 import { defaults } from '../../config/tuning.js';
 import type { CandidateRow } from './types.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';

@@ -1,8 +1,5 @@
-// How much a turn recounts, judged from its form alone: a first-person account of something done or planned ("I just
-// signed up for a pottery class", "we went camping last week") and length raise it; a question lowers it.
-// Pleasantries ("Wow, that's great!") score near 0. Used where nothing else tells a participant's turns apart: a
-// question about a person ("What does Melanie do to destress?") shares only the name with most of that person's
-// turns, and of those, the ones that recount something are the ones that answer.
+// How much a turn recounts, from its form alone (ADR 0013): a first-person account of something done or planned and
+// length raise it, a question lowers it. It tells apart a named person's turns that share only the name with a query.
 
 /** A first-person subject with a verb in the past (or present perfect), or an expression placing it in time. */
 const recounts = new RegExp(

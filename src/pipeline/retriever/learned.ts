@@ -1,8 +1,5 @@
-// The learned ranker (ADR 0014): one logistic regression over what the ranking already knows of a candidate turn
-// (./rank.ts signals, closeness in meaning, seeding, length) gives the probability that the turn is one a question
-// needs. Relevant history is then packed by probability per token: for a fixed budget, that order carries the most
-// expected evidence (the greedy knapsack order), where packing by score alone spends long turns' tokens on what a
-// few short ones would carry. The weights are fitted by `npm run eval:train` and live in ./ranker-model.ts.
+// The learned ranker (ADR 0014): a logistic regression over a candidate's signals gives the probability that it is
+// evidence; relevant history is packed by probability per token. Weights: ./ranker-model.ts (`npm run eval:train`).
 import { firstIndex } from '../sorted.js';
 import type { Signals } from './rank.js';
 import { featureNames, type FeatureName, type RankerModel } from './features.js';

@@ -8,7 +8,9 @@ export interface Lexemes {
   length: number;
 }
 
-/** Parses the text form of a tsvector: `'lexeme':1,5A 'other':3`. A hand-written scanner: it runs on every candidate. */
+/**
+ * Parses the text form of a tsvector: `'lexeme':1,5A 'other':3`. A hand-written scanner: it runs on every candidate.
+ */
 export function parseTsvector(text: string | null | undefined): Lexemes {
   const tf = new Map<string, number>();
   let length = 0;

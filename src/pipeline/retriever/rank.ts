@@ -1,14 +1,5 @@
-// In-process signals of a bounded candidate set (the full-text hits, the seeds by meaning and their neighbours).
-// PostgreSQL finds the candidates with its index; this scores them with what its ranking cannot express, and the
-// learned ranker (./learned.ts) weighs the score and its parts with the other signals:
-// - BM25 with per-term IDF from the session (ts_rank_cd has no IDF: a rare name weighs as much as "good");
-// - stem-prefix variants at a reduced weight ("entrepreneur" also matches "entrepreneurial");
-// - the episode a turn belongs to (turns of one day): a turn in an episode about the query's topic is more likely
-//   relevant than an isolated mention, so the episode's own BM25 score scales the turn's;
-// - the speaker: when the query names a participant, that participant's own turns weigh a little more, and those
-//   that match by the name alone weigh by how much they recount (./informative.ts);
-// - explicit calendar cues in the query ("in June 2023");
-// - conversational adjacency: a hit's neighbours inherit part of its score (the answer follows the question).
+// In-process signals of the bounded candidate set (ADR 0005): BM25 with the session's IDF, stem-prefix variants, the
+// episode, the named speaker, calendar cues and adjacency; the learned ranker (./learned.ts) weighs them.
 import { firstIndex } from '../sorted.js';
 import type { Lexemes } from './lexemes.js';
 import { informativeness } from './informative.js';

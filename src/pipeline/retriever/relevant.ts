@@ -1,6 +1,5 @@
-// Relevant history for one query: the bounded candidate set's signals (./rank.ts) and closeness in meaning, weighed
-// by the learned ranker (./learned.ts) into the order the planner packs, and near-duplicate removal among the
-// candidates a budget could hold.
+// Relevant history for one query: the candidates' signals (./rank.ts) and closeness in meaning weighed by the learned
+// ranker (./learned.ts) into the order the planner packs; near-duplicates removed among what a budget could hold.
 import { defaults } from '../../config/tuning.js';
 import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';

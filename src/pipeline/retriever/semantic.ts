@@ -1,9 +1,5 @@
-// Semantic seeds: turns that answer a query in other words ("exercises" → a turn about a yoga class). Soft term
-// matching over word vectors: each content word of the query is compared with every word the session uses, and a
-// turn scores by its closest words (above a cosine threshold), weighted by how rare each query word is. Exact
-// matches are left to the lexical search. The session's words are read incrementally (only turns newer than the
-// last seen) and kept in this process, so a query costs one small read (none when the session's turns are held in
-// process, snapshot.ts) and a pass over the session's vocabulary.
+// Semantic seeds (ADR 0006): turns that answer in other words, by soft term matching of the query's words against the
+// session's words over word vectors. The session's word index stays in process and is extended with new turns only.
 import { defaults } from '../../config/tuning.js';
 import type { WordLevel } from '../../embedder.js';
 import type { TurnSource } from './types.js';

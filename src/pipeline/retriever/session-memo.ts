@@ -1,7 +1,5 @@
-// What a process remembers per session for the query path (session copies, term matches, candidate rows): entries
-// keyed by tenant, session, the session's creation time (a session deleted and created again under its id is another
-// session) and a part, each with an estimated size. The least recently used go first once a bound is passed, and a
-// session's entries all go when it is deleted.
+// What a process remembers per session for the query path (copies, term matches, candidate rows), keyed by tenant,
+// session and its creation time; least recently used go first past a bound, and all go when the session is deleted.
 
 export interface MemoSession {
   tenantId: string;

@@ -1,8 +1,5 @@
-// An in-process copy of a small session's turns, so a query reads them with no round trip. Turns are immutable and
-// only ever appended (a session's rows go all at once when it is deleted), so the copy is brought up to date by
-// reading the turns after the last one it holds, and the session's creation time in the key tells a session deleted
-// and created again under its id from the one copied. Answers every read exactly as the database source does
-// (./sql-source.ts), which the tests check on the same turns.
+// An in-process copy of a small session's turns (ADR 0009), brought up to date by reading only the turns after its
+// last; it answers every read exactly as the database source (./sql-source.ts) does, which the tests check.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
@@ -46,7 +43,9 @@ export interface SnapshotSession {
   total_tokens: number;
 }
 
-/** Whether a session is small enough to be held in process: at most `maxTurns` turns and `defaults.snapshot.maxTokens`. */
+/**
+ * Whether a session is small enough to be held in process: at most `maxTurns` turns and `defaults.snapshot.maxTokens`.
+ */
 export function snapshotFits(session: SnapshotSession, maxTurns: number): boolean {
   return session.last_sequence <= maxTurns && session.total_tokens <= defaults.snapshot.maxTokens;
 }

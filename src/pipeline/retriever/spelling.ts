@@ -1,7 +1,5 @@
-// Misspelt query words ("torunament", "educaton") match nothing in the full-text index. A lower-case word that the
-// bundled word table does not know (its 50,000 most frequent words) is looked up one edit away — a letter dropped,
-// added, changed or two swapped — and the most frequent spelling found is searched beside it. Names (capitalised),
-// short words and known words are left alone; the query keeps the original word, so nothing it matched is lost.
+// Misspelt query words ("torunament"): a lower-case word the bundled word table does not know is also searched as its
+// most frequent known spelling one edit away. Names, short words and known words are left alone; the original stays.
 import type { WordLevel } from '../../embedder.js';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';

@@ -1,6 +1,5 @@
-// Time cues in a query ("in June", "May 2023", "during 2022"): turns written in that period are more likely to be
-// what the question is about. Only explicit calendar mentions count; relative phrases need a reference time the
-// query does not carry.
+// Time cues in a query ("in June", "May 2023"): turns written in that period are more likely what it is about. Only
+// explicit calendar mentions count; relative phrases need a reference time the query does not carry.
 
 export interface TimeWindow {
   /** Inclusive start, ISO 8601. */

@@ -1,8 +1,5 @@
-// Full-text matches of a session's query terms, remembered in this process for sessions read from the database
-// (those too large for an in-process copy, snapshot.ts). A term's newest matches are a pure function of the session's
-// turns up to a sequence, and turns are only appended, so a later query of the same term reads only the matches after
-// the sequence it was remembered at. Questions about one session repeat its names and topics: about half the terms of
-// the LoCoMo questions recur within 200 questions, and the most frequent terms are the dearest to look up.
+// Full-text matches of query terms remembered in this process for sessions read from the database (ADR 0011): turns
+// are only appended, so a later query of a term reads only the matches after the sequence it was remembered at.
 import { defaults } from '../../config/tuning.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 

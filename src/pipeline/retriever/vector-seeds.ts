@@ -1,10 +1,5 @@
-// Vector seeds (ADR 0012): the turns of a session closest to the query in meaning seed the candidates beside the
-// full-text hits, so a turn that answers in other words ("What activities…?" → a turn about a pottery class) can be
-// found at all, not only re-ranked once found. A remote model's turn vectors are written in the background
-// (services/turn-vectors.ts) and read here; the bundled word vectors' sentence vectors are computed here from the
-// session's turns. Either way a query embeds only its own text, each session's vectors are held in this process and
-// brought up to date with only the turns since, and they are scored exactly: the search is per session, where an
-// approximate index built over every tenant's vectors would first have to be filtered down to one session.
+// Vector seeds (ADR 0012): the session's turns closest to the query in meaning join the candidates. A remote model's
+// vectors are stored by services/turn-vectors.ts, the bundled ones computed here; both searched exactly per session.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';

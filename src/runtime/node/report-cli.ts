@@ -1,5 +1,5 @@
-// `npm run report -- strategies [--tenant <id>] [--agent <id>] [--since <date>] [--json]`: compare context strategy
-// variants on evaluation scores, success, tokens and overflow, read directly from the database (DATABASE_URL or DATA_DIR).
+// `npm run report -- strategies [--tenant <id>] [--agent <id>] [--since <date>] [--json]`: strategy variants compared
+// on evaluation scores, success, tokens and overflow, read directly from the database (DATABASE_URL or DATA_DIR).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openPglite } from '../../adapters/store/pglite.js';

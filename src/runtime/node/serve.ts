@@ -1,7 +1,5 @@
-// The app on a Node HTTP server, as `npm start` runs it. One thing is added to @hono/node-server: a request body the
-// app answered without reading (a 413 from its declared length, a 401 before the body was needed) is read to its
-// end and thrown away before the answer goes out, so the connection stays in step and can be kept alive. A body
-// past the bound is not waited for: the answer says `Connection: close`, and the socket closes once it is sent.
+// The app on a Node HTTP server, as `npm start` runs it. A body the app answered without reading (413, an early 401) is
+// drained before the answer so the connection stays usable; past a bound the answer closes the connection instead.
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';

@@ -1,8 +1,5 @@
-// EventHandler (seed 000): HandleNewConversation, HandleToolExecution, HandleMemoryUpdate. An event is processed
-// before it is acknowledged; `event_id` makes redelivery harmless: every type applies once per event id and a
-// redelivery, sequential or concurrent, answers as the first delivery did. Each type is keyed by the event id in
-// the statement that applies it (a write's idempotency record, a memory id derived from it, a delete whose outcome
-// is the same however often it runs), so there is no separate record to race on.
+// External events (POST /v1/events, the Kafka inbound topic): conversation.new, tool.executed and memory.updated, each
+// applied once per `event_id`, so a redelivery answers as the first delivery did.
 import { checkJsonInput } from '../../http/middleware/input-guard.js';
 import type { Ctx } from '../../ports.js';
 import type { EventBody } from '../../schemas/events.js';
@@ -10,6 +7,11 @@ import { createMemory, deleteMemory, eventMemoryId } from '../memories.js';
 import { updateToolResult } from '../tool-chains.js';
 import { writeTurns } from '../write-turns.js';
 
+/**
+ * Applies one event before it is acknowledged. Each type is keyed by the event id in the statement that applies it (a
+ * write's idempotency record, a memory id derived from it, a delete that ends the same however often it runs), so a
+ * redelivery, sequential or concurrent, has no separate record to race on.
+ */
 export async function handleEvent(
   ctx: Ctx,
   event: EventBody,

@@ -1,7 +1,5 @@
-// External events from a Kafka topic: the bodies POST /v1/events takes, handled by the same `handleEvent`. The
-// tenant comes from the message's `tenant_id` header (whoever can write to the topic is trusted, as a key holder
-// is over HTTP). Offsets are committed after processing; a redelivered message is harmless because every event
-// gets an `event_id`, its own or its topic coordinates.
+// External events from a Kafka topic, handled by `handleEvent`; the tenant is the message's `tenant_id` header. Offsets
+// are committed after processing; a redelivery is harmless (`event_id`: its own or its topic coordinates).
 import { sql } from 'drizzle-orm';
 import { ApiError } from '../../errors.js';
 import type { Ctx, Deps } from '../../ports.js';
