@@ -28,14 +28,18 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (content == null) return '';
   if (Array.isArray(content))
-    return content.map((p) => (typeof p === 'string' ? p : typeof p?.text === 'string' ? p.text : '')).filter(Boolean).join('\n');
+    return content
+      .map((p) => (typeof p === 'string' ? p : typeof p?.text === 'string' ? p.text : ''))
+      .filter(Boolean)
+      .join('\n');
   return JSON.stringify(content);
 }
 
 /** One message in either shape → one turn in the API's shape; fields the API does not know are left out. */
 export function toTurn(m: ChatMessage, where: string): Turn {
   const role = m.role === 'developer' ? 'system' : m.role;
-  if (!role || !ROLES.has(role)) throw new Error(`${where}: role must be one of user, assistant, tool, system (got ${JSON.stringify(m.role)})`);
+  if (!role || !ROLES.has(role))
+    throw new Error(`${where}: role must be one of user, assistant, tool, system (got ${JSON.stringify(m.role)})`);
   const turn: Turn = { role: role as Turn['role'], content: textOf(m.content) };
   if (m.name) turn.name = m.name;
   if (m.tool_call_id) turn.tool_call_id = m.tool_call_id;
@@ -63,8 +67,11 @@ export function parseConversation(text: string, source = 'input'): Turn[] {
     whole = undefined;
   }
   if (whole !== undefined && (Array.isArray(whole) || !('role' in (whole as object)))) {
-    const list = Array.isArray(whole) ? whole : ((whole as { messages?: unknown[]; turns?: unknown[] }).messages ?? (whole as { turns?: unknown[] }).turns);
-    if (!Array.isArray(list)) throw new Error(`${source}: expected an array of messages, or an object with "messages" or "turns"`);
+    const list = Array.isArray(whole)
+      ? whole
+      : ((whole as { messages?: unknown[]; turns?: unknown[] }).messages ?? (whole as { turns?: unknown[] }).turns);
+    if (!Array.isArray(list))
+      throw new Error(`${source}: expected an array of messages, or an object with "messages" or "turns"`);
     return list.map((m, i) => toTurn(m as ChatMessage, `${source}: message ${i + 1}`));
   }
   return text.split(/\r?\n/).flatMap((line, i) => {
@@ -80,7 +87,10 @@ export function parseConversation(text: string, source = 'input'): Turn[] {
 }
 
 export function batchKey(sessionId: string, index: number, batch: Turn[]): string {
-  return `import-${createHash('sha256').update(JSON.stringify([sessionId, index, batch])).digest('hex').slice(0, 40)}`;
+  return `import-${createHash('sha256')
+    .update(JSON.stringify([sessionId, index, batch]))
+    .digest('hex')
+    .slice(0, 40)}`;
 }
 
 export interface ImportProgress {
@@ -99,8 +109,7 @@ export interface ImportResult {
   replayed_batches: number;
 }
 
-const retryable = (err: unknown) =>
-  !(err instanceof ContextApiError) || err.status === 429 || err.status >= 500;
+const retryable = (err: unknown) => !(err instanceof ContextApiError) || err.status === 429 || err.status >= 500;
 
 export async function importConversation(opts: {
   client: ContextClient;
@@ -114,7 +123,13 @@ export async function importConversation(opts: {
 }): Promise<ImportResult> {
   const size = Math.max(1, Math.min(MAX_BATCH, opts.batchSize ?? 100));
   const batches = Math.ceil(opts.turns.length / size);
-  const result: ImportResult = { session_id: opts.sessionId, turns: opts.turns.length, stored: 0, duplicates: 0, replayed_batches: 0 };
+  const result: ImportResult = {
+    session_id: opts.sessionId,
+    turns: opts.turns.length,
+    stored: 0,
+    duplicates: 0,
+    replayed_batches: 0,
+  };
   for (let b = 0; b < batches; b++) {
     const batch = opts.turns.slice(b * size, (b + 1) * size);
     const body: WriteTurnsRequest = {
@@ -130,7 +145,13 @@ export async function importConversation(opts: {
         result.duplicates += duplicates;
         result.stored += out.replayed ? 0 : out.turns.length - duplicates;
         if (out.replayed) result.replayed_batches += 1;
-        opts.onProgress?.({ batch: b + 1, batches, sent: Math.min(opts.turns.length, (b + 1) * size), total: opts.turns.length, replayed: out.replayed });
+        opts.onProgress?.({
+          batch: b + 1,
+          batches,
+          sent: Math.min(opts.turns.length, (b + 1) * size),
+          total: opts.turns.length,
+          replayed: out.replayed,
+        });
         break;
       } catch (err) {
         // The same Idempotency-Key makes a retry safe even if the first attempt was stored.
@@ -162,12 +183,18 @@ async function main() {
   });
   const file = positionals[0];
   if (values.help || !file || !values.session) {
-    console.error('usage: import-conversation <file.json|file.jsonl> --session <id> [--batch-size N] [--user-id ID] [--agent-id ID] [--url URL] [--key KEY]');
+    console.error(
+      'usage: import-conversation <file.json|file.jsonl> --session <id> [--batch-size N] [--user-id ID] [--agent-id ID] [--url URL] [--key KEY]',
+    );
     process.exit(values.help ? 0 : 2);
   }
   const apiKey = values.key ?? process.env.CONTEXT_API_KEY ?? localKey();
-  if (!apiKey) throw new Error('no API key: pass --key, set CONTEXT_API_KEY, or run `npm start` once to create .data/api-key');
-  const client = new ContextClient({ baseUrl: values.url ?? process.env.CONTEXT_URL ?? 'http://127.0.0.1:8787', apiKey });
+  if (!apiKey)
+    throw new Error('no API key: pass --key, set CONTEXT_API_KEY, or run `npm start` once to create .data/api-key');
+  const client = new ContextClient({
+    baseUrl: values.url ?? process.env.CONTEXT_URL ?? 'http://127.0.0.1:8787',
+    apiKey,
+  });
   const turns = parseConversation(readFileSync(file, 'utf8'), path.basename(file));
 
   const tty = process.stderr.isTTY;
@@ -190,7 +217,9 @@ async function main() {
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   main().catch((err: unknown) => {
     const e = err as Error & Partial<ContextApiError>;
-    console.error(`import failed: ${e.code ? `${e.code}: ` : ''}${e.message}${e.requestId ? ` (request ${e.requestId})` : ''}`);
+    console.error(
+      `import failed: ${e.code ? `${e.code}: ` : ''}${e.message}${e.requestId ? ` (request ${e.requestId})` : ''}`,
+    );
     process.exit(1);
   });
 }

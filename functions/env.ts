@@ -58,7 +58,9 @@ export function runtimeFor(env: WorkerEnv): Promise<Runtime> {
 
 async function buildRuntime(env: WorkerEnv): Promise<Runtime> {
   // Only string bindings are settings; the queue binding and other objects are not.
-  const strings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const strings = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   const settings = parseEnv(strings);
   const missing = ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'].filter((k) => !strings[k]);
   if (missing.length) throw new Error(`invalid configuration: missing ${missing.join(', ')}`);
@@ -71,7 +73,8 @@ async function buildRuntime(env: WorkerEnv): Promise<Runtime> {
     store: openNeon(settings.DATABASE_URL!, { fetchEndpoint: env.NEON_FETCH_ENDPOINT || undefined }),
     cache: upstashCache(redis),
     // Shared by every isolate and region, unlike the per-process limiter of the Node runtime.
-    rateLimiter: settings.RATE_LIMIT_PER_MINUTE > 0 ? upstashRateLimiter(redis, settings.RATE_LIMIT_PER_MINUTE) : undefined,
+    rateLimiter:
+      settings.RATE_LIMIT_PER_MINUTE > 0 ? upstashRateLimiter(redis, settings.RATE_LIMIT_PER_MINUTE) : undefined,
     queue: cloudflareQueue(env.JOBS),
     llm: settings.OPENAI_API_KEY
       ? openAiLlm({

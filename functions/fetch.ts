@@ -9,8 +9,20 @@ export async function handleFetch(request: Request, env: WorkerEnv, ctx: Executi
   } catch (err) {
     // No logger yet: the settings that configure it may be what failed.
     const requestId = crypto.randomUUID();
-    console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'worker start failed', request_id: requestId, error: (err as Error).message }));
-    return errorResponse(requestId, 'UNAVAILABLE', 'the service is not configured correctly; the request id identifies it in the logs');
+    console.error(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        msg: 'worker start failed',
+        request_id: requestId,
+        error: (err as Error).message,
+      }),
+    );
+    return errorResponse(
+      requestId,
+      'UNAVAILABLE',
+      'the service is not configured correctly; the request id identifies it in the logs',
+    );
   }
   const response = await runtime.app.fetch(request, env, ctx);
   // Isolates are many and short-lived, so /metrics alone would miss most counts: every METRICS_LOG_EVERY requests an

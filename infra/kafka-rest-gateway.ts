@@ -62,9 +62,17 @@ export async function startKafkaGateway(opts: KafkaGatewayOptions): Promise<Kafk
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl, '(unparseable Redis URL)')}: ${errorMessage(lastError ?? err)}`, { cause: err });
+    throw new Error(
+      `cannot reach Redis at ${redactUrl(opts.redisUrl, '(unparseable Redis URL)')}: ${errorMessage(lastError ?? err)}`,
+      { cause: err },
+    );
   }
-  const ctx: Context = { redis, prefix: opts.prefix ?? 'kafka:', redeliverAfterMs: opts.redeliverAfterMs ?? 30_000, blocking: new Set() };
+  const ctx: Context = {
+    redis,
+    prefix: opts.prefix ?? 'kafka:',
+    redeliverAfterMs: opts.redeliverAfterMs ?? 30_000,
+    blocking: new Set(),
+  };
   const expectedAuth = `Basic ${Buffer.from(`${opts.username}:${opts.password}`, 'utf8').toString('base64')}`;
 
   const server = createServer((req, res) => {
@@ -147,13 +155,17 @@ const idOf = (offset: number) => `0-${offset + 1}`;
 const offsetOf = (id: string) => Number(id.slice(id.indexOf('-') + 1)) - 1;
 
 function topicName(value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(value)) throw new GatewayError(400, `invalid topic: ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(value))
+    throw new GatewayError(400, `invalid topic: ${JSON.stringify(value)}`);
   return value;
 }
 
 function partitionOf(value: unknown): number {
   if (value === undefined || value === 0) return 0;
-  throw new GatewayError(400, `partition ${JSON.stringify(value)} does not exist: the stand-in has one partition (0) per topic`);
+  throw new GatewayError(
+    400,
+    `partition ${JSON.stringify(value)} does not exist: the stand-in has one partition (0) per topic`,
+  );
 }
 
 async function listTopics(ctx: Context): Promise<Record<string, number>> {
@@ -176,8 +188,18 @@ async function produce(ctx: Context, body: unknown) {
     // Upstash takes the timestamp in seconds on produce and reports milliseconds.
     const timestamp = typeof r.timestamp === 'number' ? r.timestamp * 1000 : Date.now();
     await ctx.redis.sadd(topicsKey(ctx), topic);
-    const id = await ctx.redis.xadd(streamKey(ctx, topic), '0-*', 'value', r.value, 'key', typeof r.key === 'string' ? r.key : '',
-      'timestamp', String(timestamp), 'headers', JSON.stringify(headers));
+    const id = await ctx.redis.xadd(
+      streamKey(ctx, topic),
+      '0-*',
+      'value',
+      r.value,
+      'key',
+      typeof r.key === 'string' ? r.key : '',
+      'timestamp',
+      String(timestamp),
+      'headers',
+      JSON.stringify(headers),
+    );
     out.push({ topic, partition, offset: offsetOf(id!), timestamp });
   }
   return out;
@@ -209,28 +231,52 @@ async function ensureGroup(ctx: Context, topic: string, group: string, reset: st
   }
 }
 
-async function consume(ctx: Context, group: string, instance: string, body: unknown, headers: IncomingMessage['headers']): Promise<KafkaMessage[]> {
+async function consume(
+  ctx: Context,
+  group: string,
+  instance: string,
+  body: unknown,
+  headers: IncomingMessage['headers'],
+): Promise<KafkaMessage[]> {
   const b = (body ?? {}) as { topic?: unknown; topics?: unknown; timeout?: unknown };
-  const topics = (b.topics !== undefined ? (Array.isArray(b.topics) ? b.topics : [b.topics]) : [b.topic]).map(topicName);
+  const topics = (b.topics !== undefined ? (Array.isArray(b.topics) ? b.topics : [b.topics]) : [b.topic]).map(
+    topicName,
+  );
   if (topics.length === 0) throw new GatewayError(400, 'no topic to consume');
-  const timeout = Math.min(MAX_TIMEOUT_MS, typeof b.timeout === 'number' && b.timeout >= 0 ? b.timeout : DEFAULT_TIMEOUT_MS);
+  const timeout = Math.min(
+    MAX_TIMEOUT_MS,
+    typeof b.timeout === 'number' && b.timeout >= 0 ? b.timeout : DEFAULT_TIMEOUT_MS,
+  );
   const reset = String(headers['kafka-auto-offset-reset'] ?? 'latest');
-  if (!['earliest', 'latest', 'none'].includes(reset)) throw new GatewayError(400, `invalid Kafka-Auto-Offset-Reset: ${reset}`);
+  if (!['earliest', 'latest', 'none'].includes(reset))
+    throw new GatewayError(400, `invalid Kafka-Auto-Offset-Reset: ${reset}`);
   const autoCommit = String(headers['kafka-enable-auto-commit'] ?? 'true') !== 'false';
   for (const topic of topics) await ensureGroup(ctx, topic, group, reset);
 
   const messages: KafkaMessage[] = [];
   // Messages another delivery left uncommitted for too long come first, in offset order.
   for (const topic of topics) {
-    const [, claimed] = (await ctx.redis.xautoclaim(streamKey(ctx, topic), group, instance, ctx.redeliverAfterMs, '0-0', 'COUNT', MAX_MESSAGES)) as [string, (Entry | null)[]];
+    const [, claimed] = (await ctx.redis.xautoclaim(
+      streamKey(ctx, topic),
+      group,
+      instance,
+      ctx.redeliverAfterMs,
+      '0-0',
+      'COUNT',
+      MAX_MESSAGES,
+    )) as [string, (Entry | null)[]];
     for (const e of claimed) if (e) messages.push(toMessage(topic, e));
   }
   const read = async (conn: Redis, block: number) => {
     const args: (string | number)[] = ['GROUP', group, instance, 'COUNT', MAX_MESSAGES - messages.length];
     if (block > 0) args.push('BLOCK', block);
-    const reply = (await conn.call('XREADGROUP', ...args, 'STREAMS', ...topics.map((t) => streamKey(ctx, t)), ...topics.map(() => '>'))) as
-      | [string, Entry[]][]
-      | null;
+    const reply = (await conn.call(
+      'XREADGROUP',
+      ...args,
+      'STREAMS',
+      ...topics.map((t) => streamKey(ctx, t)),
+      ...topics.map(() => '>'),
+    )) as [string, Entry[]][] | null;
     for (const [key, entries] of reply ?? []) {
       const topic = topics.find((t) => streamKey(ctx, t) === key)!;
       for (const e of entries) messages.push(toMessage(topic, e));
@@ -263,7 +309,12 @@ async function commitOffset(ctx: Context, group: string, topic: string, offset: 
   if (!Number.isInteger(offset) || offset < 0) throw new GatewayError(400, `invalid offset: ${offset}`);
   const key = streamKey(ctx, topic);
   for (;;) {
-    const pending = (await ctx.redis.xpending(key, group, '-', `(${idOf(offset)}`, 1000)) as [string, string, number, number][];
+    const pending = (await ctx.redis.xpending(key, group, '-', `(${idOf(offset)}`, 1000)) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
     if (pending.length === 0) break;
     await ctx.redis.xack(key, group, ...pending.map((p) => p[0]));
     if (pending.length < 1000) break;

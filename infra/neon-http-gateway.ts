@@ -258,4 +258,3 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-

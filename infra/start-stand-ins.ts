@@ -32,7 +32,13 @@ let kafka: KafkaGateway | undefined;
 try {
   neon = await startNeonGateway({ databaseUrl, port: neonPort, host });
   upstash = await startUpstashGateway({ redisUrl, token, port: upstashPort, host });
-  kafka = await startKafkaGateway({ redisUrl, username: kafkaUsername, password: kafkaPassword, port: kafkaPort, host });
+  kafka = await startKafkaGateway({
+    redisUrl,
+    username: kafkaUsername,
+    password: kafkaPassword,
+    port: kafkaPort,
+    host,
+  });
 } catch (err) {
   await Promise.allSettled([neon?.close(), upstash?.close(), kafka?.close()]);
   console.error(`could not start the stand-ins: ${err instanceof Error ? err.message : String(err)}`);
@@ -66,4 +72,3 @@ async function stop(signal: string): Promise<void> {
 }
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
-

@@ -76,7 +76,9 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     redis.disconnect();
     // connect() only says "Connection is closed"; the emitted error has the cause (e.g. ECONNREFUSED).
     const reason = errorMessage(lastError ?? err);
-    throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl, '(unparseable Redis URL)')}: ${reason}`, { cause: err });
+    throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl, '(unparseable Redis URL)')}: ${reason}`, {
+      cause: err,
+    });
   }
 
   const extraConnections = new Set<Redis>();
@@ -202,7 +204,10 @@ function send(conn: Redis, [command, ...args]: Command): Promise<unknown> {
   // Upstash runs a newer Redis than this machine's 7.0: drop script shebang flags 7.0 does not know (e.g.
   // `allow-key-locking`, sent by @upstash/ratelimit). The script's SHA changes, so clients fall back from EVALSHA to
   // EVAL, which they do anyway on NOSCRIPT.
-  if ((upper === 'EVAL' || upper === 'EVAL_RO' || (upper === 'SCRIPT' && String(args[0]).toUpperCase() === 'LOAD')) && args.length > 0) {
+  if (
+    (upper === 'EVAL' || upper === 'EVAL_RO' || (upper === 'SCRIPT' && String(args[0]).toUpperCase() === 'LOAD')) &&
+    args.length > 0
+  ) {
     const i = upper === 'SCRIPT' ? 1 : 0;
     if (typeof args[i] === 'string') args[i] = stripNewerScriptFlags(args[i] as string);
   }
@@ -214,7 +219,10 @@ const KNOWN_SCRIPT_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no
 export function stripNewerScriptFlags(script: string): string {
   const m = script.match(/^#!lua flags=([^\n]*)\n/);
   if (!m) return script;
-  const kept = m[1]!.split(',').map((f) => f.trim()).filter((f) => KNOWN_SCRIPT_FLAGS.has(f));
+  const kept = m[1]!
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => KNOWN_SCRIPT_FLAGS.has(f));
   return `#!lua${kept.length ? ` flags=${kept.join(',')}` : ''}\n${script.slice(m[0].length)}`;
 }
 
@@ -289,4 +297,3 @@ function parseCommand(value: unknown): Command {
     return JSON.stringify(arg);
   });
 }
-

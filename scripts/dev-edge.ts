@@ -25,7 +25,13 @@ await deps.close();
 
 const neon = await startNeonGateway({ databaseUrl, port: 0 });
 const upstash = await startUpstashGateway({ redisUrl, token: `dev-${randomToken(8)}`, port: 0 });
-const kafka = await startKafkaGateway({ redisUrl, username: 'dev', password: randomToken(12), port: 0, prefix: 'kafka-dev:' });
+const kafka = await startKafkaGateway({
+  redisUrl,
+  username: 'dev',
+  password: randomToken(12),
+  port: 0,
+  prefix: 'kafka-dev:',
+});
 const closeStandIns = () => Promise.allSettled([neon.close(), upstash.close(), kafka.close()]);
 const topics = { events: 'context-events', inbound: 'context-inbound' };
 const vars = {
@@ -40,14 +46,26 @@ const vars = {
   KAFKA_INBOUND_TOPIC: topics.inbound,
 };
 const base = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`;
-console.log(`stand-ins: Neon ${neon.fetchEndpoint} → ${new URL(databaseUrl).pathname.slice(1)}, Upstash ${upstash.url} → ${redisUrl}`);
+console.log(
+  `stand-ins: Neon ${neon.fetchEndpoint} → ${new URL(databaseUrl).pathname.slice(1)}, Upstash ${upstash.url} → ${redisUrl}`,
+);
 console.log(`           Kafka REST ${kafka.url} (user ${kafka.username}, password ${kafka.password}) → Redis Streams;`);
-console.log(`           domain events go to "${topics.events}", the cron reads external events from "${topics.inbound}"`);
+console.log(
+  `           domain events go to "${topics.events}", the cron reads external events from "${topics.inbound}"`,
+);
 console.log(`cron:      curl '${base}/__scheduled?cron=*/5+*+*+*+*'`);
 console.log(`API key:   ${apiKey.shown}`);
 const wrangler = spawn(
   'wrangler',
-  ['dev', '--port', String(env.PORT), '--ip', env.HOST, '--test-scheduled', ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
+  [
+    'dev',
+    '--port',
+    String(env.PORT),
+    '--ip',
+    env.HOST,
+    '--test-scheduled',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+  ],
   { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
 );
 let stopping = false;
@@ -55,7 +73,8 @@ const stop = async () => {
   if (stopping) return;
   stopping = true;
   // wrangler stops workerd on SIGTERM; wait for it so the port is free when this exits.
-  const exited = wrangler.exitCode === null ? new Promise((resolve) => wrangler.once('exit', resolve)) : Promise.resolve();
+  const exited =
+    wrangler.exitCode === null ? new Promise((resolve) => wrangler.once('exit', resolve)) : Promise.resolve();
   wrangler.kill('SIGTERM');
   await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   await closeStandIns();

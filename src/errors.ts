@@ -58,8 +58,22 @@ export const ErrorBody = z
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE',
-  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ]);
 
 /**
@@ -72,7 +86,10 @@ export function fromStorageError(err: unknown): ApiError | undefined {
     const code = (e as { code?: unknown }).code;
     // A drizzle query error's own message is the SQL and its parameters: stored text must not steer the mapping.
     const message = e instanceof Error && !e.message.startsWith('Failed query:') ? e.message : '';
-    if ((typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|fetch failed/i.test(message))
+    if (
+      (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+      /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|fetch failed/i.test(message)
+    )
       return new ApiError('UNAVAILABLE', 'the database is unavailable; retry shortly');
   }
   if (pgErrorCode(err)?.startsWith('22'))

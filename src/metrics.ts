@@ -145,36 +145,53 @@ export function createMetrics() {
   const m = {
     registry,
     httpRequestDuration: registry.histogram(
-      'http_request_duration_seconds', 'Time to answer an HTTP request, by route pattern, method and status.',
-      ['route', 'method', 'status'], secondsBuckets,
+      'http_request_duration_seconds',
+      'Time to answer an HTTP request, by route pattern, method and status.',
+      ['route', 'method', 'status'],
+      secondsBuckets,
     ),
     httpRequests: registry.counter(
-      'http_requests_total', 'HTTP requests answered, by route pattern, method and status (success rate: 2xx over all).',
+      'http_requests_total',
+      'HTTP requests answered, by route pattern, method and status (success rate: 2xx over all).',
       ['route', 'method', 'status'],
     ),
     compressionDuration: registry.histogram(
-      'context_compression_duration_seconds', 'Time one compaction of a window took, including the summariser.',
-      [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      'context_compression_duration_seconds',
+      'Time one compaction of a window took, including the summariser.',
+      [],
+      [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     ),
     compressionRatio: registry.histogram(
-      'context_compression_ratio', 'Tokens after over tokens before of one compaction (lower folds more).', [], ratioBuckets,
+      'context_compression_ratio',
+      'Tokens after over tokens before of one compaction (lower folds more).',
+      [],
+      ratioBuckets,
     ),
     cacheRequests: registry.counter(
-      'context_cache_requests_total', 'Lookups of assembled contexts in the cache, by result (hit, miss, error).', ['result'],
+      'context_cache_requests_total',
+      'Lookups of assembled contexts in the cache, by result (hit, miss, error).',
+      ['result'],
     ),
     queueJobs: registry.counter(
-      'queue_jobs_total', 'Background job attempts, by result: ok, retry (failed, will run again), dead (gave up).', ['result'],
+      'queue_jobs_total',
+      'Background job attempts, by result: ok, retry (failed, will run again), dead (gave up).',
+      ['result'],
     ),
     queueLag: registry.histogram(
-      'queue_lag_seconds', 'Time a job waited between becoming ready and its handler starting.',
-      [], [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+      'queue_lag_seconds',
+      'Time a job waited between becoming ready and its handler starting.',
+      [],
+      [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
     ),
     promptTokens: registry.histogram(
-      'context_prompt_tokens', 'Tokens of each assembled context (rendered text), fresh answers only.',
-      [], [50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000],
+      'context_prompt_tokens',
+      'Tokens of each assembled context (rendered text), fresh answers only.',
+      [],
+      [50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000],
     ),
     overflow: registry.counter(
-      'context_overflow_total', 'Assembled contexts whose candidates did not all fit the budget.',
+      'context_overflow_total',
+      'Assembled contexts whose candidates did not all fit the budget.',
     ),
     itemsDropped: registry.counter(
       'context_items_dropped_total',
@@ -182,11 +199,16 @@ export function createMetrics() {
       ['section', 'reason'],
     ),
     toolResultRatio: registry.histogram(
-      'tool_result_compression_ratio', 'Tokens of a tool result as placed in a context over its stored tokens (1: whole).',
-      [], ratioBuckets,
+      'tool_result_compression_ratio',
+      'Tokens of a tool result as placed in a context over its stored tokens (1: whole).',
+      [],
+      ratioBuckets,
     ),
     evaluationScore: registry.histogram(
-      'evaluation_overall_score', 'Overall scores agents reported for contexts (0 to 1).', [], ratioBuckets,
+      'evaluation_overall_score',
+      'Overall scores agents reported for contexts (0 to 1).',
+      [],
+      ratioBuckets,
     ),
     evaluations: registry.counter(
       'evaluation_events_total',
@@ -216,7 +238,11 @@ export function createMetrics() {
     },
 
     /** Records a freshly assembled answer: its size, whether it overflowed, what was dropped and why. */
-    contextAssembled(response: QueryContextResponse, kept: readonly KeptItem[], countTokens: (text: string) => number): void {
+    contextAssembled(
+      response: QueryContextResponse,
+      kept: readonly KeptItem[],
+      countTokens: (text: string) => number,
+    ): void {
       const report = response.envelope.budget_report;
       m.promptTokens.observe({}, response.token_count);
       const listed = new Map<SectionName, number>();
@@ -253,8 +279,17 @@ export function createMetrics() {
   for (const result of ['hit', 'miss', 'error'] as const) m.cacheRequests.init({ result });
   for (const result of ['ok', 'retry', 'dead'] as const) m.queueJobs.init({ result });
   m.overflow.init();
-  for (const outcome of ['all', 'low_score', 'task_success', 'task_failure', 'tool_error']) m.evaluations.init({ outcome });
-  for (const h of [m.evaluationScore, m.compressionDuration, m.compressionRatio, m.queueLag, m.promptTokens, m.toolResultRatio]) h.init();
+  for (const outcome of ['all', 'low_score', 'task_success', 'task_failure', 'tool_error'])
+    m.evaluations.init({ outcome });
+  for (const h of [
+    m.evaluationScore,
+    m.compressionDuration,
+    m.compressionRatio,
+    m.queueLag,
+    m.promptTokens,
+    m.toolResultRatio,
+  ])
+    h.init();
   return m;
 }
 

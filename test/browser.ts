@@ -10,7 +10,9 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(import.meta.dirname, '.artifacts');
 
 export function ensureChromium(): void {
-  execFileSync('bash', [path.resolve(import.meta.dirname, '../scripts/ensure-chromium.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('bash', [path.resolve(import.meta.dirname, '../scripts/ensure-chromium.sh')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }
 
 export interface LaunchedBrowser {
@@ -45,7 +47,9 @@ export async function launchChromium(): Promise<LaunchedBrowser> {
 }
 
 /** Serves a fetch handler on 127.0.0.1 at a free port. */
-export async function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<{ url: string; server: ServerType; close(): Promise<void> }> {
+export async function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+): Promise<{ url: string; server: ServerType; close(): Promise<void> }> {
   return new Promise((resolve) => {
     const server = serve({ fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
       resolve({

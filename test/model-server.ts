@@ -15,12 +15,18 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
-export async function startModelServer(answer: (req: ModelRequest) => { status?: number; json: unknown }): Promise<ModelServer> {
+export async function startModelServer(
+  answer: (req: ModelRequest) => { status?: number; json: unknown },
+): Promise<ModelServer> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      const { status = 200, json } = answer({ path: req.url ?? '/', authorization: req.headers.authorization, body: JSON.parse(body) });
+      const { status = 200, json } = answer({
+        path: req.url ?? '/',
+        authorization: req.headers.authorization,
+        body: JSON.parse(body),
+      });
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
     });
   });
@@ -44,7 +50,10 @@ export const embeddingsJson = (model: string, vectors: readonly (readonly number
 
 /** A chat completion answering `content`. */
 export const completionJson = (model: string, content: string, id = 'cmpl-1') => ({
-  id, object: 'chat.completion', created: 0, model,
+  id,
+  object: 'chat.completion',
+  created: 0,
+  model,
   choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }],
   usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
 });

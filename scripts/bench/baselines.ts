@@ -46,7 +46,10 @@ function measureSize(o: BaselineOptions, size: number, count: (text: string) => 
   add('write_cpu_turns_per_s', size / (buildCpuMs / 1000));
   add('build_s', buildMs / 1000);
 
-  const answer = o.kind === 'recency' ? (_q: string) => recencyContext(index, o.budget, count) : (q: string) => bm25Context(index, q, o.budget, count);
+  const answer =
+    o.kind === 'recency'
+      ? (_q: string) => recencyContext(index, o.budget, count)
+      : (q: string) => bm25Context(index, q, o.budget, count);
   const questions = o.corpus.questions.slice(0, o.queries);
   const cold: number[] = [];
   const coldCpu: number[] = [];
@@ -56,7 +59,8 @@ function measureSize(o: BaselineOptions, size: number, count: (text: string) => 
     const packed = answer(q);
     coldCpu.push(cpuMs() - c);
     cold.push(performance.now() - s);
-    if (packed.tokens > o.budget) throw new Error(`${o.kind} packed ${packed.tokens} tokens into a ${o.budget}-token budget`);
+    if (packed.tokens > o.budget)
+      throw new Error(`${o.kind} packed ${packed.tokens} tokens into a ${o.budget}-token budget`);
   }
   add('query_p50_ms', percentile(cold, 50));
   add('query_p95_ms', percentile(cold, 95));
@@ -75,6 +79,8 @@ function measureSize(o: BaselineOptions, size: number, count: (text: string) => 
   add('query_warm_p50_ms', percentile(warm, 50));
   add('query_warm_p95_ms', percentile(warm, 95));
   add('peak_rss_mb', peakRssMb());
-  o.log(`${o.kind} ${size.toLocaleString('en-US')}: indexed in ${buildMs.toFixed(0)} ms; query p50 ${percentile(cold, 50).toFixed(1)} ms, p95 ${percentile(cold, 95).toFixed(1)} ms`);
+  o.log(
+    `${o.kind} ${size.toLocaleString('en-US')}: indexed in ${buildMs.toFixed(0)} ms; query p50 ${percentile(cold, 50).toFixed(1)} ms, p95 ${percentile(cold, 95).toFixed(1)} ms`,
+  );
   return out;
 }

@@ -13,12 +13,20 @@ const log = (line: string) => process.stderr.write(`[edge] ${line}\n`);
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+    const child = spawn(cmd, args, {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${out.slice(-2000)}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -51,7 +59,14 @@ async function timed(url: string, init?: RequestInit): Promise<{ ms: number; sta
 async function coldStart(database: string) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-edge-'));
   const port = 22000 + Math.floor(Math.random() * 20000);
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: database, LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: database,
+    LOG_LEVEL: 'warn',
+  };
   delete env.CONTEXT_API_KEY; // dev-edge then generates a key in the scratch DATA_DIR and prints it
   const started = performance.now();
   // Its own process group, so stopping it also stops wrangler and workerd, and nothing else.
@@ -71,7 +86,9 @@ async function coldStart(database: string) {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`dev-edge exited (${code}) before it was ready:\n${output.slice(-3000)}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`dev-edge exited (${code}) before it was ready:\n${output.slice(-3000)}`)),
+    );
     setTimeout(() => reject(new Error(`dev-edge not ready within 120 s:\n${output.slice(-3000)}`)), 120_000).unref();
   });
   const stop = () => {
@@ -99,10 +116,26 @@ async function coldStart(database: string) {
     const second = await timed(`${base}/healthz`);
     const session = `edge-${Date.now()}`;
     const turns = { turns: [{ role: 'user', content: 'My name is Ada and I am planning a trip to Lisbon in May.' }] };
-    const write1 = await timed(`${base}/v1/sessions/${session}/turns`, { method: 'POST', headers: auth, body: JSON.stringify(turns) });
-    const write2 = await timed(`${base}/v1/sessions/${session}/turns`, { method: 'POST', headers: auth, body: JSON.stringify(turns) });
-    const query1 = await timed(`${base}/v1/sessions/${session}/context`, { method: 'POST', headers: auth, body: JSON.stringify({ query: 'Where is Ada going?', budget_tokens: 500 }) });
-    const query2 = await timed(`${base}/v1/sessions/${session}/context`, { method: 'POST', headers: auth, body: JSON.stringify({ query: 'When is the trip?', budget_tokens: 500 }) });
+    const write1 = await timed(`${base}/v1/sessions/${session}/turns`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify(turns),
+    });
+    const write2 = await timed(`${base}/v1/sessions/${session}/turns`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify(turns),
+    });
+    const query1 = await timed(`${base}/v1/sessions/${session}/context`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ query: 'Where is Ada going?', budget_tokens: 500 }),
+    });
+    const query2 = await timed(`${base}/v1/sessions/${session}/context`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ query: 'When is the trip?', budget_tokens: 500 }),
+    });
     return {
       spawnToReadyMs: readyAt - started,
       firstRequestMs: first?.ms ?? Number.NaN,
@@ -131,7 +164,8 @@ async function main(args: string[]) {
     },
     strict: true,
   });
-  if (!/@?(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(values.database)) throw new Error(`refusing a non-loopback database: ${values.database}`);
+  if (!/@?(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(values.database))
+    throw new Error(`refusing a non-loopback database: ${values.database}`);
   const b = await bundle(values['skip-build']);
   const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   process.stdout.write(

@@ -31,7 +31,11 @@ export function scans(plan: string[]): ScanNode[] {
     if (!m) continue;
     const actual = line.match(/actual time=[\d.]+\.\.([\d.]+) rows=([\d.]+) loops=(\d+)/);
     const [, kind, a, b] = m as unknown as [string, string, string, string];
-    const node: ScanNode = kind.startsWith('Index') ? { kind, index: a, table: b } : kind === 'Bitmap Index Scan' ? { kind, index: a, table: '' } : { kind, table: a };
+    const node: ScanNode = kind.startsWith('Index')
+      ? { kind, index: a, table: b }
+      : kind === 'Bitmap Index Scan'
+        ? { kind, index: a, table: '' }
+        : { kind, table: a };
     if (actual) {
       node.loops = Number(actual[3]);
       node.ms = Number(actual[1]) * node.loops;
@@ -74,7 +78,13 @@ async function main(args: string[]) {
       print(`setup: ${statement} (${round(performance.now() - t0)} ms)\n`);
     }
     // A first query outside the sample: loads the tokenizer and warms the database's buffers.
-    await askContext(running.app, s.key, s.sessionId, corpus.questions[corpus.questions.length - 1]!, Number(values.budget));
+    await askContext(
+      running.app,
+      s.key,
+      s.sessionId,
+      corpus.questions[corpus.questions.length - 1]!,
+      Number(values.budget),
+    );
     print(`## EXPLAIN (ANALYZE, BUFFERS), ${s.turns.toLocaleString('en-US')}-turn session, ${store.dialect}\n`);
     for (const question of corpus.questions.slice(0, Number(values.queries))) {
       store.recorded.length = 0;

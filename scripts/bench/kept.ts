@@ -32,7 +32,8 @@ export async function readKept(dir: string): Promise<Kept> {
 
 export function sessionOf(kept: Kept, turns: number): KeptSession {
   const s = kept.sessions.find((x) => x.turns === turns);
-  if (!s) throw new Error(`no ${turns}-turn session kept (have ${kept.sessions.map((x) => x.turns).join(', ') || 'none'})`);
+  if (!s)
+    throw new Error(`no ${turns}-turn session kept (have ${kept.sessions.map((x) => x.turns).join(', ') || 'none'})`);
   return s;
 }
 
@@ -88,7 +89,9 @@ export function recordingStore(store: Store): Store & { recording: boolean; reco
 
 /** The SQL text of a recorded statement, whitespace collapsed (for labels and reports). */
 export function sqlText(store: Store, statement: SQL): { sql: string; params: unknown[] } {
-  const q = (store.db as unknown as { dialect: { sqlToQuery(s: SQL): { sql: string; params: unknown[] } } }).dialect.sqlToQuery(statement);
+  const q = (
+    store.db as unknown as { dialect: { sqlToQuery(s: SQL): { sql: string; params: unknown[] } } }
+  ).dialect.sqlToQuery(statement);
   return { sql: q.sql.replace(/\s+/g, ' ').trim(), params: q.params };
 }
 

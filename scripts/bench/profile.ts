@@ -28,7 +28,14 @@ interface Markers {
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** Runs inside `node --cpu-prof`: warm-up, then the measured queries between two clock marks. */
-async function driver(o: { db: string; turns: number; queries: number; budget: number; markers: string; dataDir: string }) {
+async function driver(o: {
+  db: string;
+  turns: number;
+  queries: number;
+  budget: number;
+  markers: string;
+  dataDir: string;
+}) {
   const kept = await readKept(o.db);
   const s = sessionOf(kept, o.turns);
   const corpus = await loadCorpus(o.dataDir);
@@ -51,7 +58,15 @@ async function driver(o: { db: string; turns: number; queries: number; budget: n
       e.calls += 1;
       e.ms += r.ms;
     }
-    const markers: Markers = { start_us: start, end_us: end, turns: o.turns, queries: questions.length, ms, sql, sql_busy_ms: busyMs(store.recorded) };
+    const markers: Markers = {
+      start_us: start,
+      end_us: end,
+      turns: o.turns,
+      queries: questions.length,
+      ms,
+      sql,
+      sql_busy_ms: busyMs(store.recorded),
+    };
     await writeFile(o.markers, JSON.stringify(markers));
   } finally {
     await running.close();
@@ -148,7 +163,10 @@ export function summarizeProfile(p: CpuProfile, fromUs: number, toUs: number, to
     windowMs: total,
     samples,
     self: rows(self),
-    owners: [...owners].sort((a, b) => b[1] - a[1]).slice(0, top).map(([owner, ms]) => ({ owner, ms, share: total ? ms / total : 0 })),
+    owners: [...owners]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([owner, ms]) => ({ owner, ms, share: total ? ms / total : 0 })),
     inclusive: rows(inclusive),
   };
 }
@@ -221,8 +239,27 @@ async function main(args: string[]) {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['--cpu-prof', '--cpu-prof-dir', dir, '--import', 'tsx', fileURLToPath(import.meta.url), '--driver', '--db', db, '--turns', String(turns),
-          '--queries', String(queries), '--budget', String(budget), '--markers', markers, '--data', dataDir],
+        [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          dir,
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          '--driver',
+          '--db',
+          db,
+          '--turns',
+          String(turns),
+          '--queries',
+          String(queries),
+          '--budget',
+          String(budget),
+          '--markers',
+          markers,
+          '--data',
+          dataDir,
+        ],
         { cwd: projectRoot, stdio: ['ignore', 'inherit', 'inherit'] },
       );
       child.on('error', reject);
@@ -237,7 +274,12 @@ async function main(args: string[]) {
     // V8's profile clock and process.hrtime are both CLOCK_MONOTONIC on Linux; if not, fall back to the whole profile.
     const inside = m.start_us >= profile.startTime && m.end_us <= profile.endTime;
     if (!inside) process.stderr.write('[profile] markers fall outside the profile; summarising the whole profile\n');
-    const summary = summarizeProfile(profile, inside ? m.start_us : profile.startTime, inside ? m.end_us : profile.endTime, Number(values.top));
+    const summary = summarizeProfile(
+      profile,
+      inside ? m.start_us : profile.startTime,
+      inside ? m.end_us : profile.endTime,
+      Number(values.top),
+    );
     process.stdout.write(`${formatProfile(m, summary, file)}\n`);
   }
 }

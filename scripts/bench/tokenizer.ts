@@ -8,7 +8,11 @@ import { result, type Result } from './report.js';
 /** Turns counted: every distinct text of the corpus plus repeats, as in a long session, at a bounded cost. */
 export const TOKENIZER_TURNS = 10_000;
 
-export async function runTokenizer(o: { corpus: Corpus; turns: number; log: (line: string) => void }): Promise<Result[]> {
+export async function runTokenizer(o: {
+  corpus: Corpus;
+  turns: number;
+  log: (line: string) => void;
+}): Promise<Result[]> {
   const texts: string[] = [];
   for (const t of sessionTurns(o.corpus, o.turns)) {
     texts.push(t.content);
@@ -32,7 +36,9 @@ export async function runTokenizer(o: { corpus: Corpus; turns: number; log: (lin
   for (const text of sample) plainTokens += enc.encode(text).length;
   const plainS = (performance.now() - t0) / 1000;
 
-  o.log(`tokenizer ${o.turns.toLocaleString('en-US')}: ${cold.tokens.toLocaleString('en-US')} tokens; cold ${Math.round(cold.tokens / cold.s).toLocaleString('en-US')}/s, warm ${Math.round(warm.tokens / warm.s).toLocaleString('en-US')}/s, plain encode ${Math.round(plainTokens / plainS).toLocaleString('en-US')}/s`);
+  o.log(
+    `tokenizer ${o.turns.toLocaleString('en-US')}: ${cold.tokens.toLocaleString('en-US')} tokens; cold ${Math.round(cold.tokens / cold.s).toLocaleString('en-US')}/s, warm ${Math.round(warm.tokens / warm.s).toLocaleString('en-US')}/s, plain encode ${Math.round(plainTokens / plainS).toLocaleString('en-US')}/s`,
+  );
   return [
     result('product', o.turns, 'tokenizer_tokens_per_s', cold.tokens / cold.s),
     result('product', o.turns, 'tokenizer_warm_tokens_per_s', warm.tokens / warm.s),

@@ -12,8 +12,13 @@ const Body = z.object({
   encoding_format: z.enum(['float']).optional(),
 });
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: 'string', default: '8089' }, host: { type: 'string', default: '127.0.0.1' } } });
-const embedder = wordVectorEmbedder(parseWordVectors(readFileSync(new URL('../../assets/word-vectors.bin', import.meta.url))));
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { port: { type: 'string', default: '8089' }, host: { type: 'string', default: '127.0.0.1' } },
+});
+const embedder = wordVectorEmbedder(
+  parseWordVectors(readFileSync(new URL('../../assets/word-vectors.bin', import.meta.url))),
+);
 
 const reply = (res: import('node:http').ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -32,7 +37,8 @@ const server = createServer((req, res) => {
       return reply(res, 400, { error: { message: 'body is not JSON', type: 'invalid_request_error' } });
     }
     const body = Body.safeParse(json);
-    if (!body.success) return reply(res, 400, { error: { message: z.prettifyError(body.error), type: 'invalid_request_error' } });
+    if (!body.success)
+      return reply(res, 400, { error: { message: z.prettifyError(body.error), type: 'invalid_request_error' } });
     const inputs = typeof body.data.input === 'string' ? [body.data.input] : body.data.input;
     const vectors = await embedder.embed(inputs);
     reply(res, 200, {

@@ -30,7 +30,12 @@ export function recencyContext(index: BaselineIndex, budget: number, count: (tex
 }
 
 /** Matching turns best first; a turn that does not fit is skipped and lower-ranked (shorter) ones are still tried. */
-export function bm25Context(index: BaselineIndex, query: string, budget: number, count: (text: string) => number): Packed {
+export function bm25Context(
+  index: BaselineIndex,
+  query: string,
+  budget: number,
+  count: (text: string) => number,
+): Packed {
   const ranked = index.bm25.rank(query).map((r) => index.items[r.index]!);
   return pack(ranked, { budget, count, skipMisses: true });
 }

@@ -49,7 +49,9 @@ async function main() {
       const turnRows = await store.query<{ sequence: number; external_id: string; created_at: string }>(sql`
         SELECT sequence, external_id, created_at FROM turns WHERE tenant_id = ${tenantId} AND session_id = ${c.sessionId}`);
       const seqOf = new Map(turnRows.map((r) => [r.external_id, Number(r.sequence)]));
-      const dayOf = new Map(turnRows.map((r) => [Number(r.sequence), new Date(r.created_at).toISOString().slice(0, 10)]));
+      const dayOf = new Map(
+        turnRows.map((r) => [Number(r.sequence), new Date(r.created_at).toISOString().slice(0, 10)]),
+      );
       const contentOf = new Map(conv.turns.map((t) => [t.diaId, t.content]));
 
       for (const q of conv.questions) {
@@ -64,7 +66,9 @@ async function main() {
           const input = await retrace(q.question, budget);
           const ranked = await rankRelevant(input);
           const packed = new Set(
-            turnRows.filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000')).map((r) => Number(r.sequence)),
+            turnRows
+              .filter((r) => answer.text.includes(contentOf.get(r.external_id) ?? '\u0000'))
+              .map((r) => Number(r.sequence)),
           );
           // Where the budget ran out in the ranked list: just past the lowest-ranked turn packed as relevant history
           // (the newest turns are placed whatever their rank).
@@ -103,14 +107,25 @@ async function main() {
               if (reason === 'no-match') {
                 let d = Infinity;
                 for (const p of packed) if (dayOf.get(p) === dayOf.get(seq)) d = Math.min(d, Math.abs(p - seq));
-                const bucket = d <= 2 ? '≤2' : d <= 5 ? '3-5' : d <= 15 ? '6-15' : Number.isFinite(d) ? '>15 same day' : 'day not shown';
+                const bucket =
+                  d <= 2
+                    ? '≤2'
+                    : d <= 5
+                      ? '3-5'
+                      : d <= 15
+                        ? '6-15'
+                        : Number.isFinite(d)
+                          ? '>15 same day'
+                          : 'day not shown';
                 nearPacked.set(`${budget} ${bucket}`, (nearPacked.get(`${budget} ${bucket}`) ?? 0) + 1);
               }
             }
             add(`${reason}@${budget}`);
             add(`${reason}@${budget}/c${q.category}`);
             if (shown.length < examples && budget === budgets[budgets.length - 1])
-              shown.push(`[${reason}] c${q.category} ${q.question}\n    ${id}: ${contentOf.get(id)!.slice(0, 140)}\n    ${detail}; terms ${lexemes.join(' ')}`);
+              shown.push(
+                `[${reason}] c${q.category} ${q.question}\n    ${id}: ${contentOf.get(id)!.slice(0, 140)}\n    ${detail}; terms ${lexemes.join(' ')}`,
+              );
           }
         }
       }
@@ -123,12 +138,16 @@ async function main() {
   for (const budget of budgets) {
     const evidence = counts.get(`evidence@${budget}`) ?? 0;
     const found = counts.get(`found@${budget}`) ?? 0;
-    console.log(`@${budget}: ${found}/${evidence} evidence turns found (${((100 * found) / evidence).toFixed(1)} %, unweighted)`);
+    console.log(
+      `@${budget}: ${found}/${evidence} evidence turns found (${((100 * found) / evidence).toFixed(1)} %, unweighted)`,
+    );
     for (const r of reasons) {
       const per = [1, 2, 3, 4].map((cat) => `c${cat} ${counts.get(`${r}@${budget}/c${cat}`) ?? 0}`).join(', ');
       console.log(`  ${r.padEnd(11)} ${String(counts.get(`${r}@${budget}`) ?? 0).padStart(4)}  (${per})`);
     }
-    const near = [...nearPacked].filter(([k]) => k.startsWith(`${budget} `)).map(([k, v]) => `${k.slice(String(budget).length + 1)}: ${v}`);
+    const near = [...nearPacked]
+      .filter(([k]) => k.startsWith(`${budget} `))
+      .map(([k, v]) => `${k.slice(String(budget).length + 1)}: ${v}`);
     console.log(`  no-match, distance to the nearest packed turn of the same day: ${near.join(', ')}`);
   }
   if (shown.length) console.log(`\n${shown.join('\n')}`);

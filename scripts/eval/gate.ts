@@ -18,12 +18,17 @@ const rowKey = (r: Pick<JsonRow, 'method' | 'budget' | 'category'>) =>
 
 export function parseTolerance(text: string): number {
   const t = Number(text);
-  if (!Number.isFinite(t) || t < 0 || t > 1) throw new Error(`--tolerance must be a number from 0 to 1, got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(t) || t < 0 || t > 1)
+    throw new Error(`--tolerance must be a number from 0 to 1, got ${JSON.stringify(text)}`);
   return t;
 }
 
 /** Every baseline row must exist in the current results with each gated score at least baseline − tolerance. */
-export function compareToBaseline(current: { results: JsonRow[] }, baseline: { results: JsonRow[] }, tolerance: number): Regression[] {
+export function compareToBaseline(
+  current: { results: JsonRow[] },
+  baseline: { results: JsonRow[] },
+  tolerance: number,
+): Regression[] {
   const now = new Map(current.results.map((r) => [rowKey(r), r]));
   const out: Regression[] = [];
   for (const b of baseline.results) {
@@ -36,7 +41,8 @@ export function compareToBaseline(current: { results: JsonRow[] }, baseline: { r
       const was = b[m];
       if (typeof was !== 'number') continue;
       const score = c[m];
-      if (typeof score !== 'number' || score < was - tolerance - 1e-9) out.push({ row: rowKey(b), metric: m, baseline: was, current: score ?? null });
+      if (typeof score !== 'number' || score < was - tolerance - 1e-9)
+        out.push({ row: rowKey(b), metric: m, baseline: was, current: score ?? null });
     }
   }
   return out;
@@ -77,11 +83,15 @@ export async function enforceBaseline(
     throw new Error(`${file}: its meta.suite is not this run's (${current.meta.suite}); compare runs of one protocol`);
   const regressions = compareToBaseline(current, { results: baseline.results }, tolerance);
   if (regressions.length === 0) {
-    io.stdout(`\nRegression gate: ${baseline.results.length} baseline rows, every score within ${tolerance} of ${file}\n`);
+    io.stdout(
+      `\nRegression gate: ${baseline.results.length} baseline rows, every score within ${tolerance} of ${file}\n`,
+    );
     return;
   }
   const lines = regressions.map((r) =>
-    r.metric === 'missing' ? `  ${r.row}: missing from this run` : `  ${r.row} ${r.metric}: ${r.current!.toFixed(4)} < baseline ${r.baseline.toFixed(4)} − ${tolerance}`,
+    r.metric === 'missing'
+      ? `  ${r.row}: missing from this run`
+      : `  ${r.row} ${r.metric}: ${r.current!.toFixed(4)} < baseline ${r.baseline.toFixed(4)} − ${tolerance}`,
   );
   io.stdout(`\nRegression gate FAILED against ${file}:\n${lines.join('\n')}\n`);
   throw new GateFailed(regressions);

@@ -204,7 +204,13 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
           loud ||= !step.quiet;
           const target = at(step.session);
           const t0 = performance.now();
-          await writeBatch(product, target, step.write.map((t) => t.write), `${c.name} ${step.label}`, step.owner);
+          await writeBatch(
+            product,
+            target,
+            step.write.map((t) => t.write),
+            `${c.name} ${step.label}`,
+            step.owner,
+          );
           ingestMs += performance.now() - t0;
           if (!step.foreign) {
             own.set(target.sessionId, target);
@@ -272,7 +278,10 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
       report(i, c, 'done');
     }
     meta.dead_letter_jobs = product.deps.queue.deadLetters.length;
-    meta.tool_result_compression_ratio = histogramMean(product.deps.metrics?.render() ?? '', 'tool_result_compression_ratio');
+    meta.tool_result_compression_ratio = histogramMean(
+      product.deps.metrics?.render() ?? '',
+      'tool_result_compression_ratio',
+    );
     await opts.beforeClose?.(product);
   } finally {
     await product.close();

@@ -46,18 +46,40 @@ export interface Conversation {
   unscorable: number;
 }
 
-const months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const months = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 
 /** "1:56 pm on 8 May, 2023" → "2023-05-08T13:56:00.000Z". The data carries no zone, so it is read as UTC. */
 export function parseSessionDate(text: string): string {
   const m = text.trim().match(/^(\d{1,2}):(\d{2})\s*([ap])\.?m\.?\s+on\s+(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$/i);
   if (!m) throw new Error(`unrecognised session date: ${JSON.stringify(text)}`);
-  const [, h, min, ampm, day, monthName, year] = m as unknown as [string, string, string, string, string, string, string];
+  const [, h, min, ampm, day, monthName, year] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const month = months.findIndex((name) => monthName.length >= 3 && name.startsWith(monthName.toLowerCase()));
   if (month < 0) throw new Error(`unrecognised month in session date: ${JSON.stringify(text)}`);
   const hour12 = Number(h);
   const minute = Number(min);
-  if (hour12 < 1 || hour12 > 12 || minute > 59) throw new Error(`invalid time in session date: ${JSON.stringify(text)}`);
+  if (hour12 < 1 || hour12 > 12 || minute > 59)
+    throw new Error(`invalid time in session date: ${JSON.stringify(text)}`);
   const hour = (hour12 % 12) + (ampm.toLowerCase() === 'p' ? 12 : 0);
   const date = new Date(Date.UTC(Number(year), month, Number(day), hour, minute));
   // Date.UTC rolls 31 June over to 1 July; a date that does not round-trip is a data error, not a date.
@@ -84,13 +106,15 @@ type Raw = Record<string, unknown>;
 
 /** One conversation from either the trimmed form (keys at the top) or the original `{conversation, qa}` form. */
 export function parseConversation(raw: Raw, name: string): Conversation {
-  const body: Raw = raw.conversation && typeof raw.conversation === 'object' ? { ...(raw.conversation as Raw), qa: raw.qa } : raw;
+  const body: Raw =
+    raw.conversation && typeof raw.conversation === 'object' ? { ...(raw.conversation as Raw), qa: raw.qa } : raw;
   const sessionKeys = Object.keys(body)
     .map((k) => k.match(/^session_(\d+)$/))
     .filter((m): m is RegExpMatchArray => !!m && Array.isArray(body[m[0]]))
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
-  if (sessionKeys.length === 0 || !Array.isArray(body.qa)) throw new Error(`${name}: not a LoCoMo conversation (no session_N or qa)`);
+  if (sessionKeys.length === 0 || !Array.isArray(body.qa))
+    throw new Error(`${name}: not a LoCoMo conversation (no session_N or qa)`);
 
   const sessions: Session[] = [];
   const turns: Turn[] = [];
@@ -102,7 +126,13 @@ export function parseConversation(raw: Raw, name: string): Conversation {
     for (const t of body[`session_${index}`] as Raw[]) {
       const content = turnContent(String(t.text ?? ''), t.blip_caption);
       if (!content.trim()) continue;
-      sessionTurns.push({ diaId: String(t.dia_id), speaker: String(t.speaker), content, sessionDate: dateTime, createdAt });
+      sessionTurns.push({
+        diaId: String(t.dia_id),
+        speaker: String(t.speaker),
+        content,
+        sessionDate: dateTime,
+        createdAt,
+      });
     }
     if (sessionTurns.length === 0) continue;
     sessions.push({ index, dateTime, createdAt, turns: sessionTurns });
@@ -122,11 +152,20 @@ export function parseConversation(raw: Raw, name: string): Conversation {
       unscorable += 1;
       continue;
     }
-    questions.push({ question: String(q.question), answer: String(q.answer ?? ''), category, evidence, missingEvidence });
+    questions.push({
+      question: String(q.question),
+      answer: String(q.answer ?? ''),
+      category,
+      evidence,
+      missingEvidence,
+    });
   }
 
   const speakerA = typeof body.speaker_a === 'string' ? body.speaker_a : turns[0]!.speaker;
-  const speakerB = typeof body.speaker_b === 'string' ? body.speaker_b : (turns.find((t) => t.speaker !== speakerA)?.speaker ?? speakerA);
+  const speakerB =
+    typeof body.speaker_b === 'string'
+      ? body.speaker_b
+      : (turns.find((t) => t.speaker !== speakerA)?.speaker ?? speakerA);
   return { name, speakerA, speakerB, sessions, turns, questions, unscorable };
 }
 
@@ -139,7 +178,9 @@ export async function loadFolder(dir: string): Promise<Conversation[]> {
     const data = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Raw | Raw[];
     const base = file.replace(/\.json$/i, '');
     if (Array.isArray(data)) {
-      data.forEach((item, i) => out.push(parseConversation(item, typeof item.sample_id === 'string' ? item.sample_id : `${base}#${i + 1}`)));
+      data.forEach((item, i) =>
+        out.push(parseConversation(item, typeof item.sample_id === 'string' ? item.sample_id : `${base}#${i + 1}`)),
+      );
     } else {
       out.push(parseConversation(data, base));
     }
@@ -155,7 +196,10 @@ export const studyOptions = {
 } as const;
 
 /** The conversations `studyOptions` name: the folder (default the shared LoCoMo set), its first N if limited. */
-export async function studyConversations(values: { data?: string; 'limit-conversations'?: string }): Promise<Conversation[]> {
+export async function studyConversations(values: {
+  data?: string;
+  'limit-conversations'?: string;
+}): Promise<Conversation[]> {
   const convs = await loadFolder(path.resolve(values.data ?? '../shared/benchmarks/locomo'));
   const limit = values['limit-conversations'];
   return limit ? convs.slice(0, Number(limit)) : convs;
@@ -182,7 +226,14 @@ export function locomoCase(conv: Conversation): EvalCase {
   }));
   const contentOf = new Map(conv.turns.map((t) => [t.diaId, t.content]));
   for (const q of conv.questions) {
-    steps.push({ probe: { query: q.question, expected: q.evidence.map((id) => contentOf.get(id)!), answer: q.answer, category: q.category } });
+    steps.push({
+      probe: {
+        query: q.question,
+        expected: q.evidence.map((id) => contentOf.get(id)!),
+        answer: q.answer,
+        category: q.category,
+      },
+    });
   }
   return {
     name: conv.name,

@@ -18,7 +18,8 @@ export function standardise(rows: readonly (readonly number[])[], columns: numbe
         count[j]! += 1;
       }
   for (let j = 0; j < columns; j++) mean[j] = count[j]! > 0 ? mean[j]! / count[j]! : 0;
-  for (const r of rows) for (let j = 0; j < columns; j++) if (!Number.isNaN(r[j]!)) scale[j]! += (r[j]! - mean[j]!) ** 2;
+  for (const r of rows)
+    for (let j = 0; j < columns; j++) if (!Number.isNaN(r[j]!)) scale[j]! += (r[j]! - mean[j]!) ** 2;
   for (let j = 0; j < columns; j++) {
     const sd = count[j]! > 0 ? Math.sqrt(scale[j]! / count[j]!) : 0;
     scale[j] = sd > 1e-9 ? sd : 1;

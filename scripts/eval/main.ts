@@ -14,19 +14,36 @@ import { loadTrajectories } from './tau.js';
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function parseBudgets(text: string): number[] {
-  const budgets = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const budgets = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (budgets.length === 0 || budgets.some((b) => !Number.isInteger(b) || b <= 0))
     throw new Error(`--budget must be a comma-separated list of positive integers, got ${JSON.stringify(text)}`);
   return budgets;
 }
 
 const locomoInfo = {
-  unit: 'conversation', probes: 'questions', data: 'locomo', budgets: '1000,2000,4000', categories: [1, 2, 3, 4],
+  unit: 'conversation',
+  probes: 'questions',
+  data: 'locomo',
+  budgets: '1000,2000,4000',
+  categories: [1, 2, 3, 4],
 };
-const suiteInfo: Record<SuiteName, { unit: string; probes: string; data: string; budgets: string; categories: readonly number[] }> = {
+const suiteInfo: Record<
+  SuiteName,
+  { unit: string; probes: string; data: string; budgets: string; categories: readonly number[] }
+> = {
   locomo: locomoInfo,
   'locomo-cross-session': locomoInfo,
-  tau: { unit: 'trajectory', probes: 'steps', data: 'tau-airline/trajectories.json', budgets: '500,1000,2000', categories: [] },
+  tau: {
+    unit: 'trajectory',
+    probes: 'steps',
+    data: 'tau-airline/trajectories.json',
+    budgets: '500,1000,2000',
+    categories: [],
+  },
 };
 /** What --suite takes; the cross-session variant is chosen with --cross-session. */
 const suiteNames = ['locomo', 'tau'] as const;
@@ -89,7 +106,9 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
   }
 
   if (values.embeddings !== undefined && !URL.canParse(values.embeddings))
-    throw new Error(`--embeddings must be the base URL of an OpenAI-compatible API, got ${JSON.stringify(values.embeddings)}`);
+    throw new Error(
+      `--embeddings must be the base URL of an OpenAI-compatible API, got ${JSON.stringify(values.embeddings)}`,
+    );
   const embeddings = values.embeddings ? { baseURL: values.embeddings, model: values['embedding-model']! } : undefined;
   const report = await runEval({
     suite,
@@ -114,10 +133,10 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
         `${m.unscorable_questions} questions without resolvable evidence\n` +
         `isolation: ${m.leaks} turns of another user of the same agent found in this user's contexts (must be 0)\n`
       : suite === 'tau'
-      ? `τ-bench from ${dataPath}: ${m.conversations.length} trajectories, ${m.turns} messages, ${m.questions} scored steps, ${m.expected} required values\n` +
-        `tool_result_compression_ratio (tokens shown / stored, mean over tool results placed): ${m.tool_result_compression_ratio ?? 'n/a'}\n`
-      : `LoCoMo from ${dataPath}: ${m.conversations.length} conversations, ${m.turns} turns, ${m.questions} questions (category 1–4)\n` +
-        `skipped: ${m.missing_evidence_ids} evidence ids naming no turn, ${m.unscorable_questions} questions without resolvable evidence\n`;
+        ? `τ-bench from ${dataPath}: ${m.conversations.length} trajectories, ${m.turns} messages, ${m.questions} scored steps, ${m.expected} required values\n` +
+          `tool_result_compression_ratio (tokens shown / stored, mean over tool results placed): ${m.tool_result_compression_ratio ?? 'n/a'}\n`
+        : `LoCoMo from ${dataPath}: ${m.conversations.length} conversations, ${m.turns} turns, ${m.questions} questions (category 1–4)\n` +
+          `skipped: ${m.missing_evidence_ids} evidence ids naming no turn, ${m.unscorable_questions} questions without resolvable evidence\n`;
   const compacted = m.conversations.filter((c) => c.compactions > 0);
   io.stdout(
     heading +

@@ -31,7 +31,13 @@ export async function startProduct(opts: { rateLimit?: boolean; embeddings?: Eva
   const env = parseEnv({
     LOG_LEVEL: 'silent',
     ...(opts.rateLimit === false ? { RATE_LIMIT_PER_MINUTE: '0' } : {}),
-    ...(e ? { OPENAI_API_KEY: e.apiKey ?? process.env.OPENAI_API_KEY ?? 'none', OPENAI_BASE_URL: e.baseURL, CONTEXT_EMBEDDING_MODEL: e.model } : {}),
+    ...(e
+      ? {
+          OPENAI_API_KEY: e.apiKey ?? process.env.OPENAI_API_KEY ?? 'none',
+          OPENAI_BASE_URL: e.baseURL,
+          CONTEXT_EMBEDDING_MODEL: e.model,
+        }
+      : {}),
   });
   const deps = await createNodeDeps(env, { inMemory: true });
   deps.llm = undefined;
@@ -43,7 +49,12 @@ export interface ProductSession {
   sessionId: string;
 }
 
-async function call(product: Product, key: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+async function call(
+  product: Product,
+  key: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const res = await product.app.request(path, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -109,7 +120,13 @@ export async function writeCase(product: Product, c: EvalCase, tenantId: string)
   for (const step of c.steps) {
     if (!('write' in step)) continue;
     const target = step.session ? inSession(s, step.session) : s;
-    await writeBatch(product, target, step.write.map((t) => t.write), step.label, step.owner);
+    await writeBatch(
+      product,
+      target,
+      step.write.map((t) => t.write),
+      step.label,
+      step.owner,
+    );
   }
   await product.deps.queue.drain();
   return s;
@@ -131,13 +148,20 @@ export interface ProductAnswer {
 }
 
 /** QueryContext with the question (when there is one) and the budget only. */
-export async function queryProduct(product: Product, s: ProductSession, query: string | undefined, budget: number): Promise<ProductAnswer> {
+export async function queryProduct(
+  product: Product,
+  s: ProductSession,
+  query: string | undefined,
+  budget: number,
+): Promise<ProductAnswer> {
   const started = performance.now();
   const body = query ? { query, budget_tokens: budget } : { budget_tokens: budget };
   const r = await call(product, s.key, `/v1/sessions/${s.sessionId}/context`, body);
   const ms = performance.now() - started;
   if (r.status !== 200) throw new Error(`QueryContext failed (${r.status}): ${JSON.stringify(r.json)}`);
   const history: { source: string; sequence: number | null }[] = r.json.envelope?.relevant_history ?? [];
-  const retrieved = history.filter((h) => h.source === 'retrieved' && h.sequence !== null).map((h) => Number(h.sequence));
+  const retrieved = history
+    .filter((h) => h.source === 'retrieved' && h.sequence !== null)
+    .map((h) => Number(h.sequence));
   return { text: String(r.json.rendered?.text ?? ''), retrieved, ms };
 }

@@ -11,8 +11,18 @@ export function formatTables(report: EvalReport): string {
   const budgets = [...new Set(report.results.map((r) => r.budget))];
   const header = tau
     ? ['method', 'category', 'steps', 'value retention', 'all values', 'over budget', 'p50 ms', 'p95 ms']
-    : ['method', 'category', 'questions', 'evidence recall', 'all evidence', 'answer hit', 'over budget',
-        ...(leaks ? ['leaks'] : []), 'p50 ms', 'p95 ms'];
+    : [
+        'method',
+        'category',
+        'questions',
+        'evidence recall',
+        'all evidence',
+        'answer hit',
+        'over budget',
+        ...(leaks ? ['leaks'] : []),
+        'p50 ms',
+        'p95 ms',
+      ];
   const out: string[] = [];
   for (const budget of budgets) {
     const rows = report.results
@@ -30,8 +40,15 @@ export function formatTables(report: EvalReport): string {
         ms(r.p95_ms),
       ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-    out.push(`Budget ${budget} tokens`, line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), '');
+    const line = (cells: string[]) =>
+      `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+    out.push(
+      `Budget ${budget} tokens`,
+      line(header),
+      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+      ...rows.map(line),
+      '',
+    );
   }
   return out.join('\n');
 }

@@ -23,7 +23,11 @@ export async function retraceable(product: Product, tenantId: string, sessionId:
   return async (question: string, budget: number): Promise<RelevantInput> => {
     const query = searchText(ctx, question);
     const meaning = await meaningSeeds(ctx, session, { query, budget_tokens: budget, reserve_tokens: 0 }, source);
-    const history = await historyCandidates(source, product.deps.store, query, { totalTurns, seeds: seedsFor(budget), extraSeeds: meaning.seeds });
+    const history = await historyCandidates(source, product.deps.store, query, {
+      totalTurns,
+      seeds: seedsFor(budget),
+      extraSeeds: meaning.seeds,
+    });
     return {
       query,
       terms: history.terms,

@@ -17,10 +17,16 @@ type Settings = Record<string, Record<string, unknown>>;
  */
 function apply(variant: string): () => void {
   const undo: (() => void)[] = [];
-  for (const part of variant.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of variant
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [keyPath, raw] = part.split('=') as [string, string];
     const [section, key] = keyPath.split('.') as [string, string];
-    const target = section === 'rank' ? (defaultWeights as unknown as Record<string, unknown>) : (defaults as unknown as Settings)[section];
+    const target =
+      section === 'rank'
+        ? (defaultWeights as unknown as Record<string, unknown>)
+        : (defaults as unknown as Settings)[section];
     if (!target || !(key in target)) throw new Error(`unknown setting ${keyPath}`);
     const before = target[key];
     target[key] = typeof before === 'number' ? Number(raw) : typeof before === 'boolean' ? raw === 'true' : raw;

@@ -92,8 +92,14 @@ export function parseMessages(traj: unknown, name: string): TauMessage[] {
         : [];
       out.push(calls.length ? { role, content, toolCalls: calls } : { role, content });
     } else if (role === 'tool') {
-      if (typeof raw.tool_call_id !== 'string') throw new Error(`${name}: message ${i} is a tool result without tool_call_id`);
-      out.push({ role, content, toolCallId: raw.tool_call_id, ...(typeof raw.name === 'string' ? { name: raw.name } : {}) });
+      if (typeof raw.tool_call_id !== 'string')
+        throw new Error(`${name}: message ${i} is a tool result without tool_call_id`);
+      out.push({
+        role,
+        content,
+        toolCallId: raw.tool_call_id,
+        ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
+      });
     } else throw new Error(`${name}: message ${i} has unknown role ${JSON.stringify(role)}`);
   }
   return out;
@@ -141,7 +147,8 @@ export async function loadTrajectories(file: string): Promise<EvalCase[]> {
   const data = JSON.parse(await readFile(file, 'utf8')) as Raw | Raw[];
   const items = Array.isArray(data) ? data : [data];
   return items.map((item, i) => {
-    const name = item.task_id !== undefined ? `task${String(item.task_id)}-trial${String(item.trial ?? i)}` : `traj${i + 1}`;
+    const name =
+      item.task_id !== undefined ? `task${String(item.task_id)}-trial${String(item.trial ?? i)}` : `traj${i + 1}`;
     return tauCase(parseMessages(item.traj, name), name);
   });
 }

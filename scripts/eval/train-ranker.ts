@@ -32,7 +32,13 @@ export function fitRanker(examples: readonly Example[], l2: number): RankerModel
   const { weights, bias } = fitLogistic(standardised, labels, { l2 });
   // Six significant digits, and float noise around 0 written as 0, so the same data writes the same module.
   const round = (x: number) => (Math.abs(x) < 1e-9 ? 0 : Number(x.toPrecision(6)));
-  return { features: [...featureNames], mean: mean.map(round), scale: scale.map(round), weights: weights.map(round), bias: round(bias) };
+  return {
+    features: [...featureNames],
+    mean: mean.map(round),
+    scale: scale.map(round),
+    weights: weights.map(round),
+    bias: round(bias),
+  };
 }
 
 export function modelModule(model: RankerModel, provenance: string): string {
@@ -59,7 +65,14 @@ interface Written {
   probes: Probe[];
 }
 
-async function crossValidate(product: Product, written: Written[], examples: Example[], budgets: number[], l2: number, io: TrainIo): Promise<string> {
+async function crossValidate(
+  product: Product,
+  written: Written[],
+  examples: Example[],
+  budgets: number[],
+  l2: number,
+  io: TrainIo,
+): Promise<string> {
   const tok = await getTokenizer();
   const shipped = ranker.model;
   const recall = new Map<string, number[]>();
@@ -71,7 +84,10 @@ async function crossValidate(product: Product, written: Written[], examples: Exa
   let over = 0;
   try {
     for (const [k, w] of written.entries()) {
-      ranker.model = fitRanker(examples.filter((e) => e.conversation !== k), l2);
+      ranker.model = fitRanker(
+        examples.filter((e) => e.conversation !== k),
+        l2,
+      );
       await product.deps.cache.deletePrefix(`ctx:${w.tenantId}:`);
       for (const budget of budgets) {
         for (const p of w.probes) {
@@ -126,7 +142,8 @@ export async function trainCli(args: string[], io: TrainIo = processIo): Promise
   if (!(l2 >= 0)) throw new Error(`--l2 must be a non-negative number, got ${JSON.stringify(values.l2)}`);
   const convs = await studyConversations(values);
   if (convs.length === 0) throw new Error('no conversations found');
-  if (values['cross-validate'] && convs.length < 2) throw new Error('--cross-validate needs at least two conversations');
+  if (values['cross-validate'] && convs.length < 2)
+    throw new Error('--cross-validate needs at least two conversations');
   const started = performance.now();
   const product = await startProduct({ rateLimit: false });
   try {
@@ -146,17 +163,23 @@ export async function trainCli(args: string[], io: TrainIo = processIo): Promise
           examples.push({
             conversation: i,
             rows: featureRows(facts),
-            labels: facts.map((f) => (evidence.has((f.signals.candidate as HistoryCandidate).turn.external_id ?? '') ? 1 : 0)),
+            labels: facts.map((f) =>
+              evidence.has((f.signals.candidate as HistoryCandidate).turn.external_id ?? '') ? 1 : 0,
+            ),
           });
         }
       }
       const s = ((performance.now() - started) / 1000).toFixed(1);
-      io.stderr(`[train] conversation ${i + 1}/${convs.length} ${conv.name}: ${conv.questions.length} questions retraced · ${s}s\n`);
+      io.stderr(
+        `[train] conversation ${i + 1}/${convs.length} ${conv.name}: ${conv.questions.length} questions retraced · ${s}s\n`,
+      );
     }
     const rows = examples.reduce((n, e) => n + e.rows.length, 0);
     const positives = examples.reduce((n, e) => n + e.labels.reduce((a, b) => a + b, 0), 0);
     const model = fitRanker(examples, l2);
-    io.stdout(`fitted on ${convs.length} conversations, ${examples.length} question × budget pairs, ${rows} candidates (${positives} evidence)\n`);
+    io.stdout(
+      `fitted on ${convs.length} conversations, ${examples.length} question × budget pairs, ${rows} candidates (${positives} evidence)\n`,
+    );
     io.stdout(`${featureNames.map((f, j) => `  ${f.padEnd(16)} ${model.weights[j]!.toFixed(3)}`).join('\n')}\n`);
     if (values.out) {
       const provenance = `Fitted on ${convs.map((c) => c.name).join(', ')} at budgets ${budgets.join(', ')} with l2 ${l2}.`;

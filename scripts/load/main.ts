@@ -1,8 +1,5 @@
-// `npm run load`: a mixed write/query workload at a fixed request rate against the Node server on PostgreSQL +
-// Redis (loopback only), then a check that every acknowledged write is in the database, in a gap-free order.
-//
-//   npm run load -- [--rate 200] [--duration 300] [--sessions 50] [--write-share 0.4] [--budget 1000]
-//                   [--database postgres://…] [--redis redis://…] [--server-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']
+// `npm run load`: a mixed write/query workload at a fixed rate against the Node server on PostgreSQL + Redis, then a
+// check that every acknowledged write is stored in gap-free order. Options: docs/development.md.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -44,22 +41,40 @@ const apiKey = `load-${randomToken(12)}`;
 const serverNodeArgs = values['server-node-args'].split(/\s+/).filter(Boolean);
 // The server as `npm start` runs it (package.json): a young generation large enough that a request's garbage dies
 // there instead of piling up in the old generation until a collection stalls the process for seconds.
-const server = spawn(process.execPath, ['--max-semi-space-size=64', ...serverNodeArgs, '--import', 'tsx', 'src/runtime/node/main.ts'], {
-  env: {
-    ...process.env, PORT: String(port), DATABASE_URL: values.database, REDIS_URL: values.redis,
-    CONTEXT_API_KEY: apiKey, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn',
+const server = spawn(
+  process.execPath,
+  ['--max-semi-space-size=64', ...serverNodeArgs, '--import', 'tsx', 'src/runtime/node/main.ts'],
+  {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: values.database,
+      REDIS_URL: values.redis,
+      CONTEXT_API_KEY: apiKey,
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
   },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+);
 const stopServer = () => server.kill('SIGTERM');
 process.on('exit', stopServer);
 const base = `http://127.0.0.1:${port}`;
 await waitForHealth(base);
-log(`server up at ${base} (PostgreSQL + Redis); ${rate} req/s for ${durationS} s, ${Math.round(writeShare * 100)} % writes over ${sessions} sessions`);
+log(
+  `server up at ${base} (PostgreSQL + Redis); ${rate} req/s for ${durationS} s, ${Math.round(writeShare * 100)} % writes over ${sessions} sessions`,
+);
 
 const runId = randomToken(6).replace(/[^A-Za-z0-9]/g, 'x');
 const sessionId = (i: number) => `load-${runId}-${i % sessions}`;
-const topics = ['flight to Lisbon', 'hotel near Alfama', 'invoice 4471 for Acme', 'passport renewal', 'museum tickets', 'train to Porto'];
+const topics = [
+  'flight to Lisbon',
+  'hotel near Alfama',
+  'invoice 4471 for Acme',
+  'passport renewal',
+  'museum tickets',
+  'train to Porto',
+];
 const latencies = { write: [] as number[], query: [] as number[] };
 const errors: string[] = [];
 const acked: { session: string; externalId: string }[] = [];
@@ -74,16 +89,29 @@ async function one(i: number) {
   const started = performance.now();
   const externalId = `L${i}`;
   const body = write
-    ? { turns: [{ role: i % 2 ? 'assistant' : 'user', content: `Turn ${i}: let us talk about the ${topic}; reference ${runId}-${i}.`, external_id: externalId }] }
+    ? {
+        turns: [
+          {
+            role: i % 2 ? 'assistant' : 'user',
+            content: `Turn ${i}: let us talk about the ${topic}; reference ${runId}-${i}.`,
+            external_id: externalId,
+          },
+        ],
+      }
     : { query: `What did we decide about the ${topic}?`, budget_tokens: budget };
   try {
     const res = await fetch(`${base}/v1/sessions/${session}/${write ? 'turns' : 'context'}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', ...(write ? { 'idempotency-key': `${runId}-${i}` } : {}) },
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        'content-type': 'application/json',
+        ...(write ? { 'idempotency-key': `${runId}-${i}` } : {}),
+      },
       body: JSON.stringify(body),
     });
     await res.arrayBuffer();
-    const ok = write ? res.status === 201 : res.status === 200 || res.status === 404; // a session's first write may not have landed yet
+    // A query may answer 404: a session's first write may not have landed yet.
+    const ok = write ? res.status === 201 : res.status === 200 || res.status === 404;
     if (!ok) errors.push(`${write ? 'write' : 'query'} ${res.status}`);
     else if (write) acked.push({ session, externalId });
   } catch (err) {
@@ -112,7 +140,9 @@ while (sent < total) {
   if (performance.now() - lastReport >= 10_000) {
     lastReport = performance.now();
     const done = latencies.write.length + latencies.query.length;
-    log(`  ${Math.round((lastReport - startedAt) / 1000)} s: ${done} done, ${inFlight} in flight, ${errors.length} errors, p95 ${percentile([...latencies.write, ...latencies.query], 95).toFixed(1)} ms`);
+    log(
+      `  ${Math.round((lastReport - startedAt) / 1000)} s: ${done} done, ${inFlight} in flight, ${errors.length} errors, p95 ${percentile([...latencies.write, ...latencies.query], 95).toFixed(1)} ms`,
+    );
   }
   await new Promise((r) => setTimeout(r, 5));
 }
@@ -120,12 +150,20 @@ await Promise.all(pending);
 const elapsedS = (performance.now() - startedAt) / 1000;
 
 const all = [...latencies.write, ...latencies.query];
-console.log(`\nrequests: ${all.length} in ${elapsedS.toFixed(1)} s = ${(all.length / elapsedS).toFixed(1)} req/s (target ${rate}); not sent (over ${maxInFlight} in flight): ${skipped}`);
+console.log(
+  `\nrequests: ${all.length} in ${elapsedS.toFixed(1)} s = ${(all.length / elapsedS).toFixed(1)} req/s (target ${rate}); not sent (over ${maxInFlight} in flight): ${skipped}`,
+);
 console.log(`errors: ${errors.length}${errors.length ? ` (first: ${errors.slice(0, 5).join('; ')})` : ''}`);
 console.log('| kind | count | p50 ms | p95 ms | p99 ms | max ms |');
 console.log('|---|---|---|---|---|---|');
-for (const [kind, xs] of [['write', latencies.write], ['query', latencies.query], ['all', all]] as const)
-  console.log(`| ${kind} | ${xs.length} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 95).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${Math.max(0, ...xs).toFixed(1)} |`);
+for (const [kind, xs] of [
+  ['write', latencies.write],
+  ['query', latencies.query],
+  ['all', all],
+] as const)
+  console.log(
+    `| ${kind} | ${xs.length} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 95).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${Math.max(0, ...xs).toFixed(1)} |`,
+  );
 
 // Every acknowledged write must be stored, once, in a gap-free order per session.
 const db = new pg.Client({ connectionString: values.database });
@@ -140,7 +178,9 @@ const missing = acked.filter((a) => !stored.has(`${a.session}/${a.externalId}`))
 const bySession = new Map<string, number[]>();
 for (const r of rows) bySession.set(r.session_id, [...(bySession.get(r.session_id) ?? []), r.sequence]);
 const gaps = [...bySession.values()].filter((seqs) => seqs.some((s, i) => s !== i + 1)).length;
-console.log(`data check: ${acked.length} acknowledged writes, ${rows.length} turns stored, ${missing.length} missing, ${rows.length - acked.length} unacknowledged extra, ${gaps} sessions with sequence gaps`);
+console.log(
+  `data check: ${acked.length} acknowledged writes, ${rows.length} turns stored, ${missing.length} missing, ${rows.length - acked.length} unacknowledged extra, ${gaps} sessions with sequence gaps`,
+);
 
 stopServer();
 const failed = errors.length > 0 || missing.length > 0 || gaps > 0;

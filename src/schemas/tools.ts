@@ -15,7 +15,10 @@ export const RegisterToolChainBody = z
     steps: z.array(ToolStepInput).min(1).max(64),
   })
   .openapi('RegisterToolChainRequest', {
-    example: { name: 'book trip', steps: [{ step_id: 'call_1', tool_name: 'search_flights', arguments: { to: 'LIS' } }] },
+    example: {
+      name: 'book trip',
+      steps: [{ step_id: 'call_1', tool_name: 'search_flights', arguments: { to: 'LIS' } }],
+    },
   });
 export type RegisterToolChainBody = z.infer<typeof RegisterToolChainBody>;
 
@@ -35,7 +38,10 @@ export const ToolStep = z.object({
   status: z.enum(['pending', 'ok', 'error']),
   result: z.string().nullable(),
   result_token_count: z.number().int(),
-  summary: z.string().nullable().openapi({ description: 'Key fields of the result (ids, numbers, dates, statuses, errors), values exact.' }),
+  summary: z
+    .string()
+    .nullable()
+    .openapi({ description: 'Key fields of the result (ids, numbers, dates, statuses, errors), values exact.' }),
 });
 
 export const ToolChain = z

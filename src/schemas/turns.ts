@@ -40,11 +40,13 @@ export const WriteTurnsBody = z
     turns: z.array(TurnInput).min(1).max(limits.turnsPerBatch),
     agent_id: Id.optional(),
     user_id: Id.optional(),
-    metadata: Metadata.optional().openapi({ description: 'Session metadata; `task` (string) becomes the task anchor.' }),
+    metadata: Metadata.optional().openapi({
+      description: 'Session metadata; `task` (string) becomes the task anchor.',
+    }),
     resume_from: Id.optional().openapi({
       description:
         'On the first write: start from an earlier session of the same user and agent (its id, or `latest`). Its ' +
-        'constraints, open tasks, summary and memories become this session\'s starting summary, labelled by origin.',
+        "constraints, open tasks, summary and memories become this session's starting summary, labelled by origin.",
     }),
   })
   .openapi('WriteTurnsRequest', {
@@ -72,7 +74,11 @@ export const WriteTurnsResponse = z
     turns: z.array(WrittenTurn),
     total_tokens: z.number().int(),
     compression_queued: z.boolean(),
-    resumed_from: z.string().nullable().optional().openapi({ description: 'The earlier session this one started from.' }),
+    resumed_from: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: 'The earlier session this one started from.' }),
   })
   .openapi('WriteTurnsResponse');
 export type WriteTurnsResponse = z.infer<typeof WriteTurnsResponse>;

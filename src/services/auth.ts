@@ -49,7 +49,11 @@ export async function authenticate(deps: Deps, authorization: string | undefined
   const [row] = await deps.store.query<{ id: string; tenant_id: string; scopes: string[] | string }>(sql`
     SELECT id, tenant_id, scopes FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`);
   if (!row) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API key');
-  const principal: Principal = { tenantId: row.tenant_id, keyId: row.id, scopes: textArray(row.scopes).filter((s): s is Scope => (scopes as readonly string[]).includes(s)) };
+  const principal: Principal = {
+    tenantId: row.tenant_id,
+    keyId: row.id,
+    scopes: textArray(row.scopes).filter((s): s is Scope => (scopes as readonly string[]).includes(s)),
+  };
   rememberPrincipal(deps, hash, principal);
   return principal;
 }
@@ -64,7 +68,14 @@ export interface ApiKeyView {
 }
 
 export async function listApiKeys(deps: Deps, tenantId?: string): Promise<ApiKeyView[]> {
-  const rows = await deps.store.query<{ id: string; tenant_id: string; prefix: string; scopes: string[] | string; created_at: string; revoked_at: string | null }>(sql`
+  const rows = await deps.store.query<{
+    id: string;
+    tenant_id: string;
+    prefix: string;
+    scopes: string[] | string;
+    created_at: string;
+    revoked_at: string | null;
+  }>(sql`
     SELECT id, tenant_id, prefix, scopes, created_at, revoked_at FROM api_keys
     ${tenantId ? sql`WHERE tenant_id = ${tenantId}` : sql``} ORDER BY created_at DESC LIMIT 1000`);
   return rows.map((r) => ({
@@ -89,7 +100,10 @@ export async function revokeApiKey(deps: Deps, id: string): Promise<void> {
 }
 
 /** Checks the admin bearer key in constant time (comparing hashes, so lengths never leak). */
-export async function authenticateAdmin(adminKey: string | undefined, authorization: string | undefined): Promise<void> {
+export async function authenticateAdmin(
+  adminKey: string | undefined,
+  authorization: string | undefined,
+): Promise<void> {
   if (!adminKey) throw new ApiError('FORBIDDEN', 'the admin API is disabled: set CONTEXT_ADMIN_KEY to enable it');
   const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
   if (!match) throw new ApiError('UNAUTHORIZED', 'missing bearer key: send "Authorization: Bearer <admin key>"');

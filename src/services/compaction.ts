@@ -51,7 +51,12 @@ export async function compressSession(
     SELECT sequence, role, name, content, token_count, importance FROM turns
     WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND sequence > ${after}
     ORDER BY sequence`);
-  const turns = rows.map((r) => ({ ...r, sequence: int(r.sequence), token_count: int(r.token_count), importance: num(r.importance) }));
+  const turns = rows.map((r) => ({
+    ...r,
+    sequence: int(r.sequence),
+    token_count: int(r.token_count),
+    importance: num(r.importance),
+  }));
 
   // Keep the newest turns verbatim up to the keep share; fold everything older.
   const keepTokens = Math.floor(maxTokens * defaults.keepRecentShare);
@@ -61,12 +66,16 @@ export async function compressSession(
   const folded = turns.slice(0, cut);
   const previousSummary = rebuild ? '' : (session.summary ?? '');
   const through = folded.length > 0 ? folded[folded.length - 1]!.sequence : after;
-  const tokensBefore = folded.reduce((s, t) => s + t.token_count, 0) + (rebuild ? 0 : (session.summary_token_count ?? 0));
+  const tokensBefore =
+    folded.reduce((s, t) => s + t.token_count, 0) + (rebuild ? 0 : (session.summary_token_count ?? 0));
 
   const out = folded.length
     ? await compress(
         strategy,
-        { previousSummary, turns: folded.map((t) => ({ speaker: t.name ?? t.role, text: t.content, importance: t.importance })) },
+        {
+          previousSummary,
+          turns: folded.map((t) => ({ speaker: t.name ?? t.role, text: t.content, importance: t.importance })),
+        },
         defaults.summaryMaxTokens,
         deps,
       )
@@ -94,15 +103,28 @@ export async function compressSession(
       RETURNING version
     )
     SELECT count(*)::int AS ok, (SELECT version FROM bump) AS session_version FROM upd`);
-  if (int(done?.ok ?? 0) === 0) return { status: 'skipped', reason: 'window changed while compressing; a newer job covers it' };
+  if (int(done?.ok ?? 0) === 0)
+    return { status: 'skipped', reason: 'window changed while compressing; a newer job covers it' };
   deps.metrics?.compacted(durationMs / 1000, tokensBefore, summaryTokens);
   deps.logger.info('window compressed', {
-    tenant_id: tenantId, session_id: sessionId, mode, method: out.method, turns: folded.length,
-    tokens_before: tokensBefore, tokens_after: summaryTokens, duration_ms: Math.round(durationMs),
+    tenant_id: tenantId,
+    session_id: sessionId,
+    mode,
+    method: out.method,
+    turns: folded.length,
+    tokens_before: tokensBefore,
+    tokens_after: summaryTokens,
+    duration_ms: Math.round(durationMs),
   });
   await publishEvent(deps, {
-    type: 'context.compressed', tenant_id: tenantId, session_id: sessionId, mode, method: out.method,
-    through_sequence: through, tokens_before: tokensBefore, tokens_after: summaryTokens,
+    type: 'context.compressed',
+    tenant_id: tenantId,
+    session_id: sessionId,
+    mode,
+    method: out.method,
+    through_sequence: through,
+    tokens_before: tokensBefore,
+    tokens_after: summaryTokens,
   });
   const sessionVersion = intOrNull(done?.session_version) ?? undefined;
   return { status: 'compressed', reason: mode, through, session_version: sessionVersion };

@@ -19,14 +19,30 @@ export async function recordEvaluation(ctx: Ctx, body: EvaluationBody) {
   ctx.metrics?.evaluated(body.overall_score, low, body.task_success, body.tool_errors > 0);
   if (low)
     ctx.logger.warn('low evaluation score', {
-      alert: 'low_score', request_id: body.request_id, session_id: trace.session_id, strategy: trace.strategy,
-      variant: trace.variant, overall_score: body.overall_score, threshold: ctx.env.CONTEXT_LOW_SCORE_THRESHOLD,
+      alert: 'low_score',
+      request_id: body.request_id,
+      session_id: trace.session_id,
+      strategy: trace.strategy,
+      variant: trace.variant,
+      overall_score: body.overall_score,
+      threshold: ctx.env.CONTEXT_LOW_SCORE_THRESHOLD,
     });
-  return { id, request_id: body.request_id, session_id: trace.session_id, strategy: trace.strategy, variant: trace.variant, low_score: low };
+  return {
+    id,
+    request_id: body.request_id,
+    session_id: trace.session_id,
+    strategy: trace.strategy,
+    variant: trace.variant,
+    low_score: low,
+  };
 }
 
 /** Variants side by side: scores, success, tokens and overflow, optionally for one agent and from a time on. */
-export async function strategyReport(deps: Deps, tenantId: string, opts: { agentId?: string; since?: string } = {}): Promise<StrategyReport> {
+export async function strategyReport(
+  deps: Deps,
+  tenantId: string,
+  opts: { agentId?: string; since?: string } = {},
+): Promise<StrategyReport> {
   await flushTraces(deps);
   const agent = opts.agentId ?? null;
   const since = opts.since ?? null;
@@ -57,10 +73,20 @@ export async function strategyReport(deps: Deps, tenantId: string, opts: { agent
     let v = byKey.get(key(r));
     if (!v) {
       v = {
-        strategy: String(r.strategy), variant: String(r.variant), contexts: 0, evaluations: 0,
-        evaluation_overall_score_mean: null, evaluation_overall_score_p50: null, evaluation_overall_score_p95: null,
-        low_score_rate: null, task_success_rate: null, tool_error_rate: null, validation_blocked_rate: null,
-        mean_tokens: null, overflow_rate: null, trace_step_count_p95: null,
+        strategy: String(r.strategy),
+        variant: String(r.variant),
+        contexts: 0,
+        evaluations: 0,
+        evaluation_overall_score_mean: null,
+        evaluation_overall_score_p50: null,
+        evaluation_overall_score_p95: null,
+        low_score_rate: null,
+        task_success_rate: null,
+        tool_error_rate: null,
+        validation_blocked_rate: null,
+        mean_tokens: null,
+        overflow_rate: null,
+        trace_step_count_p95: null,
       };
       byKey.set(key(r), v);
     }
@@ -84,6 +110,8 @@ export async function strategyReport(deps: Deps, tenantId: string, opts: { agent
     v.tool_error_rate = numOrNull(r.tool_error_rate);
     v.validation_blocked_rate = numOrNull(r.blocked_rate);
   }
-  const variants = [...byKey.values()].sort((a, b) => a.strategy.localeCompare(b.strategy) || a.variant.localeCompare(b.variant));
+  const variants = [...byKey.values()].sort(
+    (a, b) => a.strategy.localeCompare(b.strategy) || a.variant.localeCompare(b.variant),
+  );
   return { agent_id: agent, low_score_threshold: threshold, variants };
 }

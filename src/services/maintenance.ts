@@ -16,7 +16,13 @@ export async function overdueCompressions(deps: Deps, limit = MAINTENANCE_BATCH)
     WHERE s.total_tokens - w.summarized_tokens > w.max_tokens
     ORDER BY s.total_tokens - w.summarized_tokens - w.max_tokens DESC
     LIMIT ${limit}`);
-  return rows.map((r) => ({ kind: 'compress', mode: 'threshold', tenant_id: r.tenant_id, session_id: r.session_id, job_id: crypto.randomUUID() }));
+  return rows.map((r) => ({
+    kind: 'compress',
+    mode: 'threshold',
+    tenant_id: r.tenant_id,
+    session_id: r.session_id,
+    job_id: crypto.randomUUID(),
+  }));
 }
 
 /**
@@ -50,7 +56,10 @@ export function statisticsBeat(
     if (checking) return;
     checking = true;
     refreshStatistics(deps)
-      .then((tables) => (tables.length ? report.analyzed(tables) : undefined), (err: Error) => report.failed(err))
+      .then(
+        (tables) => (tables.length ? report.analyzed(tables) : undefined),
+        (err: Error) => report.failed(err),
+      )
       .finally(() => (checking = false));
   };
   check();

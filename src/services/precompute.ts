@@ -57,7 +57,14 @@ async function precomputeModelCalls(ctx: Ctx, sessionId: string): Promise<Precom
   for (const { flowId, call } of taken) {
     await yieldToEventLoop();
     const answer = await queryContext(ctx, { sessionId, body: bodyForCall(call, variant) });
-    out.push({ flowId, agentId: plan.agentId, callId: call.id, tokenCount: answer.token_count, cached: answer.cached, version: answer.session_version });
+    out.push({
+      flowId,
+      agentId: plan.agentId,
+      callId: call.id,
+      tokenCount: answer.token_count,
+      cached: answer.cached,
+      version: answer.session_version,
+    });
   }
   return out;
 }
@@ -68,16 +75,25 @@ async function announcePrecomputed(deps: Deps, job: PrecomputeJob, version: numb
   if (calls.some((c) => c.version !== version)) return;
   const agentId = calls[0]!.agentId;
   await publishEvent(deps, {
-    type: 'context.precomputed', tenant_id: job.tenant_id, session_id: job.session_id, agent_id: agentId,
-    session_version: version, model_call_ids: calls.map((c) => c.callId),
+    type: 'context.precomputed',
+    tenant_id: job.tenant_id,
+    session_id: job.session_id,
+    agent_id: agentId,
+    session_version: version,
+    model_call_ids: calls.map((c) => c.callId),
   });
   const [hook] = await deps.store.query<{ has: boolean | string }>(sql`
     SELECT (config -> 'webhook' ->> 'url') IS NOT NULL AS has FROM agents WHERE tenant_id = ${job.tenant_id} AND id = ${agentId}`);
   if (!hook || !bool(hook.has)) return;
   try {
     await deps.queue.send({
-      kind: 'webhook', tenant_id: job.tenant_id, session_id: job.session_id, job_id: `${job.job_id}:webhook`, agent_id: agentId,
-      session_version: version, model_calls: calls.map((c) => ({ flow_id: c.flowId, model_call_id: c.callId, token_count: c.tokenCount })),
+      kind: 'webhook',
+      tenant_id: job.tenant_id,
+      session_id: job.session_id,
+      job_id: `${job.job_id}:webhook`,
+      agent_id: agentId,
+      session_version: version,
+      model_calls: calls.map((c) => ({ flow_id: c.flowId, model_call_id: c.callId, token_count: c.tokenCount })),
     });
   } catch (err) {
     deps.logger.warn('could not enqueue webhook', { session_id: job.session_id, error: (err as Error).message });
@@ -85,7 +101,8 @@ async function announcePrecomputed(deps: Deps, job: PrecomputeJob, version: numb
 }
 
 /** The request a client sends when it just wants "the context": what the job assembles ahead of time. */
-export const defaultQueryBody = (): QueryContextBody => QueryContextBody.parse({ budget_tokens: defaults.precomputeBudgetTokens });
+export const defaultQueryBody = (): QueryContextBody =>
+  QueryContextBody.parse({ budget_tokens: defaults.precomputeBudgetTokens });
 
 export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise<JobResult> {
   const session = await findSession(deps, job.tenant_id, job.session_id);
@@ -115,7 +132,8 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
     calls = await precomputeModelCalls(ctx, job.session_id);
   } catch (err) {
     // Deleted between the check above and the query: nothing left to warm, and retrying cannot change that.
-    if (err instanceof ApiError && err.code === 'NOT_FOUND') return { status: 'skipped', reason: 'session no longer exists' };
+    if (err instanceof ApiError && err.code === 'NOT_FOUND')
+      return { status: 'skipped', reason: 'session no longer exists' };
     throw err;
   }
   if (calls.length > 0) await announcePrecomputed(deps, job, answer.session_version, calls);
@@ -129,9 +147,20 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
 }
 
 /** Queues a precompute; a lost one only costs the next default query a cache miss, so failure is logged, not thrown. */
-export async function enqueuePrecompute(deps: Deps, tenantId: string, sessionId: string, sessionVersion: number): Promise<boolean> {
+export async function enqueuePrecompute(
+  deps: Deps,
+  tenantId: string,
+  sessionId: string,
+  sessionVersion: number,
+): Promise<boolean> {
   try {
-    await deps.queue.send({ kind: 'precompute', tenant_id: tenantId, session_id: sessionId, session_version: sessionVersion, job_id: crypto.randomUUID() });
+    await deps.queue.send({
+      kind: 'precompute',
+      tenant_id: tenantId,
+      session_id: sessionId,
+      session_version: sessionVersion,
+      job_id: crypto.randomUUID(),
+    });
     return true;
   } catch (err) {
     deps.logger.warn('could not enqueue precompute', { session_id: sessionId, error: (err as Error).message });

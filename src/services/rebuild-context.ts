@@ -29,7 +29,11 @@ export async function rebuildContext(
     SELECT compression_strategy, max_tokens, version FROM w`);
   const jobId = crypto.randomUUID();
   await ctx.queue.send({
-    kind: 'compress', mode: 'rebuild', tenant_id: ctx.tenantId, session_id: session.id, job_id: jobId,
+    kind: 'compress',
+    mode: 'rebuild',
+    tenant_id: ctx.tenantId,
+    session_id: session.id,
+    job_id: jobId,
     window_version: window ? int(window.version) : undefined,
   });
   return {

@@ -55,7 +55,10 @@ export async function searchHistory(ctx: Ctx, sessionId: string, body: { query: 
   return { results: rows.map((r) => ({ ...toView(r), score: r.score })) };
 }
 
-export async function listCompactions(ctx: Ctx, sessionId: string): Promise<{ compactions: z.infer<typeof Compaction>[] }> {
+export async function listCompactions(
+  ctx: Ctx,
+  sessionId: string,
+): Promise<{ compactions: z.infer<typeof Compaction>[] }> {
   await requireSession(ctx, sessionId);
   const rows = await ctx.store.query<z.infer<typeof Compaction>>(sql`
     SELECT id, strategy, reason, from_sequence, through_sequence, turn_count, tokens_before, tokens_after, output,
@@ -77,13 +80,22 @@ export async function listCompactions(ctx: Ctx, sessionId: string): Promise<{ co
 
 export async function getAgentContext(ctx: Ctx, agentId: string): Promise<z.infer<typeof AgentContext>> {
   const [agent] = await ctx.store.query<{
-    name: string | null; description: string | null; config: unknown; llm_provider: string | null; session_count: number;
+    name: string | null;
+    description: string | null;
+    config: unknown;
+    llm_provider: string | null;
+    session_count: number;
   }>(sql`
     SELECT a.name, a.description, a.config, a.llm_provider,
            (SELECT count(*)::int FROM sessions s WHERE s.tenant_id = a.tenant_id AND s.agent_id = a.id) AS session_count
     FROM agents a WHERE a.tenant_id = ${ctx.tenantId} AND a.id = ${agentId}`);
   if (!agent) throw notFound(`agent "${agentId}"`);
-  const memories = await ctx.store.query<{ id: string; kind: string; content: string; shared_group_ids: string[] | string }>(sql`
+  const memories = await ctx.store.query<{
+    id: string;
+    kind: string;
+    content: string;
+    shared_group_ids: string[] | string;
+  }>(sql`
     SELECT id, kind, content, shared_group_ids FROM memories
     WHERE tenant_id = ${ctx.tenantId} AND scope = 'agent' AND agent_id = ${agentId}
     ORDER BY importance DESC, updated_at DESC LIMIT 50`);

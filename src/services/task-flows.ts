@@ -6,7 +6,14 @@ import { ApiError, notFound } from '../errors.js';
 import { sha256Hex } from '../crypto.js';
 import type { Ctx, Deps } from '../ports.js';
 import { QueryContextBody } from '../schemas/context.js';
-import { AgentConfig, StoredModelCall, type AgentBody, type ModelCall, type TaskFlow, type TaskFlowBody } from '../schemas/flows.js';
+import {
+  AgentConfig,
+  StoredModelCall,
+  type AgentBody,
+  type ModelCall,
+  type TaskFlow,
+  type TaskFlowBody,
+} from '../schemas/flows.js';
 import { webhookTargetVetted } from './webhooks.js';
 
 const parseJson = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
@@ -41,7 +48,12 @@ export async function registerAgent(ctx: Ctx, body: AgentBody) {
   };
 }
 
-export async function putTaskFlow(ctx: Ctx, agentId: string, flowId: string, body: TaskFlowBody): Promise<TaskFlow & { created: boolean }> {
+export async function putTaskFlow(
+  ctx: Ctx,
+  agentId: string,
+  flowId: string,
+  body: TaskFlowBody,
+): Promise<TaskFlow & { created: boolean }> {
   // Only into a registered agent with room for another flow (replacing one of its flows always fits): the insert
   // selects the agent row and counts its other flows, so a missing agent or a full one stores nothing.
   const [row] = await ctx.store.query<{ created: boolean | string | null; updated_at: string | null }>(sql`
@@ -78,7 +90,9 @@ export async function putTaskFlow(ctx: Ctx, agentId: string, flowId: string, bod
 }
 
 export async function listTaskFlows(ctx: Ctx, agentId: string): Promise<TaskFlow[]> {
-  const [agent] = await ctx.store.query(sql`SELECT 1 FROM agents WHERE tenant_id = ${ctx.tenantId} AND id = ${agentId}`);
+  const [agent] = await ctx.store.query(
+    sql`SELECT 1 FROM agents WHERE tenant_id = ${ctx.tenantId} AND id = ${agentId}`,
+  );
   if (!agent) throw notFound(`agent "${agentId}"`);
   const rows = await ctx.store.query<{ id: string; name: string | null; model_calls: unknown; updated_at: string }>(sql`
     SELECT id, name, model_calls, updated_at FROM task_flows
@@ -106,7 +120,12 @@ export interface AgentPlan {
 
 /** The session's agent, its configuration and every model call of its flows, in one round trip. */
 export async function agentPlan(deps: Deps, tenantId: string, sessionId: string): Promise<AgentPlan | undefined> {
-  const rows = await deps.store.query<{ agent_id: string | null; config: unknown; flow_id: string | null; model_calls: unknown }>(sql`
+  const rows = await deps.store.query<{
+    agent_id: string | null;
+    config: unknown;
+    flow_id: string | null;
+    model_calls: unknown;
+  }>(sql`
     SELECT s.agent_id, a.config, f.id AS flow_id, f.model_calls
     FROM sessions s
     LEFT JOIN agents a ON a.tenant_id = s.tenant_id AND a.id = s.agent_id
@@ -118,7 +137,8 @@ export async function agentPlan(deps: Deps, tenantId: string, sessionId: string)
   const calls: AgentPlan['calls'] = [];
   for (const r of rows) {
     if (!r.flow_id) continue;
-    for (const c of parseJson<unknown[]>(r.model_calls)) calls.push({ flowId: r.flow_id, call: StoredModelCall.parse(c) });
+    for (const c of parseJson<unknown[]>(r.model_calls))
+      calls.push({ flowId: r.flow_id, call: StoredModelCall.parse(c) });
   }
   return { agentId: rows[0]!.agent_id, config: parsed.success ? parsed.data : {}, calls };
 }

@@ -14,10 +14,16 @@ import { writeTurns } from './write-turns.js';
 export async function registerToolChain(ctx: Ctx, sessionId: string, body: RegisterToolChainBody): Promise<ToolChain> {
   await requireSession(ctx, sessionId);
   const stepIds = body.steps.map((s) => s.step_id);
-  if (new Set(stepIds).size !== stepIds.length) throw new ApiError('BAD_REQUEST', 'steps: step_id values must be unique');
+  if (new Set(stepIds).size !== stepIds.length)
+    throw new ApiError('BAD_REQUEST', 'steps: step_id values must be unique');
   const chainId = body.chain_id ?? crypto.randomUUID();
   const t = ctx.tenantId;
-  const steps = body.steps.map((s, i) => ({ step_id: s.step_id, position: i + 1, tool_name: s.tool_name, arguments: s.arguments }));
+  const steps = body.steps.map((s, i) => ({
+    step_id: s.step_id,
+    position: i + 1,
+    tool_name: s.tool_name,
+    arguments: s.arguments,
+  }));
   const [row] = await ctx.store.query<{ inserted: number; existing_session: string | null }>(sql`
     WITH c AS (
       INSERT INTO tool_chains (tenant_id, session_id, id, name) VALUES (${t}, ${sessionId}, ${chainId}, ${body.name ?? null})
@@ -36,12 +42,14 @@ export async function registerToolChain(ctx: Ctx, sessionId: string, body: Regis
   await writeTurns(ctx, {
     sessionId,
     body: {
-      turns: [{
-        role: 'assistant',
-        content: '',
-        external_id: `toolchain:${chainId}`,
-        tool_calls: body.steps.map((s) => ({ id: s.step_id, name: s.tool_name, arguments: s.arguments })),
-      }],
+      turns: [
+        {
+          role: 'assistant',
+          content: '',
+          external_id: `toolchain:${chainId}`,
+          tool_calls: body.steps.map((s) => ({ id: s.step_id, name: s.tool_name, arguments: s.arguments })),
+        },
+      ],
     },
   });
   return getToolChain(ctx, sessionId, chainId);
@@ -57,7 +65,9 @@ export async function updateToolResult(
     SELECT tool_name FROM tool_results
     WHERE tenant_id = ${t} AND session_id = ${input.sessionId} AND chain_id = ${input.chainId} AND step_id = ${input.stepId}`);
   if (!step) throw notFound(`step "${input.stepId}" of tool chain "${input.chainId}"`);
-  const summary = summarizeToolResult(input.body.result, ctx.tokenizer, { keep: keepFor(ctx.env.CONTEXT_TOOL_FIELDS, step.tool_name) }).text;
+  const summary = summarizeToolResult(input.body.result, ctx.tokenizer, {
+    keep: keepFor(ctx.env.CONTEXT_TOOL_FIELDS, step.tool_name),
+  }).text;
   const [row] = await ctx.store.query<{ tool_name: string }>(sql`
     WITH upd AS (
       UPDATE tool_results SET status = ${input.body.status}, result = ${input.body.result},
@@ -78,13 +88,15 @@ export async function updateToolResult(
   await writeTurns(ctx, {
     sessionId: input.sessionId,
     body: {
-      turns: [{
-        role: 'tool',
-        name: row.tool_name,
-        tool_call_id: input.stepId,
-        content: input.body.status === 'error' ? `ERROR: ${input.body.result}` : input.body.result,
-        external_id: `toolresult:${joinKey(input.chainId, input.stepId)}`,
-      }],
+      turns: [
+        {
+          role: 'tool',
+          name: row.tool_name,
+          tool_call_id: input.stepId,
+          content: input.body.status === 'error' ? `ERROR: ${input.body.result}` : input.body.result,
+          external_id: `toolresult:${joinKey(input.chainId, input.stepId)}`,
+        },
+      ],
     },
   });
   return getToolChain(ctx, input.sessionId, input.chainId);
@@ -92,8 +104,15 @@ export async function updateToolResult(
 
 export async function getToolChain(ctx: Ctx, sessionId: string, chainId: string): Promise<ToolChain> {
   const rows = await ctx.store.query<{
-    name: string | null; status: ToolChain['status']; step_id: string; position: number; tool_name: string;
-    arguments: unknown; step_status: 'pending' | 'ok' | 'error'; result: string | null; result_token_count: number;
+    name: string | null;
+    status: ToolChain['status'];
+    step_id: string;
+    position: number;
+    tool_name: string;
+    arguments: unknown;
+    step_status: 'pending' | 'ok' | 'error';
+    result: string | null;
+    result_token_count: number;
     summary: string | null;
   }>(sql`
     SELECT c.name, c.status, r.step_id, r.position, r.tool_name, r.arguments, r.status AS step_status, r.result,

@@ -57,5 +57,7 @@ export async function embedTurns(deps: Deps, job: EmbedJob): Promise<EmbedResult
     after = int(turns[turns.length - 1]!.sequence);
   }
   if (embedded >= cfg.perJob) await enqueueEmbed(deps, tenantId, sessionId);
-  return embedded > 0 ? { status: 'embedded', reason: 'new turns embedded', embedded } : { status: 'skipped', reason: 'every turn has a vector' };
+  return embedded > 0
+    ? { status: 'embedded', reason: 'new turns embedded', embedded }
+    : { status: 'skipped', reason: 'every turn has a vector' };
 }

@@ -89,13 +89,15 @@ export async function webhookTargetVetted(
   resolve: HostResolver | undefined = systemResolver(),
 ): Promise<boolean> {
   if (allowPrivate) return true;
-  const bounded: HostResolver | undefined = resolve && ((host) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('resolution timed out')), REGISTRATION_RESOLVE_MS);
+  const bounded: HostResolver | undefined =
+    resolve &&
+    ((host) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('resolution timed out')), REGISTRATION_RESOLVE_MS);
+      });
+      return Promise.race([resolve(host), late]).finally(() => clearTimeout(timer));
     });
-    return Promise.race([resolve(host), late]).finally(() => clearTimeout(timer));
-  });
   const target = new URL(url);
   try {
     return (await vetTarget(target, false, bounded)).ok;
@@ -109,7 +111,13 @@ export async function signWebhook(secret: string, body: string, timestamp: numbe
 }
 
 /** For receivers: true when `header` signs `body` under `secret` and is at most `toleranceSeconds` old. */
-export async function verifyWebhook(secret: string, header: string, body: string, toleranceSeconds = 300, now = Date.now()): Promise<boolean> {
+export async function verifyWebhook(
+  secret: string,
+  header: string,
+  body: string,
+  toleranceSeconds = 300,
+  now = Date.now(),
+): Promise<boolean> {
   const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2) as [string, string]));
   const t = Number(parts.t);
   if (!Number.isInteger(t) || !parts.v1 || Math.abs(now / 1000 - t) > toleranceSeconds) return false;
@@ -179,8 +187,10 @@ function postPinned(
   body: string,
 ): Promise<number> {
   const bytes = new TextEncoder().encode(body);
-  const pinned = addresses && ((_host: string, opts: { all?: boolean } | undefined, done: (...a: unknown[]) => void) =>
-    opts?.all ? done(null, addresses) : done(null, addresses[0]!.address, addresses[0]!.family));
+  const pinned =
+    addresses &&
+    ((_host: string, opts: { all?: boolean } | undefined, done: (...a: unknown[]) => void) =>
+      opts?.all ? done(null, addresses) : done(null, addresses[0]!.address, addresses[0]!.family));
   return new Promise<number>((resolve, reject) => {
     const req = http.request(
       url,
@@ -207,7 +217,11 @@ interface NodeDns {
   promises: { lookup(host: string, opts: { all: true }): Promise<Resolved> };
 }
 interface NodeHttp {
-  request(url: URL, opts: object, onResponse: (res: { statusCode?: number; destroy(): void }) => void): {
+  request(
+    url: URL,
+    opts: object,
+    onResponse: (res: { statusCode?: number; destroy(): void }) => void,
+  ): {
     on(event: 'error', listener: (err: Error) => void): unknown;
     end(body: Uint8Array): void;
   };

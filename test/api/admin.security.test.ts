@@ -29,7 +29,9 @@ describe.each(backends)('admin key API on $name', ({ open }) => {
     const listed = (await (await admin('GET', `/v1/admin/keys?tenant=${tenantId}`)).json()) as any;
     expect(listed.keys).toHaveLength(1);
     expect(JSON.stringify(listed)).not.toContain(created.key);
-    const stored = await h.deps.store.query<{ key_hash: string }>(sql`SELECT key_hash FROM api_keys WHERE tenant_id = ${tenantId}`);
+    const stored = await h.deps.store.query<{ key_hash: string }>(
+      sql`SELECT key_hash FROM api_keys WHERE tenant_id = ${tenantId}`,
+    );
     expect(stored[0]!.key_hash).not.toContain(created.key);
     expect(stored[0]!.key_hash).toMatch(/^[0-9a-f]{64}$/);
     expect((await admin('DELETE', `/v1/admin/keys/${created.id}`)).status).toBe(204);
@@ -40,8 +42,12 @@ describe.each(backends)('admin key API on $name', ({ open }) => {
 
   it('refuses tenant keys and wrong admin keys on the admin API', async () => {
     const tenantId = `t-${crypto.randomUUID().slice(0, 8)}`;
-    const created = (await (await admin('POST', '/v1/admin/keys', { tenant: tenantId, scopes: ['admin'] })).json()) as any;
-    expect((await admin('POST', '/v1/admin/keys', { tenant: 'other', scopes: ['read'] }, created.key)).status).toBe(401);
+    const created = (await (
+      await admin('POST', '/v1/admin/keys', { tenant: tenantId, scopes: ['admin'] })
+    ).json()) as any;
+    expect((await admin('POST', '/v1/admin/keys', { tenant: 'other', scopes: ['read'] }, created.key)).status).toBe(
+      401,
+    );
     expect((await admin('GET', '/v1/admin/keys', undefined, 'nope-nope-nope')).status).toBe(401);
     expect((await admin('POST', '/v1/admin/keys', { tenant: 'x', scopes: ['root'] })).status).toBe(400);
   });

@@ -35,7 +35,7 @@ describe.each(setups)('cross-tenant cache keys ($name)', ({ open, env }) => {
   });
   afterAll(() => h.close());
 
-  it('a tenant whose id and session id join to another tenant\'s never reads, plants into or deletes its cache', async () => {
+  it("a tenant whose id and session id join to another tenant's never reads, plants into or deletes its cache", async () => {
     const base = `acme-${crypto.randomUUID().slice(0, 8)}`;
     const victim = await tenantNamed(h, `${base}:eu`);
     const attacker = await tenantNamed(h, base);
@@ -92,7 +92,9 @@ describe('a session deleted while the shared cache is unreachable (postgres + re
     const a = await tenantNamed(live, `t-${crypto.randomUUID().slice(0, 12)}`);
     const b = clientFor(cut, a.tenantId, a.key);
     const body = { budget_tokens: 600 };
-    await a.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'DELETED-DATA: my SSN is 078-05-1120.' }] });
+    await a.call('POST', '/v1/sessions/s/turns', {
+      turns: [{ role: 'user', content: 'DELETED-DATA: my SSN is 078-05-1120.' }],
+    });
     expect((await a.call('POST', '/v1/sessions/s/context', body)).json.rendered.text).toContain('DELETED-DATA');
     expect((await redis.keys(`${sessionCachePrefix(a.tenantId, 's')}*`)).length).toBeGreaterThan(0);
 

@@ -17,7 +17,13 @@ const neon = {
   open: async (): Promise<Store> => {
     const gateway = await startNeonGateway({ databaseUrl: inject('postgresUrl') });
     const store = openNeon('postgres://u:p@db.example.neon.tech/test', { fetchEndpoint: gateway.fetchEndpoint });
-    return { ...store, close: async () => { await store.close(); await gateway.close(); } };
+    return {
+      ...store,
+      close: async () => {
+        await store.close();
+        await gateway.close();
+      },
+    };
   },
 };
 
@@ -32,20 +38,24 @@ describe.each([...backends, neon])('concurrent duplicate writes on $name', ({ op
 
   beforeAll(async () => {
     const logger = createLogger('debug', {}, (line) => lines.push(line));
-    h = await harness(async () => {
-      const store = await open();
-      return {
-        ...store,
-        async query<T>(statement: SQL): Promise<T[]> {
-          const { sql: text, params } = dialect.sqlToQuery(statement);
-          // A real failing query through drizzle: a DrizzleQueryError whose message holds every parameter (the
-          // turn text among them) around the driver's own error.
-          if (failTurnInserts && text.includes('INSERT INTO turns'))
-            await store.db.execute(sql`SELECT ${JSON.stringify(params)}::text FROM no_such_table`);
-          return store.query<T>(statement);
-        },
-      };
-    }, {}, { logger });
+    h = await harness(
+      async () => {
+        const store = await open();
+        return {
+          ...store,
+          async query<T>(statement: SQL): Promise<T[]> {
+            const { sql: text, params } = dialect.sqlToQuery(statement);
+            // A real failing query through drizzle: a DrizzleQueryError whose message holds every parameter (the
+            // turn text among them) around the driver's own error.
+            if (failTurnInserts && text.includes('INSERT INTO turns'))
+              await store.db.execute(sql`SELECT ${JSON.stringify(params)}::text FROM no_such_table`);
+            return store.query<T>(statement);
+          },
+        };
+      },
+      {},
+      { logger },
+    );
   });
   afterAll(async () => h.close());
 
@@ -63,7 +73,10 @@ describe.each([...backends, neon])('concurrent duplicate writes on $name', ({ op
     const from = lines.length;
     const text = secret();
     for (let round = 0; round < 5; round++) {
-      const turns = [{ role: 'user', content: `${text} round ${round}` }, { role: 'assistant', content: 'Noted.' }];
+      const turns = [
+        { role: 'user', content: `${text} round ${round}` },
+        { role: 'assistant', content: 'Noted.' },
+      ];
       const body = { turns };
       const answers = await Promise.all(Array.from({ length: 8 }, () => write(c, `r${round}`, body, `key-${round}`)));
       expect(answers.map((a) => a.status)).toEqual(Array(8).fill(201));
@@ -125,7 +138,9 @@ describe.each([...backends, neon])('concurrent duplicate writes on $name', ({ op
           accept: 'application/json, text/event-stream',
         },
         body: JSON.stringify({
-          jsonrpc: '2.0', id: 1, method: 'tools/call',
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
           params: { name: 'write_turns', arguments: { session_id: 'boom', turns: [{ role: 'user', content: text }] } },
         }),
       });
@@ -136,12 +151,17 @@ describe.each([...backends, neon])('concurrent duplicate writes on $name', ({ op
     } finally {
       failTurnInserts = false;
     }
-    const errors = lines.slice(from).map((l) => JSON.parse(l)).filter((l) => l.msg === 'unhandled error');
+    const errors = lines
+      .slice(from)
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === 'unhandled error');
     expect(errors).toHaveLength(2);
     // The summary names the error: the driver's SQLSTATE, and its message with the quoted name elided.
     for (const e of errors) {
       expect(e.error).toMatchObject({
-        class: 'DrizzleQueryError', code: '42P01', message: 'relation "…" does not exist',
+        class: 'DrizzleQueryError',
+        code: '42P01',
+        message: 'relation "…" does not exist',
       });
       expect(e.stack).toMatch(/^\s+at /);
     }

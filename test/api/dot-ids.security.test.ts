@@ -81,7 +81,7 @@ describe('ids made only of dots', () => {
         socket.on('close', () => resolve(text));
         socket.write(
           `POST /v1/sessions/${segment}/turns HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${c.key}\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         );
       });
       expect(Number(reply.match(/^HTTP\/1\.1 (\d{3})/)?.[1]), segment).toBe(status);
@@ -131,9 +131,11 @@ describe('ids made only of dots', () => {
   it('are refused by the MCP tools over HTTP', async () => {
     const c = await tenant(h);
     const mcp = new McpClient({ name: 'dot-ids-test', version: '1.0.0' });
-    await mcp.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
-      requestInit: { headers: { Authorization: `Bearer ${c.key}` } },
-    }));
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${c.key}` } },
+      }),
+    );
     mcpClients.push(mcp);
     for (const d of DOTS) {
       for (const [name, args] of [

@@ -29,11 +29,15 @@ describe('embedded database directory', () => {
 
     expect(await readdir(path.join(root, 'data'))).toEqual(['pglite']);
     const again = await openPglite(dir, { sharedBuffersMb: 16 });
-    expect(await again.query<{ note: string }>(sql`SELECT note FROM kept`)).toEqual([{ note: 'written before the restart' }]);
+    expect(await again.query<{ note: string }>(sql`SELECT note FROM kept`)).toEqual([
+      { note: 'written before the restart' },
+    ]);
     const [smaller] = await again.query<{ shared_buffers: string }>(sql`SHOW shared_buffers`);
     expect(smaller?.shared_buffers).toBe('16MB');
     // Migrations ran on the new directory: the product's tables are there.
-    const tables = await again.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'turns'`);
+    const tables = await again.query<{ n: number }>(
+      sql`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'turns'`,
+    );
     expect(tables[0]?.n).toBe(1);
     await again.close();
   });

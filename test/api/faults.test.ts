@@ -23,10 +23,14 @@ async function closedPort(): Promise<number> {
 describe('PostgreSQL unreachable', () => {
   it('answers 503 UNAVAILABLE quickly and stores nothing', async () => {
     const port = await closedPort();
-    const h = await harness(() => openPostgres(`postgres://postgres@127.0.0.1:${port}/none`, { migrate: false, connectTimeoutMs: 500 }));
+    const h = await harness(() =>
+      openPostgres(`postgres://postgres@127.0.0.1:${port}/none`, { migrate: false, connectTimeoutMs: 500 }),
+    );
     const started = performance.now();
     const res = await h.app.request('/v1/sessions/x/context', {
-      method: 'POST', headers: { authorization: 'Bearer whatever-key', 'content-type': 'application/json' }, body: '{"budget_tokens":100}',
+      method: 'POST',
+      headers: { authorization: 'Bearer whatever-key', 'content-type': 'application/json' },
+      body: '{"budget_tokens":100}',
     });
     const elapsed = performance.now() - started;
     expect(res.status).toBe(503);
@@ -46,7 +50,10 @@ describe('LLM slow or failing', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     h = await harness(() => openPglite(), {
-      OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CONTEXT_LLM_TIMEOUT_MS: '300', CONTEXT_EMBEDDING_MODEL: 'none',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      CONTEXT_LLM_TIMEOUT_MS: '300',
+      CONTEXT_EMBEDDING_MODEL: 'none',
     });
   });
   afterAll(async () => {
@@ -58,7 +65,10 @@ describe('LLM slow or failing', () => {
   it('times out and falls back to the extractive summary', async () => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/slow/turns', {
-      turns: Array.from({ length: 12 }, (_, i) => ({ role: 'user', content: `Shipment ${i} to Porto weighs ${i * 7} kg.` })),
+      turns: Array.from({ length: 12 }, (_, i) => ({
+        role: 'user',
+        content: `Shipment ${i} to Porto weighs ${i * 7} kg.`,
+      })),
     });
     await c.call('POST', '/v1/sessions/slow/rebuild', { max_tokens: 200 });
     await h.deps.queue.drain();
@@ -81,7 +91,9 @@ describe('queue consumer failures', () => {
     await q.drain();
     expect(seen.filter((id) => id === 'p')).toHaveLength(3);
     expect(seen.filter((id) => id === 'f')).toHaveLength(1);
-    expect(q.deadLetters).toEqual([expect.objectContaining({ job: expect.objectContaining({ job_id: 'p' }), attempts: 3, error: 'cannot process' })]);
+    expect(q.deadLetters).toEqual([
+      expect.objectContaining({ job: expect.objectContaining({ job_id: 'p' }), attempts: 3, error: 'cannot process' }),
+    ]);
   });
 
   it('a job for a deleted session does nothing and does not bring it back', async () => {
@@ -89,7 +101,13 @@ describe('queue consumer failures', () => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/gone/turns', { turns: [{ role: 'user', content: 'soon deleted' }] });
     expect((await c.call('DELETE', '/v1/sessions/gone')).status).toBe(204);
-    await h.deps.queue.send({ kind: 'compress', mode: 'rebuild', tenant_id: c.tenantId, session_id: 'gone', job_id: 'late' });
+    await h.deps.queue.send({
+      kind: 'compress',
+      mode: 'rebuild',
+      tenant_id: c.tenantId,
+      session_id: 'gone',
+      job_id: 'late',
+    });
     await h.deps.queue.drain();
     expect(h.deps.queue.deadLetters).toHaveLength(0);
     expect((await c.call('GET', '/v1/sessions/gone')).status).toBe(404);
@@ -102,7 +120,10 @@ describe('lost or repeated compression jobs', () => {
     const h = await harness(() => openPglite());
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/rb/turns', {
-      turns: Array.from({ length: 20 }, (_, i) => ({ role: 'user', content: `Parcel ${i} left the depot in Braga at ${i}:00.` })),
+      turns: Array.from({ length: 20 }, (_, i) => ({
+        role: 'user',
+        content: `Parcel ${i} left the depot in Braga at ${i}:00.`,
+      })),
     });
     const sent: Job[] = [];
     const send = h.deps.queue.send.bind(h.deps.queue);
@@ -123,14 +144,21 @@ describe('lost or repeated compression jobs', () => {
     const h = await harness(() => openPglite());
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/lost/turns', {
-      turns: Array.from({ length: 20 }, (_, i) => ({ role: 'user', content: `Meter reading ${i}: ${1000 + i * 13} kWh at site ${i % 4}.` })),
+      turns: Array.from({ length: 20 }, (_, i) => ({
+        role: 'user',
+        content: `Meter reading ${i}: ${1000 + i * 13} kWh at site ${i % 4}.`,
+      })),
     });
     await h.deps.queue.drain();
     // Shrink the window behind the service's back, as if the write's enqueue had been lost.
-    await h.deps.store.query(sql`UPDATE context_windows SET max_tokens = 100 WHERE tenant_id = ${c.tenantId} AND session_id = 'lost'`);
+    await h.deps.store.query(
+      sql`UPDATE context_windows SET max_tokens = 100 WHERE tenant_id = ${c.tenantId} AND session_id = 'lost'`,
+    );
     expect((await c.call('GET', '/v1/sessions/lost/compactions')).json.compactions).toHaveLength(0);
     const jobs = await overdueCompressions(h.deps, 1000);
-    expect(jobs.filter((j) => j.tenant_id === c.tenantId)).toEqual([expect.objectContaining({ session_id: 'lost', mode: 'threshold' })]);
+    expect(jobs.filter((j) => j.tenant_id === c.tenantId)).toEqual([
+      expect.objectContaining({ session_id: 'lost', mode: 'threshold' }),
+    ]);
     for (const job of jobs) await h.deps.queue.send(job);
     await h.deps.queue.drain();
     expect((await c.call('GET', '/v1/sessions/lost/compactions')).json.compactions).toHaveLength(1);

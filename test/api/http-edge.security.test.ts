@@ -169,7 +169,9 @@ describe('answers before the body is read (Node server)', () => {
     for (let i = 0; i < 20; i++) {
       try {
         const res = await fetch(`${web.url}/v1/sessions/f-401/turns`, {
-          method: 'POST', headers: { authorization: `Bearer ${BAD_KEY}`, 'content-type': 'application/json' }, body,
+          method: 'POST',
+          headers: { authorization: `Bearer ${BAD_KEY}`, 'content-type': 'application/json' },
+          body,
         });
         await res.arrayBuffer();
         outcomes.push(res.status);
@@ -185,12 +187,18 @@ describe('answers before the body is read (Node server)', () => {
     const before = web.connections();
     try {
       const refused = await new Promise<Answer>((resolve, reject) => {
-        const req = http.request(`${web.url}/v1/sessions/ka-chunked/turns`, {
-          agent, method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
-        }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, json: null }));
-        });
+        const req = http.request(
+          `${web.url}/v1/sessions/ka-chunked/turns`,
+          {
+            agent,
+            method: 'POST',
+            headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, json: null }));
+          },
+        );
         req.on('error', reject);
         const piece = 256 * 1024;
         for (let sent = 0; sent < oversized.length; sent += piece) req.write(oversized.subarray(sent, sent + piece));

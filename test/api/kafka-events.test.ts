@@ -23,14 +23,32 @@ let h: Harness;
 async function published(group: string) {
   const out: any[] = [];
   for (;;) {
-    const batch = await kafka.consumer().consume({ consumerGroupId: group, instanceId: 'reader', topics: [eventsTopic], autoOffsetReset: 'earliest', timeout: 50 });
+    const batch = await kafka.consumer().consume({
+      consumerGroupId: group,
+      instanceId: 'reader',
+      topics: [eventsTopic],
+      autoOffsetReset: 'earliest',
+      timeout: 50,
+    });
     if (batch.length === 0) return out;
-    out.push(...batch.map((m) => ({ ...JSON.parse(m.value), headers: Object.fromEntries(m.headers.map((x) => [x.key, x.value])), key: m.key })));
+    out.push(
+      ...batch.map((m) => ({
+        ...JSON.parse(m.value),
+        headers: Object.fromEntries(m.headers.map((x) => [x.key, x.value])),
+        key: m.key,
+      })),
+    );
   }
 }
 
 beforeAll(async () => {
-  gateway = await startKafkaGateway({ redisUrl, username: 'engine', password: randomBytes(8).toString('hex'), prefix, redeliverAfterMs: 200 });
+  gateway = await startKafkaGateway({
+    redisUrl,
+    username: 'engine',
+    password: randomBytes(8).toString('hex'),
+    prefix,
+    redeliverAfterMs: 200,
+  });
   kafka = new Kafka({ url: gateway.url, username: gateway.username, password: gateway.password });
   h = await harness(() => openPglite(), {
     KAFKA_REST_URL: gateway.url,
@@ -61,8 +79,13 @@ describe('Kafka events on Node', () => {
     const mine = (await published('reader-1')).filter((e) => e.tenant_id === c.tenantId);
     expect(mine.map((e) => e.type)).toEqual(['turns.written', 'context.compressed', 'context.deleted']);
     expect(mine[0]).toMatchObject({
-      session_id: 'k1', session_version: 1, first_sequence: 1, last_sequence: 3, turn_count: 3,
-      headers: { type: 'turns.written', tenant_id: c.tenantId }, key: `${c.tenantId}:k1`,
+      session_id: 'k1',
+      session_version: 1,
+      first_sequence: 1,
+      last_sequence: 3,
+      turn_count: 3,
+      headers: { type: 'turns.written', tenant_id: c.tenantId },
+      key: `${c.tenantId}:k1`,
     });
     expect(mine[0].event_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(mine[1]).toMatchObject({ session_id: 'k1', mode: 'rebuild', through_sequence: expect.any(Number) });
@@ -75,14 +98,40 @@ describe('Kafka events on Node', () => {
     const c = await tenant(h);
     const p = kafka.producer();
     const tenantHeader = [{ key: 'tenant_id', value: c.tenantId }];
-    await p.produce(inboundTopic, { type: 'conversation.new', session_id: 'k2', turns: [{ role: 'user', content: 'Book a table for two in Alfama.' }] }, { headers: tenantHeader });
+    await p.produce(
+      inboundTopic,
+      {
+        type: 'conversation.new',
+        session_id: 'k2',
+        turns: [{ role: 'user', content: 'Book a table for two in Alfama.' }],
+      },
+      { headers: tenantHeader },
+    );
     await p.produce(inboundTopic, 'not json', { headers: tenantHeader });
     await p.produce(inboundTopic, { type: 'conversation.new', session_id: 'k2', turns: [] }, { headers: tenantHeader });
-    await p.produce(inboundTopic, { type: 'conversation.new', session_id: 'k2', turns: [{ role: 'user', content: 'no tenant' }] });
+    await p.produce(inboundTopic, {
+      type: 'conversation.new',
+      session_id: 'k2',
+      turns: [{ role: 'user', content: 'no tenant' }],
+    });
     // A memory of a session that does not exist: refused (a delete of a missing memory is not, under an event id).
     const orphan = { scope: 'user', user_id: 'u', session_id: 'no-such-session', content: 'x' };
-    await p.produce(inboundTopic, { type: 'memory.updated', action: 'upsert', memory: orphan }, { headers: tenantHeader });
-    await p.produce(inboundTopic, { type: 'tool.executed', session_id: 'k2', tool_call_id: 'call_9', tool_name: 'reserve', result: 'table 12 at 20:00' }, { headers: tenantHeader });
+    await p.produce(
+      inboundTopic,
+      { type: 'memory.updated', action: 'upsert', memory: orphan },
+      { headers: tenantHeader },
+    );
+    await p.produce(
+      inboundTopic,
+      {
+        type: 'tool.executed',
+        session_id: 'k2',
+        tool_call_id: 'call_9',
+        tool_name: 'reserve',
+        result: 'table 12 at 20:00',
+      },
+      { headers: tenantHeader },
+    );
 
     expect(await consumeInbound(h.deps, h.deps.inbound!)).toEqual({ processed: 2, rejected: 4, failed: false });
     const turns = (await c.call('GET', '/v1/sessions/k2/turns')).json.turns;
@@ -94,17 +143,35 @@ describe('Kafka events on Node', () => {
 
   it('leaves an event that failed for a passing reason to a later run, which applies it once', async () => {
     const c = await tenant(h);
-    await kafka.producer().produce(inboundTopic, { type: 'conversation.new', session_id: 'k3', turns: [{ role: 'user', content: 'Retry me.' }] }, {
-      headers: [{ key: 'tenant_id', value: c.tenantId }],
-    });
-    const down = { ...h.deps, store: { ...h.deps.store, query: async () => { throw new Error('connection refused'); } } };
+    await kafka.producer().produce(
+      inboundTopic,
+      { type: 'conversation.new', session_id: 'k3', turns: [{ role: 'user', content: 'Retry me.' }] },
+      {
+        headers: [{ key: 'tenant_id', value: c.tenantId }],
+      },
+    );
+    const down = {
+      ...h.deps,
+      store: {
+        ...h.deps.store,
+        query: async () => {
+          throw new Error('connection refused');
+        },
+      },
+    };
     expect(await consumeInbound(down, h.deps.inbound!)).toEqual({ processed: 0, rejected: 0, failed: true });
     expect((await c.call('GET', '/v1/sessions/k3')).status).toBe(404);
 
     // Processed, but the commit is lost: the message comes back and is recognised by its coordinates.
     await new Promise((r) => setTimeout(r, 300));
     const source = h.deps.inbound!;
-    const noCommit = { ...source, receive: () => source.receive(), commit: async () => { throw new Error('commit lost'); } };
+    const noCommit = {
+      ...source,
+      receive: () => source.receive(),
+      commit: async () => {
+        throw new Error('commit lost');
+      },
+    };
     await expect(consumeInbound(h.deps, noCommit)).rejects.toThrow('commit lost');
     expect((await c.call('GET', '/v1/sessions/k3/turns')).json.turns).toHaveLength(1);
 
@@ -119,7 +186,10 @@ describe('Kafka events on Node', () => {
     const port = (s.address() as AddressInfo).port;
     await new Promise<void>((r) => s.close(() => r()));
     const down = await harness(() => openPglite(), {
-      KAFKA_REST_URL: `http://127.0.0.1:${port}`, KAFKA_REST_USERNAME: 'u', KAFKA_REST_PASSWORD: 'p', KAFKA_EVENTS_TOPIC: eventsTopic,
+      KAFKA_REST_URL: `http://127.0.0.1:${port}`,
+      KAFKA_REST_USERNAME: 'u',
+      KAFKA_REST_PASSWORD: 'p',
+      KAFKA_EVENTS_TOPIC: eventsTopic,
     });
     try {
       const c = await tenant(down);

@@ -16,16 +16,26 @@ describe('LLM summarisation through an OpenAI-compatible API', () => {
       requests.push(req);
       if (fail) return { status: 500, json: { error: { message: 'boom' } } };
       const user = req.body.messages.find((m: any) => m.role === 'user').content as string;
-      return { json: completionJson(req.body.model, `LLM SUMMARY (${user.split('\n').length} lines): invoices discussed.`) };
+      return {
+        json: completionJson(req.body.model, `LLM SUMMARY (${user.split('\n').length} lines): invoices discussed.`),
+      };
     });
-    h = await harness(() => openPglite(), { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url, CONTEXT_LLM_MODEL: 'local-model', CONTEXT_EMBEDDING_MODEL: 'none' });
+    h = await harness(() => openPglite(), {
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: server.url,
+      CONTEXT_LLM_MODEL: 'local-model',
+      CONTEXT_EMBEDDING_MODEL: 'none',
+    });
   });
   afterAll(async () => {
     await h.close();
     await server.close();
   });
 
-  const many = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Invoice ${i} for Acme is ${100 * i} euros and due on day ${i}.` }));
+  const many = Array.from({ length: 12 }, (_, i) => ({
+    role: i % 2 ? 'assistant' : 'user',
+    content: `Invoice ${i} for Acme is ${100 * i} euros and due on day ${i}.`,
+  }));
 
   it('uses the model for summaries and records it in the audit', async () => {
     const c = await tenant(h);

@@ -110,7 +110,11 @@ describe('precompute bounds on PGlite', () => {
     const turns = [{ role: 'user', content: 'Plan a week in Braga.' }];
     expect((await c.call('POST', '/v1/sessions/d1/turns', { agent_id: 'deep', turns })).status).toBe(201);
     await h.deps.queue.drain();
-    const got = await sources(c, 'd1', ids.map((id) => ({ flow: 'f', id })));
+    const got = await sources(
+      c,
+      'd1',
+      ids.map((id) => ({ flow: 'f', id })),
+    );
     expect(got).toEqual([...Array(fitting).fill('precomputed'), 'live', 'precomputed']);
   });
 });

@@ -20,7 +20,12 @@ function start(dataDir: string, extraEnv: Record<string, string> = {}): Promise<
   const [command, ...args] = pkg.scripts.start.split(' ');
   expect(command).toBe('node');
   const env: Record<string, string | undefined> = {
-    ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extraEnv,
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ...extraEnv,
   };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'CONTEXT_API_KEY']) if (!(name in extraEnv)) delete env[name];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,7 +11,13 @@ import { harness, tenant, turns3, type Harness } from '../helpers.js';
 const defaultQuery = { budget_tokens: defaults.precomputeBudgetTokens };
 
 function precompute(tenantId: string, sessionId: string, sessionVersion: number): PrecomputeJob {
-  return { kind: 'precompute', tenant_id: tenantId, session_id: sessionId, session_version: sessionVersion, job_id: crypto.randomUUID() };
+  return {
+    kind: 'precompute',
+    tenant_id: tenantId,
+    session_id: sessionId,
+    session_version: sessionVersion,
+    job_id: crypto.randomUUID(),
+  };
 }
 
 /** Counts cache writes from here on; the returned function stops counting. */
@@ -55,7 +61,9 @@ describe('precompute on PGlite', () => {
     expect((await c.call('POST', '/v1/sessions/p1/context', { budget_tokens: 1500 })).json.cached).toBe(false);
 
     // The next write invalidates it and prepares the next one.
-    await c.call('POST', '/v1/sessions/p1/turns', { turns: [{ role: 'user', content: 'Make that 140 euros per night.' }] });
+    await c.call('POST', '/v1/sessions/p1/turns', {
+      turns: [{ role: 'user', content: 'Make that 140 euros per night.' }],
+    });
     await h.deps.queue.drain();
     const after = await c.call('POST', '/v1/sessions/p1/context', defaultQuery);
     expect(after.json).toMatchObject({ cached: true, session_version: 2 });
@@ -73,23 +81,37 @@ describe('precompute on PGlite', () => {
       expect(await runJob(h.deps, precompute(c.tenantId, 'p2', 1))).toMatchObject({ status: 'skipped' });
       expect(writes.count()).toBe(0);
       // The current version was prepared by the drained job: a redelivery finds it cached.
-      expect(await runJob(h.deps, precompute(c.tenantId, 'p2', 2))).toMatchObject({ status: 'precomputed', reason: 'already cached' });
+      expect(await runJob(h.deps, precompute(c.tenantId, 'p2', 2))).toMatchObject({
+        status: 'precomputed',
+        reason: 'already cached',
+      });
       expect(writes.count()).toBe(0);
     } finally {
       writes.restore();
     }
-    expect(await runJob(h.deps, precompute(c.tenantId, 'no-such-session', 1))).toMatchObject({ status: 'skipped', reason: 'session no longer exists' });
+    expect(await runJob(h.deps, precompute(c.tenantId, 'no-such-session', 1))).toMatchObject({
+      status: 'skipped',
+      reason: 'session no longer exists',
+    });
   });
 
   it('compresses a window over its limit before preparing the context', async () => {
     const c = await tenant(h);
-    const turns = Array.from({ length: 20 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Leg ${i}: the train from Porto reaches stop ${i} at ${8 + i}:15.` }));
+    const turns = Array.from({ length: 20 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `Leg ${i}: the train from Porto reaches stop ${i} at ${8 + i}:15.`,
+    }));
     await c.call('POST', '/v1/sessions/p3/turns', { turns });
     await h.deps.queue.drain();
     // Over its limit with no compression queued, as if that job had been lost.
-    await h.deps.store.query(sql`UPDATE context_windows SET max_tokens = 100 WHERE tenant_id = ${c.tenantId} AND session_id = 'p3'`);
+    await h.deps.store.query(
+      sql`UPDATE context_windows SET max_tokens = 100 WHERE tenant_id = ${c.tenantId} AND session_id = 'p3'`,
+    );
 
-    expect(await runJob(h.deps, precompute(c.tenantId, 'p3', 1))).toMatchObject({ status: 'precomputed', session_version: 2 });
+    expect(await runJob(h.deps, precompute(c.tenantId, 'p3', 1))).toMatchObject({
+      status: 'precomputed',
+      session_version: 2,
+    });
     expect((await c.call('GET', '/v1/sessions/p3/compactions')).json.compactions).toHaveLength(1);
     const r = await c.call('POST', '/v1/sessions/p3/context', defaultQuery);
     expect(r.json).toMatchObject({ cached: true, session_version: 2 });
@@ -102,7 +124,10 @@ describe('precompute on PGlite', () => {
     expect((await c.call('POST', '/v1/sessions/p4/rebuild', { max_tokens: 200 })).status).toBe(202);
     await h.deps.queue.drain();
     const written = await c.call('POST', '/v1/sessions/p4/turns', {
-      turns: Array.from({ length: 16 }, (_, i) => ({ role: 'user', content: `Extra note ${i}: tram 28 leaves Martim Moniz every ${10 + i} minutes, climbs to Graça and ends at Campo de Ourique.` })),
+      turns: Array.from({ length: 16 }, (_, i) => ({
+        role: 'user',
+        content: `Extra note ${i}: tram 28 leaves Martim Moniz every ${10 + i} minutes, climbs to Graça and ends at Campo de Ourique.`,
+      })),
     });
     expect(written.json.compression_queued).toBe(true);
     await h.deps.queue.drain();
@@ -114,10 +139,15 @@ describe('precompute on PGlite', () => {
 
   it('a precompute queued before a rebuild does not pre-empt it', async () => {
     const c = await tenant(h);
-    const turns = Array.from({ length: 12 }, (_, i) => ({ role: 'user', content: `Parcel ${i} left the depot in Braga at ${i}:00 for Faro.` }));
+    const turns = Array.from({ length: 12 }, (_, i) => ({
+      role: 'user',
+      content: `Parcel ${i} left the depot in Braga at ${i}:00 for Faro.`,
+    }));
     await c.call('POST', '/v1/sessions/p6/turns', { turns });
     // The write's precompute is still queued when the limit drops below the window's size.
-    expect((await c.call('POST', '/v1/sessions/p6/rebuild', { max_tokens: 200, strategy: 'truncate' })).status).toBe(202);
+    expect((await c.call('POST', '/v1/sessions/p6/rebuild', { max_tokens: 200, strategy: 'truncate' })).status).toBe(
+      202,
+    );
     await h.deps.queue.drain();
     const audit = (await c.call('GET', '/v1/sessions/p6/compactions')).json.compactions;
     expect(audit.map((a: any) => a.reason)).toEqual(['rebuild']);

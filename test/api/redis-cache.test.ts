@@ -34,7 +34,9 @@ describe('Redis cache on PostgreSQL', () => {
     expect(fromTwo.json.cached).toBe(true);
     expect((await redis.keys(`ctx:${a.tenantId}:r1:*`)).length).toBeGreaterThan(0);
     // A write through instance two is seen by instance one at once.
-    await b.call('POST', '/v1/sessions/r1/turns', { turns: [{ role: 'user', content: 'New budget per night: 99 euros.' }] });
+    await b.call('POST', '/v1/sessions/r1/turns', {
+      turns: [{ role: 'user', content: 'New budget per night: 99 euros.' }],
+    });
     const after = await a.call('POST', '/v1/sessions/r1/context', q);
     expect(after.json.cached).toBe(false);
     expect(after.json.rendered.text).toContain('99 euros');
@@ -46,7 +48,9 @@ describe('Redis cache on PostgreSQL', () => {
     expect((await b.call('POST', '/v1/sessions/k1/turns', { turns: turns3 })).status).toBe(201);
     // Remembered by instance two now; the database row alone no longer decides there.
     expect((await b.call('GET', '/v1/sessions/k1')).status).toBe(200);
-    const [row] = await one.deps.store.query<{ id: string }>(sql`SELECT id FROM api_keys WHERE tenant_id = ${a.tenantId}`);
+    const [row] = await one.deps.store.query<{ id: string }>(
+      sql`SELECT id FROM api_keys WHERE tenant_id = ${a.tenantId}`,
+    );
     await revokeApiKey(one.deps, row!.id);
     expect((await b.call('GET', '/v1/sessions/k1')).status).toBe(401);
     expect((await a.call('GET', '/v1/sessions/k1')).status).toBe(401);
@@ -94,7 +98,9 @@ describe('PostgreSQL without Redis', () => {
       const a = await tenant(one);
       const b = clientFor(two, a.tenantId, a.key);
       expect((await b.call('POST', '/v1/sessions/k2/turns', { turns: turns3 })).status).toBe(201);
-      const [row] = await one.deps.store.query<{ id: string }>(sql`SELECT id FROM api_keys WHERE tenant_id = ${a.tenantId}`);
+      const [row] = await one.deps.store.query<{ id: string }>(
+        sql`SELECT id FROM api_keys WHERE tenant_id = ${a.tenantId}`,
+      );
       await revokeApiKey(one.deps, row!.id);
       expect((await b.call('GET', '/v1/sessions/k2')).status).toBe(401);
     } finally {

@@ -6,10 +6,14 @@ import { openPostgres } from '../../src/adapters/store/postgres.js';
 import { harness, tenant, turns3, type Harness } from '../helpers.js';
 
 const runCli = (args: string[]) =>
-  spawnSync(process.execPath, [path.resolve('node_modules/tsx/dist/cli.mjs'), 'src/runtime/node/report-cli.ts', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: inject('postgresUrl'), LOG_LEVEL: 'silent' },
-  });
+  spawnSync(
+    process.execPath,
+    [path.resolve('node_modules/tsx/dist/cli.mjs'), 'src/runtime/node/report-cli.ts', ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: inject('postgresUrl'), LOG_LEVEL: 'silent' },
+    },
+  );
 
 describe('report CLI', () => {
   let h: Harness;
@@ -20,12 +24,23 @@ describe('report CLI', () => {
 
   it('prints the variants with their evaluation scores, as a table and as JSON', async () => {
     const c = await tenant(h);
-    await c.call('POST', '/v1/agents', { agent_id: 'cli', config: { strategy: { name: 'only', variants: [{ name: 'solo', weight: 1 }] } } });
+    await c.call('POST', '/v1/agents', {
+      agent_id: 'cli',
+      config: { strategy: { name: 'only', variants: [{ name: 'solo', weight: 1 }] } },
+    });
     await c.call('PUT', '/v1/agents/cli/task-flows/f', { model_calls: [{ id: 'm', model: 'x', budget_tokens: 400 }] });
     for (const [i, score] of [0.2, 0.6, 1].entries()) {
       await c.call('POST', `/v1/sessions/cli-${i}/turns`, { agent_id: 'cli', turns: turns3 });
       const q = await c.call('POST', `/v1/sessions/cli-${i}/context`, { model_call_id: 'm' });
-      expect((await c.call('POST', '/v1/evaluations', { request_id: q.json.request_id, overall_score: score, task_success: score > 0.5 })).status).toBe(201);
+      expect(
+        (
+          await c.call('POST', '/v1/evaluations', {
+            request_id: q.json.request_id,
+            overall_score: score,
+            task_success: score > 0.5,
+          })
+        ).status,
+      ).toBe(201);
     }
     const json = runCli(['strategies', '--tenant', c.tenantId, '--agent', 'cli', '--json']);
     expect(json.status, json.stderr).toBe(0);

@@ -22,9 +22,14 @@ describe('request ids', () => {
   afterAll(async () => h.close());
 
   const query = (session: string, clientId: string) =>
-    t.call('POST', `/v1/sessions/${session}/context`, { query: 'Where to stay?', budget_tokens: 300 }, {
-      'x-request-id': clientId,
-    });
+    t.call(
+      'POST',
+      `/v1/sessions/${session}/context`,
+      { query: 'Where to stay?', budget_tokens: 300 },
+      {
+        'x-request-id': clientId,
+      },
+    );
   const resolveStep = (trace: { steps: { type: string; data: Record<string, unknown> }[] }) =>
     trace.steps.find((s) => s.type === 'resolve')!;
 
@@ -37,12 +42,18 @@ describe('request ids', () => {
     expect(a).toMatch(UUID);
     expect(b).toMatch(UUID);
     expect(a).not.toBe(b);
-    for (const [res, id] of [[first, a], [second, b]] as const) {
+    for (const [res, id] of [
+      [first, a],
+      [second, b],
+    ] as const) {
       expect(res.headers.get('x-request-id')).toBe(id);
       expect(res.headers.get('x-client-request-id')).toBe('client-7');
     }
 
-    for (const [id, session] of [[a, 'rid-a'], [b, 'rid-b']]) {
+    for (const [id, session] of [
+      [a, 'rid-a'],
+      [b, 'rid-b'],
+    ]) {
       const trace = await t.call('GET', `/v1/traces/${id}`);
       expect(trace.status).toBe(200);
       expect(trace.json).toMatchObject({ request_id: id, session_id: session });
@@ -63,7 +74,10 @@ describe('request ids', () => {
   it('logs the caller id next to the service id', async () => {
     const from = lines.length;
     const r = await query('rid-a', 'corr-42');
-    const logged = lines.slice(from).map((l) => JSON.parse(l)).find((l) => l.msg === 'request');
+    const logged = lines
+      .slice(from)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'request');
     expect(logged).toMatchObject({ request_id: r.json.request_id, client_request_id: 'corr-42', status: 200 });
   });
 
@@ -75,7 +89,10 @@ describe('request ids', () => {
       expect(r.json.request_id).toMatch(UUID);
       expect(r.headers.get('x-request-id')).toBe(r.json.request_id);
       expect(r.headers.get('x-client-request-id')).toBeNull();
-      const logged = lines.slice(from).map((l) => JSON.parse(l)).find((l) => l.msg === 'request');
+      const logged = lines
+        .slice(from)
+        .map((l) => JSON.parse(l))
+        .find((l) => l.msg === 'request');
       expect(logged.request_id).toBe(r.json.request_id);
       expect(logged).not.toHaveProperty('client_request_id');
       const trace = await t.call('GET', `/v1/traces/${r.json.request_id}`);

@@ -36,8 +36,12 @@ describe('semantic seeds on PGlite with word vectors', () => {
   it('finds a turn by meaning when no word matches, and it reaches the context', async () => {
     const c = await tenant(h);
     // Enough turns that the budget cannot hold them all, with the one that answers in the middle.
-    const many = (n: number) => Array.from({ length: n }, (_, i) => `${filler[i % filler.length]} (ticket ${1000 + i})`);
-    const turns = [...many(40), hobby, ...many(40)].map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content }));
+    const many = (n: number) =>
+      Array.from({ length: n }, (_, i) => `${filler[i % filler.length]} (ticket ${1000 + i})`);
+    const turns = [...many(40), hobby, ...many(40)].map((content, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content,
+    }));
     expect((await c.call('POST', '/v1/sessions/s1/turns', { turns })).status).toBe(201);
     const query = 'What outdoor activities does her family enjoy?';
 
@@ -94,7 +98,14 @@ describe('semantic seeds on PGlite with word vectors', () => {
       const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's3');
       const copy = await snapshotTurnSource(h.deps.store, c.tenantId, session);
       const source = { conversation: (after: number) => (reads.push(after), copy.conversation(after)) };
-      return vectorSeeds({ store: h.deps.store, embedder: h.deps.embedder!, source, session: { ...session, tenantId: c.tenantId }, query, count: 1 });
+      return vectorSeeds({
+        store: h.deps.store,
+        embedder: h.deps.embedder!,
+        source,
+        session: { ...session, tenantId: c.tenantId },
+        query,
+        count: 1,
+      });
     };
     const first = await nearest();
     expect(first.seeds).toEqual([filler.length + 1]);
@@ -107,7 +118,13 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect(first.vectors!.similarity(999)).toBeUndefined();
     expect((await nearest()).seeds).toEqual([filler.length + 1]);
     expect(reads).toEqual([0]); // nothing new: no read at all
-    expect((await c.call('POST', '/v1/sessions/s3/turns', { turns: [{ role: 'user', content: 'Her family enjoys outdoor activities such as camping.' }] })).status).toBe(201);
+    expect(
+      (
+        await c.call('POST', '/v1/sessions/s3/turns', {
+          turns: [{ role: 'user', content: 'Her family enjoys outdoor activities such as camping.' }],
+        })
+      ).status,
+    ).toBe(201);
     expect((await nearest()).seeds).toEqual([turns.length + 1]);
     expect(reads).toEqual([0, turns.length]); // only the turn written since
 
@@ -124,7 +141,9 @@ describe('semantic seeds on PGlite with word vectors', () => {
   it('the word index and the sentence vectors share one read of the newest turns per query', async () => {
     const c = await tenant(h);
     const write = (contents: string[]) =>
-      c.call('POST', '/v1/sessions/s4/turns', { turns: contents.map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content })) });
+      c.call('POST', '/v1/sessions/s4/turns', {
+        turns: contents.map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content })),
+      });
     expect((await write([...filler, hobby])).status).toBe(201);
     const reads: number[] = [];
     const seeds = async () => {
@@ -132,7 +151,12 @@ describe('semantic seeds on PGlite with word vectors', () => {
       const session = await requireSession(ctx, 's4');
       const copy = await snapshotTurnSource(h.deps.store, c.tenantId, session);
       const source = { conversation: (after: number) => (reads.push(after), copy.conversation(after)) };
-      return meaningSeeds(ctx, session, { query: 'What outdoor activities does her family enjoy?', budget_tokens: 1000, reserve_tokens: 0 }, source);
+      return meaningSeeds(
+        ctx,
+        session,
+        { query: 'What outdoor activities does her family enjoy?', budget_tokens: 1000, reserve_tokens: 0 },
+        source,
+      );
     };
     expect((await seeds()).seeds).toContain(filler.length + 1); // both searches found the hobby turn…
     expect(reads).toEqual([0]); // …from one read
@@ -161,7 +185,9 @@ describe('semantic seeds on PGlite with word vectors', () => {
     const source = sqlTurnSource(h.deps.store, c.tenantId, 's5');
     const raw = await historyCandidates(source, h.deps.store, query, { totalTurns: turns.length });
     expect(raw.candidates.some((x) => x.content === won)).toBe(false);
-    const searched = await historyCandidates(source, h.deps.store, searchText(ctx, query), { totalTurns: turns.length });
+    const searched = await historyCandidates(source, h.deps.store, searchText(ctx, query), {
+      totalTurns: turns.length,
+    });
     expect(searched.terms).toContainEqual({ lexeme: 'tournament', df: 1 });
     expect(searched.candidates.find((x) => x.content === won)?.seed).toBe(true);
 

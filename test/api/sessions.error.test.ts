@@ -26,10 +26,32 @@ describe.each(backends)('error paths on $name', ({ open }) => {
       [JSON.stringify({ turns: [{ role: 'user', content: 'ok' }], surprise: true }), 400, 'BAD_REQUEST'],
       [JSON.stringify({ turns: [{ role: 'user', content: 'ok', colour: 'red' }] }), 400, 'BAD_REQUEST'],
       [JSON.stringify({ turns: [{ role: 'tool', content: 'result without call id' }] }), 400, 'BAD_REQUEST'],
-      [JSON.stringify({ turns: [{ role: 'user', content: 'fine' }, { role: 'user', content: 12 }] }), 400, 'BAD_REQUEST'],
-      [JSON.stringify({ turns: [{ role: 'user', content: 'a', external_id: 'x' }, { role: 'user', content: 'b', external_id: 'x' }] }), 400, 'BAD_REQUEST'],
+      [
+        JSON.stringify({
+          turns: [
+            { role: 'user', content: 'fine' },
+            { role: 'user', content: 12 },
+          ],
+        }),
+        400,
+        'BAD_REQUEST',
+      ],
+      [
+        JSON.stringify({
+          turns: [
+            { role: 'user', content: 'a', external_id: 'x' },
+            { role: 'user', content: 'b', external_id: 'x' },
+          ],
+        }),
+        400,
+        'BAD_REQUEST',
+      ],
       [JSON.stringify({ turns: [{ role: 'user', content: 'x'.repeat(200_001) }] }), 400, 'BAD_REQUEST'],
-      [JSON.stringify({ turns: Array.from({ length: 501 }, () => ({ role: 'user', content: 'x' })) }), 400, 'BAD_REQUEST'],
+      [
+        JSON.stringify({ turns: Array.from({ length: 501 }, () => ({ role: 'user', content: 'x' })) }),
+        400,
+        'BAD_REQUEST',
+      ],
       [JSON.stringify({ turns: [{ role: 'user', content: 'y'.repeat(2_100_000) }] }), 413, 'PAYLOAD_TOO_LARGE'],
       ['[]', 400, 'BAD_REQUEST'],
       ['null', 400, 'BAD_REQUEST'],
@@ -63,8 +85,13 @@ describe.each(backends)('error paths on $name', ({ open }) => {
       { query: 'x', budget_tokens: 100, reserve_tokens: 100 },
       { query: 'x', budget_tokens: 100, template: 'fancy' },
       { query: 42, budget_tokens: 100 },
-    ]) expectError(await c.call('POST', '/v1/sessions/q/context', body), 400, 'BAD_REQUEST');
-    expectError(await c.call('POST', '/v1/sessions/missing/context', { query: 'x', budget_tokens: 100 }), 404, 'NOT_FOUND');
+    ])
+      expectError(await c.call('POST', '/v1/sessions/q/context', body), 400, 'BAD_REQUEST');
+    expectError(
+      await c.call('POST', '/v1/sessions/missing/context', { query: 'x', budget_tokens: 100 }),
+      404,
+      'NOT_FOUND',
+    );
     expectError(await c.call('POST', '/v1/sessions/missing/rebuild', {}), 404, 'NOT_FOUND');
     expectError(await c.call('GET', '/v1/sessions/missing/turns'), 404, 'NOT_FOUND');
     expectError(await c.call('DELETE', '/v1/sessions/missing'), 404, 'NOT_FOUND');
@@ -75,10 +102,18 @@ describe.each(backends)('error paths on $name', ({ open }) => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/k/turns', { turns: turns3 });
     const before = await snapshot(h.deps, c.tenantId);
-    const res = await h.app.request('/v1/sessions/k/context', { method: 'POST', body: '{"budget_tokens":10}', headers: { 'content-type': 'application/json' } });
+    const res = await h.app.request('/v1/sessions/k/context', {
+      method: 'POST',
+      body: '{"budget_tokens":10}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(401);
     expect(((await res.json()) as any).error.code).toBe('UNAUTHORIZED');
-    expectError(await clientFor(h, c.tenantId, 'wrong-key').call('POST', '/v1/sessions/k/turns', { turns: turns3 }), 401, 'UNAUTHORIZED');
+    expectError(
+      await clientFor(h, c.tenantId, 'wrong-key').call('POST', '/v1/sessions/k/turns', { turns: turns3 }),
+      401,
+      'UNAUTHORIZED',
+    );
     const reader = await tenant(h, ['read']);
     expectError(await reader.call('POST', '/v1/sessions/k/turns', { turns: turns3 }), 403, 'FORBIDDEN');
     expect(await snapshot(h.deps, c.tenantId)).toEqual(before);
@@ -88,8 +123,14 @@ describe.each(backends)('error paths on $name', ({ open }) => {
   it('keeps tenants apart', async () => {
     const a = await tenant(h);
     const b = await tenant(h);
-    await a.call('POST', '/v1/sessions/shared-name/turns', { turns: [{ role: 'user', content: 'Secret plan: codeword PELICAN.' }] });
-    expectError(await b.call('POST', '/v1/sessions/shared-name/context', { query: 'codeword', budget_tokens: 500 }), 404, 'NOT_FOUND');
+    await a.call('POST', '/v1/sessions/shared-name/turns', {
+      turns: [{ role: 'user', content: 'Secret plan: codeword PELICAN.' }],
+    });
+    expectError(
+      await b.call('POST', '/v1/sessions/shared-name/context', { query: 'codeword', budget_tokens: 500 }),
+      404,
+      'NOT_FOUND',
+    );
     expectError(await b.call('DELETE', '/v1/sessions/shared-name'), 404, 'NOT_FOUND');
     await b.call('POST', '/v1/sessions/shared-name/turns', { turns: [{ role: 'user', content: 'Hello.' }] });
     const r = await b.call('POST', '/v1/sessions/shared-name/context', { query: 'codeword', budget_tokens: 500 });

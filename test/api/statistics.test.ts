@@ -17,9 +17,15 @@ describe('refreshStatistics on PGlite', () => {
   it('analyzes changed tables once, and the role index serves per-session role reads', async () => {
     const c = await tenant(h);
     // Two sessions: a large one and a small one, so that reading by role through the index pays off.
-    for (const [session, batches] of [['big', 12], ['small', 1]] as const) {
+    for (const [session, batches] of [
+      ['big', 12],
+      ['small', 1],
+    ] as const) {
       for (let b = 0; b < batches; b++) {
-        const turns = Array.from({ length: 100 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${b}-${i} about trains and tickets` }));
+        const turns = Array.from({ length: 100 }, (_, i) => ({
+          role: i % 2 ? 'assistant' : 'user',
+          content: `turn ${b}-${i} about trains and tickets`,
+        }));
         expect((await c.call('POST', `/v1/sessions/${session}/turns`, { turns })).status).toBe(201);
       }
     }
@@ -36,15 +42,37 @@ describe('refreshStatistics on PGlite', () => {
   it('the statistics beat checks at once and on its beat, reports what it analyzed, and stops', async () => {
     const c = await tenant(h);
     const turns = Array.from({ length: 100 }, (_, i) => ({ role: 'user', content: `more turn ${i} about buses` }));
-    for (let b = 0; b < 6; b++) expect((await c.call('POST', '/v1/sessions/beat/turns', { turns: turns.map((t) => ({ ...t, content: `${t.content} ${b}` })) })).status).toBe(201);
+    for (let b = 0; b < 6; b++)
+      expect(
+        (
+          await c.call('POST', '/v1/sessions/beat/turns', {
+            turns: turns.map((t) => ({ ...t, content: `${t.content} ${b}` })),
+          })
+        ).status,
+      ).toBe(201);
     const dialect = new PgDialect();
     let checks = 0;
-    const counting = { ...h.deps, store: { ...h.deps.store, query: (q: SQL) => {
-      if (dialect.sqlToQuery(q).sql.includes('pg_stat_user_tables')) checks += 1;
-      return h.deps.store.query(q);
-    } } } as typeof h.deps;
+    const counting = {
+      ...h.deps,
+      store: {
+        ...h.deps.store,
+        query: (q: SQL) => {
+          if (dialect.sqlToQuery(q).sql.includes('pg_stat_user_tables')) checks += 1;
+          return h.deps.store.query(q);
+        },
+      },
+    } as typeof h.deps;
     const analyzed: string[][] = [];
-    const stop = statisticsBeat(counting, { analyzed: (tables) => analyzed.push(tables), failed: (err) => { throw err; } }, 30);
+    const stop = statisticsBeat(
+      counting,
+      {
+        analyzed: (tables) => analyzed.push(tables),
+        failed: (err) => {
+          throw err;
+        },
+      },
+      30,
+    );
     await vi.waitFor(() => expect(checks).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
     stop();
     const stoppedAt = checks;

@@ -14,12 +14,21 @@ const flow = {
   name: 'trip planner',
   model_calls: [
     { id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 600 },
-    { id: 'answer', model: 'gpt-4o', template: 'compact', budget_tokens: 300, reserve_tokens: 50, section_weights: { recent_turns: 3 } },
+    {
+      id: 'answer',
+      model: 'gpt-4o',
+      template: 'compact',
+      budget_tokens: 300,
+      reserve_tokens: 50,
+      section_weights: { recent_turns: 3 },
+    },
   ],
 };
 
 async function agentWithFlow(c: Client, agentId: string, config: Record<string, unknown> = {}) {
-  expect((await c.call('POST', '/v1/agents', { agent_id: agentId, name: 'Planner', llm_provider: 'openai', config })).status).toBe(201);
+  expect(
+    (await c.call('POST', '/v1/agents', { agent_id: agentId, name: 'Planner', llm_provider: 'openai', config })).status,
+  ).toBe(201);
   expect((await c.call('PUT', `/v1/agents/${agentId}/task-flows/trip`, flow)).status).toBe(201);
 }
 
@@ -41,13 +50,25 @@ describe.each(backends)('task flows on $name', ({ open }) => {
   it('precomputes every model call after a write; a write or delete invalidates them', async () => {
     const c = await tenant(h);
     await agentWithFlow(c, 'planner');
-    expect((await c.call('POST', '/v1/sessions/f1/turns', { agent_id: 'planner', user_id: 'ada', turns: turns3 })).status).toBe(201);
+    expect(
+      (await c.call('POST', '/v1/sessions/f1/turns', { agent_id: 'planner', user_id: 'ada', turns: turns3 })).status,
+    ).toBe(201);
     await h.deps.queue.drain();
 
-    for (const [id, budget] of [['plan', 600], ['answer', 250]] as const) {
+    for (const [id, budget] of [
+      ['plan', 600],
+      ['answer', 250],
+    ] as const) {
       const r = await c.call('POST', '/v1/sessions/f1/context', { model_call_id: id });
       expect(r.status).toBe(200);
-      expect(r.json).toMatchObject({ source: 'precomputed', cached: true, model_call_id: id, session_version: 1, strategy: 'default', variant: 'default' });
+      expect(r.json).toMatchObject({
+        source: 'precomputed',
+        cached: true,
+        model_call_id: id,
+        session_version: 1,
+        strategy: 'default',
+        variant: 'default',
+      });
       expect(r.json.token_count).toBeLessThanOrEqual(budget);
       expect(r.json.envelope.budget_report.budget_tokens).toBe(id === 'plan' ? 600 : 300);
       expect(r.json.rendered.text).toContain('Alfama');
@@ -55,22 +76,33 @@ describe.each(backends)('task flows on $name', ({ open }) => {
 
     // A write: the next call is from the new version (assembled live, or by the precompute the write queued if that
     // finished first), never served from the old one.
-    await c.call('POST', '/v1/sessions/f1/turns', { turns: [{ role: 'user', content: 'Make that 140 euros per night.' }] });
+    await c.call('POST', '/v1/sessions/f1/turns', {
+      turns: [{ role: 'user', content: 'Make that 140 euros per night.' }],
+    });
     const live = await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'plan' });
     expect(live.json).toMatchObject({ session_version: 2 });
     expect(['live', 'precomputed']).toContain(live.json.source);
     expect(live.json.rendered.text).toContain('140 euros');
     await h.deps.queue.drain();
-    expect((await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'answer' })).json).toMatchObject({ source: 'precomputed', session_version: 2 });
+    expect((await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'answer' })).json).toMatchObject({
+      source: 'precomputed',
+      session_version: 2,
+    });
 
     // A query of its own with a model call is assembled for it.
-    const asked = await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'plan', query: 'What is the budget?' });
+    const asked = await c.call('POST', '/v1/sessions/f1/context', {
+      model_call_id: 'plan',
+      query: 'What is the budget?',
+    });
     expect(asked.json.source).toBe('live');
     expect(asked.json.rendered.text).toContain('140 euros');
 
     expect((await c.call('DELETE', '/v1/sessions/f1')).status).toBe(204);
     expect((await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'plan' })).status).toBe(404);
-    await c.call('POST', '/v1/sessions/f1/turns', { agent_id: 'planner', turns: [{ role: 'user', content: 'A fresh start in Porto.' }] });
+    await c.call('POST', '/v1/sessions/f1/turns', {
+      agent_id: 'planner',
+      turns: [{ role: 'user', content: 'A fresh start in Porto.' }],
+    });
     const fresh = await c.call('POST', '/v1/sessions/f1/context', { model_call_id: 'plan' });
     expect(fresh.json.session_version).toBe(1);
     expect(fresh.json.rendered.text).not.toContain('Alfama');
@@ -80,37 +112,82 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     const c = await tenant(h);
     expect((await c.call('PUT', '/v1/agents/ghost/task-flows/x', flow)).json.error.code).toBe('NOT_FOUND');
     await c.call('POST', '/v1/agents', { agent_id: 'v1' });
-    const dup = await c.call('PUT', '/v1/agents/v1/task-flows/x', { model_calls: [flow.model_calls[0], flow.model_calls[0]] });
+    const dup = await c.call('PUT', '/v1/agents/v1/task-flows/x', {
+      model_calls: [flow.model_calls[0], flow.model_calls[0]],
+    });
     expect(dup.status).toBe(400);
-    expect((await c.call('PUT', '/v1/agents/v1/task-flows/x', { model_calls: [{ id: 'a', model: 'm', budget_tokens: 10, reserve_tokens: 10 }] })).status).toBe(400);
+    expect(
+      (
+        await c.call('PUT', '/v1/agents/v1/task-flows/x', {
+          model_calls: [{ id: 'a', model: 'm', budget_tokens: 10, reserve_tokens: 10 }],
+        })
+      ).status,
+    ).toBe(400);
     expect((await c.call('PUT', '/v1/agents/v1/task-flows/x', { model_calls: [] })).status).toBe(400);
     expect((await c.call('POST', '/v1/agents', { agent_id: 'v2', config: { unknown: true } })).status).toBe(400);
-    expect((await c.call('POST', '/v1/agents', { agent_id: 'v2', config: { webhook: { url: 'ftp://x', secret: 'a'.repeat(20) } } })).status).toBe(400);
+    expect(
+      (
+        await c.call('POST', '/v1/agents', {
+          agent_id: 'v2',
+          config: { webhook: { url: 'ftp://x', secret: 'a'.repeat(20) } },
+        })
+      ).status,
+    ).toBe(400);
     expect((await c.call('GET', '/v1/agents/v1/task-flows')).json.task_flows).toEqual([]);
     // Webhooks may not target the service's own network unless the operator allows it.
     h.deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE = false;
     try {
-      for (const url of ['http://127.0.0.1:8080/x', 'http://localhost/x', 'http://169.254.169.254/latest', 'http://[::1]/x', 'http://10.1.2.3/x', 'http://192.168.0.9/x'])
-        expect((await c.call('POST', '/v1/agents', { agent_id: 'v3', config: { webhook: { url, secret: 'a'.repeat(20) } } })).status, url).toBe(400);
-      expect((await c.call('POST', '/v1/agents', { agent_id: 'v3', config: { webhook: { url: 'https://hooks.example.com/x', secret: 'a'.repeat(20) } } })).status).toBe(201);
+      for (const url of [
+        'http://127.0.0.1:8080/x',
+        'http://localhost/x',
+        'http://169.254.169.254/latest',
+        'http://[::1]/x',
+        'http://10.1.2.3/x',
+        'http://192.168.0.9/x',
+      ])
+        expect(
+          (await c.call('POST', '/v1/agents', { agent_id: 'v3', config: { webhook: { url, secret: 'a'.repeat(20) } } }))
+            .status,
+          url,
+        ).toBe(400);
+      expect(
+        (
+          await c.call('POST', '/v1/agents', {
+            agent_id: 'v3',
+            config: { webhook: { url: 'https://hooks.example.com/x', secret: 'a'.repeat(20) } },
+          })
+        ).status,
+      ).toBe(201);
     } finally {
       h.deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE = true;
     }
 
     await c.call('PUT', '/v1/agents/v1/task-flows/x', flow);
     await c.call('POST', '/v1/sessions/v-s/turns', { agent_id: 'v1', turns: turns3 });
-    expect((await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'plan', budget_tokens: 100 })).status).toBe(400);
+    expect(
+      (await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'plan', budget_tokens: 100 })).status,
+    ).toBe(400);
     expect((await c.call('POST', '/v1/sessions/v-s/context', { flow_id: 'x', budget_tokens: 100 })).status).toBe(400);
     expect((await c.call('POST', '/v1/sessions/v-s/context', {})).status).toBe(400);
-    expect((await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'nope' })).json.error.code).toBe('NOT_FOUND');
-    expect((await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'plan', flow_id: 'y' })).json.error.code).toBe('NOT_FOUND');
+    expect((await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'nope' })).json.error.code).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      (await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'plan', flow_id: 'y' })).json.error.code,
+    ).toBe('NOT_FOUND');
     // The same call id in two flows needs flow_id.
     await c.call('PUT', '/v1/agents/v1/task-flows/y', flow);
     expect((await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'plan' })).status).toBe(400);
-    expect((await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'plan', flow_id: 'y' })).status).toBe(200);
+    expect((await c.call('POST', '/v1/sessions/v-s/context', { model_call_id: 'plan', flow_id: 'y' })).status).toBe(
+      200,
+    );
     const flows = await c.call('GET', '/v1/agents/v1/task-flows');
     expect(flows.json.task_flows.map((f: any) => f.flow_id)).toEqual(['x', 'y']);
-    expect(flows.json.task_flows[0].model_calls[1]).toMatchObject({ id: 'answer', reserve_tokens: 50, section_weights: { recent_turns: 3 } });
+    expect(flows.json.task_flows[0].model_calls[1]).toMatchObject({
+      id: 'answer',
+      reserve_tokens: 50,
+      section_weights: { recent_turns: 3 },
+    });
     expect((await c.call('DELETE', '/v1/agents/v1/task-flows/y')).status).toBe(204);
     expect((await c.call('DELETE', '/v1/agents/v1/task-flows/y')).status).toBe(404);
     // Re-registering updates in place.
@@ -150,7 +227,12 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect(await verifyWebhook('another-secret-000000', received[1]!.signature, received[1]!.body)).toBe(false);
     expect(await verifyWebhook(secret, received[1]!.signature, received[1]!.body.replace('w1', 'w2'))).toBe(false);
     const body = JSON.parse(received[1]!.body);
-    expect(body).toMatchObject({ type: 'context.precomputed', agent_id: 'hooked', session_id: 'w1', session_version: 1 });
+    expect(body).toMatchObject({
+      type: 'context.precomputed',
+      agent_id: 'hooked',
+      session_id: 'w1',
+      session_version: 1,
+    });
     expect(body.model_calls.map((m: any) => m.model_call_id)).toEqual(['plan', 'answer']);
     // Only this tenant's events: jobs queued by earlier tests may still be running on the shared queue.
     expect(events.filter((e) => e.type === 'context.precomputed' && e.tenant_id === c.tenantId)).toEqual([
@@ -167,7 +249,14 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     const rid = q.json.request_id;
     expect(rid).toBe(q.headers.get('x-request-id'));
     const steps = [
-      { type: 'tool_call', name: 'search_apartments', content: 'x'.repeat(2000), status: 'ok', duration_ms: 120, data: { results: 3 } },
+      {
+        type: 'tool_call',
+        name: 'search_apartments',
+        content: 'x'.repeat(2000),
+        status: 'ok',
+        duration_ms: 120,
+        data: { results: 3 },
+      },
       { type: 'reasoning_step', content: 'Pick the one closest to Alfama.' },
       { type: 'validation', name: 'budget check', status: 'blocked' },
     ];
@@ -177,12 +266,25 @@ describe.each(backends)('task flows on $name', ({ open }) => {
 
     const t = await c.call('GET', `/v1/traces/${rid}`);
     expect(t.status).toBe(200);
-    expect(t.json).toMatchObject({ request_id: rid, session_id: 't1', agent_id: 'tracer', model_call_id: 'plan', source: 'live' });
+    expect(t.json).toMatchObject({
+      request_id: rid,
+      session_id: 't1',
+      agent_id: 'tracer',
+      model_call_id: 'plan',
+      source: 'live',
+    });
     const chain = t.json.steps;
     expect(chain.map((s: any) => s.seq)).toEqual(chain.map((_: unknown, i: number) => i + 1));
     expect(chain.map((s: any) => `${s.actor}:${s.type}`)).toEqual([
-      'service:resolve', 'service:cache', 'service:retrieve', 'service:rank', 'service:plan', 'service:assemble',
-      'agent:tool_call', 'agent:reasoning_step', 'agent:validation',
+      'service:resolve',
+      'service:cache',
+      'service:retrieve',
+      'service:rank',
+      'service:plan',
+      'service:assemble',
+      'agent:tool_call',
+      'agent:reasoning_step',
+      'agent:validation',
     ]);
     expect(chain.find((s: any) => s.type === 'retrieve').data.candidates.recent_turns).toBeGreaterThan(0);
     expect(chain.find((s: any) => s.type === 'plan').data.sections.length).toBeGreaterThan(0);
@@ -196,7 +298,8 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     const max = h.deps.env.CONTEXT_MAX_TRACE_STEPS;
     const many = Array.from({ length: 100 }, () => ({ type: 'reasoning_step', content: 'step' }));
     let count = chain.length;
-    while (count + 100 <= max) count = (await c.call('POST', `/v1/traces/${rid}/steps`, { steps: many })).json.step_count;
+    while (count + 100 <= max)
+      count = (await c.call('POST', `/v1/traces/${rid}/steps`, { steps: many })).json.step_count;
     const over = await c.call('POST', `/v1/traces/${rid}/steps`, { steps: many });
     expect(over.status).toBe(409);
     expect((await c.call('GET', `/v1/traces/${rid}`)).json.steps).toHaveLength(count);
@@ -204,7 +307,13 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect((await c.call('GET', '/v1/traces/no-such-request')).status).toBe(404);
     expect((await c.call('POST', '/v1/traces/no-such-request/steps', { steps: steps.slice(1) })).status).toBe(404);
     expect((await c.call('POST', `/v1/traces/${rid}/steps`, { steps: [{ type: 'thought' }] })).status).toBe(400);
-    expect((await c.call('POST', `/v1/traces/${rid}/steps`, { steps: [{ type: 'tool_call', data: { blob: 'y'.repeat(5000) } }] })).status).toBe(400);
+    expect(
+      (
+        await c.call('POST', `/v1/traces/${rid}/steps`, {
+          steps: [{ type: 'tool_call', data: { blob: 'y'.repeat(5000) } }],
+        })
+      ).status,
+    ).toBe(400);
 
     // A plain query is traced too, and a precomputed answer says so.
     await h.deps.queue.drain();
@@ -222,7 +331,9 @@ describe.each(backends)('task flows on $name', ({ open }) => {
   it('a resumed session starts from the earlier session of the same user and agent, labelled by origin', async () => {
     const c = await tenant(h);
     await c.call('POST', '/v1/sessions/r1/turns', {
-      agent_id: 'travel', user_id: 'ada', metadata: { task: 'Book an apartment in Lisbon for May.' },
+      agent_id: 'travel',
+      user_id: 'ada',
+      metadata: { task: 'Book an apartment in Lisbon for May.' },
       turns: [{ role: 'system', content: 'Never book anything above 150 euros per night.' }, ...turns3],
     });
     const refused = [
@@ -233,13 +344,19 @@ describe.each(backends)('task flows on $name', ({ open }) => {
       [{ resume_from: 'r2', agent_id: 'travel', user_id: 'ada' }, 400],
     ] as const;
     for (const [extra, status] of refused) {
-      const r = await c.call('POST', '/v1/sessions/r2/turns', { ...extra, turns: [{ role: 'user', content: 'Hi again.' }] });
+      const r = await c.call('POST', '/v1/sessions/r2/turns', {
+        ...extra,
+        turns: [{ role: 'user', content: 'Hi again.' }],
+      });
       expect(r.status, JSON.stringify(extra)).toBe(status);
     }
     expect((await c.call('GET', '/v1/sessions/r2')).status).toBe(404);
 
     const w = await c.call('POST', '/v1/sessions/r2/turns', {
-      resume_from: 'r1', agent_id: 'travel', user_id: 'ada', turns: [{ role: 'user', content: 'Hi again, where were we?' }],
+      resume_from: 'r1',
+      agent_id: 'travel',
+      user_id: 'ada',
+      turns: [{ role: 'user', content: 'Hi again, where were we?' }],
     });
     expect(w.status).toBe(201);
     expect(w.json.resumed_from).toBe('r1');
@@ -248,20 +365,40 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect(text).toContain('[from session r1: constraint] Never book anything above 150 euros per night.');
     expect(text).toContain('[from session r1: open task] Book an apartment in Lisbon for May.');
     expect(text).toMatch(/\[from session r1: summary\][\s\S]*Alfama/);
-    expect(ctx.json.envelope.relevant_history.some((x: any) => x.source === 'summary' && x.content.includes('from session r1'))).toBe(true);
+    expect(
+      ctx.json.envelope.relevant_history.some(
+        (x: any) => x.source === 'summary' && x.content.includes('from session r1'),
+      ),
+    ).toBe(true);
     expect((await c.call('GET', '/v1/sessions/r2')).json.metadata.resumed_from).toBe('r1');
     // Only the first write resumes.
-    expect((await c.call('POST', '/v1/sessions/r2/turns', { resume_from: 'r9', turns: [{ role: 'user', content: 'x' }] })).status).toBe(409);
+    expect(
+      (await c.call('POST', '/v1/sessions/r2/turns', { resume_from: 'r9', turns: [{ role: 'user', content: 'x' }] }))
+        .status,
+    ).toBe(409);
 
     // The agent's policy resumes from the latest earlier session without being asked.
     await c.call('POST', '/v1/agents', { agent_id: 'travel', config: { resume: 'latest' } });
-    const policy = await c.call('POST', '/v1/sessions/r3/turns', { agent_id: 'travel', user_id: 'ada', turns: [{ role: 'user', content: 'Back again.' }] });
+    const policy = await c.call('POST', '/v1/sessions/r3/turns', {
+      agent_id: 'travel',
+      user_id: 'ada',
+      turns: [{ role: 'user', content: 'Back again.' }],
+    });
     expect(policy.json.resumed_from).toBe('r2');
-    const other = await c.call('POST', '/v1/sessions/r4/turns', { agent_id: 'travel', user_id: 'eve', turns: [{ role: 'user', content: 'First time.' }] });
+    const other = await c.call('POST', '/v1/sessions/r4/turns', {
+      agent_id: 'travel',
+      user_id: 'eve',
+      turns: [{ role: 'user', content: 'First time.' }],
+    });
     expect(other.json.resumed_from).toBeUndefined();
     // A new-conversation event can name its source too.
     const event = await c.call('POST', '/v1/events', {
-      type: 'conversation.new', session_id: 'r5', agent_id: 'travel', user_id: 'ada', resume_from: 'r1', turns: [{ role: 'user', content: 'Hello.' }],
+      type: 'conversation.new',
+      session_id: 'r5',
+      agent_id: 'travel',
+      user_id: 'ada',
+      resume_from: 'r1',
+      turns: [{ role: 'user', content: 'Hello.' }],
     });
     expect(event.json.result.resumed_from).toBe('r1');
   });
@@ -290,10 +427,17 @@ describe.each(backends)('task flows on $name', ({ open }) => {
       expect(again.json.variant).toBe(r.json.variant);
       seen.set(s, r.json.variant);
       const e = await c.call('POST', '/v1/evaluations', {
-        request_id: r.json.request_id, overall_score: scoreOf[r.json.variant], task_success: r.json.variant === 'compact', tool_errors: i % 3 === 0 ? 1 : 0,
+        request_id: r.json.request_id,
+        overall_score: scoreOf[r.json.variant],
+        task_success: r.json.variant === 'compact',
+        tool_errors: i % 3 === 0 ? 1 : 0,
       });
       expect(e.status).toBe(201);
-      expect(e.json).toMatchObject({ strategy: 'recency-vs-history', variant: r.json.variant, low_score: r.json.variant === 'history' });
+      expect(e.json).toMatchObject({
+        strategy: 'recency-vs-history',
+        variant: r.json.variant,
+        low_score: r.json.variant === 'history',
+      });
     }
     const counts = [...seen.values()].reduce((m, v) => m.set(v, (m.get(v) ?? 0) + 1), new Map<string, number>());
     expect([...counts.keys()].sort()).toEqual(['compact', 'history']);
@@ -303,7 +447,11 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect(report.status).toBe(200);
     const byVariant = Object.fromEntries(report.json.variants.map((v: any) => [v.variant, v]));
     for (const v of ['compact', 'history']) {
-      expect(byVariant[v]).toMatchObject({ strategy: 'recency-vs-history', evaluations: counts.get(v), contexts: 2 * counts.get(v)! });
+      expect(byVariant[v]).toMatchObject({
+        strategy: 'recency-vs-history',
+        evaluations: counts.get(v),
+        contexts: 2 * counts.get(v)!,
+      });
       expect(byVariant[v].evaluation_overall_score_p50).toBeCloseTo(scoreOf[v]!, 5);
       expect(byVariant[v].mean_tokens).toBeGreaterThan(0);
       expect(byVariant[v].trace_step_count_p95).toBeGreaterThanOrEqual(2);
@@ -326,7 +474,13 @@ describe('in-process queue coalescing', () => {
   it('runs only the newest precompute of a session; other sessions and jobs are untouched', async () => {
     const q = inProcessQueue(createLogger('silent'));
     const ran: string[] = [];
-    const pre = (session: string, v: number): Job => ({ kind: 'precompute', tenant_id: 't', session_id: session, session_version: v, job_id: `${session}${v}` });
+    const pre = (session: string, v: number): Job => ({
+      kind: 'precompute',
+      tenant_id: 't',
+      session_id: session,
+      session_version: v,
+      job_id: `${session}${v}`,
+    });
     for (const v of [1, 2, 3]) await q.send(pre('a', v));
     await q.send(pre('b', 1));
     await q.send({ kind: 'compress', mode: 'threshold', tenant_id: 't', session_id: 'a', job_id: 'c1' });
@@ -343,7 +497,13 @@ describe('in-process queue coalescing', () => {
       const q = inProcessQueue(createLogger('silent'), { precomputeQuietMs: 500, compactionMaxWaitMs: 1_000 });
       const ran: string[] = [];
       q.consume(async (job) => void ran.push(job.job_id));
-      const compress = (session: string, id: string, mode: 'threshold' | 'rebuild' = 'threshold'): Job => ({ kind: 'compress', mode, tenant_id: 't', session_id: session, job_id: id });
+      const compress = (session: string, id: string, mode: 'threshold' | 'rebuild' = 'threshold'): Job => ({
+        kind: 'compress',
+        mode,
+        tenant_id: 't',
+        session_id: session,
+        job_id: id,
+      });
       await q.send(compress('a', 'a1'));
       await q.send(compress('b', 'b1'));
       await q.send(compress('a', 'a2'));
@@ -372,7 +532,13 @@ describe('in-process queue coalescing', () => {
       const q = inProcessQueue(createLogger('silent'), { precomputeQuietMs: 500, precomputeMaxWaitMs: 2_000 });
       const ran: string[] = [];
       q.consume(async (job) => void ran.push(job.job_id));
-      const pre = (session: string, v: number): Job => ({ kind: 'precompute', tenant_id: 't', session_id: session, session_version: v, job_id: `${session}${v}` });
+      const pre = (session: string, v: number): Job => ({
+        kind: 'precompute',
+        tenant_id: 't',
+        session_id: session,
+        session_version: v,
+        job_id: `${session}${v}`,
+      });
       await q.send(pre('a', 1));
       await vi.advanceTimersByTimeAsync(400);
       expect(ran).toEqual([]);

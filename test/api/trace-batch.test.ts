@@ -28,7 +28,8 @@ describe.each(backends)('trace batches on $name', ({ open }) => {
       const r = await c.call('POST', '/v1/sessions/b1/context', { query: `budget ${i}`, budget_tokens: 300 });
       expect(r.status).toBe(200);
       ids.push(r.json.request_id);
-      if (i % 20 === 0) expect((await c.call('GET', `/v1/traces/${r.json.request_id}`)).json.request_id).toBe(r.json.request_id);
+      if (i % 20 === 0)
+        expect((await c.call('GET', `/v1/traces/${r.json.request_id}`)).json.request_id).toBe(r.json.request_id);
     }
     await h.deps.traceBatch!.flush();
     expect(await traceCount(h, c.tenantId)).toBe(70);
@@ -40,7 +41,10 @@ describe.each(backends)('trace batches on $name', ({ open }) => {
   it('a session deleted while its traces wait leaves none behind', async () => {
     const c = await tenant(h);
     expect((await c.call('POST', '/v1/sessions/b2/turns', { turns: turns3 })).status).toBe(201);
-    for (let i = 0; i < 3; i++) expect((await c.call('POST', '/v1/sessions/b2/context', { query: `Alfama ${i}`, budget_tokens: 300 })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await c.call('POST', '/v1/sessions/b2/context', { query: `Alfama ${i}`, budget_tokens: 300 })).status,
+      ).toBe(200);
     expect((await c.call('DELETE', '/v1/sessions/b2')).status).toBe(204);
     await h.deps.traceBatch!.flush();
     expect(await traceCount(h, c.tenantId, 'b2')).toBe(0);
@@ -58,7 +62,9 @@ describe('trace batches when the process stops', () => {
     await h.close();
     const other = await openPostgres(url, { migrate: false, max: 1 });
     try {
-      const [row] = await other.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM traces WHERE tenant_id = ${c.tenantId} AND request_id = ${r.json.request_id}`);
+      const [row] = await other.query<{ n: number }>(
+        sql`SELECT count(*)::int AS n FROM traces WHERE tenant_id = ${c.tenantId} AND request_id = ${r.json.request_id}`,
+      );
       expect(Number(row!.n)).toBe(1);
     } finally {
       await other.close();

@@ -16,28 +16,84 @@ const day = (d: number, h = 9) => new Date(Date.UTC(2025, 2, d, h)).toISOString(
 
 /** A session with every kind of turn: system rules, names, calls and results (one answered far away), quotes. */
 function turnsOf(n: number) {
-  const out: Record<string, unknown>[] = [{ role: 'system', content: 'Never book flights on a Sunday.', created_at: day(1, 8) }];
+  const out: Record<string, unknown>[] = [
+    { role: 'system', content: 'Never book flights on a Sunday.', created_at: day(1, 8) },
+  ];
   for (let i = 0; i < n; i++) {
     const d = 1 + Math.floor(i / 6);
-    const topic = ['hiking trip', "Anna's birthday", 'invoice INV-4471', 'the pottery class', 'reservation QX7Z', 'kitchen renovation'][i % 6];
+    const topic = [
+      'hiking trip',
+      "Anna's birthday",
+      'invoice INV-4471',
+      'the pottery class',
+      'reservation QX7Z',
+      'kitchen renovation',
+    ][i % 6];
     if (i % 9 === 4) {
-      out.push({ role: 'assistant', content: '', tool_calls: [{ id: `call-${i}`, name: 'lookup', arguments: JSON.stringify({ ref: `R${i}` }) }], created_at: day(d) });
-      out.push({ role: 'tool', name: 'lookup', tool_call_id: `call-${i}`, content: JSON.stringify({ ref: `R${i}`, status: 'confirmed', total: 100 + i }), created_at: day(d) });
+      out.push({
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ id: `call-${i}`, name: 'lookup', arguments: JSON.stringify({ ref: `R${i}` }) }],
+        created_at: day(d),
+      });
+      out.push({
+        role: 'tool',
+        name: 'lookup',
+        tool_call_id: `call-${i}`,
+        content: JSON.stringify({ ref: `R${i}`, status: 'confirmed', total: 100 + i }),
+        created_at: day(d),
+      });
     } else {
-      out.push({ role: i % 2 ? 'assistant' : 'user', ...(i % 2 ? {} : { name: 'Caroline' }), content: `Turn ${i} about the ${topic}: ${i % 3 ? "entrepreneurs'" : 'entrepreneurial'} "plans" ${i % 4 ? 'went well' : 'were postponed'}.`, created_at: day(d, 9 + (i % 8)) });
+      out.push({
+        role: i % 2 ? 'assistant' : 'user',
+        ...(i % 2 ? {} : { name: 'Caroline' }),
+        content: `Turn ${i} about the ${topic}: ${i % 3 ? "entrepreneurs'" : 'entrepreneurial'} "plans" ${i % 4 ? 'went well' : 'were postponed'}.`,
+        created_at: day(d, 9 + (i % 8)),
+      });
     }
   }
   // A result whose call was made long before (outside the three call turns just before it).
-  out.push({ role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'late-call', name: 'status', arguments: '{}' }], created_at: day(20) });
-  for (let i = 0; i < 4; i++) out.push({ role: 'assistant', content: `Step ${i}.`, tool_calls: [{ id: `x-${i}`, name: 'noop', arguments: '{}' }], created_at: day(20) });
-  out.push({ role: 'tool', name: 'status', tool_call_id: 'late-call', content: '{"status":"done"}', created_at: day(20) });
+  out.push({
+    role: 'assistant',
+    content: 'Checking.',
+    tool_calls: [{ id: 'late-call', name: 'status', arguments: '{}' }],
+    created_at: day(20),
+  });
+  for (let i = 0; i < 4; i++)
+    out.push({
+      role: 'assistant',
+      content: `Step ${i}.`,
+      tool_calls: [{ id: `x-${i}`, name: 'noop', arguments: '{}' }],
+      created_at: day(20),
+    });
+  out.push({
+    role: 'tool',
+    name: 'status',
+    tool_call_id: 'late-call',
+    content: '{"status":"done"}',
+    created_at: day(20),
+  });
   return out;
 }
 
-const ranges: (TimeRange | undefined)[] = [undefined, { from: day(3) }, { to: day(5, 12) }, { from: day(2), to: day(6) }];
-const queries = ['What did Caroline say about pottery classes?', 'invoice INV-4471 status', "Anna's birthday plans", 'entrepreneur renovation reservation QX7Z'];
+const ranges: (TimeRange | undefined)[] = [
+  undefined,
+  { from: day(3) },
+  { to: day(5, 12) },
+  { from: day(2), to: day(6) },
+];
+const queries = [
+  'What did Caroline say about pottery classes?',
+  'invoice INV-4471 status',
+  "Anna's birthday plans",
+  'entrepreneur renovation reservation QX7Z',
+];
 
-async function sources(h: Harness, c: Client, sessionId: string): Promise<{ db: TurnSource; copy: TurnSource; last: number }> {
+async function sources(
+  h: Harness,
+  c: Client,
+  sessionId: string,
+): Promise<{ db: TurnSource; copy: TurnSource; last: number }> {
   const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
   const session = await requireSession(ctx, sessionId);
   return {
@@ -49,12 +105,20 @@ async function sources(h: Harness, c: Client, sessionId: string): Promise<{ db: 
 
 async function expectSameReads(h: Harness, db: TurnSource, copy: TurnSource, last: number) {
   for (const range of ranges) {
-    for (const [recent, tools] of [[5, 40], [50, 3], [1, 1]] as const)
+    for (const [recent, tools] of [
+      [5, 40],
+      [50, 3],
+      [1, 1],
+    ] as const)
       expect(await copy.structural(recent, range, tools)).toEqual(await db.structural(recent, range, tools));
     for (const query of queries) {
-      const lexemes = (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
+      const lexemes = (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({
+        lexeme,
+        prefix: lexeme.length >= 4,
+      }));
       expect(lexemes.length).toBeGreaterThan(1);
-      for (const perTerm of [2, 500]) expect(await copy.matches(lexemes, perTerm, range)).toEqual(await db.matches(lexemes, perTerm, range));
+      for (const perTerm of [2, 500])
+        expect(await copy.matches(lexemes, perTerm, range)).toEqual(await db.matches(lexemes, perTerm, range));
     }
     const sequences = [0, 1, 2, 7, 8, 9, 30, last, last + 1, last + 5];
     expect(await copy.rows(sequences, range)).toEqual(await db.rows(sequences, range));
@@ -67,7 +131,8 @@ async function expectSameReads(h: Harness, db: TurnSource, copy: TurnSource, las
   const calls = await copy.callTurns(late);
   expect(calls.some((t) => t.tool_calls?.some((call) => call.id === 'late-call'))).toBe(true);
   expect(calls).toEqual(await db.callTurns(late));
-  for (const after of [0, 1, 10, last - 3, last, last + 2]) expect(await copy.conversation(after)).toEqual(await db.conversation(after));
+  for (const after of [0, 1, 10, last - 3, last, last + 2])
+    expect(await copy.conversation(after)).toEqual(await db.conversation(after));
   expect((await db.conversation(0)).every((t) => t.sequence >= 1 && t.sequence <= last)).toBe(true);
   expect((await db.conversation(0)).length).toBeGreaterThan(10);
 }
@@ -94,22 +159,36 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect((await c.call('POST', '/v1/sessions/s/turns', { turns: turnsOf(20) })).status).toBe(201);
     const before = await sources(h, c, 's');
     const earlier = await before.copy.structural(3, undefined, 40);
-    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'A new turn about the pottery class.' }] })).status).toBe(201);
+    expect(
+      (
+        await c.call('POST', '/v1/sessions/s/turns', {
+          turns: [{ role: 'user', content: 'A new turn about the pottery class.' }],
+        })
+      ).status,
+    ).toBe(201);
     const after = await sources(h, c, 's');
     expect(after.last).toBe(before.last + 1);
     await expectSameReads(h, after.db, after.copy, after.last);
     // The copy now holds the new turn; a request that read the session before the write still does not see it.
     expect(await before.copy.structural(3, undefined, 40)).toEqual(earlier);
-    expect((await before.copy.conversation(0)).map((t) => t.sequence)).toEqual((await after.copy.conversation(0)).map((t) => t.sequence).slice(0, -1));
-    expect((await after.copy.structural(1, undefined, 40)).recent[0]!.content).toBe('A new turn about the pottery class.');
+    expect((await before.copy.conversation(0)).map((t) => t.sequence)).toEqual(
+      (await after.copy.conversation(0)).map((t) => t.sequence).slice(0, -1),
+    );
+    expect((await after.copy.structural(1, undefined, 40)).recent[0]!.content).toBe(
+      'A new turn about the pottery class.',
+    );
   });
 
   it('a session deleted and created again under its id is read afresh, and deletion drops the copy', async () => {
     const c = await tenant(h);
-    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'old secret plan' }] })).status).toBe(201);
+    expect(
+      (await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'old secret plan' }] })).status,
+    ).toBe(201);
     await sources(h, c, 's');
     expect((await c.call('DELETE', '/v1/sessions/s')).status).toBe(204);
-    expect((await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'brand new start' }] })).status).toBe(201);
+    expect(
+      (await c.call('POST', '/v1/sessions/s/turns', { turns: [{ role: 'user', content: 'brand new start' }] })).status,
+    ).toBe(201);
     const res = await c.call('POST', '/v1/sessions/s/context', { query: 'secret plan', budget_tokens: 500 });
     expect(res.status).toBe(200);
     expect(res.json.rendered.text).toContain('brand new start');
@@ -120,11 +199,18 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
   it('copies stay within their memory bound, the least recently used going first, and still answer', async () => {
     const c = await tenant(h);
     const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
-    for (const id of ['m1', 'm2', 'm3']) expect((await c.call('POST', `/v1/sessions/${id}/turns`, { turns: turnsOf(30) })).status).toBe(201);
-    const copy = async (id: string, maxBytes: number) => snapshotTurnSource(h.deps.store, c.tenantId, await requireSession(ctx, id), maxBytes);
+    for (const id of ['m1', 'm2', 'm3'])
+      expect((await c.call('POST', `/v1/sessions/${id}/turns`, { turns: turnsOf(30) })).status).toBe(201);
+    const copy = async (id: string, maxBytes: number) =>
+      snapshotTurnSource(h.deps.store, c.tenantId, await requireSession(ctx, id), maxBytes);
     const one = await copy('m1', 1e9);
     const { bytes: withOne } = snapshotStats();
-    const perSession = withOne - (await (async () => { forgetSnapshot(c.tenantId, 'm1'); return snapshotStats().bytes; })());
+    const perSession =
+      withOne -
+      (await (async () => {
+        forgetSnapshot(c.tenantId, 'm1');
+        return snapshotStats().bytes;
+      })());
     expect(perSession).toBeGreaterThan(30 * 1_536);
     // Room for about two of these sessions beside whatever else this process holds.
     const bound = snapshotStats().bytes + 2.5 * perSession;
@@ -134,7 +220,12 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     const third = await copy('m3', bound);
     expect(snapshotStats().bytes).toBeLessThanOrEqual(bound);
     // The newest copy is kept and answers as the database does; an evicted one is read again on demand.
-    await expectSameReads(h, sqlTurnSource(h.deps.store, c.tenantId, 'm3'), third, (await requireSession(ctx, 'm3')).last_sequence);
+    await expectSameReads(
+      h,
+      sqlTurnSource(h.deps.store, c.tenantId, 'm3'),
+      third,
+      (await requireSession(ctx, 'm3')).last_sequence,
+    );
     expect(await (await copy('m1', 1e9)).structural(5, undefined, 40)).toEqual(await one.structural(5, undefined, 40));
   });
 
@@ -144,8 +235,12 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect((await c.call('POST', '/v1/sessions/big/turns', { turns: turnsOf(60) })).status).toBe(201);
     const statements: string[] = [];
     const dialect = new PgDialect();
-    const counting: Store = { ...h.deps.store, query: (q) => (statements.push(dialect.sqlToQuery(q).sql), h.deps.store.query(q)) };
-    const lexemesOf = async (query: string) => (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
+    const counting: Store = {
+      ...h.deps.store,
+      query: (q) => (statements.push(dialect.sqlToQuery(q).sql), h.deps.store.query(q)),
+    };
+    const lexemesOf = async (query: string) =>
+      (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
     const first = await requireSession(ctx, 'big');
     const remembered = sqlTurnSource(counting, c.tenantId, 'big', first);
     const fresh = () => sqlTurnSource(h.deps.store, c.tenantId, 'big');
@@ -162,11 +257,17 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect(held).toBeGreaterThan(0);
     // Asked again at the same session row: answered from memory, no statement.
     statements.length = 0;
-    for (const query of queries) expect(await remembered.matches(await lexemesOf(query), 2, undefined)).toEqual(await fresh().matches(await lexemesOf(query), 2, undefined));
+    for (const query of queries)
+      expect(await remembered.matches(await lexemesOf(query), 2, undefined)).toEqual(
+        await fresh().matches(await lexemesOf(query), 2, undefined),
+      );
     expect(statements).toEqual([]);
 
     // Later writes that match the terms: a newer session row reads only what came after, and agrees with a fresh read.
-    const later = [{ role: 'user', content: 'Caroline booked the pottery class and paid invoice INV-4471.' }, { role: 'assistant', content: "Anna's birthday plans: reservation QX7Z." }];
+    const later = [
+      { role: 'user', content: 'Caroline booked the pottery class and paid invoice INV-4471.' },
+      { role: 'assistant', content: "Anna's birthday plans: reservation QX7Z." },
+    ];
     expect((await c.call('POST', '/v1/sessions/big/turns', { turns: later })).status).toBe(201);
     const second = await requireSession(ctx, 'big');
     const newer = sqlTurnSource(counting, c.tenantId, 'big', second);
@@ -184,7 +285,8 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     let k = 0;
     for (const query of queries) {
       const lexemes = await lexemesOf(query);
-      for (const perTerm of [2, 500]) expect(await remembered.matches(lexemes, perTerm, undefined)).toEqual(before[k++]);
+      for (const perTerm of [2, 500])
+        expect(await remembered.matches(lexemes, perTerm, undefined)).toEqual(before[k++]);
     }
     statements.length = 0;
     for (const query of queries) await newer.matches(await lexemesOf(query), 500, undefined);
@@ -201,7 +303,10 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect((await c.call('POST', '/v1/sessions/rows/turns', { turns: turnsOf(40) })).status).toBe(201);
     const params: unknown[][] = [];
     const dialect = new PgDialect();
-    const counting: Store = { ...h.deps.store, query: (q) => (params.push(dialect.sqlToQuery(q).params), h.deps.store.query(q)) };
+    const counting: Store = {
+      ...h.deps.store,
+      query: (q) => (params.push(dialect.sqlToQuery(q).params), h.deps.store.query(q)),
+    };
     const session = await requireSession(ctx, 'rows');
     const remembered = sqlTurnSource(counting, c.tenantId, 'rows', session);
     const fresh = sqlTurnSource(h.deps.store, c.tenantId, 'rows');
@@ -226,7 +331,13 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
 
     expect((await c.call('DELETE', '/v1/sessions/rows')).status).toBe(204);
     expect(candidateRowStats().rows).toBe(held + 3 - 7); // the session's seven rows are gone
-    expect((await c.call('POST', '/v1/sessions/rows/turns', { turns: [{ role: 'user', content: 'a different first turn' }] })).status).toBe(201);
+    expect(
+      (
+        await c.call('POST', '/v1/sessions/rows/turns', {
+          turns: [{ role: 'user', content: 'a different first turn' }],
+        })
+      ).status,
+    ).toBe(201);
     const again = sqlTurnSource(h.deps.store, c.tenantId, 'rows', await requireSession(ctx, 'rows'));
     expect((await again.rows([1], undefined)).map((r) => r.turn.content)).toEqual(['a different first turn']);
   });

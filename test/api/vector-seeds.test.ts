@@ -31,8 +31,16 @@ function conceptVector(text: string): number[] {
 
 const filler = (i: number) =>
   i % 2 === 0
-    ? { role: 'user', name: 'Caroline', content: `Caroline here again, day ${i}: the weather was grey and the train was late.` }
-    : { role: 'assistant', name: 'Melanie', content: `Melanie answering on day ${i}: sorry about the train, the weather was grey here too.` };
+    ? {
+        role: 'user',
+        name: 'Caroline',
+        content: `Caroline here again, day ${i}: the weather was grey and the train was late.`,
+      }
+    : {
+        role: 'assistant',
+        name: 'Melanie',
+        content: `Melanie answering on day ${i}: sorry about the train, the weather was grey here too.`,
+      };
 
 describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($name)', (backend) => {
   let server: ModelServer;
@@ -49,7 +57,11 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
       inputs.push(req.body.input);
       return { json: embeddingsJson(req.body.model, (req.body.input as string[]).map(conceptVector)) };
     });
-    h = await harness(backend.open, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url, CONTEXT_EMBEDDING_MODEL: 'concepts' });
+    h = await harness(backend.open, {
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: server.url,
+      CONTEXT_EMBEDDING_MODEL: 'concepts',
+    });
     plain = await harness(backend.open, { CONTEXT_LOCAL_EMBEDDER: 'hashed' });
   });
   afterAll(async () => {
@@ -66,8 +78,12 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
   ];
   const question = 'What activities does Melanie enjoy?';
   const vectorCount = async (hh: Harness, tenantId: string, sessionId: string) =>
-    Number((await hh.deps.store.query<{ n: number }>(sql`
-      SELECT count(*)::int AS n FROM turn_vectors WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`))[0]!.n);
+    Number(
+      (
+        await hh.deps.store.query<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM turn_vectors WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`)
+      )[0]!.n,
+    );
 
   it('embeds each conversational turn once in the background and finds the answer by meaning', async () => {
     const c = await tenant(h);
@@ -87,7 +103,9 @@ describe.each(backends)('turn vectors from an OpenAI-compatible embedding API ($
     // ranking, came from the store (only the tool result, which is not stored, was embedded for the ranking).
     const asked = inputs.slice(before).flat();
     expect(asked.filter((t) => t === question)).toHaveLength(1);
-    expect(asked.filter((t) => conversation.some((turn) => turn.role !== 'tool' && t.includes(turn.content)))).toEqual([]);
+    expect(asked.filter((t) => conversation.some((turn) => turn.role !== 'tool' && t.includes(turn.content)))).toEqual(
+      [],
+    );
 
     // Without the model the same question finds no word of that turn.
     const p = await tenant(plain);

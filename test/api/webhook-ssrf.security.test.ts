@@ -112,22 +112,61 @@ describe('webhook targets cannot reach the service network', () => {
     expect((await register(agentId, url)).status).toBe(201);
     h.deps.env.CONTEXT_WEBHOOK_ALLOW_PRIVATE = allowPrivateAtDelivery;
     const job: WebhookJob = {
-      kind: 'webhook', tenant_id: c.tenantId, session_id: 's', job_id: crypto.randomUUID(), agent_id: agentId,
-      session_version: 1, model_calls: [{ flow_id: 'f', model_call_id: 'm', token_count: 1 }],
+      kind: 'webhook',
+      tenant_id: c.tenantId,
+      session_id: 's',
+      job_id: crypto.randomUUID(),
+      agent_id: agentId,
+      session_version: 1,
+      model_calls: [{ flow_id: 'f', model_call_id: 'm', token_count: 1 }],
     };
     return { job, run: () => deliverWebhook(h.deps, job) };
   }
 
   it('classifies addresses: only public unicast, with embedded IPv4 judged by itself', () => {
     const refused = [
-      '127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '198.18.0.1',
-      '198.19.255.255', '0.0.0.0', '0.1.2.3', '255.255.255.255', '224.0.0.1', '240.0.0.1', '192.0.2.1',
-      '::1', '::', 'fe80::1', 'fc00::1', 'fd00:ec2::254', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1',
-      '::127.0.0.1', '::8.8.8.8', '64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::1', '2002:7f00:1::1',
-      '2002:c0a8:101::1', '2001::1', '2001:db8::1', 'not an address',
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '198.18.0.1',
+      '198.19.255.255',
+      '0.0.0.0',
+      '0.1.2.3',
+      '255.255.255.255',
+      '224.0.0.1',
+      '240.0.0.1',
+      '192.0.2.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fc00::1',
+      'fd00:ec2::254',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:10.0.0.1',
+      '::127.0.0.1',
+      '::8.8.8.8',
+      '64:ff9b::7f00:1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b:1::1',
+      '2002:7f00:1::1',
+      '2002:c0a8:101::1',
+      '2001::1',
+      '2001:db8::1',
+      'not an address',
     ];
     for (const a of refused) expect(isPublicAddress(a), a).toBe(false);
-    for (const a of ['8.8.8.8', PUBLIC, '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])
+    for (const a of [
+      '8.8.8.8',
+      PUBLIC,
+      '2606:4700:4700::1111',
+      '::ffff:8.8.8.8',
+      '64:ff9b::808:808',
+      '2002:808:808::1',
+    ])
       expect(isPublicAddress(a), a).toBe(true);
   });
 
@@ -188,7 +227,8 @@ describe('webhook targets cannot reach the service network', () => {
   it('does not follow a redirect: the signed POST never reaches the second server', async () => {
     const second = await receiver();
     const first = await receiver((res) =>
-      res.writeHead(307, { location: `http://127.0.0.1:${second.port}/stolen` }).end());
+      res.writeHead(307, { location: `http://127.0.0.1:${second.port}/stolen` }).end(),
+    );
     closers.push(first.close, second.close);
     // Private targets allowed, so the first hop is reachable and only the redirect rule is under test.
     const { job, run } = await deliverTo('redirected', `http://127.0.0.1:${first.port}/hook`, true);
@@ -201,9 +241,11 @@ describe('webhook targets cannot reach the service network', () => {
     await h.deps.queue.drain();
     expect(first.requests).toHaveLength(6);
     expect(second.requests).toHaveLength(0);
-    expect(h.deps.queue.deadLetters).toContainEqual(expect.objectContaining({
-      job: expect.objectContaining({ job_id: job.job_id }),
-      error: expect.stringContaining('redirects are not followed'),
-    }));
+    expect(h.deps.queue.deadLetters).toContainEqual(
+      expect.objectContaining({
+        job: expect.objectContaining({ job_id: job.job_id }),
+        error: expect.stringContaining('redirects are not followed'),
+      }),
+    );
   });
 });

@@ -7,7 +7,16 @@ import { openPglite } from '../../src/adapters/store/pglite.js';
 import { harness, type Harness } from '../helpers.js';
 
 // Routes that are not part of the JSON API: the document itself, pages for people, and MCP's JSON-RPC endpoint.
-const notInDocument = new Set(['GET /openapi.json', 'GET /docs', 'GET /docs/scalar.js', 'GET /inspect', 'GET /inspect/{file}', 'POST /mcp', 'GET /mcp', 'DELETE /mcp']);
+const notInDocument = new Set([
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /docs/scalar.js',
+  'GET /inspect',
+  'GET /inspect/{file}',
+  'POST /mcp',
+  'GET /mcp',
+  'DELETE /mcp',
+]);
 
 const methods = ['get', 'post', 'put', 'patch', 'delete'] as const;
 type Operation = { operationId?: string; summary?: string; requestBody?: any; responses: Record<string, any> };
@@ -37,14 +46,21 @@ describe('OpenAPI document', () => {
 
   it('documents every route the app registers, and nothing else', () => {
     const registered = new Set(
-      h.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`),
+      h.app.routes
+        .filter((r) => r.method !== 'ALL')
+        .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`),
     );
     const documented = new Set(operations().map((o) => o.key));
     const missing = [...registered].filter((k) => !documented.has(k) && !notInDocument.has(k));
     const phantom = [...documented].filter((k) => !registered.has(k));
     expect(missing).toEqual([]);
     expect(phantom).toEqual([]);
-    for (const key of ['POST /v1/sessions/{session_id}/turns', 'POST /v1/sessions/{session_id}/context', 'GET /healthz', 'GET /metrics'])
+    for (const key of [
+      'POST /v1/sessions/{session_id}/turns',
+      'POST /v1/sessions/{session_id}/context',
+      'GET /healthz',
+      'GET /metrics',
+    ])
       expect(documented).toContain(key);
     for (const key of notInDocument) expect(registered).toContain(key);
   });
@@ -76,7 +92,10 @@ describe('OpenAPI document', () => {
       const { route } = def;
       const media = [
         ['request', route.request?.body?.content?.['application/json']],
-        ...Object.entries(route.responses).map(([status, r]) => [status, 'content' in r ? r.content?.['application/json'] : undefined]),
+        ...Object.entries(route.responses).map(([status, r]) => [
+          status,
+          'content' in r ? r.content?.['application/json'] : undefined,
+        ]),
       ] as [string, { schema?: z.ZodType; example?: unknown } | undefined][];
       for (const [where, m] of media) {
         if (!m || m.example === undefined || !m.schema || !('safeParse' in m.schema)) continue;

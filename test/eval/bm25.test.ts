@@ -3,7 +3,16 @@ import { Bm25, tokenize } from '../../scripts/eval/bm25.js';
 
 describe('tokenize', () => {
   it('lower-cases letter and digit runs, without stemming', () => {
-    expect(tokenize("Caroline's LGBTQ group, in 2023! Running runs")).toEqual(['caroline', 's', 'lgbtq', 'group', 'in', '2023', 'running', 'runs']);
+    expect(tokenize("Caroline's LGBTQ group, in 2023! Running runs")).toEqual([
+      'caroline',
+      's',
+      'lgbtq',
+      'group',
+      'in',
+      '2023',
+      'running',
+      'runs',
+    ]);
     expect(tokenize('Café über')).toEqual(['café', 'über']);
     expect(tokenize('—')).toEqual([]);
   });

@@ -35,11 +35,26 @@ describe('eval command on a synthetic conversation', () => {
   it('writes one overall row per method and budget with fractions and latencies', () => {
     const overall = json.results.filter((r: any) => r.category === undefined);
     expect(overall.map((r: any) => `${r.method}@${r.budget}`)).toEqual([
-      'product@120', 'recency@120', 'bm25@120', 'product@1000', 'recency@1000', 'bm25@1000',
+      'product@120',
+      'recency@120',
+      'bm25@120',
+      'product@1000',
+      'recency@1000',
+      'bm25@1000',
     ]);
     for (const r of overall) {
       expect(Object.keys(r).sort()).toEqual(
-        ['all_evidence', 'answer_hit', 'budget', 'evidence_recall', 'method', 'over_budget', 'p50_ms', 'p95_ms', 'questions'].sort(),
+        [
+          'all_evidence',
+          'answer_hit',
+          'budget',
+          'evidence_recall',
+          'method',
+          'over_budget',
+          'p50_ms',
+          'p95_ms',
+          'questions',
+        ].sort(),
       );
       expect(r.questions).toBe(3);
       for (const k of ['evidence_recall', 'all_evidence', 'answer_hit']) {
@@ -52,14 +67,18 @@ describe('eval command on a synthetic conversation', () => {
   });
 
   it("reports the product's evidence recall", () => {
-    const product = json.results.find((r: any) => r.method === 'product' && r.budget === 1000 && r.category === undefined);
+    const product = json.results.find(
+      (r: any) => r.method === 'product' && r.budget === 1000 && r.category === undefined,
+    );
     expect(typeof product.evidence_recall).toBe('number');
     expect(product.p50_ms).toBeGreaterThan(0);
     expect(stdout).toMatch(/\| product \| all +\| +3 \| +\d+\.\d %/);
   });
 
   it('scores the baselines on the same turns: the whole conversation fits in 1000 tokens', () => {
-    const recency = json.results.find((r: any) => r.method === 'recency' && r.budget === 1000 && r.category === undefined);
+    const recency = json.results.find(
+      (r: any) => r.method === 'recency' && r.budget === 1000 && r.category === undefined,
+    );
     expect(recency).toMatchObject({ evidence_recall: 1, all_evidence: 1 });
     // 'a bowl and two mugs' is not said verbatim; 'pottery' and 'Lisbon half marathon' are.
     expect(recency.answer_hit).toBeCloseTo(2 / 3, 6);
@@ -67,8 +86,19 @@ describe('eval command on a synthetic conversation', () => {
 
   it('adds per-category rows and notes what it skipped', () => {
     const cats = json.results.filter((r: any) => r.method === 'bm25' && r.budget === 1000 && r.category !== undefined);
-    expect(cats.map((r: any) => [r.category, r.questions])).toEqual([[1, 1], [2, 0], [3, 1], [4, 1]]);
-    expect(json.meta).toMatchObject({ questions: 3, turns: 8, missing_evidence_ids: 1, unscorable_questions: 0, dead_letter_jobs: 0 });
+    expect(cats.map((r: any) => [r.category, r.questions])).toEqual([
+      [1, 1],
+      [2, 0],
+      [3, 1],
+      [4, 1],
+    ]);
+    expect(json.meta).toMatchObject({
+      questions: 3,
+      turns: 8,
+      missing_evidence_ids: 1,
+      unscorable_questions: 0,
+      dead_letter_jobs: 0,
+    });
     expect(stdout).toContain('Budget 120 tokens');
     expect(stderr).toContain('conversation 1/1 conv-x');
   });

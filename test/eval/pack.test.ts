@@ -39,7 +39,11 @@ describe('pack', () => {
   });
 
   it('returns an empty text when nothing fits', () => {
-    expect(pack([item(0, 'long line')], { budget: 3, count: chars, skipMisses: true })).toEqual({ text: '', tokens: 0, kept: [] });
+    expect(pack([item(0, 'long line')], { budget: 3, count: chars, skipMisses: true })).toEqual({
+      text: '',
+      tokens: 0,
+      kept: [],
+    });
   });
 });
 
@@ -59,13 +63,18 @@ describe('baselines', () => {
   ];
 
   it('renders one dated line per turn', () => {
-    expect(baselineLine(turns[1]!)).toBe('[1:56 pm on 8 May, 2023] Bo: Lovely! I went hiking in the Alps. [photo: a mountain lake]');
+    expect(baselineLine(turns[1]!)).toBe(
+      '[1:56 pm on 8 May, 2023] Bo: Lovely! I went hiking in the Alps. [photo: a mountain lake]',
+    );
   });
 
   it('recency keeps the newest turns that fit, oldest first, within the exact o200k budget', async () => {
     const tok = await getTokenizer();
     const count = (t: string) => tok.count(t);
-    const index = buildBaselineIndex(turns.map((t) => ({ line: baselineLine(t), text: t.content })), count);
+    const index = buildBaselineIndex(
+      turns.map((t) => ({ line: baselineLine(t), text: t.content })),
+      count,
+    );
     const twoNewest = `${baselineLine(turns[2]!)}\n${baselineLine(turns[3]!)}`;
     const p = recencyContext(index, count(twoNewest), count);
     expect(p.text).toBe(twoNewest);
@@ -75,12 +84,21 @@ describe('baselines', () => {
   it('bm25 keeps the best matches that fit and prints them in conversation order', async () => {
     const tok = await getTokenizer();
     const count = (t: string) => tok.count(t);
-    const index = buildBaselineIndex(turns.map((t) => ({ line: baselineLine(t), text: t.content })), count);
+    const index = buildBaselineIndex(
+      turns.map((t) => ({ line: baselineLine(t), text: t.content })),
+      count,
+    );
     const all = bm25Context(index, 'What is the name of the cat Ann adopted, and who visits her?', 10_000, count);
-    expect(all.text.split('\n').map((l) => l.slice(l.indexOf('] ') + 2, l.indexOf(':', l.indexOf('] '))))).toEqual(['Ann', 'Bo', 'Ann', 'Bo']);
+    expect(all.text.split('\n').map((l) => l.slice(l.indexOf('] ') + 2, l.indexOf(':', l.indexOf('] '))))).toEqual([
+      'Ann',
+      'Bo',
+      'Ann',
+      'Bo',
+    ]);
     const best = bm25Context(index, 'cat adopted Luna', count(baselineLine(turns[0]!)), count);
     expect(best.text).toBe(baselineLine(turns[0]!));
     expect(bm25Context(index, 'zebra', 1000, count).text).toBe('');
-    for (const budget of [5, 20, 40, 60]) expect(count(bm25Context(index, 'cat hiking sister', budget, count).text)).toBeLessThanOrEqual(budget);
+    for (const budget of [5, 20, 40, 60])
+      expect(count(bm25Context(index, 'cat hiking sister', budget, count).text)).toBeLessThanOrEqual(budget);
   });
 });

@@ -2,7 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { cli } from '../../scripts/eval/main.js';
 
-export async function runEvalCli(args: string[], jsonFile: string): Promise<{ stdout: string; stderr: string; json: any }> {
+export async function runEvalCli(
+  args: string[],
+  jsonFile: string,
+): Promise<{ stdout: string; stderr: string; json: any }> {
   let stdout = '';
   let stderr = '';
   await cli([...args, '--json', jsonFile], {

@@ -54,7 +54,12 @@ describe('percentile and summarize', () => {
     expect(percentile([], 50)).toBe(0);
     expect(percentile([5], 95)).toBe(5);
     expect(percentile([4, 1, 3, 2], 50)).toBe(2);
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 95)).toBe(95);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        95,
+      ),
+    ).toBe(95);
   });
 
   it('averages per question and counts contexts over budget', () => {
@@ -62,7 +67,9 @@ describe('percentile and summarize', () => {
       score: { tokens: 1, evidenceRecall: r, allEvidence: all, answerHit: hit, overBudget: over },
       ms,
     });
-    expect(summarize([mk(1, true, true, false, 10), mk(0.5, false, false, false, 30), mk(0, false, false, true, 20)])).toEqual({
+    expect(
+      summarize([mk(1, true, true, false, 10), mk(0.5, false, false, false, 30), mk(0, false, false, true, 20)]),
+    ).toEqual({
       evidence_recall: 0.5,
       all_evidence: 1 / 3,
       answer_hit: 1 / 3,

@@ -39,8 +39,16 @@ describe('fitting the learned ranker', () => {
     // The module holds the same model, ready to be the shipped one.
     const text = await readFile(out, 'utf8');
     expect(text).toContain('Fitted on conv-a, conv-b at budgets 120, 400 with l2 1.');
-    await writeFile(out.replace(/\.ts$/, '.mts'), text.replace("from './learned.js'", `from ${JSON.stringify(pathToFileURL(path.resolve('src/pipeline/retriever/learned.ts')).href)}`));
-    const { rankerModel } = (await import(pathToFileURL(out.replace(/\.ts$/, '.mts')).href)) as { rankerModel: RankerModel };
+    await writeFile(
+      out.replace(/\.ts$/, '.mts'),
+      text.replace(
+        "from './learned.js'",
+        `from ${JSON.stringify(pathToFileURL(path.resolve('src/pipeline/retriever/learned.ts')).href)}`,
+      ),
+    );
+    const { rankerModel } = (await import(pathToFileURL(out.replace(/\.ts$/, '.mts')).href)) as {
+      rankerModel: RankerModel;
+    };
     expect(rankerModel).toEqual(model);
     const row = featureNames.map((_, j) => model.mean[j]!);
     expect(probabilities(rankerModel, [row])[0]).toBeCloseTo(1 / (1 + Math.exp(-model.bias)), 6);

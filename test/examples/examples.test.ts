@@ -41,16 +41,43 @@ describe('examples', () => {
       { role: 'user', content: 'My name is Ada and I am planning a trip to Lisbon in May.' },
       { role: 'assistant', content: [{ type: 'text', text: 'Lovely. Shall I look for flights?' }] },
       { role: 'user', content: 'Yes, from Berlin.' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'search_flights', arguments: '{"from":"BER","to":"LIS"}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          {
+            id: 'call_1',
+            type: 'function',
+            function: { name: 'search_flights', arguments: '{"from":"BER","to":"LIS"}' },
+          },
+        ],
+      },
       { role: 'tool', tool_call_id: 'call_1', name: 'search_flights', content: '{"flight":"TP533","price":129}' },
       { role: 'assistant', content: 'TP533 leaves Berlin at 10:05 for 129 euros.' },
     ];
 
     const importCli = (file: string, ...extra: string[]) =>
-      run('npx', ['tsx', 'examples/import-conversation.ts', file, '--session', 'imported', '--batch-size', '3', '--url', web.url, '--key', t.key, ...extra], {
-        cwd: ROOT,
-        env: process.env,
-      });
+      run(
+        'npx',
+        [
+          'tsx',
+          'examples/import-conversation.ts',
+          file,
+          '--session',
+          'imported',
+          '--batch-size',
+          '3',
+          '--url',
+          web.url,
+          '--key',
+          t.key,
+          ...extra,
+        ],
+        {
+          cwd: ROOT,
+          env: process.env,
+        },
+      );
 
     it('imports a JSONL file in batches with progress on stderr, and a rerun stores nothing twice', async () => {
       const file = path.join(dir, 'chat.jsonl');
@@ -59,12 +86,20 @@ describe('examples', () => {
       const first = await importCli(file);
       expect(first.stderr).toContain('imported 3/7 turns (batch 1/3)');
       expect(first.stderr).toContain('imported 7/7 turns (batch 3/3)');
-      expect(JSON.parse(first.stdout)).toEqual({ session_id: 'imported', turns: 7, stored: 7, duplicates: 0, replayed_batches: 0 });
+      expect(JSON.parse(first.stdout)).toEqual({
+        session_id: 'imported',
+        turns: 7,
+        stored: 7,
+        duplicates: 0,
+        replayed_batches: 0,
+      });
 
       const list = await t.call('GET', '/v1/sessions/imported/turns');
       expect(list.json.turns.map((x: any) => x.role)).toEqual(messages.map((m) => m.role));
       expect(list.json.turns[2].content).toBe('Lovely. Shall I look for flights?');
-      expect(list.json.turns[4].tool_calls).toEqual([{ id: 'call_1', name: 'search_flights', arguments: '{"from":"BER","to":"LIS"}' }]);
+      expect(list.json.turns[4].tool_calls).toEqual([
+        { id: 'call_1', name: 'search_flights', arguments: '{"from":"BER","to":"LIS"}' },
+      ]);
       expect(list.json.turns[5]).toMatchObject({ role: 'tool', tool_call_id: 'call_1', name: 'search_flights' });
 
       const again = await importCli(file);
@@ -76,10 +111,14 @@ describe('examples', () => {
     it('fails with the API error and a non-zero exit on a bad key', async () => {
       const file = path.join(dir, 'one.jsonl');
       writeFileSync(file, `${JSON.stringify(messages[1])}\n`);
-      const failed = await run('npx', ['tsx', 'examples/import-conversation.ts', file, '--session', 'x', '--url', web.url, '--key', 'ctx_wrong'], {
-        cwd: ROOT,
-        env: process.env,
-      }).then(
+      const failed = await run(
+        'npx',
+        ['tsx', 'examples/import-conversation.ts', file, '--session', 'x', '--url', web.url, '--key', 'ctx_wrong'],
+        {
+          cwd: ROOT,
+          env: process.env,
+        },
+      ).then(
         () => undefined,
         (e: { code: number; stderr: string }) => e,
       );
@@ -106,9 +145,16 @@ describe('examples', () => {
       // A stand-in for an OpenAI-compatible API: records each request and answers from what it was sent.
       model = await startModelServer(({ body: request }) => {
         calls.push(request);
-        const context = request.messages.slice(0, -1).map((m: { content: string }) => m.content).join('\n');
+        const context = request.messages
+          .slice(0, -1)
+          .map((m: { content: string }) => m.content)
+          .join('\n');
         const question: string = request.messages.at(-1).content;
-        const answer = !question.startsWith('Remind me') ? 'Noted.' : context.includes('To Lisbon in May.') ? 'You are going to Lisbon.' : 'I do not know.';
+        const answer = !question.startsWith('Remind me')
+          ? 'Noted.'
+          : context.includes('To Lisbon in May.')
+            ? 'You are going to Lisbon.'
+            : 'I do not know.';
         return { json: completionJson(request.model, answer, `cmpl-${calls.length}`) };
       });
       modelUrl = model.url;
@@ -135,7 +181,12 @@ describe('examples', () => {
       const last = calls.at(-1)!;
       expect(last.messages[0]?.role).toBe('system');
       expect(last.messages.at(-1)).toEqual({ role: 'user', content: 'Remind me where I am going?' });
-      expect(last.messages.slice(0, -1).map((m) => m.content).join('\n')).toContain('To Lisbon in May.');
+      expect(
+        last.messages
+          .slice(0, -1)
+          .map((m) => m.content)
+          .join('\n'),
+      ).toContain('To Lisbon in May.');
 
       const stored = await t.call('GET', '/v1/sessions/agent-1/turns');
       expect(stored.json.turns.map((x: any) => `${x.role}: ${x.content}`)).toEqual([

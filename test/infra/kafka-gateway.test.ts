@@ -14,7 +14,13 @@ let kafka: Kafka;
 let redis: Redis;
 
 beforeAll(async () => {
-  gateway = await startKafkaGateway({ redisUrl, username: 'tester', password: randomBytes(8).toString('hex'), prefix, redeliverAfterMs: 300 });
+  gateway = await startKafkaGateway({
+    redisUrl,
+    username: 'tester',
+    password: randomBytes(8).toString('hex'),
+    prefix,
+    redeliverAfterMs: 300,
+  });
   kafka = new Kafka({ url: gateway.url, username: gateway.username, password: gateway.password });
   redis = new Redis(redisUrl);
 });
@@ -35,16 +41,32 @@ describe('@upstash/kafka against the stand-in', () => {
     const p = kafka.producer();
     const first = await p.produce(t, { n: 1 }, { key: 'k1', headers: [{ key: 'tenant_id', value: 'acme' }] });
     expect(first).toMatchObject({ topic: t, partition: 0, offset: 0 });
-    const many = await p.produceMany([{ topic: t, value: 'two' }, { topic: t, value: 'aGVsbG8=' }]);
+    const many = await p.produceMany([
+      { topic: t, value: 'two' },
+      { topic: t, value: 'aGVsbG8=' },
+    ]);
     expect(many.map((m) => m.offset)).toEqual([1, 2]);
 
     const c = kafka.consumer();
-    const got = await c.consume({ consumerGroupId: 'g1', instanceId: 'i1', topics: [t], autoOffsetReset: 'earliest', autoCommit: false, timeout: 100 });
-    expect(got.map((m) => [m.offset, m.value])).toEqual([[0, '{"n":1}'], [1, 'two'], [2, 'aGVsbG8=']]);
+    const got = await c.consume({
+      consumerGroupId: 'g1',
+      instanceId: 'i1',
+      topics: [t],
+      autoOffsetReset: 'earliest',
+      autoCommit: false,
+      timeout: 100,
+    });
+    expect(got.map((m) => [m.offset, m.value])).toEqual([
+      [0, '{"n":1}'],
+      [1, 'two'],
+      [2, 'aGVsbG8='],
+    ]);
     expect(got[0]).toMatchObject({ key: 'k1', headers: [{ key: 'tenant_id', value: 'acme' }] });
     expect(got[0]!.timestamp).toBeGreaterThan(Date.now() - 60_000);
     // Nothing new for the same instance until more is produced.
-    expect(await c.consume({ consumerGroupId: 'g1', instanceId: 'i1', topics: [t], autoCommit: false, timeout: 50 })).toEqual([]);
+    expect(
+      await c.consume({ consumerGroupId: 'g1', instanceId: 'i1', topics: [t], autoCommit: false, timeout: 50 }),
+    ).toEqual([]);
     expect((await kafka.admin().topics())[t]).toBe(1);
   });
 
@@ -53,19 +75,30 @@ describe('@upstash/kafka against the stand-in', () => {
     const p = kafka.producer();
     for (const v of ['a', 'b', 'c']) await p.produce(t, v);
     const c = kafka.consumer();
-    const req = { consumerGroupId: 'g2', instanceId: 'i1', topics: [t], autoOffsetReset: 'earliest' as const, autoCommit: false, timeout: 50 };
+    const req = {
+      consumerGroupId: 'g2',
+      instanceId: 'i1',
+      topics: [t],
+      autoOffsetReset: 'earliest' as const,
+      autoCommit: false,
+      timeout: 50,
+    };
     expect((await c.consume(req)).map((m) => m.value)).toEqual(['a', 'b', 'c']);
     await c.commit({ consumerGroupId: 'g2', instanceId: 'i1', offset: { topic: t, partition: 0, offset: 2 } });
-    expect(await c.committed({ consumerGroupId: 'g2', instanceId: 'i1', topicPartitions: [{ topic: t, partition: 0 }] })).toEqual([
-      { topic: t, partition: 0, offset: 2 },
-    ]);
+    expect(
+      await c.committed({ consumerGroupId: 'g2', instanceId: 'i1', topicPartitions: [{ topic: t, partition: 0 }] }),
+    ).toEqual([{ topic: t, partition: 0, offset: 2 }]);
     // Offset 2 ('c') was delivered but not committed: after the redelivery delay the group gets it again.
     await new Promise((r) => setTimeout(r, 400));
     expect((await c.consume(req)).map((m) => m.value)).toEqual(['c']);
     await c.commit({ consumerGroupId: 'g2', instanceId: 'i1' });
     await new Promise((r) => setTimeout(r, 400));
     expect(await c.consume(req)).toEqual([]);
-    expect((await c.committed({ consumerGroupId: 'g2', instanceId: 'i1', topicPartitions: [{ topic: t, partition: 0 }] }))[0]!.offset).toBe(3);
+    expect(
+      (
+        await c.committed({ consumerGroupId: 'g2', instanceId: 'i1', topicPartitions: [{ topic: t, partition: 0 }] })
+      )[0]!.offset,
+    ).toBe(3);
   });
 
   it('starts a new group at the end by default, and auto-commits unless told not to', async () => {
@@ -75,8 +108,14 @@ describe('@upstash/kafka against the stand-in', () => {
     const c = kafka.consumer();
     expect(await c.consume({ consumerGroupId: 'g3', instanceId: 'i1', topics: [t], timeout: 50 })).toEqual([]);
     await p.produce(t, 'new');
-    expect((await c.consume({ consumerGroupId: 'g3', instanceId: 'i1', topics: [t], timeout: 50 })).map((m) => m.value)).toEqual(['new']);
-    expect((await c.committed({ consumerGroupId: 'g3', instanceId: 'i1', topicPartitions: [{ topic: t, partition: 0 }] }))[0]!.offset).toBe(2);
+    expect(
+      (await c.consume({ consumerGroupId: 'g3', instanceId: 'i1', topics: [t], timeout: 50 })).map((m) => m.value),
+    ).toEqual(['new']);
+    expect(
+      (
+        await c.committed({ consumerGroupId: 'g3', instanceId: 'i1', topicPartitions: [{ topic: t, partition: 0 }] })
+      )[0]!.offset,
+    ).toBe(2);
   });
 
   it('waits up to the timeout for a message produced meanwhile', async () => {
@@ -94,7 +133,10 @@ describe('@upstash/kafka against the stand-in', () => {
   it('answers 401 to wrong credentials and 400 to a partition that does not exist', async () => {
     const bad = await fetch(`${gateway.url}/produce`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('tester:wrong').toString('base64')}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Basic ${Buffer.from('tester:wrong').toString('base64')}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ topic: topic('x'), value: 'v' }),
     });
     expect(bad.status).toBe(401);

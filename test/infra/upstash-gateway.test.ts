@@ -146,9 +146,16 @@ describe('raw REST protocol', () => {
   });
 
   it('encodes nested arrays but leaves integers and nil alone', async () => {
-    const res = await post('/pipeline', [['MGET', key('raw'), key('nothing')], ['EXISTS', key('raw')]], {
-      'Upstash-Encoding': 'base64',
-    });
+    const res = await post(
+      '/pipeline',
+      [
+        ['MGET', key('raw'), key('nothing')],
+        ['EXISTS', key('raw')],
+      ],
+      {
+        'Upstash-Encoding': 'base64',
+      },
+    );
     expect(await res.json()).toEqual([{ result: ['aGVsbG8=', null] }, { result: 1 }]);
   });
 
@@ -191,7 +198,9 @@ describe('scripts written for a newer Redis', () => {
   it('drops shebang flags this Redis does not know and keeps the rest', async () => {
     const { stripNewerScriptFlags } = await import('../../infra/upstash-rest-gateway.js');
     expect(stripNewerScriptFlags('#!lua flags=allow-key-locking\nreturn 1')).toBe('#!lua\nreturn 1');
-    expect(stripNewerScriptFlags('#!lua flags=no-writes,allow-key-locking\nreturn 1')).toBe('#!lua flags=no-writes\nreturn 1');
+    expect(stripNewerScriptFlags('#!lua flags=no-writes,allow-key-locking\nreturn 1')).toBe(
+      '#!lua flags=no-writes\nreturn 1',
+    );
     expect(stripNewerScriptFlags('return 1')).toBe('return 1');
   });
 });

@@ -34,13 +34,18 @@ describe('MCP over stdio', () => {
     const { client, stderr } = await start({ DATA_DIR: dataDir });
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['write_turns', 'query_context', 'search_history', 'delete_session']));
+      expect(tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(['write_turns', 'query_context', 'search_history', 'delete_session']),
+      );
 
       const written = await client.callTool({ name: 'write_turns', arguments: { session_id: 'trip', turns: turns3 } });
       expect(written.isError).toBeFalsy();
       expect(JSON.parse(texts(written)[0]!).turns).toHaveLength(3);
 
-      const context = await client.callTool({ name: 'query_context', arguments: { session_id: 'trip', query: 'Where to stay?', budget_tokens: 300 } });
+      const context = await client.callTool({
+        name: 'query_context',
+        arguments: { session_id: 'trip', query: 'Where to stay?', budget_tokens: 300 },
+      });
       expect(texts(context)[0]).toContain('Apartments near Alfama, budget 120 euros per night.');
       expect(texts(context)[0]).toContain('<data');
     } finally {
@@ -55,7 +60,10 @@ describe('MCP over stdio', () => {
     const key = readFileSync(path.join(dataDir, 'api-key'), 'utf8').trim();
     const { client } = await start({ DATA_DIR: dataDir, CONTEXT_API_KEY: key });
     try {
-      const found = await client.callTool({ name: 'search_history', arguments: { session_id: 'trip', query: 'Lisbon' } });
+      const found = await client.callTool({
+        name: 'search_history',
+        arguments: { session_id: 'trip', query: 'Lisbon' },
+      });
       expect(JSON.parse(texts(found)[0]!).results[0].content).toContain('Lisbon');
     } finally {
       await client.close();

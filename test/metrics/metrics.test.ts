@@ -81,12 +81,22 @@ describe('GET /metrics', () => {
 
   it('reports requests, contexts, the cache, compression and the queue after real traffic', async () => {
     const c = await tenant(h);
-    const bigResult = Array.from({ length: 300 }, (_, i) => `row ${i}: flight TP${1000 + i} to LIS at ${100 + i} euros`).join('\n');
-    const filler = Array.from({ length: 20 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Small talk ${i} about trams, tiles and the river.` }));
+    const bigResult = Array.from(
+      { length: 300 },
+      (_, i) => `row ${i}: flight TP${1000 + i} to LIS at ${100 + i} euros`,
+    ).join('\n');
+    const filler = Array.from({ length: 20 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `Small talk ${i} about trams, tiles and the river.`,
+    }));
     const write = await c.call('POST', '/v1/sessions/m1/turns', {
       turns: [
         ...turns3,
-        { role: 'assistant', content: '', tool_calls: [{ id: 'call_1', name: 'search_flights', arguments: { to: 'LIS' } }] },
+        {
+          role: 'assistant',
+          content: '',
+          tool_calls: [{ id: 'call_1', name: 'search_flights', arguments: { to: 'LIS' } }],
+        },
         { role: 'tool', name: 'search_flights', tool_call_id: 'call_1', content: bigResult },
         ...filler,
       ],
@@ -99,12 +109,19 @@ describe('GET /metrics', () => {
     expect((await c.call('POST', '/v1/sessions/m1/context', q)).json.cached).toBe(false);
     expect((await c.call('POST', '/v1/sessions/m1/context', q)).json.cached).toBe(true);
     expect((await c.call('POST', '/v1/sessions/nope/context', q)).status).toBe(404);
-    expect((await c.call('POST', '/v1/sessions/m1/rebuild', { strategy: 'truncate', max_tokens: 1000 })).status).toBe(202);
+    expect((await c.call('POST', '/v1/sessions/m1/rebuild', { strategy: 'truncate', max_tokens: 1000 })).status).toBe(
+      202,
+    );
     await h.deps.queue.drain();
 
     // A cache that fails counts as an error, and the answer is still assembled.
     const cache = h.deps.cache;
-    h.deps.cache = { ...cache, get: async () => { throw new Error('cache down'); } };
+    h.deps.cache = {
+      ...cache,
+      get: async () => {
+        throw new Error('cache down');
+      },
+    };
     try {
       expect((await c.call('POST', '/v1/sessions/m1/context', { ...q, budget_tokens: 401 })).status).toBe(200);
     } finally {
@@ -116,20 +133,35 @@ describe('GET /metrics', () => {
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
     for (const name of [
-      'http_request_duration_seconds', 'http_requests_total', 'context_compression_duration_seconds', 'context_compression_ratio',
-      'context_cache_requests_total', 'queue_jobs_total', 'queue_lag_seconds', 'context_prompt_tokens', 'context_overflow_total',
-      'context_items_dropped_total', 'tool_result_compression_ratio',
+      'http_request_duration_seconds',
+      'http_requests_total',
+      'context_compression_duration_seconds',
+      'context_compression_ratio',
+      'context_cache_requests_total',
+      'queue_jobs_total',
+      'queue_lag_seconds',
+      'context_prompt_tokens',
+      'context_overflow_total',
+      'context_items_dropped_total',
+      'tool_result_compression_ratio',
     ])
       expect(text).toContain(`# TYPE ${name} `);
     const s = samples(text);
 
     const query = '{route="/v1/sessions/:session_id/context",method="POST",status="200"}';
     expect(value(s, `http_requests_total${query}`)).toBe(3);
-    expect(value(s, 'http_requests_total{route="/v1/sessions/:session_id/context",method="POST",status="404"}')).toBe(1);
+    expect(value(s, 'http_requests_total{route="/v1/sessions/:session_id/context",method="POST",status="404"}')).toBe(
+      1,
+    );
     expect(value(s, 'http_requests_total{route="/v1/sessions/:session_id/turns",method="POST",status="201"}')).toBe(1);
     expect(value(s, `http_request_duration_seconds_count${query}`)).toBe(3);
     expect(value(s, `http_request_duration_seconds_sum${query}`)).toBeGreaterThan(0);
-    expect(value(s, 'http_request_duration_seconds_bucket{route="/v1/sessions/:session_id/context",method="POST",status="200",le="+Inf"}')).toBe(3);
+    expect(
+      value(
+        s,
+        'http_request_duration_seconds_bucket{route="/v1/sessions/:session_id/context",method="POST",status="200",le="+Inf"}',
+      ),
+    ).toBe(3);
 
     expect(value(s, 'context_cache_requests_total{result="miss"}')).toBe(1);
     expect(value(s, 'context_cache_requests_total{result="hit"}')).toBe(1);

@@ -2,16 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { dateHeader, escapeFence, frameOf, render, sharedFences } from '../../src/pipeline/assembler.js';
 import type { Item } from '../../src/pipeline/planner.js';
 
-const it_ = (section: Item['section'], line: string, order: number): Item => ({ id: line, section, line, tokens: 1, score: 1, order, payload: null });
+const it_ = (section: Item['section'], line: string, order: number): Item => ({
+  id: line,
+  section,
+  line,
+  tokens: 1,
+  score: 1,
+  order,
+  payload: null,
+});
 
 describe('assembler', () => {
   it('renders the task first, the reminder last, sections in a stable order', () => {
-    const r = render('default', [
-      it_('recent_turns', 'user: latest', 9),
-      it_('relevant_history', 'user: older', 2),
-      it_('task_anchor', 'Plan a trip', 0),
-      it_('hard_constraints', '- never book before confirming', 0),
-    ], frameOf('default', 'Where to stay?'));
+    const r = render(
+      'default',
+      [
+        it_('recent_turns', 'user: latest', 9),
+        it_('relevant_history', 'user: older', 2),
+        it_('task_anchor', 'Plan a trip', 0),
+        it_('hard_constraints', '- never book before confirming', 0),
+      ],
+      frameOf('default', 'Where to stay?'),
+    );
     const t = r.text;
     expect(t.indexOf('Plan a trip')).toBeLessThan(t.indexOf('user: older'));
     expect(t.indexOf('user: older')).toBeLessThan(t.indexOf('user: latest'));
@@ -33,7 +45,11 @@ describe('assembler', () => {
   });
 
   it('puts items in order within a section', () => {
-    const r = render('compact', [it_('recent_turns', 'ITEM-B', 2), it_('recent_turns', 'ITEM-A', 1)], frameOf('compact', ''));
+    const r = render(
+      'compact',
+      [it_('recent_turns', 'ITEM-B', 2), it_('recent_turns', 'ITEM-A', 1)],
+      frameOf('compact', ''),
+    );
     expect(r.text.indexOf('ITEM-A')).toBeGreaterThan(0);
     expect(r.text.indexOf('ITEM-A')).toBeLessThan(r.text.indexOf('ITEM-B'));
   });
@@ -41,17 +57,28 @@ describe('assembler', () => {
 
 describe('compact history rendering', () => {
   const turn = (section: Item['section'], line: string, order: number, group: string): Item => ({
-    id: `${section}${order}`, section, line, tokens: 1, score: 1, order, group, payload: null,
+    id: `${section}${order}`,
+    section,
+    line,
+    tokens: 1,
+    score: 1,
+    order,
+    group,
+    payload: null,
   });
 
   it('writes one date header per group, speaker lines verbatim, relevant and recent turns in one block', () => {
     const content = 'I went to a LGBTQ support group yesterday and it was so powerful.';
-    const r = render('default', [
-      turn('recent_turns', 'Melanie: See you soon!', 40, '[9 June 2023]'),
-      turn('relevant_history', `Caroline: ${content}`, 3, '[8 May 2023]'),
-      turn('relevant_history', 'Melanie: Wow, that is cool!', 4, '[8 May 2023]'),
-      turn('relevant_history', 'Caroline: Here is my painting.', 39, '[9 June 2023]'),
-    ], frameOf('default', ''));
+    const r = render(
+      'default',
+      [
+        turn('recent_turns', 'Melanie: See you soon!', 40, '[9 June 2023]'),
+        turn('relevant_history', `Caroline: ${content}`, 3, '[8 May 2023]'),
+        turn('relevant_history', 'Melanie: Wow, that is cool!', 4, '[8 May 2023]'),
+        turn('relevant_history', 'Caroline: Here is my painting.', 39, '[9 June 2023]'),
+      ],
+      frameOf('default', ''),
+    );
     const user = r.messages.find((m) => m.role === 'user')!.content;
     expect(user).toBe(
       'Conversation excerpts, oldest first:\n<data source="history">\n' +

@@ -93,16 +93,34 @@ describe('importance strategy', () => {
 describe('compress()', () => {
   it('falls back to the extractive summary when the LLM fails', async () => {
     const tokenizer = await getTokenizer();
-    const llm = { model: 'broken', summarize: async () => { throw new Error('timeout'); } };
-    const out = await compress('summarize', { previousSummary: '', turns: [{ speaker: 'u', text: 'Order 5521 shipped to Porto.', importance: 0.5 }] }, 50, { tokenizer, llm, logger });
+    const llm = {
+      model: 'broken',
+      summarize: async () => {
+        throw new Error('timeout');
+      },
+    };
+    const out = await compress(
+      'summarize',
+      { previousSummary: '', turns: [{ speaker: 'u', text: 'Order 5521 shipped to Porto.', importance: 0.5 }] },
+      50,
+      { tokenizer, llm, logger },
+    );
     expect(out.method).toBe('summarize:extractive');
     expect(out.text).toContain('5521');
   });
 
   it('uses the LLM output when it answers, capped to the limit', async () => {
     const tokenizer = await getTokenizer();
-    const llm = { model: 'fake-model', summarize: async (text: string) => `SUMMARY of ${text.length} chars ${'x '.repeat(500)}` };
-    const out = await compress('summarize', { previousSummary: 'before', turns: [{ speaker: 'u', text: 'hello', importance: 0.5 }] }, 40, { tokenizer, llm, logger });
+    const llm = {
+      model: 'fake-model',
+      summarize: async (text: string) => `SUMMARY of ${text.length} chars ${'x '.repeat(500)}`,
+    };
+    const out = await compress(
+      'summarize',
+      { previousSummary: 'before', turns: [{ speaker: 'u', text: 'hello', importance: 0.5 }] },
+      40,
+      { tokenizer, llm, logger },
+    );
     expect(out.method).toBe('summarize:llm');
     expect(out.model).toBe('fake-model');
     expect(out.text.startsWith('SUMMARY of')).toBe(true);

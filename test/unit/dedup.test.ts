@@ -5,7 +5,12 @@ import { cosine, dropNearDuplicates, jaccard } from '../../src/pipeline/retrieve
 describe('near-duplicate removal', () => {
   it('drops an item nearly repeating a better-ranked one and keeps the order', () => {
     const words = (s: string) => new Set(s.split(' '));
-    const ranked = ['the flight leaves at nine', 'flight leaves at nine the', 'hotel is booked', 'the flight leaves at ten'];
+    const ranked = [
+      'the flight leaves at nine',
+      'flight leaves at nine the',
+      'hotel is booked',
+      'the flight leaves at ten',
+    ];
     const r = dropNearDuplicates(ranked, (a, b) => jaccard(words(a), words(b)), 0.9);
     expect(r.kept).toEqual(['the flight leaves at nine', 'hotel is booked', 'the flight leaves at ten']);
     expect(r.duplicates).toEqual([{ item: 'flight leaves at nine the', of: 'the flight leaves at nine' }]);

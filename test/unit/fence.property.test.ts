@@ -42,8 +42,24 @@ describe('escapeFence on random hostile text', () => {
   });
 
   it('returns ordinary text unchanged, angle brackets and line breaks included', () => {
-    const words = ['Lisbon', 'a < b', '<b>bold</b>', 'x<y', '<= 3', '<dat', '<date>', 'data', '/data', 'naïve', '東京',
-      '🙂', '{"q":"<tr>"}', 'C:\\data', 'metadata', '<\n/data>'];
+    const words = [
+      'Lisbon',
+      'a < b',
+      '<b>bold</b>',
+      'x<y',
+      '<= 3',
+      '<dat',
+      '<date>',
+      'data',
+      '/data',
+      'naïve',
+      '東京',
+      '🙂',
+      '{"q":"<tr>"}',
+      'C:\\data',
+      'metadata',
+      '<\n/data>',
+    ];
     for (const seed of SEEDS) {
       const r = rng(seed);
       const parts = Array.from({ length: 1 + r.int(12) }, () => r.pick(words));

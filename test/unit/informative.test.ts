@@ -3,7 +3,9 @@ import { informativeness } from '../../src/pipeline/retriever/informative.js';
 
 describe('informativeness of a turn', () => {
   it('ranks a first-person account above pleasantries and bare questions', () => {
-    const account = informativeness('I went camping with my kids two weekends ago and we roasted marshmallows by the lake.');
+    const account = informativeness(
+      'I went camping with my kids two weekends ago and we roasted marshmallows by the lake.',
+    );
     const planned = informativeness("We're moving next month.");
     const pleasantry = informativeness("Wow, that's great!");
     const question = informativeness('What made you try pottery?');
@@ -11,7 +13,9 @@ describe('informativeness of a turn', () => {
     expect(planned).toBeGreaterThan(pleasantry);
     expect(pleasantry).toBeLessThan(0.1);
     expect(question).toBeLessThan(pleasantry + 0.1);
-    expect(informativeness('I have finally finished the painting I started in spring, it took me months.')).toBeGreaterThan(account - 0.3);
+    expect(
+      informativeness('I have finally finished the painting I started in spring, it took me months.'),
+    ).toBeGreaterThan(account - 0.3);
   });
 
   it('stays within 0..1 and grows with length until 200 characters', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { featureNames, featureRows, probabilities, type CandidateFacts, type RankerModel } from '../../src/pipeline/retriever/learned.js';
+import {
+  featureNames,
+  featureRows,
+  probabilities,
+  type CandidateFacts,
+  type RankerModel,
+} from '../../src/pipeline/retriever/learned.js';
 import { rankSignals } from '../../src/pipeline/retriever/rank.js';
 import { rankerModel } from '../../src/pipeline/retriever/ranker-model.js';
 import { candidate as turn } from '../fixtures/candidates.js';
@@ -11,12 +17,16 @@ const signals = rankSignals({
     turn(3, 'ana', 'sunset lake', { content: 'A sunset over the lake.' }),
     turn(9, 'ana', 'paint paint sunset', { content: 'I painted a sunset last week, it took me two days of work.' }),
   ],
-  terms: [{ lexeme: 'paint', df: 2 }, { lexeme: 'ana', df: 3 }],
+  terms: [
+    { lexeme: 'paint', df: 2 },
+    { lexeme: 'ana', df: 3 },
+  ],
   totalTurns: 20,
 });
 const facts = (cosines: (number | undefined)[]): CandidateFacts[] =>
   signals.map((s, i) => ({ signals: s, seed: i !== 2, meaningSeed: false, cosine: cosines[i], tokens: 10 + i }));
-const column = (rows: number[][], name: (typeof featureNames)[number]) => rows.map((r) => r[featureNames.indexOf(name)]!);
+const column = (rows: number[][], name: (typeof featureNames)[number]) =>
+  rows.map((r) => r[featureNames.indexOf(name)]!);
 
 describe('learned ranker features', () => {
   it('scales scores to the query’s best candidate and reads the neighbours’ own scores', () => {
@@ -46,8 +56,15 @@ describe('learned ranker features', () => {
 });
 
 describe('learned ranker probabilities', () => {
-  const model: RankerModel = { features: ['score', 'closeness'], mean: [0.5, 0], scale: [0.5, 1], weights: [2, 1], bias: -1 };
-  const row = (score: number, closeness: number) => featureNames.map((f) => (f === 'score' ? score : f === 'closeness' ? closeness : 7));
+  const model: RankerModel = {
+    features: ['score', 'closeness'],
+    mean: [0.5, 0],
+    scale: [0.5, 1],
+    weights: [2, 1],
+    bias: -1,
+  };
+  const row = (score: number, closeness: number) =>
+    featureNames.map((f) => (f === 'score' ? score : f === 'closeness' ? closeness : 7));
 
   it('weighs only the model’s features, standardised', () => {
     const [p] = probabilities(model, [row(1, 0.5)]);
@@ -68,7 +85,8 @@ describe('learned ranker probabilities', () => {
   it('ships a fitted model over the features the product computes', () => {
     expect(rankerModel.features.length).toBeGreaterThan(10);
     for (const f of rankerModel.features) expect(featureNames).toContain(f);
-    for (const list of [rankerModel.mean, rankerModel.scale, rankerModel.weights]) expect(list).toHaveLength(rankerModel.features.length);
+    for (const list of [rankerModel.mean, rankerModel.scale, rankerModel.weights])
+      expect(list).toHaveLength(rankerModel.features.length);
     expect(rankerModel.scale.every((s) => s > 0)).toBe(true);
     // Evidence is rare: the intercept puts a typical candidate's probability well below one half.
     expect(probabilities(rankerModel, [rankerModel.mean as number[]])[0]).toBeLessThan(0.05);

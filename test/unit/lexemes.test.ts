@@ -39,7 +39,11 @@ describe('time cues', () => {
 describe('tsvector escapes', () => {
   it('reads backslash escapes and doubled quotes', () => {
     const l = parseTsvector("'a\\\\b':2 'it''s':1,3 'x':4");
-    expect([...l.tf.entries()]).toEqual([['a\\b', 1], ["it's", 2], ['x', 1]]);
+    expect([...l.tf.entries()]).toEqual([
+      ['a\\b', 1],
+      ["it's", 2],
+      ['x', 1],
+    ]);
     expect(l.length).toBe(4);
   });
 });

@@ -15,14 +15,33 @@ function random(seed: number) {
 
 describe('logistic regression', () => {
   it('solves a symmetric positive definite system', () => {
-    const a = [[4, 1, 0], [1, 3, 1], [0, 1, 2]];
+    const a = [
+      [4, 1, 0],
+      [1, 3, 1],
+      [0, 1, 2],
+    ];
     const x = solveSpd(a, [1, 2, 3]);
     for (let i = 0; i < 3; i++) expect(a[i]!.reduce((s, v, j) => s + v * x[j]!, 0)).toBeCloseTo([1, 2, 3][i]!, 10);
-    expect(() => solveSpd([[1, 2], [2, 1]], [1, 1])).toThrow(/positive definite/);
+    expect(() =>
+      solveSpd(
+        [
+          [1, 2],
+          [2, 1],
+        ],
+        [1, 1],
+      ),
+    ).toThrow(/positive definite/);
   });
 
   it('standardises columns, leaving NaN out', () => {
-    const { mean, scale } = standardise([[1, NaN], [3, 5], [5, 5]], 2);
+    const { mean, scale } = standardise(
+      [
+        [1, NaN],
+        [3, 5],
+        [5, 5],
+      ],
+      2,
+    );
     expect(mean).toEqual([3, 5]);
     expect(scale[0]).toBeCloseTo(Math.sqrt(8 / 3));
     expect(scale[1]).toBe(1); // no spread

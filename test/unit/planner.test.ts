@@ -5,7 +5,13 @@ import { sectionNames, type SectionName } from '../../src/schemas/context.js';
 const empty = () => Object.fromEntries(sectionNames.map((s) => [s, [] as Item[]])) as Record<SectionName, Item[]>;
 const headers = Object.fromEntries(sectionNames.map((s) => [s, 5])) as Record<SectionName, number>;
 const item = (section: SectionName, id: string, tokens: number, score = 1, order = 0): Item => ({
-  id, section, line: id, tokens, score, order, payload: null,
+  id,
+  section,
+  line: id,
+  tokens,
+  score,
+  order,
+  payload: null,
 });
 
 describe('budget planner', () => {
@@ -18,7 +24,8 @@ describe('budget planner', () => {
     }
     for (const budget of [50, 120, 500, 2000]) {
       const p = plan({ budget, reserve: 10, frameTokens: 20, headerTokens: headers, candidates });
-      const spent = p.kept.reduce((s, k) => s + k.tokens, 0) + p.report.sections.reduce((s, r) => s + (r.kept > 0 ? 5 : 0), 0);
+      const spent =
+        p.kept.reduce((s, k) => s + k.tokens, 0) + p.report.sections.reduce((s, r) => s + (r.kept > 0 ? 5 : 0), 0);
       expect(spent).toBeLessThanOrEqual(Math.max(0, budget - 30));
       expect(p.report.used_tokens).toBeLessThanOrEqual(budget - 10);
     }
@@ -37,7 +44,10 @@ describe('budget planner', () => {
   it('reports duplicates and over-budget drops with reasons', () => {
     const candidates = empty();
     candidates.recent_turns.push(item('recent_turns', 'a', 10));
-    candidates.relevant_history.push(item('relevant_history', 'a', 10, 0.9), item('relevant_history', 'big', 10_000, 0.8));
+    candidates.relevant_history.push(
+      item('relevant_history', 'a', 10, 0.9),
+      item('relevant_history', 'big', 10_000, 0.8),
+    );
     const p = plan({ budget: 200, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
     expect(p.report.dropped).toEqual(
       expect.arrayContaining([
@@ -52,7 +62,11 @@ describe('budget planner', () => {
     const candidates = empty();
     candidates.tool_findings.push(item('tool_findings', 'huge', 5_000));
     const p = plan({
-      budget: 400, reserve: 0, frameTokens: 0, headerTokens: headers, candidates,
+      budget: 400,
+      reserve: 0,
+      frameTokens: 0,
+      headerTokens: headers,
+      candidates,
       shrink: (it, max) => ({ ...it, tokens: max, truncated: true }),
     });
     expect(p.kept).toHaveLength(1);
@@ -76,12 +90,14 @@ describe('budget planner', () => {
 describe('budget planner with groups, shared fences and query shares', () => {
   const shares = Object.fromEntries(sectionNames.map((s) => [s, 0])) as Record<SectionName, number>;
   const grouped = (section: SectionName, id: string, tokens: number, group: string, score = 1): Item => ({
-    ...item(section, id, tokens, score), group, groupTokens: 7,
+    ...item(section, id, tokens, score),
+    group,
+    groupTokens: 7,
   });
 
   it('never exceeds the budget, whatever the mix (randomised)', () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 200; round++) {
       const candidates = empty();
       for (const s of sectionNames) {
@@ -95,14 +111,20 @@ describe('budget planner with groups, shared fences and query shares', () => {
       const budget = 1 + Math.floor(rnd() * 3000);
       const reserve = Math.floor(rnd() * Math.min(200, budget));
       const p = plan({
-        budget, reserve, frameTokens: 15, headerTokens: headers, candidates,
+        budget,
+        reserve,
+        frameTokens: 15,
+        headerTokens: headers,
+        candidates,
         fences: { relevant_history: 'history', recent_turns: 'history' },
         shares: rnd() < 0.5 ? undefined : { ...shares, relevant_history: 0.7, recent_turns: 0.1, summary: 0.2 },
         shrink: (it, max) => ({ ...it, tokens: max, truncated: true }),
       });
       // Real cost: items, each fence once, each group header once per fence.
       const fences = new Set(p.kept.map((k) => (k.section === 'recent_turns' ? 'relevant_history' : k.section)));
-      const groups = new Set(p.kept.map((k) => `${k.section === 'recent_turns' ? 'relevant_history' : k.section}/${k.group}`));
+      const groups = new Set(
+        p.kept.map((k) => `${k.section === 'recent_turns' ? 'relevant_history' : k.section}/${k.group}`),
+      );
       const cost = p.kept.reduce((s, k) => s + k.tokens, 0) + fences.size * 5 + groups.size * 7;
       expect(cost).toBeLessThanOrEqual(Math.max(0, budget - reserve - 15));
       expect(p.kept.some((k) => k.duplicateOf !== undefined)).toBe(false);
@@ -111,10 +133,17 @@ describe('budget planner with groups, shared fences and query shares', () => {
 
   it('charges a group header and a shared fence once', () => {
     const candidates = empty();
-    candidates.relevant_history.push(grouped('relevant_history', 'a', 10, 'd1'), grouped('relevant_history', 'b', 10, 'd1'));
+    candidates.relevant_history.push(
+      grouped('relevant_history', 'a', 10, 'd1'),
+      grouped('relevant_history', 'b', 10, 'd1'),
+    );
     candidates.recent_turns.push(grouped('recent_turns', 'c', 10, 'd1'));
     const p = plan({
-      budget: 1000, reserve: 0, frameTokens: 0, headerTokens: headers, candidates,
+      budget: 1000,
+      reserve: 0,
+      frameTokens: 0,
+      headerTokens: headers,
+      candidates,
       fences: { relevant_history: 'history', recent_turns: 'history' },
     });
     expect(p.kept.map((k) => k.id).sort()).toEqual(['a', 'b', 'c']);
@@ -126,7 +155,11 @@ describe('budget planner with groups, shared fences and query shares', () => {
     for (let i = 0; i < 100; i++) candidates.relevant_history.push(item('relevant_history', `h${i}`, 10, 1 - i / 1000));
     candidates.summary.push(item('summary', 'sum', 200));
     const p = plan({
-      budget: 500, reserve: 0, frameTokens: 0, headerTokens: headers, candidates,
+      budget: 500,
+      reserve: 0,
+      frameTokens: 0,
+      headerTokens: headers,
+      candidates,
       shares: { ...shares, relevant_history: 0.6, recent_turns: 0.2, summary: 0 },
     });
     const row = (s: SectionName) => p.report.sections.find((r) => r.section === s)!;

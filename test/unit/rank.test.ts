@@ -14,7 +14,10 @@ describe('the ranking signals’ hand-built score', () => {
   it('weighs a rare term above a common one (IDF)', () => {
     const r = scored({
       candidates: [turn(1, 'ana', 'good day'), turn(5, 'ana', 'passport renew'), turn(9, 'ana', 'good good')],
-      terms: [{ lexeme: 'good', df: 80 }, { lexeme: 'passport', df: 2 }],
+      terms: [
+        { lexeme: 'good', df: 80 },
+        { lexeme: 'passport', df: 2 },
+      ],
       totalTurns: 100,
     });
     expect(ids(r)[0]).toBe('t5');
@@ -44,7 +47,11 @@ describe('the ranking signals’ hand-built score', () => {
 
   it('does not pass scores across a gap in the sequence or into another day', () => {
     const r = scored({
-      candidates: [turn(10, 'ana', 'violin lesson'), turn(13, 'bo', 'nice'), turn(11, 'bo', 'cool', { day: '2023-06-01' })],
+      candidates: [
+        turn(10, 'ana', 'violin lesson'),
+        turn(13, 'bo', 'nice'),
+        turn(11, 'bo', 'cool', { day: '2023-06-01' }),
+      ],
       terms: [{ lexeme: 'violin', df: 1 }],
       totalTurns: 50,
     });
@@ -53,7 +60,11 @@ describe('the ranking signals’ hand-built score', () => {
 
   it('matches longer stems a query stem prefixes, below the exact match', () => {
     const r = scored({
-      candidates: [turn(1, 'ana', 'entrepreneuri journey'), turn(20, 'ana', 'entrepreneur life'), turn(40, 'ana', 'other')],
+      candidates: [
+        turn(1, 'ana', 'entrepreneuri journey'),
+        turn(20, 'ana', 'entrepreneur life'),
+        turn(40, 'ana', 'other'),
+      ],
       terms: [{ lexeme: 'entrepreneur', df: 2 }],
       totalTurns: 60,
     });
@@ -61,15 +72,20 @@ describe('the ranking signals’ hand-built score', () => {
   });
 
   it('boosts the named speaker, the topical day and the period the query names', () => {
-    const base = [
-      turn(1, 'ana', 'guitar', { day: '2023-05-08' }),
-      turn(30, 'bo', 'guitar', { day: '2023-08-10' }),
-    ];
-    const plain = scored({ candidates: base, terms: [{ lexeme: 'guitar', df: 2 }], totalTurns: 60, weights: { episode: 0 } });
+    const base = [turn(1, 'ana', 'guitar', { day: '2023-05-08' }), turn(30, 'bo', 'guitar', { day: '2023-08-10' })];
+    const plain = scored({
+      candidates: base,
+      terms: [{ lexeme: 'guitar', df: 2 }],
+      totalTurns: 60,
+      weights: { episode: 0 },
+    });
     expect(ids(plain)[0]).toBe('t30'); // equal scores: the newer turn
     const named = scored({
       candidates: base,
-      terms: [{ lexeme: 'guitar', df: 2 }, { lexeme: 'ana', df: 30 }],
+      terms: [
+        { lexeme: 'guitar', df: 2 },
+        { lexeme: 'ana', df: 30 },
+      ],
       totalTurns: 60,
       weights: { episode: 0 },
     });
@@ -84,21 +100,32 @@ describe('the ranking signals’ hand-built score', () => {
     expect(ids(dated)[0]).toBe('t1');
     const topical = scored({
       candidates: [...base, turn(2, 'bo', 'concert guitar band'), turn(3, 'ana', 'band')],
-      terms: [{ lexeme: 'guitar', df: 3 }, { lexeme: 'band', df: 2 }],
+      terms: [
+        { lexeme: 'guitar', df: 3 },
+        { lexeme: 'band', df: 2 },
+      ],
       totalTurns: 60,
     });
     expect(ids(topical).indexOf('t1')).toBeLessThan(ids(topical).indexOf('t30'));
   });
 
   it('orders turns that match only by a named participant by how much they recount, not by recency', () => {
-    const recounting = 'I just signed up for a pottery class yesterday, it is like therapy for me and I love the calm of it.';
+    const recounting =
+      'I just signed up for a pottery class yesterday, it is like therapy for me and I love the calm of it.';
     const candidates = [
       turn(3, 'ana', 'sign pottery class yesterday therapi love calm', { content: recounting }),
       turn(40, 'ana', 'wow great', { content: 'Wow, that is great!' }),
       turn(41, 'bo', 'hobbi', { content: 'Any hobbies?' }),
     ];
-    const terms = [{ lexeme: 'ana', df: 30 }, { lexeme: 'hobbi', df: 3 }];
-    expect(ids(scored({ candidates, terms, totalTurns: 60, weights: { informative: 0, neighbour: 0, neighbour2: 0 } })).slice(0, 2)).toEqual(['t41', 't40']);
+    const terms = [
+      { lexeme: 'ana', df: 30 },
+      { lexeme: 'hobbi', df: 3 },
+    ];
+    expect(
+      ids(
+        scored({ candidates, terms, totalTurns: 60, weights: { informative: 0, neighbour: 0, neighbour2: 0 } }),
+      ).slice(0, 2),
+    ).toEqual(['t41', 't40']);
     const r = scored({ candidates, terms, totalTurns: 60, weights: { neighbour: 0, neighbour2: 0 } });
     expect(ids(r).indexOf('t3')).toBeLessThan(ids(r).indexOf('t40'));
     // A turn that matches a term of its own is not re-weighed: 'hobbi' still ranks first.
@@ -107,8 +134,17 @@ describe('the ranking signals’ hand-built score', () => {
 
   it('is deterministic and empty without candidates or matches', () => {
     expect(scored({ candidates: [], terms: [{ lexeme: 'x', df: 0 }], totalTurns: 0 })).toEqual([]);
-    expect(scored({ candidates: [turn(1, 'ana', 'hello')], terms: [{ lexeme: 'zzz', df: 0 }], totalTurns: 5 })).toEqual([]);
-    const input = { candidates: [turn(1, 'a', 'x y'), turn(2, 'b', 'y z'), turn(3, 'a', 'z x')], terms: [{ lexeme: 'x', df: 2 }, { lexeme: 'z', df: 2 }], totalTurns: 9 };
+    expect(scored({ candidates: [turn(1, 'ana', 'hello')], terms: [{ lexeme: 'zzz', df: 0 }], totalTurns: 5 })).toEqual(
+      [],
+    );
+    const input = {
+      candidates: [turn(1, 'a', 'x y'), turn(2, 'b', 'y z'), turn(3, 'a', 'z x')],
+      terms: [
+        { lexeme: 'x', df: 2 },
+        { lexeme: 'z', df: 2 },
+      ],
+      totalTurns: 9,
+    };
     expect(scored(input)).toEqual(scored(input));
   });
 });

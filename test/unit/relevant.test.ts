@@ -6,12 +6,25 @@ import { candidate } from '../fixtures/candidates.js';
 const candidates = [
   candidate(1, 'ana', 'weather', { content: 'Nice weather today.', seed: false }),
   candidate(2, 'bo', 'paint', { content: 'What did you paint?' }),
-  candidate(3, 'ana', 'sunset lake', { content: 'A sunset over the lake, with the hills behind it and the boats coming in for the night.', seed: false }),
-  candidate(4, 'ana', 'paint paint class', { content: 'I started a painting class last week and I paint every evening now.' }),
+  candidate(3, 'ana', 'sunset lake', {
+    content: 'A sunset over the lake, with the hills behind it and the boats coming in for the night.',
+    seed: false,
+  }),
+  candidate(4, 'ana', 'paint paint class', {
+    content: 'I started a painting class last week and I paint every evening now.',
+  }),
   candidate(9, 'bo', 'paint', { content: 'Paint.' }),
   candidate(30, 'ana', 'camp', { content: 'We went camping two weekends ago.' }),
 ];
-const input = { query: 'What does Ana paint?', terms: [{ lexeme: 'paint', df: 3 }, { lexeme: 'ana', df: 4 }], candidates, totalTurns: 40 };
+const input = {
+  query: 'What does Ana paint?',
+  terms: [
+    { lexeme: 'paint', df: 3 },
+    { lexeme: 'ana', df: 4 },
+  ],
+  candidates,
+  totalTurns: 40,
+};
 
 describe('relevant history order', () => {
   it('orders every candidate by the model’s probability per token', async () => {
@@ -30,7 +43,9 @@ describe('relevant history order', () => {
     const ranked = await rankRelevant(input);
     const at = (id: string) => ranked.findIndex((r) => r.candidate.id === id);
     expect(at('t4')).toBeLessThan(at('t1'));
-    expect(ranked.find((r) => r.candidate.id === 't4')!.score).toBeGreaterThan(ranked.find((r) => r.candidate.id === 't30')!.score);
+    expect(ranked.find((r) => r.candidate.id === 't4')!.score).toBeGreaterThan(
+      ranked.find((r) => r.candidate.id === 't30')!.score,
+    );
   });
 
   it('follows the model in use', async () => {

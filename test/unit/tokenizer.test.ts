@@ -53,16 +53,31 @@ describe('counting against a second o200k implementation', () => {
     }
     // Long multi-line texts are counted line by line through the memo: still exactly the encoder's count, whatever
     // separates the lines (blank lines, trailing or leading spaces, punctuation or a slash after a newline).
-    const lines = [...samples.filter((s) => s.length < 200), 'Melanie: Thanks, Caroline!', '  indented', '/path/after/newline', '- a list item', '3 apples', 'É accented'];
+    const lines = [
+      ...samples.filter((s) => s.length < 200),
+      'Melanie: Thanks, Caroline!',
+      '  indented',
+      '/path/after/newline',
+      '- a list item',
+      '3 apples',
+      'É accented',
+    ];
     const separators = ['\n', '\n\n', ' \n', '\n ', '\n\t', '.\n', '\n/', '\r\n', ' \n \n', '\n\n\n'];
     for (let k = 0; k < 40; k++) {
       let text = '';
-      for (let i = 0; text.length <= 4_000; i++) text += lines[(k * 7 + i * 3) % lines.length]! + separators[(k + i) % separators.length]!;
+      for (let i = 0; text.length <= 4_000; i++)
+        text += lines[(k * 7 + i * 3) % lines.length]! + separators[(k + i) % separators.length]!;
       expect(tok.count(text)).toBe(enc.encode(text).length);
       expect(tok.count(text)).toBe(enc.encode(text).length);
     }
     // A long single line is remembered whole and still counted right, also after other long texts.
-    const json = JSON.stringify({ results: Array.from({ length: 120 }, (_, i) => ({ flight: `HAT${i}`, seats: i % 7, status: i % 3 ? 'available' : 'full' })) });
+    const json = JSON.stringify({
+      results: Array.from({ length: 120 }, (_, i) => ({
+        flight: `HAT${i}`,
+        seats: i % 7,
+        status: i % 3 ? 'available' : 'full',
+      })),
+    });
     expect(json.length).toBeGreaterThan(2_000);
     expect(json).not.toContain('\n');
     for (let k = 0; k < 3; k++) expect(tok.count(json)).toBe(enc.encode(json).length);

@@ -23,11 +23,23 @@ beforeAll(async () => {
 
 let n = 0;
 const turn = (sequence: number, role: TurnRow['role'], content: string, extra: Partial<TurnRow> = {}): TurnRow => ({
-  id: `t${sequence}-${++n}`, sequence, role, name: null, content, token_count: content.length, external_id: null,
-  tool_call_id: null, tool_calls: null, created_at: '2025-01-01T00:00:00.000Z', score: 0, ...extra,
+  id: `t${sequence}-${++n}`,
+  sequence,
+  role,
+  name: null,
+  content,
+  token_count: content.length,
+  external_id: null,
+  tool_call_id: null,
+  tool_calls: null,
+  created_at: '2025-01-01T00:00:00.000Z',
+  score: 0,
+  ...extra,
 });
 const callTurn = (sequence: number, calls: [string, string, Record<string, unknown>][], content = '') =>
-  turn(sequence, 'assistant', content, { tool_calls: calls.map(([id, name, args]) => ({ id, name, arguments: JSON.stringify(args) })) });
+  turn(sequence, 'assistant', content, {
+    tool_calls: calls.map(([id, name, args]) => ({ id, name, arguments: JSON.stringify(args) })),
+  });
 const resultTurn = (sequence: number, callId: string, name: string, content: string) =>
   turn(sequence, 'tool', content, { tool_call_id: callId, name });
 
@@ -91,12 +103,28 @@ describe('tool-using stretches', () => {
 describe('call/result integrity after planning', () => {
   const empty = () => Object.fromEntries(sectionNames.map((s) => [s, [] as Item[]])) as Record<SectionName, Item[]>;
   const headers = Object.fromEntries(sectionNames.map((s) => [s, 0])) as Record<SectionName, number>;
-  const it_ = (section: SectionName, id: string, tokens: number, payload: unknown, extra: Partial<Item> = {}): Item => ({
-    id, section, line: id, tokens, score: 1, order: 0, payload, ...extra,
+  const it_ = (
+    section: SectionName,
+    id: string,
+    tokens: number,
+    payload: unknown,
+    extra: Partial<Item> = {},
+  ): Item => ({
+    id,
+    section,
+    line: id,
+    tokens,
+    score: 1,
+    order: 0,
+    payload,
+    ...extra,
   });
 
   it('treats a turn that only made calls as shown by the findings when all its results are there', () => {
-    const a = callTurn(1, [['c1', 'ls', {}], ['c2', 'cat', { f: 'x' }]]);
+    const a = callTurn(1, [
+      ['c1', 'ls', {}],
+      ['c2', 'cat', { f: 'x' }],
+    ]);
     const list = findings([resultTurn(3, 'c2', 'cat', 'x'), resultTurn(2, 'c1', 'ls', 'y')], callIndex([a]), tok);
     expect(callsShownWithResults(a, list)).toBe(true);
     expect(callsShownWithResults(a, list.slice(0, 1))).toBe(false);
@@ -104,7 +132,15 @@ describe('call/result integrity after planning', () => {
   });
 
   it('takes a call off a kept turn when its result exists but was left out, keeping pending calls', () => {
-    const a = callTurn(1, [['c1', 'ls', {}], ['c2', 'cat', {}], ['c3', 'pending', {}]], 'Checking.');
+    const a = callTurn(
+      1,
+      [
+        ['c1', 'ls', {}],
+        ['c2', 'cat', {}],
+        ['c3', 'pending', {}],
+      ],
+      'Checking.',
+    );
     const list = findings([resultTurn(3, 'c2', 'cat', 'x'), resultTurn(2, 'c1', 'ls', 'y')], callIndex([a]), tok);
     const candidates = empty();
     candidates.recent_turns.push(it_('recent_turns', a.id, 20, { turn: a }));
@@ -129,7 +165,12 @@ describe('call/result integrity after planning', () => {
     );
     const p = plan({ budget: 20, reserve: 0, frameTokens: 0, headerTokens: headers, candidates });
     expect(p.report.used_tokens).toBe(20);
-    const whole = (k: Item): Item => ({ ...k, line: `${k.id} whole v-${k.id === 'new' ? 1 : 2}`, tokens: 14, truncated: false });
+    const whole = (k: Item): Item => ({
+      ...k,
+      line: `${k.id} whole v-${k.id === 'new' ? 1 : 2}`,
+      tokens: 14,
+      truncated: false,
+    });
     settleFindings(p, 20 - p.report.used_tokens, { id: 'digest', values: ['v-1', 'v-2'] }, whole);
     // No room at first; nothing changes while the digest is needed.
     expect(p.kept.map((k) => `${k.id}:${k.tokens}`)).toEqual(['digest:10', 'old:5', 'new:5']);

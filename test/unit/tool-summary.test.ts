@@ -34,7 +34,11 @@ describe('summarizeToolResult', () => {
     total: 129.5,
     gift: false,
     note: 'Customer asked us to leave the parcel with the neighbour at number seven if nobody answers the door.',
-    customer: { id: 'cus_77120', email: 'kim@example.org', address: { street: 'Long prose street name that goes on and on', zip: '1100-148' } },
+    customer: {
+      id: 'cus_77120',
+      email: 'kim@example.org',
+      address: { street: 'Long prose street name that goes on and on', zip: '1100-148' },
+    },
     items: [
       { sku: 'KTL-204', title: 'Steel kettle with a very long marketing description', qty: 1, price: 39 },
       { sku: 'MUG-330', title: 'Blue mug', qty: 2, price: 12 },
@@ -47,7 +51,20 @@ describe('summarizeToolResult', () => {
   it('keeps identifiers, numbers, dates, statuses and errors exactly and drops prose', () => {
     const s = summarizeToolResult(text, tok);
     expect(s.json).toBe(true);
-    for (const v of ['ord-5530', 'delivered', '2024-03-02T10:15:00Z', '129.5', 'cus_77120', 'kim@example.org', '1100-148', 'KTL-204', 'MUG-330', '39', '12', 'payment gateway timed out after 30 s, retried']) {
+    for (const v of [
+      'ord-5530',
+      'delivered',
+      '2024-03-02T10:15:00Z',
+      '129.5',
+      'cus_77120',
+      'kim@example.org',
+      '1100-148',
+      'KTL-204',
+      'MUG-330',
+      '39',
+      '12',
+      'payment gateway timed out after 30 s, retried',
+    ]) {
       expect(s.text).toContain(v);
     }
     expect(s.text).not.toContain('neighbour');
@@ -60,12 +77,25 @@ describe('summarizeToolResult', () => {
     expect(s.text).toContain('customer: {id: cus_77120');
     expect(s.text).toContain('address: {zip: 1100-148}');
     expect(s.text).toContain('items: [{sku: KTL-204, qty: 1, price: 39}; {sku: MUG-330, qty: 2, price: 12}]');
-    const list = summarizeToolResult(JSON.stringify([{ id: 'a-1001', ok: true }, { id: 'a-1002', ok: false }]), tok);
+    const list = summarizeToolResult(
+      JSON.stringify([
+        { id: 'a-1001', ok: true },
+        { id: 'a-1002', ok: false },
+      ]),
+      tok,
+    );
     expect(list.text).toBe('[{id: a-1001, ok: true}; {id: a-1002, ok: false}]');
   });
 
   it('lists identifier-like values once, in order, for the digest; a key made of an id counts', () => {
-    const s = summarizeToolResult(JSON.stringify({ methods: { card_4421486: { id: 'card_4421486', last4: '7447' } }, address1: 'x', again: 'card_4421486' }), tok);
+    const s = summarizeToolResult(
+      JSON.stringify({
+        methods: { card_4421486: { id: 'card_4421486', last4: '7447' } },
+        address1: 'x',
+        again: 'card_4421486',
+      }),
+      tok,
+    );
     expect(s.identifiers).toEqual(['card_4421486', '7447']);
   });
 
@@ -79,7 +109,9 @@ describe('summarizeToolResult', () => {
       'ERROR: cannot resolve module ./db/store (imported from src/server/index.ts)',
       'Some more chatter that is only prose and carries nothing a later step would need really.',
       'build id: b7f3-22a9',
-    ].join('\n').repeat(3);
+    ]
+      .join('\n')
+      .repeat(3);
     const s = summarizeToolResult(log, tok);
     expect(s.json).toBe(false);
     expect(s.text).toContain('ERROR: cannot resolve module ./db/store (imported from src/server/index.ts)');
@@ -90,7 +122,12 @@ describe('summarizeToolResult', () => {
   });
 
   it('fits a huge output into its token limit, errors and identifiers before statuses and numbers', () => {
-    const rows = Array.from({ length: 5_000 }, (_, i) => ({ id: `row-${100000 + i}`, state: 'ok', score: i, comment: 'lorem ipsum dolor sit amet '.repeat(3) }));
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({
+      id: `row-${100000 + i}`,
+      state: 'ok',
+      score: i,
+      comment: 'lorem ipsum dolor sit amet '.repeat(3),
+    }));
     const huge = JSON.stringify({ error: 'partial result: shard 7 unavailable', rows });
     const s = summarizeToolResult(huge, tok, { maxTokens: 200 });
     expect(tok.count(s.text)).toBeLessThanOrEqual(200);
@@ -107,14 +144,20 @@ describe('summarizeToolResult', () => {
     const keepStreet = summarizeToolResult(text, tok, { keep: ['customer.address.street'] });
     expect(keepStreet.text).toContain('Long prose street name that goes on and on');
     expect(keepStreet.text).not.toContain('neighbour');
-    const lines = summarizeToolResult(`${'chatter without facts here. '.repeat(30)}\nmood: calm and cheerful today\n${'more chatter. '.repeat(30)}`, tok, { keep: ['mood'] });
+    const lines = summarizeToolResult(
+      `${'chatter without facts here. '.repeat(30)}\nmood: calm and cheerful today\n${'more chatter. '.repeat(30)}`,
+      tok,
+      { keep: ['mood'] },
+    );
     expect(lines.text).toContain('mood: calm and cheerful today');
   });
 });
 
 describe('compactJson', () => {
   it('renders arguments as key: value text and cuts only long strings', () => {
-    expect(compactJson('{"reservation_id":"ZFA04Y","ids":["a1","b2"],"opts":{"x":1}}')).toBe('reservation_id: ZFA04Y, ids: [a1; b2], opts: {x: 1}');
+    expect(compactJson('{"reservation_id":"ZFA04Y","ids":["a1","b2"],"opts":{"x":1}}')).toBe(
+      'reservation_id: ZFA04Y, ids: [a1; b2], opts: {x: 1}',
+    );
     expect(compactJson(JSON.stringify({ thought: 'a'.repeat(100) }), 10)).toBe(`thought: ${'a'.repeat(10)}…`);
     expect(compactJson('not json')).toBe('not json');
   });

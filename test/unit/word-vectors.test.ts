@@ -2,13 +2,22 @@
 // bundled table puts related sentences closer than unrelated ones.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseWordVectors, serializeWordVectors, wordVectorEmbedder } from '../../src/adapters/embedder/word-vectors.js';
+import {
+  parseWordVectors,
+  serializeWordVectors,
+  wordVectorEmbedder,
+} from '../../src/adapters/embedder/word-vectors.js';
 import { dot } from '../../src/embedder.js';
 
 describe('word-vector table', () => {
   it('round-trips words and int8-quantised vectors', () => {
     const words = ['the', 'cat', 'dog', 'café'];
-    const vectors = [[0.5, -0.5, 0], [1, 0.25, -0.75], [0.9, 0.3, -0.7], [0, 0, 2]];
+    const vectors = [
+      [0.5, -0.5, 0],
+      [1, 0.25, -0.75],
+      [0.9, 0.3, -0.7],
+      [0, 0, 2],
+    ];
     const table = parseWordVectors(serializeWordVectors(words, vectors));
     expect(table.dims).toBe(3);
     expect([...table.index.keys()]).toEqual(words);
@@ -19,7 +28,13 @@ describe('word-vector table', () => {
 
   it('refuses a file that is not a table or is cut short', () => {
     expect(() => parseWordVectors(new TextEncoder().encode('not a table at all, no header here'))).toThrow(/WVEC/);
-    const whole = serializeWordVectors(['a', 'b'], [[1, 2], [3, 4]]);
+    const whole = serializeWordVectors(
+      ['a', 'b'],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    );
     expect(() => parseWordVectors(whole.subarray(0, whole.length - 1))).toThrow(/truncated/);
   });
 
@@ -28,8 +43,12 @@ describe('word-vector table', () => {
     const dims = 12;
     const axis = (d: number) => Array.from({ length: dims }, (_, i) => (i === d ? 1 : 0));
     const filler = Array.from({ length: 998 }, (_, i) => `w${i}`);
-    const fillerVectors = filler.map((_, i) => Array.from({ length: dims }, (_, d) => (d >= 2 ? Math.sin(i * 7 + d * 13) : 0)));
-    const e = wordVectorEmbedder(parseWordVectors(serializeWordVectors(['the', ...filler, 'zebra'], [axis(0), ...fillerVectors, axis(1)])));
+    const fillerVectors = filler.map((_, i) =>
+      Array.from({ length: dims }, (_, d) => (d >= 2 ? Math.sin(i * 7 + d * 13) : 0)),
+    );
+    const e = wordVectorEmbedder(
+      parseWordVectors(serializeWordVectors(['the', ...filler, 'zebra'], [axis(0), ...fillerVectors, axis(1)])),
+    );
     const [mixed, frequent, rare, unknown] = await e.embed(['the the zebra', 'the', 'zebra', 'qwxz']);
     expect(dot(mixed!, rare!)).toBeGreaterThan(0.95);
     expect(dot(mixed!, frequent!)).toBeLessThan(0.3);
@@ -38,7 +57,9 @@ describe('word-vector table', () => {
 });
 
 describe('bundled word vectors', () => {
-  const e = wordVectorEmbedder(parseWordVectors(readFileSync(new URL('../../assets/word-vectors.bin', import.meta.url))));
+  const e = wordVectorEmbedder(
+    parseWordVectors(readFileSync(new URL('../../assets/word-vectors.bin', import.meta.url))),
+  );
 
   it('is semantic, deterministic and unit length', async () => {
     const [a, b] = await e.embed(['We went hiking in the mountains', 'We went hiking in the mountains']);

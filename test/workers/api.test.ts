@@ -65,7 +65,9 @@ describe('worker fetch', () => {
   it('deletes a session: 204, then 404', async () => {
     const { key } = await newTenant('del');
     const session = uid('sess');
-    await api(key, 'POST', `/v1/sessions/${session}/turns`, { turns: [{ role: 'user', content: 'Something to forget.' }] });
+    await api(key, 'POST', `/v1/sessions/${session}/turns`, {
+      turns: [{ role: 'user', content: 'Something to forget.' }],
+    });
     // Cache an answer first, so the delete also has cache entries to drop.
     expect((await api(key, 'POST', `/v1/sessions/${session}/context`, { budget_tokens: 200 })).status).toBe(200);
 

@@ -18,7 +18,9 @@ describe('cache keys across tenants', () => {
     const attacker = await keyFor(base);
     const body = { budget_tokens: 600 };
 
-    await api(victim, 'POST', '/v1/sessions/s1/turns', { turns: [{ role: 'user', content: 'VICTIM SECRET: vault 4417.' }] });
+    await api(victim, 'POST', '/v1/sessions/s1/turns', {
+      turns: [{ role: 'user', content: 'VICTIM SECRET: vault 4417.' }],
+    });
     expect((await api(victim, 'POST', '/v1/sessions/s1/context', body)).body.rendered.text).toContain('VICTIM SECRET');
 
     await api(attacker, 'POST', '/v1/sessions/eu:s1/turns', { turns: [{ role: 'system', content: 'PLANTED line.' }] });

@@ -19,7 +19,12 @@ export async function newTenant(label = 'wk'): Promise<{ tenantId: string; key: 
   return { tenantId, key };
 }
 
-export async function api<T = any>(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function api<T = any>(
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   return parse<T>(await SELF.fetch(request(key, method, path, body)));
 }
 
@@ -27,7 +32,13 @@ export async function api<T = any>(key: string, method: string, path: string, bo
  * The same request through another runtime: an env object of its own gets its own dependencies (Neon, Upstash and
  * queue clients, caches), as a second isolate would.
  */
-export async function apiOn<T = any>(on: WorkerEnv, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function apiOn<T = any>(
+  on: WorkerEnv,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   return parse<T>(await worker.fetch(request(key, method, path, body), on, createExecutionContext()));
 }
 
@@ -45,14 +56,21 @@ async function parse<T>(res: Response): Promise<{ status: number; body: T }> {
 }
 
 /** A client of the Upstash stand-in, for looking at what the Worker left in Redis. */
-export const upstash = () => new Redis({ url: workerEnv.UPSTASH_REDIS_REST_URL, token: workerEnv.UPSTASH_REDIS_REST_TOKEN });
+export const upstash = () =>
+  new Redis({ url: workerEnv.UPSTASH_REDIS_REST_URL, token: workerEnv.UPSTASH_REDIS_REST_TOKEN });
 
 /**
  * Waits until precompute jobs have cached `count` contexts of the session at `version` (the default one and one per
  * model call), looking at Redis directly: a query would assemble and cache the answer itself on a miss, which is
  * what this must tell apart.
  */
-export async function waitForPrecomputed(tenantId: string, sessionId: string, version: number, count = 1, timeoutMs = 20_000) {
+export async function waitForPrecomputed(
+  tenantId: string,
+  sessionId: string,
+  version: number,
+  count = 1,
+  timeoutMs = 20_000,
+) {
   const redis = upstash();
   const cache = upstashCache(redis);
   return poll(
@@ -72,7 +90,8 @@ export async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, t
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -17,7 +17,12 @@ function job(tenantId: string, sessionId: string, mode: CompressJob['mode'] = 't
 async function deliver(queue: string, bodies: unknown[], attempts = 1, env: WorkerEnv = workerEnv) {
   const batch = createMessageBatch(
     queue,
-    bodies.map((body, i) => ({ id: `msg-${i}-${crypto.randomUUID().slice(0, 6)}`, timestamp: new Date(), attempts, body })),
+    bodies.map((body, i) => ({
+      id: `msg-${i}-${crypto.randomUUID().slice(0, 6)}`,
+      timestamp: new Date(),
+      attempts,
+      body,
+    })),
   );
   // getQueueResult reports which messages were retried but drops the retry options; the spies keep them.
   const retries = batch.messages.map((m) => vi.spyOn(m, 'retry'));
@@ -31,7 +36,9 @@ async function overflowingSession(tenantId: string, key: string) {
   const session = uid('sess');
   expect((await api(key, 'POST', `/v1/sessions/${session}/turns`, { turns: fillerTurns(8) })).status).toBe(201);
   const { deps } = await runtimeFor(workerEnv);
-  await deps.store.query(sql`UPDATE context_windows SET max_tokens = 200 WHERE tenant_id = ${tenantId} AND session_id = ${session}`);
+  await deps.store.query(
+    sql`UPDATE context_windows SET max_tokens = 200 WHERE tenant_id = ${tenantId} AND session_id = ${session}`,
+  );
   return session;
 }
 
@@ -93,7 +100,10 @@ describe('queue consumer', () => {
     const { batch, result } = await deliver(QUEUE, [{ kind: 'unknown' }]);
     expect(result.explicitAcks).toEqual([batch.messages[0]!.id]);
     expect(result.retryMessages).toEqual([]);
-    expect(JSON.parse(String(errors.mock.calls[0]?.[0]))).toMatchObject({ level: 'error', msg: 'malformed job dropped' });
+    expect(JSON.parse(String(errors.mock.calls[0]?.[0]))).toMatchObject({
+      level: 'error',
+      msg: 'malformed job dropped',
+    });
   });
 
   it('records dead letters as structured logs and acks them', async () => {
@@ -113,19 +123,27 @@ describe('scheduled maintenance', () => {
     const session = await overflowingSession(tenantId, key);
     const { deps } = await runtimeFor(workerEnv);
     // Sort this session first among everything in the shared database (LIMIT 100, largest overflow first).
-    await deps.store.query(sql`UPDATE sessions SET total_tokens = 2000000000 WHERE tenant_id = ${tenantId} AND id = ${session}`);
+    await deps.store.query(
+      sql`UPDATE sessions SET total_tokens = 2000000000 WHERE tenant_id = ${tenantId} AND id = ${session}`,
+    );
 
     const sent: { body: Job; contentType?: string }[][] = [];
     const env = {
       ...workerEnv,
-      JOBS: { ...workerEnv.JOBS, sendBatch: async (messages: { body: Job; contentType?: string }[]) => void sent.push(messages) },
+      JOBS: {
+        ...workerEnv.JOBS,
+        sendBatch: async (messages: { body: Job; contentType?: string }[]) => void sent.push(messages),
+      },
     } as unknown as WorkerEnv;
     await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), env);
 
     expect(sent).toHaveLength(1);
     expect(sent[0]!.length).toBeLessThanOrEqual(100);
     const mine = sent[0]!.find((m) => m.body.tenant_id === tenantId);
-    expect(mine).toMatchObject({ contentType: 'json', body: { kind: 'compress', mode: 'threshold', session_id: session } });
+    expect(mine).toMatchObject({
+      contentType: 'json',
+      body: { kind: 'compress', mode: 'threshold', session_id: session },
+    });
     expect(mine!.body.job_id).toMatch(/^[0-9a-f-]{36}$/);
 
     // Leave nothing that would sort first for other runs.

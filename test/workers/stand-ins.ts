@@ -25,7 +25,14 @@ await store.close();
 const neon = await startNeonGateway({ databaseUrl: databaseUrl.toString(), port: 0 });
 const upstash = await startUpstashGateway({ redisUrl, token: randomBytes(16).toString('hex'), port: 0 });
 // Topics live under their own prefix; the tests delete theirs. A short redelivery delay keeps retry tests quick.
-const kafka = await startKafkaGateway({ redisUrl, username: 'workers-test', password: randomBytes(16).toString('hex'), port: 0, prefix: 'kafka-workers-test:', redeliverAfterMs: 1_000 });
+const kafka = await startKafkaGateway({
+  redisUrl,
+  username: 'workers-test',
+  password: randomBytes(16).toString('hex'),
+  port: 0,
+  prefix: 'kafka-workers-test:',
+  redeliverAfterMs: 1_000,
+});
 
 const embeddings = hashedNgramEmbedder(64);
 
@@ -38,7 +45,9 @@ const receiver = createServer((req, res) => {
   req.on('end', () => {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url.startsWith('/deliveries/')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(deliveries.get(url.slice('/deliveries'.length)) ?? []));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(deliveries.get(url.slice('/deliveries'.length)) ?? []));
       return;
     }
     const list = deliveries.get(url) ?? [];
@@ -48,7 +57,14 @@ const receiver = createServer((req, res) => {
       list.push({ body, signature: '', status: 200 });
       deliveries.set(url, list);
       void embeddings.embed(input).then((vectors) =>
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(embeddingsJson('stand-in', vectors.map((v) => Array.from(v))))),
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify(
+            embeddingsJson(
+              'stand-in',
+              vectors.map((v) => Array.from(v)),
+            ),
+          ),
+        ),
       );
       return;
     }

@@ -18,7 +18,9 @@ const withModel: WorkerEnv = {
 } as WorkerEnv;
 
 async function deliver(job: EmbedJob) {
-  const batch = createMessageBatch('context-jobs', [{ id: `msg-${crypto.randomUUID().slice(0, 6)}`, timestamp: new Date(), attempts: 1, body: job }]);
+  const batch = createMessageBatch('context-jobs', [
+    { id: `msg-${crypto.randomUUID().slice(0, 6)}`, timestamp: new Date(), attempts: 1, body: job },
+  ]);
   const ctx = createExecutionContext();
   await worker.queue(batch, withModel);
   return getQueueResult(batch, ctx);
@@ -35,7 +37,10 @@ describe('turn vectors on Workers', () => {
   it('embeds from the queue consumer, once however often the job is delivered, and queries use them', async () => {
     const { tenantId, key } = await newTenant('vec');
     const session = uid('sess');
-    const turns = [...fillerTurns(6), { role: 'user', content: 'The shipment of violins arrives in Porto on Thursday.' }];
+    const turns = [
+      ...fillerTurns(6),
+      { role: 'user', content: 'The shipment of violins arrives in Porto on Thursday.' },
+    ];
     expect((await apiOn(withModel, key, 'POST', `/v1/sessions/${session}/turns`, { turns })).status).toBe(201);
 
     const job: EmbedJob = { kind: 'embed', tenant_id: tenantId, session_id: session, job_id: crypto.randomUUID() };
@@ -46,10 +51,15 @@ describe('turn vectors on Workers', () => {
     await deliver({ ...job, job_id: crypto.randomUUID() });
     expect(await vectorCount(tenantId, session)).toBe(turns.length);
 
-    const q = await apiOn<any>(withModel, key, 'POST', `/v1/sessions/${session}/context`, { query: 'When do the violins arrive?', budget_tokens: 300 });
+    const q = await apiOn<any>(withModel, key, 'POST', `/v1/sessions/${session}/context`, {
+      query: 'When do the violins arrive?',
+      budget_tokens: 300,
+    });
     expect(q.status).toBe(200);
     expect(q.body.rendered.text).toContain('violins arrives in Porto');
-    const calls = await (await fetch(`${receiver}/deliveries/v1/embeddings`)).json() as { body: string }[];
-    expect(calls.some((c) => JSON.stringify(JSON.parse(c.body).input) === JSON.stringify(['When do the violins arrive?']))).toBe(true);
+    const calls = (await (await fetch(`${receiver}/deliveries/v1/embeddings`)).json()) as { body: string }[];
+    expect(
+      calls.some((c) => JSON.stringify(JSON.parse(c.body).input) === JSON.stringify(['When do the violins arrive?'])),
+    ).toBe(true);
   });
 });

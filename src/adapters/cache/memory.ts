@@ -43,7 +43,11 @@ export function memoryCache({ maxEntries = 10_000, maxBytes = 64_000_000 }: Memo
       drop(key);
       const size = estimateBytes(key, value);
       if (size > maxBytes / ENTRY_SHARE) return;
-      entries.set(key, { value: deepFreeze(structuredClone(value)), expires: Date.now() + ttlSeconds * 1000, bytes: size });
+      entries.set(key, {
+        value: deepFreeze(structuredClone(value)),
+        expires: Date.now() + ttlSeconds * 1000,
+        bytes: size,
+      });
       bytes += size;
       while (entries.size > maxEntries || bytes > maxBytes) drop(entries.keys().next().value as string);
     },

@@ -34,8 +34,17 @@ export function redisCache(client: IORedis): Cache {
       const m = client.multi();
       const tx = {
         sadd: (key: string, ...members: string[]) => (m.sadd(key, ...members), tx),
-        expire: (key: string, seconds: number, mode?: 'NX' | 'GT') => ((mode === 'NX' ? m.expire(key, seconds, 'NX') : mode === 'GT' ? m.expire(key, seconds, 'GT') : m.expire(key, seconds)), tx),
-        set: (key: string, value: string, opts?: { ex?: number }) => ((opts?.ex ? m.set(key, value, 'EX', opts.ex) : m.set(key, value)), tx),
+        expire: (key: string, seconds: number, mode?: 'NX' | 'GT') => (
+          mode === 'NX'
+            ? m.expire(key, seconds, 'NX')
+            : mode === 'GT'
+              ? m.expire(key, seconds, 'GT')
+              : m.expire(key, seconds),
+          tx
+        ),
+        set: (key: string, value: string, opts?: { ex?: number }) => (
+          opts?.ex ? m.set(key, value, 'EX', opts.ex) : m.set(key, value), tx
+        ),
         del: (...keys: string[]) => (m.del(...keys), tx),
         srem: (key: string, ...members: string[]) => (m.srem(key, ...members), tx),
         exec: async () => {

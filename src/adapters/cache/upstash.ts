@@ -55,16 +55,26 @@ export function upstashCache(redis: UpstashClient): Cache {
 
     async deletePrefix(prefix) {
       if (!prefix.endsWith(':') || indexedPrefixes(`${prefix}x`).at(-1) !== prefix)
-        throw new Error(`upstash cache: cannot delete prefix "${prefix}" (must end with ':' after at least ${MIN_PREFIX_COLONS} colons)`);
+        throw new Error(
+          `upstash cache: cannot delete prefix "${prefix}" (must end with ':' after at least ${MIN_PREFIX_COLONS} colons)`,
+        );
       const index = INDEX + prefix;
       const members = (await redis.smembers<unknown[]>(index)).map(String);
       for (let i = 0; i < members.length; i += DELETE_CHUNK) {
         const chunk = members.slice(i, i + DELETE_CHUNK);
         const [first, ...rest] = chunk as [string, ...string[]];
         // The members' longer index sets (e.g. per version) go too, so no key name of the prefix is left behind.
-        const nested = [...new Set(chunk.flatMap((m) => indexedPrefixes(m).filter((p) => p.length > prefix.length && p.startsWith(prefix))))];
+        const nested = [
+          ...new Set(
+            chunk.flatMap((m) => indexedPrefixes(m).filter((p) => p.length > prefix.length && p.startsWith(prefix))),
+          ),
+        ];
         // SREM only what was read, not DEL of the set, so a key cached meanwhile stays indexed.
-        await redis.multi().del(...chunk, ...nested.map((p) => INDEX + p)).srem(index, first, ...rest).exec();
+        await redis
+          .multi()
+          .del(...chunk, ...nested.map((p) => INDEX + p))
+          .srem(index, first, ...rest)
+          .exec();
       }
     },
   };

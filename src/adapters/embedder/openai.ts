@@ -7,14 +7,21 @@ export function openAiEmbedder(opts: { apiKey: string; baseURL?: string; model: 
   // The SDK loads on the first call: a deployment without a key, or one that never calls, never evaluates it.
   let client: Promise<OpenAI> | undefined;
   const openai = () =>
-    (client ??= import('openai').then(({ default: OpenAI }) => new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: opts.timeoutMs, maxRetries: 0 })));
+    (client ??= import('openai').then(
+      ({ default: OpenAI }) =>
+        new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: opts.timeoutMs, maxRetries: 0 }),
+    ));
   return {
     model: opts.model,
     semantic: true,
     stored: true,
     async embed(texts) {
       if (texts.length === 0) return [];
-      const res = await (await openai()).embeddings.create({ model: opts.model, input: texts, encoding_format: 'float' });
+      const res = await (await openai()).embeddings.create({
+        model: opts.model,
+        input: texts,
+        encoding_format: 'float',
+      });
       const out = res.data
         .slice()
         .sort((a, b) => a.index - b.index)

@@ -20,9 +20,23 @@ const PUBLISH_TIMEOUT_MS = 2_000;
 const CONSUME_WAIT_MS = 1_000;
 
 /** The adapters the settings ask for; none unless the URL, username and password are all set. */
-export function kafkaFromEnv(env: Pick<Env, 'KAFKA_REST_URL' | 'KAFKA_REST_USERNAME' | 'KAFKA_REST_PASSWORD' | 'KAFKA_EVENTS_TOPIC' | 'KAFKA_INBOUND_TOPIC' | 'KAFKA_CONSUMER_GROUP'>): KafkaAdapters {
+export function kafkaFromEnv(
+  env: Pick<
+    Env,
+    | 'KAFKA_REST_URL'
+    | 'KAFKA_REST_USERNAME'
+    | 'KAFKA_REST_PASSWORD'
+    | 'KAFKA_EVENTS_TOPIC'
+    | 'KAFKA_INBOUND_TOPIC'
+    | 'KAFKA_CONSUMER_GROUP'
+  >,
+): KafkaAdapters {
   if (!env.KAFKA_REST_URL || !env.KAFKA_REST_USERNAME || !env.KAFKA_REST_PASSWORD) return {};
-  const kafka = new Kafka({ url: env.KAFKA_REST_URL, username: env.KAFKA_REST_USERNAME, password: env.KAFKA_REST_PASSWORD });
+  const kafka = new Kafka({
+    url: env.KAFKA_REST_URL,
+    username: env.KAFKA_REST_USERNAME,
+    password: env.KAFKA_REST_PASSWORD,
+  });
   return {
     events: env.KAFKA_EVENTS_TOPIC ? kafkaEvents(kafka, env.KAFKA_EVENTS_TOPIC) : undefined,
     inbound: env.KAFKA_INBOUND_TOPIC

@@ -7,7 +7,10 @@ import type { Queue } from '../../ports.js';
  * Workers ambient types; a real binding satisfies it structurally.
  */
 export interface QueueBinding<Body> {
-  send(body: Body, options?: { contentType?: 'json' | 'text' | 'bytes' | 'v8'; delaySeconds?: number }): Promise<unknown>;
+  send(
+    body: Body,
+    options?: { contentType?: 'json' | 'text' | 'bytes' | 'v8'; delaySeconds?: number },
+  ): Promise<unknown>;
 }
 
 export function cloudflareQueue(binding: QueueBinding<Job>): Queue {

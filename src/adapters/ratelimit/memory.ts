@@ -22,7 +22,12 @@ export function memoryRateLimiter(perMinute: number, now: () => number = Date.no
       entry.current += 1;
       counts.set(id, entry);
       if (counts.size > 100_000) for (const [k, v] of counts) if (v.window < window - 1) counts.delete(k);
-      return { allowed: true, limit: perMinute, remaining: Math.max(0, Math.floor(perMinute - used - 1)), retryAfterSeconds: 0 };
+      return {
+        allowed: true,
+        limit: perMinute,
+        remaining: Math.max(0, Math.floor(perMinute - used - 1)),
+        retryAfterSeconds: 0,
+      };
     },
   };
 }

@@ -62,7 +62,9 @@ const initScript = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url)
 function createDataDir(dataDir: string): void {
   if (existsSync(path.join(dataDir, 'PG_VERSION'))) return;
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
-    throw new Error(`${dataDir} exists and is not an embedded database (no PG_VERSION); move it away or set DATA_DIR elsewhere`);
+    throw new Error(
+      `${dataDir} exists and is not an embedded database (no PG_VERSION); move it away or set DATA_DIR elsewhere`,
+    );
   }
   mkdirSync(path.dirname(dataDir), { recursive: true });
   const building = `${dataDir}.initdb-${process.pid}`;

@@ -11,7 +11,8 @@ const files = new Map([
 ]);
 
 // The page handles API keys: it may talk only to this origin and run only its own script.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export const registerInspect = (app: App) => {
   const serve = (name: string, requestId: string) => {

@@ -8,14 +8,28 @@ import type { App } from '../app.js';
 
 const methodNotAllowed = () =>
   new Response(
-    JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless; use POST.' }, id: null }),
+    JSON.stringify({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Method not allowed: this server is stateless; use POST.' },
+      id: null,
+    }),
     { status: 405, headers: { allow: 'POST', 'content-type': 'application/json' } },
   );
 
 // The MCP SDK and the tool definitions load on the first /mcp request, not with the API.
-let modules: Promise<[typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), typeof import('../../mcp/server.js')]> | undefined;
+let modules:
+  | Promise<
+      [
+        typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'),
+        typeof import('../../mcp/server.js'),
+      ]
+    >
+  | undefined;
 const loadMcp = () =>
-  (modules ??= Promise.all([import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), import('../../mcp/server.js')]));
+  (modules ??= Promise.all([
+    import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'),
+    import('../../mcp/server.js'),
+  ]));
 
 export const registerMcp = (app: App, deps: Deps) =>
   app.on(['POST', 'GET', 'DELETE'], '/mcp', async (c) => {

@@ -20,7 +20,8 @@ const route = createRoute({
       content: {
         'text/plain': {
           schema: z.string().openapi({
-            example: '# HELP http_requests_total HTTP requests answered…\n# TYPE http_requests_total counter\nhttp_requests_total{route="/v1/sessions/:session_id/context",method="POST",status="200"} 3\n',
+            example:
+              '# HELP http_requests_total HTTP requests answered…\n# TYPE http_requests_total counter\nhttp_requests_total{route="/v1/sessions/:session_id/context",method="POST",status="200"} 3\n',
           }),
         },
       },

@@ -10,7 +10,8 @@ const route = createRoute({
   path: '/v1/sessions/{session_id}',
   tags: ['sessions'],
   summary: 'Delete a session and everything derived from it (DeleteContext)',
-  description: 'Removes turns, window and summary, tool chains, compaction audit rows, memories learnt in it and cached contexts.',
+  description:
+    'Removes turns, window and summary, tool chains, compaction audit rows, memories learnt in it and cached contexts.',
   security,
   middleware: [requireScope('write')] as const,
   request: { params: SessionParams },

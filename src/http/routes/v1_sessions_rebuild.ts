@@ -11,7 +11,8 @@ const route = createRoute({
   path: '/v1/sessions/{session_id}/rebuild',
   tags: ['sessions'],
   summary: 'Recompress a window from its stored turns (RebuildContext)',
-  description: 'Queues a rebuild of the window summary, optionally with another strategy or window size. Answers 202 at once.',
+  description:
+    'Queues a rebuild of the window summary, optionally with another strategy or window size. Answers 202 at once.',
   security,
   middleware: [requireScope('write')] as const,
   request: {

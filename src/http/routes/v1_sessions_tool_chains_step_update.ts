@@ -11,7 +11,8 @@ const route = createRoute({
   path: '/v1/sessions/{session_id}/tool-chains/{chain_id}/steps/{step_id}',
   tags: ['tools'],
   summary: 'Store a tool step’s result (UpdateToolResult)',
-  description: 'Sets the step’s status and result and adds the result to the session as a tool turn linked to its call.',
+  description:
+    'Sets the step’s status and result and adds the result to the session as a tool turn linked to its call.',
   security,
   middleware: [requireScope('write')] as const,
   request: {
@@ -28,7 +29,10 @@ export const registerV1SessionsToolChainsStepUpdate = (app: App) =>
   app.openapi(route, async (c) => {
     const p = c.req.valid('param');
     const chain = await updateToolResult(c.get('ctx'), {
-      sessionId: p.session_id, chainId: p.chain_id, stepId: p.step_id, body: c.req.valid('json'),
+      sessionId: p.session_id,
+      chainId: p.chain_id,
+      stepId: p.step_id,
+      body: c.req.valid('json'),
     });
     return c.json(chain, 200);
   });

@@ -11,7 +11,8 @@ const route = createRoute({
   path: '/v1/sessions/{session_id}/turns',
   tags: ['sessions'],
   summary: 'List stored turns in order',
-  description: 'Pages through every stored turn (compression never deletes turns). Pass `next_cursor` as `after_sequence`.',
+  description:
+    'Pages through every stored turn (compression never deletes turns). Pass `next_cursor` as `after_sequence`.',
   security,
   middleware: [requireScope('read')] as const,
   request: { params: SessionParams, query: ListTurnsQuery },

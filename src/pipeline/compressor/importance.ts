@@ -17,7 +17,9 @@ export function importanceScore(t: ScoredTurn): number {
 }
 
 export function keepImportant(turns: ScoredTurn[], maxTokens: number, tok: Tokenizer): string {
-  const ranked = turns.map((t, i) => ({ t, i, score: importanceScore(t) })).sort((a, b) => b.score - a.score || a.i - b.i);
+  const ranked = turns
+    .map((t, i) => ({ t, i, score: importanceScore(t) }))
+    .sort((a, b) => b.score - a.score || a.i - b.i);
   const kept = new Set<number>();
   let used = 0;
   for (const r of ranked) {

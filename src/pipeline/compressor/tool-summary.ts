@@ -48,7 +48,8 @@ const SHORT_TEXT_TOKENS = 48;
 
 const ERROR_KEY = /(^|_|\b)(err|error|errors|exception|fault|failure|failed|reason|warning|warnings)($|_|\b)/i;
 const ERROR_TEXT = /^\s*(error|err|exception|fatal|failed|failure|denied|forbidden|traceback|panic)\b/i;
-const DATE = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$|^\d{1,2}:\d{2}(:\d{2})?$|^\d{1,2}\/\d{1,2}\/\d{2,4}$/;
+const DATE =
+  /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$|^\d{1,2}:\d{2}(:\d{2})?$|^\d{1,2}\/\d{1,2}\/\d{2,4}$/;
 const PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/\S+|~?\/[^\s]*|\.{1,2}\/[^\s]*|[A-Za-z]:\\[^\s]*|[\w.-]+\/[\w./-]*\.\w{1,8})$/;
 const CODE = /^[A-Z][A-Z0-9_-]{1,15}$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[A-Za-z]{2,}$/;
@@ -81,7 +82,10 @@ function listedMatcher(keep: readonly string[] | undefined) {
   const names = new Set(keep.map((k) => k.toLowerCase()));
   return (path: (string | number)[]) => {
     if (names.has(keyName(path).toLowerCase())) return true;
-    const dotted = path.filter((p) => typeof p === 'string').join('.').toLowerCase();
+    const dotted = path
+      .filter((p) => typeof p === 'string')
+      .join('.')
+      .toLowerCase();
     return names.has(dotted);
   };
 }
@@ -143,7 +147,8 @@ function jsonFields(root: unknown, listed: (path: (string | number)[]) => boolea
     }
     if (!isKey && listed(l.path)) kind = 'listed';
     if (!kind) continue;
-    if ((kind === 'error' || kind === 'listed') && value.length > MAX_ERROR_CHARS) value = value.slice(0, MAX_ERROR_CHARS);
+    if ((kind === 'error' || kind === 'listed') && value.length > MAX_ERROR_CHARS)
+      value = value.slice(0, MAX_ERROR_CHARS);
     fields.push({ path, kind, value, repeats: counts.get(String(l.value)) ?? 1 });
   }
   return fields;
@@ -164,7 +169,10 @@ function textFields(content: string, listed: (path: (string | number)[]) => bool
       fields.push({ path: [i], kind: 'listed', value: line.slice(0, MAX_ERROR_CHARS), repeats: 1 });
       continue;
     }
-    if (ERROR_TEXT.test(line) || /\b(error|exception|failed|denied|not found|invalid|timeout|timed out)\b/i.test(line)) {
+    if (
+      ERROR_TEXT.test(line) ||
+      /\b(error|exception|failed|denied|not found|invalid|timeout|timed out)\b/i.test(line)
+    ) {
       fields.push({ path: [i], kind: 'error', value: line.slice(0, MAX_ERROR_CHARS), repeats: 1 });
       continue;
     }
@@ -174,7 +182,8 @@ function textFields(content: string, listed: (path: (string | number)[]) => bool
       continue;
     }
     // A long line (prose, minified data): keep its identifier-like tokens only.
-    for (const id of ids.slice(0, 32)) if (id.length >= 3) fields.push({ path: [i], kind: 'id', value: id, repeats: 1 });
+    for (const id of ids.slice(0, 32))
+      if (id.length >= 3) fields.push({ path: [i], kind: 'id', value: id, repeats: 1 });
   }
   const counts = new Map<string, number>();
   for (const f of fields) counts.set(f.value, (counts.get(f.value) ?? 0) + 1);
@@ -246,11 +255,17 @@ function identifiersOf(fields: ToolField[]): string[] {
 function fit(fields: ToolField[], render: (f: ToolField[]) => string, maxTokens: number, tok: Tokenizer): ToolField[] {
   if (tok.count(render(fields)) <= maxTokens) return fields;
   const rank = (f: ToolField) => fieldKinds.indexOf(f.kind);
-  const order = fields.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.f.repeats - b.f.repeats || a.i - b.i);
+  const order = fields
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => rank(a.f) - rank(b.f) || a.f.repeats - b.f.repeats || a.i - b.i);
   // Binary search on how many of the best fields fit: rendering is cheap next to per-field counting.
   let lo = 0;
   let hi = order.length;
-  const pick = (n: number) => order.slice(0, n).sort((a, b) => a.i - b.i).map((x) => x.f);
+  const pick = (n: number) =>
+    order
+      .slice(0, n)
+      .sort((a, b) => a.i - b.i)
+      .map((x) => x.f);
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     if (tok.count(render(pick(mid))) <= maxTokens) lo = mid;
@@ -271,7 +286,12 @@ export function summarizeToolResult(content: string, tok: Tokenizer, opts: ToolS
   // A short text output is its own summary.
   if (tok.count(content) <= SHORT_TEXT_TOKENS) {
     const all = content.trim() ? textFields(content, listed) : [];
-    const field: ToolField = { path: [0], kind: ERROR_TEXT.test(content) ? 'error' : 'status', value: content.trim(), repeats: 1 };
+    const field: ToolField = {
+      path: [0],
+      kind: ERROR_TEXT.test(content) ? 'error' : 'status',
+      value: content.trim(),
+      repeats: 1,
+    };
     return { text: field.value, fields: field.value ? [field] : [], identifiers: identifiersOf(all), json: false };
   }
   const all = textFields(content, listed);

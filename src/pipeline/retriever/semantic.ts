@@ -53,7 +53,11 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
   let entry = sessions.peek(key);
   // Started afresh when the session is not the one indexed, and once it holds twice the window, so that an index
   // kept for a long-lived session stays bounded (queries only look at the newest `window` turns).
-  if (!entry || entry.upTo > input.session.last_sequence || input.session.last_sequence - (entry.sequences[0] ?? 0) >= 2 * window)
+  if (
+    !entry ||
+    entry.upTo > input.session.last_sequence ||
+    input.session.last_sequence - (entry.sequences[0] ?? 0) >= 2 * window
+  )
     entry = { upTo: 0, sequences: [], vocabulary: new Map(), related: new Map() };
   sessions.set(key, '', entry, 1); // now the most recently used
   if (entry.upTo >= input.session.last_sequence) return entry;
@@ -81,7 +85,12 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
 }
 
 /** The closest `relatedPerWord` of `rows` (and of `known`, already the closest of others) at cosine ≥ threshold. */
-function closest(words: WordLevel, qRow: number, rows: Iterable<number>, known: readonly { row: number; sim: number }[] = []) {
+function closest(
+  words: WordLevel,
+  qRow: number,
+  rows: Iterable<number>,
+  known: readonly { row: number; sim: number }[] = [],
+) {
   const related = [...known];
   for (const row of rows) {
     if (row === qRow) continue;

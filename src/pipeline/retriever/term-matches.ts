@@ -45,7 +45,9 @@ export function lookupTerm(s: TermSession, term: string, perTerm: number): TermR
   if (!entry || entry.perTerm < perTerm || entry.upTo > s.last_sequence) return { kind: 'all' };
   remembered.get(s, term); // used: now the most recently used
   const sequences = entry.sequences.slice(0, perTerm);
-  return entry.upTo === s.last_sequence ? { kind: 'known', sequences } : { kind: 'after', after: entry.upTo, sequences };
+  return entry.upTo === s.last_sequence
+    ? { kind: 'known', sequences }
+    : { kind: 'after', after: entry.upTo, sequences };
 }
 
 /** Remembers a term's newest matches as read at the session's last sequence. */

@@ -38,20 +38,34 @@ export async function createNodeDeps(
     opts.store ??
     (env.DATABASE_URL
       ? await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX })
-      : await openPglite(opts.inMemory ? undefined : path.join(env.DATA_DIR, 'pglite'), { sharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB }));
+      : await openPglite(opts.inMemory ? undefined : path.join(env.DATA_DIR, 'pglite'), {
+          sharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB,
+        }));
   const metrics = createMetrics();
   const redis = env.REDIS_URL
-    ? connectRedis(env.REDIS_URL, (err) => logger.warn('redis unavailable; serving from the database', { error: err.message }))
+    ? connectRedis(env.REDIS_URL, (err) =>
+        logger.warn('redis unavailable; serving from the database', { error: err.message }),
+      )
     : undefined;
   // Without REDIS_URL the cache lives in this process; with it, every instance shares one (and its invalidations).
   const cache = redis ? redisCache(redis) : memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
   const queue = inProcessQueue(logger, { metrics });
   const llm = env.OPENAI_API_KEY
-    ? openAiLlm({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_LLM_MODEL, timeoutMs: env.CONTEXT_LLM_TIMEOUT_MS })
+    ? openAiLlm({
+        apiKey: env.OPENAI_API_KEY,
+        baseURL: env.OPENAI_BASE_URL,
+        model: env.CONTEXT_LLM_MODEL,
+        timeoutMs: env.CONTEXT_LLM_TIMEOUT_MS,
+      })
     : undefined;
   // Offline, deterministic vectors unless an OpenAI-compatible endpoint is configured.
   const embedder = usesEmbeddingApi(env)
-    ? openAiEmbedder({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL, model: env.CONTEXT_EMBEDDING_MODEL, timeoutMs: env.CONTEXT_EMBEDDING_TIMEOUT_MS })
+    ? openAiEmbedder({
+        apiKey: env.OPENAI_API_KEY,
+        baseURL: env.OPENAI_BASE_URL,
+        model: env.CONTEXT_EMBEDDING_MODEL,
+        timeoutMs: env.CONTEXT_EMBEDDING_TIMEOUT_MS,
+      })
     : localEmbedder(env.CONTEXT_LOCAL_EMBEDDER);
   const kafka = kafkaFromEnv(env);
   const deps: NodeDeps = {
@@ -85,6 +99,8 @@ export async function createNodeDeps(
 let wordVectors: Embedder | undefined;
 function localEmbedder(kind: Env['CONTEXT_LOCAL_EMBEDDER']): Embedder {
   if (kind === 'hashed') return hashedNgramEmbedder();
-  wordVectors ??= wordVectorEmbedder(parseWordVectors(readFileSync(new URL('../../../assets/word-vectors.bin', import.meta.url))));
+  wordVectors ??= wordVectorEmbedder(
+    parseWordVectors(readFileSync(new URL('../../../assets/word-vectors.bin', import.meta.url))),
+  );
   return wordVectors;
 }

@@ -24,7 +24,9 @@ if (values.help || !command) {
 }
 
 const env = parseEnv(process.env);
-const store = env.DATABASE_URL ? await openPostgres(env.DATABASE_URL) : await openPglite(path.join(env.DATA_DIR, 'pglite'));
+const store = env.DATABASE_URL
+  ? await openPostgres(env.DATABASE_URL)
+  : await openPglite(path.join(env.DATA_DIR, 'pglite'));
 const deps = await createNodeDeps(env, { store, logger: createLogger('warn') });
 try {
   if (command === 'create') {
@@ -38,7 +40,9 @@ try {
   } else if (command === 'list') {
     const keys = await listApiKeys(deps, values.tenant);
     for (const k of keys)
-      console.log(`${k.id}\t${k.tenant}\t${k.prefix}…\t${k.scopes.join(',')}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'active'}`);
+      console.log(
+        `${k.id}\t${k.tenant}\t${k.prefix}…\t${k.scopes.join(',')}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'active'}`,
+      );
     console.log(`${keys.length} key(s)`);
   } else if (command === 'revoke') {
     if (!arg) throw new Error('give the key id to revoke');

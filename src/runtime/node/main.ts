@@ -18,12 +18,16 @@ const apiKey = describeLocalKey(await registerLocalKey(deps));
 const app = buildApp(deps);
 const server = serveApp(app, { port: env.PORT, hostname: env.HOST }, (info) => {
   const url = `http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`;
-  const database = env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${path.resolve(env.DATA_DIR, 'pglite')}`;
+  const database = env.DATABASE_URL
+    ? 'PostgreSQL (DATABASE_URL)'
+    : `embedded PGlite in ${path.resolve(env.DATA_DIR, 'pglite')}`;
   console.log(`context engine listening on ${url}`);
   console.log(`  database: ${database}`);
   console.log(`  API key:  ${apiKey.shown}`);
   console.log(`  docs:     ${url}/openapi.json`);
-  console.log(`  try:      curl -s ${url}/v1/sessions/demo/context -H "Authorization: Bearer ${apiKey.shell}" -H 'content-type: application/json' -d '{"budget_tokens":500}'`);
+  console.log(
+    `  try:      curl -s ${url}/v1/sessions/demo/context -H "Authorization: Bearer ${apiKey.shell}" -H 'content-type: application/json' -d '{"budget_tokens":500}'`,
+  );
 });
 
 const stopStatistics = statisticsBeat(deps, {

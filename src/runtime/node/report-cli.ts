@@ -18,13 +18,37 @@ const fmt = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(di
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
 
 export function formatReport(report: StrategyReport): string {
-  const header = ['strategy', 'variant', 'contexts', 'evals', 'score p50', 'score p95', 'low score', 'success', 'tool errors', 'tokens', 'overflow', 'steps p95'];
+  const header = [
+    'strategy',
+    'variant',
+    'contexts',
+    'evals',
+    'score p50',
+    'score p95',
+    'low score',
+    'success',
+    'tool errors',
+    'tokens',
+    'overflow',
+    'steps p95',
+  ];
   const rows = report.variants.map((v) => [
-    v.strategy, v.variant, String(v.contexts), String(v.evaluations), fmt(v.evaluation_overall_score_p50), fmt(v.evaluation_overall_score_p95),
-    pct(v.low_score_rate), pct(v.task_success_rate), pct(v.tool_error_rate), fmt(v.mean_tokens, 0), pct(v.overflow_rate), fmt(v.trace_step_count_p95, 0),
+    v.strategy,
+    v.variant,
+    String(v.contexts),
+    String(v.evaluations),
+    fmt(v.evaluation_overall_score_p50),
+    fmt(v.evaluation_overall_score_p95),
+    pct(v.low_score_rate),
+    pct(v.task_success_rate),
+    pct(v.tool_error_rate),
+    fmt(v.mean_tokens, 0),
+    pct(v.overflow_rate),
+    fmt(v.trace_step_count_p95, 0),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [
     `Strategy report${report.agent_id ? ` for agent ${report.agent_id}` : ''} (low score below ${report.low_score_threshold})`,
     line(header),
@@ -50,9 +74,12 @@ async function main() {
     console.log(usage);
     process.exit(values.help ? 0 : 2);
   }
-  if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) throw new Error('--since must be a date, e.g. 2026-05-01');
+  if (values.since !== undefined && Number.isNaN(Date.parse(values.since)))
+    throw new Error('--since must be a date, e.g. 2026-05-01');
   const env = parseEnv(process.env);
-  const store = env.DATABASE_URL ? await openPostgres(env.DATABASE_URL) : await openPglite(path.join(env.DATA_DIR, 'pglite'));
+  const store = env.DATABASE_URL
+    ? await openPostgres(env.DATABASE_URL)
+    : await openPglite(path.join(env.DATA_DIR, 'pglite'));
   const deps = await createNodeDeps(env, { store, logger: createLogger('warn') });
   try {
     const report = await strategyReport(deps, values.tenant!, { agentId: values.agent, since: values.since });
