@@ -1,5 +1,5 @@
-// Queue consumers: background jobs (compression, context precompute, webhooks, turn embeddings), and the
-// dead-letter queue their consumer hands up on.
+// Queue consumers: background jobs (compression, context precompute, webhooks, turn embeddings, learned memories),
+// and the dead-letter queue their consumer hands up on.
 import { runJob } from '../src/jobs/run.js';
 import { Job } from '../src/jobs/schema.js';
 import { errorSummary } from '../src/logger.js';

@@ -16,7 +16,7 @@ export interface Cache {
 }
 
 /** Background work, declared as zod schemas beside its dispatcher. */
-export type { CompressJob, EmbedJob, Job, PrecomputeJob, WebhookJob } from './jobs/schema.js';
+export type { CompressJob, EmbedJob, Job, LearnJob, PrecomputeJob, WebhookJob } from './jobs/schema.js';
 
 export interface Queue {
   send(job: Job): Promise<void>;
@@ -26,6 +26,18 @@ export interface Llm {
   readonly model: string;
   /** Summarises `text` in at most about `maxTokens` tokens; throws on failure (callers fall back). */
   summarize(text: string, maxTokens: number): Promise<string>;
+  /**
+   * The memory operations (ADD / UPDATE / DELETE / NONE) the model answers for new turns against the user's current
+   * memories, as parsed JSON, unchecked: the caller validates it and falls back. Throws on failure.
+   */
+  memoryOperations?(prompt: MemoryPrompt): Promise<unknown>;
+}
+
+/** What the model is shown to learn memories: the new turns and the user's current memories, oldest first. */
+export interface MemoryPrompt {
+  turns: { sequence: number; role: string; speaker: string; date: string; text: string }[];
+  /** `ref` is a short name the answer uses for the memory (m1, m2, …). */
+  memories: { ref: string; kind: string; date: string; text: string }[];
 }
 
 /** Process-wide dependencies; a request adds its tenant and request id to make a `Ctx`. */
@@ -86,7 +98,13 @@ export type DomainEvent =
       session_version: number;
       model_call_ids: string[];
     }
-  | { type: 'context.deleted'; tenant_id: string; scope: 'session' | 'user' | 'agent'; id: string; session_ids: string[] };
+  | {
+      type: 'context.deleted';
+      tenant_id: string;
+      scope: 'session' | 'user' | 'agent';
+      id: string;
+      session_ids: string[];
+    };
 
 export interface EventPublisher {
   /** Best effort: callers log a failure and carry on; the store stays the source of truth. */

@@ -121,6 +121,7 @@ const tenantTables = [
   'traces',
   'evaluations',
   'turn_vectors',
+  'user_histories',
 ] as const;
 
 /** Row counts of every tenant-owned table, to assert that a rejected request stored nothing. */

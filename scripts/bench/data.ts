@@ -1,8 +1,5 @@
-// Realistic sessions of any length, built at run time from the benchmark data (nothing is copied into the repo):
-// the LoCoMo conversations one after another, repeated with new external ids and shifted dates until the session
-// is long enough, with a tool call and its result after every few turns. Tool traffic comes from the τ-bench
-// airline trajectories when they are present (real tool names, arguments and JSON results), otherwise it is made
-// from the conversation itself (a lookup whose result quotes the preceding turns), so --data alone is enough.
+// Sessions of any length built at run time from the benchmark data: LoCoMo conversations repeated with new ids and
+// shifted dates, with τ-bench tool traffic every few turns (or, without it, lookups quoting the preceding turns).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -43,15 +40,29 @@ export function defaultToolFile(dataDir: string): string {
   return path.join(dataDir, '..', 'tau-airline', 'trajectories.json');
 }
 
-/** `tools`: a τ-bench trajectories file, `none` to synthesise tool traffic, or undefined for the default beside the data. */
+/**
+ * `tools`: a τ-bench trajectories file, `none` to synthesise tool traffic, or undefined for the default beside the
+ * data.
+ */
 export async function loadCorpus(dataDir: string, tools?: string): Promise<Corpus> {
   const conversations = await loadFolder(dataDir);
   const toolFile = tools === 'none' ? undefined : (tools ?? defaultToolFile(dataDir));
   let pairs: ToolPair[] = [];
-  if (toolFile && (tools !== undefined || existsSync(toolFile))) pairs = parseTauTools(JSON.parse(await readFile(toolFile, 'utf8')));
-  const questions = shuffle([...new Set(conversations.flatMap((c) => c.questions.map((q) => q.question.trim())).filter(Boolean))], 7);
+  if (toolFile && (tools !== undefined || existsSync(toolFile)))
+    pairs = parseTauTools(JSON.parse(await readFile(toolFile, 'utf8')));
+  const questions = shuffle(
+    [...new Set(conversations.flatMap((c) => c.questions.map((q) => q.question.trim())).filter(Boolean))],
+    7,
+  );
   if (questions.length === 0) throw new Error(`${dataDir}: no questions to query with`);
-  return { conversations, tools: pairs, questions, toolSource: pairs.length ? `${pairs.length} τ-bench tool calls from ${toolFile}` : 'synthesised from the conversations' };
+  return {
+    conversations,
+    tools: pairs,
+    questions,
+    toolSource: pairs.length
+      ? `${pairs.length} τ-bench tool calls from ${toolFile}`
+      : 'synthesised from the conversations',
+  };
 }
 
 /** Each tool call of a τ-bench trajectory paired with the result that answered it. */
@@ -62,7 +73,9 @@ export function parseTauTools(data: unknown): ToolPair[] {
     const traj = (item as { traj?: unknown }).traj;
     if (!Array.isArray(traj)) continue;
     const results = new Map<string, string>();
-    for (const m of traj) if (m?.role === 'tool' && typeof m.tool_call_id === 'string') results.set(m.tool_call_id, String(m.content ?? ''));
+    for (const m of traj)
+      if (m?.role === 'tool' && typeof m.tool_call_id === 'string')
+        results.set(m.tool_call_id, String(m.content ?? ''));
     for (const m of traj) {
       if (m?.role !== 'assistant' || !Array.isArray(m.tool_calls)) continue;
       for (const c of m.tool_calls) {
@@ -126,7 +139,14 @@ export function* sessionTurns(corpus: Corpus, n: number): Generator<BenchTurn> {
         tool_calls: [{ id: callId, name: pair.name, arguments: pair.arguments }],
       };
       if (++emitted >= n) return;
-      yield { role: 'tool', content: pair.result, name: pair.name, tool_call_id: callId, external_id: `${copy}.tool.${toolIndex}.result`, created_at };
+      yield {
+        role: 'tool',
+        content: pair.result,
+        name: pair.name,
+        tool_call_id: callId,
+        external_id: `${copy}.tool.${toolIndex}.result`,
+        created_at,
+      };
       if (++emitted >= n) return;
     }
   }
@@ -138,8 +158,30 @@ function synthesisedTool(recent: BenchTurn[]): ToolPair {
   return {
     name: 'search_notes',
     arguments: JSON.stringify({ query, limit: 3 }),
-    result: JSON.stringify({ matches: recent.map((t) => ({ date: t.created_at.slice(0, 10), speaker: t.name, text: t.content })) }),
+    result: JSON.stringify({
+      matches: recent.map((t) => ({ date: t.created_at.slice(0, 10), speaker: t.name, text: t.content })),
+    }),
   };
+}
+
+/**
+ * One user's history: `sessions` sessions of up to `perSession` consecutive turns of the endless session. A tool
+ * call never ends a session (it moves to the next one, with its result), so a session may hold one turn fewer.
+ */
+export function* userSessions(corpus: Corpus, sessions: number, perSession: number): Generator<BenchTurn[]> {
+  const stream = sessionTurns(corpus, sessions * perSession);
+  let carried: BenchTurn | undefined;
+  for (let s = 0; s < sessions; s++) {
+    const turns: BenchTurn[] = carried ? [carried] : [];
+    carried = undefined;
+    while (turns.length < perSession) {
+      const next = stream.next();
+      if (next.done) break;
+      turns.push(next.value);
+    }
+    if (turns.length > 1 && turns.at(-1)!.tool_calls?.length) carried = turns.pop();
+    if (turns.length) yield turns;
+  }
 }
 
 /** Batches of `size` turns, lazily, so the driver never holds a 100k-turn session in memory. */

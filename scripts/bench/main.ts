@@ -1,8 +1,5 @@
-// npm run bench [-- --json <file>] [--quick] [--data <dir>] [--tools <file>|none] [--sizes 1000,10000,100000]
-//               [--queries 200] [--warm 100] [--budget 2000] [--batch1 200] [--cases product,recency,bm25]
-//               [--database postgres://…] [--redis redis://…] [--keep-db <dir>] [--log warn]
-// Performance of the product against the recency and in-process BM25 baselines on the same generated sessions, in
-// one run. Progress goes to stderr; the table to stdout; --json writes { results: [{ case, turns, metric, value, unit }] }.
+// npm run bench [-- --quick] [--cases product,recency,bm25,user] [--user 1000x100] [--json <file>] …: product, recency
+// and in-process BM25 on the same generated sessions; `user`: questions in new sessions of one user (performance.md).
 import { execFileSync, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,7 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cases, assertBenchJson, formatTable, type BenchJson, type BenchMeta, type Case, type Result } from './report.js';
+import {
+  cases,
+  assertBenchJson,
+  formatTable,
+  type BenchJson,
+  type BenchMeta,
+  type Case,
+  type Result,
+} from './report.js';
+import { parseUserShape, type UserShape } from './user.js';
 import type { Job, WorkerMessage } from './worker.js';
 import { ensureDatabase } from '../postgres.js';
 
@@ -24,9 +30,15 @@ export interface CliIo {
 
 const processIo: CliIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
+/** What --cases selects: the three single-session cases, and `user` (product and BM25 over one user's sessions). */
+export const runnable = [...cases, 'user'] as const;
+export type Runnable = Case | 'user';
+
 export interface BenchOptions {
   sizes: number[];
-  cases: Case[];
+  cases: Runnable[];
+  /** The `user` case: that many sessions of that many turns, all of one user and agent. */
+  user: UserShape;
   dataDir: string;
   tools: string | undefined;
   queries: number;
@@ -45,13 +57,21 @@ export interface BenchOptions {
 }
 
 const positiveInts = (name: string, text: string): number[] => {
-  const xs = text.split(',').map((s) => s.trim().replace(/_/g, '')).filter(Boolean).map((s) => (/^\d+k$/i.test(s) ? Number(s.slice(0, -1)) * 1000 : Number(s)));
-  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`--${name} must be positive integers, got ${JSON.stringify(text)}`);
+  const xs = text
+    .split(',')
+    .map((s) => s.trim().replace(/_/g, ''))
+    .filter(Boolean)
+    .map((s) => (/^\d+k$/i.test(s) ? Number(s.slice(0, -1)) * 1000 : Number(s)));
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x <= 0))
+    throw new Error(`--${name} must be positive integers, got ${JSON.stringify(text)}`);
   return xs;
 };
 const positiveInt = (name: string, text: string, allowZero = false): number => {
   const x = Number(text);
-  if (!Number.isInteger(x) || x < (allowZero ? 0 : 1)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(x) || x < (allowZero ? 0 : 1))
+    throw new Error(
+      `--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(text)}`,
+    );
   return x;
 };
 
@@ -74,7 +94,8 @@ export function parseOptions(args: string[]): BenchOptions {
       warm: { type: 'string' },
       budget: { type: 'string', default: '2000' },
       batch1: { type: 'string' },
-      cases: { type: 'string', default: cases.join(',') },
+      cases: { type: 'string', default: runnable.join(',') },
+      user: { type: 'string' },
       database: { type: 'string' },
       redis: { type: 'string' },
       'keep-db': { type: 'string' },
@@ -85,14 +106,18 @@ export function parseOptions(args: string[]): BenchOptions {
   });
   const quick = values.quick!;
   const selected = values.cases!.split(',').map((s) => s.trim());
-  for (const c of selected) if (!(cases as readonly string[]).includes(c)) throw new Error(`--cases: unknown case ${JSON.stringify(c)}`);
+  for (const c of selected)
+    if (!(runnable as readonly string[]).includes(c)) throw new Error(`--cases: unknown case ${JSON.stringify(c)}`);
   // Loopback only: a benchmark creates and deletes data, and its timings mean nothing over a network.
   for (const url of [values.database, values.redis])
-    if (url && !/@?(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url)) throw new Error(`refusing a non-loopback target: ${url}`);
-  if (values.redis && !values.database) throw new Error('--redis goes with --database (the embedded default keeps its cache in process)');
+    if (url && !/@?(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url))
+      throw new Error(`refusing a non-loopback target: ${url}`);
+  if (values.redis && !values.database)
+    throw new Error('--redis goes with --database (the embedded default keeps its cache in process)');
   return {
     sizes: positiveInts('sizes', values.sizes ?? (quick ? '1000,10000' : '1000,10000,100000')),
-    cases: selected as Case[],
+    cases: selected as Runnable[],
+    user: parseUserShape(values.user ?? (quick ? '100x100' : '1000x100')),
     dataDir: path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks/locomo')),
     tools: values.tools,
     queries: positiveInt('queries', values.queries ?? (quick ? '100' : '200')),
@@ -109,33 +134,38 @@ export function parseOptions(args: string[]): BenchOptions {
   };
 }
 
-/** Runs one job in a child process (Node with tsx), its stderr passed through as progress. */
-export function runInChild(job: Job, nodeArgs: string[] = []): Promise<Result[]> {
+/** Runs one job in a child process (Node with tsx), its stderr passed on to `io` as progress. */
+export function runInChild(job: Job, nodeArgs: string[] = [], io: CliIo = processIo): Promise<Result[]> {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(here, 'worker.ts'), [JSON.stringify(job)], {
       cwd: projectRoot,
       execArgv: [...nodeArgs, '--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
-    let settled = false;
-    child.on('message', (m: WorkerMessage) => {
-      settled = true;
-      if (m.type === 'results') resolve(m.results);
-      else reject(new Error(`${job.kind}: ${m.message}`));
-    });
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => io.stderr(text));
+    let outcome: WorkerMessage | undefined;
+    child.on('message', (m: WorkerMessage) => (outcome = m));
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (!settled) reject(new Error(`${job.kind}: worker exited (${signal ?? code}) without results`));
+    // On close, once the child's stderr has been read to its end: its last progress lines come before the table.
+    child.on('close', (code, signal) => {
+      if (!outcome) reject(new Error(`${job.kind}: worker exited (${signal ?? code}) without results`));
+      else if (outcome.type === 'results') resolve(outcome.results);
+      else reject(new Error(`${job.kind}: ${outcome.message}`));
     });
   });
 }
 
 function codeState(): BenchMeta['code'] {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   try {
     const diff = git('diff', 'HEAD');
     const changed = git('status', '--porcelain').split('\n').filter(Boolean).length;
-    return { head: git('rev-parse', '--short', 'HEAD').trim(), changed_files: changed, diff_sha256: createHash('sha256').update(diff).digest('hex').slice(0, 16) };
+    return {
+      head: git('rev-parse', '--short', 'HEAD').trim(),
+      changed_files: changed,
+      diff_sha256: createHash('sha256').update(diff).digest('hex').slice(0, 16),
+    };
   } catch {
     return { head: 'unknown', changed_files: 0, diff_sha256: '' };
   }
@@ -150,21 +180,46 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
   sampler.unref();
   const code = codeState();
   if (o.database) await ensureDatabase(o.database);
-  log(`sizes ${o.sizes.join(', ')}; cases ${o.cases.join(', ')}; ${o.database ? 'PostgreSQL' + (o.redis ? ' + Redis' : '') : 'embedded PGlite'}; budget ${o.budget} tokens; data ${o.dataDir}`);
+  const userShape = o.cases.includes('user') ? ` (user: ${o.user.sessions}×${o.user.turns})` : '';
+  const store = o.database ? 'PostgreSQL' + (o.redis ? ' + Redis' : '') : 'embedded PGlite';
+  log(
+    `sizes ${o.sizes.join(', ')}; cases ${o.cases.join(', ')}${userShape}; ${store}; budget ${o.budget} tokens;` +
+      ` data ${o.dataDir}`,
+  );
 
   const results: Result[] = [];
   try {
-    const base = { sizes: o.sizes, dataDir: o.dataDir, tools: o.tools, queries: o.queries, warmQueries: o.warmQueries, budget: o.budget, batch1Writes: o.batch1Writes };
+    const base = {
+      sizes: o.sizes,
+      dataDir: o.dataDir,
+      tools: o.tools,
+      queries: o.queries,
+      warmQueries: o.warmQueries,
+      budget: o.budget,
+      batch1Writes: o.batch1Writes,
+    };
     const jobs: Job[] = [];
     if (o.cases.includes('product')) {
       if (o.keepDir) await mkdir(o.keepDir, { recursive: true });
-      jobs.push({ ...base, kind: 'product', database: o.database, redis: o.redis, keepDir: o.keepDir, logLevel: o.log });
+      jobs.push({
+        ...base,
+        kind: 'product',
+        database: o.database,
+        redis: o.redis,
+        keepDir: o.keepDir,
+        logLevel: o.log,
+      });
     }
     for (const c of ['recency', 'bm25'] as const) if (o.cases.includes(c)) jobs.push({ ...base, kind: c });
+    if (o.cases.includes('user')) {
+      const user = { ...base, user: o.user, sizes: [] };
+      jobs.push({ ...user, kind: 'user-product', database: o.database, redis: o.redis, logLevel: o.log });
+      jobs.push({ ...user, kind: 'user-bm25' });
+    }
     // One at a time: on two cores, a concurrent case would measure the other's load.
     for (const job of jobs) {
       log(`${job.kind}: starting (${((performance.now() - started) / 1000).toFixed(0)} s into the run)`);
-      results.push(...(await runInChild(job, o.nodeArgs)));
+      results.push(...(await runInChild(job, o.nodeArgs, io)));
     }
   } finally {
     clearInterval(sampler);
@@ -190,6 +245,9 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
       notes: [
         `1-minute load average peaked at ${loadMax.toFixed(2)} during the run`,
         `queries: ${o.queries} distinct LoCoMo questions (cache miss), then ${o.warmQueries} repeats of 20 of them (cache hit)`,
+        ...(o.cases.includes('user')
+          ? [`user case: ${o.user.sessions} sessions × ${o.user.turns} turns of one user, each question in a new one`]
+          : []),
         ...(o.nodeArgs.length ? [`cases ran with node ${o.nodeArgs.join(' ')}`] : []),
       ],
     },

@@ -76,7 +76,13 @@ export async function startProduct(opts: {
   };
 }
 
-export async function call(app: Running['app'], key: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+export async function call(
+  app: Running['app'],
+  key: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const res = await app.request(url, {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -86,12 +92,23 @@ export async function call(app: Running['app'], key: string, method: string, url
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
-export async function writeBatch(app: Running['app'], key: string, sessionId: string, turns: BenchTurn[]): Promise<void> {
+export async function writeBatch(
+  app: Running['app'],
+  key: string,
+  sessionId: string,
+  turns: BenchTurn[],
+): Promise<void> {
   const r = await call(app, key, 'POST', `/v1/sessions/${sessionId}/turns`, { turns });
   if (r.status !== 201) throw new Error(`write failed (${r.status}): ${JSON.stringify(r.json).slice(0, 500)}`);
 }
 
-export async function askContext(app: Running['app'], key: string, sessionId: string, query: string, budget: number): Promise<{ ms: number; cached: boolean }> {
+export async function askContext(
+  app: Running['app'],
+  key: string,
+  sessionId: string,
+  query: string,
+  budget: number,
+): Promise<{ ms: number; cached: boolean }> {
   const started = performance.now();
   const r = await call(app, key, 'POST', `/v1/sessions/${sessionId}/context`, { query, budget_tokens: budget });
   const ms = performance.now() - started;
@@ -99,7 +116,9 @@ export async function askContext(app: Running['app'], key: string, sessionId: st
   return { ms, cached: r.json.cached === true };
 }
 
-/** Writes `turns` turns in batches of 100, with a progress line every few seconds; resolves once the job queue drained. */
+/**
+ * Writes `turns` turns in batches of 100, with a progress line every few seconds; resolves once the job queue drained.
+ */
 export async function buildSession(
   running: Running,
   key: string,
@@ -124,7 +143,9 @@ export async function buildSession(
       lastLog = now;
       const rate = written / ((now - started) / 1000);
       const eta = (turns - written) / rate;
-      log(`${label}: ${written.toLocaleString('en-US')}/${turns.toLocaleString('en-US')} turns written · ${Math.round(rate).toLocaleString('en-US')} turns/s · rss ${Math.round(rssMb())} MB · ~${Math.round(eta)} s left`);
+      log(
+        `${label}: ${written.toLocaleString('en-US')}/${turns.toLocaleString('en-US')} turns written · ${Math.round(rate).toLocaleString('en-US')} turns/s · rss ${Math.round(rssMb())} MB · ~${Math.round(eta)} s left`,
+      );
     }
   }
   const acked = performance.now();
@@ -142,7 +163,12 @@ export async function buildSession(
  * a server holding other sessions would.
  */
 export async function runProduct(o: ProductOptions): Promise<Result[]> {
-  const running = await startProduct({ database: o.database, redis: o.redis, dataDir: o.keepDir, logLevel: o.logLevel });
+  const running = await startProduct({
+    database: o.database,
+    redis: o.redis,
+    dataDir: o.keepDir,
+    logLevel: o.logLevel,
+  });
   // The Node runtime's statistics beat, as `npm start` runs it; long builds get it too.
   const stopStatistics = statisticsBeat(running.deps, { analyzed: () => undefined, failed: () => undefined });
   const out: Result[] = [];
@@ -154,11 +180,16 @@ export async function runProduct(o: ProductOptions): Promise<Result[]> {
     for (const turns of o.sizes) {
       out.push(...(await measureSize(running, o, { tenantId, key, turns })));
       kept.push({ tenantId, key, sessionId: `bench-${turns}`, turns });
-      if (o.keepDir) await writeFile(path.join(o.keepDir, 'sessions.json'), JSON.stringify({ database: o.database ?? null, sessions: kept }, null, 2));
+      if (o.keepDir)
+        await writeFile(
+          path.join(o.keepDir, 'sessions.json'),
+          JSON.stringify({ database: o.database ?? null, sessions: kept }, null, 2),
+        );
     }
     // A shared PostgreSQL keeps no bench data behind unless asked to; deleting goes through the product too.
     if (o.database && !o.keepDir) {
-      for (const s of ['bench-warmup', ...o.sizes.flatMap((turns) => [`bench-${turns}`, `bench-window-${turns}`])]) await call(running.app, key, 'DELETE', `/v1/sessions/${s}`);
+      for (const s of ['bench-warmup', ...o.sizes.flatMap((turns) => [`bench-${turns}`, `bench-window-${turns}`])])
+        await call(running.app, key, 'DELETE', `/v1/sessions/${s}`);
     }
   } finally {
     stopStatistics();
@@ -172,16 +203,26 @@ export async function runProduct(o: ProductOptions): Promise<Result[]> {
  * so the first measured size is not also the process's start-up (JIT, PGlite's WASM tier-up, the tokenizer's merge
  * cache). Its own time is logged, not reported.
  */
-async function warmUp(running: Running, key: string, o: ProductOptions): Promise<void> {
+export async function warmUp(
+  running: Running,
+  key: string,
+  o: Pick<ProductOptions, 'corpus' | 'budget' | 'log'>,
+): Promise<void> {
   const started = performance.now();
   const sessionId = 'bench-warmup';
   await buildSession(running, key, sessionId, o.corpus, 500, () => undefined, 'warm-up');
   for (const q of o.corpus.questions.slice(-20)) await askContext(running.app, key, sessionId, q, o.budget);
   await running.deps.queue.drain();
-  o.log(`product: warm-up (500 turns, 20 queries on a separate session) took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  o.log(
+    `product: warm-up (500 turns, 20 queries on a separate session) took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
-async function measureSize(running: Running, o: ProductOptions, s: { tenantId: string; key: string; turns: number }): Promise<Result[]> {
+async function measureSize(
+  running: Running,
+  o: ProductOptions,
+  s: { tenantId: string; key: string; turns: number },
+): Promise<Result[]> {
   const { deps, app } = running;
   const { tenantId, key, turns: size } = s;
   const label = `product ${size.toLocaleString('en-US')}`;
@@ -197,9 +238,19 @@ async function measureSize(running: Running, o: ProductOptions, s: { tenantId: s
   const compactions = await deps.store.query<{ duration_ms: number }>(
     sql`SELECT duration_ms FROM compactions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`,
   );
-  if (compactions.length) add('compaction_p95_ms', percentile(compactions.map((c) => Number(c.duration_ms)), 95));
-  o.log(`${label}: built in ${(build.buildMs / 1000).toFixed(1)} s (writes ${(build.writeMs / 1000).toFixed(1)} s, ${compactions.length} compactions); querying`);
-  if (deps.queue.deadLetters.length) throw new Error(`${deps.queue.deadLetters.length} compaction jobs failed: ${deps.queue.deadLetters[0]!.error}`);
+  if (compactions.length)
+    add(
+      'compaction_p95_ms',
+      percentile(
+        compactions.map((c) => Number(c.duration_ms)),
+        95,
+      ),
+    );
+  o.log(
+    `${label}: built in ${(build.buildMs / 1000).toFixed(1)} s (writes ${(build.writeMs / 1000).toFixed(1)} s, ${compactions.length} compactions); querying`,
+  );
+  if (deps.queue.deadLetters.length)
+    throw new Error(`${deps.queue.deadLetters.length} compaction jobs failed: ${deps.queue.deadLetters[0]!.error}`);
 
   // Cold: each question once; the cache key covers the query, so every call assembles a fresh context.
   const cold: number[] = [];
@@ -230,15 +281,23 @@ async function measureSize(running: Running, o: ProductOptions, s: { tenantId: s
   }
   add('query_warm_p50_ms', percentile(warm, 50));
   add('query_warm_p95_ms', percentile(warm, 95));
-  o.log(`${label}: query p50 ${percentile(cold, 50).toFixed(1)} ms, p95 ${percentile(cold, 95).toFixed(1)} ms (CPU p50 ${percentile(coldCpu, 50).toFixed(1)} ms); warm p95 ${percentile(warm, 95).toFixed(2)} ms`);
+  o.log(
+    `${label}: query p50 ${percentile(cold, 50).toFixed(1)} ms, p95 ${percentile(cold, 95).toFixed(1)} ms (CPU p50 ${percentile(coldCpu, 50).toFixed(1)} ms); warm p95 ${percentile(warm, 95).toFixed(2)} ms`,
+  );
 
   // Compression of a 200-turn window: the compressor alone, on five different windows of the session's text.
   const window = [...sessionTurns(o.corpus, 1000)];
   const compressMs: number[] = [];
   for (let w = 0; w < 5; w++) {
-    const turns = window.slice(w * 200, w * 200 + 200).map((t) => ({ speaker: t.name ?? t.role, text: t.content, importance: 0.5 }));
+    const turns = window
+      .slice(w * 200, w * 200 + 200)
+      .map((t) => ({ speaker: t.name ?? t.role, text: t.content, importance: 0.5 }));
     const t0 = performance.now();
-    await compress('summarize', { previousSummary: '', turns }, defaults.summaryMaxTokens, { tokenizer: deps.tokenizer, llm: undefined, logger: deps.logger });
+    await compress('summarize', { previousSummary: '', turns }, defaults.summaryMaxTokens, {
+      tokenizer: deps.tokenizer,
+      llm: undefined,
+      logger: deps.logger,
+    });
     compressMs.push(performance.now() - t0);
   }
   add('compress_200_ms', median(compressMs));

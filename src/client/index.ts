@@ -1,6 +1,5 @@
-// Typed client for the context engine's HTTP API. It runs anywhere `fetch` does (Node, browsers, Workers) and
-// imports only types from the server: request types are the schemas' inputs (defaults optional), response types
-// their outputs, so the client cannot drift from what the routes validate.
+// Typed client for the HTTP API; runs wherever `fetch` does and imports only types from the server (request types are
+// the schemas' inputs, response types their outputs), so it cannot drift from what the routes validate.
 import type { z } from 'zod';
 import type { ErrorBody } from '../errors.js';
 import type { CreateKeyBody, CreatedKey, KeyView } from '../schemas/admin.js';
@@ -19,7 +18,13 @@ import type {
   TraceStepsBody,
 } from '../schemas/flows.js';
 import type { Health } from '../schemas/health.js';
-import type { CreateMemoryBody, ListMemoriesQuery, Memory, MemoryList, SearchMemoriesBody } from '../schemas/memories.js';
+import type {
+  CreateMemoryBody,
+  ListMemoriesQuery,
+  Memory,
+  MemoryList,
+  SearchMemoriesBody,
+} from '../schemas/memories.js';
 import type {
   AgentContext,
   CompactionList,
@@ -113,21 +118,30 @@ export class ContextApiError extends Error {
 
 /** Status → code for answers that carry no error body (a proxy's 502, say). */
 const codeForStatus = (status: number): ErrorCode =>
-  status === 400 ? 'BAD_REQUEST'
-  : status === 401 ? 'UNAUTHORIZED'
-  : status === 403 ? 'FORBIDDEN'
-  : status === 404 ? 'NOT_FOUND'
-  : status === 409 ? 'CONFLICT'
-  : status === 413 ? 'PAYLOAD_TOO_LARGE'
-  : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE'
-  : status === 429 ? 'RATE_LIMITED'
-  : status === 503 || status === 502 || status === 504 ? 'UNAVAILABLE'
-  : 'INTERNAL';
+  status === 400
+    ? 'BAD_REQUEST'
+    : status === 401
+      ? 'UNAUTHORIZED'
+      : status === 403
+        ? 'FORBIDDEN'
+        : status === 404
+          ? 'NOT_FOUND'
+          : status === 409
+            ? 'CONFLICT'
+            : status === 413
+              ? 'PAYLOAD_TOO_LARGE'
+              : status === 415
+                ? 'UNSUPPORTED_MEDIA_TYPE'
+                : status === 429
+                  ? 'RATE_LIMITED'
+                  : status === 503 || status === 502 || status === 504
+                    ? 'UNAVAILABLE'
+                    : 'INTERNAL';
 
 const seg = encodeURIComponent;
 
-function queryString(params: Record<string, string | number | undefined>): string {
-  const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
+function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  const entries = Object.entries(params).filter((e): e is [string, string | number | boolean] => e[1] !== undefined);
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : '';
 }
 
@@ -146,7 +160,13 @@ export class ContextClient {
     this.headers = options.headers ?? {};
   }
 
-  private async send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}, opts: CallOptions = {}) {
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+    opts: CallOptions = {},
+  ) {
     const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
       method,
       headers: {
@@ -222,7 +242,10 @@ export class ContextClient {
   }
 
   /** Every stored turn, page by page. */
-  async *allTurns(sessionId: string, opts: CallOptions & { pageSize?: number } = {}): AsyncGenerator<TurnPage['turns'][number]> {
+  async *allTurns(
+    sessionId: string,
+    opts: CallOptions & { pageSize?: number } = {},
+  ): AsyncGenerator<TurnPage['turns'][number]> {
     let after = 0;
     for (;;) {
       const page = await this.listTurns(sessionId, { after_sequence: after, limit: opts.pageSize ?? 200 }, opts);
@@ -251,7 +274,12 @@ export class ContextClient {
     body: UpdateToolResultRequest,
     opts?: CallOptions,
   ): Promise<ToolChainResult> {
-    return this.json('PUT', `/v1/sessions/${seg(sessionId)}/tool-chains/${seg(chainId)}/steps/${seg(stepId)}`, body, opts);
+    return this.json(
+      'PUT',
+      `/v1/sessions/${seg(sessionId)}/tool-chains/${seg(chainId)}/steps/${seg(stepId)}`,
+      body,
+      opts,
+    );
   }
 
   readonly memories = {
@@ -261,7 +289,8 @@ export class ContextClient {
       this.json('GET', `/v1/memories${queryString(query)}`, undefined, opts),
     search: (body: SearchMemoriesRequest, opts?: CallOptions): Promise<{ memories: MemoryResult[] }> =>
       this.json('POST', '/v1/memories/search', body, opts),
-    delete: (memoryId: string, opts?: CallOptions): Promise<void> => this.none('DELETE', `/v1/memories/${seg(memoryId)}`, opts),
+    delete: (memoryId: string, opts?: CallOptions): Promise<void> =>
+      this.none('DELETE', `/v1/memories/${seg(memoryId)}`, opts),
   };
 
   getAgentContext(agentId: string, opts?: CallOptions): Promise<AgentContextResult> {
@@ -285,7 +314,8 @@ export class ContextClient {
 
   /** Traces of QueryContext calls, by the answer's `request_id`. */
   readonly traces = {
-    get: (requestId: string, opts?: CallOptions): Promise<TraceResult> => this.json('GET', `/v1/traces/${seg(requestId)}`, undefined, opts),
+    get: (requestId: string, opts?: CallOptions): Promise<TraceResult> =>
+      this.json('GET', `/v1/traces/${seg(requestId)}`, undefined, opts),
     appendSteps: (requestId: string, body: TraceStepsRequest, opts?: CallOptions): Promise<TraceStepsResult> =>
       this.json('POST', `/v1/traces/${seg(requestId)}/steps`, body, opts),
   };
@@ -310,12 +340,16 @@ export class ContextClient {
       this.json('POST', '/v1/admin/keys', body, opts),
     listKeys: (query: { tenant?: string } = {}, opts?: CallOptions): Promise<{ keys: ApiKeyResult[] }> =>
       this.json('GET', `/v1/admin/keys${queryString(query)}`, undefined, opts),
-    revokeKey: (keyId: string, opts?: CallOptions): Promise<void> => this.none('DELETE', `/v1/admin/keys/${seg(keyId)}`, opts),
+    revokeKey: (keyId: string, opts?: CallOptions): Promise<void> =>
+      this.none('DELETE', `/v1/admin/keys/${seg(keyId)}`, opts),
   };
 
   /** Whether the service reaches its database. Answers `unavailable` on a 503 instead of throwing. */
   async health(opts: CallOptions = {}): Promise<HealthResult> {
-    const res = await this.fetchImpl(`${this.baseUrl}/healthz`, { headers: { ...this.headers, accept: 'application/json' }, signal: opts.signal });
+    const res = await this.fetchImpl(`${this.baseUrl}/healthz`, {
+      headers: { ...this.headers, accept: 'application/json' },
+      signal: opts.signal,
+    });
     if (res.ok || res.status === 503) return (await res.json()) as HealthResult;
     throw await toError(res);
   }
@@ -332,5 +366,10 @@ async function toError(res: Response): Promise<ContextApiError> {
   const e = body?.error;
   const requestId = e?.request_id ?? res.headers.get('x-request-id') ?? undefined;
   if (e?.code) return new ContextApiError(res.status, e.code, e.message ?? e.code, requestId, e.details);
-  return new ContextApiError(res.status, codeForStatus(res.status), text.slice(0, 500) || `HTTP ${res.status}`, requestId);
+  return new ContextApiError(
+    res.status,
+    codeForStatus(res.status),
+    text.slice(0, 500) || `HTTP ${res.status}`,
+    requestId,
+  );
 }

@@ -28,6 +28,14 @@ export const envSchema = z.object({
   CONTEXT_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
   /** Embeddings run on the query path: a short limit, after which ranking goes on without them. */
   CONTEXT_EMBEDDING_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+  /**
+   * Learn memories about a session's user from its new turns in the background (with the LLM when one is
+   * configured, extractively otherwise); `false` stores only the memories callers write.
+   */
+  CONTEXT_LEARN_MEMORIES: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   /** Offline vectors when no embedding API is configured: the bundled word-vector table, or spelling-only vectors. */
   CONTEXT_LOCAL_EMBEDDER: z.enum(['word-vectors', 'hashed']).default('word-vectors'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
@@ -36,9 +44,15 @@ export const envSchema = z.object({
   KAFKA_REST_URL: z.url().optional(),
   KAFKA_REST_USERNAME: z.string().min(1).optional(),
   KAFKA_REST_PASSWORD: z.string().min(1).optional(),
-  /** Where domain events (turns.written, context.compressed, context.deleted) go; unset: none are published. */
+  /**
+   * Where domain events (turns.written, context.compressed, context.precomputed, context.deleted) go; unset: none are
+   * published.
+   */
   KAFKA_EVENTS_TOPIC: z.string().min(1).optional(),
-  /** Where external events (the bodies POST /v1/events takes) are read from on the Worker's cron; unset: not read. */
+  /**
+   * Where external events (the bodies POST /v1/events takes) are read from, on the maintenance beat (Node's timer, the
+   * Worker's cron); unset: not read.
+   */
   KAFKA_INBOUND_TOPIC: z.string().min(1).optional(),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('context-engine'),
   /** Steps one trace may hold (service and agent steps together); appends past it are refused whole. */
@@ -60,7 +74,10 @@ export const envSchema = z.object({
   CONTEXT_TRACE_PREVIEW_CHARS: z.coerce.number().int().min(0).max(100_000).default(500),
   /** Days a trace is kept; the maintenance sweep deletes older ones. Evaluation events are kept with their session. */
   CONTEXT_TRACE_RETENTION_DAYS: z.coerce.number().positive().default(7),
-  /** An evaluation below this overall score is logged as an alert and counted in evaluation_low_score_total. */
+  /**
+   * An evaluation below this overall score is logged as an alert and counted in
+   * evaluation_events_total{outcome="low_score"}.
+   */
   CONTEXT_LOW_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   /** Lets agent webhooks target loopback and private addresses (local development and tests). */
   CONTEXT_WEBHOOK_ALLOW_PRIVATE: z
@@ -97,5 +114,6 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 }
 
 /** Whether turns and queries are embedded by the OpenAI-compatible API (ADR 0012) rather than locally. */
-export const usesEmbeddingApi = (env: Pick<Env, 'OPENAI_API_KEY' | 'CONTEXT_EMBEDDING_MODEL'>): env is Env & { OPENAI_API_KEY: string } =>
-  !!env.OPENAI_API_KEY && env.CONTEXT_EMBEDDING_MODEL !== 'none';
+export const usesEmbeddingApi = (
+  env: Pick<Env, 'OPENAI_API_KEY' | 'CONTEXT_EMBEDDING_MODEL'>,
+): env is Env & { OPENAI_API_KEY: string } => !!env.OPENAI_API_KEY && env.CONTEXT_EMBEDDING_MODEL !== 'none';

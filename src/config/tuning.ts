@@ -70,12 +70,12 @@ export const defaults = {
   toolFindings: {
     results: 40,
   },
-  /** Candidates fetched from full-text search before ranking and packing. */
+  /** Results of the plain turn search (`lexicalTurns`) when its caller names no limit. */
   lexicalCandidates: 60,
   /**
    * Relevant-history retrieval: full-text search bounds the candidates, the in-process ranker orders them. A few
-   * hundred candidates cover what a 4k-token budget can hold several times over while keeping a query to one round
-   * trip of a few hundred small rows.
+   * hundred candidates cover what a 4k-token budget can hold several times over, while a query still reads only a
+   * few hundred small rows.
    */
   history: {
     /** Query lexemes searched (the most repeated, then the latest, for long queries). */
@@ -98,12 +98,12 @@ export const defaults = {
     duplicateCosine: 0.92,
     /** Candidates without a vector at hand embedded per query (the best-scored), and compared for near-duplicates. */
     embedTop: 200,
+    /**
+     * When a query asks about the present ("now", "currently"), a candidate of a user's earliest session among the
+     * candidates weighs e^−3 (about 5 %) of one of the latest: what was said last is what holds now.
+     */
+    presentRecency: 3,
   },
-  /**
-   * Small sessions are read from an in-process copy of their turns (pipeline/retriever/snapshot.ts), brought up to
-   * date with one read of the turns written since: a query then costs no round trip for its turns. Larger sessions
-   * are searched in the database, with its indexes.
-   */
   /**
    * Full-text matches of query terms remembered per session read from the database (retriever/term-matches.ts):
    * at most this many terms and sequences per process (~8 bytes a sequence), least recently used dropped first.
@@ -116,13 +116,24 @@ export const defaults = {
   candidateRows: {
     maxBytes: 32_000_000,
   },
+  /**
+   * Small sessions are read from an in-process copy of their turns (pipeline/retriever/snapshot.ts), brought up to
+   * date with one read of the turns written since: a query then costs no round trip for its turns. Larger sessions
+   * are searched in the database, with its indexes.
+   */
   snapshot: {
     /** Largest session (in stored tokens) copied; the turn limit is CONTEXT_SESSION_COPY_MAX_TURNS. */
     maxTokens: 1_000_000,
-    /** Sessions whose copy this process keeps, least recently queried dropped first; memory: CONTEXT_SESSION_COPY_MAX_MB. */
+    /**
+     * Sessions whose copy this process keeps, least recently queried dropped first; their memory is bounded by
+     * CONTEXT_SESSION_COPY_MAX_MB.
+     */
     sessionsKept: 256,
   },
-  /** Turn vectors from a remote embedding model (ADR 0012: services/turn-vectors.ts, pipeline/retriever/vector-seeds.ts). */
+  /**
+   * Turn vectors (ADR 0012): stored for a remote embedding model (services/turn-vectors.ts) or computed for the bundled
+   * word vectors, and searched per session (pipeline/retriever/vector-seeds.ts).
+   */
   vectors: {
     /** Newest turns of a session embedded and searched by meaning. */
     window: 5_000,
@@ -137,13 +148,28 @@ export const defaults = {
     /** With the bundled word vectors (beside their word-level seeds): this share of the lexical seed count. */
     localSeedShare: 0.5,
     /**
-     * With the bundled word vectors, a turn's closeness to the query in meaning for the sentence-vector seeds is its
-     * cosine plus this share of its informativeness (pipeline/retriever/informative.ts; the learned ranker weighs
-     * informativeness on its own):
-     * word-vector sentence means relate a question to many of its subject's turns about equally, and among those the
-     * turns that recount something are the ones that answer.
+     * With the bundled word vectors, a turn's closeness to the query for the sentence-vector seeds is its cosine plus
+     * this share of its informativeness (pipeline/retriever/informative.ts; ADR 0013): word-vector sentence means
+     * relate a question to many of its subject's turns about equally, and the ones that recount something answer. The
+     * learned ranker weighs informativeness on its own.
      */
     localInformative: 0.2,
+  },
+  /** Learned memories (services/learn-memories.ts). */
+  learn: {
+    /** Turns read and decided on at once: one model call, one statement. */
+    batch: 40,
+    /** Turns one job reads before it queues the next. */
+    perJob: 400,
+    /** A learned turn's text longer than this is not a memory: long turns recount, they do not state a fact. */
+    maxStatementChars: 400,
+    /** Current memories of the user compared with a batch: the newest, and those holding the batch's words. */
+    compareNewest: 40,
+    compareMatching: 40,
+    /** Importance of a learned memory by kind: constraints first when there is no query to rank by. */
+    importance: { constraint: 0.8, preference: 0.6, task: 0.6, fact: 0.5 } as Record<string, number>,
+    /** Word overlap (Jaccard) at which a statement repeats a current memory and is not added again. */
+    duplicateOverlap: 0.8,
   },
   /** Semantic seeds from an in-process embedder (see pipeline/retriever/semantic.ts). */
   semantic: {
@@ -176,8 +202,16 @@ export const sectionShares = {
   tool_findings: 0.15,
   summary: 0.1,
   recent_turns: 0.25,
-  relevant_history: 0.25,
+  relevant_history: 0.15,
+  past_sessions: 0.1,
 } as const;
+
+/**
+ * Relevant history and the user's other sessions are ranked together and packed as one (the planner's `pools`): in
+ * each table below their shares add up to what relevant history alone had before the other sessions were recalled,
+ * and the split only says how the budget report attributes that room.
+ */
+export const historyPool = ['relevant_history', 'past_sessions'] as const;
 
 /**
  * Shares when the session is in a tool-using stretch (its newest tool result is among the recent turns): the values
@@ -191,7 +225,8 @@ export const toolSectionShares = {
   tool_findings: 0.5,
   summary: 0,
   recent_turns: 0.25,
-  relevant_history: 0.1,
+  relevant_history: 0.06,
+  past_sessions: 0.04,
 } as const satisfies Record<keyof typeof sectionShares, number>;
 
 /**
@@ -205,5 +240,6 @@ export const querySectionShares = {
   tool_findings: 0.1,
   summary: 0,
   recent_turns: 0.05,
-  relevant_history: 0.65,
+  relevant_history: 0.35,
+  past_sessions: 0.3,
 } as const satisfies Record<keyof typeof sectionShares, number>;

@@ -1,7 +1,8 @@
-// The data model (seed 000 §2.3). Every row carries its tenant and every key starts with it, so a query that
-// forgets the tenant cannot match another tenant's row by accident.
+// The data model. Every row carries its tenant and every key starts with it, so a query that forgets the tenant cannot
+// match another tenant's row by accident.
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   boolean,
   customType,
   foreignKey,
@@ -87,9 +88,11 @@ export const sessions = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     /** Highest turn sequence handed out; bumped in the same statement that inserts turns, so order is gap-free. */
     lastSequence: integer('last_sequence').notNull().default(0),
-    /** Bumped on every change; cache keys embed it so every instance sees a write at once (ADR-005). */
+    /** Bumped on every change; cache keys embed it so every instance sees a write at once (ADR 0002). */
     version: integer('version').notNull().default(0),
     totalTokens: integer('total_tokens').notNull().default(0),
+    /** The last sequence the memory-learning job has read; moved in the statement that stores what it learned. */
+    learnedThrough: integer('learned_through').notNull().default(0),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -97,6 +100,39 @@ export const sessions = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('sessions_user_idx').on(t.tenantId, t.userId),
     index('sessions_agent_idx').on(t.tenantId, t.agentId),
+    // The declared tasks of a user's sessions with an agent, newest first (recall across sessions).
+    index('sessions_user_tasks_idx')
+      .on(t.tenantId, t.userId, t.agentId, t.createdAt)
+      .where(sql`(${t.metadata} ->> 'task') IS NOT NULL`),
+  ],
+);
+
+/**
+ * A user's history with one agent: the turns of all their sessions with it, numbered in one sequence in the order
+ * they are written, so that recall across sessions reads them as it reads one long session.
+ */
+export const userHistories = pgTable(
+  'user_histories',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    /** The agent's id, or '' for the user's sessions without an agent (ids are never empty). */
+    agentKey: text('agent_key').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    /** Highest history sequence handed out; bumped in the statement that inserts the turns. */
+    lastSequence: integer('last_sequence').notNull().default(0),
+    totalTokens: integer('total_tokens').notNull().default(0),
+    /** Bumped by every write to one of its sessions and by every deletion: user-scoped cache keys embed it. */
+    version: integer('version').notNull().default(0),
+    /** Bumped when turns leave it (a session deleted, or moved to another agent's history): copies start afresh. */
+    epoch: integer('epoch').notNull().default(0),
+    createdAt: created(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId, t.agentKey] }),
+    uniqueIndex('user_histories_id_idx').on(t.tenantId, t.id),
   ],
 );
 
@@ -142,6 +178,9 @@ export const turns = pgTable(
     /** Tool calls an assistant turn made: [{ id, name, arguments }]. */
     toolCalls: jsonb('tool_calls').$type<{ id: string; name: string; arguments: string }[]>(),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** The history of the session's user with its agent (user_histories.id), and the turn's place in it. */
+    historyId: uuid('history_id'),
+    historySequence: integer('history_sequence'),
     createdAt: created(),
     tsv: tsvector('tsv')
       .notNull()
@@ -155,11 +194,16 @@ export const turns = pgTable(
     // Structural candidates (system turns, the newest turns of a role) read a session by role in sequence order.
     index('turns_session_role_idx').on(t.tenantId, t.sessionId, t.role, t.sequence),
     // The newest tool calls of a session (tool findings pair results with their calls), however sparse they are.
-    index('turns_session_calls_idx')
-      .on(t.tenantId, t.sessionId, t.sequence)
-      .where(sql`${t.toolCalls} IS NOT NULL`),
+    index('turns_session_calls_idx').on(t.tenantId, t.sessionId, t.sequence).where(sql`${t.toolCalls} IS NOT NULL`),
     // No pending list: queued entries are scanned on every search and make the planner avoid the index.
     index('turns_tsv_idx').using('gin', t.tsv).with({ fastupdate: false }),
+    // A user's history read as one session: by history sequence, and its system turns (constraints) apart.
+    uniqueIndex('turns_history_sequence_idx')
+      .on(t.tenantId, t.historyId, t.historySequence)
+      .where(sql`${t.historyId} IS NOT NULL`),
+    index('turns_history_system_idx')
+      .on(t.tenantId, t.historyId, t.historySequence)
+      .where(sql`${t.historyId} IS NOT NULL AND ${t.role} = 'system'`),
     sessionFk(t, 'turns_session_fk'),
   ],
 );
@@ -180,7 +224,10 @@ export const turnVectors = pgTable(
     scale: real('scale').notNull(),
     vector: text('vector').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.sessionId, t.model, t.sequence] }), sessionFk(t, 'turn_vectors_session_fk')],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.sessionId, t.model, t.sequence] }),
+    sessionFk(t, 'turn_vectors_session_fk'),
+  ],
 );
 
 export const toolChains = pgTable(
@@ -190,7 +237,9 @@ export const toolChains = pgTable(
     sessionId: text('session_id').notNull(),
     id: text('id').notNull(),
     name: text('name'),
-    status: text('status', { enum: ['open', 'done', 'failed'] }).notNull().default('open'),
+    status: text('status', { enum: ['open', 'done', 'failed'] })
+      .notNull()
+      .default('open'),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -207,7 +256,9 @@ export const toolResults = pgTable(
     position: integer('position').notNull(),
     toolName: text('tool_name').notNull(),
     arguments: jsonb('arguments').$type<unknown>(),
-    status: text('status', { enum: ['pending', 'ok', 'error'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'ok', 'error'] })
+      .notNull()
+      .default('pending'),
     result: text('result'),
     resultTokenCount: integer('result_token_count').notNull().default(0),
     /** Key fields of the result (ids, numbers, statuses, errors) kept when the full output does not fit. */
@@ -233,7 +284,7 @@ export const memories = pgTable(
     tenantId: text('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    /** Ownership (seed 000 §2.3.3): private to a user, public within an agent's groups, or tied to a tool call. */
+    /** Ownership: private to a user, public within an agent's groups, or tied to a tool call. */
     scope: text('scope', { enum: ['user', 'agent', 'tool'] }).notNull(),
     userId: text('user_id'),
     agentId: text('agent_id'),
@@ -241,20 +292,34 @@ export const memories = pgTable(
     /** The session it was learnt in; deleting that session deletes the memory. */
     sessionId: text('session_id'),
     toolCallId: text('tool_call_id'),
-    kind: text('kind', { enum: ['fact', 'preference', 'constraint', 'task', 'note'] }).notNull().default('fact'),
+    kind: text('kind', { enum: ['fact', 'preference', 'constraint', 'task', 'note'] })
+      .notNull()
+      .default('fact'),
     content: text('content').notNull(),
     tokenCount: integer('token_count').notNull(),
     importance: real('importance').notNull().default(0.5),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** `written` by a caller (API, MCP, events), or `learned` from a session's turns by the background job. */
+    origin: text('origin', { enum: ['written', 'learned'] })
+      .notNull()
+      .default('written'),
+    /** For a learned memory: the sequences, in `session_id`, of the turns it was learned from. */
+    sourceSequences: integer('source_sequences').array(),
+    /** When it became true (a learned memory: its newest source turn's time) and when it stopped being current. */
+    validFrom: timestamp('valid_from', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    validTo: timestamp('valid_to', { withTimezone: true, mode: 'string' }),
+    /** The memory that replaced it; it stays stored, with `valid_to` set, for audit. */
+    supersededBy: uuid('superseded_by').references((): AnyPgColumn => memories.id, { onDelete: 'set null' }),
+    /** The session whose turns ended its validity; deleting that session makes it current again. */
+    endedInSession: text('ended_in_session'),
     createdAt: created(),
     updatedAt: updated(),
-    tsv: tsvector('tsv')
-      .notNull()
-      .generatedAlwaysAs(sql`to_tsvector('english', "content")`),
+    tsv: tsvector('tsv').notNull().generatedAlwaysAs(sql`to_tsvector('english', "content")`),
   },
   (t) => [
     index('memories_owner_idx').on(t.tenantId, t.scope, t.userId, t.agentId),
     index('memories_session_idx').on(t.tenantId, t.sessionId),
+    index('memories_ended_idx').on(t.tenantId, t.endedInSession).where(sql`${t.endedInSession} IS NOT NULL`),
     index('memories_tsv_idx').using('gin', t.tsv),
     foreignKey({
       name: 'memories_session_fk',
@@ -283,7 +348,10 @@ export const compactions = pgTable(
     durationMs: real('duration_ms').notNull().default(0),
     createdAt: created(),
   },
-  (t) => [index('compactions_session_idx').on(t.tenantId, t.sessionId, t.createdAt), sessionFk(t, 'compactions_session_fk')],
+  (t) => [
+    index('compactions_session_idx').on(t.tenantId, t.sessionId, t.createdAt),
+    sessionFk(t, 'compactions_session_fk'),
+  ],
 );
 
 export const idempotencyKeys = pgTable(
@@ -299,7 +367,7 @@ export const idempotencyKeys = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.key] }), sessionFk(t, 'idempotency_keys_session_fk')],
 );
 
-/** An agent's task flow (seed 000 §2.3.1): the model calls it makes in order, each with its own context recipe. */
+/** An agent's task flow: the model calls it makes in order, each with its own context recipe. */
 export const taskFlows = pgTable(
   'task_flows',
   {
@@ -307,21 +375,25 @@ export const taskFlows = pgTable(
     agentId: text('agent_id').notNull(),
     id: text('id').notNull(),
     name: text('name'),
-    /** [{ id, model, template, budget_tokens, reserve_tokens, query?, recent_turns?, section_weights? }] in call order. */
+    /**
+     * [{ id, model, template, budget_tokens, reserve_tokens, query?, recent_turns?, section_weights? }] in call order.
+     */
     modelCalls: jsonb('model_calls').$type<unknown[]>().notNull(),
     createdAt: created(),
     updatedAt: updated(),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.agentId, t.id] }),
-    foreignKey({ name: 'task_flows_agent_fk', columns: [t.tenantId, t.agentId], foreignColumns: [agents.tenantId, agents.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      name: 'task_flows_agent_fk',
+      columns: [t.tenantId, t.agentId],
+      foreignColumns: [agents.tenantId, agents.id],
+    }).onDelete('cascade'),
   ],
 );
 
 /**
- * One QueryContext and what the agent did with it (seed 001 M1): the service's steps first, then the agent's, in
+ * One QueryContext and what the agent did with it (ADR 0007): the service's steps first, then the agent's, in
  * order. Bounded: at most `max_trace_steps` steps with truncated previews; old traces are swept.
  */
 export const traces = pgTable(
@@ -347,7 +419,7 @@ export const traces = pgTable(
   ],
 );
 
-/** Online evaluation events (seed 001 §9), attributed to the strategy and variant of the context they judge. */
+/** Online evaluation events (ADR 0007), attributed to the strategy and variant of the context they judge. */
 export const evaluations = pgTable(
   'evaluations',
   {

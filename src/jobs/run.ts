@@ -1,6 +1,7 @@
 // The job dispatcher: both queue consumers (the Node in-process queue and the Workers queue) run every job here.
 import type { Deps } from '../ports.js';
 import { compressSession } from '../services/compaction.js';
+import { learnMemories } from '../services/learn-memories.js';
 import { enqueuePrecompute, precomputeContext } from '../services/precompute.js';
 import { embedTurns } from '../services/turn-vectors.js';
 import { deliverWebhook } from '../services/webhooks.js';
@@ -22,5 +23,7 @@ export async function runJob(deps: Deps, job: Job): Promise<JobResult> {
       return deliverWebhook(deps, job);
     case 'embed':
       return embedTurns(deps, job);
+    case 'learn':
+      return learnMemories(deps, job);
   }
 }

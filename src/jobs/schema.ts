@@ -47,16 +47,29 @@ export const EmbedJob = z.object({
 });
 export type EmbedJob = z.infer<typeof EmbedJob>;
 
+/**
+ * Learn durable memories about the session's user from the turns written since the session's learning cursor.
+ * Idempotent: the cursor moves in the statement that stores what was learned, only from where the job read it.
+ */
+export const LearnJob = z.object({
+  kind: z.literal('learn'),
+  ...jobOf,
+});
+export type LearnJob = z.infer<typeof LearnJob>;
+
 /** Background work. Handlers are idempotent: a job delivered twice changes nothing the second time. */
-export const Job = z.discriminatedUnion('kind', [CompressJob, PrecomputeJob, WebhookJob, EmbedJob]);
+export const Job = z.discriminatedUnion('kind', [CompressJob, PrecomputeJob, WebhookJob, EmbedJob, LearnJob]);
 export type Job = z.infer<typeof Job>;
 
 /** What running a job did; a job that finds nothing to do is `skipped` with the reason. */
 export interface JobResult {
-  status: 'compressed' | 'precomputed' | 'delivered' | 'embedded' | 'skipped';
+  status: 'compressed' | 'precomputed' | 'delivered' | 'embedded' | 'learned' | 'skipped';
   reason: string;
   through?: number;
   session_version?: number;
   model_calls?: number;
   embedded?: number;
+  /** Memories a learning job added, and earlier ones it ended (superseded or closed). */
+  added?: number;
+  ended?: number;
 }

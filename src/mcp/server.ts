@@ -22,7 +22,9 @@ export const SERVER_INFO = { name: 'context-engine', version: '1.0.0' } as const
 
 const sessionId = Id.describe('The session (conversation) id, as in /v1/sessions/{session_id}.');
 
-const json = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value, null, 2) }] });
+const json = (value: unknown): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
+});
 
 const toolError = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
@@ -78,7 +80,11 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
     (args) =>
       run(ctx, scopes, 'write', args, async () => {
         const { session_id, idempotency_key, ...body } = args;
-        const { replayed, ...result } = await writeTurns(ctx, { sessionId: session_id, body, idempotencyKey: idempotency_key });
+        const { replayed, ...result } = await writeTurns(ctx, {
+          sessionId: session_id,
+          body,
+          idempotencyKey: idempotency_key,
+        });
         return json({ ...result, replayed });
       }),
   );
@@ -103,7 +109,15 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
             { type: 'text', text: answer.rendered.text },
             {
               type: 'text',
-              text: JSON.stringify({ token_count: answer.token_count, cached: answer.cached, budget_report: answer.envelope.budget_report }, null, 2),
+              text: JSON.stringify(
+                {
+                  token_count: answer.token_count,
+                  cached: answer.cached,
+                  budget_report: answer.envelope.budget_report,
+                },
+                null,
+                2,
+              ),
             },
           ],
         };
@@ -142,7 +156,9 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
     'list_memories',
     {
       title: 'List memories',
-      description: 'Memories newest first, filtered by owner, session, scope or kind; pass next_cursor as cursor for more.',
+      description:
+        'Memories newest first, filtered by owner, session, scope, kind or origin (written or learned); current ones ' +
+        'only unless include_superseded is true; pass next_cursor as cursor for more.',
       inputSchema: ListMemoriesQuery,
       annotations: { readOnlyHint: true },
     },
@@ -179,7 +195,8 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
     'delete_session',
     {
       title: 'Delete session',
-      description: 'Delete a session and everything derived from it: turns, window, tool chains, audit, its memories, caches.',
+      description:
+        'Delete a session and everything derived from it: turns, window, tool chains, audit, its memories, caches.',
       inputSchema: z.strictObject({ session_id: sessionId }),
       annotations: { destructiveHint: true, idempotentHint: true },
     },

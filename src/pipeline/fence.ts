@@ -7,8 +7,15 @@ const OPENERS = '<\u3008\u27E8\u2039\u276E\u276C\u2770\u29FC\u300A\u27EA\u2991\u
 const MAY_OPEN = new RegExp(`[${OPENERS}\u226E\u2329\uFE3D\uFE3F\uFE64\uFF1C]`, 'g');
 /** Letters read as the Latin letters of `data`, beyond what NFKD and lower-casing fold. */
 const LETTERS: Record<string, string> = {
-  '\u0430': 'a', '\u0251': 'a', '\u03B1': 'a', '\u1D00': 'a', '\u0501': 'd', '\u1D05': 'd', '\u0442': 't',
-  '\u03C4': 't', '\u1D1B': 't',
+  '\u0430': 'a',
+  '\u0251': 'a',
+  '\u03B1': 'a',
+  '\u1D00': 'a',
+  '\u0501': 'd',
+  '\u1D05': 'd',
+  '\u0442': 't',
+  '\u03C4': 't',
+  '\u1D1B': 't',
 };
 /** Characters read as `/` (or its mirror) between a bracket and the name. */
 const SLASHES = '/\\\u2215\u2044\u29F8\u29F9\u2571\u2572\u27CB\u27CD';
@@ -60,4 +67,9 @@ function opensFence(text: string, start: number): boolean {
     if (!NAME.startsWith(word)) return false;
   }
   return false;
+}
+
+/** A value placed in a fence's attribute (a session id): escaped as one line, and unable to end the attribute. */
+export function fenceAttribute(value: string): string {
+  return escapeFence(value, true).replace(/"/g, '&quot;');
 }

@@ -12,6 +12,8 @@ export interface Payload {
   lineFor: (content: string) => string;
   turn?: TurnRow;
   memory?: MemoryRow;
+  /** An earlier session's item that is not one of its turns (its task): that session and its first turn's time. */
+  session?: { id: string; at: string };
   source: string;
   /** Shortens the content to fit a number of tokens; without it the content is cut head and tail. */
   shrink?: (maxTokens: number) => string | undefined;
@@ -49,7 +51,7 @@ export function turnLine(t: TurnRow) {
 export function shrinkItem(tok: Tokenizer) {
   return (it: Item, maxTokens: number): Item | undefined => {
     // A retrieved turn is evidence: shown whole or not at all; a fragment would crowd out whole turns.
-    if (it.section === 'relevant_history') return undefined;
+    if (it.section === 'relevant_history' || it.section === 'past_sessions') return undefined;
     const payload = it.payload as Payload;
     const overhead = tok.count(payload.lineFor('')) + 1;
     const content = payload.shrink

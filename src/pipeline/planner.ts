@@ -18,6 +18,8 @@ export interface Item<P = unknown> {
   groupTokens?: number;
   /** Id of a better-ranked item this one nearly repeats: reported as a duplicate, never packed. */
   duplicateOf?: string;
+  /** Its place in the joint order of a pool of sections (see `PlanInput.pools`), lower first. */
+  rank?: number;
   payload: P;
 }
 
@@ -36,6 +38,11 @@ export interface PlanInput {
   candidates: Record<SectionName, Item[]>;
   /** Sections that take leftover tokens, in order; defaults to `backfillOrder`. */
   backfill?: readonly SectionName[];
+  /**
+   * Sections packed as one: their candidates in one order (their `rank`), within the sum of their shares, where the
+   * first of them comes in the packing and backfill orders. Each kept item is still reported under its own section.
+   */
+  pools?: readonly (readonly SectionName[])[];
   /** Returns a shortened item that fits `maxTokens`, or undefined when the item cannot be shortened usefully. */
   shrink?: (item: Item, maxTokens: number) => Item | undefined;
 }
@@ -52,10 +59,24 @@ export interface Plan {
 export const packingOrder: readonly SectionName[] = sectionNames;
 
 /** Sections that take leftover tokens at the end, in this order: specific evidence before general background. */
-export const backfillOrder: readonly SectionName[] = ['relevant_history', 'recent_turns', 'tool_findings', 'retrieved_memory', 'summary'];
+export const backfillOrder: readonly SectionName[] = [
+  'relevant_history',
+  'past_sessions',
+  'recent_turns',
+  'tool_findings',
+  'retrieved_memory',
+  'summary',
+];
 
 /** Backfill in a tool-using stretch: tool findings first, then the newest turns. */
-export const toolBackfillOrder: readonly SectionName[] = ['tool_findings', 'recent_turns', 'relevant_history', 'retrieved_memory', 'summary'];
+export const toolBackfillOrder: readonly SectionName[] = [
+  'tool_findings',
+  'recent_turns',
+  'relevant_history',
+  'past_sessions',
+  'retrieved_memory',
+  'summary',
+];
 
 const MIN_SHRUNK_TOKENS = 24;
 
@@ -65,7 +86,13 @@ export function plan(input: PlanInput): Plan {
   const state = new Map(
     packingOrder.map((s) => [
       s,
-      { allotted: 0, used: 0, leftover: 0, kept: [] as Item[], dropped: new Map<string, { item: Item; reason: 'over_budget' | 'duplicate' }>() },
+      {
+        allotted: 0,
+        used: 0,
+        leftover: 0,
+        kept: [] as Item[],
+        dropped: new Map<string, { item: Item; reason: 'over_budget' | 'duplicate' }>(),
+      },
     ]),
   );
   const keptIds = new Set<string>();
@@ -95,17 +122,32 @@ export function plan(input: PlanInput): Plan {
     return chosen.tokens + header;
   };
 
-  // First pass: each section packs within its own share.
+  // A section packs with its pool where the pool's first section comes; the others of the pool are skipped there.
+  const poolOf = (section: SectionName) => input.pools?.find((p) => p.includes(section)) ?? [section];
+  const leads = (section: SectionName) => poolOf(section)[0] === section;
+  const byRank = <T extends { item: Item }>(xs: T[], pool: readonly SectionName[]) =>
+    pool.length > 1 ? xs.sort((a, b) => (a.item.rank ?? 0) - (b.item.rank ?? 0)) : xs;
+  for (const section of packingOrder) state.get(section)!.allotted = Math.floor(available * shares[section]);
+
+  // First pass: each section (or pool) packs within its own share.
   for (const section of packingOrder) {
-    const st = state.get(section)!;
-    st.allotted = Math.floor(available * shares[section]);
-    let room = Math.min(st.allotted, available - spent);
-    for (const item of input.candidates[section]) {
+    if (!leads(section)) continue;
+    const pool = poolOf(section);
+    let room = Math.min(
+      pool.reduce((sum, s) => sum + state.get(s)!.allotted, 0),
+      available - spent,
+    );
+    const candidates = byRank(
+      pool.flatMap((s) => input.candidates[s].map((item) => ({ item, section: s }))),
+      pool,
+    );
+    for (const { item, section: own } of candidates) {
+      const st = state.get(own)!;
       if (keptIds.has(item.id) || item.duplicateOf !== undefined) {
         st.dropped.set(item.id, { item, reason: 'duplicate' });
         continue;
       }
-      const cost = tryKeep(section, item, room);
+      const cost = tryKeep(own, item, room);
       if (cost === 0) st.dropped.set(item.id, { item, reason: 'over_budget' });
       room -= cost;
       st.used += cost;
@@ -115,10 +157,14 @@ export function plan(input: PlanInput): Plan {
 
   // Whatever is left goes to the sections that still had candidates waiting, best candidates first.
   for (const section of input.backfill ?? backfillOrder) {
-    const st = state.get(section)!;
-    for (const { item, reason } of [...st.dropped.values()]) {
+    if (!leads(section)) continue;
+    const pool = poolOf(section);
+    const dropped = pool.flatMap((s) => [...state.get(s)!.dropped.values()].map((d) => ({ ...d, section: s })));
+    const waiting = byRank(dropped, pool);
+    for (const { item, reason, section: own } of waiting) {
       if (reason !== 'over_budget' || keptIds.has(item.id)) continue;
-      const cost = tryKeep(section, item, available - spent);
+      const st = state.get(own)!;
+      const cost = tryKeep(own, item, available - spent);
       st.used += cost;
       st.leftover += cost;
       spent += cost;
@@ -143,7 +189,15 @@ export function plan(input: PlanInput): Plan {
         used: st.used,
         kept: st.kept.length,
         dropped: dropped.length,
-        note: explain(section, input.candidates[section].length, st.kept.length, overBudget, duplicates, shrunk, st.leftover),
+        note: explain(
+          section,
+          input.candidates[section].length,
+          st.kept.length,
+          overBudget,
+          duplicates,
+          shrunk,
+          st.leftover,
+        ),
       };
     }),
     dropped: packingOrder
@@ -195,7 +249,13 @@ export function dropLast(p: Plan): Item | undefined {
       row.dropped += 1;
       row.used -= item.tokens;
       p.report.used_tokens -= item.tokens;
-      p.report.dropped.unshift({ id: item.id, section, reason: 'final_fit', score: round(item.score), tokens: item.tokens });
+      p.report.dropped.unshift({
+        id: item.id,
+        section,
+        reason: 'final_fit',
+        score: round(item.score),
+        tokens: item.tokens,
+      });
       return item;
     }
   }
@@ -206,7 +266,12 @@ export function dropLast(p: Plan): Item | undefined {
  * Replaces a kept item with another rendering of the same thing (`next`), or removes it (`next` undefined, reported
  * with `reason`), keeping the report's totals right. Returns the token change.
  */
-export function replaceKept(p: Plan, id: string, next: Item | undefined, reason: 'duplicate' | 'final_fit' = 'duplicate'): number {
+export function replaceKept(
+  p: Plan,
+  id: string,
+  next: Item | undefined,
+  reason: 'duplicate' | 'final_fit' = 'duplicate',
+): number {
   const i = p.kept.findIndex((k) => k.id === id);
   if (i < 0) return 0;
   const item = p.kept[i]!;
@@ -217,7 +282,13 @@ export function replaceKept(p: Plan, id: string, next: Item | undefined, reason:
     p.kept.splice(i, 1);
     row.kept -= 1;
     row.dropped += 1;
-    p.report.dropped.unshift({ id: item.id, section: item.section, reason, score: round(item.score), tokens: item.tokens });
+    p.report.dropped.unshift({
+      id: item.id,
+      section: item.section,
+      reason,
+      score: round(item.score),
+      tokens: item.tokens,
+    });
   }
   row.used += delta;
   p.report.used_tokens += delta;

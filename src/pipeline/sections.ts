@@ -3,12 +3,13 @@
 import { querySectionShares, sectionShares, toolSectionShares } from '../config/tuning.js';
 import { sectionNames, type QueryContextBody, type SectionName } from '../schemas/context.js';
 import type { Tokenizer } from '../tokenizer.js';
-import { dateHeader } from './assembler.js';
+import { dateHeader, dateText, pastSessionFence, pastSessionGroup } from './assembler.js';
 import { escapeFence } from './fence.js';
 import { item, turnLine, type Payload } from './items.js';
 import type { Item } from './planner.js';
 import type { RankedTurn } from './retriever/relevant.js';
-import type { MemoryRow, StructuralCandidates, TurnRow } from './retriever/types.js';
+import { positionOf, type MemoryRow, type StructuralCandidates, type TurnRow } from './retriever/types.js';
+import type { EarlierSessions } from './retriever/user-history.js';
 import { callsShownWithResults, findingsSection, toolShares, type ToolFindings } from './tool-findings.js';
 
 const ANCHOR_MAX_TOKENS = 80;
@@ -31,6 +32,8 @@ export interface SectionInput {
   ranked: readonly RankedTurn[];
   memories: readonly MemoryRow[];
   tools: ToolFindings;
+  /** What the user's other sessions bring besides their ranked turns, when the query recalls the user's history. */
+  past?: EarlierSessions | undefined;
   tok: Tokenizer;
 }
 
@@ -41,52 +44,103 @@ export function declaredTask(session: Pick<SectionSession, 'metadata'>): string 
 
 /** Each section's candidates, best first. */
 export function sectionCandidates(input: SectionInput): Record<SectionName, Item<Payload>[]> {
-  const { session, structural, ranked, memories, tools, tok } = input;
+  const { session, structural, ranked, memories, tools, past, tok } = input;
   const turnItem = turnItems(tok);
+  const pastItem = pastItems(tok);
   // With a query, the query is the task: the opening turn only appears if it is relevant or recent. Without one,
   // the opening request anchors the context and is repeated at the end.
   const taskText = declaredTask(session);
   const anchorText = taskText ?? (input.query ? undefined : structural.first?.content);
   const conversational = (t: TurnRow) => t.role === 'user' || t.role === 'assistant';
+  // The session's own turns and its user's other sessions' are ranked together and packed as one (their rank).
+  const reach = withinReach(
+    ranked.filter((r) => conversational(r.candidate.turn) && !callsShownWithResults(r.candidate.turn, tools.list)),
+    input.budgetTokens,
+  ).map((r, rank) => ({ ...r, rank }));
+  const own = (t: TurnRow) => t.session_id === undefined || t.session_id === session.id;
+  const pool = withBlockCosts(
+    reach.map((r) => ({
+      ...(own(r.candidate.turn)
+        ? turnItem('relevant_history', r.candidate.turn, r.score, r.duplicateOf)
+        : pastItem.turn(r.candidate.turn, r.score, r.duplicateOf)),
+      rank: r.rank,
+    })),
+  );
   return {
     task_anchor: anchorText
-      ? [item(tok, 'task_anchor', structural.first?.id ?? 'task', 1, 0, {
-          content: escapeFence(tok.truncate(anchorText, ANCHOR_MAX_TOKENS)),
-          lineFor: (c) => c,
-          source: typeof session.metadata.task === 'string' ? 'session.metadata.task' : 'first user turn',
-        })]
+      ? [
+          item(tok, 'task_anchor', structural.first?.id ?? 'task', 1, 0, {
+            content: escapeFence(tok.truncate(anchorText, ANCHOR_MAX_TOKENS)),
+            lineFor: (c) => c,
+            source: typeof session.metadata.task === 'string' ? 'session.metadata.task' : 'first user turn',
+          }),
+        ]
       : [],
     hard_constraints: [
       // Unfenced, so they must not open a fence either; the envelope keeps their text as written.
-      ...structural.system.map((t) => item(tok, 'hard_constraints', t.id, 1, t.sequence, {
-        content: t.content, lineFor: (c) => `- ${escapeFence(c)}`, turn: t, source: 'system turn',
-      })),
-      ...memories.filter((m) => m.kind === 'constraint').map((m, i) =>
-        item(tok, 'hard_constraints', m.id, m.score, 1e9 + i, {
-          content: m.content, lineFor: (c) => `- ${escapeFence(c)}`, memory: m, source: `memory:${m.scope}`,
-        })),
+      ...structural.system.map((t) =>
+        item(tok, 'hard_constraints', t.id, 1, t.sequence, {
+          content: t.content,
+          lineFor: (c) => `- ${escapeFence(c)}`,
+          turn: t,
+          source: 'system turn',
+        }),
+      ),
+      // A learned constraint is the user's words, not the caller's rule: it is shown fenced, with the memories.
+      ...memories
+        .filter((m) => m.kind === 'constraint' && m.origin !== 'learned')
+        .map((m, i) =>
+          item(tok, 'hard_constraints', m.id, m.score, 1e9 + i, {
+            content: m.content,
+            lineFor: (c) => `- ${escapeFence(c)}`,
+            memory: m,
+            source: `memory:${m.scope}`,
+          }),
+        ),
+      // The system turns of the user's other sessions, labelled with where they were set.
+      ...(past?.constraints ?? []).map((t, i) => {
+        const from = `(session ${escapeFence(t.session_id ?? '', true)}, ${dateText(t.created_at)})`;
+        return item(tok, 'hard_constraints', t.id, 1, 2e9 + i, {
+          content: t.content,
+          lineFor: (c) => `- ${from} ${escapeFence(c)}`,
+          turn: t,
+          source: 'earlier session system turn',
+        });
+      }),
     ],
     // A turn that only made calls is shown by the findings, with each call beside its result.
     recent_turns: structural.recent
       .filter((t) => !callsShownWithResults(t, tools.list))
       .map((t, i) => turnItem('recent_turns', t, 1 - i / 1000)),
-    relevant_history: withinReach(
-      ranked.filter((r) => conversational(r.candidate.turn) && !callsShownWithResults(r.candidate.turn, tools.list)),
-      input.budgetTokens,
-    ).map((r) =>
-      turnItem('relevant_history', r.candidate.turn, r.score, r.duplicateOf),
-    ),
+    relevant_history: pool.filter((it) => it.section === 'relevant_history'),
+    past_sessions: [
+      // The declared tasks of the latest other sessions first, each in its session's block.
+      ...(past?.tasks ?? []).map((t, i, all) => ({ ...pastItem.task(t), rank: i - all.length })),
+      ...pool.filter((it) => it.section === 'past_sessions'),
+    ],
     tool_findings: findingsSection(tools, tok),
-    retrieved_memory: memories.filter((m) => m.kind !== 'constraint').map((m, i) => {
-      const kind = escapeFence(m.kind, true);
-      return item(tok, 'retrieved_memory', m.id, m.score, i, {
-        content: escapeFence(m.content), lineFor: (c) => `- (${kind}) ${c}`, memory: m, source: `memory:${m.scope}`,
-      });
-    }),
+    retrieved_memory: memories
+      .filter((m) => m.kind !== 'constraint' || m.origin === 'learned')
+      .map((m, i) => {
+        const kind = escapeFence(m.kind, true);
+        // A learned memory says when it was said: of two that disagree, the reader sees which is newer.
+        const label =
+          m.origin === 'learned' && m.valid_from ? `${kind}, ${dateHeader(m.valid_from).slice(1, -1)}` : kind;
+        return item(tok, 'retrieved_memory', m.id, m.score, i, {
+          content: escapeFence(m.content),
+          lineFor: (c) => `- (${label}) ${c}`,
+          memory: m,
+          source: `memory:${m.scope}`,
+        });
+      }),
     summary: session.summary
-      ? [item(tok, 'summary', `summary:${session.id}:${session.window_version ?? 0}`, 0.5, 0, {
-          content: escapeFence(session.summary), lineFor: (c) => c, source: 'compaction summary',
-        })]
+      ? [
+          item(tok, 'summary', `summary:${session.id}:${session.window_version ?? 0}`, 0.5, 0, {
+            content: escapeFence(session.summary),
+            lineFor: (c) => c,
+            source: 'compaction summary',
+          }),
+        ]
       : [],
   };
 }
@@ -111,7 +165,9 @@ export function sectionSharesFor(
   return weighted(
     tools.active
       ? toolShares(toolSectionShares, candidates.tool_findings[0]?.tokens ?? 0, available)
-      : body.query ? querySectionShares : sectionShares,
+      : body.query
+        ? querySectionShares
+        : sectionShares,
     body.section_weights,
   );
 }
@@ -138,6 +194,64 @@ function turnItems(tok: Tokenizer) {
     const payload = { content: escapeFence(t.content), lineFor: turnLine(t), turn: t, source: section };
     const it = item(tok, section, t.id, score, t.sequence, payload);
     return { ...it, group, groupTokens, ...(duplicateOf ? { duplicateOf } : {}) };
+  };
+}
+
+/**
+ * The pool of relevant history and earlier sessions in the order of most probability per token added, once the
+ * user's other sessions are in it: an item's cost then counts the header or fences of its block when no item opened
+ * that block yet, so a lone turn of another session pays for a block of its own. Without them the ranked order (per
+ * token of the line alone) stands. Quadratic in the items, which are what 1.5 budgets hold.
+ */
+function withBlockCosts(items: Item<Payload>[]): Item<Payload>[] {
+  if (!items.some((it) => it.section === 'past_sessions')) return items;
+  const open = new Set<string>();
+  const left = items.filter((it) => it.duplicateOf === undefined);
+  const out: Item<Payload>[] = [];
+  while (left.length > 0) {
+    let best = 0;
+    let bestValue = -1;
+    left.forEach((it, i) => {
+      const cost = it.tokens + (it.group === undefined || open.has(it.group) ? 0 : (it.groupTokens ?? 0));
+      const value = it.score / Math.max(1, cost);
+      if (value > bestValue) [best, bestValue] = [i, value];
+    });
+    const [it] = left.splice(best, 1);
+    if (it!.group !== undefined) open.add(it!.group);
+    out.push(it!);
+  }
+  // Near-duplicates keep their place after the rest: the planner reports and skips them.
+  return [...out, ...items.filter((it) => it.duplicateOf !== undefined)].map((it, rank) => ({ ...it, rank }));
+}
+
+/**
+ * Items of the user's other sessions: each under its session's block for the day (the fence names the session and
+ * the date; its cost is counted once per block), in the order they were written.
+ */
+function pastItems(tok: Tokenizer) {
+  const fenceCost = new Map<string, number>();
+  const grouped = (it: Item<Payload>, sessionId: string, iso: string): Item<Payload> => {
+    const group = pastSessionGroup(sessionId, iso);
+    let groupTokens = fenceCost.get(group);
+    if (groupTokens === undefined)
+      fenceCost.set(group, (groupTokens = tok.count(`${pastSessionFence(group)}\n</data>\n`)));
+    return { ...it, group, groupTokens };
+  };
+  return {
+    turn(t: TurnRow, score: number, duplicateOf?: string): Item<Payload> {
+      const payload = { content: escapeFence(t.content), lineFor: turnLine(t), turn: t, source: 'past_sessions' };
+      const at = positionOf(t);
+      const it = grouped(item(tok, 'past_sessions', t.id, score, at, payload), t.session_id ?? '', t.created_at);
+      return duplicateOf ? { ...it, duplicateOf } : it;
+    },
+    task(t: EarlierSessions['tasks'][number]): Item<Payload> {
+      const content = escapeFence(tok.truncate(t.task, ANCHOR_MAX_TOKENS));
+      const session = { id: t.session_id, at: t.created_at };
+      const payload = { content, lineFor: (c: string) => `(task) ${c}`, session, source: 'past_sessions' };
+      // Before the session's first turn, in the block of its first day.
+      const it = item(tok, 'past_sessions', `task:${t.session_id}`, 1, t.position - 0.5, payload);
+      return grouped(it, t.session_id, t.created_at);
+    },
   };
 }
 

@@ -7,6 +7,7 @@ export const sectionNames = [
   'hard_constraints',
   'recent_turns',
   'relevant_history',
+  'past_sessions',
   'tool_findings',
   'retrieved_memory',
   'summary',
@@ -15,10 +16,14 @@ export const SectionName = z.enum(sectionNames);
 export type SectionName = z.infer<typeof SectionName>;
 
 /** Relative weights of sections in a budget; named sections replace the default shares, then all are normalised. */
-export const SectionWeights = z
-  .partialRecord(SectionName, z.number().min(0).max(100))
-  .openapi({ description: 'Relative section weights, e.g. `{"relevant_history": 3, "recent_turns": 1}`.', example: { relevant_history: 3 } });
+export const SectionWeights = z.partialRecord(SectionName, z.number().min(0).max(100)).openapi({
+  description: 'Relative section weights, e.g. `{"relevant_history": 3, "recent_turns": 1}`.',
+  example: { relevant_history: 3 },
+});
 export type SectionWeights = z.infer<typeof SectionWeights>;
+
+/** Whose turns a query recalls: this session's, or also its user's other sessions with the same agent. */
+export const HistoryScope = z.enum(['session', 'user']);
 
 const queryFields = {
   query: z.string().max(8_000).optional().openapi({ description: 'What the next model call is about.' }),
@@ -34,14 +39,18 @@ const queryFields = {
   recent_turns: z.number().int().min(0).max(100).default(12),
   time_range: z.strictObject({ from: Timestamp.optional(), to: Timestamp.optional() }).optional(),
   section_weights: SectionWeights.optional(),
+  history_scope: HistoryScope.optional().openapi({
+    description:
+      'Whose turns relevant history is drawn from: `user` (the default for a session with a user_id) also recalls ' +
+      "the same user's other sessions with the same agent, shown in blocks labelled with their session and date; " +
+      "`session` keeps to this session. Without it the agent's `config.history_scope` applies.",
+  }),
 };
 
-export const QueryContextBody = z
-  .strictObject(queryFields)
-  .refine((b) => b.reserve_tokens < b.budget_tokens, {
-    path: ['reserve_tokens'],
-    message: 'must be smaller than budget_tokens',
-  });
+export const QueryContextBody = z.strictObject(queryFields).refine((b) => b.reserve_tokens < b.budget_tokens, {
+  path: ['reserve_tokens'],
+  message: 'must be smaller than budget_tokens',
+});
 export type QueryContextBody = z.infer<typeof QueryContextBody>;
 
 /**
@@ -55,19 +64,37 @@ export const ContextRequest = z
     reserve_tokens: z.number().int().min(0).max(limits.budgetTokensMax).optional(),
     template: z.enum(['default', 'compact']).optional(),
     recent_turns: z.number().int().min(0).max(100).optional(),
-    model_call_id: Id.optional().openapi({ description: 'A model call of one of the agent\'s task flows; its precomputed context is served when current.' }),
-    flow_id: Id.optional().openapi({ description: 'The flow of `model_call_id`, when several flows use the same call id.' }),
+    model_call_id: Id.optional().openapi({
+      description: "A model call of one of the agent's task flows; its precomputed context is served when current.",
+    }),
+    flow_id: Id.optional().openapi({
+      description: 'The flow of `model_call_id`, when several flows use the same call id.',
+    }),
   })
   .superRefine((b, ctx) => {
     if (b.model_call_id === undefined) {
-      if (b.flow_id !== undefined) ctx.addIssue({ code: 'custom', path: ['flow_id'], message: 'only goes with model_call_id' });
-      if (b.budget_tokens === undefined) ctx.addIssue({ code: 'custom', path: ['budget_tokens'], message: 'is required without model_call_id' });
+      if (b.flow_id !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['flow_id'], message: 'only goes with model_call_id' });
+      if (b.budget_tokens === undefined)
+        ctx.addIssue({ code: 'custom', path: ['budget_tokens'], message: 'is required without model_call_id' });
       else if ((b.reserve_tokens ?? 0) >= b.budget_tokens)
         ctx.addIssue({ code: 'custom', path: ['reserve_tokens'], message: 'must be smaller than budget_tokens' });
       return;
     }
-    for (const k of ['budget_tokens', 'reserve_tokens', 'template', 'recent_turns', 'time_range', 'section_weights'] as const)
-      if (b[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'comes from the model call; leave it out with model_call_id' });
+    for (const k of [
+      'budget_tokens',
+      'reserve_tokens',
+      'template',
+      'recent_turns',
+      'time_range',
+      'section_weights',
+    ] as const)
+      if (b[k] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: 'comes from the model call; leave it out with model_call_id',
+        });
   })
   .openapi('QueryContextRequest', { example: { query: 'Where does Ada want to stay?', budget_tokens: 1000 } });
 export type ContextRequest = z.infer<typeof ContextRequest>;
@@ -103,7 +130,10 @@ export type BudgetReport = z.infer<typeof BudgetReport>;
 
 export const HistoryItem = z.object({
   id: z.string(),
-  source: z.enum(['recent', 'retrieved', 'summary']),
+  source: z.enum(['recent', 'retrieved', 'summary', 'past_session']).openapi({
+    description: '`past_session`: from another session of the same user and agent (`session_id`).',
+  }),
+  session_id: z.string().optional().openapi({ description: 'The session a `past_session` item comes from.' }),
   sequence: z.number().int().nullable(),
   role: z.string(),
   name: z.string().nullable(),
@@ -151,12 +181,14 @@ export const QueryContextResponse = z
     }),
     token_count: z.number().int().openapi({ description: 'o200k tokens of rendered.text; never above the budget.' }),
     cached: z.boolean(),
-    source: z
-      .enum(['precomputed', 'live'])
-      .optional()
-      .openapi({ description: '`precomputed`: prepared ahead for this session version; `live`: assembled for this request.' }),
+    source: z.enum(['precomputed', 'live']).optional().openapi({
+      description: '`precomputed`: prepared ahead for this session version; `live`: assembled for this request.',
+    }),
     model_call_id: z.string().nullable().optional(),
-    strategy: z.string().optional().openapi({ description: 'Context strategy and variant that produced this context.' }),
+    strategy: z
+      .string()
+      .optional()
+      .openapi({ description: 'Context strategy and variant that produced this context.' }),
     variant: z.string().optional(),
   })
   .openapi('QueryContextResponse');

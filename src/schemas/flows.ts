@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { limits } from '../config/tuning.js';
 import { Id } from './common.js';
-import { SectionWeights, sectionNames } from './context.js';
+import { HistoryScope, SectionWeights, sectionNames } from './context.js';
 
 const Template = z.enum(['default', 'compact']);
 
@@ -14,7 +14,11 @@ const modelCall = (maxBudget: number, message?: string) =>
       template: Template.default('default'),
       budget_tokens: z.number().int().positive().max(maxBudget, message),
       reserve_tokens: z.number().int().min(0).max(maxBudget).default(0),
-      query: z.string().min(1).max(8_000).optional()
+      query: z
+        .string()
+        .min(1)
+        .max(8_000)
+        .optional()
         .openapi({ description: 'A fixed query this call always asks about.' }),
       recent_turns: z.number().int().min(0).max(100).optional(),
       section_weights: SectionWeights.optional(),
@@ -46,7 +50,22 @@ export const TaskFlowBody = z
     path: ['model_calls'],
     message: 'model call ids must be unique within a flow',
   })
-  .openapi('TaskFlowRequest', { example: { name: 'trip planner', model_calls: [{ id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 1500, reserve_tokens: 0 }, { id: 'answer', model: 'gpt-4o', template: 'compact', budget_tokens: 800, reserve_tokens: 100, section_weights: { recent_turns: 3 } }] } });
+  .openapi('TaskFlowRequest', {
+    example: {
+      name: 'trip planner',
+      model_calls: [
+        { id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 1500, reserve_tokens: 0 },
+        {
+          id: 'answer',
+          model: 'gpt-4o',
+          template: 'compact',
+          budget_tokens: 800,
+          reserve_tokens: 100,
+          section_weights: { recent_turns: 3 },
+        },
+      ],
+    },
+  });
 export type TaskFlowBody = z.infer<typeof TaskFlowBody>;
 
 export const TaskFlow = z
@@ -58,7 +77,23 @@ export const TaskFlow = z
     updated_at: z.string(),
   })
   .openapi('TaskFlow', {
-    example: { agent_id: 'planner', flow_id: 'trip', name: 'trip planner', model_calls: [{ id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 1500, reserve_tokens: 0 }, { id: 'answer', model: 'gpt-4o', template: 'compact', budget_tokens: 800, reserve_tokens: 100, section_weights: { recent_turns: 3 } }], updated_at: '2026-05-08T13:56:00.000Z' },
+    example: {
+      agent_id: 'planner',
+      flow_id: 'trip',
+      name: 'trip planner',
+      model_calls: [
+        { id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 1500, reserve_tokens: 0 },
+        {
+          id: 'answer',
+          model: 'gpt-4o',
+          template: 'compact',
+          budget_tokens: 800,
+          reserve_tokens: 100,
+          section_weights: { recent_turns: 3 },
+        },
+      ],
+      updated_at: '2026-05-08T13:56:00.000Z',
+    },
   });
 export type TaskFlow = z.infer<typeof TaskFlow>;
 
@@ -72,7 +107,11 @@ export const StrategyVariant = z.strictObject({
 
 export const AgentConfig = z
   .strictObject({
-    groups: z.array(Id).max(50).optional().openapi({ description: 'Groups whose agent-public memories this agent reads.' }),
+    groups: z
+      .array(Id)
+      .max(50)
+      .optional()
+      .openapi({ description: 'Groups whose agent-public memories this agent reads.' }),
     webhook: z
       .strictObject({
         url: z.url({ protocol: /^https?$/ }),
@@ -80,16 +119,20 @@ export const AgentConfig = z
       })
       .optional()
       .openapi({ description: 'Called when the contexts of a session are precomputed.' }),
-    resume: z
-      .enum(['none', 'latest'])
-      .optional()
-      .openapi({ description: '`latest`: a new session starts from the same user\'s latest earlier session with this agent.' }),
+    resume: z.enum(['none', 'latest']).optional().openapi({
+      description: "`latest`: a new session starts from the same user's latest earlier session with this agent.",
+    }),
+    history_scope: HistoryScope.optional().openapi({
+      description: "The `history_scope` of this agent's queries that name none: `user` (the default) or `session`.",
+    }),
     strategy: z
       .strictObject({
         name: Id,
         variants: z.array(StrategyVariant).min(1).max(10),
       })
-      .refine((s) => new Set(s.variants.map((v) => v.name)).size === s.variants.length, { message: 'variant names must be unique' })
+      .refine((s) => new Set(s.variants.map((v) => v.name)).size === s.variants.length, {
+        message: 'variant names must be unique',
+      })
       .refine((s) => s.variants.some((v) => v.weight > 0), { message: 'at least one variant needs a positive weight' })
       .optional()
       .openapi({ description: 'A/B split of context strategies across sessions, applied to model-call contexts.' }),
@@ -112,7 +155,13 @@ export const AgentBody = z
       llm_provider: 'openai',
       config: {
         webhook: { url: 'https://agent.example.com/hooks/context', secret: 'whsec-0123456789abcdef' },
-        strategy: { name: 'history-weight', variants: [{ name: 'control', weight: 1 }, { name: 'history', weight: 1, section_weights: { relevant_history: 5 } }] },
+        strategy: {
+          name: 'history-weight',
+          variants: [
+            { name: 'control', weight: 1 },
+            { name: 'history', weight: 1, section_weights: { relevant_history: 5 } },
+          ],
+        },
       },
     },
   });
@@ -124,13 +173,19 @@ export const Agent = z
     name: z.string().nullable(),
     description: z.string().nullable(),
     llm_provider: z.string().nullable(),
-    config: z.record(z.string(), z.unknown()).openapi({ description: 'The configuration, with the webhook secret left out.' }),
+    config: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: 'The configuration, with the webhook secret left out.' }),
     created: z.boolean(),
   })
   .openapi('Agent', {
     example: {
-      agent_id: 'planner', name: 'Trip planner', description: null, llm_provider: 'openai',
-      config: { webhook: { url: 'https://agent.example.com/hooks/context' } }, created: true,
+      agent_id: 'planner',
+      name: 'Trip planner',
+      description: null,
+      llm_provider: 'openai',
+      config: { webhook: { url: 'https://agent.example.com/hooks/context' } },
+      created: true,
     },
   });
 
@@ -146,17 +201,28 @@ export const TraceStepInput = z.strictObject({
   content: z.string().max(limits.contentChars).optional().openapi({ description: 'Stored as a truncated preview.' }),
   status: z.enum(['ok', 'error', 'blocked']).optional(),
   duration_ms: z.number().min(0).max(86_400_000).optional(),
-  data: z.record(z.string().max(128), z.unknown()).optional().openapi({ description: 'Small structured details (up to 4 KiB as JSON).' }),
+  data: z
+    .record(z.string().max(128), z.unknown())
+    .optional()
+    .openapi({ description: 'Small structured details (up to 4 KiB as JSON).' }),
 });
 
-export const TraceStepsBody = z.strictObject({ steps: z.array(TraceStepInput).min(1).max(100) }).openapi('TraceStepsRequest', {
-  example: {
-    steps: [
-      { type: 'tool_call', name: 'search_apartments', content: '3 results near Alfama', status: 'ok', duration_ms: 120 },
-      { type: 'validation', name: 'budget check', status: 'ok' },
-    ],
-  },
-});
+export const TraceStepsBody = z
+  .strictObject({ steps: z.array(TraceStepInput).min(1).max(100) })
+  .openapi('TraceStepsRequest', {
+    example: {
+      steps: [
+        {
+          type: 'tool_call',
+          name: 'search_apartments',
+          content: '3 results near Alfama',
+          status: 'ok',
+          duration_ms: 120,
+        },
+        { type: 'validation', name: 'budget check', status: 'ok' },
+      ],
+    },
+  });
 export type TraceStepsBody = z.infer<typeof TraceStepsBody>;
 
 export const TraceStep = z.object({
@@ -189,28 +255,67 @@ export const Trace = z
   })
   .openapi('Trace', {
     example: {
-      request_id: 'req-7f3a', session_id: 'sess-42', agent_id: 'planner', model_call_id: 'plan', strategy: 'default', variant: 'default',
-      source: 'precomputed', token_count: 412, overflow: false, created_at: '2026-05-08T13:56:00.000Z',
+      request_id: 'req-7f3a',
+      session_id: 'sess-42',
+      agent_id: 'planner',
+      model_call_id: 'plan',
+      strategy: 'default',
+      variant: 'default',
+      source: 'precomputed',
+      token_count: 412,
+      overflow: false,
+      created_at: '2026-05-08T13:56:00.000Z',
       steps: [
-        { seq: 1, actor: 'service', type: 'cache', name: null, preview: null, truncated: false, status: 'ok', duration_ms: 0.8, data: { hit: true }, at: '2026-05-08T13:56:00.000Z' },
-        { seq: 2, actor: 'agent', type: 'tool_call', name: 'search_apartments', preview: '3 results near Alfama', truncated: false, status: 'ok', duration_ms: 120, data: null, at: '2026-05-08T13:56:01.000Z' },
+        {
+          seq: 1,
+          actor: 'service',
+          type: 'cache',
+          name: null,
+          preview: null,
+          truncated: false,
+          status: 'ok',
+          duration_ms: 0.8,
+          data: { hit: true },
+          at: '2026-05-08T13:56:00.000Z',
+        },
+        {
+          seq: 2,
+          actor: 'agent',
+          type: 'tool_call',
+          name: 'search_apartments',
+          preview: '3 results near Alfama',
+          truncated: false,
+          status: 'ok',
+          duration_ms: 120,
+          data: null,
+          at: '2026-05-08T13:56:01.000Z',
+        },
       ],
     },
   });
 
 export const RequestIdParams = z.object({
-  request_id: z.string().min(1).max(limits.idLength).regex(/^[A-Za-z0-9._:@-]+$/).openapi({ param: { name: 'request_id', in: 'path' } }),
+  request_id: z
+    .string()
+    .min(1)
+    .max(limits.idLength)
+    .regex(/^[A-Za-z0-9._:@-]+$/)
+    .openapi({ param: { name: 'request_id', in: 'path' } }),
 });
 
 export const EvaluationBody = z
   .strictObject({
-    request_id: RequestIdParams.shape.request_id.openapi({ description: 'The request_id of the context being judged.' }),
+    request_id: RequestIdParams.shape.request_id.openapi({
+      description: 'The request_id of the context being judged.',
+    }),
     overall_score: z.number().min(0).max(1),
     task_success: z.boolean().optional(),
     validation_blocked: z.boolean().optional(),
     tool_errors: z.number().int().min(0).max(10_000).default(0),
   })
-  .openapi('EvaluationRequest', { example: { request_id: 'req-7f3a', overall_score: 0.82, task_success: true, tool_errors: 0 } });
+  .openapi('EvaluationRequest', {
+    example: { request_id: 'req-7f3a', overall_score: 0.82, task_success: true, tool_errors: 0 },
+  });
 export type EvaluationBody = z.infer<typeof EvaluationBody>;
 
 export const Evaluation = z
@@ -223,7 +328,14 @@ export const Evaluation = z
     low_score: z.boolean(),
   })
   .openapi('Evaluation', {
-    example: { id: '0b6e8a52-8a3f-4d55-9d0e-7c1b2a3d4e5f', request_id: 'req-7f3a', session_id: 'sess-42', strategy: 'history-weight', variant: 'history', low_score: false },
+    example: {
+      id: '0b6e8a52-8a3f-4d55-9d0e-7c1b2a3d4e5f',
+      request_id: 'req-7f3a',
+      session_id: 'sess-42',
+      strategy: 'history-weight',
+      variant: 'history',
+      low_score: false,
+    },
   });
 
 export const VariantReport = z.object({
@@ -248,13 +360,26 @@ export const StrategyReport = z
   .object({ agent_id: z.string().nullable(), low_score_threshold: z.number(), variants: z.array(VariantReport) })
   .openapi('StrategyReport', {
     example: {
-      agent_id: 'planner', low_score_threshold: 0.5,
-      variants: [{
-        strategy: 'history-weight', variant: 'history', contexts: 120, evaluations: 40,
-        evaluation_overall_score_mean: 0.78, evaluation_overall_score_p50: 0.8, evaluation_overall_score_p95: 0.97,
-        low_score_rate: 0.1, task_success_rate: 0.85, tool_error_rate: 0.05, validation_blocked_rate: 0.02,
-        mean_tokens: 1210, overflow_rate: 0.3, trace_step_count_p95: 9,
-      }],
+      agent_id: 'planner',
+      low_score_threshold: 0.5,
+      variants: [
+        {
+          strategy: 'history-weight',
+          variant: 'history',
+          contexts: 120,
+          evaluations: 40,
+          evaluation_overall_score_mean: 0.78,
+          evaluation_overall_score_p50: 0.8,
+          evaluation_overall_score_p95: 0.97,
+          low_score_rate: 0.1,
+          task_success_rate: 0.85,
+          tool_error_rate: 0.05,
+          validation_blocked_rate: 0.02,
+          mean_tokens: 1210,
+          overflow_rate: 0.3,
+          trace_step_count_p95: 9,
+        },
+      ],
     },
   });
 export type StrategyReport = z.infer<typeof StrategyReport>;

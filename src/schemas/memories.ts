@@ -4,11 +4,14 @@ import { Id, Metadata, Page } from './common.js';
 
 export const MemoryScope = z.enum(['user', 'agent', 'tool']);
 export const MemoryKind = z.enum(['fact', 'preference', 'constraint', 'task', 'note']);
+/** `written` by a caller (API, MCP, events); `learned` from a session's turns by the background job. */
+export const MemoryOrigin = z.enum(['written', 'learned']);
 
 export const CreateMemoryBody = z
   .strictObject({
     scope: MemoryScope.openapi({
-      description: '`user`: private to user_id; `agent`: public to agent_id and its shared groups; `tool`: tied to a tool call.',
+      description:
+        '`user`: private to user_id; `agent`: public to agent_id and its shared groups; `tool`: tied to a tool call.',
     }),
     content: z.string().min(1).max(20_000),
     kind: MemoryKind.default('fact'),
@@ -21,10 +24,16 @@ export const CreateMemoryBody = z
     metadata: Metadata.default({}),
   })
   .superRefine((m, ctx) => {
-    if (m.scope === 'user' && !m.user_id) ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'required for scope "user"' });
-    if (m.scope === 'agent' && !m.agent_id) ctx.addIssue({ code: 'custom', path: ['agent_id'], message: 'required for scope "agent"' });
+    if (m.scope === 'user' && !m.user_id)
+      ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'required for scope "user"' });
+    if (m.scope === 'agent' && !m.agent_id)
+      ctx.addIssue({ code: 'custom', path: ['agent_id'], message: 'required for scope "agent"' });
     if (m.scope === 'tool' && !(m.session_id && m.tool_call_id))
-      ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'session_id and tool_call_id are required for scope "tool"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tool_call_id'],
+        message: 'session_id and tool_call_id are required for scope "tool"',
+      });
   })
   .openapi('CreateMemoryRequest', {
     example: { scope: 'user', user_id: 'u-ada', kind: 'preference', content: 'Prefers apartments near Alfama.' },
@@ -46,6 +55,19 @@ export const Memory = z
     token_count: z.number().int(),
     metadata: z.record(z.string(), z.unknown()),
     created_at: z.string(),
+    origin: MemoryOrigin,
+    source_sequences: z.array(z.number().int()).nullable().openapi({
+      description: 'A learned memory: the sequences, in `session_id`, of the turns it was learned from.',
+    }),
+    valid_from: z
+      .string()
+      .openapi({ description: 'When it became true (a learned memory: when its newest source turn was said).' }),
+    valid_to: z
+      .string()
+      .nullable()
+      .openapi({ description: 'When it stopped being current (superseded or no longer true); null while current.' }),
+    superseded_by: z.string().nullable().openapi({ description: 'The memory that replaced it.' }),
+    ended_in_session: z.string().nullable().openapi({ description: 'The session whose turns ended its validity.' }),
     score: z.number().optional(),
   })
   .openapi('Memory');
@@ -57,6 +79,14 @@ export const MemoryFilter = z.strictObject({
   session_id: Id.optional(),
   scope: MemoryScope.optional(),
   kind: MemoryKind.optional(),
+  origin: MemoryOrigin.optional(),
+  include_superseded: z
+    .union([z.boolean(), z.enum(['true', 'false'])])
+    .default(false)
+    .transform((v) => v === true || v === 'true')
+    .openapi({
+      description: 'Also memories no longer current (superseded or closed, `valid_to` set); default: current only.',
+    }),
 });
 
 /** The page cursor of a memory list: the created_at and id of the page's last memory, as base64 of a JSON pair. */

@@ -1,5 +1,5 @@
-// Memories (seed 000 MemoryRecallManager, HandleMemoryUpdate): facts, preferences and constraints that outlive a
-// session, owned by a user, an agent (and its shared groups) or a tool call.
+// Memories: facts, preferences and constraints that outlive a session, owned by a user, an agent (and its shared
+// groups) or a tool call.
 import { sql, type SQL } from 'drizzle-orm';
 import { sha256Hex } from '../crypto.js';
 import { int, json, num, textArray } from '../db/decode.js';
@@ -18,10 +18,18 @@ import {
 import { findSession } from './sessions.js';
 
 const columns = sql.raw(
-  'id, scope, kind, content, user_id, agent_id, session_id, tool_call_id, shared_group_ids, importance, token_count, metadata, created_at',
+  'id, scope, kind, content, user_id, agent_id, session_id, tool_call_id, shared_group_ids, importance, token_count, ' +
+    'metadata, created_at, origin, source_sequences, valid_from, valid_to, superseded_by, ended_in_session',
 );
 
-type Row = Omit<Memory, 'shared_group_ids'> & { shared_group_ids: string[] | string };
+type Row = Omit<Memory, 'shared_group_ids' | 'source_sequences'> & {
+  shared_group_ids: string[] | string;
+  source_sequences: (number | string)[] | string | null;
+};
+
+const isoOrNull = (v: string | null) => (v === null ? null : new Date(v).toISOString());
+const intArrayOrNull = (v: Row['source_sequences']) =>
+  v === null ? null : (Array.isArray(v) ? v : textArray(v)).map(int);
 
 function toMemory(r: Row): Memory {
   return {
@@ -31,6 +39,9 @@ function toMemory(r: Row): Memory {
     token_count: int(r.token_count),
     metadata: json(r.metadata),
     created_at: new Date(r.created_at).toISOString(),
+    source_sequences: intArrayOrNull(r.source_sequences),
+    valid_from: new Date(r.valid_from).toISOString(),
+    valid_to: isoOrNull(r.valid_to),
     ...(r.score !== undefined ? { score: num(r.score) } : {}),
   };
 }
@@ -73,10 +84,15 @@ function filters(ctx: Ctx, f: Partial<ListMemoriesQuery>): SQL {
   if (f.session_id) parts.push(sql`session_id = ${f.session_id}`);
   if (f.scope) parts.push(sql`scope = ${f.scope}`);
   if (f.kind) parts.push(sql`kind = ${f.kind}`);
+  if (f.origin) parts.push(sql`origin = ${f.origin}`);
+  if (!f.include_superseded) parts.push(sql`valid_to IS NULL`);
   return sql.join(parts, sql` AND `);
 }
 
-export async function listMemories(ctx: Ctx, q: ListMemoriesQuery): Promise<{ memories: Memory[]; next_cursor: string | null }> {
+export async function listMemories(
+  ctx: Ctx,
+  q: ListMemoriesQuery,
+): Promise<{ memories: Memory[]; next_cursor: string | null }> {
   let after: SQL = sql``;
   if (q.cursor) {
     // The query schema has refused any other cursor; this stays as the guard for callers that skip it.

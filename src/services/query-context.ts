@@ -1,17 +1,25 @@
 // QueryContext: cache → retrieve → rank → sections → plan → render → envelope, cached per session version. The answer
 // always fits the budget: the planner packs by counted tokens and the rendered text is counted again before it returns.
-import { defaults } from '../config/tuning.js';
+import { defaults, historyPool } from '../config/tuning.js';
+import { keyPart } from '../cache-keys.js';
 import { sha256Hex } from '../crypto.js';
 import { notFound } from '../errors.js';
 import { fitFrame, fitToBudget, sectionHeaderTokens, sharedFences, toEnvelope } from '../pipeline/assembler.js';
 import { shrinkItem, type Payload } from '../pipeline/items.js';
 import { plan, toolBackfillOrder, type Item } from '../pipeline/planner.js';
-import { rankHistory, retrieve } from '../pipeline/retriever/index.js';
+import { ownTurns, rankHistory, recalledHistory, retrieve } from '../pipeline/retriever/index.js';
 import { declaredTask, reminderText, sectionCandidates, sectionSharesFor } from '../pipeline/sections.js';
 import { gatherFindings, settle } from '../pipeline/tool-findings.js';
 import type { Ctx } from '../ports.js';
 import { QueryContextBody, type ContextRequest, type QueryContextResponse } from '../schemas/context.js';
-import { requireSession, sessionCacheVersion, sessionCachePrefix, type SessionRow } from './sessions.js';
+import {
+  historyCachePrefix,
+  historyCacheVersion,
+  requireSession,
+  sessionCachePrefix,
+  sessionCacheVersion,
+  type SessionRow,
+} from './sessions.js';
 import { agentPlan, bodyForCall, findCall, variantFor } from './task-flows.js';
 import { recordQueryTrace, stageTimer } from './traces.js';
 
@@ -28,7 +36,7 @@ export async function queryContext(
 
   const found = await retrieve(ctx, session, body);
   ctx.onStage?.('retrieve');
-  const ranked = await rankHistory(ctx, session, found);
+  const ranked = await rankHistory(ctx, found);
   ctx.onStage?.('rank');
 
   const tok = ctx.tokenizer;
@@ -36,7 +44,7 @@ export async function queryContext(
   const tools = await gatherFindings({
     sessionId: session.id,
     structural,
-    ranked,
+    ranked: ownTurns(ranked, session.id),
     source: found.source,
     tok,
     whitelist: ctx.env.CONTEXT_TOOL_FIELDS,
@@ -49,6 +57,7 @@ export async function queryContext(
     ranked,
     memories: found.memories,
     tools,
+    past: found.past,
     tok,
   });
 
@@ -63,6 +72,7 @@ export async function queryContext(
     shares: sectionSharesFor(candidates, tools, budget - frameTokens, body),
     ...(tools.active ? { backfill: toolBackfillOrder } : {}),
     candidates,
+    pools: [historyPool],
     shrink: shrinkItem(tok),
   });
   settle(p, budget - p.report.used_tokens, tools, tok);
@@ -89,7 +99,11 @@ export async function queryContext(
  * QueryContext as the route serves it: a model call's recipe (with the session's strategy variant) or the request
  * as sent; says whether the answer was prepared ahead; records the trace.
  */
-export async function serveContext(ctx: Ctx, sessionId: string, request: ContextRequest): Promise<QueryContextResponse> {
+export async function serveContext(
+  ctx: Ctx,
+  sessionId: string,
+  request: ContextRequest,
+): Promise<QueryContextResponse> {
   const timer = stageTimer();
   const traced: Ctx = { ...ctx, onStage: timer.mark };
   let body: QueryContextBody;
@@ -100,6 +114,7 @@ export async function serveContext(ctx: Ctx, sessionId: string, request: Context
     const { flowId, call } = findCall(plan, request.model_call_id, request.flow_id);
     const variant = await variantFor(plan.config, sessionId);
     body = bodyForCall(call, variant, request.query);
+    if (request.history_scope) body = { ...body, history_scope: request.history_scope };
     attribution = { strategy: variant.strategy, variant: variant.variant, modelCallId: call.id, flowId };
   } else {
     const { model_call_id: _m, flow_id: _f, ...rest } = request;
@@ -119,9 +134,17 @@ export async function serveContext(ctx: Ctx, sessionId: string, request: Context
   return response;
 }
 
-/** The versioned cache key (ADR 0002): a write to the session makes every key of its older versions unreachable. */
+/**
+ * The versioned cache key (ADR 0002): a write to the session makes every key of its older versions unreachable. A
+ * context that recalls the user's history is keyed by the history's version too (a write to, or the deletion of, any
+ * of the user's sessions with the agent moves it), under the history's prefix, which a deletion drops.
+ */
 async function cacheKeyOf(ctx: Ctx, session: SessionRow, body: QueryContextBody): Promise<string> {
-  const prefix = `${sessionCachePrefix(ctx.tenantId, session.id)}${sessionCacheVersion(session)}:`;
+  const history = recalledHistory(session, body.history_scope);
+  const prefix = history
+    ? `${historyCachePrefix(ctx.tenantId, history.id)}${keyPart(session.id)}:` +
+      `${sessionCacheVersion(session)}.${historyCacheVersion(history)}:`
+    : `${sessionCachePrefix(ctx.tenantId, session.id)}${sessionCacheVersion(session)}:`;
   return `${prefix}${await sha256Hex(JSON.stringify(body))}`;
 }
 

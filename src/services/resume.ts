@@ -1,6 +1,5 @@
-// Cross-session recovery (seed 000 UC7): a new session of the same user and agent starts from an earlier one. The
-// carry-over (constraints, open tasks, a summary of the earlier session, its memories) becomes the new window's
-// starting summary, each line labelled with the session it came from, within the summary budget.
+// Cross-session recovery: a new session of the same user and agent starts from an earlier one; the carry-over becomes
+// the new window's starting summary, each line labelled with its session, within the summary budget.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config/tuning.js';
 import { num } from '../db/decode.js';
@@ -25,10 +24,22 @@ const MEMORIES = 5;
  * The carry-over for a session created by this write: from `resume_from` (a session id or `latest`), or from the
  * agent's `resume: latest` policy. Undefined when nothing applies; throws when an explicit source is not allowed.
  */
-export async function carryOverFor(ctx: Ctx, sessionId: string, body: WriteTurnsBody, existing: SessionRow | undefined): Promise<CarryOver | undefined> {
+export async function carryOverFor(
+  ctx: Ctx,
+  sessionId: string,
+  body: WriteTurnsBody,
+  existing: SessionRow | undefined,
+): Promise<CarryOver | undefined> {
   if (existing) {
-    if (body.resume_from !== undefined && existing.metadata.resumed_from !== body.resume_from && body.resume_from !== 'latest')
-      throw new ApiError('CONFLICT', `session "${sessionId}" already exists; resume_from only applies to its first write`);
+    if (
+      body.resume_from !== undefined &&
+      existing.metadata.resumed_from !== body.resume_from &&
+      body.resume_from !== 'latest'
+    )
+      throw new ApiError(
+        'CONFLICT',
+        `session "${sessionId}" already exists; resume_from only applies to its first write`,
+      );
     return undefined;
   }
   let wanted = body.resume_from;
@@ -38,7 +49,10 @@ export async function carryOverFor(ctx: Ctx, sessionId: string, body: WriteTurns
   }
   if (wanted === undefined) return undefined;
   if (!body.agent_id || !body.user_id)
-    throw new ApiError('BAD_REQUEST', 'resume_from: needs agent_id and user_id beside turns, so the earlier session can be matched');
+    throw new ApiError(
+      'BAD_REQUEST',
+      'resume_from: needs agent_id and user_id beside turns, so the earlier session can be matched',
+    );
   if (wanted === sessionId) throw new ApiError('BAD_REQUEST', 'resume_from: a session cannot resume from itself');
 
   let source: SessionRow | undefined;
@@ -75,7 +89,7 @@ async function buildCarryOver(ctx: Ctx, source: SessionRow): Promise<CarryOver> 
       WHERE tenant_id = ${t} AND session_id = ${source.id} AND role IN ('user', 'assistant') AND sequence > ${source.summarized_through ?? 0}
       ORDER BY sequence DESC LIMIT ${TAIL_TURNS}`),
     ctx.store.query<{ kind: string; content: string }>(sql`
-      SELECT kind, content FROM memories WHERE tenant_id = ${t} AND session_id = ${source.id}
+      SELECT kind, content FROM memories WHERE tenant_id = ${t} AND session_id = ${source.id} AND valid_to IS NULL
       ORDER BY (kind IN ('constraint', 'task')) DESC, importance DESC, updated_at DESC LIMIT ${MEMORIES * 2}`),
   ]);
   const label = (what: string) => `[from session ${source.id}: ${what}]`;
@@ -116,4 +130,3 @@ async function buildCarryOver(ctx: Ctx, source: SessionRow): Promise<CarryOver> 
   const text = kept.join('\n');
   return { from: source.id, text, tokens: tok.count(text) };
 }
-

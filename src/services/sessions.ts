@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
 import { int, intOrNull, json } from '../db/decode.js';
 import { notFound } from '../errors.js';
+import type { UserHistory } from '../pipeline/retriever/user-history.js';
 import type { Ctx, Deps } from '../ports.js';
 
 export interface SessionRow {
@@ -26,6 +27,10 @@ export interface SessionRow {
   summarized_tokens: number | null;
   window_version: number | null;
   agent_groups: string[];
+  /** The agent's `config.history_scope`, when it sets one. */
+  agent_history_scope: string | null;
+  /** The user's history with the session's agent; null for a session without a user. */
+  history: UserHistory | null;
 }
 
 /** The session row's columns, joined with its window and its agent's groups; `s` is the session. */
@@ -34,13 +39,18 @@ export const sessionColumns = sql`
     s.created_at, (extract(epoch FROM s.created_at) * 1000000)::bigint::text AS incarnation,
     s.updated_at, w.max_tokens, w.compression_strategy, w.summary, w.summary_token_count,
     w.summarized_through, w.summarized_tokens, w.version AS window_version,
-    coalesce(a.config -> 'groups', '[]'::jsonb) AS agent_groups`;
+    coalesce(a.config -> 'groups', '[]'::jsonb) AS agent_groups, a.config ->> 'history_scope' AS agent_history_scope,
+    h.id AS history_id, h.last_sequence AS history_last_sequence, h.total_tokens AS history_total_tokens,
+    h.version AS history_version, h.epoch AS history_epoch,
+    (extract(epoch FROM h.created_at) * 1000000)::bigint::text AS history_incarnation`;
 
-/** FROM clause for `sessionColumns`: the session, its window and its agent. */
+/** FROM clause for `sessionColumns`: the session, its window, its agent and its user's history with that agent. */
 export const sessionJoins = sql`
     sessions s
     LEFT JOIN context_windows w ON w.tenant_id = s.tenant_id AND w.session_id = s.id
-    LEFT JOIN agents a ON a.tenant_id = s.tenant_id AND a.id = s.agent_id`;
+    LEFT JOIN agents a ON a.tenant_id = s.tenant_id AND a.id = s.agent_id
+    LEFT JOIN user_histories h ON h.tenant_id = s.tenant_id AND h.user_id = s.user_id
+      AND h.agent_key = coalesce(s.agent_id, '')`;
 
 export async function findSession(deps: Deps, tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
   const [row] = await deps.store.query<SessionRow>(sql`
@@ -51,7 +61,7 @@ export async function findSession(deps: Deps, tenantId: string, sessionId: strin
 }
 
 /** A row of `sessionColumns` with driver-specific types made uniform. */
-export function toSessionRow(row: SessionRow): SessionRow {
+export function toSessionRow(row: SessionRow & HistoryColumns): SessionRow {
   const groups = json(row.agent_groups);
   return {
     id: row.id,
@@ -73,7 +83,29 @@ export function toSessionRow(row: SessionRow): SessionRow {
     summarized_tokens: intOrNull(row.summarized_tokens),
     window_version: intOrNull(row.window_version),
     agent_groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+    agent_history_scope: row.agent_history_scope ?? null,
+    history:
+      row.history_id === null || row.history_id === undefined
+        ? null
+        : {
+            id: row.history_id,
+            last_sequence: int(row.history_last_sequence),
+            total_tokens: int(row.history_total_tokens),
+            version: int(row.history_version),
+            epoch: int(row.history_epoch),
+            incarnation: String(row.history_incarnation),
+          },
   };
+}
+
+/** The history's columns as `sessionColumns` reads them. */
+interface HistoryColumns {
+  history_id?: string | null;
+  history_last_sequence?: number | string;
+  history_total_tokens?: number | string;
+  history_version?: number | string;
+  history_epoch?: number | string;
+  history_incarnation?: string;
 }
 
 export async function requireSession(ctx: Ctx, sessionId: string): Promise<SessionRow> {
@@ -91,3 +123,13 @@ export const sessionCachePrefix = (tenantId: string, sessionId: string) => `${jo
  */
 export const sessionCacheVersion = (s: Pick<SessionRow, 'incarnation' | 'version' | 'window_version'>) =>
   `i${s.incarnation}.v${s.version}.${s.window_version ?? 0}`;
+
+/**
+ * Cache keys of contexts that recall a user's history share this prefix, whichever of its sessions they were assembled
+ * for: deleting one of those sessions drops them all, as each may hold that session's turns.
+ */
+export const historyCachePrefix = (tenantId: string, historyId: string) => `${joinKey('ctxh', tenantId, historyId)}:`;
+
+/** What a context recalling the history is valid for: this incarnation of the history, its version and its epoch. */
+export const historyCacheVersion = (h: Pick<UserHistory, 'incarnation' | 'version' | 'epoch'>) =>
+  `h${h.incarnation}.v${h.version}.e${h.epoch}`;

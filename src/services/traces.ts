@@ -39,6 +39,10 @@ export function overflowed(report: BudgetReport): boolean {
   return total - duplicates > 0 || total > listed;
 }
 
+/** The budget-report section of an envelope history item. */
+const sectionOf = (source: string) =>
+  source === 'recent' ? 'recent_turns' : source === 'past_session' ? 'past_sessions' : 'relevant_history';
+
 function serviceSteps(
   ctx: Ctx,
   body: QueryContextBody,
@@ -50,15 +54,21 @@ function serviceSteps(
   const at = new Date().toISOString();
   const candidates = Object.fromEntries(report.sections.map((s) => [s.section, s.kept + s.dropped]));
   const scores = [
-    ...response.envelope.relevant_history.map((h) => ({ id: h.id, section: h.source === 'recent' ? 'recent_turns' : 'relevant_history', score: h.score })),
+    ...response.envelope.relevant_history.map((h) => ({ id: h.id, section: sectionOf(h.source), score: h.score })),
     ...response.envelope.retrieved_memory.map((m) => ({ id: m.id, section: 'retrieved_memory', score: m.score })),
-  ].sort((a, b) => b.score - a.score).slice(0, 10);
+  ]
+    .sort((a, b) => b.score - a.score)
+    .slice(0, 10);
   const dataFor = (stage: string): Record<string, unknown> | null => {
     switch (stage) {
       case 'resolve':
         return {
-          model_call_id: response.model_call_id ?? null, flow_id: flowId, strategy: response.strategy,
-          variant: response.variant, budget_tokens: body.budget_tokens, reserve_tokens: body.reserve_tokens,
+          model_call_id: response.model_call_id ?? null,
+          flow_id: flowId,
+          strategy: response.strategy,
+          variant: response.variant,
+          budget_tokens: body.budget_tokens,
+          reserve_tokens: body.reserve_tokens,
           template: body.template,
           // The caller's own X-Request-Id, for correlation only: the trace's key is the request id the service made.
           ...(ctx.clientRequestId ? { client_request_id: ctx.clientRequestId } : {}),
@@ -75,22 +85,36 @@ function serviceSteps(
         return {
           token_count: response.token_count,
           kept: report.sections.reduce((s, x) => s + x.kept, 0),
-          dropped: report.dropped.slice(0, DROPPED_LISTED).map(({ id, section, reason, score }) => ({ id, section, reason, score })),
+          dropped: report.dropped
+            .slice(0, DROPPED_LISTED)
+            .map(({ id, section, reason, score }) => ({ id, section, reason, score })),
         };
       default:
         return null;
     }
   };
   const steps: StoredStep[] = stages.map(({ stage, ms }) => ({
-    actor: 'service', type: stage, name: null, ...preview(stage === 'assemble' ? response.rendered.text : null, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
-    status: 'ok', duration_ms: ms, data: dataFor(stage), at,
+    actor: 'service',
+    type: stage,
+    name: null,
+    ...preview(stage === 'assemble' ? response.rendered.text : null, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
+    status: 'ok',
+    duration_ms: ms,
+    data: dataFor(stage),
+    at,
   }));
   if (response.cached) {
     // Served from the cache: the plan and decisions are those recorded when it was assembled.
     for (const stage of ['retrieve', 'rank', 'plan', 'assemble'])
       steps.push({
-        actor: 'service', type: stage, name: 'precomputed', ...preview(stage === 'assemble' ? response.rendered.text : null, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
-        status: 'ok', duration_ms: null, data: dataFor(stage), at,
+        actor: 'service',
+        type: stage,
+        name: 'precomputed',
+        ...preview(stage === 'assemble' ? response.rendered.text : null, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
+        status: 'ok',
+        duration_ms: null,
+        data: dataFor(stage),
+        at,
       });
   }
   return steps.slice(0, ctx.env.CONTEXT_MAX_TRACE_STEPS);
@@ -162,8 +186,12 @@ async function insertTraces(deps: Pick<Deps, 'store' | 'logger'>, rows: PendingT
       INSERT INTO traces (tenant_id, request_id, session_id, agent_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
       SELECT s.tenant_id, v.request_id, s.id, s.agent_id, v.model_call_id, v.strategy, v.variant, v.source, v.token_count, v.overflow, v.steps
       FROM (VALUES ${sql.join(
-        rows.map((r) => sql`(${r.tenantId}::text, ${r.sessionId}::text, ${r.requestId}::text, ${r.modelCallId}::text, ${r.strategy}::text,
-          ${r.variant}::text, ${r.source}::text, ${r.tokenCount}::int, ${r.overflow}::boolean, ${r.steps}::jsonb)`),
+        rows.map(
+          (
+            r,
+          ) => sql`(${r.tenantId}::text, ${r.sessionId}::text, ${r.requestId}::text, ${r.modelCallId}::text, ${r.strategy}::text,
+          ${r.variant}::text, ${r.source}::text, ${r.tokenCount}::int, ${r.overflow}::boolean, ${r.steps}::jsonb)`,
+        ),
         sql`, `,
       )}) AS v(tenant_id, session_id, request_id, model_call_id, strategy, variant, source, token_count, overflow, steps)
       JOIN sessions s ON s.tenant_id = v.tenant_id AND s.id = v.session_id
@@ -182,7 +210,13 @@ export async function flushTraces(deps: Deps): Promise<void> {
 /** Best effort: a trace that cannot be written costs a log line, never the answer. */
 export async function recordQueryTrace(
   ctx: Ctx,
-  input: { sessionId: string; body: QueryContextBody; response: QueryContextResponse; stages: { stage: string; ms: number }[]; flowId: string | null },
+  input: {
+    sessionId: string;
+    body: QueryContextBody;
+    response: QueryContextResponse;
+    stages: { stage: string; ms: number }[];
+    flowId: string | null;
+  },
 ): Promise<void> {
   const { response } = input;
   let trace: PendingTrace;
@@ -207,15 +241,25 @@ export async function recordQueryTrace(
   else await insertTraces(ctx, [trace]);
 }
 
-export async function appendSteps(ctx: Ctx, requestId: string, body: TraceStepsBody): Promise<{ request_id: string; step_count: number }> {
+export async function appendSteps(
+  ctx: Ctx,
+  requestId: string,
+  body: TraceStepsBody,
+): Promise<{ request_id: string; step_count: number }> {
   const at = new Date().toISOString();
   const steps: StoredStep[] = body.steps.map((s, i) => {
     const data = s.data ?? null;
     if (data && new TextEncoder().encode(JSON.stringify(data)).length > DATA_MAX_BYTES)
       throw new ApiError('BAD_REQUEST', `steps.${i}.data: must be at most ${DATA_MAX_BYTES} bytes as JSON`);
     return {
-      actor: 'agent', type: s.type, name: s.name ?? null, ...preview(s.content, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
-      status: s.status ?? null, duration_ms: s.duration_ms ?? null, data, at,
+      actor: 'agent',
+      type: s.type,
+      name: s.name ?? null,
+      ...preview(s.content, ctx.env.CONTEXT_TRACE_PREVIEW_CHARS),
+      status: s.status ?? null,
+      duration_ms: s.duration_ms ?? null,
+      data,
+      at,
     };
   });
   const max = ctx.env.CONTEXT_MAX_TRACE_STEPS;
@@ -229,10 +273,14 @@ export async function appendSteps(ctx: Ctx, requestId: string, body: TraceStepsB
   const [existing] = await ctx.store.query<{ n: number }>(sql`
     SELECT jsonb_array_length(steps) AS n FROM traces WHERE tenant_id = ${ctx.tenantId} AND request_id = ${requestId}`);
   if (!existing) throw notFound(`trace "${requestId}"`);
-  throw new ApiError('CONFLICT', `trace "${requestId}" holds ${existing.n} steps; ${steps.length} more would pass max_trace_steps (${max})`, {
-    max_trace_steps: max,
-    step_count: int(existing.n),
-  });
+  throw new ApiError(
+    'CONFLICT',
+    `trace "${requestId}" holds ${existing.n} steps; ${steps.length} more would pass max_trace_steps (${max})`,
+    {
+      max_trace_steps: max,
+      step_count: int(existing.n),
+    },
+  );
 }
 
 export interface TraceRow {

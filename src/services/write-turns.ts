@@ -1,7 +1,5 @@
-// WriteQA: stores a batch of turns in order. The session upsert, sequence allocation, turn inserts and the
-// idempotency record are one SQL statement, so a write lands whole or not at all on every driver. What it reads
-// first (an earlier answer to its idempotency key, the session, turns already stored under its external ids) is one
-// statement too: a write is two round trips.
+// WriteQA: a batch of turns stored in order by one SQL statement (session upsert, sequences, turns, idempotency record;
+// ADR 0001), after one statement that reads what it needs first: a write is two round trips.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../config/tuning.js';
 import { sha256Hex } from '../crypto.js';
@@ -15,6 +13,7 @@ import type { TurnInput, WriteTurnsBody, WriteTurnsResponse } from '../schemas/t
 import { publishEvent } from './events/publish.js';
 import { enqueuePrecompute } from './precompute.js';
 import { enqueueEmbed } from './turn-vectors.js';
+import { enqueueLearn } from './learn-memories.js';
 import { carryOverFor } from './resume.js';
 import { sessionColumns, sessionJoins, toSessionRow, type SessionRow } from './sessions.js';
 
@@ -70,35 +69,94 @@ interface BeforeWrite {
 }
 
 /** What a write needs to know first, in one round trip: the idempotency record, the session, known external ids. */
-async function readBeforeWrite(ctx: Ctx, sessionId: string, key: string | undefined, externalIds: string[]): Promise<BeforeWrite> {
+async function readBeforeWrite(
+  ctx: Ctx,
+  sessionId: string,
+  key: string | undefined,
+  externalIds: string[],
+): Promise<BeforeWrite> {
   const t = ctx.tenantId;
-  const [row] = await ctx.store.query<SessionRow & {
-    session_found: boolean | string | null;
-    idem_request_hash: string | null;
-    idem_response: StoredResponse | string | null;
-    known: { id: string; sequence: number; token_count: number; external_id: string }[] | string | null;
-  }>(sql`
+  const [row] = await ctx.store.query<
+    SessionRow & {
+      session_found: boolean | string | null;
+      idem_request_hash: string | null;
+      idem_response: StoredResponse | string | null;
+      known: { id: string; sequence: number; token_count: number; external_id: string }[] | string | null;
+    }
+  >(sql`
     SELECT ${sessionColumns}, s.id IS NOT NULL AS session_found,
            i.request_hash AS idem_request_hash, i.response AS idem_response,
            ${externalIds.length > 0 ? sql`k.known` : sql`NULL::jsonb AS known`}
     FROM (SELECT 1) AS one
     LEFT JOIN (${sessionJoins}) ON s.tenant_id = ${t} AND s.id = ${sessionId}
     LEFT JOIN idempotency_keys i ON i.tenant_id = ${t} AND i.key = ${key ?? null}::text
-    ${externalIds.length > 0
-      ? sql`LEFT JOIN LATERAL (
+    ${
+      externalIds.length > 0
+        ? sql`LEFT JOIN LATERAL (
           SELECT jsonb_agg(jsonb_build_object('id', id, 'sequence', sequence, 'token_count', token_count, 'external_id', external_id)) AS known
           FROM turns WHERE tenant_id = ${t} AND session_id = ${sessionId} AND external_id = ANY(${pgTextArray(externalIds)}::text[])
         ) k ON true`
-      : sql``}`);
+        : sql``
+    }`);
   const found = bool(row!.session_found);
   const known = new Map<string, { id: string; sequence: number; token_count: number }>();
   const knownRows = json(row!.known);
-  for (const r of knownRows ?? []) known.set(r.external_id, { id: r.id, sequence: int(r.sequence), token_count: int(r.token_count) });
+  for (const r of knownRows ?? [])
+    known.set(r.external_id, { id: r.id, sequence: int(r.sequence), token_count: int(r.token_count) });
   return {
-    replay: key && row!.idem_request_hash !== null ? { request_hash: row!.idem_request_hash, response: row!.idem_response! } : undefined,
+    replay:
+      key && row!.idem_request_hash !== null
+        ? { request_hash: row!.idem_request_hash, response: row!.idem_response! }
+        : undefined,
     session: found ? toSessionRow(row!) : undefined,
     known,
   };
+}
+
+/**
+ * Whether this write gives the session its first user, or its first agent once it has a user: its earlier turns then
+ * move into the history of its new owner (and out of the one without an agent).
+ */
+function ownerGained(existing: SessionRow | undefined, body: WriteTurnsBody): boolean {
+  if (!existing) return false;
+  return existing.user_id === null ? !!body.user_id : existing.agent_id === null && !!body.agent_id;
+}
+
+/**
+ * The write's place in the history of the session's user with its agent (`s` is the session upsert): positions for
+ * the new turns, and for the session's earlier ones when they move in; a move starts the history's copies afresh.
+ */
+function historyUpsert(t: string, n: number, tokens: number, moves: boolean) {
+  return sql`
+      INSERT INTO user_histories (tenant_id, user_id, agent_key, last_sequence, total_tokens, version)
+      SELECT ${t}, s.user_id, coalesce(s.agent_id, ''), ${n}${moves ? sql` + s.base` : sql``},
+             ${tokens}${moves ? sql` + s.base_tokens` : sql``}, 1
+      FROM s WHERE s.user_id IS NOT NULL
+      ON CONFLICT (tenant_id, user_id, agent_key) DO UPDATE SET
+        last_sequence = user_histories.last_sequence + excluded.last_sequence,
+        total_tokens = user_histories.total_tokens + excluded.total_tokens,
+        version = user_histories.version + 1${moves ? sql`, epoch = user_histories.epoch + 1` : sql``}
+      RETURNING id, last_sequence`;
+}
+
+/** The session's earlier turns placed before the new ones in its owner's history, leaving the one they were in. */
+function movedTurns(t: string, sessionId: string, n: number, existing: SessionRow) {
+  const left = existing.user_id !== null;
+  return sql`
+    mv AS (
+      UPDATE turns SET history_id = h.id, history_sequence = h.last_sequence - ${n} - s.base + turns.sequence
+      FROM s, h WHERE turns.tenant_id = ${t} AND turns.session_id = ${sessionId} AND turns.sequence <= s.base
+    )${
+      left
+        ? sql`,
+    lv AS (
+      UPDATE user_histories SET version = user_histories.version + 1, epoch = user_histories.epoch + 1,
+        total_tokens = greatest(0, user_histories.total_tokens - s.base_tokens)
+      FROM s WHERE user_histories.tenant_id = ${t} AND user_histories.user_id = ${existing.user_id}
+        AND user_histories.agent_key = '' AND s.agent_id IS NOT NULL
+    )`
+        : sql``
+    }`;
 }
 
 function toResponse(sessionId: string, stored: StoredResponse, compressionQueued: boolean): WriteTurnsResponse {
@@ -152,7 +210,13 @@ async function writeOnce(
     await pace();
     const dup = t.external_id ? known.get(t.external_id) : undefined;
     if (dup) {
-      summary.push({ id: dup.id, ord: null, sequence: dup.sequence, token_count: dup.token_count, external_id: t.external_id ?? null });
+      summary.push({
+        id: dup.id,
+        ord: null,
+        sequence: dup.sequence,
+        token_count: dup.token_count,
+        external_id: t.external_id ?? null,
+      });
       continue;
     }
     ord += 1;
@@ -185,6 +249,7 @@ async function writeOnce(
   const n = rows.length;
   const tokens = rows.reduce((s, r) => s + (r.token_count as number), 0);
   const t = ctx.tenantId;
+  const moves = ownerGained(existing, body);
   const [result] = await ctx.store.query<{
     base: number;
     created: boolean;
@@ -205,8 +270,11 @@ async function writeOnce(
         user_id = coalesce(sessions.user_id, excluded.user_id),
         metadata = sessions.metadata || excluded.metadata,
         updated_at = now()
-      RETURNING sessions.last_sequence - ${n} AS base, sessions.total_tokens, sessions.version, (xmax = 0) AS created
+      RETURNING sessions.last_sequence - ${n} AS base, sessions.total_tokens, sessions.version, (xmax = 0) AS created,
+        sessions.user_id, sessions.agent_id, sessions.total_tokens - ${tokens} AS base_tokens
     ),
+    h AS (${historyUpsert(t, n, tokens, moves)}),
+    ${moves ? sql`${movedTurns(t, sessionId, n, existing!)},` : sql``}
     u AS (
       INSERT INTO users (tenant_id, id) SELECT ${t}, ${body.user_id ?? null}::text WHERE ${body.user_id ?? null}::text IS NOT NULL
       ON CONFLICT DO NOTHING
@@ -222,10 +290,11 @@ async function writeOnce(
     ),
     ins AS (
       INSERT INTO turns (id, tenant_id, session_id, sequence, type, role, name, content, token_count, importance,
-                         external_id, tool_call_id, tool_calls, metadata, created_at)
+                         external_id, tool_call_id, tool_calls, metadata, created_at, history_id, history_sequence)
       SELECT r.id, ${t}, ${sessionId}, s.base + r.ord, r.type, r.role, r.name, r.content, r.token_count, r.importance,
-             r.external_id, r.tool_call_id, r.tool_calls, r.metadata, coalesce(r.created_at, now())
-      FROM s, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
+             r.external_id, r.tool_call_id, r.tool_calls, r.metadata, coalesce(r.created_at, now()),
+             h.id, h.last_sequence - ${n} + r.ord
+      FROM s LEFT JOIN h ON true, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
         id uuid, ord int, type text, role text, name text, content text, token_count int, importance real,
         external_id text, tool_call_id text, tool_calls jsonb, metadata jsonb, created_at timestamptz)
       RETURNING 1
@@ -251,7 +320,13 @@ async function writeOnce(
   let queued = false;
   if (unsummarized > maxTokens) {
     try {
-      await ctx.queue.send({ kind: 'compress', mode: 'threshold', tenant_id: t, session_id: sessionId, job_id: crypto.randomUUID() });
+      await ctx.queue.send({
+        kind: 'compress',
+        mode: 'threshold',
+        tenant_id: t,
+        session_id: sessionId,
+        job_id: crypto.randomUUID(),
+      });
       queued = true;
     } catch (err) {
       // The turns are stored; the next write, a rebuild or the maintenance sweep picks the compression up again.
@@ -260,14 +335,23 @@ async function writeOnce(
   }
   const sessionVersion = int(result!.session_version);
   // Queued after any compression job: a compaction moves the version and queues a precompute of its own, so this
-  // one then skips instead of warming a context that is about to be replaced. Neither call throws; side by side,
-  // the write waits only for the slower one.
+  // one then skips instead of warming a context that is about to be replaced. Memories are learned from what a
+  // session's user says, queued first so the context warmed next recalls them. None of these calls throws; side by
+  // side, the write waits only for the slowest.
+  const learns = !!(body.user_id ?? existing?.user_id) && rows.some((r) => r.role === 'user');
   await Promise.all([
+    learns ? enqueueLearn(ctx, t, sessionId) : undefined,
     enqueuePrecompute(ctx, t, sessionId, sessionVersion),
     enqueueEmbed(ctx, t, sessionId),
     publishEvent(ctx, {
-      type: 'turns.written', tenant_id: t, session_id: sessionId, session_version: sessionVersion,
-      first_sequence: stored.base + 1, last_sequence: stored.base + n, turn_count: n, total_tokens: stored.total_tokens,
+      type: 'turns.written',
+      tenant_id: t,
+      session_id: sessionId,
+      session_version: sessionVersion,
+      first_sequence: stored.base + 1,
+      last_sequence: stored.base + n,
+      turn_count: n,
+      total_tokens: stored.total_tokens,
     }),
   ]);
   return { ...toResponse(sessionId, stored, queued), ...(carry ? { resumed_from: carry.from } : {}), replayed: false };

@@ -25,15 +25,25 @@ describe.each(backends)('event_id on $name', ({ open }) => {
     { type: 'conversation.new', event_id: 'ev-conv', session_id: 'e2', user_id: 'ada', turns: turns3 },
     { type: 'tool.executed', event_id: 'ev-tool', session_id: 'e', tool_call_id: 'c', tool_name: 'sky', result: 'Sun' },
     {
-      type: 'tool.executed', event_id: 'ev-chain', session_id: 'e', chain_id: 'ch',
-      tool_call_id: 'st', tool_name: 'lookup', result: 'found',
+      type: 'tool.executed',
+      event_id: 'ev-chain',
+      session_id: 'e',
+      chain_id: 'ch',
+      tool_call_id: 'st',
+      tool_name: 'lookup',
+      result: 'found',
     },
     {
-      type: 'memory.updated', event_id: 'ev-mem', action: 'upsert',
+      type: 'memory.updated',
+      event_id: 'ev-mem',
+      action: 'upsert',
       memory: { scope: 'user', user_id: 'ada', content: 'Ada is vegan.' },
     },
     {
-      type: 'memory.updated', event_id: 'ev-mem-id', action: 'upsert', memory_id: memoryId,
+      type: 'memory.updated',
+      event_id: 'ev-mem-id',
+      action: 'upsert',
+      memory_id: memoryId,
       memory: { scope: 'user', user_id: 'ada', content: 'Ada likes trams and ferries.' },
     },
     { type: 'memory.updated', event_id: 'ev-del', action: 'delete', memory_id: memoryId },
@@ -57,7 +67,7 @@ describe.each(backends)('event_id on $name', ({ open }) => {
       expect(await settled(c), event.event_id).toEqual(after);
     }
     // One memory from the upsert without memory_id; the other one was updated, then deleted.
-    const memories = (await c.call('GET', '/v1/memories?user_id=ada')).json.memories;
+    const memories = (await c.call('GET', '/v1/memories?user_id=ada&origin=written')).json.memories;
     expect(memories.map((m: any) => m.content)).toEqual(['Ada is vegan.']);
   });
 
@@ -69,7 +79,10 @@ describe.each(backends)('event_id on $name', ({ open }) => {
       expect((await one.c.call('POST', '/v1/events', event)).status, event.event_id).toBe(202);
       const copy = events(many.memoryId)[i]!;
       const answers = await Promise.all(Array.from({ length: 8 }, () => many.c.call('POST', '/v1/events', copy)));
-      expect(answers.map((a) => a.status), event.event_id).toEqual(Array(8).fill(202));
+      expect(
+        answers.map((a) => a.status),
+        event.event_id,
+      ).toEqual(Array(8).fill(202));
       for (const a of answers) expect(a.json, event.event_id).toEqual(answers[0]!.json);
     }
     expect(await settled(many.c)).toEqual(await settled(one.c));

@@ -141,7 +141,7 @@ describe.each(backends)('memories, tool chains and events on $name', ({ open }) 
     expect(last().status).toBe(202);
     await client.publishEvent({ type: 'memory.updated', action: 'delete', memory_id: (mem.result as MemoryResult).id });
     expect(last().status).toBe(202);
-    expect((await client.memories.list({ user_id: 'ada' })).memories).toHaveLength(0);
+    expect((await client.memories.list({ user_id: 'ada', origin: 'written' })).memories).toHaveLength(0);
     const noMemoryId = client.publishEvent({ type: 'memory.updated', action: 'delete' });
     await expect(noMemoryId).rejects.toMatchObject({ status: 400 });
     // An unknown type is a body the typed client would not let us write.

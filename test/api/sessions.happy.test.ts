@@ -45,6 +45,7 @@ describe.each(backends)('sessions on $name', ({ open }) => {
         'hard_constraints',
         'recent_turns',
         'relevant_history',
+        'past_sessions',
         'tool_findings',
         'retrieved_memory',
         'summary',

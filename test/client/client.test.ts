@@ -25,21 +25,33 @@ describe('ContextClient', () => {
   beforeAll(async () => {
     h = await harness(() => openPglite(), { CONTEXT_ADMIN_KEY: 'admin-key-for-tests' });
     const t = await tenant(h);
-    client = new ContextClient({ baseUrl: 'http://engine.test', apiKey: t.key, fetch: (url, init) => h.app.request(url, init) });
+    client = new ContextClient({
+      baseUrl: 'http://engine.test',
+      apiKey: t.key,
+      fetch: (url, init) => h.app.request(url, init),
+    });
   });
   afterAll(async () => h.close());
 
   it('registers an agent and a task flow, serves a precomputed model call, traces it and takes an evaluation', async () => {
     expect((await client.registerAgent({ agent_id: 'flow-agent', name: 'Flow' })).created).toBe(true);
-    const flow = await client.taskFlows.put('flow-agent', 'main', { model_calls: [{ id: 'first', model: 'gpt-4o-mini', budget_tokens: 400 }] });
+    const flow = await client.taskFlows.put('flow-agent', 'main', {
+      model_calls: [{ id: 'first', model: 'gpt-4o-mini', budget_tokens: 400 }],
+    });
     expect(flow.model_calls[0]).toMatchObject({ id: 'first', template: 'default', reserve_tokens: 0 });
     expect((await client.taskFlows.list('flow-agent')).task_flows.map((f) => f.flow_id)).toEqual(['main']);
     await client.writeTurns('flow-s', { turns: trip, agent_id: 'flow-agent' });
     await h.deps.queue.drain();
     const ctx = await client.queryContext('flow-s', { model_call_id: 'first' });
     expect(ctx.source).toBe('precomputed');
-    expect((await client.traces.appendSteps(ctx.request_id, { steps: [{ type: 'reasoning_step', content: 'ok' }] })).step_count).toBeGreaterThan(1);
-    expect((await client.traces.get(ctx.request_id)).steps.at(-1)).toMatchObject({ actor: 'agent', type: 'reasoning_step' });
+    expect(
+      (await client.traces.appendSteps(ctx.request_id, { steps: [{ type: 'reasoning_step', content: 'ok' }] }))
+        .step_count,
+    ).toBeGreaterThan(1);
+    expect((await client.traces.get(ctx.request_id)).steps.at(-1)).toMatchObject({
+      actor: 'agent',
+      type: 'reasoning_step',
+    });
     expect((await client.recordEvaluation({ request_id: ctx.request_id, overall_score: 0.7 })).variant).toBe('default');
     expect((await client.strategyReport({ agent_id: 'flow-agent' })).variants[0]).toMatchObject({ evaluations: 1 });
     await client.taskFlows.delete('flow-agent', 'main');
@@ -47,11 +59,19 @@ describe('ContextClient', () => {
   });
 
   it('writes turns, replays an idempotent retry, and pages through them', async () => {
-    const first = await client.writeTurns('s1', { turns: trip, user_id: 'u-ada', agent_id: 'travel' }, { idempotencyKey: 'batch-1' });
+    const first = await client.writeTurns(
+      's1',
+      { turns: trip, user_id: 'u-ada', agent_id: 'travel' },
+      { idempotencyKey: 'batch-1' },
+    );
     expect(first.session_created).toBe(true);
     expect(first.replayed).toBe(false);
     expect(first.turns.map((t) => t.sequence)).toEqual([1, 2, 3]);
-    const again = await client.writeTurns('s1', { turns: trip, user_id: 'u-ada', agent_id: 'travel' }, { idempotencyKey: 'batch-1' });
+    const again = await client.writeTurns(
+      's1',
+      { turns: trip, user_id: 'u-ada', agent_id: 'travel' },
+      { idempotencyKey: 'batch-1' },
+    );
     expect(again.replayed).toBe(true);
     expect(again.turns.map((t) => t.id)).toEqual(first.turns.map((t) => t.id));
 
@@ -96,10 +116,19 @@ describe('ContextClient', () => {
 
   it('creates, lists, searches and deletes memories, and reads the agent context', async () => {
     await client.writeTurns('s-guide', { turns: trip, agent_id: 'guide' });
-    const m = await client.memories.create({ scope: 'agent', agent_id: 'guide', content: 'Lisbon trams need a Viva Viagem card.' });
+    const m = await client.memories.create({
+      scope: 'agent',
+      agent_id: 'guide',
+      content: 'Lisbon trams need a Viva Viagem card.',
+    });
     expect(m.kind).toBe('fact');
-    await client.memories.create({ scope: 'user', user_id: 'u-ada', kind: 'preference', content: 'Prefers apartments near Alfama.' });
-    const listed = await client.memories.list({ user_id: 'u-ada' });
+    await client.memories.create({
+      scope: 'user',
+      user_id: 'u-ada',
+      kind: 'preference',
+      content: 'Prefers apartments near Alfama.',
+    });
+    const listed = await client.memories.list({ user_id: 'u-ada', origin: 'written' });
     expect(listed.memories.map((x) => x.content)).toEqual(['Prefers apartments near Alfama.']);
     const found = await client.memories.search({ query: 'tram card' });
     expect(found.memories[0]?.id).toBe(m.id);
@@ -110,7 +139,12 @@ describe('ContextClient', () => {
   });
 
   it('publishes events', async () => {
-    const out = await client.publishEvent({ type: 'conversation.new', session_id: 's4', event_id: 'e1', turns: [{ role: 'user', content: 'Hello' }] });
+    const out = await client.publishEvent({
+      type: 'conversation.new',
+      session_id: 's4',
+      event_id: 'e1',
+      turns: [{ role: 'user', content: 'Hello' }],
+    });
     expect(out).toMatchObject({ event_id: 'e1', type: 'conversation.new', status: 'processed' });
     expect((await client.getSession('s4')).turn_count).toBe(1);
   });
@@ -136,18 +170,32 @@ describe('ContextClient', () => {
     expect(bad.message).toContain('budget_tokens');
     expect((bad.details as { issues: { path: string }[] }).issues[0]?.path).toBe('budget_tokens');
 
-    const conflict = await rejection(client.writeTurns('s1', { turns: [{ role: 'user', content: 'different' }] }, { idempotencyKey: 'batch-1' }));
+    const conflict = await rejection(
+      client.writeTurns('s1', { turns: [{ role: 'user', content: 'different' }] }, { idempotencyKey: 'batch-1' }),
+    );
     expect(conflict).toMatchObject({ status: 409, code: 'CONFLICT' });
 
-    const stranger = new ContextClient({ baseUrl: 'http://engine.test', apiKey: 'ctx_wrong', fetch: (url, init) => h.app.request(url, init) });
+    const stranger = new ContextClient({
+      baseUrl: 'http://engine.test',
+      apiKey: 'ctx_wrong',
+      fetch: (url, init) => h.app.request(url, init),
+    });
     expect(await rejection(stranger.getSession('s1'))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
   });
 
   it('manages keys with the admin key', async () => {
-    const admin = new ContextClient({ baseUrl: 'http://engine.test', apiKey: 'admin-key-for-tests', fetch: (url, init) => h.app.request(url, init) });
+    const admin = new ContextClient({
+      baseUrl: 'http://engine.test',
+      apiKey: 'admin-key-for-tests',
+      fetch: (url, init) => h.app.request(url, init),
+    });
     const created = await admin.admin.createKey({ tenant: 'acme' });
     expect(created.scopes).toEqual(['read', 'write']);
-    const acme = new ContextClient({ baseUrl: 'http://engine.test', apiKey: created.key, fetch: (url, init) => h.app.request(url, init) });
+    const acme = new ContextClient({
+      baseUrl: 'http://engine.test',
+      apiKey: created.key,
+      fetch: (url, init) => h.app.request(url, init),
+    });
     await acme.writeTurns('a1', { turns: trip });
     expect((await admin.admin.listKeys({ tenant: 'acme' })).keys.map((k) => k.id)).toContain(created.id);
     await admin.admin.revokeKey(created.id);
@@ -172,9 +220,14 @@ describe('ContextClient', () => {
     const proxy = new ContextClient({
       baseUrl: 'http://engine.test',
       apiKey: 'k',
-      fetch: async () => new Response('<html>Bad gateway</html>', { status: 502, headers: { 'x-request-id': 'edge-1' } }),
+      fetch: async () =>
+        new Response('<html>Bad gateway</html>', { status: 502, headers: { 'x-request-id': 'edge-1' } }),
     });
-    expect(await rejection(proxy.getSession('s1'))).toMatchObject({ status: 502, code: 'UNAVAILABLE', requestId: 'edge-1' });
+    expect(await rejection(proxy.getSession('s1'))).toMatchObject({
+      status: 502,
+      code: 'UNAVAILABLE',
+      requestId: 'edge-1',
+    });
   });
 
   it('imports nothing from the server at run time, only types', () => {

@@ -34,14 +34,15 @@ const quiet = { stdout: () => undefined, stderr: () => undefined, tty: false };
 describe('locomoCrossSessionCase', () => {
   const c = locomoCrossSessionCase(parseConversation(fixture, 'conv-c'));
 
-  it('dates the question sessions one day after the last session, in the data\'s own form', () => {
+  it("dates the question sessions one day after the last session, in the data's own form", () => {
     expect(formatSessionDate('2023-07-03T23:45:00.000Z')).toBe('11:45 pm on 3 July, 2023');
     expect(formatSessionDate('2023-01-09T00:05:00.000Z')).toBe('12:05 am on 9 January, 2023');
     expect(parseSessionDate(formatSessionDate('2024-12-31T12:00:00.000Z'))).toBe('2024-12-31T12:00:00.000Z');
   });
 
-  it('counts the tagged turns of the other user as leaks, not the same question in this user\'s own turn', () => {
-    const own = `Conversation excerpts, oldest first:\n<data source="history">\n[3 July 2023]\n` +
+  it("counts the tagged turns of the other user as leaks, not the same question in this user's own turn", () => {
+    const own =
+      `Conversation excerpts, oldest first:\n<data source="history">\n[3 July 2023]\n` +
       `Mara: ${questions[1]}\n</data>\nReminder — current request: ${questions[1]}`;
     expect(countLeaks(own, c.foreign!)).toBe(0);
     const leaked = own.replace('</data>', `conv-c-other-user: ${questions[1]} [conv-c-other-user 2]\n</data>`);
@@ -58,14 +59,15 @@ describe('locomoCrossSessionCase', () => {
     expect(() => assertIsolated({ leaks: 2 })).toThrow(IsolationFailed);
   });
 
-  it('counts leaks in the product rows when the other user\'s turns reach a context', async () => {
+  it("counts leaks in the product rows when the other user's turns reach a context", async () => {
     // Broken isolation, staged: the other user's turns written into this user's first question session.
     const intoOwn = { session: 'conv-c-question-1', owner: undefined };
     const staged = { ...c, steps: c.steps.map((s) => ('foreign' in s && s.foreign ? { ...s, ...intoOwn } : s)) };
     const report = await runEval({ suite: 'locomo-cross-session', cases: [staged], budgets: [1000], categories: [] });
     const leaks = Object.fromEntries(report.results.map((r) => [r.method, r.leaks]));
-    expect(leaks).toEqual({ product: 3, recency: 0, bm25: 0 });
-    expect(report.meta.leaks).toBe(3);
+    // Written into this user's own session, the other user's turns are recalled by every later question too.
+    expect(leaks).toEqual({ product: 9, recency: 0, bm25: 0 });
+    expect(report.meta.leaks).toBe(9);
     expect(() => assertIsolated(report.meta)).toThrow(IsolationFailed);
   }, 120_000);
 });
@@ -130,8 +132,14 @@ describe('eval --cross-session on a three-session fixture', () => {
     for (const [k, q] of questions.entries()) {
       expect(turnsOf(`conv-c-question-${k + 1}`)).toEqual([
         {
-          session_id: `conv-c-question-${k + 1}`, user_id: 'conv-c-user', agent_id: 'conv-c-agent',
-          role: 'user', name: 'Mara', content: q, external_id: null, created_at: '2023-07-03T23:45:00.000Z',
+          session_id: `conv-c-question-${k + 1}`,
+          user_id: 'conv-c-user',
+          agent_id: 'conv-c-agent',
+          role: 'user',
+          name: 'Mara',
+          content: q,
+          external_id: null,
+          created_at: '2023-07-03T23:45:00.000Z',
         },
       ]);
     }
@@ -159,7 +167,12 @@ describe('eval --cross-session on a three-session fixture', () => {
     expect(json.meta).toMatchObject({ suite: 'locomo-cross-session', questions: 3, turns: 10, leaks: 0 });
     const overall = json.results.filter((r: any) => r.category === undefined);
     expect(overall.map((r: any) => `${r.method}@${r.budget}:${r.leaks}`)).toEqual([
-      'product@80:0', 'recency@80:0', 'bm25@80:0', 'product@1000:0', 'recency@1000:0', 'bm25@1000:0',
+      'product@80:0',
+      'recency@80:0',
+      'bm25@80:0',
+      'product@1000:0',
+      'recency@1000:0',
+      'bm25@1000:0',
     ]);
     for (const r of overall) expect(r.over_budget).toBe(0);
     expect(stdout).toContain('LoCoMo across sessions from');

@@ -23,7 +23,9 @@ describe('context inspector', () => {
     }));
     expect((await c.call('POST', '/v1/sessions/trip/turns', { turns: [...turns3, ...filler] })).status).toBe(201);
     // A compaction for the timeline: rebuild with a small window so the oldest turns fold into a summary.
-    expect((await c.call('POST', '/v1/sessions/trip/rebuild', { strategy: 'summarize', max_tokens: 400 })).status).toBe(202);
+    expect((await c.call('POST', '/v1/sessions/trip/rebuild', { strategy: 'summarize', max_tokens: 400 })).status).toBe(
+      202,
+    );
     await h.deps.queue.drain();
   }, 600_000);
 
@@ -53,8 +55,19 @@ describe('context inspector', () => {
     await page.waitForSelector('#results:not([hidden])', { timeout: 15_000 });
 
     // Budget bar: one row per section, in packing order, each with allotted and used.
-    const sections = await page.$$eval('#budget-sections tbody tr', (rows) => rows.map((r) => r.getAttribute('data-section')));
-    expect(sections).toEqual(['task_anchor', 'hard_constraints', 'recent_turns', 'relevant_history', 'tool_findings', 'retrieved_memory', 'summary']);
+    const sections = await page.$$eval('#budget-sections tbody tr', (rows) =>
+      rows.map((r) => r.getAttribute('data-section')),
+    );
+    expect(sections).toEqual([
+      'task_anchor',
+      'hard_constraints',
+      'recent_turns',
+      'relevant_history',
+      'past_sessions',
+      'tool_findings',
+      'retrieved_memory',
+      'summary',
+    ]);
     const budgetText = await page.textContent('#budget-sections');
     expect(budgetText).toContain('Task anchor');
     expect(budgetText).toContain('Recent turns');

@@ -1,8 +1,5 @@
-// In-process queue for Node: runs the same job handler the Workers queue consumer runs, one job at a time,
-// retrying failures with exponential backoff and parking a job in the dead-letter list after the last attempt.
-// Precompute and threshold-compression jobs are debounced per session: a newer one replaces the queued one, and it
-// runs once writes to the session pause (see `defaults.precomputeQuietMs`), so a burst of writes costs one assembled
-// context and one compaction, not one each.
+// In-process queue for Node: the job handler the Workers consumer runs, one job at a time, with backoff and a
+// dead-letter list; per-session jobs (precompute, compaction, …) wait until the session's writes pause (ADR 0010).
 import { defaults } from '../../config/tuning.js';
 import { errorSummary, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -12,7 +9,10 @@ import type { Queue } from '../../ports.js';
 export interface InProcessQueue extends Queue {
   /** Installs the consumer; jobs sent before this wait for it. */
   consume(handler: (job: Job) => Promise<void>): void;
-  /** Runs every queued job now (held precomputes included) and resolves when none is queued, running or waiting to retry. */
+  /**
+   * Runs every queued job now (held precomputes included) and resolves when none is queued, running or waiting to
+   * retry.
+   */
   drain(): Promise<void>;
   readonly deadLetters: { job: Job; error: string; attempts: number }[];
   stop(): void;
@@ -73,10 +73,13 @@ export function inProcessQueue(
     timer = undefined;
     if (stopped || pending.length === 0) return;
     const at = pending.reduce((min, p) => Math.min(min, p.readyAt), Infinity);
-    timer = setTimeout(() => {
-      timer = undefined;
-      void pump();
-    }, Math.max(0, at - Date.now()));
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        void pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
     timer.unref?.();
   };
 
@@ -101,7 +104,10 @@ export function inProcessQueue(
           } else {
             const delay = baseDelayMs * 2 ** (item.attempts - 1);
             logger.warn('job failed, retrying', {
-              job_id: item.job.job_id, error: err, attempt: item.attempts, delay_ms: delay,
+              job_id: item.job.job_id,
+              error: err,
+              attempt: item.attempts,
+              delay_ms: delay,
             });
             opts.metrics?.queueJob('retry');
             waiting += 1;
@@ -173,16 +179,23 @@ export function inProcessQueue(
 /**
  * Jobs a burst of writes would otherwise queue once per write. A precompute warms the newest version (older ones
  * are superseded); a threshold compaction folds everything past the window's limit when it runs, and an embedding
- * job embeds every turn without a vector, so one run after the burst does the work of all of them (a rebuild is an
- * explicit request and runs as queued).
+ * job embeds every turn without a vector and a learning job reads every turn past its cursor, so one run after the
+ * burst does the work of all of them (a rebuild is an explicit request and runs as queued).
  */
-function heldJob(job: Job): { kind: 'precompute' | 'compress' | 'embed'; supersedes(queued: Job): boolean } | undefined {
+type HeldKind = 'precompute' | 'compress' | 'embed' | 'learn';
+
+function heldJob(job: Job): { kind: HeldKind; supersedes(queued: Job): boolean } | undefined {
   const sameSession = (q: Job) => q.tenant_id === job.tenant_id && q.session_id === job.session_id;
   if (job.kind === 'precompute')
-    return { kind: 'precompute', supersedes: (q) => q.kind === 'precompute' && sameSession(q) && q.session_version <= job.session_version };
+    return {
+      kind: 'precompute',
+      supersedes: (q) => q.kind === 'precompute' && sameSession(q) && q.session_version <= job.session_version,
+    };
   if (job.kind === 'compress' && job.mode === 'threshold')
     return { kind: 'compress', supersedes: (q) => q.kind === 'compress' && q.mode === 'threshold' && sameSession(q) };
   // Embedding starts after the newest stored vector, so one run after the burst embeds every turn it wrote.
   if (job.kind === 'embed') return { kind: 'embed', supersedes: (q) => q.kind === 'embed' && sameSession(q) };
+  // Learning starts at the session's cursor, so one run after the burst reads every turn it wrote.
+  if (job.kind === 'learn') return { kind: 'learn', supersedes: (q) => q.kind === 'learn' && sameSession(q) };
   return undefined;
 }

@@ -6,6 +6,7 @@ const SECTION_LABELS = {
   hard_constraints: 'Hard constraints',
   recent_turns: 'Recent turns',
   relevant_history: 'Relevant history',
+  past_sessions: 'Earlier sessions',
   tool_findings: 'Tool findings',
   retrieved_memory: 'Retrieved memory',
   summary: 'Summary',
@@ -65,7 +66,12 @@ async function api(key, method, path, body) {
   }
   if (!res.ok) {
     const e = json?.error;
-    throw new ApiFailure(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? text.slice(0, 200), e?.request_id ?? res.headers.get('x-request-id'));
+    throw new ApiFailure(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? text.slice(0, 200),
+      e?.request_id ?? res.headers.get('x-request-id'),
+    );
   }
   return json;
 }
@@ -74,7 +80,11 @@ async function turnPreviews(key, sessionId) {
   const byId = new Map();
   let after = 0;
   for (let page = 0; page < PREVIEW_PAGES; page++) {
-    const list = await api(key, 'GET', `/v1/sessions/${encodeURIComponent(sessionId)}/turns?after_sequence=${after}&limit=${PAGE_SIZE}`);
+    const list = await api(
+      key,
+      'GET',
+      `/v1/sessions/${encodeURIComponent(sessionId)}/turns?after_sequence=${after}&limit=${PAGE_SIZE}`,
+    );
     for (const t of list.turns) byId.set(t.id, t);
     if (!list.next_cursor) break;
     after = Number(list.next_cursor);
@@ -92,11 +102,17 @@ function renderOverview(answer, session) {
   facts.replaceChildren();
   const report = answer.envelope.budget_report;
   const rows = [
-    ['Tokens', `${fmt(answer.token_count)} of ${fmt(report.budget_tokens - report.reserve_tokens)} available (budget ${fmt(report.budget_tokens)}, reserve ${fmt(report.reserve_tokens)})`],
+    [
+      'Tokens',
+      `${fmt(answer.token_count)} of ${fmt(report.budget_tokens - report.reserve_tokens)} available (budget ${fmt(report.budget_tokens)}, reserve ${fmt(report.reserve_tokens)})`,
+    ],
     ['Frame', `${fmt(report.frame_tokens)} tokens of preamble, fences and reminder`],
     ['Cached', answer.cached ? 'yes, served from the cache' : 'no, assembled now'],
     ['Session', `${session.turn_count} turns, ${fmt(session.total_tokens)} tokens, version ${answer.session_version}`],
-    ['Window', `limit ${fmt(session.window.max_tokens)} tokens, ${session.window.compression_strategy}; summary covers turns up to ${session.window.summarized_through}`],
+    [
+      'Window',
+      `limit ${fmt(session.window.max_tokens)} tokens, ${session.window.compression_strategy}; summary covers turns up to ${session.window.summarized_through}`,
+    ],
     ['Request id', answer.request_id],
   ];
   for (const [k, v] of rows) facts.append(el('dt', { text: k }), el('dd', { text: v }));
@@ -110,7 +126,13 @@ function renderBudget(report) {
   const budget = report.budget_tokens;
   const segment = (cls, tokens, label) => {
     if (tokens <= 0) return;
-    total.append(el('span', { class: `seg ${cls}`, style: { width: `${pct(tokens, budget)}%` }, title: `${label}: ${fmt(tokens)} tokens` }));
+    total.append(
+      el('span', {
+        class: `seg ${cls}`,
+        style: { width: `${pct(tokens, budget)}%` },
+        title: `${label}: ${fmt(tokens)} tokens`,
+      }),
+    );
     legend.append(el('li', {}, el('span', { class: `swatch ${cls}` }), `${label} ${fmt(tokens)}`));
   };
   segment('frame', report.frame_tokens, 'Frame');
@@ -150,7 +172,9 @@ function renderRendered(rendered) {
   $('rendered-text').textContent = rendered.text;
   const box = $('rendered-messages');
   box.replaceChildren(
-    ...rendered.messages.map((m) => el('article', { class: `message role-${m.role}` }, el('h3', { text: m.role }), el('pre', { text: m.content }))),
+    ...rendered.messages.map((m) =>
+      el('article', { class: `message role-${m.role}` }, el('h3', { text: m.role }), el('pre', { text: m.content })),
+    ),
   );
 }
 
@@ -169,7 +193,12 @@ function renderDropped(report, previews) {
         'tr',
         {},
         el('td', { text: SECTION_LABELS[d.section] ?? d.section }),
-        el('td', {}, el('code', { class: `reason reason-${d.reason}`, title: REASONS[d.reason] ?? '', text: d.reason }), el('span', { class: 'muted', text: ` ${REASONS[d.reason] ?? ''}` })),
+        el(
+          'td',
+          {},
+          el('code', { class: `reason reason-${d.reason}`, title: REASONS[d.reason] ?? '', text: d.reason }),
+          el('span', { class: 'muted', text: ` ${REASONS[d.reason] ?? ''}` }),
+        ),
         el('td', { class: 'num', text: d.score.toFixed(3) }),
         el('td', { class: 'num', text: fmt(d.tokens) }),
         el('td', { class: 'item', text: item }),
@@ -189,7 +218,9 @@ function renderCompactions(list) {
         'li',
         { class: 'compaction' },
         el('time', { datetime: c.created_at, text: when(c.created_at) }),
-        el('div', { class: 'what' },
+        el(
+          'div',
+          { class: 'what' },
           el('strong', { text: `${c.strategy}` }),
           ` (${c.reason}) folded turns ${c.from_sequence}–${c.through_sequence} (${c.turn_count} turns): `,
           el('span', { class: 'tokens', text: `${fmt(c.tokens_before)} → ${fmt(c.tokens_after)} tokens (${ratio})` }),
@@ -256,7 +287,8 @@ async function inspect(event) {
     setStatus(`Context of ${fmt(answer.token_count)} tokens for session “${session}”.`, 'ok');
   } catch (err) {
     $('results').hidden = true;
-    if (err instanceof ApiFailure) setStatus(`${err.code}: ${err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`, 'error');
+    if (err instanceof ApiFailure)
+      setStatus(`${err.code}: ${err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`, 'error');
     else setStatus(`Could not reach the API: ${err.message}`, 'error');
   } finally {
     button.disabled = false;

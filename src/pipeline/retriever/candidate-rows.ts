@@ -1,7 +1,7 @@
 // Candidate rows (a turn with its lexemes) remembered in this process for sessions read from the database (ADR 0011):
 // a stored turn never changes, so a query reads only rows it has not seen. Bounded by bytes, least recently used out.
 import { defaults } from '../../config/tuning.js';
-import type { CandidateRow } from './types.js';
+import { positionOf, type CandidateRow } from './types.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 /** Per turn (the part is its sequence); the size of an entry is its estimated bytes. */
@@ -34,5 +34,5 @@ export function lookupRows(s: MemoSession, sequences: readonly number[]): { know
 }
 
 export function rememberRows(s: MemoSession, rows: readonly CandidateRow[]): void {
-  for (const row of rows) held.set(s, String(row.turn.sequence), row, estimate(row));
+  for (const row of rows) held.set(s, String(positionOf(row.turn)), row, estimate(row));
 }

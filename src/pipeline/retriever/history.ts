@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
 import type { QueryTerm } from './rank.js';
-import type { HistoryCandidates, TimeRange, TurnSource } from './types.js';
+import { positionOf, type HistoryCandidates, type TimeRange, type TurnSource } from './types.js';
 
 export interface HistoryOptions {
   range?: TimeRange | undefined;
@@ -57,7 +57,7 @@ export async function queryLexemes(store: Store, query: string, maxTerms: number
  * the turns around them are read.
  */
 export async function historyCandidates(
-  source: TurnSource,
+  source: Pick<TurnSource, 'matches' | 'rows'>,
   store: Store,
   query: string,
   opts: HistoryOptions,
@@ -68,7 +68,10 @@ export async function historyCandidates(
   const radius = opts.radius ?? defaults.history.neighbourRadius;
   const prefixMin = opts.prefixMin ?? defaults.history.prefixMinLength;
 
-  const lexemes = (await queryLexemes(store, query, maxTerms)).map((lexeme) => ({ lexeme, prefix: [...lexeme].length >= prefixMin }));
+  const lexemes = (await queryLexemes(store, query, maxTerms)).map((lexeme) => ({
+    lexeme,
+    prefix: [...lexeme].length >= prefixMin,
+  }));
   const matches = await source.matches(lexemes, perTerm, opts.range);
   const terms: QueryTerm[] = lexemes.map((l, i) => ({ lexeme: l.lexeme, df: matches[i]?.length ?? 0 }));
   const hitsBySequence = new Map<number, number[]>();
@@ -102,17 +105,21 @@ export async function historyCandidates(
     for (let d = -1; d <= 1; d++) if (s + d > 0) wanted.add(s + d);
   }
 
-  const rows = await source.rows([...wanted].sort((a, b) => a - b), opts.range);
+  const rows = await source.rows(
+    [...wanted].sort((a, b) => a - b),
+    opts.range,
+  );
   return {
     terms,
     candidates: rows.map(({ turn, lexemes, speakerLexemes }) => ({
       id: turn.id,
-      sequence: turn.sequence,
+      sequence: positionOf(turn),
+      ...(turn.session_id === undefined ? {} : { session: turn.session_id }),
       createdAt: turn.created_at,
       content: turn.content,
       lexemes,
       speakerLexemes,
-      seed: seedSet.has(turn.sequence),
+      seed: seedSet.has(positionOf(turn)),
       turn,
     })),
   };

@@ -22,6 +22,8 @@ export interface MeaningSession {
   id: string;
   created_at: string;
   last_sequence: number;
+  /** Set when this is a user's history read as one session (./user-history.ts): its id. */
+  history_id?: string;
 }
 
 /** A query as it is searched: with the likely spellings of the words the bundled word table does not know. */
@@ -46,12 +48,26 @@ export async function meaningSeeds(
   const source = sharedConversation(turns);
   try {
     const nearest = (share: number) =>
-      vectorSeeds({ store: ctx.store, embedder, source, session: { ...session, tenantId: ctx.tenantId }, query: body.query!, count: Math.round(seeds * share) });
+      vectorSeeds({
+        store: ctx.store,
+        embedder,
+        source,
+        session: { ...session, tenantId: ctx.tenantId },
+        query: body.query!,
+        count: Math.round(seeds * share),
+      });
     if (embedder.stored) return await nearest(defaults.vectors.seedShare);
     if (!hasWords(embedder) || body.time_range) return { seeds: [] };
     // The bundled word vectors: turns related word by word, and turns near as whole sentences.
     const [byWords, bySentence] = await Promise.all([
-      semanticSeeds({ source, words: embedder.words, tenantId: ctx.tenantId, session, query: body.query, count: Math.round(seeds * defaults.semantic.seedShare) }),
+      semanticSeeds({
+        source,
+        words: embedder.words,
+        tenantId: ctx.tenantId,
+        session,
+        query: body.query,
+        count: Math.round(seeds * defaults.semantic.seedShare),
+      }),
       nearest(defaults.vectors.localSeedShare),
     ]);
     return { ...bySentence, seeds: [...new Set([...bySentence.seeds, ...byWords])] };

@@ -31,15 +31,22 @@ export async function recallMemories(
   tsQuery: string | undefined,
   limit = 20,
 ): Promise<MemoryRow[]> {
+  // Only current memories: one superseded or closed (valid_to set) stays stored for audit, never recalled.
   const rows = tsQuery
     ? await store.query<MemoryRow>(sql`
-        SELECT id, content, scope, kind, importance, token_count, ts_rank_cd(tsv, q) AS score
+        SELECT id, content, scope, kind, importance, token_count, origin, valid_from, ts_rank_cd(tsv, q) AS score
         FROM memories, to_tsquery('english', ${tsQuery}) AS q
-        WHERE ${visibleMemories(tenantId, owner)} AND (tsv @@ q OR kind = 'constraint')
+        WHERE ${visibleMemories(tenantId, owner)} AND valid_to IS NULL AND (tsv @@ q OR kind = 'constraint')
         ORDER BY (tsv @@ q) DESC, score DESC, importance DESC LIMIT ${limit}`)
     : await store.query<MemoryRow>(sql`
-        SELECT id, content, scope, kind, importance, token_count, importance AS score
-        FROM memories WHERE ${visibleMemories(tenantId, owner)}
+        SELECT id, content, scope, kind, importance, token_count, origin, valid_from, importance AS score
+        FROM memories WHERE ${visibleMemories(tenantId, owner)} AND valid_to IS NULL
         ORDER BY importance DESC, updated_at DESC LIMIT ${limit}`);
-  return rows.map((r) => ({ ...r, importance: Number(r.importance), token_count: Number(r.token_count), score: Number(r.score) }));
+  return rows.map((r) => ({
+    ...r,
+    importance: Number(r.importance),
+    token_count: Number(r.token_count),
+    score: Number(r.score),
+    ...(r.valid_from ? { valid_from: new Date(r.valid_from).toISOString() } : {}),
+  }));
 }

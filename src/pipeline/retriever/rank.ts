@@ -7,7 +7,10 @@ import { matchesCues, type TimeCues } from './temporal.js';
 
 export interface Candidate {
   id: string;
+  /** Its place in the source searched (a session, or a user's history of many sessions). */
   sequence: number;
+  /** Its session, when the source holds several: neighbours and episodes never cross sessions. */
+  session?: string;
   /** ISO 8601. */
   createdAt: string;
   content: string;
@@ -74,6 +77,10 @@ export interface RankInput {
 /** Episodes group turns by calendar day (UTC): a conversation's sitting, or an agent's working day. */
 export const episodeOf = (iso: string) => iso.slice(0, 10);
 
+/** A candidate's episode: the turns of its day in its session. */
+const episodeKey = (c: Candidate) =>
+  c.session === undefined ? episodeOf(c.createdAt) : `${c.session}\u0000${episodeOf(c.createdAt)}`;
+
 const idf = (n: number, df: number) => Math.log(1 + (Math.max(n, df) - df + 0.5) / (df + 0.5));
 
 /**
@@ -127,7 +134,8 @@ export function rankSignals(input: RankInput): Signals[] {
     const variants = new Map<string, number>([[t.lexeme, 1]]);
     if (!speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength) {
       const after = firstIndex(vocabulary.length, (i) => vocabulary[i]! > t.lexeme);
-      for (let i = after; i < vocabulary.length && vocabulary[i]!.startsWith(t.lexeme); i++) variants.set(vocabulary[i]!, w.variant);
+      for (let i = after; i < vocabulary.length && vocabulary[i]!.startsWith(t.lexeme); i++)
+        variants.set(vocabulary[i]!, w.variant);
     }
     return { ...t, idf: idf(n, t.df), variants, speaker: speakers.has(t.lexeme) };
   });
@@ -146,7 +154,8 @@ export function rankSignals(input: RankInput): Signals[] {
     let s = 0;
     terms.forEach((t, k) => {
       const f = frequency[k]!;
-      if (f > 0 && !(skipSpeakers && t.speaker)) s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
+      if (f > 0 && !(skipSpeakers && t.speaker))
+        s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
     });
     return s;
   };
@@ -161,7 +170,7 @@ export function rankSignals(input: RankInput): Signals[] {
   // episode has both speakers).
   const episodes = new Map<string, { tf: Map<string, number>; length: number }>();
   for (const c of cands) {
-    const key = episodeOf(c.createdAt);
+    const key = episodeKey(c);
     let e = episodes.get(key);
     if (!e) episodes.set(key, (e = { tf: new Map(), length: 0 }));
     for (const [lexeme, f] of c.lexemes.tf) e.tf.set(lexeme, (e.tf.get(lexeme) ?? 0) + f);
@@ -172,7 +181,12 @@ export function rankSignals(input: RankInput): Signals[] {
     const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
     let best = 0;
     for (const [key, e] of episodes) {
-      const s = bm25(terms.map((t) => termFrequency(e.tf, t.variants)), e.length, avg, true);
+      const s = bm25(
+        terms.map((t) => termFrequency(e.tf, t.variants)),
+        e.length,
+        avg,
+        true,
+      );
       episodeScore.set(key, s);
       if (s > best) best = s;
     }
@@ -187,7 +201,7 @@ export function rankSignals(input: RankInput): Signals[] {
   const own = cands.map((c, i) => {
     let s = lexical[i]!;
     if (s === 0) return 0;
-    s *= 1 + w.episode * (episodeScore.get(episodeOf(c.createdAt)) ?? 0);
+    s *= 1 + w.episode * (episodeScore.get(episodeKey(c)) ?? 0);
     if (byNamed[i]) s *= 1 + w.speaker;
     if (cued[i]) s *= 1 + w.time;
     if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * recounting[i]!;
@@ -196,8 +210,10 @@ export function rankSignals(input: RankInput): Signals[] {
 
   // Adjacency within an episode: neighbours inherit a share of a hit's score; a question's successor inherits more.
   const adjacent = (i: number, j: number) =>
-    j >= 0 && j < cands.length && Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
-    episodeOf(cands[j]!.createdAt) === episodeOf(cands[i]!.createdAt);
+    j >= 0 &&
+    j < cands.length &&
+    Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
+    episodeKey(cands[j]!) === episodeKey(cands[i]!);
   const score = own.map((s, i) => {
     let best = s;
     const inherit = (j: number, share: number) => {
@@ -222,7 +238,7 @@ export function rankSignals(input: RankInput): Signals[] {
       lexical: lexical[i]!,
       own: own[i]!,
       score: score[i]!,
-      episode: episodeScore.get(episodeOf(candidate.createdAt)) ?? 0,
+      episode: episodeScore.get(episodeKey(candidate)) ?? 0,
       namedSpeaker: byNamed[i]!,
       nameOnly: onlyName[i]!,
       informativeness: recounting[i]!,
@@ -230,7 +246,7 @@ export function rankSignals(input: RankInput): Signals[] {
       neighbours: { prev: near(i, i - 1), next: near(i, i + 1), prev2: near(i, i - 2), next2: near(i, i + 2) },
       answers: adjacent(i, i - 1) && asks[i - 1]!,
       question: asks[i]!,
-      opensEpisode: !prev || episodeOf(prev.createdAt) !== episodeOf(candidate.createdAt),
+      opensEpisode: !prev || episodeKey(prev) !== episodeKey(candidate),
       termShare: nonName.length ? matched.length / nonName.length : 0,
       idfShare: queryIdf > 0 ? matched.reduce((s, t) => s + t.idf, 0) / queryIdf : 0,
       rarestIdf: maxIdf > 0 && matched.length ? Math.max(...matched.map((t) => t.idf)) / maxIdf : 0,

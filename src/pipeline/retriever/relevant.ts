@@ -7,7 +7,7 @@ import { dropNearDuplicates } from './dedup.js';
 import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
 import { rankSignals, type QueryTerm, type RankWeights } from './rank.js';
-import { timeCues } from './temporal.js';
+import { asksAboutNow, timeCues } from './temporal.js';
 import { embeddedText, type KnownVectors } from './vector-seeds.js';
 
 export interface RankedTurn {
@@ -42,7 +42,12 @@ const VECTOR_CACHE_MAX = 50_000;
  * Vectors of the query (unless the caller has it: `knownQuery`) and of the turns, the cached ones reused and the rest
  * embedded in one call.
  */
-async function vectorsFor(embedder: Embedder, query: string | undefined, turns: readonly HistoryCandidate[], knownQuery?: Float32Array) {
+async function vectorsFor(
+  embedder: Embedder,
+  query: string | undefined,
+  turns: readonly HistoryCandidate[],
+  knownQuery?: Float32Array,
+) {
   const key = (id: string) => `${embedder.model}\u0000${id}`;
   // This call's vectors, kept apart from the process-wide cache, which may be cleared below.
   const local = new Map<string, Float32Array>();
@@ -54,7 +59,10 @@ async function vectorsFor(embedder: Embedder, query: string | undefined, turns: 
   }
   const embedQuery = query !== undefined && !knownQuery;
   // By meaning, a turn is who said what (embeddedText); by spelling, only what was said.
-  const texts = [...(embedQuery ? [query] : []), ...missing.map((t) => (embedder.semantic ? embeddedText(t.turn) : t.content))];
+  const texts = [
+    ...(embedQuery ? [query] : []),
+    ...missing.map((t) => (embedder.semantic ? embeddedText(t.turn) : t.content)),
+  ];
   const fresh = texts.length ? await embedder.embed(texts) : [];
   const offset = embedQuery ? 1 : 0;
   missing.forEach((t, i) => local.set(t.id, fresh[i + offset]!));
@@ -110,14 +118,41 @@ export async function relevantFacts(input: RelevantInput): Promise<CandidateFact
   }
   return signals.map((s) => {
     const c = s.candidate as HistoryCandidate;
-    return { signals: s, seed: c.seed, meaningSeed: input.meaningSeeds?.has(c.sequence) ?? false, cosine: cosine.get(c.id), tokens: lineTokens(c) };
+    return {
+      signals: s,
+      seed: c.seed,
+      meaningSeed: input.meaningSeeds?.has(c.sequence) ?? false,
+      cosine: cosine.get(c.id),
+      tokens: lineTokens(c),
+    };
+  });
+}
+
+/**
+ * Facts that change: when the query asks how things are now, the candidates of a user's several sessions weigh by how
+ * late their session is (its rank among the candidates' sessions, the latest 1): a probability is scaled by
+ * e^(−k·(1 − rank)), so what was said last outranks what it may have replaced. Candidates of one session stand.
+ */
+function latestSessionsFirst(facts: readonly CandidateFacts[], p: readonly number[]): number[] {
+  const first = new Map<string, number>();
+  for (const f of facts) {
+    const { session, sequence } = f.signals.candidate;
+    if (session !== undefined && sequence < (first.get(session) ?? Infinity)) first.set(session, sequence);
+  }
+  if (first.size < 2) return [...p];
+  const order = [...first].sort((a, b) => a[1] - b[1]).map(([s]) => s);
+  const rank = new Map(order.map((s, i) => [s, i / (order.length - 1)]));
+  return facts.map((f, i) => {
+    const r = f.signals.candidate.session === undefined ? 1 : rank.get(f.signals.candidate.session)!;
+    return p[i]! * Math.exp(-defaults.history.presentRecency * (1 - r));
   });
 }
 
 export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
   const facts = await relevantFacts(input);
   if (facts.length === 0) return [];
-  const p = probabilities(ranker.model, featureRows(facts));
+  const fitted = probabilities(ranker.model, featureRows(facts));
+  const p = asksAboutNow(input.query) ? latestSessionsFirst(facts, fitted) : fitted;
   // Most expected evidence per token first; ties: the newer turn.
   const out: RankedTurn[] = facts
     .map((f, i) => ({ candidate: f.signals.candidate as HistoryCandidate, score: p[i]!, value: p[i]! / f.tokens }))
@@ -141,7 +176,11 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
     return keys;
   };
   const compared = out.slice(0, defaults.history.embedTop);
-  const vectors = await vectorsFor(spelling, undefined, comparedOnly(compared, rarest).map((r) => r.candidate));
+  const vectors = await vectorsFor(
+    spelling,
+    undefined,
+    comparedOnly(compared, rarest).map((r) => r.candidate),
+  );
   const { duplicates } = dropNearDuplicates(
     compared,
     (a, b) => {

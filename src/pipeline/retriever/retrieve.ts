@@ -9,10 +9,18 @@ import { recallMemories } from './memories.js';
 import { rankRelevant, type RankedTurn } from './relevant.js';
 import { snapshotFits, snapshotTurnSource, type SnapshotSession } from './snapshot.js';
 import { sqlTurnSource } from './sql-source.js';
-import type { HistoryCandidates, MemoryRow, StructuralCandidates, TurnSource } from './types.js';
+import type { HistoryCandidates, MemoryRow, StructuralCandidates, TurnRow, TurnSource } from './types.js';
+import {
+  earlierSessions,
+  historySession,
+  historySource,
+  recalledHistory,
+  type EarlierSessions,
+  type HistoryOwner,
+} from './user-history.js';
 
 /** What retrieval reads of the request's session row. */
-export interface QuerySession extends SnapshotSession, MeaningSession {
+export interface QuerySession extends SnapshotSession, MeaningSession, HistoryOwner {
   user_id: string | null;
   agent_id: string | null;
   agent_groups: string[];
@@ -20,7 +28,7 @@ export interface QuerySession extends SnapshotSession, MeaningSession {
 
 type RetrieveBody = Pick<
   QueryContextBody,
-  'query' | 'budget_tokens' | 'reserve_tokens' | 'time_range' | 'recent_turns'
+  'query' | 'budget_tokens' | 'reserve_tokens' | 'time_range' | 'recent_turns' | 'history_scope'
 >;
 
 export interface Retrieved {
@@ -32,6 +40,10 @@ export interface Retrieved {
   memories: MemoryRow[];
   /** Seeds by meaning, still running beside the lexical reads when they are done; the ranking awaits them. */
   meaning: Promise<MeaningSeeds> | undefined;
+  /** Turns in what relevant history was searched in: the session, or its user's history. */
+  searched: number;
+  /** The constraints and tasks of the user's other sessions, when the query recalls the user's history. */
+  past: EarlierSessions | undefined;
 }
 
 /** The structural candidates, relevant-history candidates and memories of a query, read at once. */
@@ -40,37 +52,66 @@ export async function retrieve(ctx: Ctx, session: QuerySession, body: RetrieveBo
   const query = body.query && searchText(ctx, body.query);
   const tsQuery = toTsQuery(query);
   const noHistory: HistoryCandidates = { terms: [], candidates: [] };
-  const source = await turnSource(ctx, session);
-  const meaning = query && tsQuery ? meaningSeeds(ctx, session, { ...body, query }, source) : undefined;
-  const [structural, history, memories] = await Promise.all([
-    source.structural(body.recent_turns, body.time_range),
+  const recalled = recalledHistory(session, body.history_scope);
+  const [source, history] = await Promise.all([turnSource(ctx, session), recalled && historySource(ctx, recalled)]);
+  // Relevant history is searched in the user's history (every session of the user with this agent) when the query
+  // recalls it, as in one session; the session's own turns are among it.
+  const searched: { source: Pick<TurnSource, 'matches' | 'rows' | 'conversation'>; as: MeaningSession } =
+    recalled && history ? { source: history, as: historySession(recalled) } : { source, as: session };
+  const meaning = query && tsQuery ? meaningSeeds(ctx, searched.as, { ...body, query }, searched.source) : undefined;
+  const structural = source.structural(body.recent_turns, body.time_range);
+  const [own, candidates, memories, past] = await Promise.all([
+    structural,
     query && tsQuery
-      ? historyCandidates(source, ctx.store, query, {
+      ? historyCandidates(searched.source, ctx.store, query, {
           range: body.time_range,
-          totalTurns: session.last_sequence,
+          totalTurns: searched.as.last_sequence,
           seeds: seedsFor(body.budget_tokens - body.reserve_tokens),
           extraSeeds: meaning?.then((m) => m.seeds),
         })
       : noHistory,
-    recallMemories(ctx.store, ctx.tenantId, {
-      sessionId: session.id,
-      userId: session.user_id,
-      agentId: session.agent_id,
-      agentGroups: session.agent_groups,
-    }, tsQuery),
+    recallMemories(
+      ctx.store,
+      ctx.tenantId,
+      {
+        sessionId: session.id,
+        userId: session.user_id,
+        agentId: session.agent_id,
+        agentGroups: session.agent_groups,
+      },
+      tsQuery,
+    ),
+    history && structural.then((s) => earlierSessions(ctx, session, history, s.system)),
   ]);
-  return { query, source, structural, history, memories, meaning };
+  // The turn that asks the query is no evidence for it, and as the best match of every term it would set the scale
+  // every other candidate's scores are taken relative to.
+  const asking = askingTurn(own, body.query);
+  const relevant = asking
+    ? { ...candidates, candidates: candidates.candidates.filter((c) => c.id !== asking.id) }
+    : candidates;
+  const turns = searched.as.last_sequence;
+  return { query, source, structural: own, history: relevant, memories, meaning, past, searched: turns };
 }
 
+/** The session's newest turn when it is the query itself: a user's message the caller asks the context for. */
+export function askingTurn(structural: StructuralCandidates, query: string | undefined): TurnRow | undefined {
+  const t = structural.recent[0];
+  return t && query !== undefined && t.role === 'user' && t.content.trim() === query.trim() ? t : undefined;
+}
+
+/** The ranked turns of the session itself (the others are its user's other sessions'). */
+export const ownTurns = (ranked: readonly RankedTurn[], sessionId: string): RankedTurn[] =>
+  ranked.filter((r) => r.candidate.turn.session_id === undefined || r.candidate.turn.session_id === sessionId);
+
 /** Relevant-history candidates in ranked order (none without a query), once the seeds by meaning are in. */
-export async function rankHistory(ctx: Ctx, session: QuerySession, found: Retrieved): Promise<RankedTurn[]> {
+export async function rankHistory(ctx: Ctx, found: Retrieved): Promise<RankedTurn[]> {
   const meant = await found.meaning;
   return found.query
     ? await rankRelevant({
         query: found.query,
         terms: found.history.terms,
         candidates: found.history.candidates,
-        totalTurns: session.last_sequence,
+        totalTurns: found.searched,
         // A model that just failed the search is not asked again for the ranking: lexical signals only.
         embedder: meant?.failed ? undefined : ctx.embedder,
         logger: ctx.logger,
@@ -84,7 +125,12 @@ export async function rankHistory(ctx: Ctx, session: QuerySession, found: Retrie
 export async function turnSource(ctx: Ctx, session: QuerySession): Promise<TurnSource> {
   if (snapshotFits(session, ctx.env.CONTEXT_SESSION_COPY_MAX_TURNS)) {
     try {
-      return await snapshotTurnSource(ctx.store, ctx.tenantId, session, ctx.env.CONTEXT_SESSION_COPY_MAX_MB * 1_000_000);
+      return await snapshotTurnSource(
+        ctx.store,
+        ctx.tenantId,
+        session,
+        ctx.env.CONTEXT_SESSION_COPY_MAX_MB * 1_000_000,
+      );
     } catch (err) {
       ctx.logger.warn('session copy failed; reading the database', { error: (err as Error).message });
     }

@@ -3,14 +3,30 @@
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
-import { candidateRow, FAR_CALLS, NEAR_CALLS, speakerLexemes, SYSTEM_TURNS, turnColumns } from './sql-source.js';
-import type { CandidateRow, StructuralCandidates, TimeRange, TurnRow, TurnSource } from './types.js';
+import { firstIndex } from '../sorted.js';
+import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemes, SYSTEM_TURNS } from './sql-source.js';
+import {
+  memoIdOf,
+  positionOf,
+  type CandidateRow,
+  type HistorySource,
+  type StructuralCandidates,
+  type TimeRange,
+  type TurnRow,
+  type TurnScope,
+  type TurnSource,
+} from './types.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 interface Snapshot {
-  /** Turns in sequence order; `turns[i].turn.sequence` is i + 1 (sequences are gap-free from 1). */
-  turns: (CandidateRow & { at: number })[];
-  /** Lexeme → sequences of the turns that contain it, ascending. */
+  /**
+   * Turns in order of position (`pos`: the sequence in a session, gap-free from 1, so `turns[i].pos` is i + 1; the
+   * history sequence in a user's history, where a deleted session leaves gaps).
+   */
+  turns: (CandidateRow & { at: number; pos: number })[];
+  /** The highest position read: every turn up to it is held. */
+  upTo: number;
+  /** Lexeme → positions of the turns that contain it, ascending. */
   postings: Map<string, number[]>;
   /** The postings' lexemes in order, for prefix lookups; rebuilt on the first lookup after a new lexeme arrives. */
   sortedLexemes?: string[];
@@ -30,7 +46,7 @@ const kindsOf = (t: TurnRow): Kind[] => {
   return [t.role];
 };
 
-/** One entry per session; its size is the copy's estimated bytes. The byte bound is the caller's (see `hold`). */
+/** One entry per session or user history; its size is the copy's estimated bytes, its byte bound the caller's. */
 const snapshots = new SessionMemo<Snapshot>((sessions) => sessions <= defaults.snapshot.sessionsKept);
 
 /** A held turn's size: its text (two bytes a character) and about 1.5 KB of row, lexeme map and index entries. */
@@ -67,53 +83,77 @@ export function forgetSnapshot(tenantId: string, sessionId: string): void {
  */
 function hold(s: MemoSession, snap: Snapshot, maxBytes: number) {
   const { sessionsKept } = defaults.snapshot;
-  snapshots.set(s, '', snap, snap.bytes, (sessions, bytes) => sessions <= sessionsKept && (bytes <= maxBytes || sessions <= 1));
+  snapshots.set(
+    s,
+    '',
+    snap,
+    snap.bytes,
+    (sessions, bytes) => sessions <= sessionsKept && (bytes <= maxBytes || sessions <= 1),
+  );
 }
 
+const emptySnapshot = (): Snapshot => ({
+  turns: [],
+  upTo: 0,
+  postings: new Map(),
+  bytes: 0,
+  kinds: { system: [], user: [], tool: [], calls: [] },
+});
+
 /**
- * The session's turns up to at least its last sequence, read from the database only where the copy lacks them. A
- * copy may hold turns written after this request read its session row; readers look only at the first
- * `last_sequence`.
+ * The scope's turns up to at least its last position, read from the database only where the copy lacks them. A copy
+ * may hold turns written after this request read its session row; readers look only at the first `last_sequence`.
  */
-async function snapshotOf(store: Store, tenantId: string, session: SnapshotSession, maxBytes: number): Promise<Snapshot> {
-  const key: MemoSession = { tenantId, id: session.id, created_at: session.created_at };
+async function snapshotOf(
+  store: Store,
+  tenantId: string,
+  scope: TurnScope,
+  session: SnapshotSession,
+  maxBytes: number,
+): Promise<Snapshot> {
+  const key: MemoSession = { tenantId, id: memoIdOf(scope), created_at: session.created_at };
   const known = snapshots.peek(key);
-  if (known && known.turns.length >= session.last_sequence) {
+  if (known && known.upTo >= session.last_sequence) {
     hold(key, known, maxBytes);
     return known;
   }
-  const from = known?.turns.length ?? 0;
+  const from = known?.upTo ?? 0;
+  const { where, pos, columns } = scopeSql(tenantId, scope);
   const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
-    SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+    SELECT ${columns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
     FROM turns
-    WHERE tenant_id = ${tenantId} AND session_id = ${session.id} AND sequence > ${from} AND sequence <= ${session.last_sequence}
-    ORDER BY sequence`);
+    WHERE ${where} AND ${pos} > ${from} AND ${pos} <= ${session.last_sequence}
+    ORDER BY ${pos}`);
   // Extended in place: readers look only at the turns their session row counts, and appending happens at once
   // (no await in between). Another request may have extended the copy meanwhile; the rows it added are skipped.
   const current = snapshots.peek(key);
-  const snap: Snapshot =
-    current && current.turns.length >= from
-      ? current
-      : (known ?? { turns: [], postings: new Map(), bytes: 0, kinds: { system: [], user: [], tool: [], calls: [] } });
+  const snap: Snapshot = current && current.upTo >= from ? current : (known ?? emptySnapshot());
   for (const r of rows) {
     const row = candidateRow(r);
-    if (row.turn.sequence <= snap.turns.length) continue;
-    // Sequences are gap-free from 1; anything else cannot be placed, and the database is read instead.
-    if (row.turn.sequence !== snap.turns.length + 1) throw new Error(`turn ${row.turn.sequence} does not follow ${snap.turns.length} in the session copy`);
+    const p = positionOf(row.turn);
+    if (p <= snap.upTo) continue;
+    // A session's sequences are gap-free from 1; anything else cannot be placed, and the database is read instead.
+    if (scope.kind === 'session' && p !== snap.upTo + 1)
+      throw new Error(`turn ${p} does not follow ${snap.upTo} in the session copy`);
     Object.freeze(row.turn.tool_calls);
-    snap.turns.push(Object.freeze({ ...row, turn: Object.freeze(row.turn), at: Date.parse(row.turn.created_at) }));
+    const at = Date.parse(row.turn.created_at);
+    snap.turns.push(Object.freeze({ ...row, turn: Object.freeze(row.turn), at, pos: p }));
+    snap.upTo = p;
     snap.bytes += estimate(row.turn.content);
     for (const kind of kindsOf(row.turn)) snap.kinds[kind].push(snap.turns.length - 1);
     for (const lexeme of row.lexemes.tf.keys()) {
       const list = snap.postings.get(lexeme);
-      if (list) list.push(row.turn.sequence);
+      if (list) list.push(p);
       else {
-        snap.postings.set(lexeme, [row.turn.sequence]);
+        snap.postings.set(lexeme, [p]);
         snap.sortedLexemes = undefined;
       }
     }
   }
-  if (snap.turns.length < session.last_sequence) throw new Error(`the session copy holds ${snap.turns.length} of ${session.last_sequence} turns`);
+  if (scope.kind === 'session' && snap.upTo < session.last_sequence)
+    throw new Error(`the session copy holds ${snap.upTo} of ${session.last_sequence} turns`);
+  // A history's turns up to its last position were all written when its row was read: gaps are deleted sessions'.
+  snap.upTo = Math.max(snap.upTo, session.last_sequence);
   hold(key, snap, maxBytes);
   return snap;
 }
@@ -127,7 +167,8 @@ const inRange = (range: TimeRange | undefined) => {
 /** The newest `limit` items before index `end` that pass, newest first. */
 function newest<T>(items: readonly T[], end: number, limit: number, pass: (t: T) => boolean): T[] {
   const out: T[] = [];
-  for (let i = Math.min(end, items.length) - 1; i >= 0 && out.length < limit; i--) if (pass(items[i]!)) out.push(items[i]!);
+  for (let i = Math.min(end, items.length) - 1; i >= 0 && out.length < limit; i--)
+    if (pass(items[i]!)) out.push(items[i]!);
   return out;
 }
 
@@ -148,6 +189,13 @@ function lexemesWithPrefix(snap: Snapshot, prefix: string): string[] {
   return out;
 }
 
+/** How many held turns are at or before position `p` (with no gaps, `p` itself). */
+function countUpTo(snap: Snapshot, p: number): number {
+  const turns = snap.turns;
+  if (p >= 1 && p <= turns.length && turns[p - 1]!.pos === p) return p;
+  return firstIndex(turns.length, (i) => turns[i]!.pos > p);
+}
+
 /** Reads a small session from this process's copy, brought up to date with one read of its newer turns. */
 export async function snapshotTurnSource(
   store: Store,
@@ -155,25 +203,48 @@ export async function snapshotTurnSource(
   session: SnapshotSession,
   maxBytes = 96_000_000,
 ): Promise<TurnSource> {
-  const snap = await snapshotOf(store, tenantId, session, maxBytes);
+  return copySource(await snapshotOf(store, tenantId, { kind: 'session', id: session.id }, session, maxBytes), session);
+}
+
+/** Reads a small user's history from this process's copy (`history`: the history as its memos key it). */
+export async function snapshotHistorySource(
+  store: Store,
+  tenantId: string,
+  historyId: string,
+  history: SnapshotSession,
+  maxBytes = 96_000_000,
+): Promise<HistorySource> {
+  return copySource(await snapshotOf(store, tenantId, { kind: 'history', id: historyId }, history, maxBytes), history);
+}
+
+function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & HistorySource {
   // The session as this request saw it: turns appended since by other requests are not looked at.
-  const end = session.last_sequence;
+  const last = session.last_sequence;
   const turns = snap.turns;
+  const end = countUpTo(snap, last);
   type Held = (typeof turns)[number];
-  const at = (sequence: number): Held | undefined => (sequence >= 1 && sequence <= end ? turns[sequence - 1] : undefined);
+  const at = (p: number): Held | undefined => {
+    if (p < 1 || p > last) return undefined;
+    const direct = turns[p - 1];
+    if (direct?.pos === p) return direct;
+    const i = firstIndex(turns.length, (k) => turns[k]!.pos >= p);
+    return turns[i]?.pos === p ? turns[i] : undefined;
+  };
   // The turns of one kind (indexes ascending, see Snapshot.kinds) this request sees, newest or oldest first.
   const newestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] =>
     newest(indexes, indexes.length, limit, (i) => i < end && pass(turns[i]!)).map((i) => turns[i]!);
   const oldestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] => {
     const out: Held[] = [];
-    for (let k = 0; k < indexes.length && indexes[k]! < end && out.length < limit; k++) if (pass(turns[indexes[k]!]!)) out.push(turns[indexes[k]!]!);
+    for (let k = 0; k < indexes.length && indexes[k]! < end && out.length < limit; k++)
+      if (pass(turns[indexes[k]!]!)) out.push(turns[indexes[k]!]!);
     return out;
   };
   return {
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
       const within = inRange(range);
       const role = (r: TurnRow['role'] | 'user-or-assistant') => (t: Held) =>
-        within(t) && (r === 'user-or-assistant' ? t.turn.role === 'user' || t.turn.role === 'assistant' : t.turn.role === r);
+        within(t) &&
+        (r === 'user-or-assistant' ? t.turn.role === 'user' || t.turn.role === 'assistant' : t.turn.role === r);
       const turnsOf = (picked: Held[]) => picked.map((t) => t.turn);
       return {
         recent: turnsOf(newest(turns, end, recentLimit, role('user-or-assistant'))),
@@ -209,8 +280,10 @@ export async function snapshotTurnSource(
 
     async callTurns(results) {
       const near = new Map<number, TurnRow>();
-      for (const sequence of new Set(results.map((r) => r.sequence)))
-        for (const t of newest(turns, Math.min(end, sequence - 1), NEAR_CALLS, (t) => makesCalls(t.turn))) near.set(t.turn.sequence, t.turn);
+      for (const sequence of new Set(results.map((r) => r.sequence))) {
+        const before = countUpTo(snap, Math.min(last, sequence - 1));
+        for (const t of newest(turns, before, NEAR_CALLS, (h) => makesCalls(h.turn))) near.set(t.turn.sequence, t.turn);
+      }
       const nearTurns = [...near.values()].sort((a, b) => b.sequence - a.sequence);
       const found = new Set(nearTurns.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
       const ids = new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)));
@@ -221,9 +294,13 @@ export async function snapshotTurnSource(
 
     async conversation(after) {
       return turns
-        .slice(Math.max(0, after), end)
+        .slice(countUpTo(snap, Math.max(0, after)), end)
         .filter((t) => t.turn.role === 'user' || t.turn.role === 'assistant')
-        .map((t) => ({ sequence: t.turn.sequence, name: t.turn.name, content: t.turn.content }));
+        .map((t) => ({ sequence: t.pos, name: t.turn.name, content: t.turn.content }));
+    },
+
+    async constraints(sessionId, limit) {
+      return newestOf(snap.kinds.system, limit, (t) => t.turn.session_id !== sessionId).map((t) => t.turn);
     },
   };
 }

@@ -6,9 +6,31 @@ import { pgTextArray, type Store } from '../../db/store.js';
 import { parseTsvector } from './lexemes.js';
 import { lookupRows, rememberRows } from './candidate-rows.js';
 import { lookupTerm, rememberTerm, type TermSession } from './term-matches.js';
-import type { CandidateRow, QueryLexeme, StructuralCandidates, TimeRange, TurnRow, TurnSource } from './types.js';
+import {
+  memoIdOf,
+  positionOf,
+  type CandidateRow,
+  type HistorySource,
+  type QueryLexeme,
+  type StructuralCandidates,
+  type TimeRange,
+  type TurnRow,
+  type TurnScope,
+  type TurnSource,
+} from './types.js';
 
-const turnColumnNames = ['id', 'sequence', 'role', 'name', 'content', 'token_count', 'external_id', 'tool_call_id', 'tool_calls', 'created_at'];
+const turnColumnNames = [
+  'id',
+  'sequence',
+  'role',
+  'name',
+  'content',
+  'token_count',
+  'external_id',
+  'tool_call_id',
+  'tool_calls',
+  'created_at',
+];
 export const turnColumns = sql.raw(turnColumnNames.join(', '));
 
 const rangeFilter = (range: TimeRange | undefined): SQL => {
@@ -32,6 +54,9 @@ export function normalizeTurn(r: TurnRow): TurnRow {
     tool_calls: typeof r.tool_calls === 'string' ? JSON.parse(r.tool_calls) : r.tool_calls,
     created_at: new Date(r.created_at).toISOString(),
     score: Number(r.score ?? 0),
+    ...(r.history_sequence === undefined || r.history_sequence === null
+      ? {}
+      : { session_id: r.session_id, history_sequence: Number(r.history_sequence) }),
   };
 }
 
@@ -43,11 +68,35 @@ export const NEAR_CALLS = 3;
 export const FAR_CALLS = 100;
 
 /** The speaker's name as lexemes, space-separated (the `english` configuration, as in the turn's vector). */
-export const speakerLexemes = sql.raw(`array_to_string(tsvector_to_array(to_tsvector('english', coalesce(name, ''))), ' ')`);
+export const speakerLexemes = sql.raw(
+  `array_to_string(tsvector_to_array(to_tsvector('english', coalesce(name, ''))), ' ')`,
+);
 
 /** The query's tsquery text for one lexeme (backslashes never occur: such lexemes are not searched). */
 const tsQueryOf = (l: QueryLexeme) => `'${l.lexeme.replace(/'/g, "''")}'${l.prefix ? ':*' : ''}`;
 const termOf = (l: QueryLexeme) => (l.prefix ? `${l.lexeme}:*` : l.lexeme);
+
+/** How a scope's turns are selected and ordered, and what its rows carry besides the turn's own columns. */
+interface ScopeSql {
+  where: SQL;
+  /** The position column: `sequence` in a session, `history_sequence` in a user's history. */
+  pos: SQL;
+  columns: SQL;
+}
+
+export function scopeSql(tenantId: string, scope: TurnScope): ScopeSql {
+  return scope.kind === 'session'
+    ? {
+        where: sql`tenant_id = ${tenantId} AND session_id = ${scope.id}`,
+        pos: sql.raw('sequence'),
+        columns: turnColumns,
+      }
+    : {
+        where: sql`tenant_id = ${tenantId} AND history_id = ${scope.id}::uuid`,
+        pos: sql.raw('history_sequence'),
+        columns: sql`${turnColumns}, session_id, history_sequence`,
+      };
+}
 
 /**
  * Reads straight from the database, each read bounded by an index. Given the request's session row, per-term matches
@@ -60,23 +109,45 @@ export function sqlTurnSource(
   sessionId: string,
   remember?: { created_at: string; last_sequence: number },
 ): TurnSource {
-  const session = sql`tenant_id = ${tenantId} AND session_id = ${sessionId}`;
-  const memo: TermSession | undefined = remember && { tenantId, id: sessionId, ...remember };
+  return sqlSource(store, tenantId, { kind: 'session', id: sessionId }, remember);
+}
+
+/** A user's history read from the database as one session is (`remember`: the history as its memos key it). */
+export function sqlHistorySource(
+  store: Store,
+  tenantId: string,
+  historyId: string,
+  remember: { created_at: string; last_sequence: number },
+): HistorySource {
+  return sqlSource(store, tenantId, { kind: 'history', id: historyId }, remember);
+}
+
+function sqlSource(
+  store: Store,
+  tenantId: string,
+  scope: TurnScope,
+  remember?: { created_at: string; last_sequence: number },
+): TurnSource & HistorySource {
+  const { where: session, pos, columns } = scopeSql(tenantId, scope);
+  const memo: TermSession | undefined = remember && { tenantId, id: memoIdOf(scope), ...remember };
+  const upTo = memo ? sql`AND ${pos} <= ${memo.last_sequence}` : sql``;
   return {
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
       const where = sql`${session} ${rangeFilter(range)}`;
       const rows = await store.query<TurnRow & { bucket: string }>(sql`
-        (SELECT 'recent' AS bucket, ${turnColumns}, 0 AS score FROM turns
-          WHERE ${where} AND role IN ('user', 'assistant') ORDER BY sequence DESC LIMIT ${recentLimit})
+        (SELECT 'recent' AS bucket, ${columns}, 0 AS score FROM turns
+          WHERE ${where} AND role IN ('user', 'assistant') ORDER BY ${pos} DESC LIMIT ${recentLimit})
         UNION ALL
-        (SELECT 'system', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'system' ORDER BY sequence LIMIT ${SYSTEM_TURNS})
+        (SELECT 'system', ${columns}, 0 FROM turns WHERE ${where} AND role = 'system'
+          ORDER BY ${pos} LIMIT ${SYSTEM_TURNS})
         UNION ALL
-        (SELECT 'tool', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'tool' ORDER BY sequence DESC LIMIT ${toolLimit})
+        (SELECT 'tool', ${columns}, 0 FROM turns WHERE ${where} AND role = 'tool'
+          ORDER BY ${pos} DESC LIMIT ${toolLimit})
         UNION ALL
-        (SELECT 'calls', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
-          ORDER BY sequence DESC LIMIT ${toolLimit})
+        (SELECT 'calls', ${columns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
+          ORDER BY ${pos} DESC LIMIT ${toolLimit})
         UNION ALL
-        (SELECT 'first', ${turnColumns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY sequence LIMIT 1)`);
+        (SELECT 'first', ${columns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY ${pos} LIMIT 1)`);
       const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
       for (const row of rows) {
         const t = normalizeTurn(row);
@@ -101,11 +172,13 @@ export function sqlTurnSource(
       const read = lexemes.flatMap((l, i) => {
         const k = known?.[i];
         if (k?.kind === 'known') return [];
-        const after = k?.kind === 'after' ? sql`AND sequence > ${k.after}` : sql``;
-        const upTo = memo ? sql`AND sequence <= ${memo.last_sequence}` : sql``;
-        return [sql`(SELECT ${i}::int AS ord, string_agg(sequence::text, ',') AS sequences FROM (
-          SELECT sequence FROM turns WHERE ${session} AND tsv @@ ${tsQueryOf(l)}::tsquery ${rangeFilter(range)} ${after} ${upTo}
-          ORDER BY sequence DESC LIMIT ${perTerm}) m)`];
+        const after = k?.kind === 'after' ? sql`AND ${pos} > ${k.after}` : sql``;
+        return [
+          sql`(SELECT ${i}::int AS ord, string_agg(p::text, ',') AS sequences FROM (
+          SELECT ${pos} AS p FROM turns
+          WHERE ${session} AND tsv @@ ${tsQueryOf(l)}::tsquery ${rangeFilter(range)} ${after} ${upTo}
+          ORDER BY ${pos} DESC LIMIT ${perTerm}) m)`,
+        ];
       });
       if (read.length > 0) {
         const rows = await store.query<{ ord: number; sequences: string | null }>(sql.join(read, sql` UNION ALL `));
@@ -127,10 +200,10 @@ export function sqlTurnSource(
       const read = async (wanted: readonly number[]) => {
         if (wanted.length === 0) return [];
         const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
-          SELECT ${turnColumns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+          SELECT ${columns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
           FROM turns
-          WHERE ${session} AND sequence = ANY(${`{${wanted.join(',')}}`}::int[]) ${rangeFilter(range)}
-          ORDER BY sequence`);
+          WHERE ${session} AND ${pos} = ANY(${`{${wanted.join(',')}}`}::int[]) ${rangeFilter(range)}
+          ORDER BY ${pos}`);
         return rows.map(candidateRow);
       };
       // Time ranges are rare and read as before; otherwise only rows not yet remembered are read.
@@ -138,7 +211,7 @@ export function sqlTurnSource(
       const { known, missing } = lookupRows(memo, sequences);
       const fresh = await read(missing);
       rememberRows(memo, fresh);
-      return [...known, ...fresh].sort((a, b) => a.turn.sequence - b.turn.sequence);
+      return [...known, ...fresh].sort((a, b) => positionOf(a.turn) - positionOf(b.turn));
     },
 
     async callTurns(results) {
@@ -166,10 +239,18 @@ export function sqlTurnSource(
 
     async conversation(after) {
       const rows = await store.query<{ sequence: number; name: string | null; content: string }>(sql`
-        SELECT sequence, name, content FROM turns
-        WHERE ${session} AND sequence > ${after} AND role IN ('user', 'assistant')
-        ORDER BY sequence`);
+        SELECT ${pos} AS sequence, name, content FROM turns
+        WHERE ${session} AND ${pos} > ${after} AND role IN ('user', 'assistant')
+        ORDER BY ${pos}`);
       return rows.map((r) => ({ sequence: Number(r.sequence), name: r.name, content: r.content }));
+    },
+
+    async constraints(sessionId, limit) {
+      const rows = await store.query<TurnRow>(sql`
+        SELECT ${columns}, 0 AS score FROM turns
+        WHERE ${session} AND role = 'system' AND session_id <> ${sessionId} ${upTo}
+        ORDER BY ${pos} DESC LIMIT ${limit}`);
+      return rows.map(normalizeTurn);
     },
   };
 }

@@ -8,7 +8,20 @@ export interface TimeWindow {
   to: string;
 }
 
-const months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const months = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 /** Month names that are also common words only count when capitalised. */
 const ambiguous = new Set(['may', 'march']);
 
@@ -49,3 +62,9 @@ export function matchesCues(iso: string, cues: TimeCues): boolean {
     return cues.years.includes(eventYear);
   });
 }
+
+/** Words by which a query asks how things are now, not how they were: "where do we live now?", "currently". */
+const PRESENT = /\b(now|nowadays|currently|current|these days|at the moment|anymore|still|latest)\b/i;
+
+/** Whether the query asks about the present: then, of what a user said in several sessions, the latest holds. */
+export const asksAboutNow = (query: string | undefined): boolean => !!query && PRESENT.test(query);

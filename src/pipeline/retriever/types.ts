@@ -15,7 +15,14 @@ export interface TurnRow {
   tool_calls: { id: string; name: string; arguments: string }[] | null;
   created_at: string;
   score: number;
+  /** Read from a user's history (./user-history.ts): the turn's session and its place in the history. */
+  session_id?: string;
+  history_sequence?: number;
 }
+
+/** Where a turn is in the source it was read from: its history sequence in a user's history, else its sequence. */
+export const positionOf = (t: Pick<TurnRow, 'sequence' | 'history_sequence'>): number =>
+  t.history_sequence ?? t.sequence;
 
 export interface MemoryRow {
   id: string;
@@ -25,6 +32,10 @@ export interface MemoryRow {
   importance: number;
   token_count: number;
   score: number;
+  /** `learned` from a session's turns, or `written` by a caller. */
+  origin?: string;
+  /** When it became true (ISO); a learned memory's line shows it. */
+  valid_from?: string;
 }
 
 export interface TimeRange {
@@ -57,6 +68,15 @@ export interface QueryLexeme {
 }
 
 /**
+ * The turns a source reads: one session's, by sequence; or a user's history with one agent (every session's turns in
+ * one sequence, ./user-history.ts), by history sequence. A source's "sequences" are positions in its scope.
+ */
+export type TurnScope = { kind: 'session'; id: string } | { kind: 'history'; id: string };
+
+/** A scope's key in this process's memos: a history's never equals a session's, as `~` is not allowed in ids. */
+export const memoIdOf = (scope: TurnScope): string => (scope.kind === 'session' ? scope.id : `~${scope.id}`);
+
+/**
  * Where a query reads a session's turns from: the database (./sql-source.ts, any size) or an in-process copy of a
  * small session (./snapshot.ts). Both answer every read the same way; only the cost differs.
  */
@@ -73,6 +93,12 @@ export interface TurnSource {
   callTurns(results: readonly { sequence: number; tool_call_id: string | null }[]): Promise<TurnRow[]>;
   /** The user and assistant turns after this sequence, oldest first: what the word-vector index reads (semantic.ts). */
   conversation(after: number): Promise<{ sequence: number; name: string | null; content: string }[]>;
+}
+
+/** A user's history read as one session: the reads relevant history needs, and the system turns of its sessions. */
+export interface HistorySource extends Pick<TurnSource, 'matches' | 'rows' | 'conversation'> {
+  /** The newest `limit` system turns of sessions other than `sessionId`, newest first. */
+  constraints(sessionId: string, limit: number): Promise<TurnRow[]>;
 }
 
 export interface HistoryCandidate extends Candidate {

@@ -14,7 +14,8 @@ import { SessionMemo, type MemoSession } from './session-memo.js';
  * often as topics ("What does Melanie do to destress?"), and a sentence vector of the words alone cannot tell whose
  * turn it is.
  */
-export const embeddedText = (t: { name: string | null; content: string }) => (t.name ? `${t.name}: ${t.content}` : t.content);
+export const embeddedText = (t: { name: string | null; content: string }) =>
+  t.name ? `${t.name}: ${t.content}` : t.content;
 
 /**
  * What a turn's closeness to a query in meaning adds to the cosine: with the bundled word vectors, a share of how much
@@ -83,7 +84,8 @@ export interface VectorSeedInput {
   /** A stored embedder's vectors are read from the store; another's are computed here from the session's turns. */
   embedder: Embedder;
   source: Pick<TurnSource, 'conversation'>;
-  session: MemoSession & { last_sequence: number };
+  /** The session, or a user's history read as one (`history_id` set; positions are history sequences). */
+  session: MemoSession & { last_sequence: number; history_id?: string | undefined };
   query: string;
   count: number;
 }
@@ -94,7 +96,14 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
   let entry = held.peek(s, input.embedder.model);
   // Started afresh once it holds twice the window, so a long-lived session's entry stays bounded.
   if (!entry || s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 2 * window)
-    entry = { upTo: Math.max(0, s.last_sequence - window), sequences: [], vectors: [], scales: [], priors: [], bytes: 0 };
+    entry = {
+      upTo: Math.max(0, s.last_sequence - window),
+      sequences: [],
+      vectors: [],
+      scales: [],
+      priors: [],
+      bytes: 0,
+    };
   for (const r of await newVectors(input, entry.upTo)) {
     entry.sequences.push(r.sequence);
     entry.vectors.push(r.q);
@@ -109,21 +118,39 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
 }
 
 /** The vectors of turns after `after`, up to the request's last sequence, oldest first. */
-async function newVectors(input: VectorSeedInput, after: number): Promise<{ sequence: number; q: Int8Array; scale: number; prior: number }[]> {
+async function newVectors(
+  input: VectorSeedInput,
+  after: number,
+): Promise<{ sequence: number; q: Int8Array; scale: number; prior: number }[]> {
   const s = input.session;
   // Nothing is newer than what the request's session row counts.
   if (after >= s.last_sequence) return [];
   if (input.embedder.stored) {
-    const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(sql`
-      SELECT sequence, scale, vector FROM turn_vectors
-      WHERE tenant_id = ${s.tenantId} AND session_id = ${s.id} AND model = ${input.embedder.model}
-        AND sequence > ${after} AND sequence <= ${s.last_sequence}
-      ORDER BY sequence`);
+    // A history's vectors are its sessions' (stored per session), placed by the turns' history sequences.
+    const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(
+      s.history_id
+        ? sql`
+          SELECT t.history_sequence AS sequence, v.scale, v.vector FROM turns t
+          JOIN turn_vectors v ON v.tenant_id = t.tenant_id AND v.session_id = t.session_id AND v.sequence = t.sequence
+            AND v.model = ${input.embedder.model}
+          WHERE t.tenant_id = ${s.tenantId} AND t.history_id = ${s.history_id}::uuid
+            AND t.history_sequence > ${after} AND t.history_sequence <= ${s.last_sequence}
+          ORDER BY t.history_sequence`
+        : sql`
+          SELECT sequence, scale, vector FROM turn_vectors
+          WHERE tenant_id = ${s.tenantId} AND session_id = ${s.id} AND model = ${input.embedder.model}
+            AND sequence > ${after} AND sequence <= ${s.last_sequence}
+          ORDER BY sequence`,
+    );
     return rows.map((r) => ({ sequence: Number(r.sequence), ...decodeVector(r), prior: 0 }));
   }
   const turns = (await input.source.conversation(after)).filter((t) => t.sequence <= s.last_sequence);
   const vectors = turns.length ? await input.embedder.embed(turns.map(embeddedText)) : [];
-  return turns.map((t, i) => ({ sequence: t.sequence, ...quantize(vectors[i]!), prior: closenessPrior(input.embedder, t.content) }));
+  return turns.map((t, i) => ({
+    sequence: t.sequence,
+    ...quantize(vectors[i]!),
+    prior: closenessPrior(input.embedder, t.content),
+  }));
 }
 
 /** Where a sequence is in an ascending list (binary search), or undefined. */
