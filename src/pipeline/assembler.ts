@@ -7,8 +7,6 @@ import type { Payload } from './items.js';
 import { dropLast, type Item, type Plan } from './planner.js';
 import type { TurnRow } from './retriever/types.js';
 
-export { escapeFence };
-
 export type Template = 'default' | 'compact';
 
 interface Frame {

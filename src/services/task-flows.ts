@@ -1,6 +1,7 @@
 // Agents and their task flows: the model calls an agent makes in order, each with its context recipe. A call's context
 // is an ordinary QueryContext with the recipe as its body, so it shares the versioned cache (ADR 0007).
 import { sql } from 'drizzle-orm';
+import { bool, json } from '../db/decode.js';
 import { limits } from '../config/tuning.js';
 import { ApiError, notFound } from '../errors.js';
 import { sha256Hex } from '../crypto.js';
@@ -15,8 +16,6 @@ import {
   type TaskFlowBody,
 } from '../schemas/flows.js';
 import { webhookTargetVetted } from './webhooks.js';
-
-const parseJson = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 
 /** The configuration as clients may see it: the webhook secret never leaves the store. */
 export function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
@@ -44,7 +43,7 @@ export async function registerAgent(ctx: Ctx, body: AgentBody) {
     description: body.description ?? null,
     llm_provider: body.llm_provider ?? null,
     config: redactConfig(body.config),
-    created: row!.created === true || row!.created === 't',
+    created: bool(row!.created),
   };
 }
 
@@ -85,7 +84,7 @@ export async function putTaskFlow(
     name: body.name ?? null,
     model_calls: body.model_calls,
     updated_at: new Date(row.updated_at).toISOString(),
-    created: row.created === true || row.created === 't',
+    created: bool(row.created),
   };
 }
 
@@ -101,7 +100,7 @@ export async function listTaskFlows(ctx: Ctx, agentId: string): Promise<TaskFlow
     agent_id: agentId,
     flow_id: r.id,
     name: r.name,
-    model_calls: parseJson<unknown[]>(r.model_calls).map((c) => StoredModelCall.parse(c)),
+    model_calls: json<unknown[]>(r.model_calls).map((c) => StoredModelCall.parse(c)),
     updated_at: new Date(r.updated_at).toISOString(),
   }));
 }
@@ -133,12 +132,11 @@ export async function agentPlan(deps: Deps, tenantId: string, sessionId: string)
     WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}
     ORDER BY f.id`);
   if (rows.length === 0) return undefined;
-  const parsed = AgentConfig.safeParse(parseJson(rows[0]!.config ?? {}));
+  const parsed = AgentConfig.safeParse(json(rows[0]!.config ?? {}));
   const calls: AgentPlan['calls'] = [];
   for (const r of rows) {
     if (!r.flow_id) continue;
-    for (const c of parseJson<unknown[]>(r.model_calls))
-      calls.push({ flowId: r.flow_id, call: StoredModelCall.parse(c) });
+    for (const c of json<unknown[]>(r.model_calls)) calls.push({ flowId: r.flow_id, call: StoredModelCall.parse(c) });
   }
   return { agentId: rows[0]!.agent_id, config: parsed.success ? parsed.data : {}, calls };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dateHeader, escapeFence, frameOf, render, sharedFences } from '../../src/pipeline/assembler.js';
+import { dateHeader, frameOf, render, sharedFences } from '../../src/pipeline/assembler.js';
+import { escapeFence } from '../../src/pipeline/fence.js';
 import type { Item } from '../../src/pipeline/planner.js';
 
 const it_ = (section: Item['section'], line: string, order: number): Item => ({

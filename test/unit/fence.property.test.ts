@@ -1,7 +1,8 @@
 // Fence properties on seeded hostile strings: escaped text holds no marker, one-line fields no line break, ordinary
 // text stays byte for byte, and a rendered context holds exactly the fences the renderer opened.
 import { describe, expect, it } from 'vitest';
-import { escapeFence, frameOf, render, type Template } from '../../src/pipeline/assembler.js';
+import { frameOf, render, type Template } from '../../src/pipeline/assembler.js';
+import { escapeFence } from '../../src/pipeline/fence.js';
 import type { Item } from '../../src/pipeline/planner.js';
 import { sectionNames, type SectionName } from '../../src/schemas/context.js';
 import { BREAKS, MARKERS, checkFences, hostile, markers, rng } from '../fence-check.js';
