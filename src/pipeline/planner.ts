@@ -18,6 +18,8 @@ export interface Item<P = unknown> {
   groupTokens?: number;
   /** Id of a better-ranked item this one nearly repeats: reported as a duplicate, never packed. */
   duplicateOf?: string;
+  /** Packed only from what the sections left over (a short form of a candidate that competes in a pool). */
+  leftoverOnly?: boolean;
   /** Its place in the joint order of a pool of sections (see `PlanInput.pools`), lower first. */
   rank?: number;
   payload: P;
@@ -147,7 +149,7 @@ export function plan(input: PlanInput): Plan {
         st.dropped.set(item.id, { item, reason: 'duplicate' });
         continue;
       }
-      const cost = tryKeep(own, item, room);
+      const cost = item.leftoverOnly ? 0 : tryKeep(own, item, room);
       if (cost === 0) st.dropped.set(item.id, { item, reason: 'over_budget' });
       room -= cost;
       st.used += cost;

@@ -8,6 +8,7 @@ import { escapeFence } from './fence.js';
 import { item, turnLine, type Payload } from './items.js';
 import type { Item } from './planner.js';
 import type { RankedTurn } from './retriever/relevant.js';
+import { askingTurn } from './retriever/retrieve.js';
 import { positionOf, type MemoryRow, type StructuralCandidates, type TurnRow } from './retriever/types.js';
 import type { EarlierSessions } from './retriever/user-history.js';
 import { callsShownWithResults, findingsSection, toolShares, type ToolFindings } from './tool-findings.js';
@@ -50,6 +51,7 @@ export function sectionCandidates(input: SectionInput): Record<SectionName, Item
   // With a query, the query is the task: the opening turn only appears if it is relevant or recent. Without one,
   // the opening request anchors the context and is repeated at the end.
   const taskText = declaredTask(session);
+  const asking = askingTurn(structural, input.query);
   const anchorText = taskText ?? (input.query ? undefined : structural.first?.content);
   const conversational = (t: TurnRow) => t.role === 'user' || t.role === 'assistant';
   // The session's own turns and its user's other sessions' are ranked together and packed as one (their rank).
@@ -58,6 +60,7 @@ export function sectionCandidates(input: SectionInput): Record<SectionName, Item
     input.budgetTokens,
   ).map((r, rank) => ({ ...r, rank }));
   const own = (t: TurnRow) => t.session_id === undefined || t.session_id === session.id;
+  const scoreOf = turnScores(session.id, ranked);
   const pool = withBlockCosts(
     reach.map((r) => ({
       ...(own(r.candidate.turn)
@@ -108,9 +111,10 @@ export function sectionCandidates(input: SectionInput): Record<SectionName, Item
         });
       }),
     ],
-    // A turn that only made calls is shown by the findings, with each call beside its result.
+    // A turn that only made calls is shown by the findings, with each call beside its result; the newest turn, when
+    // it is the query, is what the caller is about to send, not repeated.
     recent_turns: structural.recent
-      .filter((t) => !callsShownWithResults(t, tools.list))
+      .filter((t) => !callsShownWithResults(t, tools.list) && t !== asking)
       .map((t, i) => turnItem('recent_turns', t, 1 - i / 1000)),
     relevant_history: pool.filter((it) => it.section === 'relevant_history'),
     past_sessions: [
@@ -119,20 +123,8 @@ export function sectionCandidates(input: SectionInput): Record<SectionName, Item
       ...pool.filter((it) => it.section === 'past_sessions'),
     ],
     tool_findings: findingsSection(tools, tok),
-    retrieved_memory: memories
-      .filter((m) => m.kind !== 'constraint' || m.origin === 'learned')
-      .map((m, i) => {
-        const kind = escapeFence(m.kind, true);
-        // A learned memory says when it was said: of two that disagree, the reader sees which is newer.
-        const label =
-          m.origin === 'learned' && m.valid_from ? `${kind}, ${dateHeader(m.valid_from).slice(1, -1)}` : kind;
-        return item(tok, 'retrieved_memory', m.id, m.score, i, {
-          content: escapeFence(m.content),
-          lineFor: (c) => `- (${label}) ${c}`,
-          memory: m,
-          source: `memory:${m.scope}`,
-        });
-      }),
+    // Learned memories of the turns the ranker searched (the session's, or all the user's when its history is recalled).
+    retrieved_memory: memoryItems(memories, scoreOf, (id) => past !== undefined || id === session.id, tok),
     summary: session.summary
       ? [
           item(tok, 'summary', `summary:${session.id}:${session.window_version ?? 0}`, 0.5, 0, {
@@ -143,6 +135,52 @@ export function sectionCandidates(input: SectionInput): Record<SectionName, Item
         ]
       : [],
   };
+}
+
+/** The ranked probability of a candidate turn by its session and sequence, if it is a candidate. */
+function turnScores(sessionId: string, ranked: readonly RankedTurn[]) {
+  const byKey = new Map<string, number>();
+  for (const { candidate, score } of ranked) {
+    const key = `${candidate.turn.session_id ?? sessionId}\u0000${candidate.turn.sequence}`;
+    byKey.set(key, Math.max(score, byKey.get(key) ?? 0));
+  }
+  return (session: string, sequence: number) => byKey.get(`${session}\u0000${sequence}`);
+}
+
+/**
+ * Memory items: written ones in the order recalled, then learned ones by the ranked probability of their source
+ * turns (a learned memory states what its turn said, and ranks as the turn). A learned memory of a session the ranker
+ * searched is a short form of turns that compete for the budget themselves: it is packed with what they leave.
+ */
+function memoryItems(
+  memories: readonly MemoryRow[],
+  scoreOf: ReturnType<typeof turnScores>,
+  searched: (sessionId: string) => boolean,
+  tok: Tokenizer,
+): Item<Payload>[] {
+  const ranked = memories
+    .filter((m) => m.kind !== 'constraint' || m.origin === 'learned')
+    .map((m, i) => {
+      const learned = m.origin === 'learned' && m.session_id != null;
+      const scores = learned ? (m.source_sequences ?? []).flatMap((q) => scoreOf(m.session_id!, q) ?? []) : [];
+      const score = scores.length > 0 ? Math.max(...scores) : undefined;
+      return { m, i, score, shortForm: learned && searched(m.session_id!) };
+    });
+  // Written memories and learned ones the ranker did not see keep their recalled order, ahead of the ranked ones.
+  const unranked = (x: { score: number | undefined }) => (x.score === undefined ? 0 : 1);
+  ranked.sort((a, b) => unranked(a) - unranked(b) || (a.score === undefined ? a.i - b.i : b.score! - a.score));
+  return ranked.map(({ m, shortForm }, order) => {
+    const kind = escapeFence(m.kind, true);
+    // A learned memory says when it was said: of two that disagree, the reader sees which is newer.
+    const label = m.origin === 'learned' && m.valid_from ? `${kind}, ${dateHeader(m.valid_from).slice(1, -1)}` : kind;
+    const it = item(tok, 'retrieved_memory', m.id, m.score, order, {
+      content: escapeFence(m.content),
+      lineFor: (c) => `- (${label}) ${c}`,
+      memory: m,
+      source: `memory:${m.scope}`,
+    });
+    return shortForm ? { ...it, leftoverOnly: true } : it;
+  });
 }
 
 /** The reminder that ends the context: the declared task, shortened, when the caller sent no query. */

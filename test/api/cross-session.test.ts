@@ -70,8 +70,9 @@ describe.each(layouts)('recall across sessions on $name ($reads)', ({ open, env 
     expect(report.kept).toBeGreaterThanOrEqual(1);
     expect(report.used).toBeGreaterThan(0);
     checkFences(r.rendered, 'default', keptSections(r));
-    // The session's own question is still its own recent turn, not an earlier session's.
-    expect(r.envelope.relevant_history.find((x: any) => x.content === question).source).not.toBe('past_session');
+    // The session's own question is the query the caller sends: neither repeated as its recent turn nor recalled.
+    expect(r.envelope.relevant_history.find((x: any) => x.content === question)).toBeUndefined();
+    expect(r.rendered.text).not.toContain(question);
   });
 
   it('never recalls another user, another agent or another tenant; history_scope and the agent choose', async () => {

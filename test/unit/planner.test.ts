@@ -58,6 +58,25 @@ describe('budget planner', () => {
     expect(p.kept.map((k) => k.id)).toEqual(['a']);
   });
 
+  it('packs a leftover-only item from what the other sections leave, never from its own share', () => {
+    const candidates = empty();
+    candidates.retrieved_memory.push({ ...item('retrieved_memory', 'short', 10), leftoverOnly: true });
+    candidates.retrieved_memory.push(item('retrieved_memory', 'written', 10));
+    for (let i = 0; i < 40; i++) candidates.relevant_history.push(item('relevant_history', `h${i}`, 10, 1 - i / 100));
+    const shares = {
+      ...Object.fromEntries(sectionNames.map((s) => [s, 0])),
+      relevant_history: 0.5,
+      retrieved_memory: 0.5,
+    } as Record<SectionName, number>;
+    const tight = plan({ budget: 300, reserve: 0, frameTokens: 0, headerTokens: headers, candidates, shares });
+    // The memory share holds the written one; the rest of it flows to history, which still has candidates.
+    expect(tight.kept.map((k) => k.id)).toContain('written');
+    expect(tight.kept.map((k) => k.id)).not.toContain('short');
+    expect(tight.report.dropped).toContainEqual(expect.objectContaining({ id: 'short', reason: 'over_budget' }));
+    const roomy = plan({ budget: 1000, reserve: 0, frameTokens: 0, headerTokens: headers, candidates, shares });
+    expect(roomy.kept.map((k) => k.id)).toEqual(expect.arrayContaining(['short', 'written', 'h39']));
+  });
+
   it('shrinks an item that does not fit when a shrinker is given', () => {
     const candidates = empty();
     candidates.tool_findings.push(item('tool_findings', 'huge', 5_000));

@@ -36,6 +36,9 @@ export interface MemoryRow {
   origin?: string;
   /** When it became true (ISO); a learned memory's line shows it. */
   valid_from?: string;
+  /** A learned memory's source: the session and the sequences of the turns it was learned from. */
+  session_id?: string | null;
+  source_sequences?: number[];
 }
 
 export interface TimeRange {
