@@ -81,6 +81,18 @@ export const episodeOf = (iso: string) => iso.slice(0, 10);
 const episodeKey = (c: Candidate) =>
   c.session === undefined ? episodeOf(c.createdAt) : `${c.session}\u0000${episodeOf(c.createdAt)}`;
 
+/** Informativeness by text, measured once per process for the texts queried again and again (bounded). */
+const informativeCache = new Map<string, number>();
+const INFORMATIVE_CACHE_MAX = 50_000;
+function informativenessOf(c: Candidate): number {
+  let v = informativeCache.get(c.content);
+  if (v === undefined) {
+    if (informativeCache.size >= INFORMATIVE_CACHE_MAX) informativeCache.clear();
+    informativeCache.set(c.content, (v = informativeness(c.content)));
+  }
+  return v;
+}
+
 const idf = (n: number, df: number) => Math.log(1 + (Math.max(n, df) - df + 0.5) / (df + 0.5));
 
 /**
@@ -168,9 +180,10 @@ export function rankSignals(input: RankInput): Signals[] {
 
   // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
   // episode has both speakers).
+  const episodeKeys = cands.map(episodeKey);
   const episodes = new Map<string, { tf: Map<string, number>; length: number }>();
-  for (const c of cands) {
-    const key = episodeKey(c);
+  for (const [i, c] of cands.entries()) {
+    const key = episodeKeys[i]!;
     let e = episodes.get(key);
     if (!e) episodes.set(key, (e = { tf: new Map(), length: 0 }));
     for (const [lexeme, f] of c.lexemes.tf) e.tf.set(lexeme, (e.tf.get(lexeme) ?? 0) + f);
@@ -194,14 +207,14 @@ export function rankSignals(input: RankInput): Signals[] {
   }
 
   // Per candidate, once: each is read by its own score and again as a signal.
-  const recounting = cands.map((c) => informativeness(c.content));
+  const recounting = cands.map(informativenessOf);
   const byNamed = cands.map((c) => namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l)));
   const cued = cands.map((c) => !!input.cues && matchesCues(c.createdAt, input.cues));
   const asks = cands.map((c) => c.content.trimEnd().endsWith('?'));
   const own = cands.map((c, i) => {
     let s = lexical[i]!;
     if (s === 0) return 0;
-    s *= 1 + w.episode * (episodeScore.get(episodeKey(c)) ?? 0);
+    s *= 1 + w.episode * (episodeScore.get(episodeKeys[i]!) ?? 0);
     if (byNamed[i]) s *= 1 + w.speaker;
     if (cued[i]) s *= 1 + w.time;
     if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * recounting[i]!;
@@ -213,7 +226,7 @@ export function rankSignals(input: RankInput): Signals[] {
     j >= 0 &&
     j < cands.length &&
     Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
-    episodeKey(cands[j]!) === episodeKey(cands[i]!);
+    episodeKeys[j] === episodeKeys[i];
   const score = own.map((s, i) => {
     let best = s;
     const inherit = (j: number, share: number) => {
@@ -238,7 +251,7 @@ export function rankSignals(input: RankInput): Signals[] {
       lexical: lexical[i]!,
       own: own[i]!,
       score: score[i]!,
-      episode: episodeScore.get(episodeKey(candidate)) ?? 0,
+      episode: episodeScore.get(episodeKeys[i]!) ?? 0,
       namedSpeaker: byNamed[i]!,
       nameOnly: onlyName[i]!,
       informativeness: recounting[i]!,
@@ -246,7 +259,7 @@ export function rankSignals(input: RankInput): Signals[] {
       neighbours: { prev: near(i, i - 1), next: near(i, i + 1), prev2: near(i, i - 2), next2: near(i, i + 2) },
       answers: adjacent(i, i - 1) && asks[i - 1]!,
       question: asks[i]!,
-      opensEpisode: !prev || episodeKey(prev) !== episodeKey(candidate),
+      opensEpisode: !prev || episodeKeys[i - 1] !== episodeKeys[i],
       termShare: nonName.length ? matched.length / nonName.length : 0,
       idfShare: queryIdf > 0 ? matched.reduce((s, t) => s + t.idf, 0) / queryIdf : 0,
       rarestIdf: maxIdf > 0 && matched.length ? Math.max(...matched.map((t) => t.idf)) / maxIdf : 0,
