@@ -14,20 +14,38 @@ export interface MemoryOwner {
 }
 
 /**
- * Ownership rules as a WHERE clause on `memories`: the user's memories (agent-neutral or of this agent), the agent's
- * own or shared with its groups, and the session's own.
+ * Ownership rules as WHERE clauses on `memories`, one per kind of owner so that each reads its own index: the user's
+ * memories (agent-neutral or of this agent), the agent's own or shared with its groups, and the session's own.
  */
-export function visibleMemories(tenantId: string, owner: MemoryOwner): SQL {
-  return sql`tenant_id = ${tenantId} AND (
-    (scope = 'user' AND user_id = ${owner.userId} AND (agent_id IS NULL OR agent_id = ${owner.agentId}))
-    OR (scope = 'agent' AND (agent_id = ${owner.agentId} OR shared_group_ids && ${pgTextArray(owner.agentGroups)}::text[]))
-    OR (session_id = ${owner.sessionId})
-  )`;
+export function visibleMemories(tenantId: string, owner: MemoryOwner): SQL[] {
+  const groups = pgTextArray(owner.agentGroups);
+  return [
+    ...(owner.userId === null
+      ? []
+      : [
+          sql`tenant_id = ${tenantId} AND scope = 'user' AND user_id = ${owner.userId}
+            AND (agent_id IS NULL OR agent_id = ${owner.agentId})`,
+        ]),
+    ...(owner.agentId === null && owner.agentGroups.length === 0
+      ? []
+      : [
+          sql`tenant_id = ${tenantId} AND scope = 'agent' AND (agent_id = ${owner.agentId} OR shared_group_ids && ${groups}::text[])`,
+        ]),
+    ...(owner.sessionId === null ? [] : [sql`tenant_id = ${tenantId} AND session_id = ${owner.sessionId}`]),
+  ];
 }
 
 /** A memory row as the drivers return it: the int[] column parsed or as an array literal. */
 type StoredMemory = Omit<MemoryRow, 'source_sequences'> & { source_sequences: readonly string[] | string | null };
 
+const memoryColumns = sql`id, content, scope, kind, importance, token_count, origin, valid_from, session_id,
+  source_sequences, updated_at`;
+
+/**
+ * The memories that match the query, best first, then constraints that do not (they always apply); without a query,
+ * the most important. Only current ones: a superseded or closed memory (valid_to set) stays stored for audit. Each
+ * owner's memories are read apart and the union ranked, so a query reads the matches of its owners, not a tenant's.
+ */
 export async function recallMemories(
   store: Store,
   tenantId: string,
@@ -35,25 +53,39 @@ export async function recallMemories(
   tsQuery: string | undefined,
   limit = 20,
 ): Promise<MemoryRow[]> {
-  // Only current memories: one superseded or closed (valid_to set) stays stored for audit, never recalled.
+  const branches = visibleMemories(tenantId, owner);
+  if (branches.length === 0) return [];
+  const union = (select: (where: SQL) => SQL) =>
+    sql.join(
+      branches.map((w) => sql`(${select(w)})`),
+      sql` UNION `,
+    );
   const rows = tsQuery
     ? await store.query<StoredMemory>(sql`
-        SELECT id, content, scope, kind, importance, token_count, origin, valid_from, session_id, source_sequences,
-          ts_rank_cd(tsv, q) AS score
-        FROM memories, to_tsquery('english', ${tsQuery}) AS q
-        WHERE ${visibleMemories(tenantId, owner)} AND valid_to IS NULL AND (tsv @@ q OR kind = 'constraint')
-        ORDER BY (tsv @@ q) DESC, score DESC, importance DESC LIMIT ${limit}`)
+        WITH q AS (SELECT to_tsquery('english', ${tsQuery}) AS q)
+        SELECT * FROM (${union(
+          (w) => sql`
+            SELECT ${memoryColumns}, true AS matched, ts_rank_cd(tsv, q.q) AS score FROM memories, q
+            WHERE ${w} AND valid_to IS NULL AND tsv @@ q.q
+            UNION ALL
+            SELECT ${memoryColumns}, false AS matched, 0::real AS score FROM memories, q
+            WHERE ${w} AND valid_to IS NULL AND kind = 'constraint' AND NOT (tsv @@ q.q)`,
+        )}) v
+        ORDER BY matched DESC, score DESC, importance DESC LIMIT ${limit}`)
     : await store.query<StoredMemory>(sql`
-        SELECT id, content, scope, kind, importance, token_count, origin, valid_from, session_id, source_sequences,
-          importance AS score
-        FROM memories WHERE ${visibleMemories(tenantId, owner)} AND valid_to IS NULL
+        SELECT *, importance AS score FROM (${union(
+          (w) => sql`SELECT ${memoryColumns} FROM memories WHERE ${w} AND valid_to IS NULL
+            ORDER BY importance DESC, updated_at DESC LIMIT ${limit}`,
+        )}) v
         ORDER BY importance DESC, updated_at DESC LIMIT ${limit}`);
-  return rows.map((r) => ({
-    ...r,
-    importance: Number(r.importance),
-    token_count: Number(r.token_count),
-    score: Number(r.score),
-    source_sequences: textArray(r.source_sequences).map(int),
-    ...(r.valid_from ? { valid_from: new Date(r.valid_from).toISOString() } : {}),
-  }));
+  return rows.map(
+    ({ updated_at: _u, matched: _m, ...r }: StoredMemory & { updated_at?: unknown; matched?: unknown }) => ({
+      ...r,
+      importance: Number(r.importance),
+      token_count: Number(r.token_count),
+      score: Number(r.score),
+      source_sequences: textArray(r.source_sequences).map(int),
+      ...(r.valid_from ? { valid_from: new Date(r.valid_from).toISOString() } : {}),
+    }),
+  );
 }
