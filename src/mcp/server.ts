@@ -71,7 +71,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       description:
         'Append turns to a session in order (the session is created on its first write). Give idempotency_key to make ' +
         'a retry safe; a turn whose external_id is already stored is reported as a duplicate.',
-      inputSchema: WriteTurnsBody.extend({
+      inputSchema: WriteTurnsBody.omit({ return_context: true }).extend({
         session_id: sessionId,
         idempotency_key: z.string().min(1).max(255).optional().describe('Same key, same request: stored once.'),
       }),

@@ -10,6 +10,7 @@ import { registerMetricsGet } from './metrics_get.js';
 import { registerV1AdminKeysCreate } from './v1_admin_keys_create.js';
 import { registerV1AdminKeysList } from './v1_admin_keys_list.js';
 import { registerV1AdminKeysRevoke } from './v1_admin_keys_revoke.js';
+import { registerV1AgentsList } from './v1_agents_list.js';
 import { registerV1AgentsContextGet } from './v1_agents_context_get.js';
 import { registerV1AgentsRegister } from './v1_agents_register.js';
 import { registerV1AgentsTaskFlowsDelete } from './v1_agents_task_flows_delete.js';
@@ -26,6 +27,7 @@ import { registerV1ReportsStrategiesGet } from './v1_reports_strategies_get.js';
 import { registerV1SessionsCompactionsList } from './v1_sessions_compactions_list.js';
 import { registerV1SessionsContextQuery } from './v1_sessions_context_query.js';
 import { registerV1SessionsDelete } from './v1_sessions_delete.js';
+import { registerV1SessionsList } from './v1_sessions_list.js';
 import { registerV1SessionsGet } from './v1_sessions_get.js';
 import { registerV1SessionsRebuild } from './v1_sessions_rebuild.js';
 import { registerV1SessionsSearch } from './v1_sessions_search.js';
@@ -33,6 +35,7 @@ import { registerV1SessionsToolChainsRegister } from './v1_sessions_tool_chains_
 import { registerV1SessionsToolChainsStepUpdate } from './v1_sessions_tool_chains_step_update.js';
 import { registerV1SessionsTurnsList } from './v1_sessions_turns_list.js';
 import { registerV1SessionsTurnsWrite } from './v1_sessions_turns_write.js';
+import { registerV1UsersList } from './v1_users_list.js';
 import { registerV1TracesGet } from './v1_traces_get.js';
 import { registerV1TracesStepsAppend } from './v1_traces_steps_append.js';
 
@@ -43,12 +46,15 @@ const routes: ((app: App, deps: Deps) => unknown)[] = [
   registerV1SessionsContextQuery,
   registerV1SessionsRebuild,
   registerV1SessionsDelete,
+  registerV1SessionsList,
   registerV1SessionsGet,
   registerV1SessionsSearch,
   registerV1SessionsCompactionsList,
   registerV1SessionsToolChainsRegister,
   registerV1SessionsToolChainsStepUpdate,
+  registerV1UsersList,
   registerV1OwnersDelete,
+  registerV1AgentsList,
   registerV1AgentsContextGet,
   registerV1AgentsRegister,
   registerV1AgentsTaskFlowsPut,
