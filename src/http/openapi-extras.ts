@@ -296,10 +296,10 @@ export const operationExamples: Record<string, { request?: unknown; responses?: 
       },
     },
   },
-  adminCreateKey: {
+  createApiKey: {
     responses: { 201: { id: 'key_3kq9x', key: 'ctx_9Jf2…', tenant: 'acme', scopes: ['read', 'write'] } },
   },
-  adminListKeys: { responses: { 200: { keys: [keyView] } } },
+  listApiKeys: { responses: { 200: { keys: [keyView] } } },
 };
 
 const errorMessages: Record<ErrorCode, string> = {

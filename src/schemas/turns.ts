@@ -52,8 +52,8 @@ export const WriteTurnsBody = z
     }),
     return_context: ContextRequest.optional().openapi({
       description:
-        'Also answer with the context of the next model call, as QueryContext would give it right after this write ' +
-        '(the same fields): an agent turn is then two calls, this write and the write of the answer.',
+        'Also answer with the context of the next model call, as `POST /v1/sessions/{id}/context` ' +
+        'would give it right after this write (the same fields): an agent turn is then two calls, this write and the write of the answer.',
     }),
   })
   .openapi('WriteTurnsRequest', {
@@ -93,7 +93,7 @@ export const WriteTurnsResponse = z
       .openapi({
         description:
           'With `return_context`, when the turns were stored but the context could not be given (e.g. an unknown ' +
-          '`model_call_id`): the error QueryContext would have answered. The write is not undone.',
+          '`model_call_id`): the error the context request would have answered. The write is not undone.',
       }),
   })
   .openapi('WriteTurnsResponse');

@@ -1,4 +1,5 @@
 // Every route of the API, registered in one place so the whole surface is visible at a glance.
+import pkg from '../../../package.json' with { type: 'json' };
 import type { Deps } from '../../ports.js';
 import { newApp, type App } from '../app.js';
 import { documentExtras } from '../openapi-extras.js';
@@ -90,7 +91,7 @@ export function buildApp(deps: Deps): App {
     openapi: '3.1.0',
     info: {
       title: 'Context engine API',
-      version: '1.0.0',
+      version: pkg.version,
       description: 'Write what agents do; ask for the best context that fits a token budget.',
     },
   });

@@ -11,7 +11,7 @@ const route = createRoute({
   method: 'post',
   path: '/v1/sessions/{session_id}/turns',
   tags: ['sessions'],
-  summary: 'Write turns (WriteQA)',
+  summary: 'Write turns, optionally answered with the next context',
   description:
     'Appends a batch of turns in order. Creates the session on its first write, counts tokens, and queues compression ' +
     'when the window passes its limit. Send `Idempotency-Key` to make retries safe; turns with an `external_id` that ' +
