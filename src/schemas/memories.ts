@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { limits } from '../config/tuning.js';
-import { cursorParam, Id, Metadata, Page, PageLimit } from './common.js';
+import { cursorParam, Id, Metadata, Page, PageLimit, PgTimestamp } from './common.js';
 
 export const MemoryScope = z.enum(['user', 'agent', 'tool']);
 export const MemoryKind = z.enum(['fact', 'preference', 'constraint', 'task', 'note']);
@@ -89,8 +89,8 @@ export const MemoryFilter = z.strictObject({
     }),
 });
 
-/** The page cursor of a memory list: the created_at and id of the page's last memory. */
-export const MemoryCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+/** The page cursor of a memory list: the created_at (as PostgreSQL prints it) and id of the page's last memory. */
+export const MemoryCursor = z.tuple([PgTimestamp, z.uuid()]);
 
 export const ListMemoriesQuery = MemoryFilter.extend({
   limit: PageLimit,

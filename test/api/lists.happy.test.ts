@@ -66,6 +66,22 @@ describe.each(backends)('lists and one-call turns on $name', ({ open }) => {
     expect(seen).toEqual([...ids].reverse());
   });
 
+  it('pages memories written by one statement without skipping any', async () => {
+    // Learned memories of one batch share created_at to the microsecond: the id orders them within it.
+    const { client, tenantId } = await tenant(h);
+    await h.deps.store.query(sql`
+      INSERT INTO memories (id, tenant_id, scope, kind, content, user_id, token_count)
+      SELECT gen_random_uuid(), ${tenantId}, 'user', 'fact', 'Fact ' || i, 'ada', 2 FROM generate_series(1, 7) AS i`);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.memories.list({ user_id: 'ada', limit: 2, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.memories.map((m) => m.content));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(seen.sort()).toEqual(Array.from({ length: 7 }, (_, i) => `Fact ${i + 1}`).sort());
+  });
+
   it('lists users and agents with their session counts', async () => {
     const { client } = await tenant(h);
     await client.writeTurns('a1', { user_id: 'ada', agent_id: 'travel', turns: turns3 });
