@@ -163,6 +163,15 @@ class ClientTest(unittest.TestCase):
         self.client.delete_memory(memory["id"])
         self.assertEqual(self.client.list_memories(user_id="ada")["memories"], [])
 
+    def test_health_and_deletion(self) -> None:
+        self.assertEqual(self.client.health(), {"status": "ok", "database": "pglite"})
+        self.client.write_turns("gone", TURNS)
+        self.client.delete_session("gone")
+        with self.assertRaises(ContextApiError) as err:
+            self.client.get_session("gone")
+        self.assertEqual(err.exception.code, "NOT_FOUND")
+        self.client.delete_session("gone")  # deleting what is gone is the outcome asked for
+
     def test_errors_are_exceptions_with_the_stable_code(self) -> None:
         with self.assertRaises(ContextApiError) as bad:
             self.client.query_context("nope", 0)
