@@ -24,21 +24,18 @@ export interface AgentReply {
   contextTokens: number;
 }
 
-/** One exchange: store the user's turn, fetch context for it, call the model, store the answer. */
+/** One exchange in two engine calls: store the user's turn and get its context, call the model, store the answer. */
 export async function agentTurn(opts: AgentOptions, userInput: string): Promise<AgentReply> {
   const budget = opts.budgetTokens ?? 3000;
   const answerTokens = Math.min(opts.answerTokens ?? 800, budget - 1);
-  await opts.context.writeTurns(opts.sessionId, {
+  const written = await opts.context.writeTurns(opts.sessionId, {
     turns: [{ role: 'user', content: userInput }],
     ...(opts.userId ? { user_id: opts.userId } : {}),
     ...(opts.agentId ? { agent_id: opts.agentId } : {}),
+    return_context: { query: userInput, budget_tokens: budget, reserve_tokens: answerTokens },
   });
-
-  const ctx = await opts.context.queryContext(opts.sessionId, {
-    query: userInput,
-    budget_tokens: budget,
-    reserve_tokens: answerTokens,
-  });
+  const ctx = written.context;
+  if (!ctx) throw new Error(`no context for the turn: ${written.context_error?.message ?? 'none returned'}`);
 
   // The context fences history as quoted data; the newest message is repeated last, unfenced, as the one to answer.
   const completion = await opts.openai.chat.completions.create({

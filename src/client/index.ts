@@ -25,9 +25,12 @@ import type {
   MemoryList,
   SearchMemoriesBody,
 } from '../schemas/memories.js';
+import type { AgentList, ListOwnersQuery, UserList } from '../schemas/owners.js';
 import type {
   AgentContext,
   CompactionList,
+  ListSessionsQuery,
+  SessionList,
   ListTurnsQuery,
   RebuildAccepted,
   RebuildBody,
@@ -52,6 +55,11 @@ export type QueryContextResult = Out<typeof QueryContextResponse>;
 export type RebuildRequest = In<typeof RebuildBody>;
 export type RebuildResult = Out<typeof RebuildAccepted>;
 export type Session = Out<typeof SessionView>;
+export type ListSessionsRequest = Partial<Out<typeof ListSessionsQuery>>;
+export type SessionPage = Out<typeof SessionList>;
+export type ListOwnersRequest = Partial<Out<typeof ListOwnersQuery>>;
+export type UserPage = Out<typeof UserList>;
+export type AgentPage = Out<typeof AgentList>;
 // Query parameters are typed by what the server reads (numbers), not by the strings a URL carries.
 export type ListTurnsRequest = Partial<Out<typeof ListTurnsQuery>>;
 export type TurnPage = Out<typeof TurnList>;
@@ -193,7 +201,10 @@ export class ContextClient {
     await res.body?.cancel();
   }
 
-  /** WriteQA: appends turns in order; the session is created on its first write. */
+  /**
+   * WriteQA: appends turns in order; the session is created on its first write. With `return_context` the answer
+   * also holds the context of the next model call (`context`, or `context_error` when it could not be given).
+   */
   async writeTurns(
     sessionId: string,
     body: WriteTurnsRequest,
@@ -230,6 +241,21 @@ export class ContextClient {
 
   deleteAgent(agentId: string, opts?: CallOptions): Promise<void> {
     return this.none('DELETE', `/v1/agents/${seg(agentId)}`, opts);
+  }
+
+  /** One page of sessions, newest first, of a user and/or an agent; pass `next_cursor` back as `cursor`. */
+  listSessions(query: ListSessionsRequest = {}, opts?: CallOptions): Promise<SessionPage> {
+    return this.json('GET', `/v1/sessions${queryString(query)}`, undefined, opts);
+  }
+
+  /** One page of the users sessions were written for, newest first. */
+  listUsers(query: ListOwnersRequest = {}, opts?: CallOptions): Promise<UserPage> {
+    return this.json('GET', `/v1/users${queryString(query)}`, undefined, opts);
+  }
+
+  /** One page of agents, registered or named by a write, newest first. */
+  listAgents(query: ListOwnersRequest = {}, opts?: CallOptions): Promise<AgentPage> {
+    return this.json('GET', `/v1/agents${queryString(query)}`, undefined, opts);
   }
 
   getSession(sessionId: string, opts?: CallOptions): Promise<Session> {

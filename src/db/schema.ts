@@ -100,6 +100,8 @@ export const sessions = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('sessions_user_idx').on(t.tenantId, t.userId),
     index('sessions_agent_idx').on(t.tenantId, t.agentId),
+    // The session list, newest first, a page at a time.
+    index('sessions_created_idx').on(t.tenantId, t.createdAt, t.id),
     // The declared tasks of a user's sessions with an agent, newest first (recall across sessions).
     index('sessions_user_tasks_idx')
       .on(t.tenantId, t.userId, t.agentId, t.createdAt)

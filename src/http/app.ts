@@ -44,12 +44,20 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { 'application/json': { schema } },
 });
 
-/** The error responses every /v1 route can give, for the OpenAPI document. */
+const errorStatuses = [400, 401, 403, 404, 409, 413, 415, 429, 500, 503] as const;
+type ErrorStatus = (typeof errorStatuses)[number];
+
+/** The error responses every /v1 route can give, for the OpenAPI document; a 429 says when to retry. */
 export const errorResponses = Object.fromEntries(
-  ([400, 401, 403, 404, 409, 413, 503] as const).map((status) => [
-    status,
-    jsonResponse(ErrorBody, Object.entries(statusOf).find(([, s]) => s === status)![0]),
-  ]),
-) as Record<400 | 401 | 403 | 404 | 409 | 413 | 503, ReturnType<typeof jsonResponse<typeof ErrorBody>>>;
+  errorStatuses.map((status) => {
+    const response = jsonResponse(ErrorBody, Object.entries(statusOf).find(([, s]) => s === status)![0]);
+    if (status !== 429) return [status, response];
+    const retryAfter = {
+      description: 'Seconds until the key may send again.',
+      schema: { type: 'integer' as const, minimum: 0 },
+    };
+    return [status, { ...response, headers: { 'Retry-After': retryAfter } }];
+  }),
+) as Record<ErrorStatus, ReturnType<typeof jsonResponse<typeof ErrorBody>>>;
 
 export const security = [{ bearer: [] }];

@@ -193,6 +193,48 @@ export const operationExamples: Record<string, { request?: unknown; responses?: 
       },
     },
   },
+  listSessions: {
+    responses: {
+      200: {
+        sessions: [
+          {
+            session_id: SESSION,
+            agent_id: 'travel-agent',
+            user_id: 'u-ada',
+            status: 'active',
+            metadata: { task: 'Plan a trip to Lisbon' },
+            turn_count: 3,
+            total_tokens: 46,
+            version: 3,
+            created_at: AT,
+            updated_at: AT,
+          },
+        ],
+        next_cursor: 'WyIyMDI2LTA1LTA4IDEzOjU2OjAwLjEyMzQ1NiswMCIsInNlc3MtNDIiXQ',
+      },
+    },
+  },
+  listUsers: {
+    responses: { 200: { users: [{ user_id: 'u-ada', session_count: 12, created_at: AT }], next_cursor: null } },
+  },
+  listAgents: {
+    responses: {
+      200: {
+        agents: [
+          {
+            agent_id: 'travel-agent',
+            name: 'Travel agent',
+            description: 'Plans trips',
+            llm_provider: 'openai',
+            session_count: 12,
+            created_at: AT,
+            updated_at: AT,
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+  },
   searchHistory: { responses: { 200: { results: [{ ...turns[2]!, score: 0.42 }] } } },
   listCompactions: {
     responses: {
@@ -254,10 +296,10 @@ export const operationExamples: Record<string, { request?: unknown; responses?: 
       },
     },
   },
-  adminCreateKey: {
+  createApiKey: {
     responses: { 201: { id: 'key_3kq9x', key: 'ctx_9Jf2…', tenant: 'acme', scopes: ['read', 'write'] } },
   },
-  adminListKeys: { responses: { 200: { keys: [keyView] } } },
+  listApiKeys: { responses: { 200: { keys: [keyView] } } },
 };
 
 const errorMessages: Record<ErrorCode, string> = {

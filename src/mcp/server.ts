@@ -1,5 +1,6 @@
 // The service as MCP tools: the verbs an agent needs inside its own loop, over the same services and zod schemas
 // the HTTP API uses. A server is built per tenant context; its key's scopes decide which tools may run.
+import pkg from '../../package.json' with { type: 'json' };
 import { z } from '@hono/zod-openapi';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -18,7 +19,7 @@ import { queryContext } from '../services/query-context.js';
 import { searchHistory } from '../services/session-reads.js';
 import { writeTurns } from '../services/write-turns.js';
 
-export const SERVER_INFO = { name: 'context-engine', version: '1.0.0' } as const;
+export const SERVER_INFO = { name: 'context-engine', version: pkg.version } as const;
 
 const sessionId = Id.describe('The session (conversation) id, as in /v1/sessions/{session_id}.');
 
@@ -71,7 +72,7 @@ export function createMcpServer(ctx: Ctx, scopes: readonly Scope[]): McpServer {
       description:
         'Append turns to a session in order (the session is created on its first write). Give idempotency_key to make ' +
         'a retry safe; a turn whose external_id is already stored is reported as a duplicate.',
-      inputSchema: WriteTurnsBody.extend({
+      inputSchema: WriteTurnsBody.omit({ return_context: true }).extend({
         session_id: sessionId,
         idempotency_key: z.string().min(1).max(255).optional().describe('Same key, same request: stored once.'),
       }),

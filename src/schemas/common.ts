@@ -28,6 +28,43 @@ export const Page = z.object({
     .openapi({ description: 'Pass as `cursor` to get the next page; null at the end.' }),
 });
 
+/**
+ * Page cursors of the lists (sessions, users, agents, memories): the sort key of a page's last row, as base64 of a
+ * JSON pair. A cursor is checked against `parts` here, never by the database.
+ */
+export function encodeCursor(parts: readonly [string, string]): string {
+  return btoa(JSON.stringify(parts)).replace(/=+$/, '');
+}
+
+export function decodeCursor<T>(cursor: string, parts: z.ZodType<T>): T | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(atob(cursor));
+  } catch {
+    return undefined;
+  }
+  const parsed = parts.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The `cursor` query parameter of a list whose cursors hold `parts`. */
+export const cursorParam = <T>(parts: z.ZodType<T>) =>
+  z
+    .string()
+    .max(200)
+    .refine((c) => decodeCursor(c, parts) !== undefined, 'not a cursor this API returned')
+    .optional()
+    .openapi({ description: 'The `next_cursor` of the page before.' });
+
+/** `limit` of a list page. */
+export const PageLimit = z.coerce.number().int().min(1).max(limits.pageSizeMax).default(limits.pageSizeDefault);
+
+/**
+ * A creation time as PostgreSQL prints it (`created_at::text`): exact to the microsecond, so a cursor built from it
+ * neither skips nor repeats rows created within the same millisecond.
+ */
+export const PgTimestamp = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/);
+
 export const SessionParams = z.object({
   session_id: Id.openapi({ param: { name: 'session_id', in: 'path' }, example: 'sess-42' }),
 });

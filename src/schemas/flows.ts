@@ -105,6 +105,14 @@ export const StrategyVariant = z.strictObject({
   section_weights: SectionWeights.optional(),
 });
 
+/** True for a Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 bytes. */
+export function isStandardSecret(secret: string): boolean {
+  const b64 = secret.slice('whsec_'.length);
+  if (!secret.startsWith('whsec_') || b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return false;
+  const bytes = (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+  return bytes >= 24 && bytes <= 64;
+}
+
 export const AgentConfig = z
   .strictObject({
     groups: z
@@ -115,7 +123,19 @@ export const AgentConfig = z
     webhook: z
       .strictObject({
         url: z.url({ protocol: /^https?$/ }),
-        secret: z.string().min(16).max(256).openapi({ description: 'HMAC-SHA256 key; never returned.' }),
+        secret: z
+          .string()
+          .min(16)
+          .max(256)
+          .refine(
+            (s) => !s.startsWith('whsec_') || isStandardSecret(s),
+            'a whsec_ secret is the base64 of 24 to 64 bytes',
+          )
+          .openapi({
+            description:
+              'The Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes; never returned. ' +
+              'A plain-text secret (at least 16 characters) also signs: receivers use `whsec_` + its base64.',
+          }),
       })
       .optional()
       .openapi({ description: 'Called when the contexts of a session are precomputed.' }),
@@ -154,7 +174,7 @@ export const AgentBody = z
       name: 'Trip planner',
       llm_provider: 'openai',
       config: {
-        webhook: { url: 'https://agent.example.com/hooks/context', secret: 'whsec-0123456789abcdef' },
+        webhook: { url: 'https://agent.example.com/hooks/context', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
         strategy: {
           name: 'history-weight',
           variants: [

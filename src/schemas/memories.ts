@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { limits } from '../config/tuning.js';
-import { Id, Metadata, Page } from './common.js';
+import { cursorParam, Id, Metadata, Page, PageLimit, PgTimestamp } from './common.js';
 
 export const MemoryScope = z.enum(['user', 'agent', 'tool']);
 export const MemoryKind = z.enum(['fact', 'preference', 'constraint', 'task', 'note']);
@@ -89,33 +89,12 @@ export const MemoryFilter = z.strictObject({
     }),
 });
 
-/** The page cursor of a memory list: the created_at and id of the page's last memory, as base64 of a JSON pair. */
-const CursorParts = z.tuple([z.iso.datetime(), z.uuid()]);
-
-export function encodeMemoryCursor(createdAt: string, id: string): string {
-  return btoa(JSON.stringify([createdAt, id])).replace(/=+$/, '');
-}
-
-/** The parts of a cursor this API returned, or undefined for anything else (checked here, never by the database). */
-export function decodeMemoryCursor(cursor: string): [createdAt: string, id: string] | undefined {
-  let parts: unknown;
-  try {
-    parts = JSON.parse(atob(cursor));
-  } catch {
-    return undefined;
-  }
-  const parsed = CursorParts.safeParse(parts);
-  return parsed.success ? parsed.data : undefined;
-}
+/** The page cursor of a memory list: the created_at (as PostgreSQL prints it) and id of the page's last memory. */
+export const MemoryCursor = z.tuple([PgTimestamp, z.uuid()]);
 
 export const ListMemoriesQuery = MemoryFilter.extend({
-  limit: z.coerce.number().int().min(1).max(limits.pageSizeMax).default(limits.pageSizeDefault),
-  cursor: z
-    .string()
-    .max(200)
-    .refine((c) => decodeMemoryCursor(c) !== undefined, 'not a cursor this API returned')
-    .optional()
-    .openapi({ description: 'The `next_cursor` of the page before.' }),
+  limit: PageLimit,
+  cursor: cursorParam(MemoryCursor),
 });
 export type ListMemoriesQuery = z.infer<typeof ListMemoriesQuery>;
 

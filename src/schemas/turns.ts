@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { limits } from '../config/tuning.js';
+import { errorCodes } from '../errors.js';
 import { Id, Metadata, Timestamp } from './common.js';
+import { ContextRequest, QueryContextResponse } from './context.js';
 
 export const Role = z.enum(['user', 'assistant', 'tool', 'system']);
 
@@ -48,6 +50,11 @@ export const WriteTurnsBody = z
         'On the first write: start from an earlier session of the same user and agent (its id, or `latest`). Its ' +
         "constraints, open tasks, summary and memories become this session's starting summary, labelled by origin.",
     }),
+    return_context: ContextRequest.optional().openapi({
+      description:
+        'Also answer with the context of the next model call, as `POST /v1/sessions/{id}/context` ' +
+        'would give it right after this write (the same fields): an agent turn is then two calls, this write and the write of the answer.',
+    }),
   })
   .openapi('WriteTurnsRequest', {
     example: {
@@ -79,6 +86,15 @@ export const WriteTurnsResponse = z
       .nullable()
       .optional()
       .openapi({ description: 'The earlier session this one started from.' }),
+    context: QueryContextResponse.optional().openapi({ description: 'With `return_context`: the context.' }),
+    context_error: z
+      .object({ code: z.enum(errorCodes), message: z.string() })
+      .optional()
+      .openapi({
+        description:
+          'With `return_context`, when the turns were stored but the context could not be given (e.g. an unknown ' +
+          '`model_call_id`): the error the context request would have answered. The write is not undone.',
+      }),
   })
   .openapi('WriteTurnsResponse');
 export type WriteTurnsResponse = z.infer<typeof WriteTurnsResponse>;

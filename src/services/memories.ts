@@ -7,9 +7,9 @@ import { pgTextArray } from '../db/store.js';
 import { ApiError, notFound } from '../errors.js';
 import { toTsQuery } from '../pipeline/retriever/index.js';
 import type { Ctx } from '../ports.js';
+import { decodeCursor, encodeCursor } from '../schemas/common.js';
 import {
-  decodeMemoryCursor,
-  encodeMemoryCursor,
+  MemoryCursor,
   type CreateMemoryBody,
   type ListMemoriesQuery,
   type Memory,
@@ -96,18 +96,18 @@ export async function listMemories(
   let after: SQL = sql``;
   if (q.cursor) {
     // The query schema has refused any other cursor; this stays as the guard for callers that skip it.
-    const parts = decodeMemoryCursor(q.cursor);
+    const parts = decodeCursor(q.cursor, MemoryCursor);
     if (!parts) throw new ApiError('BAD_REQUEST', 'cursor: not a cursor this API returned');
     const [createdAt, id] = parts;
     after = sql`AND (created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`;
   }
-  const rows = await ctx.store.query<Row>(sql`
-    SELECT ${columns} FROM memories WHERE ${filters(ctx, q)} ${after}
+  const rows = await ctx.store.query<Row & { cursor_at: string }>(sql`
+    SELECT ${columns}, created_at::text AS cursor_at FROM memories WHERE ${filters(ctx, q)} ${after}
     ORDER BY created_at DESC, id DESC LIMIT ${q.limit + 1}`);
-  const page = rows.slice(0, q.limit).map(toMemory);
+  const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
-  const next = rows.length > q.limit && last ? encodeMemoryCursor(last.created_at, last.id) : null;
-  return { memories: page, next_cursor: next };
+  const next = rows.length > q.limit && last ? encodeCursor([last.cursor_at, last.id]) : null;
+  return { memories: page.map(({ cursor_at: _at, ...r }) => toMemory(r)), next_cursor: next };
 }
 
 export async function searchMemories(ctx: Ctx, body: SearchMemoriesBody): Promise<Memory[]> {

@@ -3,7 +3,7 @@
 import { defaults, historyPool } from '../config/tuning.js';
 import { keyPart } from '../cache-keys.js';
 import { sha256Hex } from '../crypto.js';
-import { notFound } from '../errors.js';
+import { ApiError, fromStorageError, notFound, type ErrorCode } from '../errors.js';
 import { fitFrame, fitToBudget, sectionHeaderTokens, sharedFences, toEnvelope } from '../pipeline/assembler.js';
 import { shrinkItem, type Payload } from '../pipeline/items.js';
 import { plan, toolBackfillOrder, type Item } from '../pipeline/planner.js';
@@ -99,6 +99,25 @@ export async function queryContext(
  * QueryContext as the route serves it: a model call's recipe (with the session's strategy variant) or the request
  * as sent; says whether the answer was prepared ahead; records the trace.
  */
+/**
+ * The context a write asked for with `return_context`: the turns are stored by then, so a failure is answered beside
+ * them as the error QueryContext would give, never as a failed write (a retry would write the turns again).
+ */
+export async function contextAfterWrite(
+  ctx: Ctx,
+  sessionId: string,
+  request: ContextRequest,
+): Promise<{ context: QueryContextResponse } | { context_error: { code: ErrorCode; message: string } }> {
+  try {
+    return { context: await serveContext(ctx, sessionId, request) };
+  } catch (err) {
+    const known = err instanceof ApiError ? err : fromStorageError(err);
+    if (known) return { context_error: { code: known.code, message: known.message } };
+    ctx.logger.error('context after write failed', { request_id: ctx.requestId, error: err });
+    return { context_error: { code: 'INTERNAL', message: 'internal error; the request id identifies it in the logs' } };
+  }
+}
+
 export async function serveContext(
   ctx: Ctx,
   sessionId: string,

@@ -1,10 +1,12 @@
-// Webhook delivery: a signed note (HMAC-SHA256) that a session version's contexts are ready; a failure throws for the
-// queue's retry. Targets must be public unicast addresses, redirects are not followed (docs/security.md).
+// Webhook delivery: a note that a session version's contexts are ready, signed as Standard Webhooks sign; a failure
+// throws for the queue's retry. Targets must be public unicast addresses, redirects are not followed (docs/security.md).
 import ipaddr from 'ipaddr.js';
 import { sql } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
 import { hmacSha256Hex } from '../crypto.js';
 import type { JobResult } from '../jobs/schema.js';
 import type { Deps, HostResolver, WebhookJob } from '../ports.js';
+import { isStandardSecret } from '../schemas/flows.js';
 
 const TIMEOUT_MS = 10_000;
 /** At registration a slow resolver must not hold the request: past this the name is checked again at delivery. */
@@ -106,26 +108,30 @@ export async function webhookTargetVetted(
   }
 }
 
-export async function signWebhook(secret: string, body: string, timestamp: number): Promise<string> {
-  return `t=${timestamp},v1=${await hmacSha256Hex(secret, `${timestamp}.${body}`)}`;
+/**
+ * The signing key of a stored secret: a `whsec_` secret's bytes, or the UTF-8 bytes of a plain-text secret registered
+ * before secrets took that form (receivers verify those with `whsec_` + the base64 of the same text).
+ */
+export function webhookKey(secret: string): Uint8Array {
+  if (isStandardSecret(secret)) return Uint8Array.from(atob(secret.slice('whsec_'.length)), (c) => c.charCodeAt(0));
+  return new TextEncoder().encode(secret);
 }
 
-/** For receivers: true when `header` signs `body` under `secret` and is at most `toleranceSeconds` old. */
-export async function verifyWebhook(
-  secret: string,
-  header: string,
-  body: string,
-  toleranceSeconds = 300,
-  now = Date.now(),
-): Promise<boolean> {
-  const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2) as [string, string]));
-  const t = Number(parts.t);
-  if (!Number.isInteger(t) || !parts.v1 || Math.abs(now / 1000 - t) > toleranceSeconds) return false;
-  const expected = await hmacSha256Hex(secret, `${t}.${body}`);
-  if (expected.length !== parts.v1.length) return false;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ parts.v1.charCodeAt(i);
-  return diff === 0;
+/** The Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) of one delivery. */
+export function webhookHeaders(secret: string, id: string, body: string, at: Date): Record<string, string> {
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(webhookKey(secret), { format: 'raw' }).sign(id, at, body),
+  };
+}
+
+/**
+ * The signature header of deliveries before Standard Webhooks, still sent for a plain-text secret so that receivers
+ * checking it keep working while they move to a Standard Webhooks library: `t=<seconds>,v1=<hex HMAC-SHA256>`.
+ */
+async function legacySignature(secret: string, body: string, timestamp: number): Promise<string> {
+  return `t=${timestamp},v1=${await hmacSha256Hex(secret, `${timestamp}.${body}`)}`;
 }
 
 export async function deliverWebhook(deps: Deps, job: WebhookJob): Promise<JobResult> {
@@ -149,13 +155,15 @@ export async function deliverWebhook(deps: Deps, job: WebhookJob): Promise<JobRe
     session_version: job.session_version,
     model_calls: job.model_calls,
   });
-  const timestamp = Math.floor(Date.now() / 1000);
-  const headers = {
+  // The job id is the delivery's id: a retry of the job sends the same one, so receivers can drop repeats.
+  const signed = webhookHeaders(agent.secret, job.job_id, body, new Date());
+  const headers: Record<string, string> = {
     'content-type': 'application/json',
     'x-context-event': 'context.precomputed',
-    'x-context-delivery': job.job_id,
-    'x-context-signature': await signWebhook(agent.secret, body, timestamp),
+    ...signed,
   };
+  if (!isStandardSecret(agent.secret))
+    headers['x-context-signature'] = await legacySignature(agent.secret, body, Number(signed['webhook-timestamp']));
   const http = nodeBuiltin<NodeHttp>(url.protocol === 'https:' ? 'node:https' : 'node:http');
   const status = http
     ? await postPinned(http, url, target.addresses, headers, body)

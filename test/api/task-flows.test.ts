@@ -2,12 +2,13 @@
 // service and agent steps in order, and evaluation events of an A/B split in the strategy report.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inProcessQueue } from '../../src/adapters/queue/in-process.js';
 import { createLogger } from '../../src/logger.js';
 import type { DomainEvent, Job } from '../../src/ports.js';
 import { sweepTraces } from '../../src/services/traces.js';
-import { verifyWebhook } from '../../src/services/webhooks.js';
 import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';
 
 const flow = {
@@ -196,36 +197,80 @@ describe.each(backends)('task flows on $name', ({ open }) => {
     expect(again.json.name).toBe('Renamed');
   });
 
-  it('announces precomputed contexts with a signed webhook, retried until it is accepted, and a domain event', async () => {
-    const c = await tenant(h);
-    const secret = 'whsec-0123456789abcdef';
-    const received: { body: string; signature: string; status: number }[] = [];
+  /** A loopback receiver that answers its first delivery 503 (so the queue must deliver again), then 200. */
+  async function receiver() {
+    const received: { body: string; headers: Record<string, string>; status: number }[] = [];
     const server: Server = createServer(async (req, res) => {
       const body = await readBody(req);
-      // The first delivery fails: the queue must deliver again.
       const status = received.length === 0 ? 503 : 200;
-      received.push({ body, signature: String(req.headers['x-context-signature']), status });
+      received.push({ body, headers: req.headers as Record<string, string>, status });
       res.writeHead(status).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    return { url, received, close: () => new Promise((r) => server.close(r)) };
+  }
+
+  it('a legacy plain-text secret signs with its bytes: standardwebhooks verifies, the old header still comes', async () => {
+    const c = await tenant(h);
+    const secret = 'whsec-0123456789abcdef';
+    const hook = await receiver();
+    try {
+      await agentWithFlow(c, 'legacy', { webhook: { url: hook.url, secret } });
+      await c.call('POST', '/v1/sessions/l1/turns', { agent_id: 'legacy', turns: turns3 });
+      await h.deps.queue.drain();
+    } finally {
+      await hook.close();
+    }
+    const delivered = hook.received[1]!;
+    const wh = new Webhook(`whsec_${Buffer.from(secret).toString('base64')}`);
+    expect(wh.verify(delivered.body, delivered.headers)).toMatchObject({ session_id: 'l1' });
+    const [t, v1] = delivered.headers['x-context-signature']!.split(',').map((p) => p.split('=')[1]!);
+    expect(t).toBe(delivered.headers['webhook-timestamp']);
+    expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${delivered.body}`).digest('hex'));
+  });
+
+  it('refuses a whsec_ secret that is not the base64 of 24 to 64 bytes', async () => {
+    const c = await tenant(h);
+    for (const secret of ['whsec_0123456789abcdef', `whsec_${'A'.repeat(31)}`, `whsec_${'A'.repeat(88)}==`]) {
+      const r = await c.call('POST', '/v1/agents', {
+        agent_id: 'bad',
+        config: { webhook: { url: 'https://hooks.example.com/x', secret } },
+      });
+      expect(r.status, secret).toBe(400);
+      expect(r.json.error.message).toContain('config.webhook.secret');
+    }
+  });
+
+  it('announces precomputed contexts with a Standard Webhooks signed webhook, retried until accepted, and an event', async () => {
+    const c = await tenant(h);
+    const secret = `whsec_${Buffer.from('context-engine-test-key-0123456789').toString('base64')}`;
+    const hook = await receiver();
+    const received = hook.received;
     const events: DomainEvent[] = [];
     const previous = h.deps.events;
     h.deps.events = { publish: async (e) => void events.push(e) };
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-      await agentWithFlow(c, 'hooked', { webhook: { url, secret } });
+      await agentWithFlow(c, 'hooked', { webhook: { url: hook.url, secret } });
       const agent = await c.call('GET', '/v1/agents/hooked/context');
-      expect(agent.json.config.webhook).toEqual({ url });
+      expect(agent.json.config.webhook).toEqual({ url: hook.url });
       await c.call('POST', '/v1/sessions/w1/turns', { agent_id: 'hooked', turns: turns3 });
       await h.deps.queue.drain();
     } finally {
       h.deps.events = previous;
-      await new Promise((r) => server.close(r));
+      await hook.close();
     }
     expect(received.map((r) => r.status)).toEqual([503, 200]);
-    for (const r of received) expect(await verifyWebhook(secret, r.signature, r.body)).toBe(true);
-    expect(await verifyWebhook('another-secret-000000', received[1]!.signature, received[1]!.body)).toBe(false);
-    expect(await verifyWebhook(secret, received[1]!.signature, received[1]!.body.replace('w1', 'w2'))).toBe(false);
+    // The receiving side verifies with the standardwebhooks library; a retry carries the same webhook-id.
+    const wh = new Webhook(secret);
+    for (const r of received) expect(wh.verify(r.body, r.headers)).toMatchObject({ session_id: 'w1' });
+    expect(received[1]!.headers['webhook-id']).toBe(received[0]!.headers['webhook-id']);
+    expect(received[1]!.headers['x-context-signature']).toBeUndefined();
+    const other = new Webhook(`whsec_${Buffer.from('another-key-of-the-same-length-0123').toString('base64')}`);
+    expect(() => other.verify(received[1]!.body, received[1]!.headers)).toThrow(/signature/);
+    expect(() => wh.verify(received[1]!.body.replace('w1', 'w2'), received[1]!.headers)).toThrow(/signature/);
+    const stale = { ...received[1]!.headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 3600) };
+    expect(() => wh.verify(received[1]!.body, stale)).toThrow();
     const body = JSON.parse(received[1]!.body);
     expect(body).toMatchObject({
       type: 'context.precomputed',

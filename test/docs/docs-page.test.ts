@@ -47,7 +47,10 @@ describe('API reference at /docs', () => {
       });
       await page.goto(`${web.url}/docs`);
       await page.waitForFunction(
-        () => ['Context engine API', 'Write turns (WriteQA)'].every((t) => document.body.innerText.includes(t)),
+        () =>
+          ['Context engine API', 'Write turns, optionally answered with the next context'].every((t) =>
+            document.body.innerText.includes(t),
+          ),
         undefined,
         { timeout: 30_000 },
       );

@@ -4,6 +4,7 @@ import { validate, compileErrors } from '@readme/openapi-parser';
 import type { z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
+import pkg from '../../package.json' with { type: 'json' };
 import { harness, type Harness } from '../helpers.js';
 
 // Routes that are not part of the JSON API: the document itself, pages for people, and MCP's JSON-RPC endpoint.
@@ -82,6 +83,27 @@ describe('OpenAPI document', () => {
       expect(hasExample(op.requestBody?.content?.['application/json']), `${key} request`).toBe(true);
       for (const [status, response] of Object.entries(op.responses))
         expect(hasExample(response.content?.['application/json']), `${key} ${status}`).toBe(true);
+    }
+  });
+
+  it('names the package version and operations by what users do, with no internal names', () => {
+    expect(doc.info.version).toBe(pkg.version);
+    for (const { key, op } of operations()) {
+      // camelCase verb-first ids (createApiKey, listSessions), and summaries without internal names in parentheses.
+      expect(op.operationId, key).toMatch(
+        /^(get|list|create|write|query|search|register|update|put|delete|revoke|append|record|publish|rebuild)[A-Z]\w*$/,
+      );
+      expect(op.summary, key).not.toMatch(/\([A-Z][a-z]+[A-Z]\w*\)/);
+    }
+  });
+
+  it('documents the 415, 429 and 500 answers of every /v1 route, with Retry-After on a 429', () => {
+    const errorRef = '#/components/schemas/Error';
+    for (const { key, op } of operations().filter((o) => o.key.includes(' /v1/'))) {
+      for (const status of ['400', '415', '429', '500', '503'])
+        expect(op.responses[status]?.content?.['application/json']?.schema?.$ref, `${key} ${status}`).toBe(errorRef);
+      expect(op.responses['429'].headers?.['Retry-After']?.schema?.type, key).toBe('integer');
+      expect(op.responses['415'].content['application/json'].example.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     }
   });
 

@@ -161,9 +161,17 @@ describe('examples', () => {
     });
     afterAll(() => model.close());
 
-    it('writes every turn and sends the engine’s context with each model call', async () => {
+    it('writes every turn and sends the engine’s context with each model call, two engine calls a turn', async () => {
+      const engineCalls: string[] = [];
       const opts = {
-        context: new ContextClient({ baseUrl: web.url, apiKey: t.key }),
+        context: new ContextClient({
+          baseUrl: web.url,
+          apiKey: t.key,
+          fetch: (url, init) => {
+            engineCalls.push(`${init.method} ${new URL(url).pathname}`);
+            return fetch(url, init);
+          },
+        }),
         openai: new OpenAI({ baseURL: modelUrl, apiKey: 'test' }),
         model: 'stand-in',
         sessionId: 'agent-1',
@@ -176,6 +184,7 @@ describe('examples', () => {
       const third = await agentTurn(opts, 'Remind me where I am going?');
       expect(third.reply).toBe('You are going to Lisbon.');
       expect(third.contextTokens).toBeLessThanOrEqual(500);
+      expect(engineCalls).toEqual(Array(6).fill('POST /v1/sessions/agent-1/turns'));
 
       // The third call carried the earlier turns as fenced context, then the new question last.
       const last = calls.at(-1)!;

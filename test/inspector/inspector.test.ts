@@ -104,6 +104,45 @@ describe('context inspector', () => {
     await page.close();
   });
 
+  it('lists sessions, opens one, and links its context to the trace of that request', async () => {
+    // A second session of a user, with a turn that would run script if it were shown as HTML.
+    const hostile = '<img src=x onerror="window.__pwned=1"> tell me about trams';
+    expect(
+      (
+        await c.call('POST', '/v1/sessions/tram%3Atour/turns', {
+          user_id: 'ada',
+          turns: [{ role: 'user', content: hostile }],
+        })
+      ).status,
+    ).toBe(201);
+    const page = await chrome.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(`${web.url}/inspect`);
+    await page.fill('#api-key', c.key);
+    await page.click('#list-sessions');
+    await page.waitForSelector('#sessions tbody tr');
+    const listed = await page.$$eval('#sessions tbody tr', (rows) => rows.map((r) => r.getAttribute('data-session')));
+    expect(listed).toEqual(['tram:tour', 'trip']);
+    await page.fill('#filter-user', 'ada');
+    await page.click('#list-sessions');
+    await page.waitForFunction(() => document.querySelectorAll('#sessions tbody tr').length === 1);
+
+    await page.click('#sessions tr[data-session="tram:tour"] button.open');
+    await page.waitForSelector('#results:not([hidden])');
+    expect(await page.inputValue('#session-id')).toBe('tram:tour');
+    expect(await page.textContent('#rendered-text')).toContain('<img src=x');
+    await page.click('#overview-facts a.trace-link');
+    await page.waitForSelector('#trace-panel:not([hidden])');
+    const steps = await page.$$eval('#trace-steps tbody tr', (rows) => rows.map((r) => r.getAttribute('data-step')));
+    expect(steps).toEqual(expect.arrayContaining(['cache', 'retrieve', 'rank', 'plan', 'assemble']));
+    expect(await page.textContent('#status')).toMatch(/Trace of request [0-9a-f-]{36}: \d+ steps/);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'inspector-sessions.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
   it('shows the API error code when the key is wrong or the session does not exist', async () => {
     const page = await chrome.browser.newPage();
     await page.goto(`${web.url}/inspect`);

@@ -38,7 +38,7 @@ const embeddings = hashedNgramEmbedder(64);
 
 // Webhook receiver (and embedding model, POST /v1/embeddings): records each POST by path; a path under /fail-first/
 // answers its first delivery 503, so a test can watch the retry. GET /deliveries/<path> lists what arrived there.
-const deliveries = new Map<string, { body: string; signature: string; status: number }[]>();
+const deliveries = new Map<string, { body: string; headers: Record<string, string>; status: number }[]>();
 const receiver = createServer((req, res) => {
   let body = '';
   req.on('data', (d) => (body += d));
@@ -54,7 +54,7 @@ const receiver = createServer((req, res) => {
     if (req.method === 'POST' && url === '/v1/embeddings') {
       // An OpenAI-compatible embedding model for the Worker's turn vectors: deterministic spelling vectors.
       const input = JSON.parse(body).input as string[];
-      list.push({ body, signature: '', status: 200 });
+      list.push({ body, headers: {}, status: 200 });
       deliveries.set(url, list);
       void embeddings.embed(input).then((vectors) =>
         res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -69,7 +69,7 @@ const receiver = createServer((req, res) => {
       return;
     }
     const status = url.startsWith('/fail-first/') && list.length === 0 ? 503 : 200;
-    list.push({ body, signature: String(req.headers['x-context-signature'] ?? ''), status });
+    list.push({ body, headers: req.headers as Record<string, string>, status });
     deliveries.set(url, list);
     res.writeHead(status).end();
   });

@@ -1,10 +1,10 @@
 // Task flows in workerd through the real Worker and its queue consumer: model calls precomputed after a write,
 // invalidated by a write or delete, signed webhooks retried, traces, and evaluations in the strategy report.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../functions/worker.js';
 import type { WebhookJob } from '../../src/ports.js';
-import { verifyWebhook } from '../../src/services/webhooks.js';
 import { api, newTenant, poll, uid, waitForPrecomputed, workerEnv } from './helpers.js';
 
 const turns = [
@@ -19,12 +19,14 @@ const flow = {
   ],
 };
 const receiver = (workerEnv as unknown as { TEST_WEBHOOK_RECEIVER_URL: string }).TEST_WEBHOOK_RECEIVER_URL;
-const SECRET = 'whsec-workers-0123456789';
+// A Standard Webhooks secret: `whsec_` and the base64 of 24 random bytes.
+const SECRET = 'whsec_Wk9SS0VSUy10ZXN0LWtleS0wMTIzNDU2Nzg5';
+const receiving = new Webhook(SECRET);
 
 const deliveries = async (path: string) =>
   (await (await fetch(`${receiver}/deliveries${path}`)).json()) as {
     body: string;
-    signature: string;
+    headers: Record<string, string>;
     status: number;
   }[];
 
@@ -59,7 +61,7 @@ describe('task flows in workerd', () => {
       () => deliveries(hookPath),
       (d) => d.length > 0,
     );
-    expect(await verifyWebhook(SECRET, delivery!.signature, delivery!.body)).toBe(true);
+    expect(receiving.verify(delivery!.body, delivery!.headers)).toMatchObject({ type: 'context.precomputed' });
     expect(JSON.parse(delivery!.body)).toMatchObject({
       type: 'context.precomputed',
       session_id: session,
@@ -112,7 +114,8 @@ describe('task flows in workerd', () => {
     expect(second.result.explicitAcks).toHaveLength(1);
     const got = await deliveries(hookPath);
     expect(got.map((d) => d.status)).toEqual([503, 200]);
-    for (const d of got) expect(await verifyWebhook(SECRET, d.signature, d.body)).toBe(true);
+    for (const d of got) expect(receiving.verify(d.body, d.headers)).toMatchObject({ type: 'context.precomputed' });
+    expect(got[1]!.headers['webhook-id']).toBe(got[0]!.headers['webhook-id']);
   });
 
   it('records a trace with service and agent steps, and reports A/B evaluation events', async () => {

@@ -1,5 +1,5 @@
-// The context inspector: asks the API for a session's context and explains it. Plain browser JavaScript with no build
-// step. Everything the API returns is shown with textContent, never as HTML, because turns are user data.
+// The context inspector: lists sessions, asks the API for a session's context and explains it, with its trace. Plain
+// browser JavaScript with no build step. API data is shown with textContent, never as HTML: turns are user data.
 
 const SECTION_LABELS = {
   task_anchor: 'Task anchor',
@@ -113,9 +113,114 @@ function renderOverview(answer, session) {
       'Window',
       `limit ${fmt(session.window.max_tokens)} tokens, ${session.window.compression_strategy}; summary covers turns up to ${session.window.summarized_through}`,
     ],
-    ['Request id', answer.request_id],
   ];
   for (const [k, v] of rows) facts.append(el('dt', { text: k }), el('dd', { text: v }));
+  // Each context is traced under its request id: the link shows the trace's stages below.
+  const link = el('a', { class: 'trace-link', href: `#trace=${encodeURIComponent(answer.request_id)}`, text: 'trace' });
+  link.addEventListener('click', (e) => {
+    e.preventDefault();
+    showTrace(answer.request_id);
+  });
+  facts.append(el('dt', { text: 'Request id' }), el('dd', {}, `${answer.request_id} `, link));
+}
+
+function stepDetail(step) {
+  if (step.preview) return step.preview;
+  if (!step.data) return '';
+  return Object.entries(step.data)
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(', ');
+}
+
+async function showTrace(requestId) {
+  const key = $('api-key').value.trim();
+  setStatus('Reading the trace…', 'busy');
+  try {
+    const trace = await api(key, 'GET', `/v1/traces/${encodeURIComponent(requestId)}`);
+    const facts = $('trace-facts');
+    facts.replaceChildren();
+    const rows = [
+      ['Request id', trace.request_id],
+      ['Source', `${trace.source}${trace.model_call_id ? `, model call ${trace.model_call_id}` : ''}`],
+      ['Strategy', `${trace.strategy} / ${trace.variant}`],
+      ['Tokens', `${fmt(trace.token_count)}${trace.overflow ? ' (over its budget)' : ''}`],
+      ['At', when(trace.created_at)],
+    ];
+    for (const [k, v] of rows) facts.append(el('dt', { text: k }), el('dd', { text: v }));
+    const body = $('trace-steps').tBodies[0];
+    body.replaceChildren(
+      ...trace.steps.map((step) =>
+        el(
+          'tr',
+          { 'data-step': step.type },
+          el('td', { class: 'num', text: String(step.seq) }),
+          el('td', { text: step.actor }),
+          el('td', { text: step.name ? `${step.type}: ${step.name}` : step.type }),
+          el('td', { text: step.status ?? '' }),
+          el('td', { class: 'num', text: step.duration_ms == null ? '' : step.duration_ms.toFixed(1) }),
+          el('td', { class: 'detail', text: stepDetail(step) }),
+        ),
+      ),
+    );
+    $('trace-panel').hidden = false;
+    setStatus(`Trace of request ${trace.request_id}: ${trace.steps.length} steps.`, 'ok');
+  } catch (err) {
+    showFailure(err);
+  }
+}
+
+function showFailure(err) {
+  if (err instanceof ApiFailure)
+    setStatus(`${err.code}: ${err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`, 'error');
+  else setStatus(`Could not reach the API: ${err.message}`, 'error');
+}
+
+let nextSessions = null;
+
+async function listSessions(event, more = false) {
+  event?.preventDefault();
+  const key = $('api-key').value.trim();
+  if (!key) return setStatus('Type an API key first.', 'error');
+  const params = new URLSearchParams({ limit: '20' });
+  const user = $('filter-user').value.trim();
+  const agent = $('filter-agent').value.trim();
+  if (user) params.set('user_id', user);
+  if (agent) params.set('agent_id', agent);
+  if (more && nextSessions) params.set('cursor', nextSessions);
+  setStatus('Listing sessions…', 'busy');
+  try {
+    const page = await api(key, 'GET', `/v1/sessions?${params}`);
+    const body = $('sessions').tBodies[0];
+    if (!more) body.replaceChildren();
+    for (const s of page.sessions) {
+      const open = el('button', { type: 'button', class: 'open', text: 'Inspect' });
+      open.addEventListener('click', () => {
+        $('session-id').value = s.session_id;
+        form.requestSubmit();
+      });
+      body.append(
+        el(
+          'tr',
+          { 'data-session': s.session_id },
+          el('td', {}, el('code', { text: s.session_id })),
+          el('td', { text: s.user_id ?? '' }),
+          el('td', { text: s.agent_id ?? '' }),
+          el('td', { class: 'num', text: fmt(s.turn_count) }),
+          el('td', { class: 'num', text: fmt(s.total_tokens) }),
+          el('td', { text: when(s.updated_at) }),
+          el('td', {}, open),
+        ),
+      );
+    }
+    nextSessions = page.next_cursor;
+    const none = body.rows.length === 0;
+    $('sessions-empty').hidden = !none;
+    $('sessions').hidden = none;
+    $('more-sessions').hidden = !nextSessions;
+    setStatus(`${body.rows.length} session${body.rows.length === 1 ? '' : 's'} listed.`, 'ok');
+  } catch (err) {
+    showFailure(err);
+  }
 }
 
 function renderBudget(report) {
@@ -283,13 +388,12 @@ async function inspect(event) {
     renderRendered(answer.rendered);
     renderDropped(answer.envelope.budget_report, previews);
     renderCompactions(compactions.compactions);
+    $('trace-panel').hidden = true;
     $('results').hidden = false;
     setStatus(`Context of ${fmt(answer.token_count)} tokens for session “${session}”.`, 'ok');
   } catch (err) {
     $('results').hidden = true;
-    if (err instanceof ApiFailure)
-      setStatus(`${err.code}: ${err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`, 'error');
-    else setStatus(`Could not reach the API: ${err.message}`, 'error');
+    showFailure(err);
   } finally {
     button.disabled = false;
   }
@@ -304,6 +408,8 @@ function selectTab(which) {
 }
 
 form.addEventListener('submit', inspect);
+$('sessions-form').addEventListener('submit', (e) => listSessions(e));
+$('more-sessions').addEventListener('click', () => listSessions(undefined, true));
 $('tab-text').addEventListener('click', () => selectTab('text'));
 $('tab-messages').addEventListener('click', () => selectTab('messages'));
 restore();

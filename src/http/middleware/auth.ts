@@ -40,9 +40,13 @@ export function keyAuth(deps: Deps): MiddlewareHandler<AppEnv> {
 /** Route middleware: the key must carry this scope (admin keys carry every scope). */
 export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { scopes } = c.get('principal');
-    if (!scopes.includes(scope) && !scopes.includes('admin'))
-      throw new ApiError('FORBIDDEN', `this key lacks the "${scope}" scope`);
+    checkScope(c.get('principal').scopes, scope);
     await next();
   };
+}
+
+/** Throws FORBIDDEN unless `scopes` grant `scope`; for a request that also does what another scope allows. */
+export function checkScope(scopes: readonly Scope[], scope: Scope): void {
+  if (!scopes.includes(scope) && !scopes.includes('admin'))
+    throw new ApiError('FORBIDDEN', `this key lacks the "${scope}" scope`);
 }

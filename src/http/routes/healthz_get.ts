@@ -7,7 +7,7 @@ import type { App } from '../app.js';
 const route = createRoute({
   method: 'get',
   path: '/healthz',
-  operationId: 'health',
+  operationId: 'getHealth',
   tags: ['operations'],
   summary: 'Health: whether the service can reach its database',
   description: 'No key needed. Answers 503 with `status: "unavailable"` when the database does not answer.',

@@ -1,4 +1,5 @@
 // Every route of the API, registered in one place so the whole surface is visible at a glance.
+import pkg from '../../../package.json' with { type: 'json' };
 import type { Deps } from '../../ports.js';
 import { newApp, type App } from '../app.js';
 import { documentExtras } from '../openapi-extras.js';
@@ -10,6 +11,7 @@ import { registerMetricsGet } from './metrics_get.js';
 import { registerV1AdminKeysCreate } from './v1_admin_keys_create.js';
 import { registerV1AdminKeysList } from './v1_admin_keys_list.js';
 import { registerV1AdminKeysRevoke } from './v1_admin_keys_revoke.js';
+import { registerV1AgentsList } from './v1_agents_list.js';
 import { registerV1AgentsContextGet } from './v1_agents_context_get.js';
 import { registerV1AgentsRegister } from './v1_agents_register.js';
 import { registerV1AgentsTaskFlowsDelete } from './v1_agents_task_flows_delete.js';
@@ -26,6 +28,7 @@ import { registerV1ReportsStrategiesGet } from './v1_reports_strategies_get.js';
 import { registerV1SessionsCompactionsList } from './v1_sessions_compactions_list.js';
 import { registerV1SessionsContextQuery } from './v1_sessions_context_query.js';
 import { registerV1SessionsDelete } from './v1_sessions_delete.js';
+import { registerV1SessionsList } from './v1_sessions_list.js';
 import { registerV1SessionsGet } from './v1_sessions_get.js';
 import { registerV1SessionsRebuild } from './v1_sessions_rebuild.js';
 import { registerV1SessionsSearch } from './v1_sessions_search.js';
@@ -33,6 +36,7 @@ import { registerV1SessionsToolChainsRegister } from './v1_sessions_tool_chains_
 import { registerV1SessionsToolChainsStepUpdate } from './v1_sessions_tool_chains_step_update.js';
 import { registerV1SessionsTurnsList } from './v1_sessions_turns_list.js';
 import { registerV1SessionsTurnsWrite } from './v1_sessions_turns_write.js';
+import { registerV1UsersList } from './v1_users_list.js';
 import { registerV1TracesGet } from './v1_traces_get.js';
 import { registerV1TracesStepsAppend } from './v1_traces_steps_append.js';
 
@@ -43,12 +47,15 @@ const routes: ((app: App, deps: Deps) => unknown)[] = [
   registerV1SessionsContextQuery,
   registerV1SessionsRebuild,
   registerV1SessionsDelete,
+  registerV1SessionsList,
   registerV1SessionsGet,
   registerV1SessionsSearch,
   registerV1SessionsCompactionsList,
   registerV1SessionsToolChainsRegister,
   registerV1SessionsToolChainsStepUpdate,
+  registerV1UsersList,
   registerV1OwnersDelete,
+  registerV1AgentsList,
   registerV1AgentsContextGet,
   registerV1AgentsRegister,
   registerV1AgentsTaskFlowsPut,
@@ -84,7 +91,7 @@ export function buildApp(deps: Deps): App {
     openapi: '3.1.0',
     info: {
       title: 'Context engine API',
-      version: '1.0.0',
+      version: pkg.version,
       description: 'Write what agents do; ask for the best context that fits a token budget.',
     },
   });

@@ -5,7 +5,7 @@ import { errorResponses, jsonBody, jsonResponse, security, type App } from '../a
 
 // Authorised by the CONTEXT_ADMIN_KEY bearer key, like every /v1/admin route.
 const route = createRoute({
-  operationId: 'adminCreateKey',
+  operationId: 'createApiKey',
   method: 'post',
   path: '/v1/admin/keys',
   tags: ['admin'],

@@ -6,7 +6,7 @@ import { errorResponses, jsonResponse, security, type App } from '../app.js';
 
 // Authorised by the CONTEXT_ADMIN_KEY bearer key, like every /v1/admin route.
 const route = createRoute({
-  operationId: 'adminListKeys',
+  operationId: 'listApiKeys',
   method: 'get',
   path: '/v1/admin/keys',
   tags: ['admin'],

@@ -4,7 +4,7 @@ import { errorResponses, security, type App } from '../app.js';
 
 // Authorised by the CONTEXT_ADMIN_KEY bearer key, like every /v1/admin route.
 const route = createRoute({
-  operationId: 'adminRevokeKey',
+  operationId: 'revokeApiKey',
   method: 'delete',
   path: '/v1/admin/keys/{key_id}',
   tags: ['admin'],

@@ -10,7 +10,7 @@ const route = createRoute({
   method: 'get',
   path: '/v1/agents/{agent_id}/context',
   tags: ['agents'],
-  summary: 'Agent context: configuration, session count and public memories (GetAgentContext)',
+  summary: 'Get an agent: configuration, session count and public memories',
   security,
   middleware: [requireScope('read')] as const,
   request: { params: z.object({ agent_id: Id.openapi({ param: { name: 'agent_id', in: 'path' } }) }) },

@@ -4,7 +4,7 @@ import { Id } from '../../schemas/common.js';
 import { errorResponses, security, type App } from '../app.js';
 import { requireScope } from '../middleware/auth.js';
 
-// DeleteContext by owner: everything of a user, or everything of an agent.
+// Deletion by owner: everything of a user, or everything of an agent.
 const routeFor = (kind: 'user' | 'agent') =>
   createRoute({
     operationId: kind === 'user' ? 'deleteUser' : 'deleteAgent',

@@ -6,7 +6,7 @@ import { errorResponses, jsonResponse, security, type App } from '../app.js';
 import { requireScope } from '../middleware/auth.js';
 
 const route = createRoute({
-  operationId: 'strategyReport',
+  operationId: 'getStrategyReport',
   method: 'get',
   path: '/v1/reports/strategies',
   tags: ['evaluation'],

@@ -10,7 +10,7 @@ const route = createRoute({
   method: 'post',
   path: '/v1/sessions/{session_id}/context',
   tags: ['context'],
-  summary: 'Get the best context within a token budget (QueryContext)',
+  summary: 'Query context: the best context for the next model call within a token budget',
   description:
     'Plans the budget across sections, retrieves relevant history and memory, and renders a ContextEnvelope. ' +
     '`token_count` (o200k tokens of `rendered.text`) never exceeds `budget_tokens − reserve_tokens`; ' +

@@ -9,7 +9,7 @@ const route = createRoute({
   method: 'delete',
   path: '/v1/sessions/{session_id}',
   tags: ['sessions'],
-  summary: 'Delete a session and everything derived from it (DeleteContext)',
+  summary: 'Delete a session and everything derived from it',
   description:
     'Removes turns, window and summary, tool chains, compaction audit rows, memories learnt in it and cached contexts.',
   security,

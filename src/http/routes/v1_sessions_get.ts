@@ -10,7 +10,7 @@ const route = createRoute({
   method: 'get',
   path: '/v1/sessions/{session_id}',
   tags: ['sessions'],
-  summary: 'Session context: owner, counts and the window with its summary (GetSessionContext)',
+  summary: 'Get a session: owner, counts and the window with its summary',
   security,
   middleware: [requireScope('read')] as const,
   request: { params: SessionParams },

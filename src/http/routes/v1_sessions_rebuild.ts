@@ -10,7 +10,7 @@ const route = createRoute({
   method: 'post',
   path: '/v1/sessions/{session_id}/rebuild',
   tags: ['sessions'],
-  summary: 'Recompress a window from its stored turns (RebuildContext)',
+  summary: 'Recompress a window from its stored turns',
   description:
     'Queues a rebuild of the window summary, optionally with another strategy or window size. Answers 202 at once.',
   security,

@@ -10,7 +10,7 @@ const route = createRoute({
   method: 'post',
   path: '/v1/sessions/{session_id}/search',
   tags: ['sessions'],
-  summary: 'Search a session’s history (SearchRelevantHistory)',
+  summary: 'Search a session’s history',
   description: 'Full-text search over every stored turn of the session, best match first.',
   security,
   middleware: [requireScope('read')] as const,

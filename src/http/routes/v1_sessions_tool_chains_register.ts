@@ -10,7 +10,7 @@ const route = createRoute({
   method: 'post',
   path: '/v1/sessions/{session_id}/tool-chains',
   tags: ['tools'],
-  summary: 'Register the tool calls a model asked for (RegisterToolChain)',
+  summary: 'Register the tool calls a model asked for',
   description: 'Saves the chain with its steps as pending and records the calls in the session as an assistant turn.',
   security,
   middleware: [requireScope('write')] as const,

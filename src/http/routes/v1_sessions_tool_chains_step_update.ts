@@ -10,7 +10,7 @@ const route = createRoute({
   method: 'put',
   path: '/v1/sessions/{session_id}/tool-chains/{chain_id}/steps/{step_id}',
   tags: ['tools'],
-  summary: 'Store a tool step’s result (UpdateToolResult)',
+  summary: 'Store a tool step’s result',
   description:
     'Sets the step’s status and result and adds the result to the session as a tool turn linked to its call.',
   security,

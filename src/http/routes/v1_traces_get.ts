@@ -9,7 +9,7 @@ const route = createRoute({
   method: 'get',
   path: '/v1/traces/{request_id}',
   tags: ['traces'],
-  summary: 'The trace of a QueryContext: service stages, then the steps the agent appended, in order',
+  summary: 'The trace of a context request: service stages, then the steps the agent appended, in order',
   security,
   middleware: [requireScope('read')] as const,
   request: { params: RequestIdParams },

@@ -7,6 +7,7 @@ import { overdueCompressions, statisticsBeat } from '../../services/maintenance.
 import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';
 import { createNodeDeps } from './deps.js';
+import { bannerLines } from './banner.js';
 import { describeLocalKey, registerLocalKey } from './local-key.js';
 import { serveApp } from './serve.js';
 
@@ -21,13 +22,7 @@ const server = serveApp(app, { port: env.PORT, hostname: env.HOST }, (info) => {
   const database = env.DATABASE_URL
     ? 'PostgreSQL (DATABASE_URL)'
     : `embedded PGlite in ${path.resolve(env.DATA_DIR, 'pglite')}`;
-  console.log(`context engine listening on ${url}`);
-  console.log(`  database: ${database}`);
-  console.log(`  API key:  ${apiKey.shown}`);
-  console.log(`  docs:     ${url}/openapi.json`);
-  console.log(
-    `  try:      curl -s ${url}/v1/sessions/demo/context -H "Authorization: Bearer ${apiKey.shell}" -H 'content-type: application/json' -d '{"budget_tokens":500}'`,
-  );
+  for (const line of bannerLines({ url, database, apiKey })) console.log(line);
 });
 
 const stopStatistics = statisticsBeat(deps, {
