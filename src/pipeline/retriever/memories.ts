@@ -55,30 +55,31 @@ export async function recallMemories(
 ): Promise<MemoryRow[]> {
   const branches = visibleMemories(tenantId, owner);
   if (branches.length === 0) return [];
+  // Each branch ordered and cut on its own (a memory may be in two, e.g. the user's and the session's), then merged.
   const union = (select: (where: SQL) => SQL) =>
     sql.join(
       branches.map((w) => sql`(${select(w)})`),
-      sql` UNION `,
+      sql` UNION ALL `,
     );
+  const q = sql`to_tsquery('english', ${tsQuery ?? ''})`;
   const rows = tsQuery
     ? await store.query<StoredMemory>(sql`
-        WITH q AS (SELECT to_tsquery('english', ${tsQuery}) AS q)
         SELECT * FROM (${union(
           (w) => sql`
-            SELECT ${memoryColumns}, true AS matched, ts_rank_cd(tsv, q.q) AS score FROM memories, q
-            WHERE ${w} AND valid_to IS NULL AND tsv @@ q.q
-            UNION ALL
-            SELECT ${memoryColumns}, false AS matched, 0::real AS score FROM memories, q
-            WHERE ${w} AND valid_to IS NULL AND kind = 'constraint' AND NOT (tsv @@ q.q)`,
+            SELECT ${memoryColumns}, tsv @@ ${q} AS matched, ts_rank_cd(tsv, ${q}) AS score FROM memories
+            WHERE ${w} AND valid_to IS NULL AND (tsv @@ ${q} OR kind = 'constraint')
+            ORDER BY matched DESC, score DESC, importance DESC LIMIT ${limit}`,
         )}) v
-        ORDER BY matched DESC, score DESC, importance DESC LIMIT ${limit}`)
+        ORDER BY matched DESC, score DESC, importance DESC, id LIMIT ${limit * branches.length}`)
     : await store.query<StoredMemory>(sql`
         SELECT *, importance AS score FROM (${union(
           (w) => sql`SELECT ${memoryColumns} FROM memories WHERE ${w} AND valid_to IS NULL
             ORDER BY importance DESC, updated_at DESC LIMIT ${limit}`,
         )}) v
-        ORDER BY importance DESC, updated_at DESC LIMIT ${limit}`);
-  return rows.map(
+        ORDER BY importance DESC, updated_at DESC, id LIMIT ${limit * branches.length}`);
+  const seen = new Set<string>();
+  const distinct = rows.filter((r) => !seen.has(r.id) && seen.add(r.id)).slice(0, limit);
+  return distinct.map(
     ({ updated_at: _u, matched: _m, ...r }: StoredMemory & { updated_at?: unknown; matched?: unknown }) => ({
       ...r,
       importance: Number(r.importance),
