@@ -6,12 +6,18 @@ import { consumeInbound } from '../../services/events/inbound.js';
 import { overdueCompressions, statisticsBeat } from '../../services/maintenance.js';
 import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';
+import { DataDirInUse } from './data-dir-lock.js';
 import { createNodeDeps } from './deps.js';
 import { describeLocalKey, registerLocalKey } from './local-key.js';
 import { serveApp } from './serve.js';
 
 const env = parseEnv(process.env);
-const deps = await createNodeDeps(env);
+const deps = await createNodeDeps(env, { command: 'npm start' }).catch((err: unknown) => {
+  // Another process has the embedded database open: say which, and start nothing.
+  if (!(err instanceof DataDirInUse)) throw err;
+  console.error(`error: ${err.message}`);
+  process.exit(1);
+});
 
 const apiKey = describeLocalKey(await registerLocalKey(deps));
 
@@ -21,6 +27,7 @@ const server = serveApp(app, { port: env.PORT, hostname: env.HOST }, (info) => {
   const database = env.DATABASE_URL
     ? 'PostgreSQL (DATABASE_URL)'
     : `embedded PGlite in ${path.resolve(env.DATA_DIR, 'pglite')}`;
+  deps.dataDirLock?.serving(url);
   console.log(`context engine listening on ${url}`);
   console.log(`  database: ${database}`);
   console.log(`  API key:  ${apiKey.shown}`);
@@ -58,7 +65,8 @@ const shutdown = async (signal: string) => {
   clearInterval(sweep);
   stopStatistics();
   server.close();
-  await deps.queue.drain();
+  // Stored jobs wait in PostgreSQL for the next instance; in-process ones are run now or they would be lost.
+  if (!deps.queue.durable) await deps.queue.drain();
   await deps.close();
   process.exit(0);
 };
