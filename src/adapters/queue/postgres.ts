@@ -19,10 +19,10 @@ export interface PostgresQueueOptions {
   precomputeQuietMs?: number;
   precomputeMaxWaitMs?: number;
   compactionMaxWaitMs?: number;
+  /** pg-boss's own schema in the application database; every instance of one deployment uses the same one. */
+  schema?: string;
 }
 
-/** pg-boss's own schema in the application database; every instance uses the same one. */
-const SCHEMA = 'pgboss';
 const DEAD_LETTERS = 'dead-letters';
 const QUEUES = ['compress', 'rebuild', 'precompute', 'webhook', 'embed', 'learn'] as const;
 type QueueName = (typeof QUEUES)[number];
@@ -32,12 +32,13 @@ const queueOf = (job: Job): QueueName =>
 
 export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQueue> {
   const { logger, metrics } = opts;
+  const schema = opts.schema ?? 'pgboss';
   const quietMs = opts.precomputeQuietMs ?? defaults.precomputeQuietMs;
   const maxWaitMs = opts.precomputeMaxWaitMs ?? defaults.precomputeMaxWaitMs;
   const compactionMaxWaitMs = opts.compactionMaxWaitMs ?? defaults.compactionMaxWaitMs;
   const boss = new PgBoss({
     connectionString: opts.connectionString,
-    schema: SCHEMA,
+    schema,
     max: 4,
     application_name: 'context-engine-jobs',
     // A job whose owner stopped sending heartbeats (killed, cut off) is failed and retried within about this long.
@@ -95,7 +96,7 @@ export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQue
   const db = boss.getDb();
   const pending = async (): Promise<number> => {
     const { rows } = await db.executeSql(
-      `SELECT count(*)::int AS n FROM ${SCHEMA}.job WHERE name = ANY($1) AND state IN ('created', 'retry', 'active')`,
+      `SELECT count(*)::int AS n FROM ${schema}.job WHERE name = ANY($1) AND state IN ('created', 'retry', 'active')`,
       [QUEUES],
     );
     return Number((rows[0] as { n: number }).n);
@@ -134,7 +135,7 @@ export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQue
     async drain() {
       // Held and backed-off jobs are made due now; then wait until none is left queued, retrying or running.
       await db.executeSql(
-        `UPDATE ${SCHEMA}.job SET start_after = now() WHERE name = ANY($1) AND state IN ('created', 'retry')`,
+        `UPDATE ${schema}.job SET start_after = now() WHERE name = ANY($1) AND state IN ('created', 'retry')`,
         [QUEUES],
       );
       while ((await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
