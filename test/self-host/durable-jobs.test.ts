@@ -141,8 +141,12 @@ describe('jobs across a kill -9', () => {
     const first = await startServer(env);
     const a = (method: string, route: string, body?: unknown) => call(first.url, KEY, method, route, body);
     expect(
-      (await a('POST', '/v1/agents', { agent_id: agent, config: { webhook: { url, secret: 'whsec-0123456789abcdef' } } }))
-        .status,
+      (
+        await a('POST', '/v1/agents', {
+          agent_id: agent,
+          config: { webhook: { url, secret: 'whsec-0123456789abcdef' } },
+        })
+      ).status,
     ).toBe(201);
     expect((await a('PUT', `/v1/agents/${agent}/task-flows/trip`, flow)).status).toBe(201);
     for (const s of sessions)
