@@ -47,15 +47,19 @@ export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQue
   boss.on('error', (err: Error) => logger.warn('job queue error', { error: err }));
   await boss.start();
   await boss.createQueue(DEAD_LETTERS, { retentionSeconds: 14 * 86_400 });
+  // Retries and heartbeats go on each job, so a changed setting applies to every job queued after a restart.
+  const retries = {
+    retryLimit: opts.retryLimit,
+    retryDelay: 1,
+    retryBackoff: true,
+    retryDelayMax: opts.retryDelayMaxSeconds,
+    heartbeatSeconds: opts.heartbeatSeconds,
+  };
   for (const name of QUEUES)
     await boss.createQueue(name, {
       // One queued job per session and kind (`short`): a write during a running job queues the next one.
       policy: name === 'rebuild' || name === 'webhook' ? 'standard' : 'short',
-      retryLimit: opts.retryLimit,
-      retryDelay: 1,
-      retryBackoff: true,
-      retryDelayMax: opts.retryDelayMaxSeconds,
-      heartbeatSeconds: opts.heartbeatSeconds,
+      ...retries,
       deadLetter: DEAD_LETTERS,
     });
 
@@ -109,7 +113,7 @@ export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQue
       const name = queueOf(job);
       const held = heldJob(job);
       if (!held) {
-        await boss.send(name, job);
+        await boss.send(name, job, retries);
         return;
       }
       // The queued job of this session and kind takes the newest payload and waits for the writes to pause.
@@ -121,7 +125,7 @@ export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQue
         for (const [k, at] of firstQueued) if (at < now - maxWaitMs - compactionMaxWaitMs) firstQueued.delete(k);
       const wait = held.kind === 'precompute' ? maxWaitMs : compactionMaxWaitMs;
       const startAfter = new Date(Math.min(now + quietMs, first + wait));
-      await boss.upsert(name, job, { singletonKey: key, startAfter });
+      await boss.upsert(name, job, { ...retries, singletonKey: key, startAfter });
     },
     consume(handler) {
       for (const name of QUEUES)
