@@ -41,6 +41,9 @@ export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQue
     schema,
     max: 4,
     application_name: 'context-engine-jobs',
+    // A queued job is acknowledged without waiting for the WAL flush: a write pays one round trip for its job, not a
+    // disk sync. Only a crash of the database server itself can lose the last fraction of a second of queued jobs.
+    options: '-c synchronous_commit=off',
     // A job whose owner stopped sending heartbeats (killed, cut off) is failed and retried within about this long.
     superviseIntervalSeconds: Math.max(1, Math.floor(opts.heartbeatSeconds / 2)),
   });
