@@ -10,6 +10,8 @@ import { heldJob, type NodeQueue } from './in-process.js';
 
 export interface PostgresQueueOptions {
   connectionString: string;
+  /** Connections of the queue's own pool: each write waits for its jobs' upserts there. */
+  poolMax?: number;
   logger: Logger;
   metrics?: Metrics;
   /** Attempts after the first before a job is dead-lettered. */
@@ -39,7 +41,7 @@ export async function postgresQueue(opts: PostgresQueueOptions): Promise<NodeQue
   const boss = new PgBoss({
     connectionString: opts.connectionString,
     schema,
-    max: 4,
+    max: opts.poolMax ?? 10,
     application_name: 'context-engine-jobs',
     // A queued job is acknowledged without waiting for the WAL flush: a write pays one round trip for its job, not a
     // disk sync. Only a crash of the database server itself can lose the last fraction of a second of queued jobs.

@@ -91,6 +91,7 @@ export async function createNodeDeps(
     storedJobs && env.DATABASE_URL
       ? await postgresQueue({
           connectionString: env.DATABASE_URL,
+          poolMax: env.DATABASE_POOL_MAX,
           logger,
           metrics,
           retryLimit: env.JOB_RETRY_LIMIT,
