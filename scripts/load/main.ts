@@ -1,5 +1,5 @@
-// `npm run load`: a mixed write/query workload at a fixed rate against Node servers on PostgreSQL + Redis (round robin
-// over --instances), then a check that every acknowledged write is stored in gap-free order. Options: docs/development.md.
+// `npm run load`: a mixed write/query workload at a fixed rate against Node servers on PostgreSQL + Redis (round
+// robin over --instances), then a check that every acknowledged write is stored gap-free. Options: docs/development.md.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';

@@ -1,4 +1,5 @@
-// Server processes for the self-hosting tests: `npm start`'s entry point on port 0, stopped by the test that started it.
+// Server processes for the self-hosting tests: `npm start`'s entry point on port 0, stopped by the test that
+// started it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 

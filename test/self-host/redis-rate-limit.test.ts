@@ -1,5 +1,5 @@
-// The Node rate limiter on a self-hosted Redis: one count per key for every client of that Redis; an outage is an error,
-// on which the middleware lets requests through.
+// The Node rate limiter on a self-hosted Redis: one count per key for every client of that Redis; an outage is an
+// error, on which the middleware lets requests through.
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/adapters/cache/redis.js';

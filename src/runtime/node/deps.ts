@@ -1,5 +1,5 @@
-// Wires the ports for Node: PGlite or PostgreSQL, the in-memory or Redis cache and rate limits, the in-process or
-// PostgreSQL queue running the same job handler as the Workers consumer, and the OpenAI-compatible LLM when a key is set.
+// Wires the ports for Node: PGlite or PostgreSQL, cache and rate limits in process or in Redis, the in-process or
+// PostgreSQL queue running the Workers consumer's job handler, and the OpenAI-compatible LLM when a key is set.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { memoryCache } from '../../adapters/cache/memory.js';
@@ -70,6 +70,9 @@ export async function createNodeDeps(
   } = {},
 ): Promise<NodeDeps> {
   const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
+  const storedJobs =
+    opts.queue !== 'memory' && (env.JOB_QUEUE === 'postgres' || (env.JOB_QUEUE === 'auto' && !!env.DATABASE_URL));
+  if (storedJobs && !env.DATABASE_URL) throw new Error('JOB_QUEUE=postgres needs DATABASE_URL');
   const opened = opts.store
     ? { store: opts.store }
     : opts.inMemory && !env.DATABASE_URL
@@ -84,9 +87,6 @@ export async function createNodeDeps(
     : undefined;
   // Without REDIS_URL the cache lives in this process; with it, every instance shares one (and its invalidations).
   const cache = redis ? redisCache(redis) : memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
-  const storedJobs =
-    opts.queue !== 'memory' && (env.JOB_QUEUE === 'postgres' || (env.JOB_QUEUE === 'auto' && !!env.DATABASE_URL));
-  if (storedJobs && !env.DATABASE_URL) throw new Error('JOB_QUEUE=postgres needs DATABASE_URL');
   const queue =
     storedJobs && env.DATABASE_URL
       ? await postgresQueue({

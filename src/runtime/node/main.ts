@@ -30,9 +30,10 @@ const server = serveApp(app, { port: env.PORT, hostname: env.HOST }, (info) => {
   deps.dataDirLock?.serving(url);
   console.log(`context engine listening on ${url}`);
   console.log(`  database: ${database}`);
-  console.log(
-    `  jobs:     ${deps.queue.durable ? 'stored in PostgreSQL, shared by every instance' : 'in this process (a crash drops the queued ones)'}`,
-  );
+  const jobs = deps.queue.durable
+    ? 'stored in PostgreSQL, shared by every instance'
+    : 'in this process (a crash drops the queued ones)';
+  console.log(`  jobs:     ${jobs}`);
   console.log(`  API key:  ${apiKey.shown}`);
   console.log(`  docs:     ${url}/openapi.json`);
   console.log(
