@@ -138,3 +138,10 @@ export function lockDataDir(dir: string, command: string): DataDirLock {
     release,
   };
 }
+
+/** For command-line entry points: a DataDirInUse ends the process with its message (exit 1); anything else rethrows. */
+export function exitIfInUse(err: unknown): never {
+  if (!(err instanceof DataDirInUse)) throw err;
+  console.error(`error: ${err.message}`);
+  process.exit(1);
+}

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseEnv } from '../../config/env.js';
 import { createLogger } from '../../logger.js';
+import { exitIfInUse } from './data-dir-lock.js';
 import { createNodeDeps, openStore } from './deps.js';
 import { createApiKey, listApiKeys, revokeApiKey, scopes as allScopes, type Scope } from '../../services/auth.js';
 
@@ -21,7 +22,7 @@ if (values.help || !command) {
 }
 
 const env = parseEnv(process.env);
-const { store } = await openStore(env, 'npm run keys');
+const { store } = await openStore(env, 'npm run keys').catch(exitIfInUse);
 const deps = await createNodeDeps(env, { store, logger: createLogger('warn'), queue: 'memory' });
 try {
   if (command === 'create') {

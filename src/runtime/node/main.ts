@@ -6,18 +6,14 @@ import { consumeInbound } from '../../services/events/inbound.js';
 import { overdueCompressions, statisticsBeat } from '../../services/maintenance.js';
 import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';
-import { DataDirInUse } from './data-dir-lock.js';
+import { exitIfInUse } from './data-dir-lock.js';
 import { createNodeDeps } from './deps.js';
 import { describeLocalKey, registerLocalKey } from './local-key.js';
 import { serveApp } from './serve.js';
 
 const env = parseEnv(process.env);
-const deps = await createNodeDeps(env, { command: 'npm start' }).catch((err: unknown) => {
-  // Another process has the embedded database open: say which, and start nothing.
-  if (!(err instanceof DataDirInUse)) throw err;
-  console.error(`error: ${err.message}`);
-  process.exit(1);
-});
+// Another process has the embedded database open: say which, and start nothing.
+const deps = await createNodeDeps(env, { command: 'npm start' }).catch(exitIfInUse);
 
 const apiKey = describeLocalKey(await registerLocalKey(deps));
 
