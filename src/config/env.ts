@@ -38,6 +38,17 @@ export const envSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Offline vectors when no embedding API is configured: the bundled word-vector table, or spelling-only vectors. */
   CONTEXT_LOCAL_EMBEDDER: z.enum(['word-vectors', 'hashed']).default('word-vectors'),
+  /**
+   * Where background jobs wait: `postgres` (pg-boss in DATABASE_URL: stored, retried with backoff, shared by every
+   * instance), `memory` (in this process, lost on a crash); `auto` is `postgres` with DATABASE_URL, else `memory`.
+   */
+  JOB_QUEUE: z.enum(['auto', 'postgres', 'memory']).default('auto'),
+  /** Attempts after the first a stored job gets before it is dead-lettered (`postgres` queue). */
+  JOB_RETRY_LIMIT: z.coerce.number().int().min(0).max(100).default(10),
+  /** Longest wait between two attempts of a stored job, in seconds; the backoff doubles from 1 s up to it. */
+  JOB_RETRY_DELAY_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** A running stored job's owner proves it alive this often; a job whose owner went silent is run again. */
+  JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3_600).default(30),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Kafka over the Upstash Kafka REST protocol: off unless the URL, username and password are all set. */

@@ -2,6 +2,7 @@
 // wraps, whose own message carries the SQL and its parameters. Code that branches on a database error uses these.
 
 export const UNIQUE_VIOLATION = '23505';
+export const DEADLOCK_DETECTED = '40P01';
 
 /** The error and its causes, outermost first (a bounded walk: a cycle of causes cannot hang it). */
 export function* causes(err: unknown, depth = 8): Generator<object> {
@@ -24,3 +25,6 @@ export const pgErrorCode = (err: unknown): string | undefined => pgError(err)?.c
 
 /** A unique or primary-key constraint refused the write (a concurrent writer stored the same key first). */
 export const isUniqueViolation = (err: unknown): boolean => pgErrorCode(err) === UNIQUE_VIOLATION;
+
+/** The database broke a lock cycle by aborting this statement; run again, it usually succeeds. */
+export const isDeadlock = (err: unknown): boolean => pgErrorCode(err) === DEADLOCK_DETECTED;

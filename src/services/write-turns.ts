@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { defaults } from '../config/tuning.js';
 import { sha256Hex } from '../crypto.js';
 import { bool, int, json } from '../db/decode.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isDeadlock, isUniqueViolation } from '../db/errors.js';
 import { pgTextArray } from '../db/store.js';
 import { ApiError } from '../errors.js';
 import { pacer } from '../event-loop.js';
@@ -54,7 +54,8 @@ export async function writeTurns(
     } catch (err) {
       // A concurrent writer got there first (same idempotency key or same external_id): look again, and answer
       // as a sequential duplicate would. Every driver's error is wrapped by drizzle; the helper finds its code.
-      if (attempt + 1 < MAX_ATTEMPTS && isUniqueViolation(err)) continue;
+      // A deadlock with a compaction of the session aborted the statement whole: write again.
+      if (attempt + 1 < MAX_ATTEMPTS && (isUniqueViolation(err) || isDeadlock(err))) continue;
       throw err;
     }
   }

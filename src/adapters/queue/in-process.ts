@@ -6,7 +6,10 @@ import type { Metrics } from '../../metrics.js';
 import type { Job } from '../../jobs/schema.js';
 import type { Queue } from '../../ports.js';
 
-export interface InProcessQueue extends Queue {
+/** What the Node runtime needs of a queue: the in-process one (embedded) or the PostgreSQL one (DATABASE_URL). */
+export interface NodeQueue extends Queue {
+  /** Jobs survive a restart of this process (they are stored), so a shutdown need not drain them. */
+  readonly durable: boolean;
   /** Installs the consumer; jobs sent before this wait for it. */
   consume(handler: (job: Job) => Promise<void>): void;
   /**
@@ -14,9 +17,13 @@ export interface InProcessQueue extends Queue {
    * retry.
    */
   drain(): Promise<void>;
+  /** Jobs this process gave up on after their last attempt. */
   readonly deadLetters: { job: Job; error: string; attempts: number }[];
-  stop(): void;
+  /** Stops taking jobs; resolves once the job running in this process (if any) finished. */
+  stop(): Promise<void> | void;
 }
+
+export type InProcessQueue = NodeQueue;
 
 interface Pending {
   job: Job;
@@ -128,6 +135,7 @@ export function inProcessQueue(
   };
 
   return {
+    durable: false,
     async send(job) {
       if (stopped) throw new Error('queue stopped');
       const now = Date.now();
@@ -182,9 +190,9 @@ export function inProcessQueue(
  * job embeds every turn without a vector and a learning job reads every turn past its cursor, so one run after the
  * burst does the work of all of them (a rebuild is an explicit request and runs as queued).
  */
-type HeldKind = 'precompute' | 'compress' | 'embed' | 'learn';
+export type HeldKind = 'precompute' | 'compress' | 'embed' | 'learn';
 
-function heldJob(job: Job): { kind: HeldKind; supersedes(queued: Job): boolean } | undefined {
+export function heldJob(job: Job): { kind: HeldKind; supersedes(queued: Job): boolean } | undefined {
   const sameSession = (q: Job) => q.tenant_id === job.tenant_id && q.session_id === job.session_id;
   if (job.kind === 'precompute')
     return {

@@ -2,6 +2,8 @@
 export interface BannerFacts {
   url: string;
   database: string;
+  /** Where background jobs wait (and what a crash drops). */
+  jobs: string;
   /** How the key is named (never copied from the environment) and how a shell reads it. */
   apiKey: { shown: string; shell: string };
 }
@@ -13,10 +15,11 @@ const TRY_BODY = JSON.stringify({
 });
 
 /** The banner, one line per entry; the `try:` line comes last. */
-export function bannerLines({ url, database, apiKey }: BannerFacts): string[] {
+export function bannerLines({ url, database, jobs, apiKey }: BannerFacts): string[] {
   return [
     `context engine listening on ${url}`,
     `  database: ${database}`,
+    `  jobs:     ${jobs}`,
     `  API key:  ${apiKey.shown}`,
     `  API:      ${url}/v1  (OpenAPI: ${url}/openapi.json)`,
     `  docs:     ${url}/docs`,

@@ -1,18 +1,21 @@
-// Wires the ports for Node: PGlite or PostgreSQL, the in-memory cache, the in-process queue running the same job
-// handler as the Workers consumer, and the OpenAI-compatible LLM when a key is set.
+// Wires the ports for Node: PGlite or PostgreSQL, cache and rate limits in process or in Redis, the in-process or
+// PostgreSQL queue running the Workers consumer's job handler, and the OpenAI-compatible LLM when a key is set.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { memoryCache } from '../../adapters/cache/memory.js';
 import { connectRedis, redisCache } from '../../adapters/cache/redis.js';
 import { memoryRateLimiter } from '../../adapters/ratelimit/memory.js';
+import { redisRateLimiter } from '../../adapters/ratelimit/redis.js';
 import { openAiEmbedder } from '../../adapters/embedder/openai.js';
 import { parseWordVectors, wordVectorEmbedder } from '../../adapters/embedder/word-vectors.js';
 import { kafkaFromEnv, type KafkaAdapters } from '../../adapters/events/kafka.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
-import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-process.js';
+import { inProcessQueue, type NodeQueue } from '../../adapters/queue/in-process.js';
+import { postgresQueue } from '../../adapters/queue/postgres.js';
 import { traceBatch } from '../../services/traces.js';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { usesEmbeddingApi, type Env } from '../../config/env.js';
 import type { Store } from '../../db/store.js';
 import { hashedNgramEmbedder, type Embedder } from '../../embedder.js';
@@ -23,24 +26,59 @@ import type { Deps } from '../../ports.js';
 import { getTokenizer } from '../../tokenizer.js';
 
 export interface NodeDeps extends Deps {
-  queue: InProcessQueue;
+  queue: NodeQueue;
+  /** The lock on DATA_DIR while this process has the embedded database open there. */
+  dataDirLock?: DataDirLock;
   /** External events to read from Kafka, when KAFKA_INBOUND_TOPIC is set. */
   inbound?: KafkaAdapters['inbound'];
   close(): Promise<void>;
 }
 
+/**
+ * The store `env` names: PostgreSQL at DATABASE_URL, or the embedded database in DATA_DIR, locked for this process
+ * (`command` names it to a second process, which is refused) and unlocked when the store closes.
+ */
+export async function openStore(env: Env, command: string): Promise<{ store: Store; lock?: DataDirLock }> {
+  if (env.DATABASE_URL) return { store: await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX }) };
+  const lock = lockDataDir(env.DATA_DIR, command);
+  try {
+    const store = await openPglite(path.join(env.DATA_DIR, 'pglite'), {
+      sharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB,
+    });
+    const close = store.close.bind(store);
+    store.close = async () => {
+      await close();
+      lock.release();
+    };
+    return { store, lock };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
 export async function createNodeDeps(
   env: Env,
-  opts: { store?: Store; logger?: Logger; inMemory?: boolean } = {},
+  opts: {
+    store?: Store;
+    logger?: Logger;
+    inMemory?: boolean;
+    /** What this process is, for the DATA_DIR lock (`npm start`, `npm run mcp`). */
+    command?: string;
+    /** `memory` keeps jobs in this process whatever JOB_QUEUE says (command-line tools that run no jobs). */
+    queue?: 'memory';
+  } = {},
 ): Promise<NodeDeps> {
   const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
-  const store =
-    opts.store ??
-    (env.DATABASE_URL
-      ? await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX })
-      : await openPglite(opts.inMemory ? undefined : path.join(env.DATA_DIR, 'pglite'), {
-          sharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB,
-        }));
+  const storedJobs =
+    opts.queue !== 'memory' && (env.JOB_QUEUE === 'postgres' || (env.JOB_QUEUE === 'auto' && !!env.DATABASE_URL));
+  if (storedJobs && !env.DATABASE_URL) throw new Error('JOB_QUEUE=postgres needs DATABASE_URL');
+  const opened = opts.store
+    ? { store: opts.store }
+    : opts.inMemory && !env.DATABASE_URL
+      ? { store: await openPglite(undefined, { sharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB }) }
+      : await openStore(env, opts.command ?? 'the context engine');
+  const store = opened.store;
   const metrics = createMetrics();
   const redis = env.REDIS_URL
     ? connectRedis(env.REDIS_URL, (err) =>
@@ -49,7 +87,18 @@ export async function createNodeDeps(
     : undefined;
   // Without REDIS_URL the cache lives in this process; with it, every instance shares one (and its invalidations).
   const cache = redis ? redisCache(redis) : memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
-  const queue = inProcessQueue(logger, { metrics });
+  const queue =
+    storedJobs && env.DATABASE_URL
+      ? await postgresQueue({
+          connectionString: env.DATABASE_URL,
+          poolMax: env.DATABASE_POOL_MAX,
+          logger,
+          metrics,
+          retryLimit: env.JOB_RETRY_LIMIT,
+          retryDelayMaxSeconds: env.JOB_RETRY_DELAY_MAX_SECONDS,
+          heartbeatSeconds: env.JOB_HEARTBEAT_SECONDS,
+        })
+      : inProcessQueue(logger, { metrics });
   const llm = env.OPENAI_API_KEY
     ? openAiLlm({
         apiKey: env.OPENAI_API_KEY,
@@ -78,12 +127,19 @@ export async function createNodeDeps(
     tokenizer: await getTokenizer(),
     logger,
     metrics,
-    rateLimiter: env.RATE_LIMIT_PER_MINUTE > 0 ? memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE) : undefined,
+    // With REDIS_URL every instance counts against the same limit.
+    rateLimiter:
+      env.RATE_LIMIT_PER_MINUTE <= 0
+        ? undefined
+        : redis
+          ? redisRateLimiter(redis, env.RATE_LIMIT_PER_MINUTE)
+          : memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE),
     events: kafka.events,
     inbound: kafka.inbound,
     traceBatch: traceBatch({ store, logger }),
+    dataDirLock: opened.lock,
     async close() {
-      queue.stop();
+      await queue.stop();
       await deps.traceBatch?.flush();
       redis?.disconnect();
       await store.close();

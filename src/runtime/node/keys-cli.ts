@@ -1,11 +1,9 @@
 // `npm run keys -- <create|list|revoke>`: manage API keys directly in the database (DATABASE_URL or DATA_DIR).
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openPglite } from '../../adapters/store/pglite.js';
-import { openPostgres } from '../../adapters/store/postgres.js';
 import { parseEnv } from '../../config/env.js';
 import { createLogger } from '../../logger.js';
-import { createNodeDeps } from './deps.js';
+import { exitIfInUse } from './data-dir-lock.js';
+import { createNodeDeps, openStore } from './deps.js';
 import { createApiKey, listApiKeys, revokeApiKey, scopes as allScopes, type Scope } from '../../services/auth.js';
 
 const usage = `usage:
@@ -24,10 +22,8 @@ if (values.help || !command) {
 }
 
 const env = parseEnv(process.env);
-const store = env.DATABASE_URL
-  ? await openPostgres(env.DATABASE_URL)
-  : await openPglite(path.join(env.DATA_DIR, 'pglite'));
-const deps = await createNodeDeps(env, { store, logger: createLogger('warn') });
+const { store } = await openStore(env, 'npm run keys').catch(exitIfInUse);
+const deps = await createNodeDeps(env, { store, logger: createLogger('warn'), queue: 'memory' });
 try {
   if (command === 'create') {
     if (!values.tenant) throw new Error('--tenant is required');

@@ -6,13 +6,15 @@ import { consumeInbound } from '../../services/events/inbound.js';
 import { overdueCompressions, statisticsBeat } from '../../services/maintenance.js';
 import { sweepTraces } from '../../services/traces.js';
 import { buildApp } from '../../http/routes/index.js';
+import { exitIfInUse } from './data-dir-lock.js';
 import { createNodeDeps } from './deps.js';
 import { bannerLines } from './banner.js';
 import { describeLocalKey, registerLocalKey } from './local-key.js';
 import { serveApp } from './serve.js';
 
 const env = parseEnv(process.env);
-const deps = await createNodeDeps(env);
+// Another process has the embedded database open: say which, and start nothing.
+const deps = await createNodeDeps(env, { command: 'npm start' }).catch(exitIfInUse);
 
 const apiKey = describeLocalKey(await registerLocalKey(deps));
 
@@ -22,7 +24,11 @@ const server = serveApp(app, { port: env.PORT, hostname: env.HOST }, (info) => {
   const database = env.DATABASE_URL
     ? 'PostgreSQL (DATABASE_URL)'
     : `embedded PGlite in ${path.resolve(env.DATA_DIR, 'pglite')}`;
-  for (const line of bannerLines({ url, database, apiKey })) console.log(line);
+  deps.dataDirLock?.serving(url);
+  const jobs = deps.queue.durable
+    ? 'stored in PostgreSQL, shared by every instance'
+    : 'in this process (a crash drops the queued ones)';
+  for (const line of bannerLines({ url, database, jobs, apiKey })) console.log(line);
 });
 
 const stopStatistics = statisticsBeat(deps, {
@@ -53,7 +59,8 @@ const shutdown = async (signal: string) => {
   clearInterval(sweep);
   stopStatistics();
   server.close();
-  await deps.queue.drain();
+  // Stored jobs wait in PostgreSQL for the next instance; in-process ones are run now or they would be lost.
+  if (!deps.queue.durable) await deps.queue.drain();
   await deps.close();
   process.exit(0);
 };

@@ -1,14 +1,11 @@
 // `npm run report -- strategies [--tenant <id>] [--agent <id>] [--since <date>] [--json]`: strategy variants compared
 // on evaluation scores, success, tokens and overflow, read directly from the database (DATABASE_URL or DATA_DIR).
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openPglite } from '../../adapters/store/pglite.js';
-import { openPostgres } from '../../adapters/store/postgres.js';
 import { parseEnv } from '../../config/env.js';
 import { createLogger } from '../../logger.js';
 import type { StrategyReport } from '../../schemas/flows.js';
 import { strategyReport } from '../../services/evaluations.js';
-import { createNodeDeps } from './deps.js';
+import { createNodeDeps, openStore } from './deps.js';
 import { LOCAL_TENANT } from './local-key.js';
 
 const usage = `usage:
@@ -77,10 +74,8 @@ async function main() {
   if (values.since !== undefined && Number.isNaN(Date.parse(values.since)))
     throw new Error('--since must be a date, e.g. 2026-05-01');
   const env = parseEnv(process.env);
-  const store = env.DATABASE_URL
-    ? await openPostgres(env.DATABASE_URL)
-    : await openPglite(path.join(env.DATA_DIR, 'pglite'));
-  const deps = await createNodeDeps(env, { store, logger: createLogger('warn') });
+  const { store } = await openStore(env, 'npm run report');
+  const deps = await createNodeDeps(env, { store, logger: createLogger('warn'), queue: 'memory' });
   try {
     const report = await strategyReport(deps, values.tenant!, { agentId: values.agent, since: values.since });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
