@@ -1,89 +1,88 @@
-// Typed client for the HTTP API; runs wherever `fetch` does and imports only types from the server (request types are
-// the schemas' inputs, response types their outputs), so it cannot drift from what the routes validate.
-import type { z } from 'zod';
-import type { ErrorBody } from '../errors.js';
-import type { CreateKeyBody, CreatedKey, KeyView } from '../schemas/admin.js';
-import type { ContextRequest, QueryContextResponse } from '../schemas/context.js';
-import type { EventAccepted, EventBody } from '../schemas/events.js';
-import type {
-  Agent,
-  AgentBody,
-  Evaluation,
-  EvaluationBody,
-  StrategyReport,
-  TaskFlow,
-  TaskFlowBody,
-  Trace,
-  TraceStepsAppended,
-  TraceStepsBody,
-} from '../schemas/flows.js';
-import type { Health } from '../schemas/health.js';
-import type {
-  CreateMemoryBody,
-  ListMemoriesQuery,
-  Memory,
-  MemoryList,
-  SearchMemoriesBody,
-} from '../schemas/memories.js';
-import type {
-  AgentContext,
-  CompactionList,
-  ListTurnsQuery,
-  RebuildAccepted,
-  RebuildBody,
-  SearchHistoryBody,
-  SearchHistoryResponse,
-  SessionView,
-  TurnList,
-} from '../schemas/sessions.js';
-import type { RegisterToolChainBody, ToolChain, UpdateToolResultBody } from '../schemas/tools.js';
-import type { WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
+// Typed client for the HTTP API; runs wherever `fetch` does. Its types are generated from the schemas the routes
+// validate with (scripts/build/client-types.ts), so they stand alone in the package and cannot drift.
+import type * as Api from './api-types.js';
 
-type In<T extends z.ZodType> = z.input<T>;
-type Out<T extends z.ZodType> = z.infer<T>;
+import type {
+  AgentContextResult,
+  AgentResult,
+  ApiKeyResult,
+  Compactions,
+  CreatedKeyResult,
+  CreateKeyRequest,
+  CreateMemoryRequest,
+  EvaluationRequest,
+  EvaluationResult,
+  EventRequest,
+  EventResult,
+  HealthResult,
+  MemoryPage,
+  MemoryResult,
+  QueryContextRequest,
+  QueryContextResult,
+  RebuildRequest,
+  RebuildResult,
+  RegisterAgentRequest,
+  RegisterToolChainRequest,
+  SearchHistoryRequest,
+  SearchHistoryResult,
+  SearchMemoriesRequest,
+  Session,
+  StrategyReportResult,
+  TaskFlowRequest,
+  TaskFlowResult,
+  ToolChainResult,
+  TraceResult,
+  TraceStepsRequest,
+  TraceStepsResult,
+  TurnPage,
+  UpdateToolResultRequest,
+  WriteTurnsRequest,
+} from './api-types.js';
 
-export type WriteTurnsRequest = In<typeof WriteTurnsBody>;
-export type WriteTurnsResult = Out<typeof WriteTurnsResponse> & {
+export type {
+  AgentContextResult,
+  AgentResult,
+  ApiKeyResult,
+  Compactions,
+  CreatedKeyResult,
+  CreateKeyRequest,
+  CreateMemoryRequest,
+  EvaluationRequest,
+  EvaluationResult,
+  EventRequest,
+  EventResult,
+  HealthResult,
+  MemoryPage,
+  MemoryResult,
+  QueryContextRequest,
+  QueryContextResult,
+  RebuildRequest,
+  RebuildResult,
+  RegisterAgentRequest,
+  RegisterToolChainRequest,
+  SearchHistoryRequest,
+  SearchHistoryResult,
+  SearchMemoriesRequest,
+  Session,
+  StrategyReportResult,
+  TaskFlowRequest,
+  TaskFlowResult,
+  ToolChainResult,
+  TraceResult,
+  TraceStepsRequest,
+  TraceStepsResult,
+  TurnPage,
+  UpdateToolResultRequest,
+  WriteTurnsRequest,
+};
+
+export type WriteTurnsResult = Api.WriteTurnsResponse & {
   /** True when the server answered from an earlier request with the same Idempotency-Key. */
   replayed: boolean;
 };
-export type QueryContextRequest = In<typeof ContextRequest>;
-export type QueryContextResult = Out<typeof QueryContextResponse>;
-export type RebuildRequest = In<typeof RebuildBody>;
-export type RebuildResult = Out<typeof RebuildAccepted>;
-export type Session = Out<typeof SessionView>;
-// Query parameters are typed by what the server reads (numbers), not by the strings a URL carries.
-export type ListTurnsRequest = Partial<Out<typeof ListTurnsQuery>>;
-export type TurnPage = Out<typeof TurnList>;
-export type SearchHistoryRequest = In<typeof SearchHistoryBody>;
-export type SearchHistoryResult = Out<typeof SearchHistoryResponse>;
-export type Compactions = Out<typeof CompactionList>;
-export type RegisterToolChainRequest = In<typeof RegisterToolChainBody>;
-export type UpdateToolResultRequest = In<typeof UpdateToolResultBody>;
-export type ToolChainResult = Out<typeof ToolChain>;
-export type CreateMemoryRequest = In<typeof CreateMemoryBody>;
-export type ListMemoriesRequest = Partial<Out<typeof ListMemoriesQuery>>;
-export type SearchMemoriesRequest = In<typeof SearchMemoriesBody>;
-export type MemoryResult = Out<typeof Memory>;
-export type MemoryPage = Out<typeof MemoryList>;
-export type AgentContextResult = Out<typeof AgentContext>;
-export type EventRequest = In<typeof EventBody>;
-export type EventResult = Out<typeof EventAccepted>;
-export type HealthResult = Out<typeof Health>;
-export type CreateKeyRequest = In<typeof CreateKeyBody>;
-export type CreatedKeyResult = Out<typeof CreatedKey>;
-export type ApiKeyResult = Out<typeof KeyView>;
-export type ErrorCode = Out<typeof ErrorBody>['error']['code'];
-export type RegisterAgentRequest = In<typeof AgentBody>;
-export type AgentResult = Out<typeof Agent>;
-export type TaskFlowRequest = In<typeof TaskFlowBody>;
-export type TaskFlowResult = Out<typeof TaskFlow>;
-export type TraceResult = Out<typeof Trace>;
-export type TraceStepsRequest = In<typeof TraceStepsBody>;
-export type TraceStepsResult = Out<typeof TraceStepsAppended>;
-export type EvaluationRequest = In<typeof EvaluationBody>;
-export type EvaluationResult = Out<typeof Evaluation>;
-export type StrategyReportResult = Out<typeof StrategyReport>;
+export type ListTurnsRequest = Partial<Api.ListTurnsQuery>;
+export type ListMemoriesRequest = Partial<Api.ListMemoriesQuery>;
+export type ErrorCode = Api.ErrorBody['error']['code'];
 
 export type FetchLike = (url: string, init: RequestInit) => Response | Promise<Response>;
 
@@ -92,10 +91,16 @@ export interface ContextClientOptions {
   baseUrl: string;
   /** A tenant's API key (or the admin key for `client.admin`). */
   apiKey: string;
-  /** Replaces the global fetch: a proxy, retries, or `app.request` in tests. */
+  /** Replaces the global fetch: a proxy, or `app.request` in tests. */
   fetch?: FetchLike;
   /** Sent with every request. */
   headers?: Record<string, string>;
+  /** Per attempt, in milliseconds; default 30 000. 0 waits as long as fetch does. */
+  timeoutMs?: number;
+  /** Further attempts after a 429, a 502/503/504, a timeout or a network error; default 2. 0 turns retries off. */
+  maxRetries?: number;
+  /** First backoff in milliseconds, doubled each attempt with jitter (a `Retry-After` answer wins); default 250. */
+  retryDelayMs?: number;
 }
 
 export interface CallOptions {
@@ -145,11 +150,51 @@ function queryString(params: Record<string, string | number | boolean | undefine
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : '';
 }
 
+/** Answers after which the request may be sent again: throttled, or a gateway that did not reach the service. */
+const retryStatuses = new Set([429, 502, 503, 504]);
+const maxRetryAfterMs = 60_000;
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds; undefined when absent or unreadable. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+/** Request shape for the retry loop; `retrySafe` says a repeat cannot apply the request twice. */
+interface Outgoing {
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  retrySafe: boolean;
+}
+
 export class ContextClient {
   readonly baseUrl: string;
   private readonly apiKey: string;
   private readonly fetchImpl: FetchLike;
   private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly retryDelayMs: number;
 
   constructor(options: ContextClientOptions) {
     if (!options.baseUrl) throw new TypeError('ContextClient: baseUrl is required');
@@ -158,33 +203,71 @@ export class ContextClient {
     this.apiKey = options.apiKey;
     this.fetchImpl = options.fetch ?? ((url, init) => fetch(url, init));
     this.headers = options.headers ?? {};
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxRetries = options.maxRetries ?? 2;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
   }
 
-  private async send(
+  /**
+   * Sends with a timeout per attempt. A 429 is always retried (the server did not act on it); a 502/503/504, a
+   * timeout or a network error only when the request is safe to repeat: a read, a PUT or DELETE, or a write that
+   * carries an Idempotency-Key.
+   */
+  private async request(out: Outgoing, opts: CallOptions = {}): Promise<Response> {
+    const init = {
+      method: out.method,
+      headers: {
+        ...this.headers,
+        authorization: `Bearer ${this.apiKey}`,
+        accept: 'application/json',
+        ...(out.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...out.headers,
+      },
+      body: out.body === undefined ? undefined : JSON.stringify(out.body),
+    };
+    for (let attempt = 0; ; attempt++) {
+      const timeout = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
+      const signal = timeout && opts.signal ? AbortSignal.any([timeout, opts.signal]) : (timeout ?? opts.signal);
+      let res: Response | undefined;
+      let failure: unknown;
+      try {
+        res = await this.fetchImpl(`${this.baseUrl}${out.path}`, { ...init, signal });
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        failure = err;
+      }
+      const retryable = res ? res.status === 429 || (retryStatuses.has(res.status) && out.retrySafe) : out.retrySafe;
+      if (attempt >= this.maxRetries || !retryable) {
+        if (!res) throw failure;
+        if (!res.ok) throw await toError(res);
+        return res;
+      }
+      const backoff = this.retryDelayMs * 2 ** attempt * (0.5 + Math.random() / 2);
+      const wait = Math.min(retryAfterMs(res?.headers.get('retry-after') ?? null) ?? backoff, maxRetryAfterMs);
+      await res?.body?.cancel();
+      await sleep(wait, opts.signal);
+    }
+  }
+
+  private send(
     method: string,
     path: string,
     body?: unknown,
     extra: Record<string, string> = {},
     opts: CallOptions = {},
+    retrySafe = method === 'GET' || method === 'PUT' || method === 'DELETE',
   ) {
-    const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
-      method,
-      headers: {
-        ...this.headers,
-        authorization: `Bearer ${this.apiKey}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...extra,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: opts.signal,
-    });
-    if (!res.ok) throw await toError(res);
-    return res;
+    return this.request({ method, path, body, headers: extra, retrySafe }, opts);
   }
 
   private async json<T>(method: string, path: string, body?: unknown, opts?: CallOptions): Promise<T> {
     const res = await this.send(method, path, body, {}, opts);
+    return (await res.json()) as T;
+  }
+
+  /** A POST that only reads (a query or search): safe to repeat. */
+  private async read<T>(path: string, body: unknown, opts?: CallOptions): Promise<T> {
+    const res = await this.send('POST', path, body, {}, opts, true);
     return (await res.json()) as T;
   }
 
@@ -193,26 +276,31 @@ export class ContextClient {
     await res.body?.cancel();
   }
 
-  /** WriteQA: appends turns in order; the session is created on its first write. */
+  /**
+   * WriteQA: appends turns in order; the session is created on its first write. Without an `idempotencyKey` one is
+   * generated, so a retried write is stored once.
+   */
   async writeTurns(
     sessionId: string,
     body: WriteTurnsRequest,
     opts: CallOptions & { idempotencyKey?: string } = {},
   ): Promise<WriteTurnsResult> {
+    const key = opts.idempotencyKey ?? (this.maxRetries > 0 ? crypto.randomUUID() : undefined);
     const res = await this.send(
       'POST',
       `/v1/sessions/${seg(sessionId)}/turns`,
       body,
-      opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {},
+      key ? { 'idempotency-key': key } : {},
       opts,
+      key !== undefined,
     );
-    const result = (await res.json()) as Out<typeof WriteTurnsResponse>;
+    const result = (await res.json()) as Api.WriteTurnsResponse;
     return { ...result, replayed: res.headers.get('idempotent-replayed') === 'true' };
   }
 
   /** QueryContext: the best context for the next model call within `budget_tokens`. */
   queryContext(sessionId: string, body: QueryContextRequest, opts?: CallOptions): Promise<QueryContextResult> {
-    return this.json('POST', `/v1/sessions/${seg(sessionId)}/context`, body, opts);
+    return this.read(`/v1/sessions/${seg(sessionId)}/context`, body, opts);
   }
 
   /** RebuildContext: recomputes the window summary from the stored turns, in the background. */
@@ -256,7 +344,7 @@ export class ContextClient {
   }
 
   searchHistory(sessionId: string, body: SearchHistoryRequest, opts?: CallOptions): Promise<SearchHistoryResult> {
-    return this.json('POST', `/v1/sessions/${seg(sessionId)}/search`, body, opts);
+    return this.read(`/v1/sessions/${seg(sessionId)}/search`, body, opts);
   }
 
   listCompactions(sessionId: string, opts?: CallOptions): Promise<Compactions> {
@@ -288,7 +376,7 @@ export class ContextClient {
     list: (query: ListMemoriesRequest = {}, opts?: CallOptions): Promise<MemoryPage> =>
       this.json('GET', `/v1/memories${queryString(query)}`, undefined, opts),
     search: (body: SearchMemoriesRequest, opts?: CallOptions): Promise<{ memories: MemoryResult[] }> =>
-      this.json('POST', '/v1/memories/search', body, opts),
+      this.read('/v1/memories/search', body, opts),
     delete: (memoryId: string, opts?: CallOptions): Promise<void> =>
       this.none('DELETE', `/v1/memories/${seg(memoryId)}`, opts),
   };
@@ -357,7 +445,7 @@ export class ContextClient {
 
 async function toError(res: Response): Promise<ContextApiError> {
   const text = await res.text().catch(() => '');
-  let body: Partial<Out<typeof ErrorBody>> | undefined;
+  let body: Partial<Api.ErrorBody> | undefined;
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {

@@ -1,0 +1,193 @@
+// The packages as a user gets them: both packed with `npm pack`, installed into an empty folder without
+// devDependencies, the server started from its bin on this machine's system Node, the README walk-through run
+// through the installed client (ESM and CommonJS), and the client's types checked with nothing else installed.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+// The system's Node when there is one (the production install must start on it), else the one running the tests.
+const SYSTEM_NODE = existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
+// PATH without the project's node_modules/.bin, so `#!/usr/bin/env node` in the bin finds the system's Node.
+const PATH = [path.dirname(SYSTEM_NODE), ...(process.env.PATH ?? '').split(path.delimiter)]
+  .filter((dir) => !dir.includes('node_modules'))
+  .join(path.delimiter);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url: string, server: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`server exited (${server.exitCode}):\n${log()}`);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server did not answer /healthz:\n${log()}`);
+}
+
+// The README walk-through through the installed client: three turns, context within a budget, memory across a
+// user's sessions, a rebuild, a delete.
+const walkthrough = `
+import { readFileSync } from 'node:fs';
+import { ContextApiError, ContextClient } from 'context-engine-client';
+const engine = new ContextClient({ baseUrl: process.argv[2], apiKey: readFileSync('data/api-key', 'utf8').trim() });
+const out = { node: process.version };
+out.written = await engine.writeTurns('trip-1', { turns: [
+  { role: 'user', content: 'My name is Ada and I am planning a trip to Lisbon in May.' },
+  { role: 'assistant', content: 'Great, Lisbon in May is lovely. Do you prefer hotels or apartments?' },
+  { role: 'user', content: 'Apartments near Alfama, budget 120 euros per night.' },
+] });
+const ctx = await engine.queryContext('trip-1', { query: 'Where does Ada want to stay?', budget_tokens: 300 });
+out.context = { token_count: ctx.token_count, text: ctx.rendered.text, roles: ctx.rendered.messages.map((m) => m.role) };
+await engine.writeTurns('ada-may', { user_id: 'ada', agent_id: 'travel', turns: [
+  { role: 'user', content: 'We live in Lisbon. My daughter Mira is allergic to peanuts.' },
+  { role: 'assistant', content: 'Noted: no peanuts for Mira.' },
+] });
+await engine.writeTurns('ada-aug', { user_id: 'ada', agent_id: 'travel', turns: [
+  { role: 'user', content: 'We moved to Porto last week.' },
+] });
+const q = 'Any snack ideas for my daughter for the train from where we live now?';
+await engine.writeTurns('ada-sep', { user_id: 'ada', agent_id: 'travel', turns: [{ role: 'user', content: q }] });
+out.recall = (await engine.queryContext('ada-sep', { query: q, budget_tokens: 400 })).rendered.text;
+out.rebuild = await engine.rebuild('trip-1', { strategy: 'summarize' });
+await engine.deleteSession('trip-1');
+out.afterDelete = await engine.getSession('trip-1').then(() => 'found', (e) => e instanceof ContextApiError ? e.code : String(e));
+console.log(JSON.stringify(out));
+`;
+
+const consumer = `
+import { ContextClient, type QueryContextResult, type WriteTurnsRequest } from 'context-engine-client';
+const engine = new ContextClient({ baseUrl: 'http://127.0.0.1:8787', apiKey: 'k', timeoutMs: 5000, maxRetries: 1 });
+const body: WriteTurnsRequest = { turns: [{ role: 'user', content: 'hi' }] };
+export async function turn(): Promise<string> {
+  await engine.writeTurns('s', body, { idempotencyKey: 'k-1' });
+  const ctx: QueryContextResult = await engine.queryContext('s', { budget_tokens: 200 });
+  return ctx.rendered.messages.map((m) => m.content).join('\\n');
+}
+// @ts-expect-error a role the API does not know
+export const wrong: WriteTurnsRequest = { turns: [{ role: 'robot', content: 'x' }] };
+`;
+
+describe('packages', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'packages-'));
+  const app = path.join(dir, 'app');
+  let server: ChildProcess | undefined;
+  let url = '';
+  let output = '';
+
+  beforeAll(async () => {
+    const packed = path.join(dir, 'packed');
+    mkdirSync(packed);
+    mkdirSync(app);
+    for (const pkg of [ROOT, path.join(ROOT, 'packages/client')])
+      await run('npm', ['pack', '--silent', '--pack-destination', packed], { cwd: pkg, maxBuffer: 1 << 24 });
+    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    await run(
+      'npm',
+      [
+        'install',
+        '--omit=dev',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        path.join(packed, 'context-engine-0.1.0.tgz'),
+        path.join(packed, 'context-engine-client-0.1.0.tgz'),
+      ],
+      { cwd: app, maxBuffer: 1 << 24 },
+    );
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    server = spawn(path.join(app, 'node_modules/.bin/context-engine'), ['start'], {
+      cwd: app,
+      env: { PATH, HOME: app, DATA_DIR: path.join(app, 'data'), PORT: String(port), HOST: '127.0.0.1' },
+    });
+    server.stdout?.on('data', (d: Buffer) => (output += d));
+    server.stderr?.on('data', (d: Buffer) => (output += d));
+    await waitForHealth(url, server, () => output);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server?.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('installs without devDependencies and starts from the bin on the system Node', async () => {
+    expect(output).toContain(`context engine listening on ${url}`);
+    const installed = JSON.parse(readFileSync(path.join(app, 'node_modules/context-engine/package.json'), 'utf8'));
+    expect(installed.bin).toEqual({ 'context-engine': 'bin/context-engine.js' });
+    // Compiled: no TypeScript and no tsx in the installed package or among what it pulled in.
+    expect(existsSync(path.join(app, 'node_modules/context-engine/dist/runtime/node/main.js'))).toBe(true);
+    expect(existsSync(path.join(app, 'node_modules/context-engine/src'))).toBe(false);
+    expect(existsSync(path.join(app, 'node_modules/tsx'))).toBe(false);
+    const { stdout } = await run(path.join(app, 'node_modules/.bin/context-engine'), ['help'], { env: { PATH } });
+    for (const command of ['start', 'mcp', 'keys', 'migrate']) expect(stdout).toContain(`context-engine ${command}`);
+  });
+
+  it('runs the README walk-through through the installed client', async () => {
+    writeFileSync(path.join(app, 'walkthrough.mjs'), walkthrough);
+    const { stdout } = await run(SYSTEM_NODE, ['walkthrough.mjs', url], { cwd: app, env: { PATH } });
+    const out = JSON.parse(stdout);
+    if (SYSTEM_NODE === '/usr/bin/node') expect(out.node).toBe((await run(SYSTEM_NODE, ['--version'])).stdout.trim());
+    expect(out.written).toMatchObject({ session_id: 'trip-1', session_created: true, replayed: false });
+    expect(out.written.turns.map((t: { sequence: number }) => t.sequence)).toEqual([1, 2, 3]);
+    expect(out.context.token_count).toBeLessThanOrEqual(300);
+    expect(out.context.text).toContain('Apartments near Alfama');
+    expect(out.context.roles).toEqual(['system', 'user']);
+    expect(out.recall).toContain('allergic to peanuts');
+    expect(out.recall).toContain('We moved to Porto last week.');
+    expect(out.recall).toMatch(/<data session="ada-aug"[^>]*latest="true">/);
+    expect(out.rebuild).toMatchObject({ status: 'queued' });
+    expect(out.afterDelete).toBe('NOT_FOUND');
+  });
+
+  it('loads the client from CommonJS too', async () => {
+    const { stdout } = await run(
+      SYSTEM_NODE,
+      [
+        '-e',
+        "const c = require('context-engine-client'); console.log(typeof c.ContextClient, typeof c.ContextApiError)",
+      ],
+      { cwd: app, env: { PATH } },
+    );
+    expect(stdout.trim()).toBe('function function');
+  });
+
+  it("type-checks a program against the client's declarations alone", async () => {
+    writeFileSync(path.join(app, 'consumer.ts'), consumer);
+    // Only the client's declarations: no @types, no lib checks skipped.
+    const compilerOptions = { noEmit: true, strict: true, module: 'nodenext', lib: ['es2022', 'dom'], types: [] };
+    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+    const tsc = () =>
+      run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: app });
+    await tsc();
+    // The same program with a type error fails: the check is real.
+    writeFileSync(path.join(app, 'consumer.ts'), consumer.replace('budget_tokens: 200', "budget_tokens: '200'"));
+    const failed = await tsc().then(
+      () => '',
+      (e: { stdout: string }) => e.stdout,
+    );
+    expect(failed).toContain("Type 'string' is not assignable to type 'number'");
+  });
+});
