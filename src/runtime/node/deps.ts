@@ -10,6 +10,7 @@ import { parseWordVectors, wordVectorEmbedder } from '../../adapters/embedder/wo
 import { kafkaFromEnv, type KafkaAdapters } from '../../adapters/events/kafka.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type InProcessQueue } from '../../adapters/queue/in-process.js';
+import { otlpTracing } from '../../adapters/telemetry/otlp.js';
 import { traceBatch } from '../../services/traces.js';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
@@ -82,9 +83,11 @@ export async function createNodeDeps(
     events: kafka.events,
     inbound: kafka.inbound,
     traceBatch: traceBatch({ store, logger }),
+    tracing: await otlpTracing(env, logger),
     async close() {
       queue.stop();
       await deps.traceBatch?.flush();
+      await deps.tracing?.shutdown();
       redis?.disconnect();
       await store.close();
     },
