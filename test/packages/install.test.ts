@@ -162,16 +162,20 @@ describe('packages', () => {
     expect(out.afterDelete).toBe('NOT_FOUND');
   });
 
-  it('loads the client from CommonJS too', async () => {
-    const { stdout } = await run(
-      SYSTEM_NODE,
-      [
-        '-e',
-        "const c = require('context-engine-client'); console.log(typeof c.ContextClient, typeof c.ContextApiError)",
-      ],
-      { cwd: app, env: { PATH } },
-    );
-    expect(stdout.trim()).toBe('function function');
+  it('loads the client from CommonJS too, and resolves the adapters (optional peers, not installed)', async () => {
+    const script = [
+      "const c = require('context-engine-client');",
+      'console.log(typeof c.ContextClient, typeof c.ContextApiError);',
+      "for (const a of ['ai-sdk', 'openai-agents', 'langchain'])",
+      "  console.log(require('node:path').basename(require.resolve('context-engine-client/' + a)));",
+    ].join('\n');
+    const { stdout } = await run(SYSTEM_NODE, ['-e', script], { cwd: app, env: { PATH } });
+    expect(stdout.trim().split('\n')).toEqual([
+      'function function',
+      'ai-sdk.cjs',
+      'openai-agents.cjs',
+      'langchain.cjs',
+    ]);
   });
 
   it("type-checks a program against the client's declarations alone", async () => {
