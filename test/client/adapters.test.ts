@@ -5,7 +5,7 @@ import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { ChatPromptTemplate, MessagesPlaceholder } from '@langchain/core/prompts';
 import { RunnableWithMessageHistory } from '@langchain/core/runnables';
 import { ChatOpenAI } from '@langchain/openai';
-import { Agent, OpenAIChatCompletionsModel, run, setTracingDisabled } from '@openai/agents';
+import { Agent, MCPServerStreamableHttp, OpenAIChatCompletionsModel, run, setTracingDisabled } from '@openai/agents';
 import { generateText, streamText, wrapLanguageModel } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { contextEngineMiddleware } from '../../src/client/adapters/ai-sdk.js';
 import { ContextEngineChatMessageHistory } from '../../src/client/adapters/langchain.js';
 import { ContextEngineSession } from '../../src/client/adapters/openai-agents.js';
 import type { ContextClient } from '../../src/client/index.js';
+import { listen } from '../browser.js';
 import { harness, tenant, type Harness } from '../helpers.js';
 import { completionJson, startModelServer, type ModelServer } from '../model-server.js';
 
@@ -34,13 +35,14 @@ const PLAN = 'My name is Ada and I am planning a trip to Lisbon in May.';
 describe('framework adapters', () => {
   let h: Harness;
   let client: ContextClient;
+  let key: string;
   let model: ModelServer;
   let requests: { messages: ChatMessage[]; stream?: boolean }[];
 
   beforeAll(async () => {
     setTracingDisabled(true);
     h = await harness(() => openPglite());
-    client = (await tenant(h)).client;
+    ({ client, key } = await tenant(h));
     model = await startModelServer(({ body }) => {
       requests.push(body);
       return { json: completionJson(body.model, answer(body.messages), `cmpl-${requests.length}`) };
@@ -151,6 +153,24 @@ describe('framework adapters', () => {
           output: 'PNR X7Q2LM',
         },
       ]);
+    });
+
+    it("reaches the engine's MCP tools over Streamable HTTP, as docs/mcp.md shows", async () => {
+      const web = await listen(h.app.fetch);
+      const mcp = new MCPServerStreamableHttp({
+        url: `${web.url}/mcp`,
+        requestInit: { headers: { Authorization: `Bearer ${key}` } },
+      });
+      try {
+        await mcp.connect();
+        expect((await mcp.listTools()).map((t) => t.name)).toContain('query_context');
+        await run(agent(), PLAN, { session: new ContextEngineSession({ client, sessionId: 'agents-mcp' }) });
+        const answer = await mcp.callTool('query_context', { session_id: 'agents-mcp', budget_tokens: 300 });
+        expect(JSON.stringify(answer)).toContain('Lisbon in May');
+      } finally {
+        await mcp.close();
+        await web.close();
+      }
     });
 
     it('with a budget, answers the context for the next call as the history', async () => {
