@@ -226,8 +226,7 @@ export class ContextClient {
       body: out.body === undefined ? undefined : JSON.stringify(out.body),
     };
     for (let attempt = 0; ; attempt++) {
-      const timeout = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
-      const signal = timeout && opts.signal ? AbortSignal.any([timeout, opts.signal]) : (timeout ?? opts.signal);
+      const signal = this.attemptSignal(opts.signal);
       let res: Response | undefined;
       let failure: unknown;
       try {
@@ -247,6 +246,12 @@ export class ContextClient {
       await res?.body?.cancel();
       await sleep(wait, opts.signal);
     }
+  }
+
+  /** The caller's signal, and the timeout of one attempt. */
+  private attemptSignal(signal?: AbortSignal): AbortSignal | undefined {
+    const timeout = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
+    return timeout && signal ? AbortSignal.any([timeout, signal]) : (timeout ?? signal);
   }
 
   private send(
@@ -432,11 +437,11 @@ export class ContextClient {
       this.none('DELETE', `/v1/admin/keys/${seg(keyId)}`, opts),
   };
 
-  /** Whether the service reaches its database. Answers `unavailable` on a 503 instead of throwing. */
+  /** Whether the service reaches its database. Answers `unavailable` on a 503 instead of throwing; not retried. */
   async health(opts: CallOptions = {}): Promise<HealthResult> {
     const res = await this.fetchImpl(`${this.baseUrl}/healthz`, {
       headers: { ...this.headers, accept: 'application/json' },
-      signal: opts.signal,
+      signal: this.attemptSignal(opts.signal),
     });
     if (res.ok || res.status === 503) return (await res.json()) as HealthResult;
     throw await toError(res);
