@@ -1,6 +1,6 @@
 // The packages as a user gets them: both packed with `npm pack`, installed into an empty folder without
-// devDependencies, the server started from its bin on this machine's system Node, the README walk-through run
-// through the installed client (ESM and CommonJS), and the client's types checked with nothing else installed.
+// devDependencies, the server started from its bin on this machine's system Node, the README walk-through and the AI
+// SDK adapter run through the installed client (ESM and CommonJS), and the client's types checked on their own.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completionJson, startModelServer } from '../model-server.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -17,6 +18,9 @@ const SYSTEM_NODE = existsSync('/usr/bin/node') ? '/usr/bin/node' : process.exec
 const PATH = [path.dirname(SYSTEM_NODE), ...(process.env.PATH ?? '').split(path.delimiter)]
   .filter((dir) => !dir.includes('node_modules'))
   .join(path.delimiter);
+
+const devDependency = (name: string): string =>
+  JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).devDependencies[name];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -73,6 +77,22 @@ out.afterDelete = await engine.getSession('trip-1').then(() => 'found', (e) => e
 console.log(JSON.stringify(out));
 `;
 
+// The AI SDK adapter from the installed package, with the real library, against the local model stand-in.
+const adapter = `
+import { readFileSync } from 'node:fs';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { generateText, wrapLanguageModel } from 'ai';
+import { ContextClient } from 'context-engine-client';
+import { contextEngineMiddleware } from 'context-engine-client/ai-sdk';
+const [url, modelUrl] = process.argv.slice(2);
+const client = new ContextClient({ baseUrl: url, apiKey: readFileSync('data/api-key', 'utf8').trim() });
+const provider = createOpenAICompatible({ name: 'stand-in', baseURL: modelUrl, apiKey: 'k' });
+const model = wrapLanguageModel({ model: provider.chatModel('m'), middleware: contextEngineMiddleware({ client, sessionId: 'pkg-ai' }) });
+const first = await generateText({ model, prompt: 'I am planning a trip to Lisbon in May.' });
+const second = await generateText({ model, prompt: 'Where am I going?' });
+console.log(JSON.stringify([first.text, second.text]));
+`;
+
 const consumer = `
 import { ContextClient, type QueryContextResult, type WriteTurnsRequest } from 'context-engine-client';
 const engine = new ContextClient({ baseUrl: 'http://127.0.0.1:8787', apiKey: 'k', timeoutMs: 5000, maxRetries: 1 });
@@ -110,6 +130,9 @@ describe('packages', () => {
         '--prefer-offline',
         path.join(packed, 'context-engine-0.1.0.tgz'),
         path.join(packed, 'context-engine-client-0.1.0.tgz'),
+        // One adapter's framework, an optional peer the user installs beside the client.
+        `ai@${devDependency('ai')}`,
+        `@ai-sdk/openai-compatible@${devDependency('@ai-sdk/openai-compatible')}`,
       ],
       { cwd: app, maxBuffer: 1 << 24 },
     );
@@ -176,6 +199,22 @@ describe('packages', () => {
       'openai-agents.cjs',
       'langchain.cjs',
     ]);
+  });
+
+  it('runs the AI SDK adapter from the installed package with the real library', async () => {
+    const model = await startModelServer(({ body }) => {
+      const texts = body.messages.map((m: { content: unknown }) => JSON.stringify(m.content));
+      const going = texts.at(-1).includes('Where am I going');
+      const known = texts.slice(0, -1).join('\n').includes('Lisbon in May');
+      return { json: completionJson(body.model, !going ? 'Noted.' : known ? 'Lisbon.' : 'I do not know.') };
+    });
+    try {
+      writeFileSync(path.join(app, 'adapter.mjs'), adapter);
+      const { stdout } = await run(SYSTEM_NODE, ['adapter.mjs', url, model.url], { cwd: app, env: { PATH } });
+      expect(JSON.parse(stdout)).toEqual(['Noted.', 'Lisbon.']);
+    } finally {
+      await model.close();
+    }
   });
 
   it("type-checks a program against the client's declarations alone", async () => {
