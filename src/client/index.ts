@@ -39,42 +39,8 @@ import type {
   WriteTurnsRequest,
 } from './api-types.js';
 
-export type {
-  AgentContextResult,
-  AgentResult,
-  ApiKeyResult,
-  Compactions,
-  CreatedKeyResult,
-  CreateKeyRequest,
-  CreateMemoryRequest,
-  EvaluationRequest,
-  EvaluationResult,
-  EventRequest,
-  EventResult,
-  HealthResult,
-  MemoryPage,
-  MemoryResult,
-  QueryContextRequest,
-  QueryContextResult,
-  RebuildRequest,
-  RebuildResult,
-  RegisterAgentRequest,
-  RegisterToolChainRequest,
-  SearchHistoryRequest,
-  SearchHistoryResult,
-  SearchMemoriesRequest,
-  Session,
-  StrategyReportResult,
-  TaskFlowRequest,
-  TaskFlowResult,
-  ToolChainResult,
-  TraceResult,
-  TraceStepsRequest,
-  TraceStepsResult,
-  TurnPage,
-  UpdateToolResultRequest,
-  WriteTurnsRequest,
-};
+// Every request and response type, by the names of api-types.ts.
+export type * from './api-types.js';
 
 export type WriteTurnsResult = Api.WriteTurnsResponse & {
   /** True when the server answered from an earlier request with the same Idempotency-Key. */
