@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completionJson, startModelServer } from '../model-server.js';
 
@@ -168,6 +170,23 @@ describe('packages', () => {
     for (const command of ['start', 'mcp', 'keys', 'migrate']) expect(stdout).toContain(`context-engine ${command}`);
   });
 
+  it('runs migrate, keys and mcp from the bin, on a data dir of their own', async () => {
+    const bin = path.join(app, 'node_modules/.bin/context-engine');
+    const env = { PATH, HOME: app, DATA_DIR: path.join(app, 'tools-data'), LOG_LEVEL: 'warn' };
+    expect((await run(bin, ['migrate'], { cwd: app, env })).stdout).toContain('migrations are up to date');
+    const created = await run(bin, ['keys', 'create', '--tenant', 'acme'], { cwd: app, env });
+    expect(created.stdout).toMatch(/created key \S+ for tenant acme with scopes read,write/);
+    expect((await run(bin, ['keys', 'list'], { cwd: app, env })).stdout).toContain('1 key(s)');
+
+    const mcp = new Client({ name: 'package-test', version: '1.0.0' });
+    await mcp.connect(new StdioClientTransport({ command: bin, args: ['mcp'], cwd: app, env }));
+    try {
+      expect((await mcp.listTools()).tools.map((t) => t.name)).toContain('query_context');
+    } finally {
+      await mcp.close();
+    }
+  }, 120_000);
+
   it('runs the README walk-through through the installed client', async () => {
     writeFileSync(path.join(app, 'walkthrough.mjs'), walkthrough);
     const { stdout } = await run(SYSTEM_NODE, ['walkthrough.mjs', url], { cwd: app, env: { PATH } });
@@ -215,7 +234,7 @@ describe('packages', () => {
     } finally {
       await model.close();
     }
-  });
+  }, 60_000);
 
   it("type-checks a program against the client's declarations alone", async () => {
     writeFileSync(path.join(app, 'consumer.ts'), consumer);
@@ -232,5 +251,5 @@ describe('packages', () => {
       (e: { stdout: string }) => e.stdout,
     );
     expect(failed).toContain("Type 'string' is not assignable to type 'number'");
-  });
+  }, 60_000);
 });
