@@ -24,6 +24,8 @@ export default defineConfig({
           CONTEXT_WEBHOOK_ALLOW_PRIVATE: 'true',
           // Not a setting of the Worker: where the test webhook receiver listens.
           TEST_WEBHOOK_RECEIVER_URL: inject('webhookReceiverUrl'),
+          // Not a setting either: the OTLP receiver; the telemetry test sets OTEL_EXPORTER_OTLP_ENDPOINT to it.
+          TEST_OTLP_RECEIVER_URL: inject('otlpReceiverUrl'),
         },
       },
     })),

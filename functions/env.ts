@@ -12,6 +12,7 @@ import type { App } from '../src/http/app.js';
 import { buildApp } from '../src/http/routes/index.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
+import { otlpTracing } from '../src/adapters/telemetry/otlp.js';
 import type { Deps } from '../src/ports.js';
 import type { InboundSource } from '../src/services/events/inbound.js';
 import { getTokenizer } from '../src/tokenizer.js';
@@ -98,6 +99,8 @@ async function buildRuntime(env: WorkerEnv): Promise<Runtime> {
     // Per isolate; served at /metrics and summarised in the logs Workers Observability collects.
     metrics: createMetrics(),
     events: kafka.events,
+    // Spans are sent in waitUntil after each request (functions/fetch.ts).
+    tracing: await otlpTracing(settings, logger),
   };
   return { deps, app: buildApp(deps), inbound: kafka.inbound };
 }

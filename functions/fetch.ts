@@ -25,6 +25,13 @@ export async function handleFetch(request: Request, env: WorkerEnv, ctx: Executi
     );
   }
   const response = await runtime.app.fetch(request, env, ctx);
+  // The spans of this request leave before the isolate may be evicted; a failed export only loses spans.
+  if (runtime.deps.tracing)
+    ctx.waitUntil(
+      runtime.deps.tracing
+        .flush()
+        .catch((err: Error) => runtime.deps.logger.warn('span export failed', { error: err.message })),
+    );
   // Isolates are many and short-lived, so /metrics alone would miss most counts: every METRICS_LOG_EVERY requests an
   // isolate also writes its counters to the log, which Workers Observability / Logpush collect and aggregate.
   if (runtime.deps.metrics && ++served % METRICS_LOG_EVERY === 0)

@@ -60,6 +60,23 @@ export interface Deps {
   traceBatch?: import('./services/traces.js').TraceBatch;
   /** Resolves webhook host names for vetting; absent: node:dns on Node, none on Workers (no DNS API there). */
   resolveHost?: HostResolver;
+  /** OpenTelemetry spans exported over OTLP/HTTP; absent (no endpoint configured): none are made. */
+  tracing?: Tracing;
+}
+
+/** A finished QueryContext: when it started, how long each stage took, and what to say about it. */
+export interface QuerySpans {
+  startedAt: number;
+  stages: { stage: string; ms: number }[];
+  attributes: Record<string, string | number | boolean>;
+}
+
+export interface Tracing {
+  /** Records a QueryContext as a span with a child span per stage; exported in batches. */
+  queryContext(query: QuerySpans): void;
+  /** Sends what is buffered now (a Worker calls it in waitUntil after each request). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
 }
 
 /** Every address a host name resolves to, as node:dns `lookup` with `all: true` answers. */

@@ -38,7 +38,7 @@ async function bundle(skipBuild: boolean) {
     log(`build:worker in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     wranglerSays = out.match(/Total Upload:[^\n]*/)?.[0] ?? '';
   }
-  const file = path.join(projectRoot, 'dist', 'worker.js');
+  const file = path.join(projectRoot, 'dist', 'worker', 'worker.js');
   const code = await readFile(file);
   return {
     file: path.relative(projectRoot, file),

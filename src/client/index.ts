@@ -1,97 +1,59 @@
-// Typed client for the HTTP API; runs wherever `fetch` does and imports only types from the server (request types are
-// the schemas' inputs, response types their outputs), so it cannot drift from what the routes validate.
-import type { z } from 'zod';
-import type { ErrorBody } from '../errors.js';
-import type { CreateKeyBody, CreatedKey, KeyView } from '../schemas/admin.js';
-import type { ContextRequest, QueryContextResponse } from '../schemas/context.js';
-import type { EventAccepted, EventBody } from '../schemas/events.js';
-import type {
-  Agent,
-  AgentBody,
-  Evaluation,
-  EvaluationBody,
-  StrategyReport,
-  TaskFlow,
-  TaskFlowBody,
-  Trace,
-  TraceStepsAppended,
-  TraceStepsBody,
-} from '../schemas/flows.js';
-import type { Health } from '../schemas/health.js';
-import type {
-  CreateMemoryBody,
-  ListMemoriesQuery,
-  Memory,
-  MemoryList,
-  SearchMemoriesBody,
-} from '../schemas/memories.js';
-import type { AgentList, ListOwnersQuery, UserList } from '../schemas/owners.js';
-import type {
-  AgentContext,
-  CompactionList,
-  ListSessionsQuery,
-  SessionList,
-  ListTurnsQuery,
-  RebuildAccepted,
-  RebuildBody,
-  SearchHistoryBody,
-  SearchHistoryResponse,
-  SessionView,
-  TurnList,
-} from '../schemas/sessions.js';
-import type { RegisterToolChainBody, ToolChain, UpdateToolResultBody } from '../schemas/tools.js';
-import type { WriteTurnsBody, WriteTurnsResponse } from '../schemas/turns.js';
+// Typed client for the HTTP API; runs wherever `fetch` does. Its types are generated from the schemas the routes
+// validate with (scripts/build/client-types.ts), so they stand alone in the package and cannot drift.
+import type * as Api from './api-types.js';
 
-type In<T extends z.ZodType> = z.input<T>;
-type Out<T extends z.ZodType> = z.infer<T>;
+import type {
+  AgentContextResult,
+  AgentPage,
+  AgentResult,
+  ApiKeyResult,
+  Compactions,
+  CreatedKeyResult,
+  CreateKeyRequest,
+  CreateMemoryRequest,
+  EvaluationRequest,
+  EvaluationResult,
+  EventRequest,
+  EventResult,
+  HealthResult,
+  MemoryPage,
+  MemoryResult,
+  QueryContextRequest,
+  QueryContextResult,
+  RebuildRequest,
+  RebuildResult,
+  RegisterAgentRequest,
+  RegisterToolChainRequest,
+  SearchHistoryRequest,
+  SearchHistoryResult,
+  SearchMemoriesRequest,
+  Session,
+  SessionPage,
+  StrategyReportResult,
+  TaskFlowRequest,
+  TaskFlowResult,
+  ToolChainResult,
+  TraceResult,
+  TraceStepsRequest,
+  TraceStepsResult,
+  TurnPage,
+  UpdateToolResultRequest,
+  UserPage,
+  WriteTurnsRequest,
+} from './api-types.js';
 
-export type WriteTurnsRequest = In<typeof WriteTurnsBody>;
-export type WriteTurnsResult = Out<typeof WriteTurnsResponse> & {
+// Every request and response type, by the names of api-types.ts.
+export type * from './api-types.js';
+
+export type WriteTurnsResult = Api.WriteTurnsResponse & {
   /** True when the server answered from an earlier request with the same Idempotency-Key. */
   replayed: boolean;
 };
-export type QueryContextRequest = In<typeof ContextRequest>;
-export type QueryContextResult = Out<typeof QueryContextResponse>;
-export type RebuildRequest = In<typeof RebuildBody>;
-export type RebuildResult = Out<typeof RebuildAccepted>;
-export type Session = Out<typeof SessionView>;
-export type ListSessionsRequest = Partial<Out<typeof ListSessionsQuery>>;
-export type SessionPage = Out<typeof SessionList>;
-export type ListOwnersRequest = Partial<Out<typeof ListOwnersQuery>>;
-export type UserPage = Out<typeof UserList>;
-export type AgentPage = Out<typeof AgentList>;
-// Query parameters are typed by what the server reads (numbers), not by the strings a URL carries.
-export type ListTurnsRequest = Partial<Out<typeof ListTurnsQuery>>;
-export type TurnPage = Out<typeof TurnList>;
-export type SearchHistoryRequest = In<typeof SearchHistoryBody>;
-export type SearchHistoryResult = Out<typeof SearchHistoryResponse>;
-export type Compactions = Out<typeof CompactionList>;
-export type RegisterToolChainRequest = In<typeof RegisterToolChainBody>;
-export type UpdateToolResultRequest = In<typeof UpdateToolResultBody>;
-export type ToolChainResult = Out<typeof ToolChain>;
-export type CreateMemoryRequest = In<typeof CreateMemoryBody>;
-export type ListMemoriesRequest = Partial<Out<typeof ListMemoriesQuery>>;
-export type SearchMemoriesRequest = In<typeof SearchMemoriesBody>;
-export type MemoryResult = Out<typeof Memory>;
-export type MemoryPage = Out<typeof MemoryList>;
-export type AgentContextResult = Out<typeof AgentContext>;
-export type EventRequest = In<typeof EventBody>;
-export type EventResult = Out<typeof EventAccepted>;
-export type HealthResult = Out<typeof Health>;
-export type CreateKeyRequest = In<typeof CreateKeyBody>;
-export type CreatedKeyResult = Out<typeof CreatedKey>;
-export type ApiKeyResult = Out<typeof KeyView>;
-export type ErrorCode = Out<typeof ErrorBody>['error']['code'];
-export type RegisterAgentRequest = In<typeof AgentBody>;
-export type AgentResult = Out<typeof Agent>;
-export type TaskFlowRequest = In<typeof TaskFlowBody>;
-export type TaskFlowResult = Out<typeof TaskFlow>;
-export type TraceResult = Out<typeof Trace>;
-export type TraceStepsRequest = In<typeof TraceStepsBody>;
-export type TraceStepsResult = Out<typeof TraceStepsAppended>;
-export type EvaluationRequest = In<typeof EvaluationBody>;
-export type EvaluationResult = Out<typeof Evaluation>;
-export type StrategyReportResult = Out<typeof StrategyReport>;
+export type ListTurnsRequest = Partial<Api.ListTurnsQuery>;
+export type ListSessionsRequest = Partial<Api.ListSessionsQuery>;
+export type ListOwnersRequest = Partial<Api.ListOwnersQuery>;
+export type ListMemoriesRequest = Partial<Api.ListMemoriesQuery>;
+export type ErrorCode = Api.ErrorBody['error']['code'];
 
 export type FetchLike = (url: string, init: RequestInit) => Response | Promise<Response>;
 
@@ -100,10 +62,16 @@ export interface ContextClientOptions {
   baseUrl: string;
   /** A tenant's API key (or the admin key for `client.admin`). */
   apiKey: string;
-  /** Replaces the global fetch: a proxy, retries, or `app.request` in tests. */
+  /** Replaces the global fetch: a proxy, or `app.request` in tests. */
   fetch?: FetchLike;
   /** Sent with every request. */
   headers?: Record<string, string>;
+  /** Per attempt, in milliseconds; default 30 000. 0 waits as long as fetch does. */
+  timeoutMs?: number;
+  /** Further attempts after a 429, a 502/503/504, a timeout or a network error; default 2. 0 turns retries off. */
+  maxRetries?: number;
+  /** First backoff in milliseconds, doubled each attempt with jitter (a `Retry-After` answer wins); default 250. */
+  retryDelayMs?: number;
 }
 
 export interface CallOptions {
@@ -153,11 +121,51 @@ function queryString(params: Record<string, string | number | boolean | undefine
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : '';
 }
 
+/** Answers after which the request may be sent again: throttled, or a gateway that did not reach the service. */
+const retryStatuses = new Set([429, 502, 503, 504]);
+const maxRetryAfterMs = 60_000;
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds; undefined when absent or unreadable. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+/** Request shape for the retry loop; `retrySafe` says a repeat cannot apply the request twice. */
+interface Outgoing {
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  retrySafe: boolean;
+}
+
 export class ContextClient {
   readonly baseUrl: string;
   private readonly apiKey: string;
   private readonly fetchImpl: FetchLike;
   private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly retryDelayMs: number;
 
   constructor(options: ContextClientOptions) {
     if (!options.baseUrl) throw new TypeError('ContextClient: baseUrl is required');
@@ -166,33 +174,76 @@ export class ContextClient {
     this.apiKey = options.apiKey;
     this.fetchImpl = options.fetch ?? ((url, init) => fetch(url, init));
     this.headers = options.headers ?? {};
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxRetries = options.maxRetries ?? 2;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
   }
 
-  private async send(
+  /**
+   * Sends with a timeout per attempt. A 429 is always retried (the server did not act on it); a 502/503/504, a
+   * timeout or a network error only when the request is safe to repeat: a read, a PUT or DELETE, or a write that
+   * carries an Idempotency-Key.
+   */
+  private async request(out: Outgoing, opts: CallOptions = {}): Promise<Response> {
+    const init = {
+      method: out.method,
+      headers: {
+        ...this.headers,
+        authorization: `Bearer ${this.apiKey}`,
+        accept: 'application/json',
+        ...(out.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...out.headers,
+      },
+      body: out.body === undefined ? undefined : JSON.stringify(out.body),
+    };
+    for (let attempt = 0; ; attempt++) {
+      const signal = this.attemptSignal(opts.signal);
+      let res: Response | undefined;
+      let failure: unknown;
+      try {
+        res = await this.fetchImpl(`${this.baseUrl}${out.path}`, { ...init, signal });
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        failure = err;
+      }
+      const retryable = res ? res.status === 429 || (retryStatuses.has(res.status) && out.retrySafe) : out.retrySafe;
+      if (attempt >= this.maxRetries || !retryable) {
+        if (!res) throw failure;
+        if (!res.ok) throw await toError(res);
+        return res;
+      }
+      const backoff = this.retryDelayMs * 2 ** attempt * (0.5 + Math.random() / 2);
+      const wait = Math.min(retryAfterMs(res?.headers.get('retry-after') ?? null) ?? backoff, maxRetryAfterMs);
+      await res?.body?.cancel();
+      await sleep(wait, opts.signal);
+    }
+  }
+
+  /** The caller's signal, and the timeout of one attempt. */
+  private attemptSignal(signal?: AbortSignal): AbortSignal | undefined {
+    const timeout = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
+    return timeout && signal ? AbortSignal.any([timeout, signal]) : (timeout ?? signal);
+  }
+
+  private send(
     method: string,
     path: string,
     body?: unknown,
     extra: Record<string, string> = {},
     opts: CallOptions = {},
+    retrySafe = method === 'GET' || method === 'PUT' || method === 'DELETE',
   ) {
-    const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
-      method,
-      headers: {
-        ...this.headers,
-        authorization: `Bearer ${this.apiKey}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...extra,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: opts.signal,
-    });
-    if (!res.ok) throw await toError(res);
-    return res;
+    return this.request({ method, path, body, headers: extra, retrySafe }, opts);
   }
 
   private async json<T>(method: string, path: string, body?: unknown, opts?: CallOptions): Promise<T> {
     const res = await this.send(method, path, body, {}, opts);
+    return (await res.json()) as T;
+  }
+
+  /** A POST that only reads (a query or search): safe to repeat. */
+  private async read<T>(path: string, body: unknown, opts?: CallOptions): Promise<T> {
+    const res = await this.send('POST', path, body, {}, opts, true);
     return (await res.json()) as T;
   }
 
@@ -202,28 +253,31 @@ export class ContextClient {
   }
 
   /**
-   * WriteQA: appends turns in order; the session is created on its first write. With `return_context` the answer
-   * also holds the context of the next model call (`context`, or `context_error` when it could not be given).
+   * WriteQA: appends turns in order; the session is created on its first write. Without an `idempotencyKey` one is
+   * generated, so a retried write is stored once. With `return_context` the answer also holds the context of the next
+   * model call (`context`, or `context_error` when it could not be given).
    */
   async writeTurns(
     sessionId: string,
     body: WriteTurnsRequest,
     opts: CallOptions & { idempotencyKey?: string } = {},
   ): Promise<WriteTurnsResult> {
+    const key = opts.idempotencyKey ?? (this.maxRetries > 0 ? crypto.randomUUID() : undefined);
     const res = await this.send(
       'POST',
       `/v1/sessions/${seg(sessionId)}/turns`,
       body,
-      opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {},
+      key ? { 'idempotency-key': key } : {},
       opts,
+      key !== undefined,
     );
-    const result = (await res.json()) as Out<typeof WriteTurnsResponse>;
+    const result = (await res.json()) as Api.WriteTurnsResponse;
     return { ...result, replayed: res.headers.get('idempotent-replayed') === 'true' };
   }
 
   /** QueryContext: the best context for the next model call within `budget_tokens`. */
   queryContext(sessionId: string, body: QueryContextRequest, opts?: CallOptions): Promise<QueryContextResult> {
-    return this.json('POST', `/v1/sessions/${seg(sessionId)}/context`, body, opts);
+    return this.read(`/v1/sessions/${seg(sessionId)}/context`, body, opts);
   }
 
   /** RebuildContext: recomputes the window summary from the stored turns, in the background. */
@@ -243,6 +297,10 @@ export class ContextClient {
     return this.none('DELETE', `/v1/agents/${seg(agentId)}`, opts);
   }
 
+  getSession(sessionId: string, opts?: CallOptions): Promise<Session> {
+    return this.json('GET', `/v1/sessions/${seg(sessionId)}`, undefined, opts);
+  }
+
   /** One page of sessions, newest first, of a user and/or an agent; pass `next_cursor` back as `cursor`. */
   listSessions(query: ListSessionsRequest = {}, opts?: CallOptions): Promise<SessionPage> {
     return this.json('GET', `/v1/sessions${queryString(query)}`, undefined, opts);
@@ -256,10 +314,6 @@ export class ContextClient {
   /** One page of agents, registered or named by a write, newest first. */
   listAgents(query: ListOwnersRequest = {}, opts?: CallOptions): Promise<AgentPage> {
     return this.json('GET', `/v1/agents${queryString(query)}`, undefined, opts);
-  }
-
-  getSession(sessionId: string, opts?: CallOptions): Promise<Session> {
-    return this.json('GET', `/v1/sessions/${seg(sessionId)}`, undefined, opts);
   }
 
   /** One page of stored turns; pass `next_cursor` back as `after_sequence`. */
@@ -282,7 +336,7 @@ export class ContextClient {
   }
 
   searchHistory(sessionId: string, body: SearchHistoryRequest, opts?: CallOptions): Promise<SearchHistoryResult> {
-    return this.json('POST', `/v1/sessions/${seg(sessionId)}/search`, body, opts);
+    return this.read(`/v1/sessions/${seg(sessionId)}/search`, body, opts);
   }
 
   listCompactions(sessionId: string, opts?: CallOptions): Promise<Compactions> {
@@ -314,7 +368,7 @@ export class ContextClient {
     list: (query: ListMemoriesRequest = {}, opts?: CallOptions): Promise<MemoryPage> =>
       this.json('GET', `/v1/memories${queryString(query)}`, undefined, opts),
     search: (body: SearchMemoriesRequest, opts?: CallOptions): Promise<{ memories: MemoryResult[] }> =>
-      this.json('POST', '/v1/memories/search', body, opts),
+      this.read('/v1/memories/search', body, opts),
     delete: (memoryId: string, opts?: CallOptions): Promise<void> =>
       this.none('DELETE', `/v1/memories/${seg(memoryId)}`, opts),
   };
@@ -370,11 +424,11 @@ export class ContextClient {
       this.none('DELETE', `/v1/admin/keys/${seg(keyId)}`, opts),
   };
 
-  /** Whether the service reaches its database. Answers `unavailable` on a 503 instead of throwing. */
+  /** Whether the service reaches its database. Answers `unavailable` on a 503 instead of throwing; not retried. */
   async health(opts: CallOptions = {}): Promise<HealthResult> {
     const res = await this.fetchImpl(`${this.baseUrl}/healthz`, {
       headers: { ...this.headers, accept: 'application/json' },
-      signal: opts.signal,
+      signal: this.attemptSignal(opts.signal),
     });
     if (res.ok || res.status === 503) return (await res.json()) as HealthResult;
     throw await toError(res);
@@ -383,7 +437,7 @@ export class ContextClient {
 
 async function toError(res: Response): Promise<ContextApiError> {
   const text = await res.text().catch(() => '');
-  let body: Partial<Out<typeof ErrorBody>> | undefined;
+  let body: Partial<Api.ErrorBody> | undefined;
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {

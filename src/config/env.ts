@@ -51,6 +51,13 @@ export const envSchema = z.object({
   JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3_600).default(30),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** OpenTelemetry: QueryContext spans go to `{endpoint}/v1/traces` over OTLP/HTTP (JSON); unset: no spans are made. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** The full traces URL, when it is not `{OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  /** Headers for the OTLP endpoint, `key=value` pairs separated by commas (an API key, say). */
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('context-engine'),
   /** Kafka over the Upstash Kafka REST protocol: off unless the URL, username and password are all set. */
   KAFKA_REST_URL: z.url().optional(),
   KAFKA_REST_USERNAME: z.string().min(1).optional(),

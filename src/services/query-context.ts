@@ -150,7 +150,30 @@ export async function serveContext(
     variant: attribution.variant,
   };
   await recordQueryTrace(ctx, { sessionId, body, response, stages: timer.stages(), flowId: attribution.flowId });
+  ctx.tracing?.queryContext({
+    startedAt: timer.startedAt,
+    stages: timer.stages(),
+    attributes: spanAttributes(ctx, body, response),
+  });
   return response;
+}
+
+/** OpenTelemetry attributes of a QueryContext: the GenAI conventions where they fit, ids and counts, never content. */
+function spanAttributes(ctx: Ctx, body: QueryContextBody, response: QueryContextResponse) {
+  return {
+    'gen_ai.operation.name': 'retrieval',
+    'gen_ai.conversation.id': response.session_id,
+    'context_engine.tenant_id': ctx.tenantId,
+    'context_engine.request_id': response.request_id,
+    'context_engine.session_version': response.session_version,
+    'context_engine.budget_tokens': body.budget_tokens,
+    'context_engine.reserve_tokens': body.reserve_tokens,
+    'context_engine.token_count': response.token_count,
+    'context_engine.source': response.source ?? 'live',
+    'context_engine.strategy': response.strategy ?? 'request',
+    'context_engine.variant': response.variant ?? 'default',
+    ...(response.model_call_id ? { 'context_engine.model_call_id': response.model_call_id } : {}),
+  };
 }
 
 /**

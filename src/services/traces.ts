@@ -17,6 +17,7 @@ export function stageTimer() {
   let last = performance.now();
   const out: { stage: string; ms: number }[] = [];
   return {
+    startedAt: Date.now(),
     mark: (stage: string) => {
       const now = performance.now();
       out.push({ stage, ms: Math.round((now - last) * 1000) / 1000 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/store/pglite.js';
-import { ContextApiError, ContextClient } from '../../src/client/index.js';
+import { ContextApiError, ContextClient, type FetchLike } from '../../src/client/index.js';
 import { listen } from '../browser.js';
 import { harness, tenant, turns3, type Harness } from '../helpers.js';
 
@@ -216,24 +216,105 @@ describe('ContextClient', () => {
     }
   });
 
-  it('maps an answer without an error body to a code by status', async () => {
+  it('maps an answer without an error body to a code by status, after retrying it', async () => {
+    let calls = 0;
     const proxy = new ContextClient({
       baseUrl: 'http://engine.test',
       apiKey: 'k',
-      fetch: async () =>
-        new Response('<html>Bad gateway</html>', { status: 502, headers: { 'x-request-id': 'edge-1' } }),
+      retryDelayMs: 1,
+      fetch: async () => {
+        calls++;
+        return new Response('<html>Bad gateway</html>', { status: 502, headers: { 'x-request-id': 'edge-1' } });
+      },
     });
     expect(await rejection(proxy.getSession('s1'))).toMatchObject({
       status: 502,
       code: 'UNAVAILABLE',
       requestId: 'edge-1',
     });
+    expect(calls).toBe(3);
   });
 
-  it('imports nothing from the server at run time, only types', () => {
+  describe('retries', () => {
+    const through = (wrap: (url: string, init: RequestInit, n: number) => Response | Promise<Response> | undefined) => {
+      let n = 0;
+      return {
+        calls: () => n,
+        fetch: async (url: string, init: RequestInit) => wrap(url, init, ++n) ?? h.app.request(url, init),
+      };
+    };
+    let key: string;
+    beforeAll(async () => {
+      key = (await tenant(h)).key;
+    });
+
+    it('waits as long as Retry-After says after a 429', async () => {
+      const net = through((_u, _i, n) =>
+        n === 2 ? new Response('{}', { status: 429, headers: { 'retry-after': '1' } }) : undefined,
+      );
+      const c = new ContextClient({ baseUrl: 'http://engine.test', apiKey: key, fetch: net.fetch, retryDelayMs: 1 });
+      await c.writeTurns('r1', { turns: trip });
+      const started = Date.now();
+      const ctx = await c.queryContext('r1', { budget_tokens: 300 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      expect(ctx.rendered.text).toContain('Lisbon');
+      expect(net.calls()).toBe(3);
+    });
+
+    it('repeats a write whose answer was lost under its Idempotency-Key, and it is stored once', async () => {
+      const keys: string[] = [];
+      const net = through((url, init, n) => {
+        keys.push(new Headers(init.headers).get('idempotency-key') ?? '');
+        if (n !== 1) return undefined;
+        // The write reaches the service, but a gateway answers 503 instead of its response.
+        return Promise.resolve(h.app.request(url, init)).then(() => new Response('', { status: 503 }));
+      });
+      const c = new ContextClient({ baseUrl: 'http://engine.test', apiKey: key, fetch: net.fetch, retryDelayMs: 1 });
+      const written = await c.writeTurns('r2', { turns: trip });
+      expect(written.replayed).toBe(true);
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(keys[1]).toBe(keys[0]);
+      expect((await c.listTurns('r2')).turns.map((t) => t.sequence)).toEqual([1, 2, 3]);
+    });
+
+    it('does not repeat a write without an Idempotency-Key, nor when retries are off', async () => {
+      const net = through(() => new Response('', { status: 503 }));
+      const c = new ContextClient({ baseUrl: 'http://engine.test', apiKey: key, fetch: net.fetch, retryDelayMs: 1 });
+      expect((await rejection(c.memories.create({ content: 'x', scope: 'user', user_id: 'u' }))).status).toBe(503);
+      expect(net.calls()).toBe(1);
+      const once = new ContextClient({ baseUrl: 'http://engine.test', apiKey: key, fetch: net.fetch, maxRetries: 0 });
+      expect((await rejection(once.writeTurns('r3', { turns: trip }))).status).toBe(503);
+      expect(net.calls()).toBe(2);
+    });
+
+    it('gives up on an attempt after timeoutMs and tries again', async () => {
+      let attempts = 0;
+      const hang: FetchLike = (_url, init) =>
+        new Promise((_resolve, reject) => {
+          attempts++;
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        });
+      const c = new ContextClient({
+        baseUrl: 'http://engine.test',
+        apiKey: key,
+        fetch: hang,
+        timeoutMs: 50,
+        maxRetries: 1,
+      });
+      const err = await c.getSession('r1').catch((e: unknown) => e);
+      expect((err as Error).name).toBe('TimeoutError');
+      expect(attempts).toBe(2);
+    });
+  });
+
+  it('imports nothing outside its folder: its types are generated and current', async () => {
     const source = readFileSync(path.resolve(import.meta.dirname, '../../src/client/index.ts'), 'utf8');
-    const imports = source.match(/^import .*$/gm) ?? [];
+    const imports = [...source.matchAll(/^import( type)? [\s\S]*? from '([^']+)';$/gm)];
     expect(imports.length).toBeGreaterThan(0);
-    for (const line of imports) expect(line).toMatch(/^import type /);
+    for (const [, type, from] of imports) expect([type, from]).toEqual([' type', './api-types.js']);
+    const { clientTypes } = await import('../../scripts/build/client-types.js');
+    const generated = readFileSync(path.resolve(import.meta.dirname, '../../src/client/api-types.ts'), 'utf8');
+    expect(generated).toBe(await clientTypes());
   });
 });

@@ -8,6 +8,9 @@ import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentTurn } from '../../examples/agent-loop.js';
+import { ask as askAiSdk } from '../../examples/ai-sdk.js';
+import { ask as askLangChain } from '../../examples/langchain.js';
+import { ask as askAgents } from '../../examples/openai-agents.js';
 import { parseConversation } from '../../examples/import-conversation.js';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { ContextClient } from '../../src/client/index.js';
@@ -207,5 +210,45 @@ describe('examples', () => {
         'assistant: You are going to Lisbon.',
       ]);
     });
+  });
+  describe('framework examples', () => {
+    let model: ModelServer;
+    const saved = { ...process.env };
+    type Message = { role: string; content: string | { text?: string }[] };
+    const text = (m: Message) =>
+      typeof m.content === 'string' ? m.content : m.content.map((p) => p.text ?? '').join('');
+
+    beforeAll(async () => {
+      // Answers "Where am I going?" from what came before it in the request; anything else is noted.
+      model = await startModelServer(({ body }) => {
+        const messages: Message[] = body.messages;
+        const before = messages.slice(0, -1).map(text).join('\n');
+        const going = text(messages.at(-1)!).startsWith('Where am I going');
+        const reply = !going
+          ? 'Noted.'
+          : before.includes('Lisbon in May')
+            ? 'You are going to Lisbon.'
+            : 'I do not know.';
+        return { json: completionJson(body.model, reply) };
+      });
+      Object.assign(process.env, { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test', OPENAI_MODEL: 'stand-in' });
+    });
+    afterAll(async () => {
+      process.env = saved;
+      await model.close();
+    });
+
+    for (const [name, ask] of [
+      ['ai-sdk', askAiSdk],
+      ['openai-agents', askAgents],
+      ['langchain', askLangChain],
+    ] as const)
+      it(`${name}: the second question is answered from the engine's memory of the first`, async () => {
+        const session = `example-${name}`;
+        expect(await ask(t.client, session, 'I am planning a trip to Lisbon in May.')).toBe('Noted.');
+        expect(await ask(t.client, session, 'Where am I going?')).toBe('You are going to Lisbon.');
+        const stored = await t.client.listTurns(session);
+        expect(stored.turns.map((x) => x.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+      });
   });
 });

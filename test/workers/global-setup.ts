@@ -13,6 +13,7 @@ interface StandIns {
   kafkaUsername: string;
   kafkaPassword: string;
   webhookReceiverUrl: string;
+  otlpReceiverUrl: string;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -48,6 +49,7 @@ export default async function setup(project: TestProject) {
   project.provide('kafkaUsername', settings.kafkaUsername);
   project.provide('kafkaPassword', settings.kafkaPassword);
   project.provide('webhookReceiverUrl', settings.webhookReceiverUrl);
+  project.provide('otlpReceiverUrl', settings.otlpReceiverUrl);
 
   return async () => {
     if (child.exitCode !== null) return;
@@ -66,5 +68,6 @@ declare module 'vitest' {
     kafkaUsername: string;
     kafkaPassword: string;
     webhookReceiverUrl: string;
+    otlpReceiverUrl: string;
   }
 }

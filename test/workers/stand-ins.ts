@@ -1,5 +1,5 @@
 // Child process of global-setup.ts in plain Node (workerd cannot load pg or ioredis): migrates the test database,
-// starts the stand-ins and a webhook receiver, prints their settings as one JSON line, stops when stdin closes.
+// starts the stand-ins, a webhook receiver and an OTLP receiver, prints their settings as one JSON line, stops when stdin closes.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { ensureDatabase } from '../../scripts/postgres.js';
 import { openPostgres } from '../../src/adapters/store/postgres.js';
 import { hashedNgramEmbedder } from '../../src/embedder.js';
 import { embeddingsJson } from '../model-server.js';
+import { startOtlpReceiver } from '../otlp-receiver.js';
 
 const DATABASE = process.env.TEST_DATABASE ?? 'context_engine_test';
 const adminUrl = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -75,12 +76,19 @@ const receiver = createServer((req, res) => {
   });
 });
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+const otlp = await startOtlpReceiver();
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  await Promise.allSettled([neon.close(), upstash.close(), kafka.close(), new Promise((r) => receiver.close(r))]);
+  await Promise.allSettled([
+    neon.close(),
+    upstash.close(),
+    kafka.close(),
+    new Promise((r) => receiver.close(r)),
+    otlp.close(),
+  ]);
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());
@@ -97,5 +105,6 @@ process.stdout.write(
     kafkaUsername: kafka.username,
     kafkaPassword: kafka.password,
     webhookReceiverUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+    otlpReceiverUrl: otlp.url,
   })}\n`,
 );

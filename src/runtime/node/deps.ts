@@ -12,6 +12,7 @@ import { kafkaFromEnv, type KafkaAdapters } from '../../adapters/events/kafka.js
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type NodeQueue } from '../../adapters/queue/in-process.js';
 import { postgresQueue } from '../../adapters/queue/postgres.js';
+import { otlpTracing } from '../../adapters/telemetry/otlp.js';
 import { traceBatch } from '../../services/traces.js';
 import { openPglite } from '../../adapters/store/pglite.js';
 import { openPostgres } from '../../adapters/store/postgres.js';
@@ -138,9 +139,11 @@ export async function createNodeDeps(
     inbound: kafka.inbound,
     traceBatch: traceBatch({ store, logger }),
     dataDirLock: opened.lock,
+    tracing: await otlpTracing(env, logger),
     async close() {
       await queue.stop();
       await deps.traceBatch?.flush();
+      await deps.tracing?.shutdown();
       redis?.disconnect();
       await store.close();
     },

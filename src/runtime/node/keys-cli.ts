@@ -1,4 +1,5 @@
-// `npm run keys -- <create|list|revoke>`: manage API keys directly in the database (DATABASE_URL or DATA_DIR).
+// `context-engine keys <create|list|revoke>` (`npm run keys --` in a checkout): manage API keys directly in the
+// database (DATABASE_URL or DATA_DIR).
 import { parseArgs } from 'node:util';
 import { parseEnv } from '../../config/env.js';
 import { createLogger } from '../../logger.js';
@@ -7,9 +8,10 @@ import { createNodeDeps, openStore } from './deps.js';
 import { createApiKey, listApiKeys, revokeApiKey, scopes as allScopes, type Scope } from '../../services/auth.js';
 
 const usage = `usage:
-  npm run keys -- create --tenant <id> [--scopes read,write,admin]
-  npm run keys -- list [--tenant <id>]
-  npm run keys -- revoke <key id>`;
+  context-engine keys create --tenant <id> [--scopes read,write,admin]
+  context-engine keys list [--tenant <id>]
+  context-engine keys revoke <key id>
+(in a checkout: npm run keys -- …)`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

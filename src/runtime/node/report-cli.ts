@@ -9,7 +9,8 @@ import { createNodeDeps, openStore } from './deps.js';
 import { LOCAL_TENANT } from './local-key.js';
 
 const usage = `usage:
-  npm run report -- strategies [--tenant <id>] [--agent <id>] [--since <ISO date>] [--json]`;
+  context-engine report strategies [--tenant <id>] [--agent <id>] [--since <ISO date>] [--json]
+(in a checkout: npm run report -- …)`;
 
 const fmt = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);

@@ -1,0 +1,21 @@
+#!/usr/bin/env -S node --max-semi-space-size=64
+// `context-engine <command>`: the compiled entry points of the package (dist/), chosen by the first argument.
+const commands = {
+  start: ['../dist/runtime/node/main.js', 'serve the API (embedded database in DATA_DIR unless DATABASE_URL is set)'],
+  mcp: ['../dist/mcp/stdio.js', 'the MCP tools over stdio'],
+  keys: ['../dist/runtime/node/keys-cli.js', 'create, list or revoke API keys: keys create --tenant <id>'],
+  migrate: ['../dist/runtime/node/migrate.js', 'apply the migrations to the database'],
+  report: ['../dist/runtime/node/report-cli.js', 'the strategy report: report strategies [--agent <id>]'],
+};
+
+const [command = 'start', ...rest] = process.argv.slice(2);
+const entry = commands[command];
+if (!entry) {
+  const lines = Object.entries(commands).map(([name, [, what]]) => `  context-engine ${name.padEnd(8)} ${what}`);
+  const help = command === 'help' || command === '--help' || command === '-h';
+  (help ? console.log : console.error)(`usage:\n${lines.join('\n')}`);
+  process.exit(help ? 0 : 2);
+}
+// The entry point reads its own arguments from process.argv, as when it is run directly.
+process.argv = [process.argv[0], new URL(entry[0], import.meta.url).pathname, ...rest];
+await import(entry[0]);
