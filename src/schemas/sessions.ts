@@ -3,40 +3,6 @@ import { limits } from '../config/tuning.js';
 import { cursorParam, Id, Page, PageLimit, PgTimestamp } from './common.js';
 import { TurnView } from './turns.js';
 
-export const SessionView = z
-  .object({
-    session_id: z.string(),
-    agent_id: z.string().nullable(),
-    user_id: z.string().nullable(),
-    status: z.string(),
-    metadata: z.record(z.string(), z.unknown()),
-    turn_count: z.number().int(),
-    total_tokens: z.number().int(),
-    version: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    window: z.object({
-      max_tokens: z.number().int(),
-      compression_strategy: z.string(),
-      summary: z.string(),
-      summary_token_count: z.number().int(),
-      summarized_through: z.number().int(),
-      version: z.number().int(),
-    }),
-  })
-  .openapi('Session');
-
-/** The page cursor of a session list: the created_at (as PostgreSQL prints it) and id of the page's last session. */
-export const SessionCursor = z.tuple([PgTimestamp, Id]);
-
-export const ListSessionsQuery = z.strictObject({
-  user_id: Id.optional().openapi({ description: "Only this user's sessions." }),
-  agent_id: Id.optional().openapi({ description: "Only this agent's sessions." }),
-  limit: PageLimit,
-  cursor: cursorParam(SessionCursor),
-});
-export type ListSessionsQuery = z.infer<typeof ListSessionsQuery>;
-
 export const SessionSummary = z
   .object({
     session_id: z.string(),
@@ -52,6 +18,28 @@ export const SessionSummary = z
   })
   .openapi('SessionSummary');
 export type SessionSummary = z.infer<typeof SessionSummary>;
+
+export const SessionView = SessionSummary.extend({
+  window: z.object({
+    max_tokens: z.number().int(),
+    compression_strategy: z.string(),
+    summary: z.string(),
+    summary_token_count: z.number().int(),
+    summarized_through: z.number().int(),
+    version: z.number().int(),
+  }),
+}).openapi('Session');
+
+/** The page cursor of a session list: the created_at (as PostgreSQL prints it) and id of the page's last session. */
+export const SessionCursor = z.tuple([PgTimestamp, Id]);
+
+export const ListSessionsQuery = z.strictObject({
+  user_id: Id.optional().openapi({ description: "Only this user's sessions." }),
+  agent_id: Id.optional().openapi({ description: "Only this agent's sessions." }),
+  limit: PageLimit,
+  cursor: cursorParam(SessionCursor),
+});
+export type ListSessionsQuery = z.infer<typeof ListSessionsQuery>;
 
 export const SessionList = Page.extend({ sessions: z.array(SessionSummary) }).openapi('SessionList');
 
