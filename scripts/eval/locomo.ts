@@ -5,6 +5,7 @@ import path from 'node:path';
 import { limits } from '../../src/config/tuning.js';
 import { baselineLine } from './baselines.js';
 import type { CaseStep, EvalCase, Probe, WriteStep } from './harness.js';
+import { monthNames } from '../../src/pipeline/retriever/temporal.js';
 
 export interface Turn {
   diaId: string;
@@ -46,21 +47,6 @@ export interface Conversation {
   unscorable: number;
 }
 
-const months = [
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
-];
-
 /** "1:56 pm on 8 May, 2023" → "2023-05-08T13:56:00.000Z". The data carries no zone, so it is read as UTC. */
 export function parseSessionDate(text: string): string {
   const m = text.trim().match(/^(\d{1,2}):(\d{2})\s*([ap])\.?m\.?\s+on\s+(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$/i);
@@ -74,7 +60,7 @@ export function parseSessionDate(text: string): string {
     string,
     string,
   ];
-  const month = months.findIndex((name) => monthName.length >= 3 && name.startsWith(monthName.toLowerCase()));
+  const month = monthNames.findIndex((name) => monthName.length >= 3 && name.startsWith(monthName.toLowerCase()));
   if (month < 0) throw new Error(`unrecognised month in session date: ${JSON.stringify(text)}`);
   const hour12 = Number(h);
   const minute = Number(min);
@@ -91,7 +77,7 @@ export function parseSessionDate(text: string): string {
 export function formatSessionDate(iso: string): string {
   const d = new Date(iso);
   const h = d.getUTCHours();
-  const month = months[d.getUTCMonth()]!;
+  const month = monthNames[d.getUTCMonth()]!;
   const time = `${h % 12 || 12}:${String(d.getUTCMinutes()).padStart(2, '0')} ${h < 12 ? 'am' : 'pm'}`;
   return `${time} on ${d.getUTCDate()} ${month[0]!.toUpperCase()}${month.slice(1)}, ${d.getUTCFullYear()}`;
 }

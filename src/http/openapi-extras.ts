@@ -8,6 +8,19 @@ type RouteDefinition = Extract<Definition, { type: 'route' }>;
 
 const SESSION = 'sess-42';
 const AT = '2026-05-08T13:56:00.000Z';
+/** A session as the list shows it; reading one session adds its window. */
+const sessionExample = {
+  session_id: SESSION,
+  agent_id: 'travel-agent',
+  user_id: 'u-ada',
+  status: 'active',
+  metadata: { task: 'Plan a trip to Lisbon' },
+  turn_count: 3,
+  total_tokens: 46,
+  version: 3,
+  created_at: AT,
+  updated_at: AT,
+};
 const turn = (sequence: number, role: 'user' | 'assistant', content: string, token_count: number) => ({
   id: `0b6f3c1e-6a52-4a8e-9d7c-3f1a2b4c5d${String(sequence).padStart(2, '0')}`,
   sequence,
@@ -172,16 +185,7 @@ export const operationExamples: Record<string, { request?: unknown; responses?: 
   getSession: {
     responses: {
       200: {
-        session_id: SESSION,
-        agent_id: 'travel-agent',
-        user_id: 'u-ada',
-        status: 'active',
-        metadata: { task: 'Plan a trip to Lisbon' },
-        turn_count: 3,
-        total_tokens: 46,
-        version: 3,
-        created_at: AT,
-        updated_at: AT,
+        ...sessionExample,
         window: {
           max_tokens: 8000,
           compression_strategy: 'summarize',
@@ -196,20 +200,7 @@ export const operationExamples: Record<string, { request?: unknown; responses?: 
   listSessions: {
     responses: {
       200: {
-        sessions: [
-          {
-            session_id: SESSION,
-            agent_id: 'travel-agent',
-            user_id: 'u-ada',
-            status: 'active',
-            metadata: { task: 'Plan a trip to Lisbon' },
-            turn_count: 3,
-            total_tokens: 46,
-            version: 3,
-            created_at: AT,
-            updated_at: AT,
-          },
-        ],
+        sessions: [sessionExample],
         next_cursor: 'WyIyMDI2LTA1LTA4IDEzOjU2OjAwLjEyMzQ1NiswMCIsInNlc3MtNDIiXQ',
       },
     },

@@ -37,6 +37,19 @@ export type ModelCall = z.infer<typeof ModelCall>;
 /** A recipe as read back from the store: one stored before its limit was lowered stays readable (and is served). */
 export const StoredModelCall = modelCall(limits.budgetTokensMax);
 
+/** The model calls the OpenAPI examples of a flow show. */
+const exampleCalls = [
+  { id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 1500, reserve_tokens: 0 },
+  {
+    id: 'answer',
+    model: 'gpt-4o',
+    template: 'compact',
+    budget_tokens: 800,
+    reserve_tokens: 100,
+    section_weights: { recent_turns: 3 },
+  },
+];
+
 export const TaskFlowBody = z
   .strictObject({
     name: z.string().max(200).optional(),
@@ -53,17 +66,7 @@ export const TaskFlowBody = z
   .openapi('TaskFlowRequest', {
     example: {
       name: 'trip planner',
-      model_calls: [
-        { id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 1500, reserve_tokens: 0 },
-        {
-          id: 'answer',
-          model: 'gpt-4o',
-          template: 'compact',
-          budget_tokens: 800,
-          reserve_tokens: 100,
-          section_weights: { recent_turns: 3 },
-        },
-      ],
+      model_calls: exampleCalls,
     },
   });
 export type TaskFlowBody = z.infer<typeof TaskFlowBody>;
@@ -81,17 +84,7 @@ export const TaskFlow = z
       agent_id: 'planner',
       flow_id: 'trip',
       name: 'trip planner',
-      model_calls: [
-        { id: 'plan', model: 'gpt-4o-mini', template: 'default', budget_tokens: 1500, reserve_tokens: 0 },
-        {
-          id: 'answer',
-          model: 'gpt-4o',
-          template: 'compact',
-          budget_tokens: 800,
-          reserve_tokens: 100,
-          section_weights: { recent_turns: 3 },
-        },
-      ],
+      model_calls: exampleCalls,
       updated_at: '2026-05-08T13:56:00.000Z',
     },
   });

@@ -19,3 +19,15 @@ export function informativeness(text: string): number {
     (lower.trimEnd().endsWith('?') ? 0.15 : 0);
   return Math.max(0, Math.min(1, score));
 }
+
+/** `informativeness`, measured once per process for texts read again and again by queries (bounded). */
+const measured = new Map<string, number>();
+const MEASURED_MAX = 50_000;
+export function informativenessOf(text: string): number {
+  let v = measured.get(text);
+  if (v === undefined) {
+    if (measured.size >= MEASURED_MAX) measured.clear();
+    measured.set(text, (v = informativeness(text)));
+  }
+  return v;
+}

@@ -2,7 +2,7 @@
 // episode, the named speaker, calendar cues and adjacency; the learned ranker (./learned.ts) weighs them.
 import { firstIndex } from '../sorted.js';
 import type { Lexemes } from './lexemes.js';
-import { informativeness } from './informative.js';
+import { informativenessOf } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
 
 export interface Candidate {
@@ -80,18 +80,6 @@ export const episodeOf = (iso: string) => iso.slice(0, 10);
 /** A candidate's episode: the turns of its day in its session. */
 const episodeKey = (c: Candidate) =>
   c.session === undefined ? episodeOf(c.createdAt) : `${c.session}\u0000${episodeOf(c.createdAt)}`;
-
-/** Informativeness by text, measured once per process for the texts queried again and again (bounded). */
-const informativeCache = new Map<string, number>();
-const INFORMATIVE_CACHE_MAX = 50_000;
-function informativenessOf(c: Candidate): number {
-  let v = informativeCache.get(c.content);
-  if (v === undefined) {
-    if (informativeCache.size >= INFORMATIVE_CACHE_MAX) informativeCache.clear();
-    informativeCache.set(c.content, (v = informativeness(c.content)));
-  }
-  return v;
-}
 
 const idf = (n: number, df: number) => Math.log(1 + (Math.max(n, df) - df + 0.5) / (df + 0.5));
 
@@ -207,7 +195,7 @@ export function rankSignals(input: RankInput): Signals[] {
   }
 
   // Per candidate, once: each is read by its own score and again as a signal.
-  const recounting = cands.map(informativenessOf);
+  const recounting = cands.map((c) => informativenessOf(c.content));
   const byNamed = cands.map((c) => namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l)));
   const cued = cands.map((c) => !!input.cues && matchesCues(c.createdAt, input.cues));
   const asks = cands.map((c) => c.content.trimEnd().endsWith('?'));

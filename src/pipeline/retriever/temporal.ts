@@ -8,7 +8,8 @@ export interface TimeWindow {
   to: string;
 }
 
-const months = [
+/** Month names, January first (lower case). */
+export const monthNames = [
   'january',
   'february',
   'march',
@@ -35,7 +36,7 @@ export function timeCues(query: string | undefined): TimeCues {
   const found = new Set<number>();
   for (const m of query.matchAll(/\b([A-Za-z]+)\b/g)) {
     const word = m[1]!;
-    const i = months.indexOf(word.toLowerCase());
+    const i = monthNames.indexOf(word.toLowerCase());
     if (i < 0) continue;
     if (ambiguous.has(word.toLowerCase()) && word[0] !== word[0]!.toUpperCase()) continue;
     found.add(i);

@@ -6,7 +6,7 @@ import type { Store } from '../../db/store.js';
 import { hasWords, type Embedder } from '../../embedder.js';
 import { firstIndex } from '../sorted.js';
 import type { TurnSource } from './types.js';
-import { informativeness } from './informative.js';
+import { informativenessOf } from './informative.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 /**
@@ -22,7 +22,7 @@ export const embeddedText = (t: { name: string | null; content: string }) =>
  * the turn recounts (defaults.vectors.localInformative); nothing for a trained model's vectors.
  */
 export const closenessPrior = (embedder: Embedder | undefined, content: string): number =>
-  hasWords(embedder) ? defaults.vectors.localInformative * informativeness(content) : 0;
+  hasWords(embedder) ? defaults.vectors.localInformative * informativenessOf(content) : 0;
 
 /** A vector as stored: int8 components and the scale that maps them back (component ≈ q × scale). */
 export interface StoredVector {
