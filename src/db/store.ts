@@ -11,6 +11,12 @@ export interface Store {
   readonly dialect: 'pglite' | 'postgres' | 'neon';
   /** Runs raw SQL and returns its rows as objects keyed by column name. */
   query<T>(statement: SQL): Promise<T[]>;
+  /**
+   * Where this process is the database's only client (the embedded one): how many statements it has started and
+   * finished so far, each counted once at its start and once at its end. A row read while the count moved by only
+   * that read's own two is what the database still holds until the count moves again.
+   */
+  statementCount?: () => number;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import { joinKey } from '../cache-keys.js';
 import { int, intOrNull, json } from '../db/decode.js';
 import { notFound } from '../errors.js';
 import type { UserHistory } from '../pipeline/retriever/user-history.js';
+import type { Store } from '../db/store.js';
 import type { Ctx, Deps } from '../ports.js';
 
 export interface SessionRow {
@@ -53,11 +54,42 @@ export const sessionJoins = sql`
       AND h.agent_key = coalesce(s.agent_id, '')`;
 
 export async function findSession(deps: Deps, tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
+  const key = `${tenantId}\u0000${sessionId}`;
+  const memo = sessionMemo(deps.store);
+  const hit = memo?.rows.get(key);
+  if (hit) return structuredClone(hit);
+  const before = deps.store.statementCount?.();
   const [row] = await deps.store.query<SessionRow>(sql`
     SELECT ${sessionColumns}
     FROM ${sessionJoins}
     WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}`);
-  return row ? toSessionRow(row) : undefined;
+  const session = row ? toSessionRow(row) : undefined;
+  // Only when no other statement ran beside this read (the count moved by its own two): no write came after it, and
+  // the rows already remembered stay current.
+  if (memo && memo.at === before && deps.store.statementCount?.() === before + 2) {
+    memo.at = before + 2;
+    if (session && memo.rows.size < SESSION_MEMO_MAX) memo.rows.set(key, structuredClone(session));
+  }
+  return session;
+}
+
+/**
+ * Session rows read on the embedded database, per store, while it has run no statement since (Store.statementCount):
+ * repeated QueryContexts of an unchanged session then read nothing. Any statement empties it.
+ */
+const sessionMemos = new WeakMap<Store, { at: number; rows: Map<string, SessionRow> }>();
+const SESSION_MEMO_MAX = 1000;
+
+function sessionMemo(store: Store) {
+  const count = store.statementCount?.();
+  if (count === undefined) return undefined;
+  let memo = sessionMemos.get(store);
+  if (!memo) sessionMemos.set(store, (memo = { at: count, rows: new Map() }));
+  if (memo.at !== count) {
+    memo.rows.clear();
+    memo.at = count;
+  }
+  return memo;
 }
 
 /** A row of `sessionColumns` with driver-specific types made uniform. */

@@ -38,12 +38,14 @@ export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Pr
     parsers: { [types.TIMESTAMP]: keep, [types.TIMESTAMPTZ]: keep, [types.INTERVAL]: keep, [types.DATE]: keep },
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`],
   });
+  const statementCount = countStatements(client);
   const db = drizzle({ client, schema });
   await migrate(db, { migrationsFolder });
   const store = storeOf(db as unknown as Db, 'pglite', () => client.close());
   const dialect = new PgDialect();
   return {
     ...store,
+    statementCount,
     // Raw statements straight to the client: the same SQL and parameters drizzle would send, without its per-query
     // parser table.
     async query<T>(statement: SQL) {
@@ -51,6 +53,28 @@ export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Pr
       return (await client.query<T>(text, params)).rows;
     },
   };
+}
+
+/**
+ * Counts every statement sent through the client (its query, exec and transaction calls, which drizzle and the raw
+ * path use), at its start and at its end: this process is the directory's only client (DATA_DIR lock).
+ */
+function countStatements(client: PGlite): () => number {
+  let count = 0;
+  const counted =
+    <A extends unknown[], R>(run: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      count += 1;
+      try {
+        return await run(...args);
+      } finally {
+        count += 1;
+      }
+    };
+  client.query = counted(client.query.bind(client)) as typeof client.query;
+  client.exec = counted(client.exec.bind(client));
+  client.transaction = counted(client.transaction.bind(client)) as typeof client.transaction;
+  return () => count;
 }
 
 const initScript = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));

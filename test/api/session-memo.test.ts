@@ -1,0 +1,76 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findSession } from '../../src/services/sessions.js';
+import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';
+
+// On the embedded database a session row read while nothing else ran is reused until any statement runs: repeated
+// cached QueryContexts read nothing, and no write, by any path, is ever answered with the row from before it.
+describe('session rows on the embedded database', () => {
+  let h: Harness;
+  let c: Client;
+  beforeAll(async () => {
+    h = await harness(backends[0].open);
+    c = await tenant(h);
+  });
+  afterAll(() => h.close());
+
+  const count = () => h.deps.store.statementCount!();
+
+  it('a repeated cached QueryContext runs no statement; a write between them is seen', async () => {
+    await c.client.writeTurns('memo-a', { turns: turns3 });
+    const body = { query: 'Lisbon', budget_tokens: 500 };
+    const first = await c.call('POST', '/v1/sessions/memo-a/context', body);
+    await c.call('POST', '/v1/sessions/memo-a/context', body);
+    await h.deps.queue.drain();
+    // Writes the traces of those answers: the next answer reads the session once, the ones after it nothing at all.
+    await h.deps.traceBatch?.flush();
+    const again = await c.call('POST', '/v1/sessions/memo-a/context', body);
+    const before = count();
+    const third = await c.call('POST', '/v1/sessions/memo-a/context', body);
+    const fourth = await c.call('POST', '/v1/sessions/memo-a/context', body);
+    expect([again.json.cached, third.json.cached, fourth.json.cached]).toEqual([true, true, true]);
+    expect(count()).toBe(before);
+
+    await c.client.writeTurns('memo-a', { turns: [{ role: 'user', content: 'Actually we moved to Porto.' }] });
+    const after = await c.call('POST', '/v1/sessions/memo-a/context', body);
+    expect(after.json.cached).toBe(false);
+    expect(after.json.session_version).toBe(first.json.session_version + 1);
+  });
+
+  it('a change made by any statement, even one outside the services, is read afresh', async () => {
+    await c.client.writeTurns('memo-b', { turns: turns3 });
+    const one = await findSession(h.deps, c.tenantId, 'memo-b');
+    expect(await findSession(h.deps, c.tenantId, 'memo-b')).toEqual(one);
+    await h.deps.store.query(
+      sql`UPDATE sessions SET metadata = '{"task":"changed"}' WHERE tenant_id = ${c.tenantId} AND id = 'memo-b'`,
+    );
+    expect((await findSession(h.deps, c.tenantId, 'memo-b'))?.metadata).toEqual({ task: 'changed' });
+    await h.deps.store.query(sql`DELETE FROM sessions WHERE tenant_id = ${c.tenantId} AND id = 'memo-b'`);
+    expect(await findSession(h.deps, c.tenantId, 'memo-b')).toBeUndefined();
+  });
+
+  it('a remembered row is a copy: changing what was returned changes nothing remembered', async () => {
+    await c.client.writeTurns('memo-c', { turns: turns3 });
+    const one = await findSession(h.deps, c.tenantId, 'memo-c');
+    const two = await findSession(h.deps, c.tenantId, 'memo-c');
+    two!.metadata.injected = 'x';
+    two!.version = 999;
+    expect(await findSession(h.deps, c.tenantId, 'memo-c')).toEqual(one);
+  });
+
+  it("another tenant's session of the same id is never answered from the memo", async () => {
+    const other = await tenant(h);
+    await c.client.writeTurns('memo-d', { turns: turns3 });
+    expect(await findSession(h.deps, c.tenantId, 'memo-d')).toBeDefined();
+    expect(await findSession(h.deps, other.tenantId, 'memo-d')).toBeUndefined();
+  });
+
+  it('PostgreSQL, shared by other processes, has no statement count: every read goes to the database', async () => {
+    const pg = await harness(backends[1].open);
+    try {
+      expect(pg.deps.store.statementCount).toBeUndefined();
+    } finally {
+      await pg.close();
+    }
+  });
+});
