@@ -251,6 +251,7 @@ async function coldStart(e: Edge, profileFile?: string) {
     budget_tokens: 500,
   });
   await settle(e, 300, 1500); // the queue jobs of those writes
+  expectStatus(await measured(e, 'DELETE', `/v1/sessions/${session}`), 204, 'delete');
   return {
     spawnToReadyMs: e.readyAt - e.started,
     workerdCpuAtReadyMs: atReady,
@@ -389,6 +390,8 @@ async function session(
       cdp.close();
     }
   }
+  // Nothing stays behind in a shared database: deleting goes through the product too.
+  expectStatus(await measured(e, 'DELETE', `/v1/sessions/${sessionId}`), 204, 'delete');
   return { floor, writes, first, firstAfter, queries, hits, profiled };
 }
 
