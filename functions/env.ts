@@ -67,7 +67,13 @@ async function buildRuntime(env: WorkerEnv): Promise<Runtime> {
   if (missing.length) throw new Error(`invalid configuration: missing ${missing.join(', ')}`);
 
   const logger = createLogger(settings.LOG_LEVEL);
-  const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+  // Without auto-pipelining: it wraps every command in a pipeline of its own and a deferred promise, and the Worker
+  // never sends commands concurrently for it to batch (each request's Upstash calls are sequential).
+  const redis = new Redis({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    enableAutoPipelining: false,
+  });
   const kafka = kafkaFromEnv(settings);
   const deps: Deps = {
     env: settings,

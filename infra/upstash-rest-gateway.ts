@@ -1,5 +1,6 @@
 // Local stand-in for the Upstash Redis REST API over a real Redis (ioredis), so the production `@upstash/redis` client
 // runs unmodified against it. Test infrastructure only: one shared token, no TLS, no per-database isolation.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { errorMessage, GatewayError, listen, readJson, redactUrl, sendJson } from './http.js';
 import { Redis } from 'ioredis';
@@ -202,17 +203,30 @@ async function runTransaction(ctx: Context, commands: Command[]): Promise<Outcom
 function send(conn: Redis, [command, ...args]: Command): Promise<unknown> {
   const upper = rawName(command ?? '');
   // Upstash runs a newer Redis than this machine's 7.0: drop script shebang flags 7.0 does not know (e.g.
-  // `allow-key-locking`, sent by @upstash/ratelimit). The script's SHA changes, so clients fall back from EVALSHA to
-  // EVAL, which they do anyway on NOSCRIPT.
+  // `allow-key-locking`, sent by @upstash/ratelimit). That changes the script's SHA, so the SHA the client sends
+  // with EVALSHA is mapped to the stripped script's; otherwise every EVALSHA would miss and be followed by an EVAL,
+  // a round trip Upstash does not make.
   if (
     (upper === 'EVAL' || upper === 'EVAL_RO' || (upper === 'SCRIPT' && String(args[0]).toUpperCase() === 'LOAD')) &&
     args.length > 0
   ) {
     const i = upper === 'SCRIPT' ? 1 : 0;
-    if (typeof args[i] === 'string') args[i] = stripNewerScriptFlags(args[i] as string);
+    const script = args[i];
+    if (typeof script === 'string') {
+      args[i] = stripNewerScriptFlags(script);
+      if (args[i] !== script) strippedShas.set(sha1(script), sha1(args[i] as string));
+    }
+  }
+  if ((upper === 'EVALSHA' || upper === 'EVALSHA_RO') && typeof args[0] === 'string') {
+    const sha = args[0].toLowerCase();
+    args[0] = strippedShas.get(sha) ?? args[0];
   }
   return conn.callBuffer(upper, ...args);
 }
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+/** SHA of a script as sent → SHA of the script as run, for scripts whose flags were dropped. */
+const strippedShas = new Map<string, string>();
 
 const KNOWN_SCRIPT_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys']);
 

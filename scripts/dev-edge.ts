@@ -1,5 +1,6 @@
 // `npm run dev:edge`: the Worker under `wrangler dev` against the local Neon, Upstash and Kafka-REST stand-ins. It
 // migrates the database and prints the local API key, so the README walk-through works against it unchanged.
+// Arguments go on to `wrangler dev` (e.g. `npm run dev:edge -- --inspector-port 9230`).
 import { spawn } from 'node:child_process';
 import { startKafkaGateway } from '../infra/kafka-rest-gateway.js';
 import { startNeonGateway } from '../infra/neon-http-gateway.js';
@@ -64,6 +65,7 @@ const wrangler = spawn(
     '--ip',
     env.HOST,
     '--test-scheduled',
+    ...process.argv.slice(2),
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ],
   { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },

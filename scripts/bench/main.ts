@@ -22,6 +22,8 @@ import { ensureDatabase } from '../postgres.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '../..');
+/** Where the LoCoMo conversations are looked for without --data. */
+export const defaultDataDir = path.join(projectRoot, '../shared/benchmarks/locomo');
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -118,7 +120,7 @@ export function parseOptions(args: string[]): BenchOptions {
     sizes: positiveInts('sizes', values.sizes ?? (quick ? '1000,10000' : '1000,10000,100000')),
     cases: selected as Runnable[],
     user: parseUserShape(values.user ?? (quick ? '100x100' : '1000x100')),
-    dataDir: path.resolve(values.data ?? path.join(projectRoot, '../shared/benchmarks/locomo')),
+    dataDir: path.resolve(values.data ?? defaultDataDir),
     tools: values.tools,
     queries: positiveInt('queries', values.queries ?? (quick ? '100' : '200')),
     warmQueries: positiveInt('warm', values.warm ?? (quick ? '50' : '100')),
@@ -155,7 +157,7 @@ export function runInChild(job: Job, nodeArgs: string[] = [], io: CliIo = proces
   });
 }
 
-function codeState(): BenchMeta['code'] {
+export function codeState(): BenchMeta['code'] {
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   try {

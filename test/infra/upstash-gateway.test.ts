@@ -1,6 +1,6 @@
 // Exercises the production @upstash/redis client against the local REST stand-in, so an encoding or protocol
 // mismatch shows up here rather than as corrupted cache values elsewhere.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Redis } from '@upstash/redis';
 import { startUpstashGateway, type UpstashGateway } from '../../infra/upstash-rest-gateway.js';
@@ -202,5 +202,14 @@ describe('scripts written for a newer Redis', () => {
       '#!lua flags=no-writes\nreturn 1',
     );
     expect(stripNewerScriptFlags('return 1')).toBe('return 1');
+  });
+
+  it('answers EVALSHA with the SHA of the script as sent, once EVAL has run it', async () => {
+    // A script of its own, so no earlier run has cached it.
+    const script = `#!lua flags=allow-key-locking\nreturn ARGV[1] .. '${randomBytes(4).toString('hex')}'`;
+    const sha = createHash('sha1').update(script).digest('hex');
+    await expect(redis.evalsha(sha, [], ['x'])).rejects.toThrow(/NOSCRIPT/);
+    const first = await redis.eval(script, [], ['x']);
+    expect(await redis.evalsha(sha, [], ['x'])).toBe(first);
   });
 });

@@ -1,0 +1,18 @@
+// Request hashes inside workerd, where sha256Hex uses Web Crypto's native digest: the same hex as the JS SHA-256
+// the Node runtime uses, so cache keys and key lookups agree across runtimes.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/crypto.js';
+
+describe('sha256Hex in workerd', () => {
+  it('runs where the native digest is used', () => {
+    expect(navigator.userAgent).toBe('Cloudflare-Workers');
+  });
+
+  it('gives the standard SHA-256, the same as the JS hash, for ASCII, multi-byte and empty text', async () => {
+    expect(await sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    for (const text of ['', 'ctx_live_0123456789abcdef', '{"query":"héllo ✓ 日本","budget_tokens":2000}'])
+      expect(await sha256Hex(text)).toBe(bytesToHex(sha256(utf8ToBytes(text))));
+  });
+});
