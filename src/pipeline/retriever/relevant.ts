@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
-import { rankSignals, type QueryTerm, type RankWeights } from './rank.js';
+import { lexemeCounts, rankSignals, type QueryTerm, type RankWeights } from './rank.js';
 import { asksAboutNow, timeCues } from './temporal.js';
 import { embeddedText, type KnownVectors } from './vector-seeds.js';
 
@@ -71,11 +71,26 @@ async function vectorsFor(
   return { query: query === undefined ? undefined : (knownQuery ?? fresh[0]), of: (id: string) => local.get(id) };
 }
 
-/** The items the near-duplicate check will compare: those sharing one of their keys with another item. */
+/** The items the near-duplicate check will compare: those sharing one of their keys (distinct) with another item. */
 function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string[]): T[] {
   const count = new Map<string, number>();
-  for (const item of items) for (const k of new Set(keys(item))) count.set(k, (count.get(k) ?? 0) + 1);
+  for (const item of items) for (const k of keys(item)) count.set(k, (count.get(k) ?? 0) + 1);
   return items.filter((item) => keys(item).some((k) => count.get(k)! > 1));
+}
+
+/** A candidate's two rarest lexemes among the candidates (fewest holding it, then by spelling), names left out. */
+export function twoRarest(c: HistoryCandidate, df: ReadonlyMap<string, number>): string[] {
+  const before = (a: string, b: string) => df.get(a)! - df.get(b)! < 0 || (df.get(a) === df.get(b) && a < b);
+  let first: string | undefined;
+  let second: string | undefined;
+  for (const lexeme of c.lexemes.tf.keys()) {
+    if (c.speakerLexemes.includes(lexeme)) continue;
+    if (first === undefined || before(lexeme, first)) {
+      second = first;
+      first = lexeme;
+    } else if (second === undefined || before(lexeme, second)) second = lexeme;
+  }
+  return first === undefined ? [] : second === undefined ? [first] : [first, second];
 }
 
 /** Tokens a turn costs as a line of relevant history: its text and about four for the speaker and line break. */
@@ -86,13 +101,17 @@ const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
  * meaning (for the candidates with a vector at hand, stored, held or cached, and the best-scored ones without: a query
  * embeds at most `embedTop` texts) and its cost in tokens.
  */
-export async function relevantFacts(input: RelevantInput): Promise<CandidateFacts[]> {
+export async function relevantFacts(
+  input: RelevantInput,
+  counts: ReadonlyMap<string, number> = lexemeCounts(input.candidates),
+): Promise<CandidateFacts[]> {
   const signals = rankSignals({
     candidates: input.candidates,
     terms: input.terms,
     totalTurns: input.totalTurns,
     cues: timeCues(input.query),
     weights: input.weights,
+    counts,
   });
   const cosine = new Map<string, number>();
   if (signals.length > 0 && input.embedder?.semantic) {
@@ -149,7 +168,9 @@ function latestSessionsFirst(facts: readonly CandidateFacts[], p: readonly numbe
 }
 
 export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
-  const facts = await relevantFacts(input);
+  // How many candidates hold each lexeme: the ranking's vocabulary, and the rarity near-duplicates are keyed by.
+  const df = lexemeCounts(input.candidates);
+  const facts = await relevantFacts(input, df);
   if (facts.length === 0) return [];
   const fitted = probabilities(ranker.model, featureRows(facts));
   const p = asksAboutNow(input.query) ? latestSessionsFirst(facts, fitted) : fitted;
@@ -161,18 +182,10 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
 
   // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared, and only
   // those are embedded (by spelling).
-  const df = new Map<string, number>();
-  for (const c of input.candidates) for (const lexeme of c.lexemes.tf.keys()) df.set(lexeme, (df.get(lexeme) ?? 0) + 1);
   const rarestOf = new Map<string, string[]>();
   const rarest = (r: RankedTurn) => {
     let keys = rarestOf.get(r.candidate.id);
-    if (!keys) {
-      keys = [...r.candidate.lexemes.tf.keys()]
-        .filter((l) => !r.candidate.speakerLexemes.includes(l))
-        .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
-        .slice(0, 2);
-      rarestOf.set(r.candidate.id, keys);
-    }
+    if (!keys) rarestOf.set(r.candidate.id, (keys = twoRarest(r.candidate, df)));
     return keys;
   };
   const compared = out.slice(0, defaults.history.embedTop);
