@@ -135,14 +135,14 @@ export function rankSignals(input: RankInput): Signals[] {
   const speakers = new Set(cands.flatMap((c) => c.speakerLexemes));
 
   // Each query term matches its own lexeme fully and the candidates' longer lexemes it is a prefix of partly.
-  const prefixes = input.terms.map((t) => !speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength);
   const variants = input.terms.map((t) => new Map<string, number>([[t.lexeme, 1]]));
-  if (prefixes.includes(true))
+  const prefixes = input.terms.flatMap((t, k) =>
+    !speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength ? [{ prefix: t.lexeme, of: variants[k]! }] : [],
+  );
+  if (prefixes.length > 0)
     for (const lexeme of (input.counts ?? lexemeCounts(input.candidates)).keys())
-      input.terms.forEach((t, k) => {
-        if (prefixes[k] && lexeme.length > t.lexeme.length && lexeme.startsWith(t.lexeme))
-          variants[k]!.set(lexeme, w.variant);
-      });
+      for (const { prefix, of } of prefixes)
+        if (lexeme.length > prefix.length && lexeme.startsWith(prefix)) of.set(lexeme, w.variant);
   const terms = input.terms.map((t, k) => ({
     ...t,
     idf: idf(n, t.df),
@@ -176,11 +176,12 @@ export function rankSignals(input: RankInput): Signals[] {
   /** BM25 from each term's frequency in a document (in `terms` order). */
   const bm25 = (frequency: readonly number[], length: number, avg: number, skipSpeakers: boolean) => {
     let s = 0;
-    terms.forEach((t, k) => {
+    for (let k = 0; k < terms.length; k++) {
       const f = frequency[k]!;
+      const t = terms[k]!;
       if (f > 0 && !(skipSpeakers && t.speaker))
         s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
-    });
+    }
     return s;
   };
   // Each candidate's count of each pair, read once for its score, its episode's, its name-only test and its matches.
