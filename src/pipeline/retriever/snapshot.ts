@@ -172,6 +172,31 @@ function newest<T>(items: readonly T[], end: number, limit: number, pass: (t: T)
   return out;
 }
 
+/**
+ * The newest `limit` distinct values of several ascending lists that pass, newest first: `newest` over their sorted
+ * union, merged from the ends so only what is returned (and what fails) is walked.
+ */
+export function newestOfAll(
+  lists: readonly (readonly number[])[],
+  limit: number,
+  pass: (v: number) => boolean,
+): number[] {
+  const next = lists.map((l) => l.length - 1);
+  const out: number[] = [];
+  let last = Infinity;
+  while (out.length < limit) {
+    let best = -1;
+    for (let k = 0; k < lists.length; k++)
+      if (next[k]! >= 0 && (best < 0 || lists[k]![next[k]!]! > lists[best]![next[best]!]!)) best = k;
+    if (best < 0) break;
+    const v = lists[best]![next[best]!--]!;
+    if (v === last) continue;
+    last = v;
+    if (pass(v)) out.push(v);
+  }
+  return out;
+}
+
 const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== null;
 
 /** The postings' lexemes starting with `prefix` (a binary search into the sorted lexemes, then a walk). */
@@ -257,15 +282,17 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
 
     async matches(lexemes, perTerm, range) {
       const within = inRange(range);
+      const pass = (s: number) => {
+        const t = at(s);
+        return t !== undefined && within(t);
+      };
       return lexemes.map(({ lexeme, prefix }) => {
         const lists: number[][] = [];
         if (!prefix) lists.push(snap.postings.get(lexeme) ?? []);
         else for (const key of lexemesWithPrefix(snap, lexeme)) lists.push(snap.postings.get(key)!);
-        const sequences = lists.length === 1 ? lists[0]! : [...new Set(lists.flat())].sort((a, b) => a - b);
-        return newest(sequences, sequences.length, perTerm, (s) => {
-          const t = at(s);
-          return t !== undefined && within(t);
-        });
+        return lists.length === 1
+          ? newest(lists[0]!, lists[0]!.length, perTerm, pass)
+          : newestOfAll(lists, perTerm, pass);
       });
     },
 
