@@ -25,8 +25,8 @@ const LINE_MAX_CHARS = 2_000;
 /** Long single-line texts remembered: at most this many characters in all, each at most `LONG_MAX_CHARS`. */
 const LONG_CACHE_CHARS = 4_000_000;
 const LONG_MAX_CHARS = 100_000;
-/** Where a long text is cut for counting: after a newline, before a letter or digit (see `count`). */
-const LINE_STARTS = /(?<=\n)(?=[\p{L}\p{N}])/u;
+/** Where a long text is cut for counting: after a newline, before anything but a blank or a slash (see `count`). */
+const LINE_STARTS = /(?<=\n)(?=[^\s/])/u;
 
 /**
  * One pre-token piece (a run of letters, or of punctuation) longer than this is counted and encoded in parts: the
@@ -97,9 +97,10 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
     if (text.length === 0) return 0;
     if (text.length > LINE_MAX_CHARS) {
       // A long text of many lines (a rendered context, a section) is mostly lines counted before: count it line by
-      // line, each through the memo. Exact: o200k's pre-tokenizer never lets a piece run from a newline into a letter
-      // or digit, so the text's tokens are its chunks' tokens when it is cut only there. A long single line (a tool
-      // result read by every query of its session) is remembered whole, within a bound of its own.
+      // line, each through the memo. Exact: o200k's pre-tokenizer never lets a piece run from a newline into what
+      // follows unless that is a blank or a slash (a punctuation piece takes newlines and slashes after it), so the
+      // text's tokens are its chunks' tokens when it is cut only there. A long single line (a tool result read by
+      // every query of its session) is remembered whole, within a bound of its own.
       const chunks = text.split(LINE_STARTS);
       if (chunks.length > 1) {
         let n = 0;

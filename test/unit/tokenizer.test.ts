@@ -61,9 +61,16 @@ describe('counting against a second o200k implementation', () => {
       '- a list item',
       '3 apples',
       'É accented',
+      '<data source="turns">',
+      '</data>',
+      '## Relevant history',
+      '[8 May 2023]',
+      '(session s-1, 8 May 2023) - be brief',
+      '\'quoted\' and "double"',
+      '→ calls search({"q":"x"})',
     ];
-    const separators = ['\n', '\n\n', ' \n', '\n ', '\n\t', '.\n', '\n/', '\r\n', ' \n \n', '\n\n\n'];
-    for (let k = 0; k < 40; k++) {
+    const separators = ['\n', '\n\n', ' \n', '\n ', '\n\t', '.\n', '\n/', '\r\n', ' \n \n', '\n\n\n', '>\n', '.\n/'];
+    for (let k = 0; k < 120; k++) {
       let text = '';
       for (let i = 0; text.length <= 4_000; i++)
         text += lines[(k * 7 + i * 3) % lines.length]! + separators[(k + i) % separators.length]!;
