@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
-import { firstIndex } from '../sorted.js';
+import { firstIndex, mergeSorted } from '../sorted.js';
 import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemes, SYSTEM_TURNS } from './sql-source.js';
 import {
   memoIdOf,
@@ -28,8 +28,10 @@ interface Snapshot {
   upTo: number;
   /** Lexeme → positions of the turns that contain it, ascending. */
   postings: Map<string, number[]>;
-  /** The postings' lexemes in order, for prefix lookups; rebuilt on the first lookup after a new lexeme arrives. */
+  /** The postings' lexemes in order, for prefix lookups: sorted on the first lookup, then merged with `newLexemes`. */
   sortedLexemes?: string[];
+  /** Lexemes added to the postings since `sortedLexemes` was brought up to date. */
+  newLexemes: string[];
   /**
    * Indexes (into `turns`, ascending) of the kinds of turn the structural read looks for, so a query does not walk the
    * whole session for, say, system turns it does not have.
@@ -96,6 +98,7 @@ const emptySnapshot = (): Snapshot => ({
   turns: [],
   upTo: 0,
   postings: new Map(),
+  newLexemes: [],
   bytes: 0,
   kinds: { system: [], user: [], tool: [], calls: [] },
 });
@@ -146,7 +149,7 @@ async function snapshotOf(
       if (list) list.push(p);
       else {
         snap.postings.set(lexeme, [p]);
-        snap.sortedLexemes = undefined;
+        if (snap.sortedLexemes) snap.newLexemes.push(lexeme);
       }
     }
   }
@@ -201,6 +204,10 @@ const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== nu
 
 /** The postings' lexemes starting with `prefix` (a binary search into the sorted lexemes, then a walk). */
 function lexemesWithPrefix(snap: Snapshot, prefix: string): string[] {
+  if (snap.sortedLexemes && snap.newLexemes.length > 0) {
+    snap.sortedLexemes = mergeSorted(snap.sortedLexemes, snap.newLexemes.sort());
+    snap.newLexemes = [];
+  }
   const sorted = (snap.sortedLexemes ??= [...snap.postings.keys()].sort());
   let lo = 0;
   let hi = sorted.length;
