@@ -22,6 +22,8 @@ export interface Tokenizer {
  */
 const LINE_CACHE_MAX = 20_000;
 const LINE_MAX_CHARS = 2_000;
+/** Parts of long single lines (see `count`) remembered, apart from whole lines: at most this many, each a line. */
+const PART_CACHE_MAX = 20_000;
 /** Long single-line texts remembered: at most this many characters in all, each at most `LONG_MAX_CHARS`. */
 const LONG_CACHE_CHARS = 4_000_000;
 const LONG_MAX_CHARS = 100_000;
@@ -93,6 +95,28 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
   const lines = new Map<string, number>();
   const long = new Map<string, number>();
   let longChars = 0;
+  const parts = new Map<string, number>();
+  // A long single line counted in parts cut after each ", ": no o200k piece holds a comma and the blank after it
+  // (a punctuation piece stops at blanks, a blank piece holds only blanks), so its tokens are its parts' tokens. A
+  // list of values (the tool findings' digest) is new text on every query but mostly parts counted before.
+  const countLongLine = (text: string): number => {
+    const pieces = text.split(', ');
+    if (pieces.length === 1) return countTokens(text);
+    let n = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      const part = `${i === 0 ? '' : ' '}${pieces[i]!}${i < pieces.length - 1 ? ',' : ''}`;
+      let m = parts.get(part);
+      if (m === undefined) {
+        m = countTokens(part);
+        if (part.length <= LINE_MAX_CHARS) {
+          if (parts.size >= PART_CACHE_MAX) parts.clear();
+          parts.set(part, m);
+        }
+      }
+      n += m;
+    }
+    return n;
+  };
   const count = (text: string): number => {
     if (text.length === 0) return 0;
     if (text.length > LINE_MAX_CHARS) {
@@ -100,7 +124,7 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
       // line, each through the memo. Exact: o200k's pre-tokenizer never lets a piece run from a newline into what
       // follows unless that is a blank or a slash (a punctuation piece takes newlines and slashes after it), so the
       // text's tokens are its chunks' tokens when it is cut only there. A long single line (a tool result read by
-      // every query of its session) is remembered whole, within a bound of its own.
+      // every query of its session) is remembered whole, within a bound of its own, and counted in parts.
       const chunks = text.split(LINE_STARTS);
       if (chunks.length > 1) {
         let n = 0;
@@ -109,7 +133,7 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
       }
       let n = long.get(text);
       if (n === undefined) {
-        n = countTokens(text);
+        n = countLongLine(text);
         if (text.length <= LONG_MAX_CHARS) {
           longChars += text.length;
           if (longChars > LONG_CACHE_CHARS) {

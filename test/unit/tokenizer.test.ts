@@ -88,6 +88,31 @@ describe('counting against a second o200k implementation', () => {
     expect(json.length).toBeGreaterThan(2_000);
     expect(json).not.toContain('\n');
     for (let k = 0; k < 3; k++) expect(tok.count(json)).toBe(enc.encode(json).length);
+    // Long single lines of comma-separated values are counted in parts: still the encoder's count, whatever precedes
+    // or follows each comma, parts seen before or not.
+    const values = [
+      'KTL-204',
+      'a.',
+      '12345',
+      ' spaced ',
+      '',
+      ',',
+      'é…',
+      '"q"',
+      "it's",
+      '東京',
+      '/x',
+      '-',
+      'a\tb',
+      '😀',
+    ];
+    for (let k = 0; k < 60; k++) {
+      let line = 'Values from tool results, newest first: ';
+      for (let i = 0; line.length <= 2_500; i++)
+        line += `${values[(k * 5 + i * 3) % values.length]!}${i % 7 ? ', ' : ' ,, '}`;
+      expect(tok.count(line)).toBe(enc.encode(line).length);
+      expect(tok.count(`${line}x`)).toBe(enc.encode(`${line}x`).length);
+    }
     // Special-token strings in stored text are plain text: counted as the encoder counts them with no specials allowed.
     for (const s of ['<|endoftext|>', 'before <|im_start|>user after', '<|endoftext']) {
       expect(tok.count(s)).toBe(enc.encode(s, [], []).length);
