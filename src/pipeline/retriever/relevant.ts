@@ -34,8 +34,9 @@ export interface RelevantInput {
 /** Near-duplicates are texts that repeat the same words, whatever embedder ranks by meaning. */
 const spelling = hashedNgramEmbedder();
 
-/** Turn vectors by embedder and turn id: turns never change, so a vector is computed once per process. */
-const vectorCache = new Map<string, Float32Array>();
+/** Turn vectors by embedder, then turn id: turns never change, so a vector is computed once per process. */
+const vectorCache = new Map<string, Map<string, Float32Array>>();
+let vectorsCached = 0;
 const VECTOR_CACHE_MAX = 50_000;
 
 /**
@@ -48,12 +49,12 @@ async function vectorsFor(
   turns: readonly HistoryCandidate[],
   knownQuery?: Float32Array,
 ) {
-  const key = (id: string) => `${embedder.model}\u0000${id}`;
   // This call's vectors, kept apart from the process-wide cache, which may be cleared below.
   const local = new Map<string, Float32Array>();
   const missing: HistoryCandidate[] = [];
+  const cached = vectorCache.get(embedder.model);
   for (const t of turns) {
-    const v = vectorCache.get(key(t.id));
+    const v = cached?.get(t.id);
     if (v) local.set(t.id, v);
     else missing.push(t);
   }
@@ -66,8 +67,16 @@ async function vectorsFor(
   const fresh = texts.length ? await embedder.embed(texts) : [];
   const offset = embedQuery ? 1 : 0;
   missing.forEach((t, i) => local.set(t.id, fresh[i + offset]!));
-  if (vectorCache.size + missing.length > VECTOR_CACHE_MAX) vectorCache.clear();
-  for (const t of missing) vectorCache.set(key(t.id), local.get(t.id)!);
+  if (vectorsCached + missing.length > VECTOR_CACHE_MAX) {
+    vectorCache.clear();
+    vectorsCached = 0;
+  }
+  let byId = vectorCache.get(embedder.model);
+  if (!byId) vectorCache.set(embedder.model, (byId = new Map()));
+  for (const t of missing) {
+    if (!byId.has(t.id)) vectorsCached++;
+    byId.set(t.id, local.get(t.id)!);
+  }
   return { query: query === undefined ? undefined : (knownQuery ?? fresh[0]), of: (id: string) => local.get(id) };
 }
 
@@ -80,15 +89,22 @@ function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string
 
 /** A candidate's two rarest lexemes among the candidates (fewest holding it, then by spelling), names left out. */
 export function twoRarest(c: HistoryCandidate, df: ReadonlyMap<string, number>): string[] {
-  const before = (a: string, b: string) => df.get(a)! - df.get(b)! < 0 || (df.get(a) === df.get(b) && a < b);
   let first: string | undefined;
   let second: string | undefined;
+  let firstDf = 0;
+  let secondDf = 0;
   for (const lexeme of c.lexemes.tf.keys()) {
     if (c.speakerLexemes.includes(lexeme)) continue;
-    if (first === undefined || before(lexeme, first)) {
+    const d = df.get(lexeme)!;
+    if (first === undefined || d < firstDf || (d === firstDf && lexeme < first)) {
       second = first;
+      secondDf = firstDf;
       first = lexeme;
-    } else if (second === undefined || before(lexeme, second)) second = lexeme;
+      firstDf = d;
+    } else if (second === undefined || d < secondDf || (d === secondDf && lexeme < second)) {
+      second = lexeme;
+      secondDf = d;
+    }
   }
   return first === undefined ? [] : second === undefined ? [first] : [first, second];
 }
