@@ -95,13 +95,28 @@ export function keepFor(whitelist: ToolFieldWhitelist | undefined, tool: string 
   return [...(tool ? (whitelist[tool] ?? []) : []), ...(whitelist['*'] ?? [])];
 }
 
-const normalizeArgs = (text: string) => {
+/** A pure function of a string, remembered per process for the call arguments every query reads again (bounded). */
+function remembered(f: (text: string) => string): (text: string) => string {
+  const known = new Map<string, string>();
+  return (text) => {
+    let v = known.get(text);
+    if (v === undefined) {
+      if (known.size >= MEMO_MAX) known.delete(known.keys().next().value!);
+      known.set(text, (v = f(text)));
+    }
+    return v;
+  };
+}
+
+const normalizeArgs = remembered((text: string) => {
   try {
     return JSON.stringify(sortKeys(JSON.parse(text)));
   } catch {
     return text.trim();
   }
-};
+});
+/** A call's arguments as its label shows them: compact, long strings cut. */
+const labelArgs = remembered((text: string) => compactJson(text, LABEL_STRING_CHARS));
 const sortKeys = (v: unknown): unknown =>
   Array.isArray(v)
     ? v.map(sortKeys)
@@ -127,7 +142,7 @@ export function findings(
     const summary = summaryOf(turn, keepFor(whitelist, name), tok);
     const summarized = turn.token_count > tok.count(summary.text);
     // Name and arguments come from the model or the caller: one line, no fence markers.
-    const label = escapeFence(call ? `${name}(${compactJson(call.arguments, LABEL_STRING_CHARS)})` : name, true);
+    const label = escapeFence(call ? `${name}(${labelArgs(call.arguments)})` : name, true);
     const f: Finding = { turn, call, summary, label, content: summarized ? summary.text : turn.content, summarized };
     if (call) {
       const key = `${name}\u0000${normalizeArgs(call.arguments)}`;
