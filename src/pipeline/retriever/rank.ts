@@ -185,11 +185,11 @@ export function rankSignals(input: RankInput): Signals[] {
     return s;
   };
   // Each candidate's count of each pair, read once for its score, its episode's, its name-only test and its matches.
-  const counts = new Float64Array(cands.length * pairs);
+  const pairCounts = new Float64Array(cands.length * pairs);
   cands.forEach((c, i) => {
-    for (let j = 0; j < pairs; j++) counts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
+    for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
   });
-  const frequencies = cands.map((_, i) => termFrequencies(counts, i * pairs));
+  const frequencies = cands.map((_, i) => termFrequencies(pairCounts, i * pairs));
   const onlyName = frequencies.map((f) => !terms.some((t, k) => !t.speaker && f[k]! > 0));
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
@@ -203,7 +203,7 @@ export function rankSignals(input: RankInput): Signals[] {
     const key = episodeKeys[i]!;
     let e = episodes.get(key);
     if (!e) episodes.set(key, (e = { counts: new Float64Array(pairs), length: 0 }));
-    for (let j = 0; j < pairs; j++) e.counts[j]! += counts[i * pairs + j]!;
+    for (let j = 0; j < pairs; j++) e.counts[j]! += pairCounts[i * pairs + j]!;
     e.length += c.lexemes.length;
   }
   const episodeScore = new Map<string, number>();
