@@ -22,8 +22,8 @@ export interface Tokenizer {
  */
 const LINE_CACHE_MAX = 20_000;
 const LINE_MAX_CHARS = 2_000;
-/** Parts of long single lines (see `count`) remembered, apart from whole lines: at most this many, each a line. */
-const PART_CACHE_MAX = 20_000;
+/** A long single line is counted in its parts when at least this share of them are remembered lines (see `count`). */
+const KNOWN_PARTS = 0.75;
 /** Long single-line texts remembered: at most this many characters in all, each at most `LONG_MAX_CHARS`. */
 const LONG_CACHE_CHARS = 4_000_000;
 const LONG_MAX_CHARS = 100_000;
@@ -95,26 +95,18 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
   const lines = new Map<string, number>();
   const long = new Map<string, number>();
   let longChars = 0;
-  const parts = new Map<string, number>();
-  // A long single line counted in parts cut after each ", ": no o200k piece holds a comma and the blank after it
-  // (a punctuation piece stops at blanks, a blank piece holds only blanks), so its tokens are its parts' tokens. A
-  // list of values (the tool findings' digest) is new text on every query but mostly parts counted before.
+  // A long single line cut after each ", " counts as its parts: no o200k piece holds a comma and the blank after it (a
+  // punctuation piece stops at blanks, a blank piece holds only blanks). A list of values (the tool findings' digest)
+  // is new text on every query, but its parts are mostly lines counted before (`digestPrefixTokens` counts them); any
+  // other line is counted at once, which is faster than part by part.
   const countLongLine = (text: string): number => {
     const pieces = text.split(', ');
     if (pieces.length === 1) return countTokens(text);
+    const partOf = (i: number) => `${i === 0 ? '' : ' '}${pieces[i]!}${i < pieces.length - 1 ? ',' : ''}`;
+    const known: (number | undefined)[] = pieces.map((_, i) => lines.get(partOf(i)));
+    if (known.filter((m) => m !== undefined).length < KNOWN_PARTS * pieces.length) return countTokens(text);
     let n = 0;
-    for (let i = 0; i < pieces.length; i++) {
-      const part = `${i === 0 ? '' : ' '}${pieces[i]!}${i < pieces.length - 1 ? ',' : ''}`;
-      let m = parts.get(part);
-      if (m === undefined) {
-        m = countTokens(part);
-        if (part.length <= LINE_MAX_CHARS) {
-          if (parts.size >= PART_CACHE_MAX) parts.clear();
-          parts.set(part, m);
-        }
-      }
-      n += m;
-    }
+    for (let i = 0; i < pieces.length; i++) n += known[i] ?? count(partOf(i));
     return n;
   };
   const count = (text: string): number => {
@@ -124,7 +116,7 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
       // line, each through the memo. Exact: o200k's pre-tokenizer never lets a piece run from a newline into what
       // follows unless that is a blank or a slash (a punctuation piece takes newlines and slashes after it), so the
       // text's tokens are its chunks' tokens when it is cut only there. A long single line (a tool result read by
-      // every query of its session) is remembered whole, within a bound of its own, and counted in parts.
+      // every query of its session) is remembered whole, within a bound of its own (and see `countLongLine`).
       const chunks = text.split(LINE_STARTS);
       if (chunks.length > 1) {
         let n = 0;
