@@ -22,11 +22,13 @@ export interface Tokenizer {
  */
 const LINE_CACHE_MAX = 20_000;
 const LINE_MAX_CHARS = 2_000;
+/** A long single line is counted in its parts when at least this share of them are remembered lines (see `count`). */
+const KNOWN_PARTS = 0.75;
 /** Long single-line texts remembered: at most this many characters in all, each at most `LONG_MAX_CHARS`. */
 const LONG_CACHE_CHARS = 4_000_000;
 const LONG_MAX_CHARS = 100_000;
-/** Where a long text is cut for counting: after a newline, before a letter or digit (see `count`). */
-const LINE_STARTS = /(?<=\n)(?=[\p{L}\p{N}])/u;
+/** Where a long text is cut for counting: after a newline, before anything but a blank or a slash (see `count`). */
+const LINE_STARTS = /(?<=\n)(?=[^\s/])/u;
 
 /**
  * One pre-token piece (a run of letters, or of punctuation) longer than this is counted and encoded in parts: the
@@ -93,13 +95,28 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
   const lines = new Map<string, number>();
   const long = new Map<string, number>();
   let longChars = 0;
+  // A long single line cut after each ", " counts as its parts: no o200k piece holds a comma and the blank after it (a
+  // punctuation piece stops at blanks, a blank piece holds only blanks). A list of values (the tool findings' digest)
+  // is new text on every query, but its parts are mostly lines counted before (`digestPrefixTokens` counts them); any
+  // other line is counted at once, which is faster than part by part.
+  const countLongLine = (text: string): number => {
+    const pieces = text.split(', ');
+    if (pieces.length === 1) return countTokens(text);
+    const partOf = (i: number) => `${i === 0 ? '' : ' '}${pieces[i]!}${i < pieces.length - 1 ? ',' : ''}`;
+    const known: (number | undefined)[] = pieces.map((_, i) => lines.get(partOf(i)));
+    if (known.filter((m) => m !== undefined).length < KNOWN_PARTS * pieces.length) return countTokens(text);
+    let n = 0;
+    for (let i = 0; i < pieces.length; i++) n += known[i] ?? count(partOf(i));
+    return n;
+  };
   const count = (text: string): number => {
     if (text.length === 0) return 0;
     if (text.length > LINE_MAX_CHARS) {
       // A long text of many lines (a rendered context, a section) is mostly lines counted before: count it line by
-      // line, each through the memo. Exact: o200k's pre-tokenizer never lets a piece run from a newline into a letter
-      // or digit, so the text's tokens are its chunks' tokens when it is cut only there. A long single line (a tool
-      // result read by every query of its session) is remembered whole, within a bound of its own.
+      // line, each through the memo. Exact: o200k's pre-tokenizer never lets a piece run from a newline into what
+      // follows unless that is a blank or a slash (a punctuation piece takes newlines and slashes after it), so the
+      // text's tokens are its chunks' tokens when it is cut only there. A long single line (a tool result read by
+      // every query of its session) is remembered whole, within a bound of its own (and see `countLongLine`).
       const chunks = text.split(LINE_STARTS);
       if (chunks.length > 1) {
         let n = 0;
@@ -108,7 +125,7 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
       }
       let n = long.get(text);
       if (n === undefined) {
-        n = countTokens(text);
+        n = countLongLine(text);
         if (text.length <= LONG_MAX_CHARS) {
           longChars += text.length;
           if (longChars > LONG_CACHE_CHARS) {

@@ -11,3 +11,15 @@ export function firstIndex(length: number, reached: (index: number) => boolean):
   }
   return lo;
 }
+
+/** Two lists sorted by the default string order, merged into one in that order (as sorting them together would). */
+export function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out = new Array<string>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = b[j]! < a[i]! ? b[j++]! : a[i++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}

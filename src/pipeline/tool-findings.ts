@@ -95,13 +95,28 @@ export function keepFor(whitelist: ToolFieldWhitelist | undefined, tool: string 
   return [...(tool ? (whitelist[tool] ?? []) : []), ...(whitelist['*'] ?? [])];
 }
 
-const normalizeArgs = (text: string) => {
+/** A pure function of a string, remembered per process for the call arguments every query reads again (bounded). */
+function remembered(f: (text: string) => string): (text: string) => string {
+  const known = new Map<string, string>();
+  return (text) => {
+    let v = known.get(text);
+    if (v === undefined) {
+      if (known.size >= MEMO_MAX) known.delete(known.keys().next().value!);
+      known.set(text, (v = f(text)));
+    }
+    return v;
+  };
+}
+
+const normalizeArgs = remembered((text: string) => {
   try {
     return JSON.stringify(sortKeys(JSON.parse(text)));
   } catch {
     return text.trim();
   }
-};
+});
+/** A call's arguments as its label shows them: compact, long strings cut. */
+const labelArgs = remembered((text: string) => compactJson(text, LABEL_STRING_CHARS));
 const sortKeys = (v: unknown): unknown =>
   Array.isArray(v)
     ? v.map(sortKeys)
@@ -127,7 +142,7 @@ export function findings(
     const summary = summaryOf(turn, keepFor(whitelist, name), tok);
     const summarized = turn.token_count > tok.count(summary.text);
     // Name and arguments come from the model or the caller: one line, no fence markers.
-    const label = escapeFence(call ? `${name}(${compactJson(call.arguments, LABEL_STRING_CHARS)})` : name, true);
+    const label = escapeFence(call ? `${name}(${labelArgs(call.arguments)})` : name, true);
     const f: Finding = { turn, call, summary, label, content: summarized ? summary.text : turn.content, summarized };
     if (call) {
       const key = `${name}\u0000${normalizeArgs(call.arguments)}`;
@@ -211,13 +226,27 @@ export function digestValues(list: readonly Finding[]): string[] {
 
 export const digestContent = (values: readonly string[]) => values.join(', ');
 
+/**
+ * Tokens of each newest-first prefix of the digest: `at(m)` counts `digestContent(values.slice(0, m))`. Counted by
+ * value, not by prefix: o200k never lets a pre-token piece run from a comma into the space after it, so the joined
+ * text's tokens are the sum of its parts cut after each comma (`a,` ` b,` … ` z`), each counted once (and remembered).
+ */
+export function digestPrefixTokens(values: readonly string[], tok: Tokenizer): (m: number) => number {
+  const part = (i: number, comma: boolean) => tok.count(`${i === 0 ? '' : ' '}${values[i]!}${comma ? ',' : ''}`);
+  // before[i]: tokens of the first i values, each with its comma.
+  const before = [0];
+  for (let i = 0; i < values.length - 1; i++) before.push(before[i]! + part(i, true));
+  return (m) => (m <= 0 ? 0 : before[m - 1]! + part(m - 1, false));
+}
+
 /** The longest newest-first prefix of the values that fits `maxTokens` (binary search). */
 export function shrinkDigest(values: readonly string[], maxTokens: number, tok: Tokenizer): string | undefined {
+  const tokensOf = digestPrefixTokens(values, tok);
   let lo = 0;
   let hi = values.length;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (tok.count(digestContent(values.slice(0, mid))) <= maxTokens) lo = mid;
+    if (tokensOf(mid) <= maxTokens) lo = mid;
     else hi = mid - 1;
   }
   return lo > 0 ? digestContent(values.slice(0, lo)) : undefined;

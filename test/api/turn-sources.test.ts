@@ -158,11 +158,13 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     const c = await tenant(h);
     expect((await c.call('POST', '/v1/sessions/s/turns', { turns: turnsOf(20) })).status).toBe(201);
     const before = await sources(h, c, 's');
+    // Prefix lookups before the write, so the copy's sorted lexemes exist and take the new ones in by merging.
+    await expectSameReads(h, before.db, before.copy, before.last);
     const earlier = await before.copy.structural(3, undefined, 40);
     expect(
       (
         await c.call('POST', '/v1/sessions/s/turns', {
-          turns: [{ role: 'user', content: 'A new turn about the pottery class.' }],
+          turns: [{ role: 'user', content: 'A new turn about the pottery classroom and its potteries.' }],
         })
       ).status,
     ).toBe(201);
@@ -175,7 +177,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
       (await after.copy.conversation(0)).map((t) => t.sequence).slice(0, -1),
     );
     expect((await after.copy.structural(1, undefined, 40)).recent[0]!.content).toBe(
-      'A new turn about the pottery class.',
+      'A new turn about the pottery classroom and its potteries.',
     );
   });
 

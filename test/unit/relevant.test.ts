@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { featureRows, probabilities, ranker } from '../../src/pipeline/retriever/learned.js';
-import { rankRelevant, relevantFacts } from '../../src/pipeline/retriever/relevant.js';
+import { lexemeCounts } from '../../src/pipeline/retriever/rank.js';
+import { rankRelevant, relevantFacts, twoRarest } from '../../src/pipeline/retriever/relevant.js';
+import { rng } from '../fence-check.js';
 import { candidate } from '../fixtures/candidates.js';
 
 const candidates = [
@@ -58,5 +60,53 @@ describe('relevant history order', () => {
     } finally {
       ranker.model = shipped;
     }
+  });
+});
+
+describe('the candidates’ vocabulary', () => {
+  it('counts the candidates holding each lexeme, once per candidate', () => {
+    expect(Object.fromEntries(lexemeCounts(candidates))).toEqual({
+      ana: 4,
+      bo: 2,
+      weather: 1,
+      paint: 3,
+      sunset: 1,
+      lake: 1,
+      class: 1,
+      camp: 1,
+    });
+  });
+
+  it('keys a candidate by its two rarest lexemes, names left out, as sorting them would', () => {
+    const df = lexemeCounts(candidates);
+    for (const c of candidates) {
+      const sorted = [...c.lexemes.tf.keys()]
+        .filter((l) => !c.speakerLexemes.includes(l))
+        .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
+        .slice(0, 2);
+      expect(twoRarest(c, df)).toEqual(sorted);
+    }
+    expect(twoRarest(candidates[3]!, df)).toEqual(['class', 'paint']);
+    // Many lexemes, ties in rarity broken by spelling, the speaker's name never a key.
+    const words = ['ana', 'bo', 'paint', 'lake', 'sun', 'set', 'hill', 'boat', 'night', 'class', 'camp', 'week'];
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = rng(seed);
+      const many = Array.from({ length: 8 }, (_, i) =>
+        candidate(i + 1, r.pick(['ana', 'bo']), Array.from({ length: r.int(9) }, () => r.pick(words)).join(' ')),
+      );
+      const counts = lexemeCounts(many);
+      for (const c of many) {
+        const sorted = [...c.lexemes.tf.keys()]
+          .filter((l) => !c.speakerLexemes.includes(l))
+          .sort((a, b) => counts.get(a)! - counts.get(b)! || (a < b ? -1 : 1))
+          .slice(0, 2);
+        expect(twoRarest(c, counts)).toEqual(sorted);
+      }
+    }
+    expect(twoRarest(candidates[4]!, df)).toEqual(['paint']);
+  });
+
+  it('gives the same facts whether the caller counts the vocabulary or the ranking does', async () => {
+    expect(await relevantFacts(input, lexemeCounts(candidates))).toEqual(await relevantFacts(input));
   });
 });

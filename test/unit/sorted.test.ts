@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstIndex } from '../../src/pipeline/sorted.js';
+import { firstIndex, mergeSorted } from '../../src/pipeline/sorted.js';
 
 describe('firstIndex', () => {
   it('finds the first index where a monotone condition holds', () => {
@@ -17,5 +17,17 @@ describe('firstIndex', () => {
       const scanned = xs.findIndex((x) => x >= v);
       expect(firstIndex(xs.length, (i) => xs[i]! >= v)).toBe(scanned === -1 ? xs.length : scanned);
     }
+  });
+});
+
+describe('mergeSorted', () => {
+  it('merges two sorted lists as sorting them together would', () => {
+    const words = ['potteri', 'pot', 'Pot', 'class', 'classroom', 'é', 'z', '', 'ab', 'a', '東京', '😀', 'potter'];
+    for (let cut = 0; cut <= words.length; cut++) {
+      const a = words.slice(0, cut).sort();
+      const b = words.slice(cut).sort();
+      expect(mergeSorted(a, b)).toEqual([...words].sort());
+    }
+    expect(mergeSorted([], [])).toEqual([]);
   });
 });

@@ -61,9 +61,16 @@ describe('counting against a second o200k implementation', () => {
       '- a list item',
       '3 apples',
       'É accented',
+      '<data source="turns">',
+      '</data>',
+      '## Relevant history',
+      '[8 May 2023]',
+      '(session s-1, 8 May 2023) - be brief',
+      '\'quoted\' and "double"',
+      '→ calls search({"q":"x"})',
     ];
-    const separators = ['\n', '\n\n', ' \n', '\n ', '\n\t', '.\n', '\n/', '\r\n', ' \n \n', '\n\n\n'];
-    for (let k = 0; k < 40; k++) {
+    const separators = ['\n', '\n\n', ' \n', '\n ', '\n\t', '.\n', '\n/', '\r\n', ' \n \n', '\n\n\n', '>\n', '.\n/'];
+    for (let k = 0; k < 120; k++) {
       let text = '';
       for (let i = 0; text.length <= 4_000; i++)
         text += lines[(k * 7 + i * 3) % lines.length]! + separators[(k + i) % separators.length]!;
@@ -81,6 +88,36 @@ describe('counting against a second o200k implementation', () => {
     expect(json.length).toBeGreaterThan(2_000);
     expect(json).not.toContain('\n');
     for (let k = 0; k < 3; k++) expect(tok.count(json)).toBe(enc.encode(json).length);
+    // Long single lines of comma-separated values: counted at once while their parts are new, in parts once most are
+    // remembered lines (as the digest's parts are). Still the encoder's count, whatever precedes or follows each comma.
+    const values = [
+      'KTL-204',
+      'a.',
+      '12345',
+      ' spaced ',
+      '',
+      ',',
+      'é…',
+      '"q"',
+      "it's",
+      '東京',
+      '/x',
+      '-',
+      'a\tb',
+      '😀',
+    ];
+    for (let k = 0; k < 60; k++) {
+      let line = 'Values from tool results, newest first: ';
+      for (let i = 0; line.length <= 2_500; i++)
+        line += `${values[(k * 5 + i * 3) % values.length]!}${i % 7 ? ', ' : ' ,, '}`;
+      expect(tok.count(line)).toBe(enc.encode(line).length);
+      const pieces = line.split(', ');
+      pieces.forEach((p, i) => {
+        if (i % 9 !== 4) tok.count(`${i === 0 ? '' : ' '}${p}${i < pieces.length - 1 ? ',' : ''}`);
+      });
+      for (const t of [`${line}x`, `y${line}`, `${line}, tail, end.`])
+        expect(tok.count(t), JSON.stringify(t)).toBe(enc.encode(t).length);
+    }
     // Special-token strings in stored text are plain text: counted as the encoder counts them with no specials allowed.
     for (const s of ['<|endoftext|>', 'before <|im_start|>user after', '<|endoftext']) {
       expect(tok.count(s)).toBe(enc.encode(s, [], []).length);

@@ -5,16 +5,20 @@ import {
   callIndex,
   callOf,
   callsShownWithResults,
+  digestContent,
+  digestPrefixTokens,
   digestValues,
   dropUnansweredCalls,
   findings,
   keepFor,
   settleFindings,
+  shrinkDigest,
   toolActive,
   toolShares,
 } from '../../src/pipeline/tool-findings.js';
 import { sectionNames, type SectionName } from '../../src/schemas/context.js';
 import { getTokenizer, type Tokenizer } from '../../src/tokenizer.js';
+import { rng, type Rng } from '../fence-check.js';
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -181,5 +185,46 @@ describe('call/result integrity after planning', () => {
     expect(q.kept.map((k) => `${k.id}:${k.tokens}`)).toEqual(['old:14', 'new:14']);
     expect(q.report.used_tokens).toBe(28);
     expect(q.report.dropped[0]).toMatchObject({ id: 'digest', reason: 'duplicate' });
+  });
+});
+
+describe('the digest cut to a budget', () => {
+  // Values ending or starting in punctuation, digits, spaces, quotes, other scripts, commas of their own.
+  const parts = [
+    'KTL-204',
+    '2025-02-02',
+    'a.',
+    '…',
+    ' x',
+    'y ',
+    '',
+    '12345',
+    "it's",
+    '"q"',
+    '東京',
+    'a, b',
+    ',',
+    '-',
+    'é',
+  ];
+  const values = (r: Rng) =>
+    Array.from({ length: 1 + r.int(12) }, () => Array.from({ length: 1 + r.int(3) }, () => r.pick(parts)).join(''));
+
+  it('counts every prefix as the joined text would be counted', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const v = values(rng(seed));
+      const tokensOf = digestPrefixTokens(v, tok);
+      for (let m = 0; m <= v.length; m++)
+        expect(tokensOf(m), `seed ${seed}, ${m} of ${JSON.stringify(v)}`).toBe(tok.count(digestContent(v.slice(0, m))));
+    }
+  });
+
+  it('keeps the longest newest-first prefix that fits', () => {
+    const v = ['cart-9', 'KTL-300', 'KTL-204', '2025-02-02', 'HAT-001'];
+    for (let max = 0; max <= 30; max++) {
+      const fits = [...Array(v.length + 1).keys()].filter((m) => tok.count(digestContent(v.slice(0, m))) <= max);
+      const m = Math.max(...fits);
+      expect(shrinkDigest(v, max, tok)).toBe(m > 0 ? digestContent(v.slice(0, m)) : undefined);
+    }
   });
 });

@@ -26,6 +26,23 @@ describe('word-vector table', () => {
     back.forEach((x, d) => expect(x).toBeCloseTo(vectors[1]![d]!, 1));
   });
 
+  it('gives each pair of words the cosine of their int8 rows, whatever the width', () => {
+    for (const dims of [1, 3, 4, 7, 100]) {
+      const words = Array.from({ length: 6 }, (_, i) => `w${i}`);
+      const vectors = words.map((_, i) => Array.from({ length: dims }, (_, d) => Math.sin(i * 7 + d * 3 + 1)));
+      const table = parseWordVectors(serializeWordVectors(words, vectors));
+      const { words: level } = wordVectorEmbedder(table);
+      const row = (r: number) => [...table.values.subarray(r * dims, r * dims + dims)];
+      // Inverse norms are kept as float32.
+      const inverse = (v: number[]) => Math.fround(1 / Math.sqrt(v.reduce((s, x) => s + x * x, 0)));
+      for (let a = 0; a < words.length; a++)
+        for (let b = 0; b < words.length; b++) {
+          const s = row(a).reduce((t, x, d) => t + x * row(b)[d]!, 0);
+          expect(level.cosine(a, b)).toBe(s * inverse(row(a)) * inverse(row(b)));
+        }
+    }
+  });
+
   it('refuses a file that is not a table or is cut short', () => {
     expect(() => parseWordVectors(new TextEncoder().encode('not a table at all, no header here'))).toThrow(/WVEC/);
     const whole = serializeWordVectors(

@@ -74,21 +74,17 @@ export async function historyCandidates(
   }));
   const matches = await source.matches(lexemes, perTerm, opts.range);
   const terms: QueryTerm[] = lexemes.map((l, i) => ({ lexeme: l.lexeme, df: matches[i]?.length ?? 0 }));
-  const hitsBySequence = new Map<number, number[]>();
-  matches.forEach((sequences, ord) => {
-    for (const sequence of sequences) {
-      const list = hitsBySequence.get(sequence);
-      if (list) list.push(ord);
-      else hitsBySequence.set(sequence, [ord]);
-    }
-  });
-  const extra = await (opts.extraSeeds ?? []);
-  if (hitsBySequence.size === 0 && extra.length === 0) return { terms, candidates: [] };
-
   const n = Math.max(opts.totalTurns, 1);
   const idfOf = terms.map((t) => Math.log(1 + (Math.max(n, t.df) - t.df + 0.5) / (t.df + 0.5)));
-  const seeds = [...hitsBySequence]
-    .map(([sequence, ords]) => ({ sequence, prior: ords.reduce((s, o) => s + idfOf[o]!, 0) }))
+  // Each matching turn's summed IDF over the terms it contains, added in term order.
+  const priorOf = new Map<number, number>();
+  matches.forEach((sequences, ord) => {
+    for (const sequence of sequences) priorOf.set(sequence, (priorOf.get(sequence) ?? 0) + idfOf[ord]!);
+  });
+  const extra = await (opts.extraSeeds ?? []);
+  if (priorOf.size === 0 && extra.length === 0) return { terms, candidates: [] };
+
+  const seeds = Array.from(priorOf, ([sequence, prior]) => ({ sequence, prior }))
     .sort((a, b) => b.prior - a.prior || b.sequence - a.sequence)
     .slice(0, seedLimit)
     .map((s) => s.sequence);

@@ -41,6 +41,8 @@ export function featureRows(facts: readonly CandidateFacts[]): number[][] {
   // Candidates closer than c: the first index (closest first) whose cosine is not above it.
   const rankOf = (c: number) => firstIndex(sorted.length, (i) => sorted[i]! <= c);
   const flag = (b: boolean) => (b ? 1 : 0);
+  // Rows are the values in `featureNames` order: the record's own order when it is that (checked on the first row).
+  let inOrder: boolean | undefined;
   return facts.map(({ signals: s, seed, meaningSeed, cosine, tokens }) => {
     const values: Record<FeatureName, number> = {
       lexical: s.lexical / maxLexical,
@@ -69,7 +71,11 @@ export function featureRows(facts: readonly CandidateFacts[]): number[][] {
       closenessRank: cosine === undefined ? NaN : 1 / (1 + rankOf(cosine) / 10),
       logTokens: Math.log1p(tokens),
     };
-    return featureNames.map((f) => values[f]);
+    if (inOrder === undefined) {
+      const keys = Object.keys(values);
+      inOrder = keys.length === featureNames.length && keys.every((f, j) => f === featureNames[j]);
+    }
+    return inOrder ? Object.values(values) : featureNames.map((f) => values[f]);
   });
 }
 
@@ -82,10 +88,10 @@ export function probabilities(model: RankerModel, rows: readonly (readonly numbe
   });
   return rows.map((row) => {
     let z = model.bias;
-    at.forEach((j, i) => {
-      const x = row[j]!;
+    for (let i = 0; i < at.length; i++) {
+      const x = row[at[i]!]!;
       if (!Number.isNaN(x)) z += (model.weights[i]! * (x - model.mean[i]!)) / model.scale[i]!;
-    });
+    }
     return 1 / (1 + Math.exp(-z));
   });
 }

@@ -1,6 +1,5 @@
 // In-process signals of the bounded candidate set (ADR 0005): BM25 with the session's IDF, stem-prefix variants, the
 // episode, the named speaker, calendar cues and adjacency; the learned ranker (./learned.ts) weighs them.
-import { firstIndex } from '../sorted.js';
 import type { Lexemes } from './lexemes.js';
 import { informativenessOf } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
@@ -72,6 +71,16 @@ export interface RankInput {
   totalTurns: number;
   cues?: TimeCues;
   weights?: Partial<RankWeights>;
+  /** How many of the candidates hold each lexeme (`lexemeCounts`), when the caller has it. */
+  counts?: ReadonlyMap<string, number>;
+}
+
+/** How many of the candidates hold each lexeme: their vocabulary, read once per query (ranking, near-duplicates). */
+export function lexemeCounts(candidates: readonly Candidate[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of candidates)
+    for (const lexeme of c.lexemes.tf.keys()) counts.set(lexeme, (counts.get(lexeme) ?? 0) + 1);
+  return counts;
 }
 
 /** Episodes group turns by calendar day (UTC): a conversation's sitting, or an agent's working day. */
@@ -125,42 +134,62 @@ export function rankSignals(input: RankInput): Signals[] {
   const n = Math.max(input.totalTurns, cands.length);
   const speakers = new Set(cands.flatMap((c) => c.speakerLexemes));
 
-  // Each query term matches its own lexeme fully and longer lexemes it is a prefix of partly.
-  // The candidates' lexemes sorted, so a term's prefix variants are one contiguous run found by binary search.
-  const seen = new Set<string>();
-  for (const c of cands) for (const lexeme of c.lexemes.tf.keys()) seen.add(lexeme);
-  const vocabulary = [...seen].sort();
-  const terms = input.terms.map((t) => {
-    const variants = new Map<string, number>([[t.lexeme, 1]]);
-    if (!speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength) {
-      const after = firstIndex(vocabulary.length, (i) => vocabulary[i]! > t.lexeme);
-      for (let i = after; i < vocabulary.length && vocabulary[i]!.startsWith(t.lexeme); i++)
-        variants.set(vocabulary[i]!, w.variant);
-    }
-    return { ...t, idf: idf(n, t.df), variants, speaker: speakers.has(t.lexeme) };
-  });
+  // Each query term matches its own lexeme fully and the candidates' longer lexemes it is a prefix of partly.
+  const variants = input.terms.map((t) => new Map<string, number>([[t.lexeme, 1]]));
+  const prefixes = input.terms.flatMap((t, k) =>
+    !speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength ? [{ prefix: t.lexeme, of: variants[k]! }] : [],
+  );
+  if (prefixes.length > 0)
+    for (const lexeme of (input.counts ?? lexemeCounts(input.candidates)).keys())
+      for (const { prefix, of } of prefixes)
+        if (lexeme.length > prefix.length && lexeme.startsWith(prefix)) of.set(lexeme, w.variant);
+  const terms = input.terms.map((t, k) => ({
+    ...t,
+    idf: idf(n, t.df),
+    variants: variants[k]!,
+    speaker: speakers.has(t.lexeme),
+  }));
   const namedSpeakers = new Set(terms.filter((t) => t.speaker).map((t) => t.lexeme));
 
-  const termFrequency = (tf: Map<string, number>, variants: Map<string, number>) => {
-    let f = 0;
-    for (const [v, weight] of variants) {
-      const x = tf.get(v);
-      if (x && x * weight > f) f = x * weight;
+  // Every (term, variant) pair once, so a document's count of each is read once and episodes add them up.
+  const pairLexeme: string[] = [];
+  const pairWeight: number[] = [];
+  const pairTerm: number[] = [];
+  terms.forEach((t, k) => {
+    for (const [lexeme, weight] of t.variants) {
+      pairLexeme.push(lexeme);
+      pairWeight.push(weight);
+      pairTerm.push(k);
+    }
+  });
+  const pairs = pairLexeme.length;
+  /** Each term's frequency in a document from its pairs' counts: the best variant's, weighed. */
+  const termFrequencies = (counts: ArrayLike<number>, at: number) => {
+    const f = new Array<number>(terms.length).fill(0);
+    for (let j = 0; j < pairs; j++) {
+      const x = counts[at + j]!;
+      const k = pairTerm[j]!;
+      if (x && x * pairWeight[j]! > f[k]!) f[k] = x * pairWeight[j]!;
     }
     return f;
   };
   /** BM25 from each term's frequency in a document (in `terms` order). */
   const bm25 = (frequency: readonly number[], length: number, avg: number, skipSpeakers: boolean) => {
     let s = 0;
-    terms.forEach((t, k) => {
+    for (let k = 0; k < terms.length; k++) {
       const f = frequency[k]!;
+      const t = terms[k]!;
       if (f > 0 && !(skipSpeakers && t.speaker))
         s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
-    });
+    }
     return s;
   };
-  // Each candidate's frequency of each term, read once for its score, its name-only test and its matched terms.
-  const frequencies = cands.map((c) => terms.map((t) => termFrequency(c.lexemes.tf, t.variants)));
+  // Each candidate's count of each pair, read once for its score, its episode's, its name-only test and its matches.
+  const pairCounts = new Float64Array(cands.length * pairs);
+  cands.forEach((c, i) => {
+    for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
+  });
+  const frequencies = cands.map((_, i) => termFrequencies(pairCounts, i * pairs));
   const onlyName = frequencies.map((f) => !terms.some((t, k) => !t.speaker && f[k]! > 0));
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
@@ -169,12 +198,12 @@ export function rankSignals(input: RankInput): Signals[] {
   // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
   // episode has both speakers).
   const episodeKeys = cands.map(episodeKey);
-  const episodes = new Map<string, { tf: Map<string, number>; length: number }>();
+  const episodes = new Map<string, { counts: Float64Array; length: number }>();
   for (const [i, c] of cands.entries()) {
     const key = episodeKeys[i]!;
     let e = episodes.get(key);
-    if (!e) episodes.set(key, (e = { tf: new Map(), length: 0 }));
-    for (const [lexeme, f] of c.lexemes.tf) e.tf.set(lexeme, (e.tf.get(lexeme) ?? 0) + f);
+    if (!e) episodes.set(key, (e = { counts: new Float64Array(pairs), length: 0 }));
+    for (let j = 0; j < pairs; j++) e.counts[j]! += pairCounts[i * pairs + j]!;
     e.length += c.lexemes.length;
   }
   const episodeScore = new Map<string, number>();
@@ -182,12 +211,7 @@ export function rankSignals(input: RankInput): Signals[] {
     const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
     let best = 0;
     for (const [key, e] of episodes) {
-      const s = bm25(
-        terms.map((t) => termFrequency(e.tf, t.variants)),
-        e.length,
-        avg,
-        true,
-      );
+      const s = bm25(termFrequencies(e.counts, 0), e.length, avg, true);
       episodeScore.set(key, s);
       if (s > best) best = s;
     }

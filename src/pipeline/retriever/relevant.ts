@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
-import { rankSignals, type QueryTerm, type RankWeights } from './rank.js';
+import { lexemeCounts, rankSignals, type QueryTerm, type RankWeights } from './rank.js';
 import { asksAboutNow, timeCues } from './temporal.js';
 import { embeddedText, type KnownVectors } from './vector-seeds.js';
 
@@ -34,8 +34,9 @@ export interface RelevantInput {
 /** Near-duplicates are texts that repeat the same words, whatever embedder ranks by meaning. */
 const spelling = hashedNgramEmbedder();
 
-/** Turn vectors by embedder and turn id: turns never change, so a vector is computed once per process. */
-const vectorCache = new Map<string, Float32Array>();
+/** Turn vectors by embedder, then turn id: turns never change, so a vector is computed once per process. */
+const vectorCache = new Map<string, Map<string, Float32Array>>();
+let vectorsCached = 0;
 const VECTOR_CACHE_MAX = 50_000;
 
 /**
@@ -48,12 +49,12 @@ async function vectorsFor(
   turns: readonly HistoryCandidate[],
   knownQuery?: Float32Array,
 ) {
-  const key = (id: string) => `${embedder.model}\u0000${id}`;
   // This call's vectors, kept apart from the process-wide cache, which may be cleared below.
   const local = new Map<string, Float32Array>();
   const missing: HistoryCandidate[] = [];
+  const cached = vectorCache.get(embedder.model);
   for (const t of turns) {
-    const v = vectorCache.get(key(t.id));
+    const v = cached?.get(t.id);
     if (v) local.set(t.id, v);
     else missing.push(t);
   }
@@ -66,16 +67,46 @@ async function vectorsFor(
   const fresh = texts.length ? await embedder.embed(texts) : [];
   const offset = embedQuery ? 1 : 0;
   missing.forEach((t, i) => local.set(t.id, fresh[i + offset]!));
-  if (vectorCache.size + missing.length > VECTOR_CACHE_MAX) vectorCache.clear();
-  for (const t of missing) vectorCache.set(key(t.id), local.get(t.id)!);
+  if (vectorsCached + missing.length > VECTOR_CACHE_MAX) {
+    vectorCache.clear();
+    vectorsCached = 0;
+  }
+  let byId = vectorCache.get(embedder.model);
+  if (!byId) vectorCache.set(embedder.model, (byId = new Map()));
+  for (const t of missing) {
+    if (!byId.has(t.id)) vectorsCached++;
+    byId.set(t.id, local.get(t.id)!);
+  }
   return { query: query === undefined ? undefined : (knownQuery ?? fresh[0]), of: (id: string) => local.get(id) };
 }
 
-/** The items the near-duplicate check will compare: those sharing one of their keys with another item. */
+/** The items the near-duplicate check will compare: those sharing one of their keys (distinct) with another item. */
 function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string[]): T[] {
   const count = new Map<string, number>();
-  for (const item of items) for (const k of new Set(keys(item))) count.set(k, (count.get(k) ?? 0) + 1);
+  for (const item of items) for (const k of keys(item)) count.set(k, (count.get(k) ?? 0) + 1);
   return items.filter((item) => keys(item).some((k) => count.get(k)! > 1));
+}
+
+/** A candidate's two rarest lexemes among the candidates (fewest holding it, then by spelling), names left out. */
+export function twoRarest(c: HistoryCandidate, df: ReadonlyMap<string, number>): string[] {
+  let first: string | undefined;
+  let second: string | undefined;
+  let firstDf = 0;
+  let secondDf = 0;
+  for (const lexeme of c.lexemes.tf.keys()) {
+    if (c.speakerLexemes.includes(lexeme)) continue;
+    const d = df.get(lexeme)!;
+    if (first === undefined || d < firstDf || (d === firstDf && lexeme < first)) {
+      second = first;
+      secondDf = firstDf;
+      first = lexeme;
+      firstDf = d;
+    } else if (second === undefined || d < secondDf || (d === secondDf && lexeme < second)) {
+      second = lexeme;
+      secondDf = d;
+    }
+  }
+  return first === undefined ? [] : second === undefined ? [first] : [first, second];
 }
 
 /** Tokens a turn costs as a line of relevant history: its text and about four for the speaker and line break. */
@@ -86,13 +117,17 @@ const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
  * meaning (for the candidates with a vector at hand, stored, held or cached, and the best-scored ones without: a query
  * embeds at most `embedTop` texts) and its cost in tokens.
  */
-export async function relevantFacts(input: RelevantInput): Promise<CandidateFacts[]> {
+export async function relevantFacts(
+  input: RelevantInput,
+  counts: ReadonlyMap<string, number> = lexemeCounts(input.candidates),
+): Promise<CandidateFacts[]> {
   const signals = rankSignals({
     candidates: input.candidates,
     terms: input.terms,
     totalTurns: input.totalTurns,
     cues: timeCues(input.query),
     weights: input.weights,
+    counts,
   });
   const cosine = new Map<string, number>();
   if (signals.length > 0 && input.embedder?.semantic) {
@@ -149,7 +184,9 @@ function latestSessionsFirst(facts: readonly CandidateFacts[], p: readonly numbe
 }
 
 export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> {
-  const facts = await relevantFacts(input);
+  // How many candidates hold each lexeme: the ranking's vocabulary, and the rarity near-duplicates are keyed by.
+  const df = lexemeCounts(input.candidates);
+  const facts = await relevantFacts(input, df);
   if (facts.length === 0) return [];
   const fitted = probabilities(ranker.model, featureRows(facts));
   const p = asksAboutNow(input.query) ? latestSessionsFirst(facts, fitted) : fitted;
@@ -161,18 +198,10 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
 
   // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared, and only
   // those are embedded (by spelling).
-  const df = new Map<string, number>();
-  for (const c of input.candidates) for (const lexeme of c.lexemes.tf.keys()) df.set(lexeme, (df.get(lexeme) ?? 0) + 1);
   const rarestOf = new Map<string, string[]>();
   const rarest = (r: RankedTurn) => {
     let keys = rarestOf.get(r.candidate.id);
-    if (!keys) {
-      keys = [...r.candidate.lexemes.tf.keys()]
-        .filter((l) => !r.candidate.speakerLexemes.includes(l))
-        .sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1))
-        .slice(0, 2);
-      rarestOf.set(r.candidate.id, keys);
-    }
+    if (!keys) rarestOf.set(r.candidate.id, (keys = twoRarest(r.candidate, df)));
     return keys;
   };
   const compared = out.slice(0, defaults.history.embedTop);

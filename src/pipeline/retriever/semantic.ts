@@ -84,19 +84,23 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
   return entry;
 }
 
-/** The closest `relatedPerWord` of `rows` (and of `known`, already the closest of others) at cosine ≥ threshold. */
+/**
+ * The closest `relatedPerWord` of `rows` (and of `known`, already the closest of others, in order) at cosine ≥
+ * threshold; `known` itself when none of `rows` is that close.
+ */
 function closest(
   words: WordLevel,
   qRow: number,
   rows: Iterable<number>,
-  known: readonly { row: number; sim: number }[] = [],
-) {
-  const related = [...known];
+  known: { row: number; sim: number }[] = [],
+): { row: number; sim: number }[] {
+  let related: { row: number; sim: number }[] | undefined;
   for (const row of rows) {
     if (row === qRow) continue;
     const sim = words.cosine(qRow, row);
-    if (sim >= defaults.semantic.threshold) related.push({ row, sim });
+    if (sim >= defaults.semantic.threshold) (related ??= [...known]).push({ row, sim });
   }
+  if (!related) return known;
   // The closest few carry the meaning; a frequent word is related to thousands of others.
   return related.sort((a, b) => b.sim - a.sim).slice(0, defaults.semantic.relatedPerWord);
 }

@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
-import { firstIndex } from '../sorted.js';
+import { firstIndex, mergeSorted } from '../sorted.js';
 import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemes, SYSTEM_TURNS } from './sql-source.js';
 import {
   memoIdOf,
@@ -28,8 +28,10 @@ interface Snapshot {
   upTo: number;
   /** Lexeme → positions of the turns that contain it, ascending. */
   postings: Map<string, number[]>;
-  /** The postings' lexemes in order, for prefix lookups; rebuilt on the first lookup after a new lexeme arrives. */
+  /** The postings' lexemes in order, for prefix lookups: sorted on the first lookup, then merged with `newLexemes`. */
   sortedLexemes?: string[];
+  /** Lexemes added to the postings since `sortedLexemes` was brought up to date. */
+  newLexemes: string[];
   /**
    * Indexes (into `turns`, ascending) of the kinds of turn the structural read looks for, so a query does not walk the
    * whole session for, say, system turns it does not have.
@@ -96,6 +98,7 @@ const emptySnapshot = (): Snapshot => ({
   turns: [],
   upTo: 0,
   postings: new Map(),
+  newLexemes: [],
   bytes: 0,
   kinds: { system: [], user: [], tool: [], calls: [] },
 });
@@ -146,7 +149,7 @@ async function snapshotOf(
       if (list) list.push(p);
       else {
         snap.postings.set(lexeme, [p]);
-        snap.sortedLexemes = undefined;
+        if (snap.sortedLexemes) snap.newLexemes.push(lexeme);
       }
     }
   }
@@ -172,10 +175,39 @@ function newest<T>(items: readonly T[], end: number, limit: number, pass: (t: T)
   return out;
 }
 
+/**
+ * The newest `limit` distinct values of several ascending lists that pass, newest first: `newest` over their sorted
+ * union, merged from the ends so only what is returned (and what fails) is walked.
+ */
+export function newestOfAll(
+  lists: readonly (readonly number[])[],
+  limit: number,
+  pass: (v: number) => boolean,
+): number[] {
+  const next = lists.map((l) => l.length - 1);
+  const out: number[] = [];
+  let last = Infinity;
+  while (out.length < limit) {
+    let best = -1;
+    for (let k = 0; k < lists.length; k++)
+      if (next[k]! >= 0 && (best < 0 || lists[k]![next[k]!]! > lists[best]![next[best]!]!)) best = k;
+    if (best < 0) break;
+    const v = lists[best]![next[best]!--]!;
+    if (v === last) continue;
+    last = v;
+    if (pass(v)) out.push(v);
+  }
+  return out;
+}
+
 const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== null;
 
 /** The postings' lexemes starting with `prefix` (a binary search into the sorted lexemes, then a walk). */
 function lexemesWithPrefix(snap: Snapshot, prefix: string): string[] {
+  if (snap.sortedLexemes && snap.newLexemes.length > 0) {
+    snap.sortedLexemes = mergeSorted(snap.sortedLexemes, snap.newLexemes.sort());
+    snap.newLexemes = [];
+  }
   const sorted = (snap.sortedLexemes ??= [...snap.postings.keys()].sort());
   let lo = 0;
   let hi = sorted.length;
@@ -257,15 +289,17 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
 
     async matches(lexemes, perTerm, range) {
       const within = inRange(range);
+      const pass = (s: number) => {
+        const t = at(s);
+        return t !== undefined && within(t);
+      };
       return lexemes.map(({ lexeme, prefix }) => {
         const lists: number[][] = [];
         if (!prefix) lists.push(snap.postings.get(lexeme) ?? []);
         else for (const key of lexemesWithPrefix(snap, lexeme)) lists.push(snap.postings.get(key)!);
-        const sequences = lists.length === 1 ? lists[0]! : [...new Set(lists.flat())].sort((a, b) => a - b);
-        return newest(sequences, sequences.length, perTerm, (s) => {
-          const t = at(s);
-          return t !== undefined && within(t);
-        });
+        return lists.length === 1
+          ? newest(lists[0]!, lists[0]!.length, perTerm, pass)
+          : newestOfAll(lists, perTerm, pass);
       });
     },
 
