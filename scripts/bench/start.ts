@@ -1,0 +1,185 @@
+// Start time and resident memory of the server: `npx tsx scripts/bench/start.ts [--runs 5] [--settle-ms 2000]
+// [--commands npm,bin] [--env NAME=value]… [--node-args='--flag …']`. For each command, on a new DATA_DIR and then on the same (existing)
+// directory: milliseconds from spawning the command to the first 200 from GET /healthz, and the server process's
+// resident set (VmRSS in /proc) `--settle-ms` after that, with its peak so far (VmHWM); and the CPU time the command's
+// processes had used by the first answer (all threads, children that exited included), steadier than wall time on a
+// busy machine. Medians over the runs.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const COMMANDS: Record<string, string[]> = {
+  npm: ['npm', 'start', '--silent'],
+  bin: [process.execPath, 'bin/context-engine.js', 'start'],
+};
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    'settle-ms': { type: 'string', default: '2000' },
+    commands: { type: 'string', default: 'npm,bin' },
+    env: { type: 'string', multiple: true, default: [] },
+    'node-args': { type: 'string', default: '' },
+  },
+});
+const runs = Number(values.runs);
+// Node options for the compiled command (V8 flags are not accepted in NODE_OPTIONS).
+if (values['node-args']) COMMANDS.bin!.splice(1, 0, ...values['node-args'].split(' '));
+const settleMs = Number(values['settle-ms']);
+const extraEnv = Object.fromEntries(
+  values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
+
+interface Sample {
+  firstAnswerMs: number;
+  cpuMs: number;
+  rssMb: number;
+  peakMb: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The process ids under `root` (children, grandchildren …), from /proc. */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, p] of parent) if (p === pid) out.push(child), walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+/** CPU time of `pids` and of their children that have exited, in ms (clock ticks of 10 ms). */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks * 10;
+}
+
+function memoryMb(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+async function once(command: string[], dataDir: string): Promise<Sample> {
+  const port = await freePort();
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ...extraEnv,
+  };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS']) if (!(name in extraEnv)) delete env[name];
+  const started = performance.now();
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), { cwd: ROOT, env, stdio: 'ignore', detached: true });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  try {
+    let firstAnswerMs = 0;
+    let cpu = 0;
+    while (!firstAnswerMs) {
+      if (exited) throw new Error(`${command.join(' ')} exited before answering`);
+      if (performance.now() - started > 120_000) throw new Error('no answer within 120 s');
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) {
+        firstAnswerMs = performance.now() - started;
+        cpu = cpuMs([child.pid!, ...descendants(child.pid!)]);
+      } else await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, settleMs));
+    // The server is the largest process under the command (npm and sh are small; initdb's child has exited).
+    const server = descendants(child.pid!)
+      .concat(child.pid!)
+      .map(memoryMb)
+      .filter((m) => m !== undefined)
+      .sort((a, b) => b.rss - a.rss)[0]!;
+    return { firstAnswerMs, cpuMs: cpu, rssMb: server.rss, peakMb: server.peak };
+  } finally {
+    if (!exited) process.kill(-child.pid!, 'SIGTERM');
+    await exit;
+    // npm exits before its child: wait for the server to release the data directory.
+    for (let i = 0; i < 200 && descendants(child.pid!).length > 0; i++) await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; ${runs} runs; env ${JSON.stringify(extraEnv)}`,
+);
+console.log(
+  '| command | directory | first answer ms (median, min–max) | CPU ms by then | RSS MB after start | peak MB |',
+);
+console.log('|---|---|---:|---:|---:|---:|');
+for (const name of values.commands.split(',')) {
+  const command = COMMANDS[name];
+  if (!command) throw new Error(`unknown command ${name} (${Object.keys(COMMANDS).join(', ')})`);
+  const samples: Record<'new' | 'existing', Sample[]> = { new: [], existing: [] };
+  for (let i = 0; i < runs; i++) {
+    const parent = mkdtempSync(path.join(tmpdir(), 'ctx-start-'));
+    try {
+      samples.new.push(await once(command, parent));
+      samples.existing.push(await once(command, parent));
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  }
+  for (const [kind, xs] of Object.entries(samples)) {
+    const ms = xs.map((s) => s.firstAnswerMs);
+    console.log(
+      `| ${name} | ${kind} | ${median(ms).toFixed(0)} (${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)}) | ` +
+        `${median(xs.map((s) => s.cpuMs)).toFixed(0)} | ${median(xs.map((s) => s.rssMb)).toFixed(0)} | ${median(xs.map((s) => s.peakMb)).toFixed(0)} |`,
+    );
+  }
+}
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
