@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { ranksAsJsonModule } from './ranks-json.mjs';
 import { buildStale, root, sources, stamp } from './stale.mjs';
 
 const src = path.join(root, 'src');
@@ -64,6 +65,17 @@ const ownUrls = (outfile) => ({
   },
 });
 
+/** The tokenizer's rank tables as JSON (see ranks-json.mjs). */
+const ranksAsJson = {
+  name: 'ranks-as-json',
+  setup(build) {
+    build.onLoad({ filter: /gpt-tokenizer[\\/]esm[\\/]bpeRanks[\\/]\w+\.js$/ }, async (args) => ({
+      contents: await ranksAsJsonModule(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 async function build() {
   const startedAt = new Date();
   const esbuild = await import('esbuild');
@@ -83,7 +95,7 @@ async function build() {
         banner: {
           js: "import { createRequire as __ceRequire } from 'node:module'; const require = __ceRequire(import.meta.url);",
         },
-        plugins: [ownUrls(outfile)],
+        plugins: [ownUrls(outfile), ranksAsJson],
         logLevel: 'warning',
       });
       return outfile;
