@@ -25,7 +25,7 @@ describe('embedded database directory', () => {
     await first.query(sql`CREATE TABLE kept (note text)`);
     await first.query(sql`INSERT INTO kept VALUES ('written before the restart')`);
     const [setting] = await first.query<{ shared_buffers: string }>(sql`SHOW shared_buffers`);
-    expect(setting?.shared_buffers).toBe('128MB');
+    expect(setting?.shared_buffers).toBe('32MB');
     await first.close();
 
     expect(await readdir(path.join(root, 'data'))).toEqual(['pglite']);
