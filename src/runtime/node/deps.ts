@@ -158,12 +158,21 @@ export async function createNodeDeps(
   return deps;
 }
 
-/** The word-vector table ships in assets/; it is parsed once per process (≈ 35 ms, 5 MB). */
+/**
+ * The word-vector table ships in assets/; it is read and parsed once per process (≈ 35 ms, ≈ 25 MB resident), when
+ * the embedder is first used rather than at start-up.
+ */
 let wordVectors: Embedder | undefined;
 function localEmbedder(kind: Env['CONTEXT_LOCAL_EMBEDDER']): Embedder {
   if (kind === 'hashed') return hashedNgramEmbedder();
-  wordVectors ??= wordVectorEmbedder(
-    parseWordVectors(readFileSync(new URL('../../../assets/word-vectors.bin', import.meta.url))),
-  );
+  let table: Embedder | undefined;
+  const load = () =>
+    (table ??= wordVectorEmbedder(
+      parseWordVectors(readFileSync(new URL('../../../assets/word-vectors.bin', import.meta.url))),
+    ));
+  wordVectors ??= new Proxy({} as Embedder, {
+    get: (_, key) => Reflect.get(load(), key),
+    has: (_, key) => Reflect.has(load(), key),
+  });
   return wordVectors;
 }
