@@ -3,7 +3,8 @@
 // directory: milliseconds from spawning the command to the first 200 from GET /healthz, and the server process's
 // resident set (VmRSS in /proc) `--settle-ms` after that, with its peak so far (VmHWM); and the CPU time the command's
 // processes had used by the first answer (all threads, children that exited included), steadier than wall time on a
-// busy machine. Medians over the runs.
+// busy machine. Medians over the runs. `--turns N`: then, on the existing directory, write N turns (batches of 100
+// over 10 sessions) and ask 100 contexts, and report the server's resident set and peak after that.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     commands: { type: 'string', default: 'npm,bin' },
     env: { type: 'string', multiple: true, default: [] },
     'node-args': { type: 'string', default: '' },
+    turns: { type: 'string', default: '0' },
   },
 });
 const runs = Number(values.runs);
@@ -35,6 +37,8 @@ const extraEnv = Object.fromEntries(
 );
 
 interface Sample {
+  /** After the `--turns` workload, when there was one. */
+  afterTurns?: { rssMb: number; peakMb: number; seconds: number };
   firstAnswerMs: number;
   cpuMs: number;
   rssMb: number;
@@ -97,7 +101,35 @@ function memoryMb(pid: number): { rss: number; peak: number } | undefined {
   }
 }
 
-async function once(command: string[], dataDir: string): Promise<Sample> {
+const WORDS = (
+  'lisbon apartment alfama budget flight hotel museum tram river castle dinner wine coffee pastry market train ' +
+  'ticket booking refund weather rain sunny beach surf tile bridge tower garden walk tour guide map street night'
+).split(' ');
+
+/** Writes `turns` turns and asks 100 contexts through the API, as a client would; the key is the local one. */
+async function workload(url: string, dataDir: string, turns: number): Promise<void> {
+  const key = readFileSync(path.join(dataDir, 'api-key'), 'utf8').trim();
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  let seed = 1;
+  const word = () => WORDS[(seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % WORDS.length]!;
+  const sentence = (n: number) => Array.from({ length: n }, word).join(' ');
+  const post = async (route: string, body: unknown) => {
+    const res = await fetch(url + route, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
+  };
+  for (let written = 0; written < turns; written += 100) {
+    const session = `bench-${(written / 100) % 10}`;
+    const batch = Array.from({ length: Math.min(100, turns - written) }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `${sentence(12)} ${written + i}. ${sentence(20)}`,
+    }));
+    await post(`/v1/sessions/${session}/turns`, { turns: batch });
+  }
+  for (let q = 0; q < 100; q++)
+    await post(`/v1/sessions/bench-${q % 10}/context`, { query: sentence(8), budget_tokens: 2000 });
+}
+
+async function once(command: string[], dataDir: string, turns = 0): Promise<Sample> {
   const port = await freePort();
   const env: Record<string, string | undefined> = {
     ...process.env,
@@ -134,7 +166,19 @@ async function once(command: string[], dataDir: string): Promise<Sample> {
       .map(memoryMb)
       .filter((m) => m !== undefined)
       .sort((a, b) => b.rss - a.rss)[0]!;
-    return { firstAnswerMs, cpuMs: cpu, rssMb: server.rss, peakMb: server.peak };
+    const sample: Sample = { firstAnswerMs, cpuMs: cpu, rssMb: server.rss, peakMb: server.peak };
+    if (turns > 0) {
+      const began = performance.now();
+      await workload(`http://127.0.0.1:${port}`, dataDir, turns);
+      const seconds = (performance.now() - began) / 1000;
+      const after = descendants(child.pid!)
+        .concat(child.pid!)
+        .map(memoryMb)
+        .filter((m) => m !== undefined)
+        .sort((a, b) => b.rss - a.rss)[0]!;
+      sample.afterTurns = { rssMb: after.rss, peakMb: after.peak, seconds };
+    }
+    return sample;
   } finally {
     if (!exited) process.kill(-child.pid!, 'SIGTERM');
     await exit;
@@ -143,6 +187,7 @@ async function once(command: string[], dataDir: string): Promise<Sample> {
   }
 }
 
+const afterTurns: string[] = [];
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -165,11 +210,17 @@ for (const name of values.commands.split(',')) {
     const parent = mkdtempSync(path.join(tmpdir(), 'ctx-start-'));
     try {
       samples.new.push(await once(command, parent));
-      samples.existing.push(await once(command, parent));
+      samples.existing.push(await once(command, parent, Number(values.turns)));
     } finally {
       rmSync(parent, { recursive: true, force: true });
     }
   }
+  const worked = samples.existing.flatMap((s) => (s.afterTurns ? [s.afterTurns] : []));
+  if (worked.length)
+    afterTurns.push(
+      `| ${name} | ${median(worked.map((w) => w.seconds)).toFixed(1)} | ` +
+        `${median(worked.map((w) => w.rssMb)).toFixed(0)} | ${median(worked.map((w) => w.peakMb)).toFixed(0)} |`,
+    );
   for (const [kind, xs] of Object.entries(samples)) {
     const ms = xs.map((s) => s.firstAnswerMs);
     console.log(
@@ -177,6 +228,11 @@ for (const name of values.commands.split(',')) {
         `${median(xs.map((s) => s.cpuMs)).toFixed(0)} | ${median(xs.map((s) => s.rssMb)).toFixed(0)} | ${median(xs.map((s) => s.peakMb)).toFixed(0)} |`,
     );
   }
+}
+if (afterTurns.length) {
+  console.log(`\nafter ${values.turns} turns written and 100 contexts asked (existing directory):`);
+  console.log('| command | seconds | RSS MB | peak MB |\n|---|---:|---:|---:|');
+  for (const row of afterTurns) console.log(row);
 }
 console.log(
   `load average ${loadavg()
