@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const commands = {
   start: ['../dist/runtime/node/main.js', 'serve the API (embedded database in DATA_DIR unless DATABASE_URL is set)'],
-  mcp: ['../dist/mcp/stdio.js', 'the MCP tools over stdio'],
+  mcp: ['../dist/runtime/node/mcp-stdio.js', 'the MCP tools over stdio'],
   keys: ['../dist/runtime/node/keys-cli.js', 'create, list or revoke API keys: keys create --tenant <id>'],
   migrate: ['../dist/runtime/node/migrate.js', 'apply the migrations to the database'],
   report: ['../dist/runtime/node/report-cli.js', 'the strategy report: report strategies [--agent <id>]'],

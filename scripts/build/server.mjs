@@ -22,14 +22,18 @@ const src = path.join(root, 'src');
 const dist = path.join(root, 'dist');
 const lock = path.join(root, 'dist.build-lock');
 
-/** The commands' entry points (bin/context-engine.js), each bundled to the same path under dist/. */
-const ENTRIES = [
-  'runtime/node/main',
-  'mcp/stdio',
-  'runtime/node/keys-cli',
-  'runtime/node/migrate',
-  'runtime/node/report-cli',
-];
+/**
+ * The commands' entry points (bin/context-engine.js), and the chunks they share or import on first use, all in one
+ * folder at the depth of src/runtime/node, so a module's own URL (below) is the same relative path from any of them.
+ */
+const OUT = 'runtime/node';
+const ENTRIES = {
+  main: 'runtime/node/main',
+  'mcp-stdio': 'mcp/stdio',
+  'keys-cli': 'runtime/node/keys-cli',
+  migrate: 'runtime/node/migrate',
+  'report-cli': 'runtime/node/report-cli',
+};
 
 /**
  * Left to node_modules: packages imported only on first use or only when configured (PostgreSQL, Redis, pg-boss,
@@ -49,8 +53,8 @@ const EXTERNAL = [
 ];
 
 /**
- * A module bundled into `outfile` keeps its own location for `import.meta.url` (files it reads relative to itself:
- * migrations/, assets/, the inspector page, PGlite's init script): the URL of its compiled path under dist/.
+ * A module bundled into a file beside `outfile` keeps its own location for `import.meta.url` (files it reads relative
+ * to itself: migrations/, assets/, the inspector page, PGlite's init script): the URL of its compiled path in dist/.
  */
 const ownUrls = (outfile) => ({
   name: 'own-urls',
@@ -80,27 +84,29 @@ async function build() {
   const startedAt = new Date();
   const esbuild = await import('esbuild');
   const files = sources();
-  const outputs = await Promise.all(
-    ENTRIES.map(async (entry) => {
-      const outfile = path.join(dist, `${entry}.js`);
-      await esbuild.build({
-        entryPoints: [path.join(src, `${entry}.ts`)],
-        outfile,
-        bundle: true,
-        external: EXTERNAL,
-        format: 'esm',
-        platform: 'node',
-        target: 'node20.18',
-        // Bundled CommonJS packages call require() for Node's modules.
-        banner: {
-          js: "import { createRequire as __ceRequire } from 'node:module'; const require = __ceRequire(import.meta.url);",
-        },
-        plugins: [ownUrls(outfile), ranksAsJson],
-        logLevel: 'warning',
-      });
-      return outfile;
-    }),
-  );
+  const result = await esbuild.build({
+    entryPoints: Object.entries(ENTRIES).map(([out, entry]) => ({
+      in: path.join(src, `${entry}.ts`),
+      out: `${OUT}/${out}`,
+    })),
+    outdir: dist,
+    // Modules imported with import() stay in chunks of their own, loaded when first imported, with their packages.
+    splitting: true,
+    chunkNames: `${OUT}/chunk-[hash]`,
+    bundle: true,
+    external: EXTERNAL,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.18',
+    // Bundled CommonJS packages call require() for Node's modules.
+    banner: {
+      js: "import { createRequire as __ceRequire } from 'node:module'; const require = __ceRequire(import.meta.url);",
+    },
+    plugins: [ownUrls(path.join(dist, OUT, 'main.js')), ranksAsJson],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const outputs = Object.keys(result.metafile.outputs).map((f) => path.resolve(root, f));
   const copied = files.filter((f) => !f.endsWith('.ts')).map((f) => path.join(dist, path.relative(src, f)));
   for (const file of copied) {
     mkdirSync(path.dirname(file), { recursive: true });
