@@ -46,7 +46,7 @@ const DEFAULT_SHARED_BUFFERS_MB = 32;
  * separate short-lived process (see pglite-initdb.mjs), so this process never holds initdb's peak.
  */
 export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Promise<Store> {
-  if (dataDir) createDataDir(dataDir, opts.templateDir ?? defaultTemplate());
+  if (dataDir) createDataDir(dataDir, () => opts.templateDir ?? defaultTemplate());
   const sharedBuffersMb = opts.sharedBuffersMb ?? DEFAULT_SHARED_BUFFERS_MB;
   // Dates and intervals stay text, as drizzle reads them. Set once here: passed with every query instead, PGlite
   // merges them into its whole parser table on each call.
@@ -74,11 +74,11 @@ const initScript = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url)
 
 /**
  * A new cluster is built in a sibling directory and renamed into place when complete, so an interrupted start never
- * leaves a half-written directory that would later be taken for a database. It is a copy of the template (`kept`: the
+ * leaves a half-written directory that would later be taken for a database. It is a copy of the template (where `template()` says: the
  * cluster initdb and these migrations made for an earlier new directory) or, the first time, built by a child process
  * and then kept as the template.
  */
-function createDataDir(dataDir: string, kept: string | undefined): void {
+function createDataDir(dataDir: string, template: () => string | undefined): void {
   if (existsSync(path.join(dataDir, 'PG_VERSION'))) return;
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
     throw new Error(
@@ -88,6 +88,7 @@ function createDataDir(dataDir: string, kept: string | undefined): void {
   mkdirSync(path.dirname(dataDir), { recursive: true });
   const building = `${dataDir}.initdb-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
+  const kept = template();
   if (kept && existsSync(path.join(kept, 'PG_VERSION'))) copyCluster(kept, building);
   else {
     initdb(building, dataDir);
