@@ -13,10 +13,16 @@ export function sources() {
     .map((e) => path.join(e.parentPath, e.name));
 }
 
-/** The build bundles packages too: an `npm install` (which rewrites node_modules/.package-lock.json) builds again. */
+/**
+ * Stale when a source, the build scripts or the installed packages changed after the last build (an `npm install`
+ * rewrites node_modules/.package-lock.json).
+ */
 export function buildStale() {
   const built = statSync(stamp, { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return true;
+  const build = readdirSync(import.meta.dirname).map((f) => path.join(import.meta.dirname, f));
   const installed = [path.join(root, 'package.json'), path.join(root, 'node_modules', '.package-lock.json')];
-  return [...sources(), ...installed].some((file) => (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > built);
+  return [...sources(), ...build, ...installed].some(
+    (file) => (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > built,
+  );
 }
