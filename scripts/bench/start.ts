@@ -76,6 +76,20 @@ function descendants(root: number): number[] {
   return out;
 }
 
+/** Whether a process of process group `pgid` is still running (children outlive npm, and are reparented). */
+function inGroup(pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) return true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return false;
+}
+
 /** CPU time of `pids` and of their children that have exited, in ms (clock ticks of 10 ms). */
 function cpuMs(pids: number[]): number {
   let ticks = 0;
@@ -182,8 +196,8 @@ async function once(command: string[], dataDir: string, turns = 0): Promise<Samp
   } finally {
     if (!exited) process.kill(-child.pid!, 'SIGTERM');
     await exit;
-    // npm exits before its child: wait for the server to release the data directory.
-    for (let i = 0; i < 200 && descendants(child.pid!).length > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    // npm exits before its child: wait until no process of the group is left (the server releases the directory).
+    for (let i = 0; i < 400 && inGroup(child.pid!); i++) await new Promise((r) => setTimeout(r, 25));
   }
 }
 
