@@ -1,8 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=64 --liftoff-only
 // `context-engine <command>`: the compiled entry points of the package (dist/), chosen by the first argument.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 const commands = {
   start: ['../dist/runtime/node/main.js', 'serve the API (embedded database in DATA_DIR unless DATABASE_URL is set)'],
-  mcp: ['../dist/mcp/stdio.js', 'the MCP tools over stdio'],
+  mcp: ['../dist/runtime/node/mcp-stdio.js', 'the MCP tools over stdio'],
   keys: ['../dist/runtime/node/keys-cli.js', 'create, list or revoke API keys: keys create --tenant <id>'],
   migrate: ['../dist/runtime/node/migrate.js', 'apply the migrations to the database'],
   report: ['../dist/runtime/node/report-cli.js', 'the strategy report: report strategies [--agent <id>]'],
@@ -15,6 +19,13 @@ if (!entry) {
   const help = command === 'help' || command === '--help' || command === '-h';
   (help ? console.log : console.error)(`usage:\n${lines.join('\n')}`);
   process.exit(help ? 0 : 2);
+}
+// In a checkout (the sources beside bin/, as after `git clone`), compile them first when dist/ is missing or older.
+const stale = new URL('../scripts/build/stale.mjs', import.meta.url);
+if (existsSync(new URL('../src/', import.meta.url)) && existsSync(stale)) {
+  const { buildStale } = await import(stale.href);
+  const build = fileURLToPath(new URL('../scripts/build/server.mjs', import.meta.url));
+  if (buildStale()) execFileSync(process.execPath, [build, '--if-stale'], { stdio: 'inherit' });
 }
 // The entry point reads its own arguments from process.argv, as when it is run directly.
 process.argv = [process.argv[0], new URL(entry[0], import.meta.url).pathname, ...rest];

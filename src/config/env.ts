@@ -6,7 +6,7 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('.data'),
   /** The embedded database's buffer pool (MB): resident from start-up; pages beyond it come from the OS page cache. */
-  PGLITE_SHARED_BUFFERS_MB: z.coerce.number().int().min(1).max(1_024).default(128),
+  PGLITE_SHARED_BUFFERS_MB: z.coerce.number().int().min(1).max(1_024).default(32),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')

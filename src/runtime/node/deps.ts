@@ -1,21 +1,18 @@
 // Wires the ports for Node: PGlite or PostgreSQL, cache and rate limits in process or in Redis, the in-process or
-// PostgreSQL queue running the Workers consumer's job handler, and the OpenAI-compatible LLM when a key is set.
+// PostgreSQL queue running the Workers consumer's job handler, and the OpenAI-compatible LLM when a key is set. The
+// clients of PostgreSQL, Redis and pg-boss are imported only when configured: the embedded default never loads them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { memoryCache } from '../../adapters/cache/memory.js';
-import { connectRedis, redisCache } from '../../adapters/cache/redis.js';
 import { memoryRateLimiter } from '../../adapters/ratelimit/memory.js';
-import { redisRateLimiter } from '../../adapters/ratelimit/redis.js';
 import { openAiEmbedder } from '../../adapters/embedder/openai.js';
 import { parseWordVectors, wordVectorEmbedder } from '../../adapters/embedder/word-vectors.js';
 import { kafkaFromEnv, type KafkaAdapters } from '../../adapters/events/kafka.js';
 import { openAiLlm } from '../../adapters/llm/openai.js';
 import { inProcessQueue, type NodeQueue } from '../../adapters/queue/in-process.js';
-import { postgresQueue } from '../../adapters/queue/postgres.js';
 import { otlpTracing } from '../../adapters/telemetry/otlp.js';
 import { traceBatch } from '../../services/traces.js';
 import { openPglite } from '../../adapters/store/pglite.js';
-import { openPostgres } from '../../adapters/store/postgres.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { usesEmbeddingApi, type Env } from '../../config/env.js';
 import type { Store } from '../../db/store.js';
@@ -40,7 +37,10 @@ export interface NodeDeps extends Deps {
  * (`command` names it to a second process, which is refused) and unlocked when the store closes.
  */
 export async function openStore(env: Env, command: string): Promise<{ store: Store; lock?: DataDirLock }> {
-  if (env.DATABASE_URL) return { store: await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX }) };
+  if (env.DATABASE_URL) {
+    const { openPostgres } = await import('../../adapters/store/postgres.js');
+    return { store: await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX }) };
+  }
   const lock = lockDataDir(env.DATA_DIR, command);
   try {
     const store = await openPglite(path.join(env.DATA_DIR, 'pglite'), {
@@ -81,16 +81,20 @@ export async function createNodeDeps(
       : await openStore(env, opts.command ?? 'the context engine');
   const store = opened.store;
   const metrics = createMetrics();
-  const redis = env.REDIS_URL
-    ? connectRedis(env.REDIS_URL, (err) =>
-        logger.warn('redis unavailable; serving from the database', { error: err.message }),
-      )
+  const redisAdapters = env.REDIS_URL
+    ? await Promise.all([import('../../adapters/cache/redis.js'), import('../../adapters/ratelimit/redis.js')])
     : undefined;
+  const redis = redisAdapters?.[0].connectRedis(env.REDIS_URL!, (err) =>
+    logger.warn('redis unavailable; serving from the database', { error: err.message }),
+  );
   // Without REDIS_URL the cache lives in this process; with it, every instance shares one (and its invalidations).
-  const cache = redis ? redisCache(redis) : memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
+  const cache =
+    redis && redisAdapters
+      ? redisAdapters[0].redisCache(redis)
+      : memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
   const queue =
     storedJobs && env.DATABASE_URL
-      ? await postgresQueue({
+      ? await (await import('../../adapters/queue/postgres.js')).postgresQueue({
           connectionString: env.DATABASE_URL,
           poolMax: env.DATABASE_POOL_MAX,
           logger,
@@ -132,8 +136,8 @@ export async function createNodeDeps(
     rateLimiter:
       env.RATE_LIMIT_PER_MINUTE <= 0
         ? undefined
-        : redis
-          ? redisRateLimiter(redis, env.RATE_LIMIT_PER_MINUTE)
+        : redis && redisAdapters
+          ? redisAdapters[1].redisRateLimiter(redis, env.RATE_LIMIT_PER_MINUTE)
           : memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE),
     events: kafka.events,
     inbound: kafka.inbound,
@@ -154,12 +158,21 @@ export async function createNodeDeps(
   return deps;
 }
 
-/** The word-vector table ships in assets/; it is parsed once per process (≈ 35 ms, 5 MB). */
+/**
+ * The word-vector table ships in assets/; it is read and parsed once per process (≈ 35 ms, ≈ 25 MB resident), when
+ * the embedder is first used rather than at start-up.
+ */
 let wordVectors: Embedder | undefined;
 function localEmbedder(kind: Env['CONTEXT_LOCAL_EMBEDDER']): Embedder {
   if (kind === 'hashed') return hashedNgramEmbedder();
-  wordVectors ??= wordVectorEmbedder(
-    parseWordVectors(readFileSync(new URL('../../../assets/word-vectors.bin', import.meta.url))),
-  );
+  let table: Embedder | undefined;
+  const load = () =>
+    (table ??= wordVectorEmbedder(
+      parseWordVectors(readFileSync(new URL('../../../assets/word-vectors.bin', import.meta.url))),
+    ));
+  wordVectors ??= new Proxy({} as Embedder, {
+    get: (_, key) => Reflect.get(load(), key),
+    has: (_, key) => Reflect.has(load(), key),
+  });
   return wordVectors;
 }
