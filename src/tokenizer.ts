@@ -70,6 +70,35 @@ export function getTokenizer(): Promise<Tokenizer> {
   return loading;
 }
 
+/** What `decoderOf` reads of the encoding: each token as its text, or as its bytes when they are not whole characters. */
+interface TokenPieces {
+  bytePairEncodingCoreProcessor: { decodeNativeGenerator(tokens: Iterable<number>): Iterable<Uint8Array | string> };
+}
+
+/**
+ * Tokens to text, each call on its own: the library's `decode` runs every call through one shared streaming UTF-8
+ * decoder, so the bytes of a character cut in half by one call came out at the start of a later call's text. Here
+ * such bytes decode to U+FFFD within the call that cut them.
+ */
+function decoderOf(enc: GptEncoding): (tokens: readonly number[]) => string {
+  const pieces = (enc as unknown as TokenPieces).bytePairEncodingCoreProcessor;
+  const utf8 = new TextDecoder();
+  return (tokens) => {
+    let text = '';
+    let bytes: number[] = [];
+    for (const piece of pieces.decodeNativeGenerator(tokens)) {
+      if (typeof piece !== 'string') {
+        for (const b of piece) bytes.push(b);
+        continue;
+      }
+      if (bytes.length > 0) text += utf8.decode(Uint8Array.from(bytes));
+      bytes = [];
+      text += piece;
+    }
+    return bytes.length > 0 ? text + utf8.decode(Uint8Array.from(bytes)) : text;
+  };
+}
+
 function tokenizerOf(enc: GptEncoding): Tokenizer {
   const encode = (text: string): number[] => {
     const parts = cutLongPieces(text);
@@ -79,16 +108,17 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
     const parts = cutLongPieces(text);
     return parts ? parts.reduce((n, p) => n + enc.countTokens(p, asText), 0) : enc.countTokens(text, asText);
   };
+  const decode = decoderOf(enc);
   // A cut inside a multi-byte character decodes to U+FFFD; drop it rather than emit a broken character.
   const head = (tokens: readonly number[], n: number) => {
     if (n <= 0) return '';
-    let cut = enc.decode(tokens.slice(0, n));
+    let cut = decode(tokens.slice(0, n));
     while (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
     return cut;
   };
   const tailOf = (tokens: readonly number[], n: number) => {
     if (n <= 0) return '';
-    let cut = enc.decode(tokens.slice(Math.max(0, tokens.length - n)));
+    let cut = decode(tokens.slice(Math.max(0, tokens.length - n)));
     while (cut.startsWith('\uFFFD')) cut = cut.slice(1);
     return cut;
   };

@@ -31,6 +31,28 @@ describe('tokenizer (o200k_base)', () => {
   });
 });
 
+describe('cuts inside a character', () => {
+  it('leave nothing behind for the next cut: every cut is the same whatever was cut before it', async () => {
+    const tok = await getTokenizer();
+    const text = '🦄🦄🦄 unicorns 𝔘𝔫𝔦 and 東京 🦄';
+    const tokens = tok.encode(text);
+    const heads = tokens.map((_, n) => tok.head(tokens, n));
+    const tails = tokens.map((_, n) => tok.tailOf(tokens, n));
+    // The same cuts again, in the opposite order and interleaved: each gives what it gave alone.
+    for (let n = tokens.length - 1; n >= 0; n--) {
+      expect(tok.tailOf(tokens, n)).toBe(tails[n]);
+      expect(tok.head(tokens, n)).toBe(heads[n]);
+    }
+    for (const [n, h] of heads.entries()) {
+      expect(text.startsWith(h)).toBe(true);
+      expect(text.endsWith(tails[n]!)).toBe(true);
+      expect(h).not.toContain('\uFFFD');
+    }
+    expect(tok.head(tokens, 3)).toBe('🦄');
+    expect(tok.head(tokens, tokens.length)).toBe(text);
+  });
+});
+
 describe('counting against a second o200k implementation', () => {
   it('counts exactly like js-tiktoken on mixed text, repeated lines included', async () => {
     const { Tiktoken } = await import('js-tiktoken/lite');
