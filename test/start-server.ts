@@ -8,13 +8,22 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 
 export interface Started {
   stdout: string;
+  /** What it printed to stderr so far. */
+  stderr: string;
   url: string;
   stop(): Promise<void>;
 }
 
-/** Runs the `start` script as npm would (its own command line), and resolves once the banner is printed. */
-export function startServer(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Started> {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+/**
+ * Runs the `start` script as npm would (its own command line) in `checkout` (this one unless given), and resolves
+ * once the banner is printed.
+ */
+export function startServer(
+  dataDir: string,
+  extraEnv: Record<string, string> = {},
+  checkout: string = ROOT,
+): Promise<Started> {
+  const pkg = JSON.parse(readFileSync(path.join(checkout, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const [command, ...args] = pkg.scripts.start.split(' ');
   expect(command).toBe('node');
   const env: Record<string, string | undefined> = {
@@ -27,7 +36,7 @@ export function startServer(dataDir: string, extraEnv: Record<string, string> = 
   };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'CONTEXT_API_KEY', 'CONTEXT_ADMIN_KEY'])
     if (!(name in extraEnv)) delete env[name];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -47,6 +56,9 @@ export function startServer(dataDir: string, extraEnv: Record<string, string> = 
         resolve({
           get stdout() {
             return stdout;
+          },
+          get stderr() {
+            return stderr;
           },
           url,
           stop: async () => {

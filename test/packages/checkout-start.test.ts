@@ -1,46 +1,21 @@
 // `npm start` in a fresh checkout: no dist/ yet, so the bin compiles the sources first and serves from the bundle;
 // after a source changes, the next start compiles again, and an unchanged checkout starts without compiling.
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startServer } from '../start-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** Runs the checkout's `start` script until /healthz answers; returns what it printed to stderr. */
+/** Runs the checkout's `start` script until it serves; returns what it printed to stderr. */
 async function startOnce(checkout: string, dataDir: string): Promise<string> {
-  const pkg = JSON.parse(readFileSync(path.join(checkout, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [command, ...args] = pkg.scripts.start.split(' ');
-  expect(command).toBe('node');
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-  };
-  for (const name of ['DATABASE_URL', 'REDIS_URL']) delete env[name];
-  const child = spawn(process.execPath, args, { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const server = await startServer(dataDir, {}, checkout);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner within 60 s; stderr: ${stderr}`)), 60_000);
-      child.once('exit', (code) => reject(new Error(`exited with ${code}; stderr: ${stderr}`)));
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d;
-        const found = stdout.match(/listening on (http:\/\/\S+)/)?.[1];
-        if (found) clearTimeout(timer), resolve(found);
-      });
-    });
-    expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    return stderr;
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    return server.stderr;
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await server.stop();
   }
 }
 
