@@ -124,21 +124,37 @@ export function assertBenchJson(doc: unknown): asserts doc is BenchJson {
   }
 }
 
-/** Targets for the embedded default (the issue's numbers); `check` is undefined where no target applies. */
-export function target(metric: Metric, turns: number): { text: string; check: (v: number) => boolean } | undefined {
+/**
+ * Targets for the embedded default; `bm25` is the same metric of the run's in-process BM25, which the query latency
+ * targets are relative to (none without it). Undefined where no target applies.
+ */
+export function target(
+  metric: Metric,
+  turns: number,
+  bm25?: number,
+): { text: string; check: (v: number) => boolean } | undefined {
+  const relative = (factor: number) =>
+    bm25 === undefined
+      ? undefined
+      : {
+          text: `≤ ${factor === 1 ? '' : `${factor} × `}bm25 (${fmt(factor * bm25)})`,
+          check: (v: number) => v <= factor * bm25,
+        };
   switch (metric) {
     case 'query_p95_ms':
-      if (turns === 10_000) return { text: '≤ 25', check: (v) => v <= 25 };
-      if (turns === 100_000) return { text: '≤ 60', check: (v) => v <= 60 };
+      if (turns === 10_000) return relative(2);
+      if (turns === 100_000) return relative(1);
       return undefined;
+    case 'query_cpu_p50_ms':
+      return turns === 1_000 || turns === 10_000 ? { text: '≤ 5', check: (v) => v <= 5 } : undefined;
     case 'query_warm_p95_ms':
-      return { text: '≤ 5', check: (v) => v <= 5 };
+      return { text: '≤ 2', check: (v) => v <= 2 };
     case 'write_turns_per_s':
       return { text: '≥ 2,000', check: (v) => v >= 2000 };
     case 'compress_200_ms':
       return { text: '≤ 200', check: (v) => v <= 200 };
     case 'peak_rss_mb':
-      return turns === 100_000 ? { text: '< 300', check: (v) => v < 300 } : undefined;
+      return turns === 100_000 ? { text: '≤ 500', check: (v) => v <= 500 } : undefined;
     case 'user_query_p95_ms':
       if (turns === 10_000) return { text: '≤ 25', check: (v) => v <= 25 };
       if (turns === 100_000) return { text: '≤ 60', check: (v) => v <= 60 };
@@ -172,7 +188,7 @@ export function formatTable(results: readonly Result[]): string {
         results.find((r) => r.turns === turns && r.metric === m && r.case === c)?.value;
       const [p, rec, bm] = [of('product'), of('recency'), of('bm25')];
       if (p === undefined && rec === undefined && bm === undefined) continue;
-      const t = target(metric, turns);
+      const t = target(metric, turns, bm);
       // A new-session latency without any turn of the other sessions in its answers is not the case's target yet.
       const recalled = of('product', 'user_recalled_turns');
       const vacuous = metric.startsWith('user_query') && recalled === 0;

@@ -83,13 +83,24 @@ describe('results', () => {
 
   it('reads as ratios against each baseline and checks the targets', () => {
     const table = formatTable(rows);
-    expect(table).toContain('| 10,000 | query_p95_ms | ms | 20 | 1 | 40 | 20× worse | 2× better | ≤ 25 ✅ met |');
+    expect(table).toContain(
+      '| 10,000 | query_p95_ms | ms | 20 | 1 | 40 | 20× worse | 2× better | ≤ 2 × bm25 (80) ✅ met |',
+    );
     expect(table).toContain(
       '| 10,000 | write_turns_per_s | turns/s | 3,000 | – | 30,000 | – | 10× worse | ≥ 2,000 ✅ met |',
     );
-    expect(target('query_p95_ms', 100_000)!.check(61)).toBe(false);
-    expect(target('query_p95_ms', 1_000)).toBeUndefined();
-    expect(target('peak_rss_mb', 100_000)!.text).toBe('< 300');
+    // Query latency is held against the run's own BM25: twice it at 10k, once at 100k, nothing without it.
+    expect(target('query_p95_ms', 10_000, 3)!.check(6)).toBe(true);
+    expect(target('query_p95_ms', 10_000, 3)!.check(6.1)).toBe(false);
+    expect(target('query_p95_ms', 100_000, 50)!.check(51)).toBe(false);
+    expect(target('query_p95_ms', 100_000, 50)!.text).toBe('≤ bm25 (50)');
+    expect(target('query_p95_ms', 100_000)).toBeUndefined();
+    expect(target('query_p95_ms', 1_000, 3)).toBeUndefined();
+    expect(target('query_cpu_p50_ms', 1_000)!.check(5)).toBe(true);
+    expect(target('query_cpu_p50_ms', 10_000)!.check(5.1)).toBe(false);
+    expect(target('query_cpu_p50_ms', 100_000)).toBeUndefined();
+    expect(target('query_warm_p95_ms', 1_000)!.check(2.1)).toBe(false);
+    expect(target('peak_rss_mb', 100_000)!.text).toBe('≤ 500');
     expect(target('user_query_p95_ms', 100_000)!.text).toBe('≤ 60');
     expect(target('user_query_p95_ms', 100_000)!.check(61)).toBe(false);
     expect(target('user_query_p95_ms', 10_000)!.check(25)).toBe(true);
