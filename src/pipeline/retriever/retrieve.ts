@@ -24,6 +24,8 @@ export interface QuerySession extends SnapshotSession, MeaningSession, HistoryOw
   user_id: string | null;
   agent_id: string | null;
   agent_groups: string[];
+  /** False when no memory is visible to the session (read with its row): recall is skipped. */
+  memories?: boolean;
 }
 
 type RetrieveBody = Pick<
@@ -70,17 +72,19 @@ export async function retrieve(ctx: Ctx, session: QuerySession, body: RetrieveBo
           extraSeeds: meaning?.then((m) => m.seeds),
         })
       : noHistory,
-    recallMemories(
-      ctx.store,
-      ctx.tenantId,
-      {
-        sessionId: session.id,
-        userId: session.user_id,
-        agentId: session.agent_id,
-        agentGroups: session.agent_groups,
-      },
-      tsQuery,
-    ),
+    session.memories === false
+      ? []
+      : recallMemories(
+          ctx.store,
+          ctx.tenantId,
+          {
+            sessionId: session.id,
+            userId: session.user_id,
+            agentId: session.agent_id,
+            agentGroups: session.agent_groups,
+          },
+          tsQuery,
+        ),
     history && structural.then((s) => earlierSessions(ctx, session, history, s.system)),
   ]);
   // The turn that asks the query is no evidence for it, and as the best match of every term it would set the scale
