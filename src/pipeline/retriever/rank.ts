@@ -1,6 +1,6 @@
 // In-process signals of the bounded candidate set (ADR 0005): BM25 with the session's IDF, stem-prefix variants, the
 // episode, the named speaker, calendar cues and adjacency; the learned ranker (./learned.ts) weighs them.
-import type { Lexemes } from './lexemes.js';
+import { sharedLexicon, type Lexemes } from './lexemes.js';
 import { informativenessOf } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
 
@@ -72,11 +72,38 @@ export interface RankInput {
   cues?: TimeCues;
   weights?: Partial<RankWeights>;
   /** How many of the candidates hold each lexeme (`lexemeCounts`), when the caller has it. */
-  counts?: ReadonlyMap<string, number>;
+  counts?: LexemeCounts;
 }
 
-/** How many of the candidates hold each lexeme: their vocabulary, read once per query (ranking, near-duplicates). */
-export function lexemeCounts(candidates: readonly Candidate[]): Map<string, number> {
+/** How many of the candidates hold each lexeme, in order of first sight (as a Map built by walking them would be). */
+export interface LexemeCounts extends Iterable<[string, number]> {
+  keys(): Iterable<string>;
+  get(lexeme: string): number | undefined;
+}
+
+/**
+ * How many of the candidates hold each lexeme: their vocabulary, read once per query (ranking, near-duplicates).
+ * Counted by id in a typed array when the candidates share a session copy's lexicon.
+ */
+export function lexemeCounts(candidates: readonly Candidate[]): LexemeCounts {
+  const lexicon = sharedLexicon(candidates);
+  if (lexicon) {
+    const df = new Int32Array(lexicon.words.length);
+    const seen: number[] = [];
+    for (const c of candidates) {
+      const pairs = c.lexemes.interned!.pairs;
+      for (let k = 0; k < pairs.length; k += 2) if (df[pairs[k]!]!++ === 0) seen.push(pairs[k]!);
+    }
+    const keys = () => seen.map((id) => lexicon.words[id]!);
+    return {
+      keys,
+      get: (lexeme) => {
+        const id = lexicon.ids.get(lexeme);
+        return id !== undefined && id < df.length && df[id]! > 0 ? df[id] : undefined;
+      },
+      [Symbol.iterator]: () => seen.map((id): [string, number] => [lexicon.words[id]!, df[id]!])[Symbol.iterator](),
+    };
+  }
   const counts = new Map<string, number>();
   for (const c of candidates)
     for (const lexeme of c.lexemes.tf.keys()) counts.set(lexeme, (counts.get(lexeme) ?? 0) + 1);
@@ -186,9 +213,26 @@ export function rankSignals(input: RankInput): Signals[] {
   };
   // Each candidate's count of each pair, read once for its score, its episode's, its name-only test and its matches.
   const pairCounts = new Float64Array(cands.length * pairs);
-  cands.forEach((c, i) => {
-    for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
-  });
+  const lexicon = sharedLexicon(cands);
+  if (lexicon) {
+    // By lexeme id: each id's first pair (+1, 0 for none) and each pair's next pair of the same lexeme (+1).
+    const firstPair = new Int32Array(lexicon.words.length);
+    const nextPair = new Int32Array(pairs);
+    for (let j = pairs - 1; j >= 0; j--) {
+      const id = lexicon.ids.get(pairLexeme[j]!);
+      if (id === undefined || id >= firstPair.length) continue;
+      nextPair[j] = firstPair[id]!;
+      firstPair[id] = j + 1;
+    }
+    cands.forEach((c, i) => {
+      const ids = c.lexemes.interned!.pairs;
+      for (let k = 0; k < ids.length; k += 2)
+        for (let j = firstPair[ids[k]!]!; j > 0; j = nextPair[j - 1]!) pairCounts[i * pairs + j - 1] = ids[k + 1]!;
+    });
+  } else
+    cands.forEach((c, i) => {
+      for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
+    });
   const frequencies = cands.map((_, i) => termFrequencies(pairCounts, i * pairs));
   const onlyName = frequencies.map((f) => !terms.some((t, k) => !t.speaker && f[k]! > 0));
 

@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
-import { lexemeCounts, rankSignals, type QueryTerm, type RankWeights } from './rank.js';
+import { lexemeCounts, rankSignals, type LexemeCounts, type QueryTerm, type RankWeights } from './rank.js';
 import { asksAboutNow, timeCues } from './temporal.js';
 import { embeddedText, type KnownVectors } from './vector-seeds.js';
 
@@ -88,7 +88,7 @@ function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string
 }
 
 /** A candidate's two rarest lexemes among the candidates (fewest holding it, then by spelling), names left out. */
-export function twoRarest(c: HistoryCandidate, df: ReadonlyMap<string, number>): string[] {
+export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
   let first: string | undefined;
   let second: string | undefined;
   let firstDf = 0;
@@ -119,7 +119,7 @@ const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
  */
 export async function relevantFacts(
   input: RelevantInput,
-  counts: ReadonlyMap<string, number> = lexemeCounts(input.candidates),
+  counts: LexemeCounts = lexemeCounts(input.candidates),
 ): Promise<CandidateFacts[]> {
   const signals = rankSignals({
     candidates: input.candidates,
