@@ -190,21 +190,23 @@ export function rankSignals(input: RankInput): Signals[] {
     }
   });
   const pairs = pairLexeme.length;
-  /** Each term's frequency in a document from its pairs' counts: the best variant's, weighed. */
-  const termFrequencies = (counts: ArrayLike<number>, at: number) => {
-    const f = new Array<number>(terms.length).fill(0);
+  const T = terms.length;
+  /**
+   * Each term's frequency in a document from its pairs' counts (from `at`): the best variant's, weighed; written to
+   * `f` from `fAt`.
+   */
+  const termFrequencies = (counts: ArrayLike<number>, at: number, f: Float64Array, fAt: number) => {
     for (let j = 0; j < pairs; j++) {
       const x = counts[at + j]!;
-      const k = pairTerm[j]!;
+      const k = fAt + pairTerm[j]!;
       if (x && x * pairWeight[j]! > f[k]!) f[k] = x * pairWeight[j]!;
     }
-    return f;
   };
-  /** BM25 from each term's frequency in a document (in `terms` order). */
-  const bm25 = (frequency: readonly number[], length: number, avg: number, skipSpeakers: boolean) => {
+  /** BM25 from each term's frequency in a document (in `terms` order, from `at`). */
+  const bm25 = (frequency: Float64Array, at: number, length: number, avg: number, skipSpeakers: boolean) => {
     let s = 0;
-    for (let k = 0; k < terms.length; k++) {
-      const f = frequency[k]!;
+    for (let k = 0; k < T; k++) {
+      const f = frequency[at + k]!;
       const t = terms[k]!;
       if (f > 0 && !(skipSpeakers && t.speaker))
         s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
@@ -233,11 +235,13 @@ export function rankSignals(input: RankInput): Signals[] {
     cands.forEach((c, i) => {
       for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
     });
-  const frequencies = cands.map((_, i) => termFrequencies(pairCounts, i * pairs));
-  const onlyName = frequencies.map((f) => !terms.some((t, k) => !t.speaker && f[k]! > 0));
+  // Candidate i's term frequencies from T × i.
+  const frequencies = new Float64Array(cands.length * T);
+  for (let i = 0; i < cands.length; i++) termFrequencies(pairCounts, i * pairs, frequencies, i * T);
+  const onlyName = cands.map((_, i) => !terms.some((t, k) => !t.speaker && frequencies[i * T + k]! > 0));
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
-  const lexical = cands.map((c, i) => bm25(frequencies[i]!, c.lexemes.length, avgLength, false));
+  const lexical = cands.map((c, i) => bm25(frequencies, i * T, c.lexemes.length, avgLength, false));
 
   // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
   // episode has both speakers).
@@ -255,7 +259,9 @@ export function rankSignals(input: RankInput): Signals[] {
     const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
     let best = 0;
     for (const [key, e] of episodes) {
-      const s = bm25(termFrequencies(e.counts, 0), e.length, avg, true);
+      const f = new Float64Array(T);
+      termFrequencies(e.counts, 0, f, 0);
+      const s = bm25(f, 0, e.length, avg, true);
       episodeScore.set(key, s);
       if (s > best) best = s;
     }
@@ -300,7 +306,17 @@ export function rankSignals(input: RankInput): Signals[] {
   const maxIdf = Math.max(0, ...nonName.map((t) => t.idf));
   const near = (i: number, j: number) => (adjacent(i, j) ? own[j]! : 0);
   return cands.map((candidate, i) => {
-    const matched = terms.filter((t, k) => !t.speaker && frequencies[i]![k]! > 0);
+    // The non-name terms it matches: how many, their IDF summed (in term order) and the largest.
+    let matched = 0;
+    let matchedIdf = 0;
+    let rarest = -Infinity;
+    for (let k = 0; k < T; k++) {
+      const t = terms[k]!;
+      if (t.speaker || !(frequencies[i * T + k]! > 0)) continue;
+      matched++;
+      matchedIdf += t.idf;
+      if (t.idf > rarest) rarest = t.idf;
+    }
     const prev = cands[i - 1];
     return {
       candidate,
@@ -316,9 +332,9 @@ export function rankSignals(input: RankInput): Signals[] {
       answers: adjacent(i, i - 1) && asks[i - 1]!,
       question: asks[i]!,
       opensEpisode: !prev || episodeKeys[i - 1] !== episodeKeys[i],
-      termShare: nonName.length ? matched.length / nonName.length : 0,
-      idfShare: queryIdf > 0 ? matched.reduce((s, t) => s + t.idf, 0) / queryIdf : 0,
-      rarestIdf: maxIdf > 0 && matched.length ? Math.max(...matched.map((t) => t.idf)) / maxIdf : 0,
+      termShare: nonName.length ? matched / nonName.length : 0,
+      idfShare: queryIdf > 0 ? matchedIdf / queryIdf : 0,
+      rarestIdf: maxIdf > 0 && matched ? rarest / maxIdf : 0,
     };
   });
 }
