@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
 import { bool, int, intOrNull, json } from '../db/decode.js';
 import { notFound } from '../errors.js';
+import { queryLexemesColumn, rememberLexemes } from '../pipeline/retriever/history.js';
 import type { UserHistory } from '../pipeline/retriever/user-history.js';
 import type { Store } from '../db/store.js';
 import type { Ctx, Deps } from '../ports.js';
@@ -67,16 +68,28 @@ const anyMemories = sql`(
       AND (m.agent_id = s.agent_id OR cardinality(m.shared_group_ids) > 0) AND m.valid_to IS NULL)
     OR EXISTS (SELECT 1 FROM memories m WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id AND m.valid_to IS NULL))`;
 
-export async function findSession(deps: Deps, tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
+/**
+ * The session row (undefined when there is none). `opts.lexemesOf`: a query whose lexemes (history.ts queryLexemes)
+ * are read in the same statement and remembered, when a statement is sent.
+ */
+export async function findSession(
+  deps: Deps,
+  tenantId: string,
+  sessionId: string,
+  opts: { lexemesOf?: string | undefined } = {},
+): Promise<SessionRow | undefined> {
   const key = `${tenantId}\u0000${sessionId}`;
   const memo = sessionMemo(deps.store);
   const hit = memo?.rows.get(key);
   if (hit) return structuredClone(hit);
   const before = deps.store.statementCount?.();
-  const [row] = await deps.store.query<SessionRow>(sql`
+  const { lexemesOf } = opts;
+  const [row] = await deps.store.query<SessionRow & { query_lexemes?: unknown }>(sql`
     SELECT ${sessionColumns}, ${anyMemories} AS memories
+      ${lexemesOf === undefined ? sql`` : sql`, ${queryLexemesColumn(lexemesOf)} AS query_lexemes`}
     FROM ${sessionJoins}
     WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}`);
+  if (row && lexemesOf !== undefined) rememberLexemes(lexemesOf, json<string[]>(row.query_lexemes));
   const session = row ? toSessionRow(row) : undefined;
   // Only when no other statement ran beside this read (the count moved by its own two): no write came after it, and
   // the rows already remembered stay current.
@@ -156,8 +169,12 @@ interface HistoryColumns {
   memories?: boolean | string | null;
 }
 
-export async function requireSession(ctx: Ctx, sessionId: string): Promise<SessionRow> {
-  const session = await findSession(ctx, ctx.tenantId, sessionId);
+export async function requireSession(
+  ctx: Ctx,
+  sessionId: string,
+  opts: { lexemesOf?: string | undefined } = {},
+): Promise<SessionRow> {
+  const session = await findSession(ctx, ctx.tenantId, sessionId, opts);
   if (!session) throw notFound(`session "${sessionId}"`);
   return session;
 }

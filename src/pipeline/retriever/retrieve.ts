@@ -48,10 +48,16 @@ export interface Retrieved {
   past: EarlierSessions | undefined;
 }
 
-/** The structural candidates, relevant-history candidates and memories of a query, read at once. */
-export async function retrieve(ctx: Ctx, session: QuerySession, body: RetrieveBody): Promise<Retrieved> {
-  // The query as searched: with the likely spellings of words the word table does not know.
-  const query = body.query && searchText(ctx, body.query);
+/**
+ * The structural candidates, relevant-history candidates and memories of a query, read at once. `query`: the query
+ * as searched, with the likely spellings of words the word table does not know (`searchText`; the caller's, if given).
+ */
+export async function retrieve(
+  ctx: Ctx,
+  session: QuerySession,
+  body: RetrieveBody,
+  query = body.query && searchText(ctx, body.query),
+): Promise<Retrieved> {
   const tsQuery = toTsQuery(query);
   const noHistory: HistoryCandidates = { terms: [], candidates: [] };
   const recalled = recalledHistory(session, body.history_scope);

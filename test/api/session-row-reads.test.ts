@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryLexemes } from '../../src/pipeline/retriever/history.js';
 import { recallMemories } from '../../src/pipeline/retriever/memories.js';
 import { findSession } from '../../src/services/sessions.js';
 import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';
@@ -69,5 +70,54 @@ describe.each(backends)('memories flag on the session row ($name)', ({ open }) =
       content: 'Crew rule: confirm.',
     });
     expect(await state('g1')).toEqual({ flag: true, found: [] });
+  });
+});
+
+// The query's lexemes are read in the session row's statement and remembered: the same list, in the same order, as
+// the separate statement that reads them otherwise.
+describe.each(backends)('query lexemes read with the session row ($name)', ({ open }) => {
+  let h: Harness;
+  let c: Client;
+  beforeAll(async () => {
+    h = await harness(open);
+    c = await tenant(h);
+  });
+  afterAll(() => h.close());
+
+  it('remembers what the separate read would return, and sends no statement for it', async () => {
+    await c.client.writeTurns('q1', { turns: turns3 });
+    const queries = [
+      'What did Caroline paint, and when did she paint the lake again?',
+      "Where's the O'Brien file: /usr/local/notes.txt, ada@example.com, v2.3?",
+      'the a of',
+      'running runs ran runner: run! run? RUN',
+      Array.from({ length: 40 }, (_, i) => `word${i} thing${i % 7}`).join(' '),
+    ];
+    for (const base of queries) {
+      const query = `${base} zq${crypto.randomUUID().slice(0, 8)}`;
+      const reference = (
+        await h.deps.store.query<{ lexeme: string }>(sql`
+          SELECT s.lexeme FROM (
+            SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
+            FROM unnest(to_tsvector('english', ${query}))
+            WHERE strpos(lexeme, chr(92)) = 0
+            ORDER BY weight DESC LIMIT 16
+          ) s
+          ORDER BY s.weight DESC, s.lexeme`)
+      ).map((r) => r.lexeme);
+      const found = await findSession(h.deps, c.tenantId, 'q1', { lexemesOf: query });
+      expect(found?.id).toBe('q1');
+      const noStore = {
+        ...h.deps.store,
+        query: () => Promise.reject(new Error('a statement was sent')),
+      } as typeof h.deps.store;
+      expect(await queryLexemes(noStore, query, 16)).toEqual(reference);
+    }
+  });
+
+  it('answers QueryContext as before, its lexemes read in the same round trip', async () => {
+    await c.client.writeTurns('q2', { turns: turns3 });
+    const r = await c.client.queryContext('q2', { query: 'Which city did we pick?', budget_tokens: 500 });
+    expect(r.rendered.text).toContain('Lisbon');
   });
 });
