@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
 import { bool, int, intOrNull, json } from '../db/decode.js';
 import { notFound } from '../errors.js';
-import { queryLexemesColumn, rememberLexemes } from '../pipeline/retriever/history.js';
+import { lexemesKnown, queryLexemesColumn, rememberLexemes } from '../pipeline/retriever/history.js';
 import type { UserHistory } from '../pipeline/retriever/user-history.js';
 import type { Store } from '../db/store.js';
 import type { Ctx, Deps } from '../ports.js';
@@ -83,7 +83,8 @@ export async function findSession(
   const hit = memo?.rows.get(key);
   if (hit) return structuredClone(hit);
   const before = deps.store.statementCount?.();
-  const { lexemesOf } = opts;
+  // A query asked before has its lexemes remembered already.
+  const lexemesOf = opts.lexemesOf !== undefined && !lexemesKnown(opts.lexemesOf) ? opts.lexemesOf : undefined;
   const [row] = await deps.store.query<SessionRow & { query_lexemes?: unknown }>(sql`
     SELECT ${sessionColumns}, ${anyMemories} AS memories
       ${lexemesOf === undefined ? sql`` : sql`, ${queryLexemesColumn(lexemesOf)} AS query_lexemes`}

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryLexemes } from '../../src/pipeline/retriever/history.js';
 import { recallMemories } from '../../src/pipeline/retriever/memories.js';
@@ -113,6 +114,26 @@ describe.each(backends)('query lexemes read with the session row ($name)', ({ op
       } as typeof h.deps.store;
       expect(await queryLexemes(noStore, query, 16)).toEqual(reference);
     }
+  });
+
+  it('does not read them again for a query whose lexemes are remembered', async () => {
+    await c.client.writeTurns('q3', { turns: turns3 });
+    const query = `Which city zq${crypto.randomUUID().slice(0, 8)}?`;
+    const sent: string[] = [];
+    const recording = {
+      ...h.deps.store,
+      query: <T>(statement: Parameters<typeof h.deps.store.query>[0]) => {
+        sent.push(new PgDialect().sqlToQuery(statement).sql);
+        return h.deps.store.query<T>(statement);
+      },
+    } as typeof h.deps.store;
+    const deps = { ...h.deps, store: recording };
+    await findSession(deps, c.tenantId, 'q3', { lexemesOf: query });
+    expect(sent.at(-1)).toContain('to_tsvector');
+    await h.deps.store.query(sql`SELECT 1`); // on the embedded database, the row is then read again
+    await findSession(deps, c.tenantId, 'q3', { lexemesOf: query });
+    expect(sent).toHaveLength(2);
+    expect(sent.at(-1)).not.toContain('to_tsvector');
   });
 
   it('answers QueryContext as before, its lexemes read in the same round trip', async () => {

@@ -44,6 +44,10 @@ export const queryLexemesColumn = (query: string, maxTerms: number = defaults.hi
     SELECT coalesce(json_agg(s.lexeme ORDER BY s.weight DESC, s.lexeme), '[]'::json)
     FROM (${weighedLexemes(query, maxTerms)}) s)`;
 
+/** Whether queryLexemes would answer from memory, without a statement. */
+export const lexemesKnown = (query: string, maxTerms: number = defaults.history.maxQueryTerms): boolean =>
+  lexemeMemo.has(`${maxTerms}\u0000${query}`);
+
 /** Keeps a query's lexemes read by another statement (queryLexemesColumn) for queryLexemes. */
 export function rememberLexemes(
   query: string,
