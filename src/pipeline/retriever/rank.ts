@@ -1,6 +1,6 @@
 // In-process signals of the bounded candidate set (ADR 0005): BM25 with the session's IDF, stem-prefix variants, the
 // episode, the named speaker, calendar cues and adjacency; the learned ranker (./learned.ts) weighs them.
-import { sharedLexicon, type Lexemes } from './lexemes.js';
+import { sharedLexicon, type Lexemes, type Lexicon } from './lexemes.js';
 import { informativenessOf } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
 
@@ -79,6 +79,8 @@ export interface RankInput {
 export interface LexemeCounts extends Iterable<[string, number]> {
   keys(): Iterable<string>;
   get(lexeme: string): number | undefined;
+  /** The counts by lexeme id, when the candidates share a lexicon. */
+  byId?: { lexicon: Lexicon; df: Int32Array };
 }
 
 /**
@@ -97,6 +99,7 @@ export function lexemeCounts(candidates: readonly Candidate[]): LexemeCounts {
     const keys = () => seen.map((id) => lexicon.words[id]!);
     return {
       keys,
+      byId: { lexicon, df },
       get: (lexeme) => {
         const id = lexicon.ids.get(lexeme);
         return id !== undefined && id < df.length && df[id]! > 0 ? df[id] : undefined;

@@ -93,9 +93,8 @@ export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
   let second: string | undefined;
   let firstDf = 0;
   let secondDf = 0;
-  for (const lexeme of c.lexemes.tf.keys()) {
-    if (c.speakerLexemes.includes(lexeme)) continue;
-    const d = df.get(lexeme)!;
+  const consider = (lexeme: string, d: number) => {
+    if (c.speakerLexemes.includes(lexeme)) return;
     if (first === undefined || d < firstDf || (d === firstDf && lexeme < first)) {
       second = first;
       secondDf = firstDf;
@@ -105,7 +104,14 @@ export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
       second = lexeme;
       secondDf = d;
     }
-  }
+  };
+  // By id when the counts are of the candidate's lexicon: no lookup by lexeme.
+  const interned = c.lexemes.interned;
+  if (df.byId && interned?.lexicon === df.byId.lexicon) {
+    const { lexicon, df: byId } = df.byId;
+    for (let k = 0; k < interned.pairs.length; k += 2)
+      consider(lexicon.words[interned.pairs[k]!]!, byId[interned.pairs[k]!]!);
+  } else for (const lexeme of c.lexemes.tf.keys()) consider(lexeme, df.get(lexeme)!);
   return first === undefined ? [] : second === undefined ? [first] : [first, second];
 }
 
