@@ -65,9 +65,11 @@ export function rememberLexemes(
 export async function queryLexemes(store: Store, query: string, maxTerms: number): Promise<string[]> {
   const known = lexemeMemo.get(`${maxTerms}\u0000${query}`);
   if (known) return known;
-  const rows = await store.query<{ lexeme: string }>(sql`
+  // Reads no table: on the embedded database, session rows remembered before it stay current.
+  const statement = sql`
     SELECT s.lexeme FROM (${weighedLexemes(query, maxTerms)}) s
-    ORDER BY s.weight DESC, s.lexeme`);
+    ORDER BY s.weight DESC, s.lexeme`;
+  const rows = await (store.evaluate?.<{ lexeme: string }>(statement) ?? store.query<{ lexeme: string }>(statement));
   const lexemes = rows.map((r) => r.lexeme);
   rememberLexemes(query, lexemes, maxTerms);
   return lexemes;
