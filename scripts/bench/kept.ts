@@ -75,15 +75,21 @@ export function recordingStore(store: Store): Store & { recording: boolean; reco
     recording: false,
     recorded: [] as Recorded[],
     async query<T>(statement: SQL): Promise<T[]> {
-      const started = performance.now();
-      try {
-        return await store.query<T>(statement);
-      } finally {
-        if (wrapper.recording) wrapper.recorded.push({ statement, start: started, ms: performance.now() - started });
-      }
+      return record(statement, () => store.query<T>(statement));
+    },
+    async evaluate<T>(statement: SQL): Promise<T[]> {
+      return record(statement, () => (store.evaluate ? store.evaluate<T>(statement) : store.query<T>(statement)));
     },
     close: () => store.close(),
   };
+  async function record<T>(statement: SQL, run: () => Promise<T[]>): Promise<T[]> {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      if (wrapper.recording) wrapper.recorded.push({ statement, start: started, ms: performance.now() - started });
+    }
+  }
   return wrapper;
 }
 

@@ -17,6 +17,11 @@ export interface Store {
    * that read's own two is what the database still holds until the count moves again.
    */
   statementCount?: () => number;
+  /**
+   * Runs a statement that reads and writes no table (a function of its parameters, e.g. `to_tsvector` of a text)
+   * without moving `statementCount`, so rows remembered by it stay current. Where absent, use `query`.
+   */
+  evaluate?<T>(statement: SQL): Promise<T[]>;
   close(): Promise<void>;
 }
 

@@ -7,7 +7,8 @@ import { ApiError, fromStorageError, notFound, type ErrorCode } from '../errors.
 import { fitFrame, fitToBudget, sectionHeaderTokens, sharedFences, toEnvelope } from '../pipeline/assembler.js';
 import { shrinkItem, type Payload } from '../pipeline/items.js';
 import { plan, toolBackfillOrder, type Item } from '../pipeline/planner.js';
-import { ownTurns, rankHistory, recalledHistory, retrieve } from '../pipeline/retriever/index.js';
+import { ownTurns, rankHistory, recalledHistory, retrieve, searchText } from '../pipeline/retriever/index.js';
+import { toTsQuery } from '../pipeline/text.js';
 import { declaredTask, reminderText, sectionCandidates, sectionSharesFor } from '../pipeline/sections.js';
 import { gatherFindings, settle } from '../pipeline/tool-findings.js';
 import type { Ctx } from '../ports.js';
@@ -28,13 +29,17 @@ export async function queryContext(
   input: { sessionId: string; body: QueryContextBody },
 ): Promise<QueryContextResponse> {
   const { body } = input;
-  const session = await requireSession(ctx, input.sessionId);
+  // The query as searched: its lexemes are read with the session row, in the same round trip.
+  const searched = body.query && searchText(ctx, body.query);
+  const session = await requireSession(ctx, input.sessionId, {
+    lexemesOf: searched && toTsQuery(searched) ? searched : undefined,
+  });
   const cacheKey = await cacheKeyOf(ctx, session, body);
   const hit = await cacheGet<QueryContextResponse>(ctx, cacheKey);
   ctx.onStage?.('cache');
   if (hit) return { ...hit, request_id: ctx.requestId, cached: true };
 
-  const found = await retrieve(ctx, session, body);
+  const found = await retrieve(ctx, session, body, searched);
   ctx.onStage?.('retrieve');
   const ranked = await rankHistory(ctx, found);
   ctx.onStage?.('rank');

@@ -1,8 +1,9 @@
 // Session reads shared by the services: one round trip for the session, its window and its agent's groups.
 import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
-import { int, intOrNull, json } from '../db/decode.js';
+import { bool, int, intOrNull, json } from '../db/decode.js';
 import { notFound } from '../errors.js';
+import { lexemesKnown, queryLexemesColumn, rememberLexemes } from '../pipeline/retriever/history.js';
 import type { UserHistory } from '../pipeline/retriever/user-history.js';
 import type { Store } from '../db/store.js';
 import type { Ctx, Deps } from '../ports.js';
@@ -32,6 +33,8 @@ export interface SessionRow {
   agent_history_scope: string | null;
   /** The user's history with the session's agent; null for a session without a user. */
   history: UserHistory | null;
+  /** Whether a current memory may be visible to the session (read by findSession); false: recall would find none. */
+  memories?: boolean;
 }
 
 /** The session row's columns, joined with its window and its agent's groups; `s` is the session. */
@@ -53,16 +56,41 @@ export const sessionJoins = sql`
     LEFT JOIN user_histories h ON h.tenant_id = s.tenant_id AND h.user_id = s.user_id
       AND h.agent_key = coalesce(s.agent_id, '')`;
 
-export async function findSession(deps: Deps, tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
+/**
+ * Whether any current memory may be visible to the session `s`: a superset of recallMemories' ownership rules (an
+ * agent's memory shared with any group counts), one index probe per kind of owner. Read with the session row, so a
+ * QueryContext without memories to recall sends no recall statement.
+ */
+const anyMemories = sql`(
+    EXISTS (SELECT 1 FROM memories m WHERE m.tenant_id = s.tenant_id AND m.scope = 'user' AND m.user_id = s.user_id
+      AND m.valid_to IS NULL)
+    OR EXISTS (SELECT 1 FROM memories m WHERE m.tenant_id = s.tenant_id AND m.scope = 'agent'
+      AND (m.agent_id = s.agent_id OR cardinality(m.shared_group_ids) > 0) AND m.valid_to IS NULL)
+    OR EXISTS (SELECT 1 FROM memories m WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id AND m.valid_to IS NULL))`;
+
+/**
+ * The session row (undefined when there is none). `opts.lexemesOf`: a query whose lexemes (history.ts queryLexemes)
+ * are read in the same statement and remembered, when a statement is sent.
+ */
+export async function findSession(
+  deps: Deps,
+  tenantId: string,
+  sessionId: string,
+  opts: { lexemesOf?: string | undefined } = {},
+): Promise<SessionRow | undefined> {
   const key = `${tenantId}\u0000${sessionId}`;
   const memo = sessionMemo(deps.store);
   const hit = memo?.rows.get(key);
   if (hit) return structuredClone(hit);
   const before = deps.store.statementCount?.();
-  const [row] = await deps.store.query<SessionRow>(sql`
-    SELECT ${sessionColumns}
+  // A query asked before has its lexemes remembered already.
+  const lexemesOf = opts.lexemesOf !== undefined && !lexemesKnown(opts.lexemesOf) ? opts.lexemesOf : undefined;
+  const [row] = await deps.store.query<SessionRow & { query_lexemes?: unknown }>(sql`
+    SELECT ${sessionColumns}, ${anyMemories} AS memories
+      ${lexemesOf === undefined ? sql`` : sql`, ${queryLexemesColumn(lexemesOf)} AS query_lexemes`}
     FROM ${sessionJoins}
     WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}`);
+  if (row && lexemesOf !== undefined) rememberLexemes(lexemesOf, json<string[]>(row.query_lexemes));
   const session = row ? toSessionRow(row) : undefined;
   // Only when no other statement ran beside this read (the count moved by its own two): no write came after it, and
   // the rows already remembered stay current.
@@ -127,6 +155,7 @@ export function toSessionRow(row: SessionRow & HistoryColumns): SessionRow {
             epoch: int(row.history_epoch),
             incarnation: String(row.history_incarnation),
           },
+    ...(row.memories === undefined || row.memories === null ? {} : { memories: bool(row.memories) }),
   };
 }
 
@@ -138,10 +167,15 @@ interface HistoryColumns {
   history_version?: number | string;
   history_epoch?: number | string;
   history_incarnation?: string;
+  memories?: boolean | string | null;
 }
 
-export async function requireSession(ctx: Ctx, sessionId: string): Promise<SessionRow> {
-  const session = await findSession(ctx, ctx.tenantId, sessionId);
+export async function requireSession(
+  ctx: Ctx,
+  sessionId: string,
+  opts: { lexemesOf?: string | undefined } = {},
+): Promise<SessionRow> {
+  const session = await findSession(ctx, ctx.tenantId, sessionId, opts);
   if (!session) throw notFound(`session "${sessionId}"`);
   return session;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryLexemes } from '../../src/pipeline/retriever/history.js';
 import { findSession } from '../../src/services/sessions.js';
 import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';
 
@@ -47,6 +48,18 @@ describe('session rows on the embedded database', () => {
     expect((await findSession(h.deps, c.tenantId, 'memo-b'))?.metadata).toEqual({ task: 'changed' });
     await h.deps.store.query(sql`DELETE FROM sessions WHERE tenant_id = ${c.tenantId} AND id = 'memo-b'`);
     expect(await findSession(h.deps, c.tenantId, 'memo-b')).toBeUndefined();
+  });
+
+  it('a statement that reads no table leaves remembered rows current; the query lexemes are read so', async () => {
+    await c.client.writeTurns('memo-e', { turns: turns3 });
+    const one = await findSession(h.deps, c.tenantId, 'memo-e');
+    const before = count();
+    expect(await h.deps.store.evaluate!<{ n: number }>(sql`SELECT 1 + 1 AS n`)).toEqual([{ n: 2 }]);
+    const lexemes = await queryLexemes(h.deps.store, `Painting lakes ${crypto.randomUUID()}`, 16);
+    expect(lexemes).toContain('lake');
+    expect(count()).toBe(before);
+    expect(await findSession(h.deps, c.tenantId, 'memo-e')).toEqual(one);
+    expect(count()).toBe(before);
   });
 
   it('a remembered row is a copy: changing what was returned changes nothing remembered', async () => {

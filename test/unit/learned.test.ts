@@ -42,6 +42,16 @@ describe('learned ranker features', () => {
     expect(column(rows, 'logTokens')[0]).toBeCloseTo(Math.log(11));
   });
 
+  it('fills every feature of every row, in featureNames order', () => {
+    for (const row of featureRows(facts([0.1, undefined, 0.3, 0.5]))) {
+      expect(row).toHaveLength(featureNames.length);
+      for (let j = 0; j < featureNames.length; j++) expect(typeof row[j]).toBe('number');
+    }
+    const rows = featureRows(facts([0.1, 0.2, 0.3, 0.4]));
+    expect(column(rows, 'recency')).toEqual([1 / 9, 2 / 9, 3 / 9, 1]);
+    expect(column(rows, 'question')).toEqual([0, 1, 0, 0]);
+  });
+
   it('takes closeness as a z-score and a rank among the candidates, NaN where a turn has no vector', () => {
     const rows = featureRows(facts([0.1, undefined, 0.3, 0.5]));
     const z = column(rows, 'closeness');

@@ -55,6 +55,7 @@ export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Pr
     parsers: { [types.TIMESTAMP]: keep, [types.TIMESTAMPTZ]: keep, [types.INTERVAL]: keep, [types.DATE]: keep },
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`],
   });
+  const uncounted = client.query.bind(client);
   const statementCount = countStatements(client);
   const db = drizzle({ client, schema });
   await migrate(db, { migrationsFolder });
@@ -68,6 +69,10 @@ export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Pr
     async query<T>(statement: SQL) {
       const { sql: text, params } = dialect.sqlToQuery(statement);
       return (await client.query<T>(text, params)).rows;
+    },
+    async evaluate<T>(statement: SQL) {
+      const { sql: text, params } = dialect.sqlToQuery(statement);
+      return (await uncounted<T>(text, params)).rows;
     },
   };
 }

@@ -1,6 +1,6 @@
 // Relevant-history candidates: the query's lexemes (remembered per process), each term's newest matches, the seeds
 // with the highest summed IDF, and the turns around them.
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
 import type { QueryTerm } from './rank.js';
@@ -29,25 +29,49 @@ export interface HistoryOptions {
 const LEXEME_MEMO_MAX = 2_000;
 const lexemeMemo = new Map<string, string[]>();
 
+/** The query's `maxTerms` lexemes with their weight: the most repeated first, then the latest. */
+const weighedLexemes = (query: string, maxTerms: number) => sql`
+      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
+      FROM unnest(to_tsvector('english', ${query}))
+      WHERE strpos(lexeme, chr(92)) = 0
+      ORDER BY weight DESC LIMIT ${maxTerms}`;
+
+/**
+ * The query's lexemes (as queryLexemes reads them) as one JSON array: a column of another statement, so a request can
+ * read them in a round trip it makes anyway; `rememberLexemes` then keeps them for queryLexemes.
+ */
+export const queryLexemesColumn = (query: string, maxTerms: number = defaults.history.maxQueryTerms): SQL => sql`(
+    SELECT coalesce(json_agg(s.lexeme ORDER BY s.weight DESC, s.lexeme), '[]'::json)
+    FROM (${weighedLexemes(query, maxTerms)}) s)`;
+
+/** Whether queryLexemes would answer from memory, without a statement. */
+export const lexemesKnown = (query: string, maxTerms: number = defaults.history.maxQueryTerms): boolean =>
+  lexemeMemo.has(`${maxTerms}\u0000${query}`);
+
+/** Keeps a query's lexemes read by another statement (queryLexemesColumn) for queryLexemes. */
+export function rememberLexemes(
+  query: string,
+  lexemes: string[],
+  maxTerms: number = defaults.history.maxQueryTerms,
+): void {
+  if (lexemeMemo.size >= LEXEME_MEMO_MAX) lexemeMemo.delete(lexemeMemo.keys().next().value!);
+  lexemeMemo.set(`${maxTerms}\u0000${query}`, lexemes);
+}
+
 /**
  * The query's lexemes as the database stems them (the `english` configuration, as in the turns' vectors): the most
  * repeated first, then the latest, at most `maxTerms`. A pure function of the text, so it is remembered per process.
  */
 export async function queryLexemes(store: Store, query: string, maxTerms: number): Promise<string[]> {
-  const key = `${maxTerms}\u0000${query}`;
-  const known = lexemeMemo.get(key);
+  const known = lexemeMemo.get(`${maxTerms}\u0000${query}`);
   if (known) return known;
-  const rows = await store.query<{ lexeme: string }>(sql`
-    SELECT s.lexeme FROM (
-      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
-      FROM unnest(to_tsvector('english', ${query}))
-      WHERE strpos(lexeme, chr(92)) = 0
-      ORDER BY weight DESC LIMIT ${maxTerms}
-    ) s
-    ORDER BY s.weight DESC, s.lexeme`);
+  // Reads no table: on the embedded database, session rows remembered before it stay current.
+  const statement = sql`
+    SELECT s.lexeme FROM (${weighedLexemes(query, maxTerms)}) s
+    ORDER BY s.weight DESC, s.lexeme`;
+  const rows = await (store.evaluate?.<{ lexeme: string }>(statement) ?? store.query<{ lexeme: string }>(statement));
   const lexemes = rows.map((r) => r.lexeme);
-  if (lexemeMemo.size >= LEXEME_MEMO_MAX) lexemeMemo.delete(lexemeMemo.keys().next().value!);
-  lexemeMemo.set(key, lexemes);
+  rememberLexemes(query, lexemes, maxTerms);
   return lexemes;
 }
 

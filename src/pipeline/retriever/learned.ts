@@ -10,6 +10,9 @@ export { featureNames, type FeatureName, type RankerModel } from './features.js'
 /** The model in use: the fitted one shipped with the product, or another set for a measurement (eval:train). */
 export const ranker: { model: RankerModel } = { model: rankerModel };
 
+/** Each feature's place in a row (`featureNames` order). */
+const F = Object.fromEntries(featureNames.map((f, j) => [f, j])) as Record<FeatureName, number>;
+
 /** What the ranker sees of one candidate beyond its signals. */
 export interface CandidateFacts {
   signals: Signals;
@@ -41,41 +44,34 @@ export function featureRows(facts: readonly CandidateFacts[]): number[][] {
   // Candidates closer than c: the first index (closest first) whose cosine is not above it.
   const rankOf = (c: number) => firstIndex(sorted.length, (i) => sorted[i]! <= c);
   const flag = (b: boolean) => (b ? 1 : 0);
-  // Rows are the values in `featureNames` order: the record's own order when it is that (checked on the first row).
-  let inOrder: boolean | undefined;
   return facts.map(({ signals: s, seed, meaningSeed, cosine, tokens }) => {
-    const values: Record<FeatureName, number> = {
-      lexical: s.lexical / maxLexical,
-      own: s.own / maxOwn,
-      score: s.score / maxScore,
-      episode: s.episode,
-      namedSpeaker: flag(s.namedSpeaker),
-      nameOnly: flag(s.nameOnly),
-      informativeness: s.informativeness,
-      timeCue: flag(s.timeCue),
-      prev: s.neighbours.prev / maxOwn,
-      next: s.neighbours.next / maxOwn,
-      prev2: s.neighbours.prev2 / maxOwn,
-      next2: s.neighbours.next2 / maxOwn,
-      answers: flag(s.answers),
-      question: flag(s.question),
-      opensEpisode: flag(s.opensEpisode),
-      termShare: s.termShare,
-      rarestIdf: s.rarestIdf,
-      idfShare: s.idfShare,
-      recency: s.candidate.sequence / last,
-      length: Math.min(1, s.candidate.content.length / 300),
-      seed: flag(seed),
-      meaningSeed: flag(meaningSeed),
-      closeness: cosine === undefined ? NaN : (cosine - meanCos) / sdCos,
-      closenessRank: cosine === undefined ? NaN : 1 / (1 + rankOf(cosine) / 10),
-      logTokens: Math.log1p(tokens),
-    };
-    if (inOrder === undefined) {
-      const keys = Object.keys(values);
-      inOrder = keys.length === featureNames.length && keys.every((f, j) => f === featureNames[j]);
-    }
-    return inOrder ? Object.values(values) : featureNames.map((f) => values[f]);
+    const row = new Array<number>(featureNames.length);
+    row[F.lexical] = s.lexical / maxLexical;
+    row[F.own] = s.own / maxOwn;
+    row[F.score] = s.score / maxScore;
+    row[F.episode] = s.episode;
+    row[F.namedSpeaker] = flag(s.namedSpeaker);
+    row[F.nameOnly] = flag(s.nameOnly);
+    row[F.informativeness] = s.informativeness;
+    row[F.timeCue] = flag(s.timeCue);
+    row[F.prev] = s.neighbours.prev / maxOwn;
+    row[F.next] = s.neighbours.next / maxOwn;
+    row[F.prev2] = s.neighbours.prev2 / maxOwn;
+    row[F.next2] = s.neighbours.next2 / maxOwn;
+    row[F.answers] = flag(s.answers);
+    row[F.question] = flag(s.question);
+    row[F.opensEpisode] = flag(s.opensEpisode);
+    row[F.termShare] = s.termShare;
+    row[F.rarestIdf] = s.rarestIdf;
+    row[F.idfShare] = s.idfShare;
+    row[F.recency] = s.candidate.sequence / last;
+    row[F.length] = Math.min(1, s.candidate.content.length / 300);
+    row[F.seed] = flag(seed);
+    row[F.meaningSeed] = flag(meaningSeed);
+    row[F.closeness] = cosine === undefined ? NaN : (cosine - meanCos) / sdCos;
+    row[F.closenessRank] = cosine === undefined ? NaN : 1 / (1 + rankOf(cosine) / 10);
+    row[F.logTokens] = Math.log1p(tokens);
+    return row;
   });
 }
 

@@ -6,6 +6,51 @@ export interface Lexemes {
   tf: Map<string, number>;
   /** Total occurrences: the document length BM25 normalises by. */
   length: number;
+  /** The same lexemes numbered in a session copy's lexicon (see `intern`), for counting them in typed arrays. */
+  interned?: Interned;
+}
+
+/** Lexemes numbered in order of first sight; one per session copy, shared by its turns. */
+export class Lexicon {
+  readonly ids = new Map<string, number>();
+  readonly words: string[] = [];
+
+  /** The lexeme's id, numbering it if new. */
+  idOf(lexeme: string): number {
+    let id = this.ids.get(lexeme);
+    if (id === undefined) {
+      id = this.words.push(lexeme) - 1;
+      this.ids.set(lexeme, id);
+    }
+    return id;
+  }
+}
+
+export interface Interned {
+  lexicon: Lexicon;
+  /** Id and occurrences of each lexeme, in `tf`'s order: [id, count, id, count, …]. */
+  pairs: Int32Array;
+}
+
+/** Numbers a turn's lexemes in the lexicon (new ones are added) and keeps the ids with them. */
+export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
+  const pairs = new Int32Array(2 * lexemes.tf.size);
+  let k = 0;
+  for (const [lexeme, count] of lexemes.tf) {
+    pairs[k++] = lexicon.idOf(lexeme);
+    pairs[k++] = count;
+  }
+  // Not enumerable: a derived index, so a copy's rows still equal the database's (as the tests compare them).
+  Object.defineProperty(lexemes, 'interned', { value: { lexicon, pairs } satisfies Interned });
+  return lexemes;
+}
+
+/** The lexicon every one of the documents is interned in, if they share one. */
+export function sharedLexicon(docs: readonly { lexemes: Lexemes }[]): Lexicon | undefined {
+  const lexicon = docs[0]?.lexemes.interned?.lexicon;
+  if (!lexicon) return undefined;
+  for (const d of docs) if (d.lexemes.interned?.lexicon !== lexicon) return undefined;
+  return lexicon;
 }
 
 /**

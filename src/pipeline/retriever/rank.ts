@@ -1,6 +1,6 @@
 // In-process signals of the bounded candidate set (ADR 0005): BM25 with the session's IDF, stem-prefix variants, the
 // episode, the named speaker, calendar cues and adjacency; the learned ranker (./learned.ts) weighs them.
-import type { Lexemes } from './lexemes.js';
+import { sharedLexicon, type Lexemes, type Lexicon } from './lexemes.js';
 import { informativenessOf } from './informative.js';
 import { matchesCues, type TimeCues } from './temporal.js';
 
@@ -72,11 +72,41 @@ export interface RankInput {
   cues?: TimeCues;
   weights?: Partial<RankWeights>;
   /** How many of the candidates hold each lexeme (`lexemeCounts`), when the caller has it. */
-  counts?: ReadonlyMap<string, number>;
+  counts?: LexemeCounts;
 }
 
-/** How many of the candidates hold each lexeme: their vocabulary, read once per query (ranking, near-duplicates). */
-export function lexemeCounts(candidates: readonly Candidate[]): Map<string, number> {
+/** How many of the candidates hold each lexeme, in order of first sight (as a Map built by walking them would be). */
+export interface LexemeCounts extends Iterable<[string, number]> {
+  keys(): Iterable<string>;
+  get(lexeme: string): number | undefined;
+  /** The counts by lexeme id, when the candidates share a lexicon. */
+  byId?: { lexicon: Lexicon; df: Int32Array };
+}
+
+/**
+ * How many of the candidates hold each lexeme: their vocabulary, read once per query (ranking, near-duplicates).
+ * Counted by id in a typed array when the candidates share a session copy's lexicon.
+ */
+export function lexemeCounts(candidates: readonly Candidate[]): LexemeCounts {
+  const lexicon = sharedLexicon(candidates);
+  if (lexicon) {
+    const df = new Int32Array(lexicon.words.length);
+    const seen: number[] = [];
+    for (const c of candidates) {
+      const pairs = c.lexemes.interned!.pairs;
+      for (let k = 0; k < pairs.length; k += 2) if (df[pairs[k]!]!++ === 0) seen.push(pairs[k]!);
+    }
+    const keys = () => seen.map((id) => lexicon.words[id]!);
+    return {
+      keys,
+      byId: { lexicon, df },
+      get: (lexeme) => {
+        const id = lexicon.ids.get(lexeme);
+        return id !== undefined && id < df.length && df[id]! > 0 ? df[id] : undefined;
+      },
+      [Symbol.iterator]: () => seen.map((id): [string, number] => [lexicon.words[id]!, df[id]!])[Symbol.iterator](),
+    };
+  }
   const counts = new Map<string, number>();
   for (const c of candidates)
     for (const lexeme of c.lexemes.tf.keys()) counts.set(lexeme, (counts.get(lexeme) ?? 0) + 1);
@@ -163,21 +193,23 @@ export function rankSignals(input: RankInput): Signals[] {
     }
   });
   const pairs = pairLexeme.length;
-  /** Each term's frequency in a document from its pairs' counts: the best variant's, weighed. */
-  const termFrequencies = (counts: ArrayLike<number>, at: number) => {
-    const f = new Array<number>(terms.length).fill(0);
+  const T = terms.length;
+  /**
+   * Each term's frequency in a document from its pairs' counts (from `at`): the best variant's, weighed; written to
+   * `f` from `fAt`.
+   */
+  const termFrequencies = (counts: ArrayLike<number>, at: number, f: Float64Array, fAt: number) => {
     for (let j = 0; j < pairs; j++) {
       const x = counts[at + j]!;
-      const k = pairTerm[j]!;
+      const k = fAt + pairTerm[j]!;
       if (x && x * pairWeight[j]! > f[k]!) f[k] = x * pairWeight[j]!;
     }
-    return f;
   };
-  /** BM25 from each term's frequency in a document (in `terms` order). */
-  const bm25 = (frequency: readonly number[], length: number, avg: number, skipSpeakers: boolean) => {
+  /** BM25 from each term's frequency in a document (in `terms` order, from `at`). */
+  const bm25 = (frequency: Float64Array, at: number, length: number, avg: number, skipSpeakers: boolean) => {
     let s = 0;
-    for (let k = 0; k < terms.length; k++) {
-      const f = frequency[k]!;
+    for (let k = 0; k < T; k++) {
+      const f = frequency[at + k]!;
       const t = terms[k]!;
       if (f > 0 && !(skipSpeakers && t.speaker))
         s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
@@ -186,14 +218,33 @@ export function rankSignals(input: RankInput): Signals[] {
   };
   // Each candidate's count of each pair, read once for its score, its episode's, its name-only test and its matches.
   const pairCounts = new Float64Array(cands.length * pairs);
-  cands.forEach((c, i) => {
-    for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
-  });
-  const frequencies = cands.map((_, i) => termFrequencies(pairCounts, i * pairs));
-  const onlyName = frequencies.map((f) => !terms.some((t, k) => !t.speaker && f[k]! > 0));
+  const lexicon = sharedLexicon(cands);
+  if (lexicon) {
+    // By lexeme id: each id's first pair (+1, 0 for none) and each pair's next pair of the same lexeme (+1).
+    const firstPair = new Int32Array(lexicon.words.length);
+    const nextPair = new Int32Array(pairs);
+    for (let j = pairs - 1; j >= 0; j--) {
+      const id = lexicon.ids.get(pairLexeme[j]!);
+      if (id === undefined || id >= firstPair.length) continue;
+      nextPair[j] = firstPair[id]!;
+      firstPair[id] = j + 1;
+    }
+    cands.forEach((c, i) => {
+      const ids = c.lexemes.interned!.pairs;
+      for (let k = 0; k < ids.length; k += 2)
+        for (let j = firstPair[ids[k]!]!; j > 0; j = nextPair[j - 1]!) pairCounts[i * pairs + j - 1] = ids[k + 1]!;
+    });
+  } else
+    cands.forEach((c, i) => {
+      for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
+    });
+  // Candidate i's term frequencies from T × i.
+  const frequencies = new Float64Array(cands.length * T);
+  for (let i = 0; i < cands.length; i++) termFrequencies(pairCounts, i * pairs, frequencies, i * T);
+  const onlyName = cands.map((_, i) => !terms.some((t, k) => !t.speaker && frequencies[i * T + k]! > 0));
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
-  const lexical = cands.map((c, i) => bm25(frequencies[i]!, c.lexemes.length, avgLength, false));
+  const lexical = cands.map((c, i) => bm25(frequencies, i * T, c.lexemes.length, avgLength, false));
 
   // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
   // episode has both speakers).
@@ -211,7 +262,9 @@ export function rankSignals(input: RankInput): Signals[] {
     const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
     let best = 0;
     for (const [key, e] of episodes) {
-      const s = bm25(termFrequencies(e.counts, 0), e.length, avg, true);
+      const f = new Float64Array(T);
+      termFrequencies(e.counts, 0, f, 0);
+      const s = bm25(f, 0, e.length, avg, true);
       episodeScore.set(key, s);
       if (s > best) best = s;
     }
@@ -256,7 +309,17 @@ export function rankSignals(input: RankInput): Signals[] {
   const maxIdf = Math.max(0, ...nonName.map((t) => t.idf));
   const near = (i: number, j: number) => (adjacent(i, j) ? own[j]! : 0);
   return cands.map((candidate, i) => {
-    const matched = terms.filter((t, k) => !t.speaker && frequencies[i]![k]! > 0);
+    // The non-name terms it matches: how many, their IDF summed (in term order) and the largest.
+    let matched = 0;
+    let matchedIdf = 0;
+    let rarest = -Infinity;
+    for (let k = 0; k < T; k++) {
+      const t = terms[k]!;
+      if (t.speaker || !(frequencies[i * T + k]! > 0)) continue;
+      matched++;
+      matchedIdf += t.idf;
+      if (t.idf > rarest) rarest = t.idf;
+    }
     const prev = cands[i - 1];
     return {
       candidate,
@@ -272,9 +335,9 @@ export function rankSignals(input: RankInput): Signals[] {
       answers: adjacent(i, i - 1) && asks[i - 1]!,
       question: asks[i]!,
       opensEpisode: !prev || episodeKeys[i - 1] !== episodeKeys[i],
-      termShare: nonName.length ? matched.length / nonName.length : 0,
-      idfShare: queryIdf > 0 ? matched.reduce((s, t) => s + t.idf, 0) / queryIdf : 0,
-      rarestIdf: maxIdf > 0 && matched.length ? Math.max(...matched.map((t) => t.idf)) / maxIdf : 0,
+      termShare: nonName.length ? matched / nonName.length : 0,
+      idfShare: queryIdf > 0 ? matchedIdf / queryIdf : 0,
+      rarestIdf: maxIdf > 0 && matched ? rarest / maxIdf : 0,
     };
   });
 }

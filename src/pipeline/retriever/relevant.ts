@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
-import { lexemeCounts, rankSignals, type QueryTerm, type RankWeights } from './rank.js';
+import { lexemeCounts, rankSignals, type LexemeCounts, type QueryTerm, type RankWeights } from './rank.js';
 import { asksAboutNow, timeCues } from './temporal.js';
 import { embeddedText, type KnownVectors } from './vector-seeds.js';
 
@@ -88,14 +88,13 @@ function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string
 }
 
 /** A candidate's two rarest lexemes among the candidates (fewest holding it, then by spelling), names left out. */
-export function twoRarest(c: HistoryCandidate, df: ReadonlyMap<string, number>): string[] {
+export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
   let first: string | undefined;
   let second: string | undefined;
   let firstDf = 0;
   let secondDf = 0;
-  for (const lexeme of c.lexemes.tf.keys()) {
-    if (c.speakerLexemes.includes(lexeme)) continue;
-    const d = df.get(lexeme)!;
+  const consider = (lexeme: string, d: number) => {
+    if (c.speakerLexemes.includes(lexeme)) return;
     if (first === undefined || d < firstDf || (d === firstDf && lexeme < first)) {
       second = first;
       secondDf = firstDf;
@@ -105,7 +104,14 @@ export function twoRarest(c: HistoryCandidate, df: ReadonlyMap<string, number>):
       second = lexeme;
       secondDf = d;
     }
-  }
+  };
+  // By id when the counts are of the candidate's lexicon: no lookup by lexeme.
+  const interned = c.lexemes.interned;
+  if (df.byId && interned?.lexicon === df.byId.lexicon) {
+    const { lexicon, df: byId } = df.byId;
+    for (let k = 0; k < interned.pairs.length; k += 2)
+      consider(lexicon.words[interned.pairs[k]!]!, byId[interned.pairs[k]!]!);
+  } else for (const lexeme of c.lexemes.tf.keys()) consider(lexeme, df.get(lexeme)!);
   return first === undefined ? [] : second === undefined ? [first] : [first, second];
 }
 
@@ -119,7 +125,7 @@ const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
  */
 export async function relevantFacts(
   input: RelevantInput,
-  counts: ReadonlyMap<string, number> = lexemeCounts(input.candidates),
+  counts: LexemeCounts = lexemeCounts(input.candidates),
 ): Promise<CandidateFacts[]> {
   const signals = rankSignals({
     candidates: input.candidates,

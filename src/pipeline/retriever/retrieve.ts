@@ -24,6 +24,8 @@ export interface QuerySession extends SnapshotSession, MeaningSession, HistoryOw
   user_id: string | null;
   agent_id: string | null;
   agent_groups: string[];
+  /** False when no memory is visible to the session (read with its row): recall is skipped. */
+  memories?: boolean;
 }
 
 type RetrieveBody = Pick<
@@ -46,10 +48,16 @@ export interface Retrieved {
   past: EarlierSessions | undefined;
 }
 
-/** The structural candidates, relevant-history candidates and memories of a query, read at once. */
-export async function retrieve(ctx: Ctx, session: QuerySession, body: RetrieveBody): Promise<Retrieved> {
-  // The query as searched: with the likely spellings of words the word table does not know.
-  const query = body.query && searchText(ctx, body.query);
+/**
+ * The structural candidates, relevant-history candidates and memories of a query, read at once. `query`: the query
+ * as searched, with the likely spellings of words the word table does not know (`searchText`; the caller's, if given).
+ */
+export async function retrieve(
+  ctx: Ctx,
+  session: QuerySession,
+  body: RetrieveBody,
+  query = body.query && searchText(ctx, body.query),
+): Promise<Retrieved> {
   const tsQuery = toTsQuery(query);
   const noHistory: HistoryCandidates = { terms: [], candidates: [] };
   const recalled = recalledHistory(session, body.history_scope);
@@ -70,17 +78,19 @@ export async function retrieve(ctx: Ctx, session: QuerySession, body: RetrieveBo
           extraSeeds: meaning?.then((m) => m.seeds),
         })
       : noHistory,
-    recallMemories(
-      ctx.store,
-      ctx.tenantId,
-      {
-        sessionId: session.id,
-        userId: session.user_id,
-        agentId: session.agent_id,
-        agentGroups: session.agent_groups,
-      },
-      tsQuery,
-    ),
+    session.memories === false
+      ? []
+      : recallMemories(
+          ctx.store,
+          ctx.tenantId,
+          {
+            sessionId: session.id,
+            userId: session.user_id,
+            agentId: session.agent_id,
+            agentGroups: session.agent_groups,
+          },
+          tsQuery,
+        ),
     history && structural.then((s) => earlierSessions(ctx, session, history, s.system)),
   ]);
   // The turn that asks the query is no evidence for it, and as the best match of every term it would set the scale

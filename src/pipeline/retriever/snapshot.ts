@@ -16,6 +16,7 @@ import {
   type TurnScope,
   type TurnSource,
 } from './types.js';
+import { intern, Lexicon } from './lexemes.js';
 import { SessionMemo, type MemoSession } from './session-memo.js';
 
 interface Snapshot {
@@ -26,8 +27,10 @@ interface Snapshot {
   turns: (CandidateRow & { at: number; pos: number })[];
   /** The highest position read: every turn up to it is held. */
   upTo: number;
-  /** Lexeme → positions of the turns that contain it, ascending. */
-  postings: Map<string, number[]>;
+  /** The held turns' lexemes, numbered; each turn's lexemes carry their ids (Lexemes.interned). */
+  lexicon: Lexicon;
+  /** Lexeme id → positions of the turns that contain it, ascending. */
+  postings: number[][];
   /** The postings' lexemes in order, for prefix lookups: sorted on the first lookup, then merged with `newLexemes`. */
   sortedLexemes?: string[];
   /** Lexemes added to the postings since `sortedLexemes` was brought up to date. */
@@ -97,7 +100,8 @@ function hold(s: MemoSession, snap: Snapshot, maxBytes: number) {
 const emptySnapshot = (): Snapshot => ({
   turns: [],
   upTo: 0,
-  postings: new Map(),
+  lexicon: new Lexicon(),
+  postings: [],
   newLexemes: [],
   bytes: 0,
   kinds: { system: [], user: [], tool: [], calls: [] },
@@ -144,12 +148,14 @@ async function snapshotOf(
     snap.upTo = p;
     snap.bytes += estimate(row.turn.content);
     for (const kind of kindsOf(row.turn)) snap.kinds[kind].push(snap.turns.length - 1);
-    for (const lexeme of row.lexemes.tf.keys()) {
-      const list = snap.postings.get(lexeme);
+    const { pairs } = intern(snap.lexicon, row.lexemes).interned!;
+    for (let k = 0; k < pairs.length; k += 2) {
+      const id = pairs[k]!;
+      const list = snap.postings[id];
       if (list) list.push(p);
       else {
-        snap.postings.set(lexeme, [p]);
-        if (snap.sortedLexemes) snap.newLexemes.push(lexeme);
+        snap.postings[id] = [p];
+        if (snap.sortedLexemes) snap.newLexemes.push(snap.lexicon.words[id]!);
       }
     }
   }
@@ -208,7 +214,7 @@ function lexemesWithPrefix(snap: Snapshot, prefix: string): string[] {
     snap.sortedLexemes = mergeSorted(snap.sortedLexemes, snap.newLexemes.sort());
     snap.newLexemes = [];
   }
-  const sorted = (snap.sortedLexemes ??= [...snap.postings.keys()].sort());
+  const sorted = (snap.sortedLexemes ??= [...snap.lexicon.words].sort());
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -219,6 +225,12 @@ function lexemesWithPrefix(snap: Snapshot, prefix: string): string[] {
   const out: string[] = [];
   for (let i = lo; i < sorted.length && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
   return out;
+}
+
+/** Positions of the turns that contain a lexeme, ascending. */
+function postingsOf(snap: Snapshot, lexeme: string): number[] | undefined {
+  const id = snap.lexicon.ids.get(lexeme);
+  return id === undefined ? undefined : snap.postings[id];
 }
 
 /** How many held turns are at or before position `p` (with no gaps, `p` itself). */
@@ -295,8 +307,8 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
       };
       return lexemes.map(({ lexeme, prefix }) => {
         const lists: number[][] = [];
-        if (!prefix) lists.push(snap.postings.get(lexeme) ?? []);
-        else for (const key of lexemesWithPrefix(snap, lexeme)) lists.push(snap.postings.get(key)!);
+        if (!prefix) lists.push(postingsOf(snap, lexeme) ?? []);
+        else for (const key of lexemesWithPrefix(snap, lexeme)) lists.push(postingsOf(snap, key)!);
         return lists.length === 1
           ? newest(lists[0]!, lists[0]!.length, perTerm, pass)
           : newestOfAll(lists, perTerm, pass);
