@@ -6,9 +6,14 @@ export interface ProcStat {
   pid: number;
   comm: string;
   ppid: number;
+  /** Process group. */
+  pgrp: number;
   /** User and system time in clock ticks (USER_HZ, 100 a second on Linux). */
   utime: number;
   stime: number;
+  /** The same, of its children that have exited and been waited for. */
+  cutime: number;
+  cstime: number;
   /** Start time after boot, in clock ticks. */
   starttime: number;
 }
@@ -28,8 +33,11 @@ export function parseStat(text: string): ProcStat {
     pid: Number(text.slice(0, open).trim()),
     comm: text.slice(open + 1, close),
     ppid: field(4),
+    pgrp: field(5),
     utime: field(14),
     stime: field(15),
+    cutime: field(16),
+    cstime: field(17),
     starttime: field(22),
   };
 }

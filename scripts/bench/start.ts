@@ -6,11 +6,12 @@
 // busy machine. Medians over the runs. `--turns N`: then, on the existing directory, write N turns (batches of 100
 // over 10 sessions) and ask 100 contexts, and report the server's resident set and peak after that.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { descendants, processTable } from './proc.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const COMMANDS: Record<string, string[]> = {
@@ -57,53 +58,25 @@ function freePort(): Promise<number> {
 }
 
 /** The process ids under `root` (children, grandchildren …), from /proc. */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, p] of parent) if (p === pid) out.push(child), walk(child);
-  };
-  walk(root);
-  return out;
-}
+const below = (root: number) => descendants(processTable(), root);
 
 /** Whether a process of process group `pgid` is still running (children outlive npm, and are reparented). */
-function inGroup(pgid: number): boolean {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) return true;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return false;
-}
+const inGroup = (pgid: number) => processTable().some((p) => p.pgrp === pgid);
 
 /** CPU time of `pids` and of their children that have exited, in ms (clock ticks of 10 ms). */
 function cpuMs(pids: number[]): number {
   let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      // exited meanwhile
-    }
-  }
+  for (const p of processTable()) if (pids.includes(p.pid)) ticks += p.utime + p.stime + p.cutime + p.cstime;
   return ticks * 10;
 }
+
+/** The server's memory: the largest process under the command (npm and sh are small; initdb's child has exited). */
+const serverMemory = (root: number) =>
+  below(root)
+    .concat(root)
+    .map(memoryMb)
+    .filter((m) => m !== undefined)
+    .sort((a, b) => b.rss - a.rss)[0]!;
 
 function memoryMb(pid: number): { rss: number; peak: number } | undefined {
   try {
@@ -170,26 +143,17 @@ async function once(command: string[], dataDir: string, turns = 0): Promise<Samp
       );
       if (ok) {
         firstAnswerMs = performance.now() - started;
-        cpu = cpuMs([child.pid!, ...descendants(child.pid!)]);
+        cpu = cpuMs([child.pid!, ...below(child.pid!)]);
       } else await new Promise((r) => setTimeout(r, 10));
     }
     await new Promise((r) => setTimeout(r, settleMs));
-    // The server is the largest process under the command (npm and sh are small; initdb's child has exited).
-    const server = descendants(child.pid!)
-      .concat(child.pid!)
-      .map(memoryMb)
-      .filter((m) => m !== undefined)
-      .sort((a, b) => b.rss - a.rss)[0]!;
+    const server = serverMemory(child.pid!);
     const sample: Sample = { firstAnswerMs, cpuMs: cpu, rssMb: server.rss, peakMb: server.peak };
     if (turns > 0) {
       const began = performance.now();
       await workload(`http://127.0.0.1:${port}`, dataDir, turns);
       const seconds = (performance.now() - began) / 1000;
-      const after = descendants(child.pid!)
-        .concat(child.pid!)
-        .map(memoryMb)
-        .filter((m) => m !== undefined)
-        .sort((a, b) => b.rss - a.rss)[0]!;
+      const after = serverMemory(child.pid!);
       sample.afterTurns = { rssMb: after.rss, peakMb: after.peak, seconds };
     }
     return sample;

@@ -13,8 +13,11 @@ describe('/proc parsing', () => {
       pid: 4242,
       comm: 'V8 (Default) Wo',
       ppid: 4200,
+      pgrp: 4242,
       utime: 157,
       stime: 42,
+      cutime: 0,
+      cstime: 0,
       starttime: 98765,
     });
     expect(() => parseStat('not a stat line')).toThrow(/not a \/proc stat line/);
