@@ -6,6 +6,7 @@ import { compactJson, summarizeToolResult, type ToolSummary } from './compressor
 import { escapeFence } from './fence.js';
 import { item, turnLine, type Payload } from './items.js';
 import { replaceKept, type Item, type Plan } from './planner.js';
+import { remembered } from './remembered.js';
 import type { StructuralCandidates, TurnRow, TurnSource } from './retriever/types.js';
 
 export interface CallRef {
@@ -95,28 +96,16 @@ export function keepFor(whitelist: ToolFieldWhitelist | undefined, tool: string 
   return [...(tool ? (whitelist[tool] ?? []) : []), ...(whitelist['*'] ?? [])];
 }
 
-/** A pure function of a string, remembered per process for the call arguments every query reads again (bounded). */
-function remembered(f: (text: string) => string): (text: string) => string {
-  const known = new Map<string, string>();
-  return (text) => {
-    let v = known.get(text);
-    if (v === undefined) {
-      if (known.size >= MEMO_MAX) known.delete(known.keys().next().value!);
-      known.set(text, (v = f(text)));
-    }
-    return v;
-  };
-}
-
+// Call arguments are read again by every query of the session: remembered per arguments text.
 const normalizeArgs = remembered((text: string) => {
   try {
     return JSON.stringify(sortKeys(JSON.parse(text)));
   } catch {
     return text.trim();
   }
-});
+}, MEMO_MAX);
 /** A call's arguments as its label shows them: compact, long strings cut. */
-const labelArgs = remembered((text: string) => compactJson(text, LABEL_STRING_CHARS));
+const labelArgs = remembered((text: string) => compactJson(text, LABEL_STRING_CHARS), MEMO_MAX);
 const sortKeys = (v: unknown): unknown =>
   Array.isArray(v)
     ? v.map(sortKeys)

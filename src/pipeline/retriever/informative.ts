@@ -1,5 +1,6 @@
 // How much a turn recounts, from its form alone (ADR 0013): a first-person account of something done or planned and
 // length raise it, a question lowers it. It tells apart a named person's turns that share only the name with a query.
+import { remembered } from '../remembered.js';
 
 /** A first-person subject with a verb in the past (or present perfect), or an expression placing it in time. */
 const recounts = new RegExp(
@@ -21,13 +22,4 @@ export function informativeness(text: string): number {
 }
 
 /** `informativeness`, measured once per process for texts read again and again by queries (bounded). */
-const measured = new Map<string, number>();
-const MEASURED_MAX = 50_000;
-export function informativenessOf(text: string): number {
-  let v = measured.get(text);
-  if (v === undefined) {
-    if (measured.size >= MEASURED_MAX) measured.clear();
-    measured.set(text, (v = informativeness(text)));
-  }
-  return v;
-}
+export const informativenessOf = remembered(informativeness, 50_000);
