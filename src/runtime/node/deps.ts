@@ -81,17 +81,10 @@ export async function createNodeDeps(
       : await openStore(env, opts.command ?? 'the context engine');
   const store = opened.store;
   const metrics = createMetrics();
-  const redisAdapters = env.REDIS_URL
-    ? await Promise.all([import('../../adapters/cache/redis.js'), import('../../adapters/ratelimit/redis.js')])
-    : undefined;
-  const redis = redisAdapters?.[0].connectRedis(env.REDIS_URL!, (err) =>
-    logger.warn('redis unavailable; serving from the database', { error: err.message }),
-  );
+  const shared = env.REDIS_URL ? await connectShared(env.REDIS_URL, logger) : undefined;
+  const redis = shared?.client;
   // Without REDIS_URL the cache lives in this process; with it, every instance shares one (and its invalidations).
-  const cache =
-    redis && redisAdapters
-      ? redisAdapters[0].redisCache(redis)
-      : memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
+  const cache = shared?.cache ?? memoryCache({ maxBytes: env.CONTEXT_CACHE_MAX_MB * 1_000_000 });
   const queue =
     storedJobs && env.DATABASE_URL
       ? await (await import('../../adapters/queue/postgres.js')).postgresQueue({
@@ -136,9 +129,7 @@ export async function createNodeDeps(
     rateLimiter:
       env.RATE_LIMIT_PER_MINUTE <= 0
         ? undefined
-        : redis && redisAdapters
-          ? redisAdapters[1].redisRateLimiter(redis, env.RATE_LIMIT_PER_MINUTE)
-          : memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE),
+        : (shared?.rateLimiter(env.RATE_LIMIT_PER_MINUTE) ?? memoryRateLimiter(env.RATE_LIMIT_PER_MINUTE)),
     events: kafka.events,
     inbound: kafka.inbound,
     traceBatch: traceBatch({ store, logger }),
@@ -156,6 +147,18 @@ export async function createNodeDeps(
     await runJob(deps, job);
   });
   return deps;
+}
+
+/** Redis's client, and the cache and rate limits every instance shares through it (loaded only with REDIS_URL). */
+async function connectShared(url: string, logger: Logger) {
+  const [{ connectRedis, redisCache }, { redisRateLimiter }] = await Promise.all([
+    import('../../adapters/cache/redis.js'),
+    import('../../adapters/ratelimit/redis.js'),
+  ]);
+  const client = connectRedis(url, (err) =>
+    logger.warn('redis unavailable; serving from the database', { error: err.message }),
+  );
+  return { client, cache: redisCache(client), rateLimiter: (perMinute: number) => redisRateLimiter(client, perMinute) };
 }
 
 /**
