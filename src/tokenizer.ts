@@ -99,6 +99,14 @@ function decoderOf(enc: GptEncoding): (tokens: readonly number[]) => string {
   };
 }
 
+/**
+ * One part of a text cut after each ", " (`a,` ` b,` … ` z`), from the piece between two cuts: a text's tokens are the
+ * sum of its parts' tokens, as no o200k pre-token piece holds a comma and the blank after it (a punctuation piece
+ * stops at blanks, a blank piece holds only blanks).
+ */
+export const commaPart = (piece: string, first: boolean, comma: boolean): string =>
+  `${first ? '' : ' '}${piece}${comma ? ',' : ''}`;
+
 function tokenizerOf(enc: GptEncoding): Tokenizer {
   const encode = (text: string): number[] => {
     const parts = cutLongPieces(text);
@@ -125,14 +133,13 @@ function tokenizerOf(enc: GptEncoding): Tokenizer {
   const lines = new Map<string, number>();
   const long = new Map<string, number>();
   let longChars = 0;
-  // A long single line cut after each ", " counts as its parts: no o200k piece holds a comma and the blank after it (a
-  // punctuation piece stops at blanks, a blank piece holds only blanks). A list of values (the tool findings' digest)
-  // is new text on every query, but its parts are mostly lines counted before (`digestPrefixTokens` counts them); any
-  // other line is counted at once, which is faster than part by part.
+  // A long single line counts as its parts cut after each ", " (see `commaPart`). A list of values (the tool findings'
+  // digest) is new text on every query, but its parts are mostly lines counted before (`digestPrefixTokens` counts
+  // them); any other line is counted at once, which is faster than part by part.
   const countLongLine = (text: string): number => {
     const pieces = text.split(', ');
     if (pieces.length === 1) return countTokens(text);
-    const partOf = (i: number) => `${i === 0 ? '' : ' '}${pieces[i]!}${i < pieces.length - 1 ? ',' : ''}`;
+    const partOf = (i: number) => commaPart(pieces[i]!, i === 0, i < pieces.length - 1);
     const known: (number | undefined)[] = pieces.map((_, i) => lines.get(partOf(i)));
     if (known.filter((m) => m !== undefined).length < KNOWN_PARTS * pieces.length) return countTokens(text);
     let n = 0;

@@ -1,7 +1,7 @@
 // Tool findings: each tool result shown with the call that produced it, summarised when long, an outdated result
 // yielding to a newer one, and a digest of identifier-like values that survives when the results are cut.
 import type { SectionName } from '../schemas/context.js';
-import type { Tokenizer } from '../tokenizer.js';
+import { commaPart, type Tokenizer } from '../tokenizer.js';
 import { compactJson, summarizeToolResult, type ToolSummary } from './compressor/tool-summary.js';
 import { escapeFence } from './fence.js';
 import { item, turnLine, type Payload } from './items.js';
@@ -217,11 +217,11 @@ export const digestContent = (values: readonly string[]) => values.join(', ');
 
 /**
  * Tokens of each newest-first prefix of the digest: `at(m)` counts `digestContent(values.slice(0, m))`. Counted by
- * value, not by prefix: o200k never lets a pre-token piece run from a comma into the space after it, so the joined
- * text's tokens are the sum of its parts cut after each comma (`a,` ` b,` … ` z`), each counted once (and remembered).
+ * value, not by prefix: the joined text's tokens are the sum of its parts cut after each comma (`commaPart`), each
+ * counted once (and remembered).
  */
 export function digestPrefixTokens(values: readonly string[], tok: Tokenizer): (m: number) => number {
-  const part = (i: number, comma: boolean) => tok.count(`${i === 0 ? '' : ' '}${values[i]!}${comma ? ',' : ''}`);
+  const part = (i: number, comma: boolean) => tok.count(commaPart(values[i]!, i === 0, comma));
   // before[i]: tokens of the first i values, each with its comma.
   const before = [0];
   for (let i = 0; i < values.length - 1; i++) before.push(before[i]! + part(i, true));
