@@ -29,17 +29,22 @@ export async function queryContext(
   input: { sessionId: string; body: QueryContextBody },
 ): Promise<QueryContextResponse> {
   const { body } = input;
-  // The query as searched: its lexemes are read with the session row, in the same round trip.
-  const searched = body.query && searchText(ctx, body.query);
+  // The query as searched, worked out once and only when needed: its lexemes ride on the session row's statement
+  // when one is sent, and a cached answer of a remembered row needs neither.
+  let searched: { text: string | undefined } | undefined;
+  const searchedQuery = () => (searched ??= { text: body.query && searchText(ctx, body.query) }).text;
   const session = await requireSession(ctx, input.sessionId, {
-    lexemesOf: searched && toTsQuery(searched) ? searched : undefined,
+    lexemesOf: () => {
+      const text = searchedQuery();
+      return text && toTsQuery(text) ? text : undefined;
+    },
   });
   const cacheKey = await cacheKeyOf(ctx, session, body);
   const hit = await cacheGet<QueryContextResponse>(ctx, cacheKey);
   ctx.onStage?.('cache');
   if (hit) return { ...hit, request_id: ctx.requestId, cached: true };
 
-  const found = await retrieve(ctx, session, body, searched);
+  const found = await retrieve(ctx, session, body, searchedQuery());
   ctx.onStage?.('retrieve');
   const ranked = await rankHistory(ctx, found);
   ctx.onStage?.('rank');

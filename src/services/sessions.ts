@@ -69,14 +69,14 @@ const anyMemories = sql`(
     OR EXISTS (SELECT 1 FROM memories m WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id AND m.valid_to IS NULL))`;
 
 /**
- * The session row (undefined when there is none). `opts.lexemesOf`: a query whose lexemes (history.ts queryLexemes)
- * are read in the same statement and remembered, when a statement is sent.
+ * The session row (undefined when there is none). `opts.lexemesOf`: the query whose lexemes (history.ts
+ * queryLexemes) are read in the same statement and remembered, asked for only when a statement is sent.
  */
 export async function findSession(
   deps: Deps,
   tenantId: string,
   sessionId: string,
-  opts: { lexemesOf?: string | undefined } = {},
+  opts: { lexemesOf?: () => string | undefined } = {},
 ): Promise<SessionRow | undefined> {
   const key = `${tenantId}\u0000${sessionId}`;
   const memo = sessionMemo(deps.store);
@@ -84,7 +84,8 @@ export async function findSession(
   if (hit) return structuredClone(hit);
   const before = deps.store.statementCount?.();
   // A query asked before has its lexemes remembered already.
-  const lexemesOf = opts.lexemesOf !== undefined && !lexemesKnown(opts.lexemesOf) ? opts.lexemesOf : undefined;
+  const query = opts.lexemesOf?.();
+  const lexemesOf = query !== undefined && !lexemesKnown(query) ? query : undefined;
   const [row] = await deps.store.query<SessionRow & { query_lexemes?: unknown }>(sql`
     SELECT ${sessionColumns}, ${anyMemories} AS memories
       ${lexemesOf === undefined ? sql`` : sql`, ${queryLexemesColumn(lexemesOf)} AS query_lexemes`}
@@ -173,7 +174,7 @@ interface HistoryColumns {
 export async function requireSession(
   ctx: Ctx,
   sessionId: string,
-  opts: { lexemesOf?: string | undefined } = {},
+  opts: { lexemesOf?: () => string | undefined } = {},
 ): Promise<SessionRow> {
   const session = await findSession(ctx, ctx.tenantId, sessionId, opts);
   if (!session) throw notFound(`session "${sessionId}"`);

@@ -62,6 +62,18 @@ describe('session rows on the embedded database', () => {
     expect(count()).toBe(before);
   });
 
+  it('a remembered row asks nothing of the query: its lexemes are worked out only for a statement', async () => {
+    await c.client.writeTurns('memo-e', { turns: turns3 });
+    await h.deps.queue.drain();
+    await h.deps.store.query(sql`SELECT 1`); // any statement: nothing is remembered now
+    const asked: string[] = [];
+    const lexemesOf = () => (asked.push('asked'), 'lisbon balcony');
+    await findSession(h.deps, c.tenantId, 'memo-e', { lexemesOf });
+    expect(asked).toHaveLength(1);
+    await findSession(h.deps, c.tenantId, 'memo-e', { lexemesOf });
+    expect(asked).toHaveLength(1);
+  });
+
   it('a remembered row is a copy: changing what was returned changes nothing remembered', async () => {
     await c.client.writeTurns('memo-c', { turns: turns3 });
     const one = await findSession(h.deps, c.tenantId, 'memo-c');
