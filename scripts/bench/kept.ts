@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import { openPglite } from '../../src/adapters/store/pglite.js';
 import { openPostgres } from '../../src/adapters/store/postgres.js';
-import type { Store } from '../../src/db/store.js';
+import { readRows, type Store } from '../../src/db/store.js';
 
 export interface KeptSession {
   tenantId: string;
@@ -74,11 +74,13 @@ export function recordingStore(store: Store): Store & { recording: boolean; reco
     dialect: store.dialect,
     recording: false,
     recorded: [] as Recorded[],
+    // The statements still reach `store`, which counts them: its remembered session rows work as in production.
+    ...(store.statementCount ? { statementCount: store.statementCount } : {}),
     async query<T>(statement: SQL): Promise<T[]> {
       return record(statement, () => store.query<T>(statement));
     },
-    async evaluate<T>(statement: SQL): Promise<T[]> {
-      return record(statement, () => (store.evaluate ? store.evaluate<T>(statement) : store.query<T>(statement)));
+    async read<T>(statement: SQL): Promise<T[]> {
+      return record(statement, () => readRows<T>(store, statement));
     },
     close: () => store.close(),
   };

@@ -18,12 +18,17 @@ export interface Store {
    */
   statementCount?: () => number;
   /**
-   * Runs a statement that reads and writes no table (a function of its parameters, e.g. `to_tsvector` of a text)
-   * without moving `statementCount`, so rows remembered by it stay current. Where absent, use `query`.
+   * Runs a statement that writes nothing (a read, or a function of its parameters such as `to_tsvector` of a text)
+   * without moving `statementCount`: reads leave what the database holds, and so the rows remembered by it, as they
+   * were. Where absent, `query` runs it (see `readRows`).
    */
-  evaluate?<T>(statement: SQL): Promise<T[]>;
+  read?<T>(statement: SQL): Promise<T[]>;
   close(): Promise<void>;
 }
+
+/** Runs a statement that writes nothing: through `store.read` where there is one (see Store.read), else `query`. */
+export const readRows = <T>(store: Store, statement: SQL): Promise<T[]> =>
+  store.read ? store.read<T>(statement) : store.query<T>(statement);
 
 export function storeOf(db: Db, dialect: Store['dialect'], close: () => Promise<void>): Store {
   return {

@@ -8,6 +8,7 @@ import { publishEvent } from './events/publish.js';
 import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
 import { forgetTermMatches } from '../pipeline/retriever/term-matches.js';
 import { forgetCandidateRows } from '../pipeline/retriever/candidate-rows.js';
+import { forgetStructural } from '../pipeline/retriever/structural-rows.js';
 import { forgetVectors } from '../pipeline/retriever/vector-seeds.js';
 import { forgetWords } from '../pipeline/retriever/semantic.js';
 import { forgetHistory } from '../pipeline/retriever/user-history.js';
@@ -132,6 +133,7 @@ async function dropCached(ctx: Ctx, sessionIds: string[], historyIds: string[] =
     forgetSnapshot(ctx.tenantId, id);
     forgetTermMatches(ctx.tenantId, id);
     forgetCandidateRows(ctx.tenantId, id);
+    forgetStructural(ctx.tenantId, id);
     forgetVectors(ctx.tenantId, id);
     forgetWords(ctx.tenantId, id);
     try {

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/http/routes/index.js';
 import { queryLexemes } from '../../src/pipeline/retriever/history.js';
 import { findSession } from '../../src/services/sessions.js';
 import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';
@@ -54,12 +55,41 @@ describe('session rows on the embedded database', () => {
     await c.client.writeTurns('memo-e', { turns: turns3 });
     const one = await findSession(h.deps, c.tenantId, 'memo-e');
     const before = count();
-    expect(await h.deps.store.evaluate!<{ n: number }>(sql`SELECT 1 + 1 AS n`)).toEqual([{ n: 2 }]);
+    expect(await h.deps.store.read!<{ n: number }>(sql`SELECT 1 + 1 AS n`)).toEqual([{ n: 2 }]);
     const lexemes = await queryLexemes(h.deps.store, `Painting lakes ${crypto.randomUUID()}`, 16);
     expect(lexemes).toContain('lake');
     expect(count()).toBe(before);
     expect(await findSession(h.deps, c.tenantId, 'memo-e')).toEqual(one);
     expect(count()).toBe(before);
+  });
+
+  it('the reads of a QueryContext leave the session row remembered: the next one sends no statement at all', async () => {
+    // Copies off: every turn is read from the database, through the store's uncounted reads.
+    const app = buildApp({ ...h.deps, env: { ...h.deps.env, CONTEXT_SESSION_COPY_MAX_TURNS: 0 } });
+    const ask = async (query: string) => {
+      const res = await app.request('/v1/sessions/memo-f/context', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query, budget_tokens: 500 }),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { cached: boolean; rendered: { text: string } };
+    };
+    await c.client.writeTurns('memo-f', { turns: turns3 });
+    await h.deps.queue.drain();
+    await ask('Which city is the trip to?');
+    await h.deps.traceBatch?.flush();
+    await ask('Where will Ada stay?');
+    const before = count();
+    const answer = await ask('What budget per night?');
+    expect(answer.cached).toBe(false);
+    expect(answer.rendered.text).toContain('120 euros per night');
+    expect(count()).toBe(before);
+    // A write is still seen by the next one.
+    await c.client.writeTurns('memo-f', {
+      turns: [{ role: 'user', content: 'The budget is now 150 euros per night.' }],
+    });
+    expect((await ask('What budget per night now?')).rendered.text).toContain('150 euros per night');
   });
 
   it('a remembered row asks nothing of the query: its lexemes are worked out only for a statement', async () => {

@@ -111,6 +111,7 @@ describe.each(backends)('query lexemes read with the session row ($name)', ({ op
       const noStore = {
         ...h.deps.store,
         query: () => Promise.reject(new Error('a statement was sent')),
+        read: () => Promise.reject(new Error('a statement was sent')),
       } as typeof h.deps.store;
       expect(await queryLexemes(noStore, query, 16)).toEqual(reference);
     }

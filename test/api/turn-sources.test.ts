@@ -6,7 +6,7 @@ import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '..
 import { forgetSnapshot, snapshotStats, snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
 import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
 import { candidateRowStats } from '../../src/pipeline/retriever/candidate-rows.js';
-import type { Store } from '../../src/db/store.js';
+import { readRows, type Store } from '../../src/db/store.js';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { buildApp } from '../../src/http/routes/index.js';
 import { requireSession, sessionCachePrefix } from '../../src/services/sessions.js';
@@ -240,6 +240,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     const counting: Store = {
       ...h.deps.store,
       query: (q) => (statements.push(dialect.sqlToQuery(q).sql), h.deps.store.query(q)),
+      read: (q) => (statements.push(dialect.sqlToQuery(q).sql), readRows(h.deps.store, q)),
     };
     const lexemesOf = async (query: string) =>
       (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
@@ -308,6 +309,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     const counting: Store = {
       ...h.deps.store,
       query: (q) => (params.push(dialect.sqlToQuery(q).params), h.deps.store.query(q)),
+      read: (q) => (params.push(dialect.sqlToQuery(q).params), readRows(h.deps.store, q)),
     };
     const session = await requireSession(ctx, 'rows');
     const remembered = sqlTurnSource(counting, c.tenantId, 'rows', session);
@@ -342,6 +344,117 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     ).toBe(201);
     const again = sqlTurnSource(h.deps.store, c.tenantId, 'rows', await requireSession(ctx, 'rows'));
     expect((await again.rows([1], undefined)).map((r) => r.turn.content)).toEqual(['a different first turn']);
+  });
+
+  it('remembered structural candidates equal a fresh read and read only the turns written since', async () => {
+    const c = await tenant(h);
+    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
+    expect((await c.call('POST', '/v1/sessions/st/turns', { turns: turnsOf(30) })).status).toBe(201);
+    const statements: string[] = [];
+    const dialect = new PgDialect();
+    const counting: Store = {
+      ...h.deps.store,
+      query: (q) => (statements.push(dialect.sqlToQuery(q).sql), h.deps.store.query(q)),
+      read: (q) => (statements.push(dialect.sqlToQuery(q).sql), readRows(h.deps.store, q)),
+    };
+    const fresh = () => sqlTurnSource(h.deps.store, c.tenantId, 'st');
+    const remembered = async () => sqlTurnSource(counting, c.tenantId, 'st', await requireSession(ctx, 'st'));
+    const limits = [
+      [5, 40],
+      [2, 3],
+      [50, 40],
+    ] as const;
+    const same = async (source: TurnSource) => {
+      for (const [recent, tools] of limits)
+        expect(await source.structural(recent, undefined, tools)).toEqual(
+          await fresh().structural(recent, undefined, tools),
+        );
+    };
+
+    const first = await remembered();
+    await same(first);
+    expect(statements).toHaveLength(2); // the first read, then a read for more recent turns than were held
+    statements.length = 0;
+    await same(first);
+    expect(statements).toEqual([]);
+    // The calls behind the results: read once per result, then remembered.
+    const results = (await first.structural(5, undefined, 40)).tool;
+    expect(results.length).toBeGreaterThanOrEqual(3);
+    const calls = await first.callTurns(results.slice(0, -1));
+    expect(calls).toEqual(await fresh().callTurns(results.slice(0, -1)));
+    expect(calls.some((t) => t.tool_calls?.some((call) => call.id === 'late-call'))).toBe(true);
+    statements.length = 0;
+    expect(await first.callTurns(results)).toEqual(await fresh().callTurns(results));
+    expect(statements.filter((q) => /LATERAL/.test(q))).toHaveLength(1); // only the result not asked about before
+    statements.length = 0;
+    expect(await first.callTurns(results.slice(2))).toEqual(await fresh().callTurns(results.slice(2)));
+    expect(statements.filter((q) => /LATERAL/.test(q))).toEqual([]);
+
+    // A small write: the next request reads only the new turns; system turns, calls and results among them included.
+    const later = [
+      { role: 'system', content: 'Prices are in euros.' },
+      { role: 'user', content: 'What did the lookup say?' },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ id: 'call-new', name: 'lookup', arguments: '{}' }],
+      },
+      {
+        role: 'tool',
+        name: 'lookup',
+        tool_call_id: 'call-new',
+        content: '{"status":"open"}',
+      },
+      { role: 'assistant', content: 'It is open.' },
+    ];
+    expect((await c.call('POST', '/v1/sessions/st/turns', { turns: later })).status).toBe(201);
+    const second = await remembered();
+    statements.length = 0;
+    await same(second);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/sequence > /);
+    expect((await second.structural(1, undefined, 1)).tool[0]!.content).toBe('{"status":"open"}');
+    expect((await second.structural(5, undefined, 40)).system.map((t) => t.content)).toEqual([
+      'Never book flights on a Sunday.',
+      'Prices are in euros.',
+    ]);
+    // A request that read the session row before the write still sees the session as it was.
+    expect((await first.structural(1, undefined, 40)).recent[0]!.content).not.toBe('It is open.');
+
+    // Many turns written since: one whole read again, still equal to a fresh one.
+    const many = Array.from({ length: 300 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `Bulk ${i}.`,
+    }));
+    expect(
+      (
+        await c.call('POST', '/v1/sessions/st/turns', {
+          turns: many.slice(0, 150),
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await c.call('POST', '/v1/sessions/st/turns', {
+          turns: many.slice(150),
+        })
+      ).status,
+    ).toBe(201);
+    const third = await remembered();
+    statements.length = 0;
+    await same(third);
+    expect(statements.some((q) => /UNION ALL/.test(q))).toBe(true);
+
+    // Deleting the session forgets them: a session created again under the id is read afresh.
+    expect((await c.call('DELETE', '/v1/sessions/st')).status).toBe(204);
+    expect(
+      (
+        await c.call('POST', '/v1/sessions/st/turns', {
+          turns: [{ role: 'user', content: 'anew' }],
+        })
+      ).status,
+    ).toBe(201);
+    expect((await (await remembered()).structural(5, undefined, 40)).recent.map((t) => t.content)).toEqual(['anew']);
   });
 
   it('whole contexts are the same with the copies on and off', async () => {

@@ -56,12 +56,19 @@ describe.each(backends)('recall across sessions reads indexes on $name', ({ open
       ...owner,
     });
 
+    // Every statement, the reads sent uncounted included.
     const seen: SQL[] = [];
     const query = h.deps.store.query.bind(h.deps.store);
+    const read = h.deps.store.read?.bind(h.deps.store);
     h.deps.store.query = ((q: SQL) => {
       seen.push(q);
       return query(q);
     }) as typeof h.deps.store.query;
+    if (read)
+      h.deps.store.read = ((q: SQL) => {
+        seen.push(q);
+        return read(q);
+      }) as typeof read;
     let r;
     try {
       r = await c.call('POST', '/v1/sessions/ask/context', {
@@ -70,6 +77,7 @@ describe.each(backends)('recall across sessions reads indexes on $name', ({ open
       });
     } finally {
       h.deps.store.query = query;
+      if (read) h.deps.store.read = read;
     }
     expect(r.status).toBe(200);
     expect(r.json.rendered.text).toContain('mine session');

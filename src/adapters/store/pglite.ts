@@ -70,7 +70,7 @@ export async function openPglite(dataDir?: string, opts: PgliteOptions = {}): Pr
       const { sql: text, params } = dialect.sqlToQuery(statement);
       return (await client.query<T>(text, params)).rows;
     },
-    async evaluate<T>(statement: SQL) {
+    async read<T>(statement: SQL) {
       const { sql: text, params } = dialect.sqlToQuery(statement);
       return (await uncounted<T>(text, params)).rows;
     },

@@ -2,7 +2,7 @@
 // with the highest summed IDF, and the turns around them.
 import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
-import type { Store } from '../../db/store.js';
+import { readRows, type Store } from '../../db/store.js';
 import type { QueryTerm } from './rank.js';
 import { positionOf, type HistoryCandidates, type TimeRange, type TurnSource } from './types.js';
 
@@ -69,7 +69,7 @@ export async function queryLexemes(store: Store, query: string, maxTerms: number
   const statement = sql`
     SELECT s.lexeme FROM (${weighedLexemes(query, maxTerms)}) s
     ORDER BY s.weight DESC, s.lexeme`;
-  const rows = await (store.evaluate?.<{ lexeme: string }>(statement) ?? store.query<{ lexeme: string }>(statement));
+  const rows = await readRows<{ lexeme: string }>(store, statement);
   const lexemes = rows.map((r) => r.lexeme);
   rememberLexemes(query, lexemes, maxTerms);
   return lexemes;

@@ -2,7 +2,7 @@
 // ranked by ts_rank_cd; without a query, by importance.
 import { sql, type SQL } from 'drizzle-orm';
 import { int, textArray } from '../../db/decode.js';
-import { pgTextArray, type Store } from '../../db/store.js';
+import { pgTextArray, readRows, type Store } from '../../db/store.js';
 import type { MemoryRow } from './types.js';
 
 export interface MemoryOwner {
@@ -63,20 +63,26 @@ export async function recallMemories(
     );
   const q = sql`to_tsquery('english', ${tsQuery ?? ''})`;
   const rows = tsQuery
-    ? await store.query<StoredMemory>(sql`
+    ? await readRows<StoredMemory>(
+        store,
+        sql`
         SELECT * FROM (${union(
           (w) => sql`
             SELECT ${memoryColumns}, tsv @@ ${q} AS matched, ts_rank_cd(tsv, ${q}) AS score FROM memories
             WHERE ${w} AND valid_to IS NULL AND (tsv @@ ${q} OR kind = 'constraint')
             ORDER BY matched DESC, score DESC, importance DESC LIMIT ${limit}`,
         )}) v
-        ORDER BY matched DESC, score DESC, importance DESC, id LIMIT ${limit * branches.length}`)
-    : await store.query<StoredMemory>(sql`
+        ORDER BY matched DESC, score DESC, importance DESC, id LIMIT ${limit * branches.length}`,
+      )
+    : await readRows<StoredMemory>(
+        store,
+        sql`
         SELECT *, importance AS score FROM (${union(
           (w) => sql`SELECT ${memoryColumns} FROM memories WHERE ${w} AND valid_to IS NULL
             ORDER BY importance DESC, updated_at DESC LIMIT ${limit}`,
         )}) v
-        ORDER BY importance DESC, updated_at DESC, id LIMIT ${limit * branches.length}`);
+        ORDER BY importance DESC, updated_at DESC, id LIMIT ${limit * branches.length}`,
+      );
   const seen = new Set<string>();
   const distinct = rows.filter((r) => !seen.has(r.id) && seen.add(r.id)).slice(0, limit);
   return distinct.map(

@@ -2,7 +2,7 @@
 // last; it answers every read exactly as the database source (./sql-source.ts) does, which the tests check.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
-import type { Store } from '../../db/store.js';
+import { readRows, type Store } from '../../db/store.js';
 import { firstIndex, mergeSorted } from '../sorted.js';
 import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemes, SYSTEM_TURNS } from './sql-source.js';
 import {
@@ -126,11 +126,14 @@ async function snapshotOf(
   }
   const from = known?.upTo ?? 0;
   const { where, pos, columns } = scopeSql(tenantId, scope);
-  const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
+  const rows = await readRows<TurnRow & { lexemes: string; speaker_lexemes: string }>(
+    store,
+    sql`
     SELECT ${columns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
     FROM turns
     WHERE ${where} AND ${pos} > ${from} AND ${pos} <= ${session.last_sequence}
-    ORDER BY ${pos}`);
+    ORDER BY ${pos}`,
+  );
   // Extended in place: readers look only at the turns their session row counts, and appending happens at once
   // (no await in between). Another request may have extended the copy meanwhile; the rows it added are skipped.
   const current = snapshots.peek(key);

@@ -2,10 +2,17 @@
 // remembered in this process (term-matches.ts, candidate-rows.ts); also the plain full-text search of turns.
 import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
-import { pgTextArray, type Store } from '../../db/store.js';
+import { pgTextArray, readRows, type Store } from '../../db/store.js';
 import { parseTsvector } from './lexemes.js';
 import { lookupRows, rememberRows } from './candidate-rows.js';
 import { lookupTerm, rememberTerm, type TermSession } from './term-matches.js';
+import {
+  extendStructural,
+  lookupNearCalls,
+  lookupStructural,
+  rememberNearCalls,
+  rememberStructural,
+} from './structural-rows.js';
 import {
   memoIdOf,
   positionOf,
@@ -131,32 +138,54 @@ function sqlSource(
   const { where: session, pos, columns } = scopeSql(tenantId, scope);
   const memo: TermSession | undefined = remember && { tenantId, id: memoIdOf(scope), ...remember };
   const upTo = memo ? sql`AND ${pos} <= ${memo.last_sequence}` : sql``;
+  /** The structural candidates as one statement reads them (up to the remembered session row's last turn). */
+  const readStructural = async (recentLimit: number, range: TimeRange | undefined, toolLimit: number) => {
+    const where = sql`${session} ${rangeFilter(range)} ${upTo}`;
+    const rows = await readRows<TurnRow & { bucket: string }>(
+      store,
+      sql`
+      (SELECT 'recent' AS bucket, ${columns}, 0 AS score FROM turns
+        WHERE ${where} AND role IN ('user', 'assistant') ORDER BY ${pos} DESC LIMIT ${recentLimit})
+      UNION ALL
+      (SELECT 'system', ${columns}, 0 FROM turns WHERE ${where} AND role = 'system'
+        ORDER BY ${pos} LIMIT ${SYSTEM_TURNS})
+      UNION ALL
+      (SELECT 'tool', ${columns}, 0 FROM turns WHERE ${where} AND role = 'tool'
+        ORDER BY ${pos} DESC LIMIT ${toolLimit})
+      UNION ALL
+      (SELECT 'calls', ${columns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
+        ORDER BY ${pos} DESC LIMIT ${toolLimit})
+      UNION ALL
+      (SELECT 'first', ${columns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY ${pos} LIMIT 1)`,
+    );
+    const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
+    for (const row of rows) {
+      const t = normalizeTurn(row);
+      if (row.bucket === 'recent') out.recent.push(t);
+      else if (row.bucket === 'system') out.system.push(t);
+      else if (row.bucket === 'tool') out.tool.push(t);
+      else if (row.bucket === 'calls') out.calls.push(t);
+      else out.first = t;
+    }
+    return out;
+  };
+
   return {
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
-      const where = sql`${session} ${rangeFilter(range)}`;
-      const rows = await store.query<TurnRow & { bucket: string }>(sql`
-        (SELECT 'recent' AS bucket, ${columns}, 0 AS score FROM turns
-          WHERE ${where} AND role IN ('user', 'assistant') ORDER BY ${pos} DESC LIMIT ${recentLimit})
-        UNION ALL
-        (SELECT 'system', ${columns}, 0 FROM turns WHERE ${where} AND role = 'system'
-          ORDER BY ${pos} LIMIT ${SYSTEM_TURNS})
-        UNION ALL
-        (SELECT 'tool', ${columns}, 0 FROM turns WHERE ${where} AND role = 'tool'
-          ORDER BY ${pos} DESC LIMIT ${toolLimit})
-        UNION ALL
-        (SELECT 'calls', ${columns}, 0 FROM turns WHERE ${where} AND role = 'assistant' AND tool_calls IS NOT NULL
-          ORDER BY ${pos} DESC LIMIT ${toolLimit})
-        UNION ALL
-        (SELECT 'first', ${columns}, 0 FROM turns WHERE ${where} AND role = 'user' ORDER BY ${pos} LIMIT 1)`);
-      const out: StructuralCandidates = { recent: [], system: [], tool: [], calls: [], first: undefined };
-      for (const row of rows) {
-        const t = normalizeTurn(row);
-        if (row.bucket === 'recent') out.recent.push(t);
-        else if (row.bucket === 'system') out.system.push(t);
-        else if (row.bucket === 'tool') out.tool.push(t);
-        else if (row.bucket === 'calls') out.calls.push(t);
-        else out.first = t;
+      // Without a time range, what is remembered answers, or needs only the turns written since.
+      const limits = { recentLimit, toolLimit, systemLimit: SYSTEM_TURNS };
+      const known = memo && !range ? lookupStructural(memo, memo.last_sequence, limits) : undefined;
+      if (known && 'value' in known) return known.value;
+      if (known) {
+        const newer = await readRows<TurnRow>(
+          store,
+          sql`
+          SELECT ${columns}, 0 AS score FROM turns WHERE ${session} AND ${pos} > ${known.after} ${upTo} ORDER BY ${pos}`,
+        );
+        return extendStructural(memo!, memo!.last_sequence, limits, newer.map(normalizeTurn));
       }
+      const out = await readStructural(recentLimit, range, toolLimit);
+      if (memo && !range) rememberStructural(memo, memo.last_sequence, limits, out);
       return out;
     },
 
@@ -181,7 +210,7 @@ function sqlSource(
         ];
       });
       if (read.length > 0) {
-        const rows = await store.query<{ ord: number; sequences: string | null }>(sql.join(read, sql` UNION ALL `));
+        const rows = await readRows<{ ord: number; sequences: string | null }>(store, sql.join(read, sql` UNION ALL `));
         for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
       }
       if (known) {
@@ -199,11 +228,14 @@ function sqlSource(
       if (sequences.length === 0) return [];
       const read = async (wanted: readonly number[]) => {
         if (wanted.length === 0) return [];
-        const rows = await store.query<TurnRow & { lexemes: string; speaker_lexemes: string }>(sql`
+        const rows = await readRows<TurnRow & { lexemes: string; speaker_lexemes: string }>(
+          store,
+          sql`
           SELECT ${columns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
           FROM turns
           WHERE ${session} AND ${pos} = ANY(${`{${wanted.join(',')}}`}::int[]) ${rangeFilter(range)}
-          ORDER BY ${pos}`);
+          ORDER BY ${pos}`,
+        );
         return rows.map(candidateRow);
       };
       // Time ranges are rare and read as before; otherwise only rows not yet remembered are read.
@@ -218,38 +250,65 @@ function sqlSource(
       if (results.length === 0) return [];
       const where = sql`${session} AND role = 'assistant' AND tool_calls IS NOT NULL`;
       const sequences = [...new Set(results.map((r) => r.sequence))];
-      const near = (
-        await store.query<TurnRow>(sql`
-          SELECT DISTINCT ON (c.sequence) c.* FROM unnest(${`{${sequences.join(',')}}`}::int[]) AS r(sequence)
+      // The calls just before a result never change: remembered per result, read only for results not seen before.
+      const { known, missing } = memo ? lookupNearCalls(memo, sequences) : { known: [], missing: sequences };
+      const read = missing.length
+        ? (
+            await readRows<TurnRow & { result: number }>(
+              store,
+              sql`
+          SELECT r.sequence AS result, c.* FROM unnest(${`{${missing.join(',')}}`}::int[]) AS r(sequence)
           CROSS JOIN LATERAL (
             SELECT ${turnColumns}, 0 AS score FROM turns WHERE ${where} AND sequence < r.sequence ORDER BY sequence DESC LIMIT ${NEAR_CALLS}
-          ) c
-          ORDER BY c.sequence DESC`)
-      ).map(normalizeTurn);
+          ) c`,
+            )
+          ).map((row) => ({ result: Number(row.result), turn: normalizeTurn(row) }))
+        : [];
+      if (memo)
+        for (const r of missing)
+          rememberNearCalls(
+            memo,
+            r,
+            read.filter((x) => x.result === r).map((x) => x.turn),
+          );
+      // Each call turn once, newest first.
+      const bySequence = new Map<number, TurnRow>();
+      for (const t of [...known.flat(), ...read.map((x) => x.turn)])
+        if (!bySequence.has(t.sequence)) bySequence.set(t.sequence, t);
+      const near = [...bySequence.values()].sort((a, b) => b.sequence - a.sequence);
       const found = new Set(near.flatMap((t) => (t.tool_calls ?? []).map((c) => c.id)));
       const ids = [...new Set(results.map((r) => r.tool_call_id).filter((id): id is string => !!id && !found.has(id)))];
       if (ids.length === 0) return near;
-      const far = await store.query<TurnRow>(sql`
+      const far = await readRows<TurnRow>(
+        store,
+        sql`
         SELECT ${turnColumns}, 0 AS score FROM turns
         WHERE ${where} AND EXISTS (SELECT 1 FROM jsonb_array_elements(tool_calls) c WHERE c->>'id' = ANY(${pgTextArray(ids)}::text[]))
-        ORDER BY sequence DESC LIMIT ${FAR_CALLS}`);
+        ORDER BY sequence DESC LIMIT ${FAR_CALLS}`,
+      );
       const seen = new Set(near.map((t) => t.id));
       return [...near, ...far.map(normalizeTurn).filter((t) => !seen.has(t.id))];
     },
 
     async conversation(after) {
-      const rows = await store.query<{ sequence: number; name: string | null; content: string }>(sql`
+      const rows = await readRows<{ sequence: number; name: string | null; content: string }>(
+        store,
+        sql`
         SELECT ${pos} AS sequence, name, content FROM turns
         WHERE ${session} AND ${pos} > ${after} AND role IN ('user', 'assistant')
-        ORDER BY ${pos}`);
+        ORDER BY ${pos}`,
+      );
       return rows.map((r) => ({ sequence: Number(r.sequence), name: r.name, content: r.content }));
     },
 
     async constraints(sessionId, limit) {
-      const rows = await store.query<TurnRow>(sql`
+      const rows = await readRows<TurnRow>(
+        store,
+        sql`
         SELECT ${columns}, 0 AS score FROM turns
         WHERE ${session} AND role = 'system' AND session_id <> ${sessionId} ${upTo}
-        ORDER BY ${pos} DESC LIMIT ${limit}`);
+        ORDER BY ${pos} DESC LIMIT ${limit}`,
+      );
       return rows.map(normalizeTurn);
     },
   };
@@ -271,11 +330,14 @@ export async function lexicalTurns(
   tsQuery: string,
   opts: { limit?: number; range?: TimeRange | undefined; offset?: number } = {},
 ): Promise<TurnRow[]> {
-  const rows = await store.query<TurnRow>(sql`
+  const rows = await readRows<TurnRow>(
+    store,
+    sql`
     SELECT ${turnColumns}, ts_rank_cd(tsv, q) AS score
     FROM turns, to_tsquery('english', ${tsQuery}) AS q
     WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND tsv @@ q ${rangeFilter(opts.range)}
     ORDER BY score DESC, sequence DESC
-    LIMIT ${opts.limit ?? defaults.lexicalCandidates} OFFSET ${opts.offset ?? 0}`);
+    LIMIT ${opts.limit ?? defaults.lexicalCandidates} OFFSET ${opts.offset ?? 0}`,
+  );
   return rows.map(normalizeTurn);
 }

@@ -1,6 +1,7 @@
 // Recall across sessions: a session with a user searches the user's history with its agent (every session's turns in
 // one sequence, in the order written) the way it searches one session; its other sessions' constraints reach it too.
 import { sql } from 'drizzle-orm';
+import { readRows } from '../../db/store.js';
 import type { Ctx } from '../../ports.js';
 import { forgetCandidateRows } from './candidate-rows.js';
 import { forgetWords } from './semantic.js';
@@ -111,7 +112,9 @@ export async function earlierSessions(
   const agent = session.agent_id === null ? sql`s.agent_id IS NULL` : sql`s.agent_id = ${session.agent_id}`;
   const [system, tasks] = await Promise.all([
     source.constraints(session.id, CONSTRAINTS_READ),
-    ctx.store.query<{ id: string; task: string; created_at: string; position: number | string | null }>(sql`
+    readRows<{ id: string; task: string; created_at: string; position: number | string | null }>(
+      ctx.store,
+      sql`
       SELECT s.id, s.metadata ->> 'task' AS task, coalesce(f.created_at, s.created_at) AS created_at,
              f.history_sequence AS position
       FROM sessions s
@@ -121,7 +124,8 @@ export async function earlierSessions(
       ) f ON true
       WHERE s.tenant_id = ${ctx.tenantId} AND s.user_id = ${session.user_id} AND ${agent}
         AND (s.metadata ->> 'task') IS NOT NULL AND s.id <> ${session.id}
-      ORDER BY s.created_at DESC LIMIT ${TASKS}`),
+      ORDER BY s.created_at DESC LIMIT ${TASKS}`,
+    ),
   ]);
   const seen = new Set(own.map((t) => t.content));
   const constraints = system.filter((t) => !seen.has(t.content) && seen.add(t.content)).slice(0, CONSTRAINTS_KEPT);

@@ -2,7 +2,7 @@
 // vectors are stored by services/turn-vectors.ts, the bundled ones computed here; both searched exactly per session.
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
-import type { Store } from '../../db/store.js';
+import { readRows, type Store } from '../../db/store.js';
 import { hasWords, type Embedder } from '../../embedder.js';
 import { firstIndex } from '../sorted.js';
 import type { TurnSource } from './types.js';
@@ -127,7 +127,8 @@ async function newVectors(
   if (after >= s.last_sequence) return [];
   if (input.embedder.stored) {
     // A history's vectors are its sessions' (stored per session), placed by the turns' history sequences.
-    const rows = await input.store.query<{ sequence: number; scale: number; vector: string }>(
+    const rows = await readRows<{ sequence: number; scale: number; vector: string }>(
+      input.store,
       s.history_id
         ? sql`
           SELECT t.history_sequence AS sequence, v.scale, v.vector FROM turns t
