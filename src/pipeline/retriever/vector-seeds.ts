@@ -176,6 +176,8 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
   // The query's components as plain numbers: the same values and products as read from the Float32Array, which
   // V8 reads more slowly in this loop (it runs over every held vector).
   const q = Array.from(query);
+  // Each held vector's cosine as the scan below works it out (NaN: not scanned), read again by ranking's similarity.
+  const scanned = new Float64Array(entry.vectors.length).fill(Number.NaN);
   const vectors: KnownVectors = {
     query,
     similarity(sequence) {
@@ -183,6 +185,7 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
       if (i === undefined) return undefined;
       const v = entry.vectors[i]!;
       if (v.length !== q.length) return undefined;
+      if (i < scanned.length && !Number.isNaN(scanned[i]!)) return scanned[i]!;
       let s = 0;
       for (let d = 0; d < v.length; d++) s += v[d]! * q[d]!;
       return s * entry.scales[i]!;
@@ -199,7 +202,8 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
     if (sequence <= oldest || v.length !== q.length) continue;
     let dotq = 0;
     for (let d = 0; d < v.length; d++) dotq += v[d]! * q[d]!;
-    const sim = dotq * entry.scales[i]! + entry.priors[i]!;
+    scanned[i] = dotq * entry.scales[i]!;
+    const sim = scanned[i]! + entry.priors[i]!;
     if (best.length === count && sim < best[count - 1]!.sim) continue;
     // Sequences rise, so a later turn with an equal score goes before the earlier one.
     let at = best.findIndex((b) => sim >= b.sim);
