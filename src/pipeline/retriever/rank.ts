@@ -79,8 +79,8 @@ export interface RankInput {
 export interface LexemeCounts extends Iterable<[string, number]> {
   keys(): Iterable<string>;
   get(lexeme: string): number | undefined;
-  /** The counts by lexeme id, when the candidates share a lexicon. */
-  byId?: { lexicon: Lexicon; df: Int32Array };
+  /** The counts by lexeme id, when the candidates share a lexicon; `seen`: the ids held, in order of first sight. */
+  byId?: { lexicon: Lexicon; df: Int32Array; seen: readonly number[] };
 }
 
 /**
@@ -99,7 +99,7 @@ export function lexemeCounts(candidates: readonly Candidate[]): LexemeCounts {
     const keys = () => seen.map((id) => lexicon.words[id]!);
     return {
       keys,
-      byId: { lexicon, df },
+      byId: { lexicon, df, seen },
       get: (lexeme) => {
         const id = lexicon.ids.get(lexeme);
         return id !== undefined && id < df.length && df[id]! > 0 ? df[id] : undefined;
@@ -169,10 +169,20 @@ export function rankSignals(input: RankInput): Signals[] {
   const prefixes = input.terms.flatMap((t, k) =>
     !speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength ? [{ prefix: t.lexeme, of: variants[k]! }] : [],
   );
-  if (prefixes.length > 0)
-    for (const lexeme of (input.counts ?? lexemeCounts(input.candidates)).keys())
-      for (const { prefix, of } of prefixes)
+  if (prefixes.length > 0) {
+    const variantsOf = (lexeme: string) => {
+      for (let p = 0; p < prefixes.length; p++) {
+        const { prefix, of } = prefixes[p]!;
         if (lexeme.length > prefix.length && lexeme.startsWith(prefix)) of.set(lexeme, w.variant);
+      }
+    };
+    const counts = input.counts ?? lexemeCounts(input.candidates);
+    if (counts.byId) {
+      // By id, without a list of the candidates' lexemes made for this loop.
+      const { lexicon, seen } = counts.byId;
+      for (let i = 0; i < seen.length; i++) variantsOf(lexicon.words[seen[i]!]!);
+    } else for (const lexeme of counts.keys()) variantsOf(lexeme);
+  }
   const terms = input.terms.map((t, k) => ({
     ...t,
     idf: idf(n, t.df),
