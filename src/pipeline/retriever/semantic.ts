@@ -155,14 +155,20 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
   for (const qRow of q) {
     // The best related word of each turn for this query word.
     const seen: number[] = [];
-    for (const { row, sim } of entry.related.get(qRow)!) {
-      for (const t of entry.vocabulary.get(row) ?? []) {
+    const related = entry.related.get(qRow)!;
+    for (let r = 0; r < related.length; r++) {
+      const { row, sim } = related[r]!;
+      const turns = entry.vocabulary.get(row);
+      if (!turns) continue;
+      for (let k = 0; k < turns.length; k++) {
+        const t = turns[k]!;
         if (best[t] === 0) seen.push(t);
         if (sim > best[t]!) best[t] = sim;
       }
     }
     const w = input.words.weight(qRow);
-    for (const t of seen) {
+    for (let k = 0; k < seen.length; k++) {
+      const t = seen[k]!;
       if (total[t] === 0) touched.push(t);
       total[t]! += (w * (best[t]! - threshold)) / (1 - threshold) + 1e-9;
       best[t] = 0;
