@@ -191,11 +191,25 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
       return s * entry.scales[i]!;
     },
   };
-  // The best `count` by similarity (plus, for the bundled word vectors, how much a turn recounts; ties: the newer
-  // turn), kept in order while scanning: count is a few dozen.
-  const count = Math.max(0, input.count);
-  const best: { sequence: number; sim: number }[] = [];
   const oldest = input.session.last_sequence - defaults.vectors.window;
+  const best = nearest(entry, q, oldest, Math.max(0, input.count), scanned);
+  const seeds = best.map((b) => b.sequence);
+  return { seeds, vectors };
+}
+
+/**
+ * The best `count` held vectors by similarity to `q` (plus, for the bundled word vectors, how much a turn recounts;
+ * ties: the newer turn) among those after `oldest`, kept in order while scanning: count is a few dozen. Each cosine
+ * scanned is written to `scanned`. A function of its own, so the scan's loop is optimised with the rest of it.
+ */
+function nearest(
+  entry: SessionVectors,
+  q: readonly number[],
+  oldest: number,
+  count: number,
+  scanned: Float64Array,
+): { sequence: number; sim: number }[] {
+  const best: { sequence: number; sim: number }[] = [];
   for (let i = 0; i < entry.vectors.length && count > 0; i++) {
     const v = entry.vectors[i]!;
     const sequence = entry.sequences[i]!;
@@ -211,6 +225,5 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
     best.splice(at, 0, { sequence, sim });
     if (best.length > count) best.pop();
   }
-  const seeds = best.map((b) => b.sequence);
-  return { seeds, vectors };
+  return best;
 }
