@@ -22,6 +22,16 @@ export interface WordLevel {
   cosine(a: number, b: number): number;
   /** SIF weight of a row: near 0 for the most frequent words, near 1 for rare ones. */
   weight(row: number): number;
+  /**
+   * Calls `found(k, i, sim)` for each query row `qRows[k]` and row `rows[i]` whose cosine (the value `cosine` gives)
+   * is at least `threshold`, in ascending `i` for each `k`. Optional: one scan of many rows for several query rows.
+   */
+  near?(
+    qRows: readonly number[],
+    rows: readonly number[],
+    threshold: number,
+    found: (k: number, i: number, sim: number) => void,
+  ): void;
 }
 
 /** An embedder built from word vectors, which also answers word-level questions. */

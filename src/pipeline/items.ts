@@ -47,6 +47,42 @@ export function turnLine(t: TurnRow) {
   return (c: string) => `${speaker}: ${c}${calls}`;
 }
 
+/** A turn's item parts: its escaped content, its line function, and the line with its cost (see `turnItem`). */
+interface TurnRendering {
+  content: string;
+  lineFor: (content: string) => string;
+  line: string;
+  tokens: number;
+}
+
+/** Per tokenizer, per turn row held: rows never change and the session copies keep them from query to query. */
+const renderings = new WeakMap<Tokenizer, WeakMap<TurnRow, TurnRendering>>();
+
+/**
+ * An item showing a turn whole (`speaker: content`, see turnLine), as `item` builds it; its line and cost are worked
+ * out once per turn row, then reused by every query that shows the row.
+ */
+export function turnItem(
+  tok: Tokenizer,
+  section: SectionName,
+  t: TurnRow,
+  score: number,
+  order: number,
+  source: string,
+): Item<Payload> {
+  let byTurn = renderings.get(tok);
+  if (!byTurn) renderings.set(tok, (byTurn = new WeakMap()));
+  let r = byTurn.get(t);
+  if (!r) {
+    const content = escapeFence(t.content);
+    const lineFor = turnLine(t);
+    const line = lineFor(content);
+    byTurn.set(t, (r = { content, lineFor, line, tokens: tok.count(`${line}\n`) }));
+  }
+  const payload: Payload = { content: r.content, lineFor: r.lineFor, turn: t, source };
+  return { id: t.id, section, line: r.line, tokens: r.tokens, score, order, payload };
+}
+
 /** How the planner shortens an item to fit `maxTokens`: by its payload's own shrink, else head and tail. */
 export function shrinkItem(tok: Tokenizer) {
   return (it: Item, maxTokens: number): Item | undefined => {

@@ -5,7 +5,7 @@ import { sectionNames, type QueryContextBody, type SectionName } from '../schema
 import type { Tokenizer } from '../tokenizer.js';
 import { dateHeader, dateText, pastSessionFence, pastSessionGroup } from './assembler.js';
 import { escapeFence } from './fence.js';
-import { item, turnLine, type Payload } from './items.js';
+import { item, turnItem, type Payload } from './items.js';
 import type { Item } from './planner.js';
 import type { RankedTurn } from './retriever/relevant.js';
 import { askingTurn } from './retriever/retrieve.js';
@@ -229,8 +229,7 @@ function turnItems(tok: Tokenizer) {
     const group = dateHeader(t.created_at);
     let groupTokens = headerCost.get(group);
     if (groupTokens === undefined) headerCost.set(group, (groupTokens = tok.count(`${group}\n`)));
-    const payload = { content: escapeFence(t.content), lineFor: turnLine(t), turn: t, source: section };
-    const it = item(tok, section, t.id, score, t.sequence, payload);
+    const it = turnItem(tok, section, t, score, t.sequence, section);
     return { ...it, group, groupTokens, ...(duplicateOf ? { duplicateOf } : {}) };
   };
 }
@@ -277,9 +276,12 @@ function pastItems(tok: Tokenizer) {
   };
   return {
     turn(t: TurnRow, score: number, duplicateOf?: string): Item<Payload> {
-      const payload = { content: escapeFence(t.content), lineFor: turnLine(t), turn: t, source: 'past_sessions' };
       const at = positionOf(t);
-      const it = grouped(item(tok, 'past_sessions', t.id, score, at, payload), t.session_id ?? '', t.created_at);
+      const it = grouped(
+        turnItem(tok, 'past_sessions', t, score, at, 'past_sessions'),
+        t.session_id ?? '',
+        t.created_at,
+      );
       return duplicateOf ? { ...it, duplicateOf } : it;
     },
     task(t: EarlierSessions['tasks'][number]): Item<Payload> {

@@ -335,6 +335,25 @@ export function dropUnansweredCalls(
   }
 }
 
+/** A finding's escaped content, line and cost, as `item` works them out, kept per tokenizer and result turn row. */
+const shownFindings = new WeakMap<
+  Tokenizer,
+  WeakMap<TurnRow, { label: string; content: string; escaped: string; line: string; tokens: number }>
+>();
+
+/** What a finding shows: worked out again only when its label or content is not the one kept for its row. */
+function findingShown(f: Finding, tok: Tokenizer) {
+  let byTurn = shownFindings.get(tok);
+  if (!byTurn) shownFindings.set(tok, (byTurn = new WeakMap()));
+  let s = byTurn.get(f.turn);
+  if (!s || s.label !== f.label || s.content !== f.content) {
+    const escaped = escapeFence(f.content);
+    const line = findingLine(f)(escaped);
+    byTurn.set(f.turn, (s = { label: f.label, content: f.content, escaped, line, tokens: tok.count(`${line}\n`) }));
+  }
+  return s;
+}
+
 /** The tool_findings section's candidates: the digest first, then each finding (newest first). */
 export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Payload>[] {
   const { digest, whitelist } = tools;
@@ -354,16 +373,25 @@ export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Paylo
         ]
       : []),
     ...tools.list.map((f, i) => {
-      const it = item(tok, section, f.turn.id, 1 - (i + 1) / 1000, f.turn.sequence, {
-        content: escapeFence(f.content),
-        lineFor: findingLine(f),
-        turn: f.turn,
-        source: 'tool result',
-        shrink: (max) => {
-          const c = shrinkFinding(f, max, tok, whitelist);
-          return c && escapeFence(c);
+      const shown = findingShown(f, tok);
+      const it: Item<Payload> = {
+        id: f.turn.id,
+        section,
+        line: shown.line,
+        tokens: shown.tokens,
+        score: 1 - (i + 1) / 1000,
+        order: f.turn.sequence,
+        payload: {
+          content: shown.escaped,
+          lineFor: findingLine(f),
+          turn: f.turn,
+          source: 'tool result',
+          shrink: (max) => {
+            const c = shrinkFinding(f, max, tok, whitelist);
+            return c && escapeFence(c);
+          },
         },
-      });
+      };
       return {
         ...it,
         ...(f.summarized ? { truncated: true } : {}),

@@ -94,7 +94,7 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect((await c.call('POST', '/v1/sessions/s3/turns', { turns })).status).toBe(201);
     const query = 'What outdoor activities does her family enjoy?';
     const reads: number[] = [];
-    const nearest = async () => {
+    const nearest = async (count = 1) => {
       const session = await requireSession({ ...h.deps, tenantId: c.tenantId } as never, 's3');
       const copy = await snapshotTurnSource(h.deps.store, c.tenantId, session);
       const source = { conversation: (after: number) => (reads.push(after), copy.conversation(after)) };
@@ -104,7 +104,7 @@ describe('semantic seeds on PGlite with word vectors', () => {
         source,
         session: { ...session, tenantId: c.tenantId },
         query,
-        count: 1,
+        count,
       });
     };
     const first = await nearest();
@@ -116,6 +116,10 @@ describe('semantic seeds on PGlite with word vectors', () => {
     expect(Math.abs(similarity - dot(q!, answer!))).toBeLessThan(0.02); // the int8 form keeps the cosine
     expect(similarity).toBeGreaterThan(first.vectors!.similarity(1)!);
     expect(first.vectors!.similarity(999)).toBeUndefined();
+    // Read from the search's scan, or worked out on demand when nothing was scanned: the same number.
+    const unscanned = (await nearest(0)).vectors!;
+    for (let sequence = 1; sequence <= filler.length + 1; sequence++)
+      expect(first.vectors!.similarity(sequence)).toBe(unscanned.similarity(sequence));
     expect((await nearest()).seeds).toEqual([filler.length + 1]);
     expect(reads).toEqual([0]); // nothing new: no read at all
     expect(

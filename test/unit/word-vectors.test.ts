@@ -43,6 +43,36 @@ describe('word-vector table', () => {
     }
   });
 
+  it('scans rows for several query rows at once with the cosines one at a time gives', () => {
+    for (const dims of [1, 3, 100, 101]) {
+      const count = 40;
+      const words = Array.from({ length: count }, (_, i) => `w${i}`);
+      // Wide-ranging components, the extremes included, and near-copies so that some pairs pass the threshold.
+      const vectors = words.map((_, i) =>
+        Array.from({ length: dims }, (_, d) => (i < 2 ? (i ? -1 : 1) : Math.sin((i % 7) * 3 + d * 5 + 1) + i / 400)),
+      );
+      const table = parseWordVectors(serializeWordVectors(words, vectors));
+      table.values.fill(-128, 0, dims); // a component at the int8 minimum
+      const { words: level } = wordVectorEmbedder(table);
+      const rows = [...Array(count).keys()].reverse();
+      for (const qRows of [[3], [3, 0], [0, 1, 9], [5, 6, 7, 8, 2]])
+        for (const threshold of [-2, 0.55]) {
+          const got: [number, number, number][] = [];
+          level.near!(qRows, rows, threshold, (k, i, sim) => got.push([k, i, sim]));
+          const expected: [number, number, number][] = [];
+          qRows.forEach((q, k) =>
+            rows.forEach((r, i) => {
+              const sim = level.cosine(q, r);
+              if (sim >= threshold) expected.push([k, i, sim]);
+            }),
+          );
+          const byQuery = (list: [number, number, number][]) => [...list].sort((a, b) => a[0] - b[0]);
+          expect(byQuery(got)).toEqual(expected);
+          if (threshold < 0) expect(got.length).toBe(qRows.length * count);
+        }
+    }
+  });
+
   it('refuses a file that is not a table or is cut short', () => {
     expect(() => parseWordVectors(new TextEncoder().encode('not a table at all, no header here'))).toThrow(/WVEC/);
     const whole = serializeWordVectors(

@@ -41,10 +41,12 @@ export function memoryCache({ maxEntries = 10_000, maxBytes = 64_000_000 }: Memo
     },
     async set(key, value, ttlSeconds) {
       drop(key);
-      const size = estimateBytes(key, value);
+      // The JSON is both the size estimate and the private copy (values are JSON, as in the shared caches).
+      const json = JSON.stringify(value);
+      const size = estimateBytes(key, json);
       if (size > maxBytes / ENTRY_SHARE) return;
       entries.set(key, {
-        value: deepFreeze(structuredClone(value)),
+        value: json === undefined ? undefined : deepFreeze(JSON.parse(json)),
         expires: Date.now() + ttlSeconds * 1000,
         bytes: size,
       });
@@ -59,8 +61,8 @@ export function memoryCache({ maxEntries = 10_000, maxBytes = 64_000_000 }: Memo
 }
 
 /** Two bytes per character of the key and the value as JSON, plus a little for the entry itself. */
-function estimateBytes(key: string, value: unknown): number {
-  return 2 * (key.length + (JSON.stringify(value)?.length ?? 0)) + 64;
+function estimateBytes(key: string, json: string | undefined): number {
+  return 2 * (key.length + (json?.length ?? 0)) + 64;
 }
 
 function deepFreeze<T>(value: T): T {

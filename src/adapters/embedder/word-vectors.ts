@@ -97,6 +97,54 @@ export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-10
       return (s0 + s1 + s2 + s3) * inverseNorms[a]! * inverseNorms[b]!;
     },
     weight: (row) => weights[row]!,
+    near: (qRows, rows, threshold, found) => {
+      for (let k = 0; k < qRows.length; k += 2)
+        if (pairShift && k + 1 < qRows.length) scan(k, qRows[k]!, qRows[k + 1]!, rows, threshold, found);
+        else {
+          scan(k, qRows[k]!, -1, rows, threshold, found);
+          if (k + 1 < qRows.length) scan(k + 1, qRows[k + 1]!, -1, rows, threshold, found);
+        }
+    },
+  };
+
+  // Two query rows scanned at once: their components packed in one number, a + b × 2^s, times a row's give both
+  // integer dot products in one sum (exact: every partial sum stays below 2^53), split after the row.
+  const bound = dims * 128 * 128; // at least any dot product of two int8 rows
+  const pairShift = bound * bound * 4 < 2 ** 53 ? 2 ** Math.ceil(Math.log2(2 * bound + 1)) : 0;
+  const packed = new Float64Array(dims);
+  /** Query rows `qa` (the k-th) and `qb` (the next; -1 for none) against `rows`: see WordLevel.near. */
+  const scan = (
+    k: number,
+    qa: number,
+    qb: number,
+    rows: readonly number[],
+    threshold: number,
+    found: (k: number, i: number, sim: number) => void,
+  ) => {
+    const ba = qa * dims;
+    const bb = qb * dims;
+    for (let d = 0; d < dims; d++) packed[d] = values[ba + d]! + (qb < 0 ? 0 : values[bb + d]! * pairShift);
+    const odd = dims % 2;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const br = row * dims;
+      let s0 = 0;
+      let s1 = 0;
+      for (let d = 0; d < dims - odd; d += 2) {
+        s0 += packed[d]! * values[br + d]!;
+        s1 += packed[d + 1]! * values[br + d + 1]!;
+      }
+      if (odd) s0 += packed[dims - 1]! * values[br + dims - 1]!;
+      const s = s0 + s1;
+      const dotB = qb < 0 ? 0 : Math.round(s / pairShift);
+      const dotA = s - dotB * pairShift;
+      // The same expression as cosine's, on the same integers.
+      const simA = dotA * inverseNorms[qa]! * inverseNorms[row]!;
+      if (simA >= threshold) found(k, i, simA);
+      if (qb < 0) continue;
+      const simB = dotB * inverseNorms[qb]! * inverseNorms[row]!;
+      if (simB >= threshold) found(k + 1, i, simB);
+    }
   };
   // Common direction: the frequency-weighted mean of the 5,000 most frequent words' vectors.
   const common = new Float32Array(dims);
@@ -118,5 +166,10 @@ export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-10
     for (let d = 0; d < dims; d++) v[d]! -= along * common[d]!;
     return unit(v);
   };
-  return { model, semantic: true, embed: async (texts) => texts.map(embedOne), words };
+  return {
+    model,
+    semantic: true,
+    embed: async (texts) => texts.map(embedOne),
+    words,
+  };
 }

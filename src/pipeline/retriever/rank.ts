@@ -79,8 +79,8 @@ export interface RankInput {
 export interface LexemeCounts extends Iterable<[string, number]> {
   keys(): Iterable<string>;
   get(lexeme: string): number | undefined;
-  /** The counts by lexeme id, when the candidates share a lexicon. */
-  byId?: { lexicon: Lexicon; df: Int32Array };
+  /** The counts by lexeme id, when the candidates share a lexicon; `seen`: the ids held, in order of first sight. */
+  byId?: { lexicon: Lexicon; df: Int32Array; seen: readonly number[] };
 }
 
 /**
@@ -99,7 +99,7 @@ export function lexemeCounts(candidates: readonly Candidate[]): LexemeCounts {
     const keys = () => seen.map((id) => lexicon.words[id]!);
     return {
       keys,
-      byId: { lexicon, df },
+      byId: { lexicon, df, seen },
       get: (lexeme) => {
         const id = lexicon.ids.get(lexeme);
         return id !== undefined && id < df.length && df[id]! > 0 ? df[id] : undefined;
@@ -158,7 +158,8 @@ export interface Signals {
 }
 
 export function rankSignals(input: RankInput): Signals[] {
-  const w = { ...defaultWeights, ...input.weights };
+  // The defaults themselves when nothing is overridden: one object shape for every call.
+  const w = input.weights ? { ...defaultWeights, ...input.weights } : defaultWeights;
   const cands = [...input.candidates].sort((a, b) => a.sequence - b.sequence);
   if (cands.length === 0) return [];
   const n = Math.max(input.totalTurns, cands.length);
@@ -169,10 +170,20 @@ export function rankSignals(input: RankInput): Signals[] {
   const prefixes = input.terms.flatMap((t, k) =>
     !speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength ? [{ prefix: t.lexeme, of: variants[k]! }] : [],
   );
-  if (prefixes.length > 0)
-    for (const lexeme of (input.counts ?? lexemeCounts(input.candidates)).keys())
-      for (const { prefix, of } of prefixes)
+  if (prefixes.length > 0) {
+    const variantsOf = (lexeme: string) => {
+      for (let p = 0; p < prefixes.length; p++) {
+        const { prefix, of } = prefixes[p]!;
         if (lexeme.length > prefix.length && lexeme.startsWith(prefix)) of.set(lexeme, w.variant);
+      }
+    };
+    const counts = input.counts ?? lexemeCounts(input.candidates);
+    if (counts.byId) {
+      // By id, without a list of the candidates' lexemes made for this loop.
+      const { lexicon, seen } = counts.byId;
+      for (let i = 0; i < seen.length; i++) variantsOf(lexicon.words[seen[i]!]!);
+    } else for (const lexeme of counts.keys()) variantsOf(lexeme);
+  }
   const terms = input.terms.map((t, k) => ({
     ...t,
     idf: idf(n, t.df),
@@ -244,7 +255,10 @@ export function rankSignals(input: RankInput): Signals[] {
   const onlyName = cands.map((_, i) => !terms.some((t, k) => !t.speaker && frequencies[i * T + k]! > 0));
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
-  const lexical = cands.map((c, i) => bm25(frequencies, i * T, c.lexemes.length, avgLength, false));
+  // Scores in typed arrays: the same doubles whatever values a query gives (an array's element kind would vary).
+  const lexical = new Float64Array(cands.length);
+  for (let i = 0; i < cands.length; i++)
+    lexical[i] = bm25(frequencies, i * T, cands[i]!.lexemes.length, avgLength, false);
 
   // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
   // episode has both speakers).
@@ -272,19 +286,20 @@ export function rankSignals(input: RankInput): Signals[] {
   }
 
   // Per candidate, once: each is read by its own score and again as a signal.
-  const recounting = cands.map((c) => informativenessOf(c.content));
+  const recounting = Float64Array.from(cands, (c) => informativenessOf(c.content));
   const byNamed = cands.map((c) => namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l)));
   const cued = cands.map((c) => !!input.cues && matchesCues(c.createdAt, input.cues));
   const asks = cands.map((c) => c.content.trimEnd().endsWith('?'));
-  const own = cands.map((c, i) => {
+  const own = new Float64Array(cands.length);
+  for (let i = 0; i < cands.length; i++) {
     let s = lexical[i]!;
-    if (s === 0) return 0;
+    if (s === 0) continue;
     s *= 1 + w.episode * (episodeScore.get(episodeKeys[i]!) ?? 0);
     if (byNamed[i]) s *= 1 + w.speaker;
     if (cued[i]) s *= 1 + w.time;
     if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * recounting[i]!;
-    return s;
-  });
+    own[i] = s;
+  }
 
   // Adjacency within an episode: neighbours inherit a share of a hit's score; a question's successor inherits more.
   const adjacent = (i: number, j: number) =>
@@ -292,8 +307,9 @@ export function rankSignals(input: RankInput): Signals[] {
     j < cands.length &&
     Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
     episodeKeys[j] === episodeKeys[i];
-  const score = own.map((s, i) => {
-    let best = s;
+  const score = new Float64Array(cands.length);
+  for (let i = 0; i < cands.length; i++) {
+    let best = own[i]!;
     const inherit = (j: number, share: number) => {
       if (adjacent(i, j)) best = Math.max(best, share * own[j]!);
     };
@@ -301,8 +317,8 @@ export function rankSignals(input: RankInput): Signals[] {
     inherit(i + 1, w.neighbour);
     inherit(i - 2, w.neighbour2);
     inherit(i + 2, w.neighbour2);
-    return best;
-  });
+    score[i] = best;
+  }
 
   const nonName = terms.filter((t) => !t.speaker);
   const queryIdf = nonName.reduce((s, t) => s + t.idf, 0);

@@ -11,6 +11,8 @@ interface SessionWords {
   sequences: number[];
   /** Word row → indexes (into `sequences`) of the turns that use it. */
   vocabulary: Map<number, number[]>;
+  /** The vocabulary's rows in the order they were added (its keys, as an array to scan). */
+  rows: number[];
   /** Query word row → its closest rows in this vocabulary (see relatedRows), extended as words are added. */
   related: Map<number, { row: number; sim: number }[]>;
 }
@@ -49,7 +51,11 @@ export function queryWords(words: WordLevel, query: string): number[] {
 
 async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
   const { window } = defaults.semantic;
-  const key = { tenantId: input.tenantId, id: input.session.id, created_at: input.session.created_at };
+  const key = {
+    tenantId: input.tenantId,
+    id: input.session.id,
+    created_at: input.session.created_at,
+  };
   let entry = sessions.peek(key);
   // Started afresh when the session is not the one indexed, and once it holds twice the window, so that an index
   // kept for a long-lived session stays bounded (queries only look at the newest `window` turns).
@@ -58,7 +64,13 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
     entry.upTo > input.session.last_sequence ||
     input.session.last_sequence - (entry.sequences[0] ?? 0) >= 2 * window
   )
-    entry = { upTo: 0, sequences: [], vocabulary: new Map(), related: new Map() };
+    entry = {
+      upTo: 0,
+      sequences: [],
+      vocabulary: new Map(),
+      rows: [],
+      related: new Map(),
+    };
   sessions.set(key, '', entry, 1); // now the most recently used
   if (entry.upTo >= input.session.last_sequence) return entry;
 
@@ -74,42 +86,58 @@ async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
       if (turns) turns.push(index);
       else {
         entry.vocabulary.set(row, [index]);
+        entry.rows.push(row);
         added.push(row);
       }
     }
   }
   entry.upTo = input.session.last_sequence;
   // Words new to the session may join a query word's closest ones; the rest of each list still holds.
-  for (const [qRow, related] of entry.related) entry.related.set(qRow, closest(input.words, qRow, added, related));
+  if (added.length && entry.related.size) {
+    const qRows = [...entry.related.keys()];
+    const lists = closest(input.words, qRows, added, (k) => entry.related.get(qRows[k]!)!);
+    qRows.forEach((qRow, k) => entry.related.set(qRow, lists[k]!));
+  }
   return entry;
 }
 
+type Related = { row: number; sim: number }[];
+
 /**
- * The closest `relatedPerWord` of `rows` (and of `known`, already the closest of others, in order) at cosine ≥
- * threshold; `known` itself when none of `rows` is that close.
+ * For each of `qRows`, the closest `relatedPerWord` of `rows` (and of `known(k)`, already the closest of others, in
+ * order) at cosine ≥ threshold; `known(k)` itself when none of `rows` is that close. All query rows in one scan.
  */
-function closest(
+export function closest(
   words: WordLevel,
-  qRow: number,
-  rows: Iterable<number>,
-  known: { row: number; sim: number }[] = [],
-): { row: number; sim: number }[] {
-  let related: { row: number; sim: number }[] | undefined;
-  for (const row of rows) {
-    if (row === qRow) continue;
-    const sim = words.cosine(qRow, row);
-    if (sim >= defaults.semantic.threshold) (related ??= [...known]).push({ row, sim });
-  }
-  if (!related) return known;
+  qRows: readonly number[],
+  rows: readonly number[],
+  known: (k: number) => Related = () => [],
+): Related[] {
+  const { threshold } = defaults.semantic;
+  const found: (Related | undefined)[] = qRows.map(() => undefined);
+  const add = (k: number, i: number, sim: number) => {
+    const row = rows[i]!;
+    if (row !== qRows[k]) (found[k] ??= [...known(k)]).push({ row, sim });
+  };
+  if (words.near) words.near(qRows, rows, threshold, add);
+  else
+    qRows.forEach((qRow, k) =>
+      rows.forEach((row, i) => {
+        const sim = words.cosine(qRow, row);
+        if (sim >= threshold) add(k, i, sim);
+      }),
+    );
   // The closest few carry the meaning; a frequent word is related to thousands of others.
-  return related.sort((a, b) => b.sim - a.sim).slice(0, defaults.semantic.relatedPerWord);
+  return found.map((related, k) =>
+    related ? related.sort((a, b) => b.sim - a.sim).slice(0, defaults.semantic.relatedPerWord) : known(k),
+  );
 }
 
-/** The session words related to a query word (cosine ≥ threshold), the closest first, kept with the index. */
-function relatedRows(words: WordLevel, entry: SessionWords, qRow: number): { row: number; sim: number }[] {
-  let related = entry.related.get(qRow);
-  if (!related) entry.related.set(qRow, (related = closest(words, qRow, entry.vocabulary.keys())));
-  return related;
+/** Query words not seen on this index before get their related session words (see closest), kept with the index. */
+function relateNew(words: WordLevel, entry: SessionWords, q: readonly number[]): void {
+  const fresh = q.filter((qRow) => !entry.related.has(qRow));
+  if (!fresh.length) return;
+  closest(words, fresh, entry.rows).forEach((related, k) => entry.related.set(fresh[k]!, related));
 }
 
 /** Sequences of up to `count` turns closest in meaning to the query, best first, among the session's newest. */
@@ -123,17 +151,24 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
   const total = new Float32Array(n);
   const best = new Float32Array(n);
   const touched: number[] = [];
+  relateNew(input.words, entry, q);
   for (const qRow of q) {
     // The best related word of each turn for this query word.
     const seen: number[] = [];
-    for (const { row, sim } of relatedRows(input.words, entry, qRow)) {
-      for (const t of entry.vocabulary.get(row) ?? []) {
+    const related = entry.related.get(qRow)!;
+    for (let r = 0; r < related.length; r++) {
+      const { row, sim } = related[r]!;
+      const turns = entry.vocabulary.get(row);
+      if (!turns) continue;
+      for (let k = 0; k < turns.length; k++) {
+        const t = turns[k]!;
         if (best[t] === 0) seen.push(t);
         if (sim > best[t]!) best[t] = sim;
       }
     }
     const w = input.words.weight(qRow);
-    for (const t of seen) {
+    for (let k = 0; k < seen.length; k++) {
+      const t = seen[k]!;
       if (total[t] === 0) touched.push(t);
       total[t]! += (w * (best[t]! - threshold)) / (1 - threshold) + 1e-9;
       best[t] = 0;

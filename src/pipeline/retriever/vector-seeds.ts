@@ -177,6 +177,8 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
   // The query's components as plain numbers: the same values and products as read from the Float32Array, which
   // V8 reads more slowly in this loop (it runs over every held vector).
   const q = Array.from(query);
+  // Each held vector's cosine as the scan below works it out (NaN: not scanned), read again by ranking's similarity.
+  const scanned = new Float64Array(entry.vectors.length).fill(Number.NaN);
   const vectors: KnownVectors = {
     query,
     similarity(sequence) {
@@ -184,23 +186,39 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
       if (i === undefined) return undefined;
       const v = entry.vectors[i]!;
       if (v.length !== q.length) return undefined;
+      if (i < scanned.length && !Number.isNaN(scanned[i]!)) return scanned[i]!;
       let s = 0;
       for (let d = 0; d < v.length; d++) s += v[d]! * q[d]!;
       return s * entry.scales[i]!;
     },
   };
-  // The best `count` by similarity (plus, for the bundled word vectors, how much a turn recounts; ties: the newer
-  // turn), kept in order while scanning: count is a few dozen.
-  const count = Math.max(0, input.count);
-  const best: { sequence: number; sim: number }[] = [];
   const oldest = input.session.last_sequence - defaults.vectors.window;
+  const best = nearest(entry, q, oldest, Math.max(0, input.count), scanned);
+  const seeds = best.map((b) => b.sequence);
+  return { seeds, vectors };
+}
+
+/**
+ * The best `count` held vectors by similarity to `q` (plus, for the bundled word vectors, how much a turn recounts;
+ * ties: the newer turn) among those after `oldest`, kept in order while scanning: count is a few dozen. Each cosine
+ * scanned is written to `scanned`. A function of its own, so the scan's loop is optimised with the rest of it.
+ */
+function nearest(
+  entry: SessionVectors,
+  q: readonly number[],
+  oldest: number,
+  count: number,
+  scanned: Float64Array,
+): { sequence: number; sim: number }[] {
+  const best: { sequence: number; sim: number }[] = [];
   for (let i = 0; i < entry.vectors.length && count > 0; i++) {
     const v = entry.vectors[i]!;
     const sequence = entry.sequences[i]!;
     if (sequence <= oldest || v.length !== q.length) continue;
     let dotq = 0;
     for (let d = 0; d < v.length; d++) dotq += v[d]! * q[d]!;
-    const sim = dotq * entry.scales[i]! + entry.priors[i]!;
+    scanned[i] = dotq * entry.scales[i]!;
+    const sim = scanned[i]! + entry.priors[i]!;
     if (best.length === count && sim < best[count - 1]!.sim) continue;
     // Sequences rise, so a later turn with an equal score goes before the earlier one.
     let at = best.findIndex((b) => sim >= b.sim);
@@ -208,6 +226,5 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
     best.splice(at, 0, { sequence, sim });
     if (best.length > count) best.pop();
   }
-  const seeds = best.map((b) => b.sequence);
-  return { seeds, vectors };
+  return best;
 }
