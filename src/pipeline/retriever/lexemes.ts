@@ -45,6 +45,22 @@ export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
   return lexemes;
 }
 
+/**
+ * A turn's lexemes from their interned pairs (see `intern`): the same map, in the same order, with the same counts.
+ * A session copy keeps only the pairs, and builds this for the rows a query reads.
+ */
+export function fromInterned(lexicon: Lexicon, pairs: Int32Array): Lexemes {
+  const tf = new Map<string, number>();
+  let length = 0;
+  for (let k = 0; k < pairs.length; k += 2) {
+    tf.set(lexicon.words[pairs[k]!]!, pairs[k + 1]!);
+    length += pairs[k + 1]!;
+  }
+  const lexemes: Lexemes = { tf, length };
+  Object.defineProperty(lexemes, 'interned', { value: { lexicon, pairs } satisfies Interned });
+  return lexemes;
+}
+
 /** The lexicon every one of the documents is interned in, if they share one. */
 export function sharedLexicon(docs: readonly { lexemes: Lexemes }[]): Lexicon | undefined {
   const lexicon = docs[0]?.lexemes.interned?.lexicon;

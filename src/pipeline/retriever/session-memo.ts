@@ -71,6 +71,11 @@ export class SessionMemo<V> {
     }
   }
 
+  /** The entries, least recently used first. */
+  *leastRecent(): Generator<{ value: V; size: number }> {
+    yield* this.#entries.values();
+  }
+
   /** Entries held and their summed size. */
   stats(): { entries: number; size: number } {
     return { entries: this.#entries.size, size: this.#size };
