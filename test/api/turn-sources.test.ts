@@ -218,7 +218,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
         forgetSnapshot(c.tenantId, 'm1');
         return snapshotStats().bytes;
       })());
-    expect(perSession).toBeGreaterThan(30 * 1_536);
+    expect(perSession).toBeGreaterThan(30 * 1_024);
     // Room for about two of these sessions beside whatever else this process holds.
     const bound = snapshotStats().bytes + 2.5 * perSession;
     await copy('m1', bound);

@@ -17,7 +17,7 @@ import {
   type TurnSource,
 } from './types.js';
 import { fromInterned, Lexicon } from './lexemes.js';
-import { SessionMemo, type MemoSession } from './session-memo.js';
+import { SessionMemo, stringBytes, type MemoSession } from './session-memo.js';
 
 /**
  * A held turn. Its lexemes are kept as interned pairs in the copy's `pairs` (from `from` to `to`), not as a map of
@@ -82,7 +82,7 @@ function estimate(row: CandidateRow): number {
   const { content, tool_calls } = row.turn;
   let calls = 0;
   for (const c of tool_calls ?? []) calls += 256 + 2 * c.arguments.length;
-  return 1_024 + (/[^\u0000-\u00ff]/.test(content) ? 2 : 1) * content.length + 32 * row.lexemes.tf.size + calls;
+  return 1_024 + stringBytes(content) + 32 * row.lexemes.tf.size + calls;
 }
 
 /** What a copy of a session not yet held is expected to take: `estimate` from its counts (~4 characters a token). */
