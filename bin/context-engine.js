@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=50 --liftoff-only
+#!/usr/bin/env -S node --max-semi-space-size=64 --liftoff-only
 // `context-engine <command>`: the compiled entry points of the package (dist/), chosen by the first argument.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
