@@ -54,8 +54,8 @@ await ensureDatabase(values.database);
 const apiKey = `load-${randomToken(12)}`;
 const serverNodeArgs = values['server-node-args'].split(/\s+/).filter(Boolean);
 /**
- * One server as `npm start` runs it (package.json): a young generation large enough that a request's garbage dies
- * there instead of piling up in the old generation until a collection stalls the process for seconds.
+ * One server as the packaged command runs it (bin/context-engine.js): a young generation large enough that a
+ * request's garbage dies there instead of piling up in the old generation until a collection stalls the process.
  */
 function startServer(port: number) {
   return spawn(

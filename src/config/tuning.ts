@@ -129,6 +129,11 @@ export const defaults = {
      * CONTEXT_SESSION_COPY_MAX_MB.
      */
     sessionsKept: 256,
+    /**
+     * A session not yet copied is copied only when it fits beside the copies read in this time (snapshotAdmits);
+     * else it is read from the database.
+     */
+    idleMs: 60_000,
   },
   /**
    * Turn vectors (ADR 0012): stored for a remote embedding model (services/turn-vectors.ts) or computed for the bundled

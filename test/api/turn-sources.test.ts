@@ -3,7 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../src/ports.js';
 import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '../../src/pipeline/retriever/index.js';
-import { forgetSnapshot, snapshotStats, snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
+import {
+  forgetSnapshot,
+  snapshotAdmits,
+  snapshotStats,
+  snapshotTurnSource,
+} from '../../src/pipeline/retriever/snapshot.js';
 import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
 import { candidateRowStats } from '../../src/pipeline/retriever/candidate-rows.js';
 import { readRows, type Store } from '../../src/db/store.js';
@@ -213,7 +218,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
         forgetSnapshot(c.tenantId, 'm1');
         return snapshotStats().bytes;
       })());
-    expect(perSession).toBeGreaterThan(30 * 1_536);
+    expect(perSession).toBeGreaterThan(30 * 1_024);
     // Room for about two of these sessions beside whatever else this process holds.
     const bound = snapshotStats().bytes + 2.5 * perSession;
     await copy('m1', bound);
@@ -229,6 +234,32 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
       (await requireSession(ctx, 'm3')).last_sequence,
     );
     expect(await (await copy('m1', 1e9)).structural(5, undefined, 40)).toEqual(await one.structural(5, undefined, 40));
+  });
+
+  it('a session not yet copied is copied only beside copies in use when it fits, else read from the database', async () => {
+    const c = await tenant(h);
+    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
+    for (const id of ['a1', 'a2', 'a3'])
+      expect((await c.call('POST', `/v1/sessions/${id}/turns`, { turns: turnsOf(30) })).status).toBe(201);
+    const session = (id: string) => requireSession(ctx, id);
+    const scope = (id: string) => ({ kind: 'session' as const, id });
+    const before = snapshotStats().bytes;
+    await snapshotTurnSource(h.deps.store, c.tenantId, await session('a1'), 1e12);
+    const perSession = snapshotStats().bytes - before;
+    // The estimate from the session's counts is within a factor of two of the copy's own.
+    const a2 = await session('a2');
+    expect(snapshotAdmits(c.tenantId, scope('a2'), a2, before + 1.5 * perSession, 60_000)).toBe(false);
+    await snapshotTurnSource(h.deps.store, c.tenantId, a2, 1e12);
+    const bound = snapshotStats().bytes + 0.5 * perSession;
+    const a3 = await session('a3');
+    // No room beside two copies just read: the database answers.
+    expect(snapshotAdmits(c.tenantId, scope('a3'), a3, bound, 60_000)).toBe(false);
+    // Held copies are always read; copies idle for longer than `idleMs` make room.
+    expect(snapshotAdmits(c.tenantId, scope('a2'), a2, bound, 60_000)).toBe(true);
+    expect(snapshotAdmits(c.tenantId, scope('a3'), a3, bound, 60_000, Date.now() + 61_000)).toBe(true);
+    expect(snapshotAdmits(c.tenantId, scope('a3'), a3, 1e12, 60_000)).toBe(true);
+    forgetSnapshot(c.tenantId, 'a1');
+    forgetSnapshot(c.tenantId, 'a2');
   });
 
   it('remembered term matches read only newer matches, never past the request, and equal a fresh read', async () => {

@@ -2,13 +2,16 @@
 // a stored turn never changes, so a query reads only rows it has not seen. Bounded by bytes, least recently used out.
 import { defaults } from '../../config/tuning.js';
 import { positionOf, type CandidateRow } from './types.js';
-import { SessionMemo, type MemoSession } from './session-memo.js';
+import { SessionMemo, stringBytes, type MemoSession } from './session-memo.js';
 
 /** Per turn (the part is its sequence); the size of an entry is its estimated bytes. */
 const held = new SessionMemo<CandidateRow>((_, bytes) => bytes <= defaults.candidateRows.maxBytes);
 
-/** A row's size: its text (two bytes a character) and about 1.5 KB of row object and lexeme map. */
-const estimate = (row: CandidateRow) => 2 * row.turn.content.length + 1_536;
+/**
+ * A row's size, as measured (docs/performance.md): about 1 KB of row object, strings and memo entry, its text, and
+ * 56 bytes a lexeme (its entry in the lexeme map and its string).
+ */
+const estimate = (row: CandidateRow) => 1_024 + stringBytes(row.turn.content) + 56 * row.lexemes.tf.size;
 
 /** What this process holds: rows and their estimated bytes. */
 export function candidateRowStats(): { rows: number; bytes: number } {

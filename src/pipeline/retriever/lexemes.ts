@@ -45,6 +45,28 @@ export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
   return lexemes;
 }
 
+/**
+ * A turn's lexemes from their interned pairs (see `intern`): the same map, in the same order, with the same counts.
+ * A session copy keeps only the pairs; the map is built on first use (ranking a copy's rows counts by id instead).
+ */
+export function fromInterned(lexicon: Lexicon, pairs: Int32Array): Lexemes {
+  let length = 0;
+  for (let k = 1; k < pairs.length; k += 2) length += pairs[k]!;
+  let tf: Map<string, number> | undefined;
+  const lexemes: Lexemes = {
+    get tf() {
+      if (!tf) {
+        tf = new Map();
+        for (let k = 0; k < pairs.length; k += 2) tf.set(lexicon.words[pairs[k]!]!, pairs[k + 1]!);
+      }
+      return tf;
+    },
+    length,
+  };
+  Object.defineProperty(lexemes, 'interned', { value: { lexicon, pairs } satisfies Interned });
+  return lexemes;
+}
+
 /** The lexicon every one of the documents is interned in, if they share one. */
 export function sharedLexicon(docs: readonly { lexemes: Lexemes }[]): Lexicon | undefined {
   const lexicon = docs[0]?.lexemes.interned?.lexicon;

@@ -10,6 +10,9 @@ export interface MemoSession {
 /** Whether `entries` entries of `size` in all are within a memo's bound. */
 export type MemoBound = (entries: number, size: number) => boolean;
 
+/** Bytes V8 keeps for a string's characters: one a character when all are Latin-1, else two. */
+export const stringBytes = (s: string): number => (/[^\u0000-\u00ff]/.test(s) ? 2 : 1) * s.length;
+
 export class SessionMemo<V> {
   /** Least recently used first: a Map iterates in insertion order, and a use moves an entry to the end. */
   readonly #entries = new Map<string, { value: V; size: number }>();
@@ -69,6 +72,11 @@ export class SessionMemo<V> {
         this.#size -= entry.size;
       }
     }
+  }
+
+  /** The entries, least recently used first. */
+  *leastRecent(): Generator<{ value: V; size: number }> {
+    yield* this.#entries.values();
   }
 
   /** Entries held and their summed size. */

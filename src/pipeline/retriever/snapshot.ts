@@ -16,15 +16,32 @@ import {
   type TurnScope,
   type TurnSource,
 } from './types.js';
-import { intern, Lexicon } from './lexemes.js';
-import { SessionMemo, type MemoSession } from './session-memo.js';
+import { fromInterned, Lexicon } from './lexemes.js';
+import { SessionMemo, stringBytes, type MemoSession } from './session-memo.js';
+
+/**
+ * A held turn. Its lexemes are kept as interned pairs in the copy's `pairs` (from `from` to `to`), not as a map of
+ * their own: a map and its strings per turn took about three times the memory, and only the rows a query reads need one.
+ */
+interface Held {
+  turn: TurnRow;
+  at: number;
+  pos: number;
+  from: number;
+  to: number;
+  /** The speaker's lexemes, when the turn has any. */
+  speakers: string[] | undefined;
+}
 
 interface Snapshot {
   /**
    * Turns in order of position (`pos`: the sequence in a session, gap-free from 1, so `turns[i].pos` is i + 1; the
    * history sequence in a user's history, where a deleted session leaves gaps).
    */
-  turns: (CandidateRow & { at: number; pos: number })[];
+  turns: Held[];
+  /** Every held turn's lexemes, interned: [id, count, id, count, …], `used` of them filled. */
+  pairs: Int32Array;
+  used: number;
   /** The highest position read: every turn up to it is held. */
   upTo: number;
   /** The held turns' lexemes, numbered; each turn's lexemes carry their ids (Lexemes.interned). */
@@ -42,6 +59,8 @@ interface Snapshot {
   kinds: Record<Kind, number[]>;
   /** Estimated bytes held (see `estimate`), for the memory bound. */
   bytes: number;
+  /** When a request last read the copy (ms since the epoch). */
+  usedAt: number;
 }
 
 type Kind = 'system' | 'user' | 'tool' | 'calls';
@@ -54,8 +73,20 @@ const kindsOf = (t: TurnRow): Kind[] => {
 /** One entry per session or user history; its size is the copy's estimated bytes, its byte bound the caller's. */
 const snapshots = new SessionMemo<Snapshot>((sessions) => sessions <= defaults.snapshot.sessionsKept);
 
-/** A held turn's size: its text (two bytes a character) and about 1.5 KB of row, lexeme map and index entries. */
-const estimate = (content: string) => 2 * content.length + 1_536;
+/**
+ * A held turn's size, as measured (a heap snapshot's difference per turn, docs/performance.md): about 1 KB of row,
+ * strings and index entries, its text (one byte a character, two past Latin-1), 32 bytes a lexeme (pair and posting),
+ * and its calls' arguments.
+ */
+function estimate(row: CandidateRow): number {
+  const { content, tool_calls } = row.turn;
+  let calls = 0;
+  for (const c of tool_calls ?? []) calls += 256 + 2 * c.arguments.length;
+  return 1_024 + stringBytes(content) + 32 * row.lexemes.tf.size + calls;
+}
+
+/** What a copy of a session not yet held is expected to take: `estimate` from its counts (~4 characters a token). */
+const expectedBytes = (s: SnapshotSession) => 1_024 * s.last_sequence + 24 * s.total_tokens;
 
 export interface SnapshotSession {
   id: string;
@@ -69,6 +100,30 @@ export interface SnapshotSession {
  */
 export function snapshotFits(session: SnapshotSession, maxTurns: number): boolean {
   return session.last_sequence <= maxTurns && session.total_tokens <= defaults.snapshot.maxTokens;
+}
+
+/**
+ * Whether to read the scope from a copy: one is held, or one is expected to fit within `maxBytes` beside the copies
+ * read in the last `idleMs`. Otherwise the database answers: when more sessions are queried in turn than fit, making
+ * a copy for each query only to drop it for the next would read every session whole each time.
+ */
+export function snapshotAdmits(
+  tenantId: string,
+  scope: TurnScope,
+  session: SnapshotSession,
+  maxBytes: number,
+  idleMs: number = defaults.snapshot.idleMs,
+  now = Date.now(),
+): boolean {
+  if (snapshots.peek({ tenantId, id: memoIdOf(scope), created_at: session.created_at })) return true;
+  let room = maxBytes - snapshots.stats().size;
+  const needed = expectedBytes(session);
+  for (const { value, size } of snapshots.leastRecent()) {
+    if (room >= needed) break;
+    if (now - value.usedAt < idleMs) break;
+    room += size;
+  }
+  return room >= needed || snapshots.stats().entries === 0;
 }
 
 /** What this process holds: sessions copied and their estimated bytes. */
@@ -99,11 +154,14 @@ function hold(s: MemoSession, snap: Snapshot, maxBytes: number) {
 
 const emptySnapshot = (): Snapshot => ({
   turns: [],
+  pairs: new Int32Array(1024),
+  used: 0,
   upTo: 0,
   lexicon: new Lexicon(),
   postings: [],
   newLexemes: [],
   bytes: 0,
+  usedAt: 0,
   kinds: { system: [], user: [], tool: [], calls: [] },
 });
 
@@ -121,6 +179,7 @@ async function snapshotOf(
   const key: MemoSession = { tenantId, id: memoIdOf(scope), created_at: session.created_at };
   const known = snapshots.peek(key);
   if (known && known.upTo >= session.last_sequence) {
+    known.usedAt = Date.now();
     hold(key, known, maxBytes);
     return known;
   }
@@ -147,13 +206,17 @@ async function snapshotOf(
       throw new Error(`turn ${p} does not follow ${snap.upTo} in the session copy`);
     Object.freeze(row.turn.tool_calls);
     const at = Date.parse(row.turn.created_at);
-    snap.turns.push(Object.freeze({ ...row, turn: Object.freeze(row.turn), at, pos: p }));
-    snap.upTo = p;
-    snap.bytes += estimate(row.turn.content);
-    for (const kind of kindsOf(row.turn)) snap.kinds[kind].push(snap.turns.length - 1);
-    const { pairs } = intern(snap.lexicon, row.lexemes).interned!;
-    for (let k = 0; k < pairs.length; k += 2) {
-      const id = pairs[k]!;
+    const from = snap.used;
+    const to = from + 2 * row.lexemes.tf.size;
+    if (to > snap.pairs.length) {
+      const grown = new Int32Array(Math.max(to, 2 * snap.pairs.length));
+      grown.set(snap.pairs.subarray(0, from));
+      snap.pairs = grown;
+    }
+    for (const [lexeme, count] of row.lexemes.tf) {
+      const id = snap.lexicon.idOf(lexeme);
+      snap.pairs[snap.used++] = id;
+      snap.pairs[snap.used++] = count;
       const list = snap.postings[id];
       if (list) list.push(p);
       else {
@@ -161,11 +224,17 @@ async function snapshotOf(
         if (snap.sortedLexemes) snap.newLexemes.push(snap.lexicon.words[id]!);
       }
     }
+    const speakers = row.speakerLexemes.length > 0 ? row.speakerLexemes : undefined;
+    snap.turns.push(Object.freeze({ turn: Object.freeze(row.turn), at, pos: p, from, to, speakers }));
+    snap.upTo = p;
+    snap.bytes += estimate(row);
+    for (const kind of kindsOf(row.turn)) snap.kinds[kind].push(snap.turns.length - 1);
   }
   if (scope.kind === 'session' && snap.upTo < session.last_sequence)
     throw new Error(`the session copy holds ${snap.upTo} of ${session.last_sequence} turns`);
   // A history's turns up to its last position were all written when its row was read: gaps are deleted sessions'.
   snap.upTo = Math.max(snap.upTo, session.last_sequence);
+  snap.usedAt = Date.now();
   hold(key, snap, maxBytes);
   return snap;
 }
@@ -269,7 +338,6 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
   const last = session.last_sequence;
   const turns = snap.turns;
   const end = countUpTo(snap, last);
-  type Held = (typeof turns)[number];
   const at = (p: number): Held | undefined => {
     if (p < 1 || p > last) return undefined;
     const direct = turns[p - 1];
@@ -324,7 +392,14 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
         .sort((a, b) => a - b)
         .map(at)
         .filter((t): t is Held => t !== undefined && within(t))
-        .map(({ turn, lexemes, speakerLexemes }) => ({ turn, lexemes, speakerLexemes }));
+        .map(
+          (h): CandidateRow => ({
+            turn: h.turn,
+            // The pairs as they are now: appending later may move them to a larger array, never change them.
+            lexemes: fromInterned(snap.lexicon, snap.pairs.subarray(h.from, h.to)),
+            speakerLexemes: h.speakers ?? [],
+          }),
+        );
     },
 
     async callTurns(results) {

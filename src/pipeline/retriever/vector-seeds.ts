@@ -58,7 +58,13 @@ interface SessionVectors {
   upTo: number;
   /** Ascending: each read appends only sequences above the last one held. */
   sequences: number[];
-  vectors: Int8Array[];
+  /**
+   * The vectors, one after another in `data` (`used` bytes of it): vector i runs from `starts[i]` to the next start.
+   * One array per session instead of one per vector: a 100-byte Int8Array took ~450 bytes with its buffer.
+   */
+  data: Int8Array;
+  used: number;
+  starts: number[];
   scales: number[];
   /** What each turn's closeness adds to its cosine (closenessPrior); 0 for stored vectors (their text is not read). */
   priors: number[];
@@ -99,17 +105,27 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
     entry = {
       upTo: Math.max(0, s.last_sequence - window),
       sequences: [],
-      vectors: [],
+      data: new Int8Array(0),
+      used: 0,
+      starts: [],
       scales: [],
       priors: [],
       bytes: 0,
     };
   for (const r of await newVectors(input, entry.upTo)) {
     entry.sequences.push(r.sequence);
-    entry.vectors.push(r.q);
+    if (entry.used + r.q.length > entry.data.length) {
+      const grown = new Int8Array(Math.max(entry.used + r.q.length, 2 * entry.data.length, 4_096));
+      grown.set(entry.data.subarray(0, entry.used));
+      entry.data = grown;
+    }
+    entry.starts.push(entry.used);
+    entry.data.set(r.q, entry.used);
+    entry.used += r.q.length;
     entry.scales.push(r.scale);
     entry.priors.push(r.prior);
-    entry.bytes += r.q.length + 72;
+    // The vector, its entries in the lists, and the growing array's spare room (up to as much again).
+    entry.bytes += 2 * r.q.length + 32;
   }
   // Stored vectors arrive after their turns: read again from the newest one. Computed ones cover every turn read.
   entry.upTo = input.embedder.stored ? (entry.sequences.at(-1) ?? entry.upTo) : s.last_sequence;
@@ -178,17 +194,19 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
   // V8 reads more slowly in this loop (it runs over every held vector).
   const q = Array.from(query);
   // Each held vector's cosine as the scan below works it out (NaN: not scanned), read again by ranking's similarity.
-  const scanned = new Float64Array(entry.vectors.length).fill(Number.NaN);
+  const scanned = new Float64Array(entry.sequences.length).fill(Number.NaN);
   const vectors: KnownVectors = {
     query,
     similarity(sequence) {
       const i = indexOf(entry.sequences, sequence);
       if (i === undefined) return undefined;
-      const v = entry.vectors[i]!;
-      if (v.length !== q.length) return undefined;
+      // Read now (another request may have appended since): appending may move the vectors, never change them.
+      const { data, starts, used } = entry;
+      const start = starts[i]!;
+      if ((starts[i + 1] ?? used) - start !== q.length) return undefined;
       if (i < scanned.length && !Number.isNaN(scanned[i]!)) return scanned[i]!;
       let s = 0;
-      for (let d = 0; d < v.length; d++) s += v[d]! * q[d]!;
+      for (let d = 0; d < q.length; d++) s += data[start + d]! * q[d]!;
       return s * entry.scales[i]!;
     },
   };
@@ -211,12 +229,13 @@ function nearest(
   scanned: Float64Array,
 ): { sequence: number; sim: number }[] {
   const best: { sequence: number; sim: number }[] = [];
-  for (let i = 0; i < entry.vectors.length && count > 0; i++) {
-    const v = entry.vectors[i]!;
+  const { data } = entry;
+  for (let i = 0; i < entry.sequences.length && count > 0; i++) {
     const sequence = entry.sequences[i]!;
-    if (sequence <= oldest || v.length !== q.length) continue;
+    const start = entry.starts[i]!;
+    if (sequence <= oldest || (entry.starts[i + 1] ?? entry.used) - start !== q.length) continue;
     let dotq = 0;
-    for (let d = 0; d < v.length; d++) dotq += v[d]! * q[d]!;
+    for (let d = 0; d < q.length; d++) dotq += data[start + d]! * q[d]!;
     scanned[i] = dotq * entry.scales[i]!;
     const sim = scanned[i]! + entry.priors[i]!;
     if (best.length === count && sim < best[count - 1]!.sim) continue;
