@@ -12,6 +12,7 @@ import {
 import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
 import { candidateRowStats } from '../../src/pipeline/retriever/candidate-rows.js';
 import { readRows, type Store } from '../../src/db/store.js';
+import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { buildApp } from '../../src/http/routes/index.js';
 import { requireSession, sessionCachePrefix } from '../../src/services/sessions.js';
@@ -80,6 +81,13 @@ function turnsOf(n: number) {
   });
   return out;
 }
+
+/** `store` with every statement it sends, reads included, shown to `seen` first. */
+const watched = (store: Store, seen: (q: SQL) => void): Store => ({
+  ...store,
+  query: (q) => (seen(q), store.query(q)),
+  read: (q) => (seen(q), readRows(store, q)),
+});
 
 const ranges: (TimeRange | undefined)[] = [
   undefined,
@@ -268,11 +276,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect((await c.call('POST', '/v1/sessions/big/turns', { turns: turnsOf(60) })).status).toBe(201);
     const statements: string[] = [];
     const dialect = new PgDialect();
-    const counting: Store = {
-      ...h.deps.store,
-      query: (q) => (statements.push(dialect.sqlToQuery(q).sql), h.deps.store.query(q)),
-      read: (q) => (statements.push(dialect.sqlToQuery(q).sql), readRows(h.deps.store, q)),
-    };
+    const counting = watched(h.deps.store, (q) => statements.push(dialect.sqlToQuery(q).sql));
     const lexemesOf = async (query: string) =>
       (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
     const first = await requireSession(ctx, 'big');
@@ -337,11 +341,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect((await c.call('POST', '/v1/sessions/rows/turns', { turns: turnsOf(40) })).status).toBe(201);
     const params: unknown[][] = [];
     const dialect = new PgDialect();
-    const counting: Store = {
-      ...h.deps.store,
-      query: (q) => (params.push(dialect.sqlToQuery(q).params), h.deps.store.query(q)),
-      read: (q) => (params.push(dialect.sqlToQuery(q).params), readRows(h.deps.store, q)),
-    };
+    const counting = watched(h.deps.store, (q) => params.push(dialect.sqlToQuery(q).params));
     const session = await requireSession(ctx, 'rows');
     const remembered = sqlTurnSource(counting, c.tenantId, 'rows', session);
     const fresh = sqlTurnSource(h.deps.store, c.tenantId, 'rows');
@@ -383,11 +383,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect((await c.call('POST', '/v1/sessions/st/turns', { turns: turnsOf(30) })).status).toBe(201);
     const statements: string[] = [];
     const dialect = new PgDialect();
-    const counting: Store = {
-      ...h.deps.store,
-      query: (q) => (statements.push(dialect.sqlToQuery(q).sql), h.deps.store.query(q)),
-      read: (q) => (statements.push(dialect.sqlToQuery(q).sql), readRows(h.deps.store, q)),
-    };
+    const counting = watched(h.deps.store, (q) => statements.push(dialect.sqlToQuery(q).sql));
     const fresh = () => sqlTurnSource(h.deps.store, c.tenantId, 'st');
     const remembered = async () => sqlTurnSource(counting, c.tenantId, 'st', await requireSession(ctx, 'st'));
     const limits = [
