@@ -19,9 +19,18 @@ export interface Payload {
   shrink?: (maxTokens: number) => string | undefined;
 }
 
+/** An item's line and its cost, counted with the line break that follows it. */
+export interface Shown {
+  line: string;
+  tokens: number;
+}
+
+/** `line` with its cost: counted with the line break that follows each line, so planned tokens add up to the text. */
+export const costedLine = (tok: Tokenizer, line: string): Shown => ({ line, tokens: tok.count(`${line}\n`) });
+
 /**
- * An item showing its payload's content as its line. Costs are counted with the line break that follows each line,
- * so planned tokens add up to the rendered text.
+ * An item showing its payload's content as its line (`known`: that line and its cost, worked out before for the same
+ * content).
  */
 export function item(
   tok: Tokenizer,
@@ -30,9 +39,23 @@ export function item(
   score: number,
   order: number,
   p: Payload,
+  known?: Shown,
 ): Item<Payload> {
-  const line = p.lineFor(p.content);
-  return { id, section, line, tokens: tok.count(`${line}\n`), score, order, payload: p };
+  const { line, tokens } = known ?? costedLine(tok, p.lineFor(p.content));
+  return { id, section, line, tokens, score, order, payload: p };
+}
+
+/**
+ * Values kept per tokenizer and turn row: rows never change, and the session copies keep them from query to query,
+ * so what a row shows is worked out once.
+ */
+export function perTurnRow<V>(): (tok: Tokenizer) => WeakMap<TurnRow, V> {
+  const byTokenizer = new WeakMap<Tokenizer, WeakMap<TurnRow, V>>();
+  return (tok) => {
+    let byTurn = byTokenizer.get(tok);
+    if (!byTurn) byTokenizer.set(tok, (byTurn = new WeakMap()));
+    return byTurn;
+  };
 }
 
 /**
@@ -48,15 +71,12 @@ export function turnLine(t: TurnRow) {
 }
 
 /** A turn's item parts: its escaped content, its line function, and the line with its cost (see `turnItem`). */
-interface TurnRendering {
+interface TurnRendering extends Shown {
   content: string;
   lineFor: (content: string) => string;
-  line: string;
-  tokens: number;
 }
 
-/** Per tokenizer, per turn row held: rows never change and the session copies keep them from query to query. */
-const renderings = new WeakMap<Tokenizer, WeakMap<TurnRow, TurnRendering>>();
+const renderings = perTurnRow<TurnRendering>();
 
 /**
  * An item showing a turn whole (`speaker: content`, see turnLine), as `item` builds it; its line and cost are worked
@@ -70,17 +90,14 @@ export function turnItem(
   order: number,
   source: string,
 ): Item<Payload> {
-  let byTurn = renderings.get(tok);
-  if (!byTurn) renderings.set(tok, (byTurn = new WeakMap()));
+  const byTurn = renderings(tok);
   let r = byTurn.get(t);
   if (!r) {
     const content = escapeFence(t.content);
     const lineFor = turnLine(t);
-    const line = lineFor(content);
-    byTurn.set(t, (r = { content, lineFor, line, tokens: tok.count(`${line}\n`) }));
+    byTurn.set(t, (r = { content, lineFor, ...costedLine(tok, lineFor(content)) }));
   }
-  const payload: Payload = { content: r.content, lineFor: r.lineFor, turn: t, source };
-  return { id: t.id, section, line: r.line, tokens: r.tokens, score, order, payload };
+  return item(tok, section, t.id, score, order, { content: r.content, lineFor: r.lineFor, turn: t, source }, r);
 }
 
 /** How the planner shortens an item to fit `maxTokens`: by its payload's own shrink, else head and tail. */

@@ -4,7 +4,7 @@ import type { SectionName } from '../schemas/context.js';
 import { commaPart, type Tokenizer } from '../tokenizer.js';
 import { compactJson, summarizeToolResult, type ToolSummary } from './compressor/tool-summary.js';
 import { escapeFence } from './fence.js';
-import { item, turnLine, type Payload } from './items.js';
+import { costedLine, item, perTurnRow, turnLine, type Payload, type Shown } from './items.js';
 import { replaceKept, type Item, type Plan } from './planner.js';
 import { remembered } from './remembered.js';
 import type { StructuralCandidates, TurnRow, TurnSource } from './retriever/types.js';
@@ -336,20 +336,18 @@ export function dropUnansweredCalls(
 }
 
 /** A finding's escaped content, line and cost, as `item` works them out, kept per tokenizer and result turn row. */
-const shownFindings = new WeakMap<
-  Tokenizer,
-  WeakMap<TurnRow, { label: string; content: string; escaped: string; line: string; tokens: number }>
->();
+const shownFindings = perTurnRow<Shown & { label: string; content: string; escaped: string }>();
 
 /** What a finding shows: worked out again only when its label or content is not the one kept for its row. */
 function findingShown(f: Finding, tok: Tokenizer) {
-  let byTurn = shownFindings.get(tok);
-  if (!byTurn) shownFindings.set(tok, (byTurn = new WeakMap()));
+  const byTurn = shownFindings(tok);
   let s = byTurn.get(f.turn);
   if (!s || s.label !== f.label || s.content !== f.content) {
     const escaped = escapeFence(f.content);
-    const line = findingLine(f)(escaped);
-    byTurn.set(f.turn, (s = { label: f.label, content: f.content, escaped, line, tokens: tok.count(`${line}\n`) }));
+    byTurn.set(
+      f.turn,
+      (s = { label: f.label, content: f.content, escaped, ...costedLine(tok, findingLine(f)(escaped)) }),
+    );
   }
   return s;
 }
@@ -373,16 +371,15 @@ export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Paylo
         ]
       : []),
     ...tools.list.map((f, i) => {
-      const shown = findingShown(f, tok);
-      const it: Item<Payload> = {
-        id: f.turn.id,
+      const known = findingShown(f, tok);
+      const it = item(
+        tok,
         section,
-        line: shown.line,
-        tokens: shown.tokens,
-        score: 1 - (i + 1) / 1000,
-        order: f.turn.sequence,
-        payload: {
-          content: shown.escaped,
+        f.turn.id,
+        1 - (i + 1) / 1000,
+        f.turn.sequence,
+        {
+          content: known.escaped,
           lineFor: findingLine(f),
           turn: f.turn,
           source: 'tool result',
@@ -391,7 +388,8 @@ export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Paylo
             return c && escapeFence(c);
           },
         },
-      };
+        known,
+      );
       return {
         ...it,
         ...(f.summarized ? { truncated: true } : {}),

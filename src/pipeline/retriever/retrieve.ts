@@ -7,7 +7,7 @@ import { historyCandidates, seedsFor } from './history.js';
 import { meaningSeeds, searchText, type MeaningSeeds, type MeaningSession } from './meaning.js';
 import { recallMemories } from './memories.js';
 import { rankRelevant, type RankedTurn } from './relevant.js';
-import { snapshotAdmits, snapshotFits, snapshotTurnSource, type SnapshotSession } from './snapshot.js';
+import { copyBound, snapshotTurnSource, type SnapshotSession } from './snapshot.js';
 import { sqlTurnSource } from './sql-source.js';
 import type { HistoryCandidates, MemoryRow, StructuralCandidates, TurnRow, TurnSource } from './types.js';
 import {
@@ -133,11 +133,8 @@ export async function rankHistory(ctx: Ctx, found: Retrieved): Promise<RankedTur
 
 /** A small session's turns from this process's copy; a larger one's (or when the copy fails) from the database. */
 export async function turnSource(ctx: Ctx, session: QuerySession): Promise<TurnSource> {
-  const maxBytes = ctx.env.CONTEXT_SESSION_COPY_MAX_MB * 1_000_000;
-  if (
-    snapshotFits(session, ctx.env.CONTEXT_SESSION_COPY_MAX_TURNS) &&
-    snapshotAdmits(ctx.tenantId, { kind: 'session', id: session.id }, session, maxBytes)
-  ) {
+  const maxBytes = copyBound(ctx.env, ctx.tenantId, { kind: 'session', id: session.id }, session);
+  if (maxBytes !== undefined) {
     try {
       return await snapshotTurnSource(ctx.store, ctx.tenantId, session, maxBytes);
     } catch (err) {

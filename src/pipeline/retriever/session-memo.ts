@@ -13,6 +13,17 @@ export type MemoBound = (entries: number, size: number) => boolean;
 /** Bytes V8 keeps for a string's characters: one a character when all are Latin-1, else two. */
 export const stringBytes = (s: string): number => (/[^\u0000-\u00ff]/.test(s) ? 2 : 1) * s.length;
 
+/**
+ * `array` when it holds `needed` elements, else a new one (at least twice as long, and `min`) holding its first `used`:
+ * a memo's numbers appended to one typed array instead of an array object each.
+ */
+export function withRoom<A extends Int8Array | Int32Array>(array: A, used: number, needed: number, min: number): A {
+  if (needed <= array.length) return array;
+  const grown = new (array.constructor as new (length: number) => A)(Math.max(needed, 2 * array.length, min));
+  grown.set(array.subarray(0, used));
+  return grown;
+}
+
 export class SessionMemo<V> {
   /** Least recently used first: a Map iterates in insertion order, and a use moves an entry to the end. */
   readonly #entries = new Map<string, { value: V; size: number }>();

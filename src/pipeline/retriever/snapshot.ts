@@ -1,6 +1,7 @@
 // An in-process copy of a small session's turns (ADR 0009), brought up to date by reading only the turns after its
 // last; it answers every read exactly as the database source (./sql-source.ts) does, which the tests check.
 import { sql } from 'drizzle-orm';
+import type { Env } from '../../config/env.js';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
 import { firstIndex, mergeSorted } from '../sorted.js';
@@ -17,7 +18,7 @@ import {
   type TurnSource,
 } from './types.js';
 import { fromInterned, Lexicon } from './lexemes.js';
-import { SessionMemo, stringBytes, type MemoSession } from './session-memo.js';
+import { SessionMemo, stringBytes, withRoom, type MemoSession } from './session-memo.js';
 
 /**
  * A held turn. Its lexemes are kept as interned pairs in the copy's `pairs` (from `from` to `to`), not as a map of
@@ -98,7 +99,7 @@ export interface SnapshotSession {
 /**
  * Whether a session is small enough to be held in process: at most `maxTurns` turns and `defaults.snapshot.maxTokens`.
  */
-export function snapshotFits(session: SnapshotSession, maxTurns: number): boolean {
+function snapshotFits(session: SnapshotSession, maxTurns: number): boolean {
   return session.last_sequence <= maxTurns && session.total_tokens <= defaults.snapshot.maxTokens;
 }
 
@@ -124,6 +125,22 @@ export function snapshotAdmits(
     room += size;
   }
   return room >= needed || snapshots.stats().entries === 0;
+}
+
+/**
+ * The byte bound of a copy when the scope is to be read from one (small enough, `snapshotFits`, and admitted beside
+ * the copies in use, `snapshotAdmits`); undefined when the database answers.
+ */
+export function copyBound(
+  env: Pick<Env, 'CONTEXT_SESSION_COPY_MAX_TURNS' | 'CONTEXT_SESSION_COPY_MAX_MB'>,
+  tenantId: string,
+  scope: TurnScope,
+  session: SnapshotSession,
+): number | undefined {
+  const maxBytes = env.CONTEXT_SESSION_COPY_MAX_MB * 1_000_000;
+  const copied =
+    snapshotFits(session, env.CONTEXT_SESSION_COPY_MAX_TURNS) && snapshotAdmits(tenantId, scope, session, maxBytes);
+  return copied ? maxBytes : undefined;
 }
 
 /** What this process holds: sessions copied and their estimated bytes. */
@@ -208,11 +225,7 @@ async function snapshotOf(
     const at = Date.parse(row.turn.created_at);
     const from = snap.used;
     const to = from + 2 * row.lexemes.tf.size;
-    if (to > snap.pairs.length) {
-      const grown = new Int32Array(Math.max(to, 2 * snap.pairs.length));
-      grown.set(snap.pairs.subarray(0, from));
-      snap.pairs = grown;
-    }
+    snap.pairs = withRoom(snap.pairs, from, to, 0);
     for (const [lexeme, count] of row.lexemes.tf) {
       const id = snap.lexicon.idOf(lexeme);
       snap.pairs[snap.used++] = id;

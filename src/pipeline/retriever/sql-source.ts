@@ -174,7 +174,7 @@ function sqlSource(
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
       // Without a time range, what is remembered answers, or needs only the turns written since.
       const limits = { recentLimit, toolLimit, systemLimit: SYSTEM_TURNS };
-      const known = memo && !range ? lookupStructural(memo, memo.last_sequence, limits) : undefined;
+      const known = memo && !range ? lookupStructural(memo, limits) : undefined;
       if (known && 'value' in known) return known.value;
       if (known) {
         const newer = await readRows<TurnRow>(
@@ -182,10 +182,10 @@ function sqlSource(
           sql`
           SELECT ${columns}, 0 AS score FROM turns WHERE ${session} AND ${pos} > ${known.after} ${upTo} ORDER BY ${pos}`,
         );
-        return extendStructural(memo!, memo!.last_sequence, limits, newer.map(normalizeTurn));
+        return extendStructural(memo!, limits, newer.map(normalizeTurn));
       }
       const out = await readStructural(recentLimit, range, toolLimit);
-      if (memo && !range) rememberStructural(memo, memo.last_sequence, limits, out);
+      if (memo && !range) rememberStructural(memo, limits, out);
       return out;
     },
 

@@ -2,6 +2,7 @@
 // just before each tool result, remembered in this process for sessions read from the database: turns never change, so
 // a later query reads only the turns written since, and the calls before a result are read once.
 import { SessionMemo, type MemoSession } from './session-memo.js';
+import type { TermSession } from './term-matches.js';
 import type { StructuralCandidates, TurnRow } from './types.js';
 
 interface Held extends StructuralLimits {
@@ -45,14 +46,14 @@ const cut = (v: StructuralCandidates, l: StructuralLimits): StructuralCandidates
 });
 
 /**
- * What is remembered for the session as of `last` (its last sequence): `{ value }` when it answers as is, `{ after }`
+ * What is remembered for the session as of its row's last sequence: `{ value }` when it answers as is, `{ after }`
  * when only the turns after that sequence need reading (then `extendStructural`), nothing when a whole read is due.
  */
 export function lookupStructural(
-  s: MemoSession,
-  last: number,
+  s: TermSession,
   limits: StructuralLimits,
 ): { value: StructuralCandidates } | { after: number } | undefined {
+  const last = s.last_sequence;
   const h = held.get(s);
   if (!h || h.upTo > last || last - h.upTo > STRUCTURAL_CATCH_UP) return undefined;
   if (h.recentLimit < limits.recentLimit || h.toolLimit < limits.toolLimit || h.systemLimit < limits.systemLimit)
@@ -60,23 +61,17 @@ export function lookupStructural(
   return h.upTo === last ? { value: cut(h.value, limits) } : { after: h.upTo };
 }
 
-/** Remembers a whole read with its limits, as of `last`. */
-export function rememberStructural(
-  s: MemoSession,
-  last: number,
-  limits: StructuralLimits,
-  value: StructuralCandidates,
-): void {
-  held.set(s, '', { upTo: last, ...limits, value }, sizeOf(value));
+/** Remembers a whole read with its limits, as of the session row's last sequence. */
+export function rememberStructural(s: TermSession, limits: StructuralLimits, value: StructuralCandidates): void {
+  held.set(s, '', { upTo: s.last_sequence, ...limits, value }, sizeOf(value));
 }
 
 /**
- * The remembered candidates brought up to `last` with the turns written after them (`newer`, oldest first), as a whole
- * read would return them; returned cut to `limits`.
+ * The remembered candidates brought up to the session row's last sequence with the turns written after them (`newer`,
+ * oldest first), as a whole read would return them; returned cut to `limits`.
  */
 export function extendStructural(
-  s: MemoSession,
-  last: number,
+  s: TermSession,
   limits: StructuralLimits,
   newer: readonly TurnRow[],
 ): StructuralCandidates {
@@ -91,7 +86,7 @@ export function extendStructural(
     calls: [...calls, ...v.calls].slice(0, kept.toolLimit),
     first: v.first ?? newer.find((t) => t.role === 'user'),
   };
-  held.set(s, '', { upTo: last, ...kept, value }, sizeOf(value));
+  held.set(s, '', { upTo: s.last_sequence, ...kept, value }, sizeOf(value));
   return cut(value, limits);
 }
 

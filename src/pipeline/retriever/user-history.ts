@@ -5,7 +5,7 @@ import { readRows } from '../../db/store.js';
 import type { Ctx } from '../../ports.js';
 import { forgetCandidateRows } from './candidate-rows.js';
 import { forgetWords } from './semantic.js';
-import { forgetSnapshot, snapshotAdmits, snapshotFits, snapshotHistorySource } from './snapshot.js';
+import { copyBound, forgetSnapshot, snapshotHistorySource } from './snapshot.js';
 import { sqlHistorySource } from './sql-source.js';
 import { forgetTermMatches } from './term-matches.js';
 import { memoIdOf, type HistorySource, type TurnRow } from './types.js';
@@ -59,11 +59,8 @@ export function historySession(h: UserHistory) {
 /** A small history's turns from this process's copy; a larger one's (or when the copy fails) from the database. */
 export async function historySource(ctx: Ctx, h: UserHistory): Promise<HistorySource> {
   const as = historySession(h);
-  const maxBytes = ctx.env.CONTEXT_SESSION_COPY_MAX_MB * 1_000_000;
-  if (
-    snapshotFits(as, ctx.env.CONTEXT_SESSION_COPY_MAX_TURNS) &&
-    snapshotAdmits(ctx.tenantId, { kind: 'history', id: h.id }, as, maxBytes)
-  ) {
+  const maxBytes = copyBound(ctx.env, ctx.tenantId, { kind: 'history', id: h.id }, as);
+  if (maxBytes !== undefined) {
     try {
       return await snapshotHistorySource(ctx.store, ctx.tenantId, h.id, as, maxBytes);
     } catch (err) {

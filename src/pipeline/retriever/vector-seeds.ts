@@ -7,7 +7,7 @@ import { hasWords, type Embedder } from '../../embedder.js';
 import { firstIndex } from '../sorted.js';
 import type { TurnSource } from './types.js';
 import { informativenessOf } from './informative.js';
-import { SessionMemo, type MemoSession } from './session-memo.js';
+import { SessionMemo, withRoom, type MemoSession } from './session-memo.js';
 
 /**
  * The text a turn is embedded as by a semantic embedder: who spoke, then what was said. Questions name people as
@@ -114,11 +114,7 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
     };
   for (const r of await newVectors(input, entry.upTo)) {
     entry.sequences.push(r.sequence);
-    if (entry.used + r.q.length > entry.data.length) {
-      const grown = new Int8Array(Math.max(entry.used + r.q.length, 2 * entry.data.length, 4_096));
-      grown.set(entry.data.subarray(0, entry.used));
-      entry.data = grown;
-    }
+    entry.data = withRoom(entry.data, entry.used, entry.used + r.q.length, 4_096);
     entry.starts.push(entry.used);
     entry.data.set(r.q, entry.used);
     entry.used += r.q.length;
