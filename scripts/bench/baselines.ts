@@ -3,7 +3,7 @@
 import { bm25Context, recencyContext, type BaselineIndex } from '../eval/baselines.js';
 import { Bm25 } from '../eval/bm25.js';
 import { getTokenizer } from '../../src/tokenizer.js';
-import { baselineLine, sessionTurns, type Corpus } from './data.js';
+import { baselineLine, sessionTurns, warmUpQuestions, type BenchTurn, type Corpus } from './data.js';
 import { result, type Result } from './report.js';
 import { cpuMs, peakRssMb, percentile, rssMb } from './stats.js';
 
@@ -14,6 +14,8 @@ export interface BaselineOptions {
   sizes: number[];
   queries: number;
   warmQueries: number;
+  /** Queries on a 500-turn index before any measurement, as the product's warm-up asks. */
+  warmUpQueries: number;
   budget: number;
   log: (line: string) => void;
 }
@@ -21,9 +23,35 @@ export interface BaselineOptions {
 export async function runBaseline(o: BaselineOptions): Promise<Result[]> {
   const tok = await getTokenizer();
   const count = (text: string) => tok.count(text);
+  warmUpBaseline(o.kind, o, count);
   const out: Result[] = [];
   for (const size of o.sizes) out.push(...measureSize(o, size, count));
   return out;
+}
+
+/** A session's index as the baselines keep it: each turn's line, its tokens, and BM25 postings for `bm25`. */
+export function baselineIndex(
+  kind: BaselineOptions['kind'],
+  turns: readonly BenchTurn[],
+  count: (text: string) => number,
+): BaselineIndex {
+  const items = turns.map((t, order) => {
+    const line = baselineLine(t);
+    return { order, line, tokens: count(`${line}\n`) };
+  });
+  return { items, bm25: new Bm25(kind === 'bm25' ? turns.map((t) => t.content) : []) };
+}
+
+/** The product's warm-up (see warmUp in ./product.ts) for a baseline: the same questions on a 500-turn index. */
+export function warmUpBaseline(
+  kind: BaselineOptions['kind'],
+  o: Pick<BaselineOptions, 'corpus' | 'queries' | 'warmUpQueries' | 'budget'>,
+  count: (text: string) => number,
+): void {
+  const index = baselineIndex(kind, [...sessionTurns(o.corpus, 500)], count);
+  for (const q of warmUpQuestions(o.corpus.questions, o.queries, o.warmUpQueries))
+    if (kind === 'recency') recencyContext(index, o.budget, count);
+    else bm25Context(index, q, o.budget, count);
 }
 
 function measureSize(o: BaselineOptions, size: number, count: (text: string) => number): Result[] {
@@ -35,11 +63,7 @@ function measureSize(o: BaselineOptions, size: number, count: (text: string) => 
   const turns = [...sessionTurns(o.corpus, size)];
   const t0 = performance.now();
   const cpu0 = cpuMs();
-  const items = turns.map((t, order) => {
-    const line = baselineLine(t);
-    return { order, line, tokens: count(`${line}\n`) };
-  });
-  const index: BaselineIndex = { items, bm25: new Bm25(o.kind === 'bm25' ? turns.map((t) => t.content) : []) };
+  const index = baselineIndex(o.kind, turns, count);
   const buildMs = performance.now() - t0;
   const buildCpuMs = cpuMs() - cpu0;
   add('write_turns_per_s', size / (buildMs / 1000));

@@ -88,6 +88,10 @@ export function parseTauTools(data: unknown): ToolPair[] {
   return out;
 }
 
+/** Up to `count` of the last questions, none of them among the first `measured` (the questions a run measures). */
+export const warmUpQuestions = (questions: readonly string[], measured: number, count: number): string[] =>
+  questions.slice(Math.max(measured, questions.length - count));
+
 /** Deterministic Fisher–Yates (a small LCG), so every run asks the same questions in the same order. */
 export function shuffle<T>(items: T[], seed: number): T[] {
   let s = seed >>> 0;

@@ -45,6 +45,8 @@ export interface BenchOptions {
   tools: string | undefined;
   queries: number;
   warmQueries: number;
+  /** Queries on a throw-away session before any measurement (start-up: JIT, memos of common words). */
+  warmUpQueries: number;
   budget: number;
   batch1Writes: number;
   database: string | undefined;
@@ -101,6 +103,7 @@ export function parseOptions(args: string[]): BenchOptions {
       database: { type: 'string' },
       redis: { type: 'string' },
       'keep-db': { type: 'string' },
+      'warm-up': { type: 'string', default: '300' },
       log: { type: 'string', default: 'silent' },
       'node-args': { type: 'string', default: '' },
     },
@@ -124,6 +127,7 @@ export function parseOptions(args: string[]): BenchOptions {
     tools: values.tools,
     queries: positiveInt('queries', values.queries ?? (quick ? '100' : '200')),
     warmQueries: positiveInt('warm', values.warm ?? (quick ? '50' : '100')),
+    warmUpQueries: positiveInt('warm-up', values['warm-up']!, true),
     budget: positiveInt('budget', values.budget!),
     batch1Writes: positiveInt('batch1', values.batch1 ?? (quick ? '100' : '200'), true),
     database: values.database,
@@ -197,6 +201,7 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
       tools: o.tools,
       queries: o.queries,
       warmQueries: o.warmQueries,
+      warmUpQueries: o.warmUpQueries,
       budget: o.budget,
       batch1Writes: o.batch1Writes,
     };
@@ -247,6 +252,7 @@ export async function runBench(o: BenchOptions, io: CliIo = processIo): Promise<
       notes: [
         `1-minute load average peaked at ${loadMax.toFixed(2)} during the run`,
         `queries: ${o.queries} distinct LoCoMo questions (cache miss), then ${o.warmQueries} repeats of 20 of them (cache hit)`,
+        `every case first answered ${o.warmUpQueries} other questions on a separate 500-turn session (warm-up)`,
         ...(o.cases.includes('user')
           ? [`user case: ${o.user.sessions} sessions × ${o.user.turns} turns of one user, each question in a new one`]
           : []),

@@ -1,11 +1,11 @@
-// npx tsx scripts/bench/profile.ts --db <dir> [--turns 10000,100000] [--queries 200] [--budget 2000] [--out <dir>]
+// npx tsx scripts/bench/profile.ts --db <dir> [--turns 10000,100000] [--queries 200] [--warm-up 300] [--budget 2000] [--out <dir>]
 // CPU profile of QueryContext on a kept bench session, cut to the measured queries and summarised [--top 25].
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadCorpus } from './data.js';
+import { loadCorpus, warmUpQuestions } from './data.js';
 import { busyMs, openKeptStore, readKept, recordingStore, sessionOf, sqlText, statementLabel } from './kept.js';
 import { askContext, startProduct } from './product.js';
 import { percentile, round } from './stats.js';
@@ -32,6 +32,7 @@ async function driver(o: {
   db: string;
   turns: number;
   queries: number;
+  warmUp: number;
   budget: number;
   markers: string;
   dataDir: string;
@@ -43,8 +44,10 @@ async function driver(o: {
   const running = await startProduct({ store, database: kept.database ?? undefined });
   try {
     // Warm-up on questions outside the measured set: JIT, the tokenizer's ranks and piece memo, PGlite's buffers.
-    for (const q of corpus.questions.slice(-10)) await askContext(running.app, s.key, s.sessionId, q, o.budget);
-    const questions = corpus.questions.slice(0, Math.min(o.queries, corpus.questions.length - 10));
+    const all = corpus.questions;
+    const questions = all.slice(0, Math.min(o.queries, all.length - 10));
+    for (const q of warmUpQuestions(all, questions.length, o.warmUp))
+      await askContext(running.app, s.key, s.sessionId, q, o.budget);
     const ms: number[] = [];
     store.recording = true;
     const start = nowUs();
@@ -213,6 +216,7 @@ async function main(args: string[]) {
       db: { type: 'string' },
       turns: { type: 'string', default: '10000,100000' },
       queries: { type: 'string', default: '200' },
+      'warm-up': { type: 'string', default: '300' },
       budget: { type: 'string', default: '2000' },
       data: { type: 'string' },
       out: { type: 'string' },
@@ -227,7 +231,8 @@ async function main(args: string[]) {
   const queries = Number(values.queries);
   const budget = Number(values.budget);
   if (values.driver) {
-    await driver({ db, turns: Number(values.turns), queries, budget, markers: values.markers!, dataDir });
+    const warmUp = Number(values['warm-up']);
+    await driver({ db, turns: Number(values.turns), queries, warmUp, budget, markers: values.markers!, dataDir });
     return;
   }
   const out = path.resolve(values.out ?? path.join(db, 'profiles'));
@@ -253,6 +258,8 @@ async function main(args: string[]) {
           String(turns),
           '--queries',
           String(queries),
+          '--warm-up',
+          String(values['warm-up']),
           '--budget',
           String(budget),
           '--markers',

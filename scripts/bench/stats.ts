@@ -34,11 +34,14 @@ export function summarize(samples: readonly number[]): LatencySummary {
   };
 }
 
-/** Rounds for display and JSON: three significant decimals below 10, fewer above, so tables stay readable. */
+/**
+ * Rounds for display and JSON: three decimals from 1 to 10, fewer above, so tables stay readable; four significant
+ * digits below 1, so a small time is never shown as 0.
+ */
 export function round(value: number): number {
-  if (!Number.isFinite(value)) return value;
+  if (!Number.isFinite(value) || value === 0) return value;
   const abs = Math.abs(value);
-  const digits = abs >= 1000 ? 0 : abs >= 100 ? 1 : abs >= 10 ? 2 : 3;
+  const digits = abs >= 1000 ? 0 : abs >= 100 ? 1 : abs >= 10 ? 2 : abs >= 1 ? 3 : 3 - Math.floor(Math.log10(abs));
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }

@@ -4,9 +4,9 @@ import { setImmediate } from 'node:timers/promises';
 import { createApiKey } from '../../src/services/auth.js';
 import { refreshStatistics, statisticsBeat } from '../../src/services/maintenance.js';
 import { getTokenizer } from '../../src/tokenizer.js';
-import { bm25Context, type BaselineIndex } from '../eval/baselines.js';
-import { Bm25 } from '../eval/bm25.js';
-import { baselineLine, userSessions, type BenchTurn, type Corpus } from './data.js';
+import { bm25Context } from '../eval/baselines.js';
+import { baselineIndex, warmUpBaseline } from './baselines.js';
+import { userSessions, type BenchTurn, type Corpus } from './data.js';
 import { call, startProduct, warmUp, type ProductOptions, type Running } from './product.js';
 import { result, type Case, type Metric, type Result } from './report.js';
 import { cpuMs, peakRssMb, percentile, rssMb } from './stats.js';
@@ -22,6 +22,8 @@ export interface UserOptions {
   user: UserShape;
   /** Distinct questions, each from a session of its own. */
   queries: number;
+  /** Queries on a throw-away session before any measurement (see warmUp). */
+  warmUpQueries: number;
   budget: number;
   database?: string | undefined;
   redis?: string | undefined;
@@ -229,12 +231,9 @@ export async function runUserBaseline(o: UserOptions): Promise<Result[]> {
   const size = userSize(o.user);
   // Generating the sessions is the input arriving, not indexing: it stays outside the timed part.
   const turns = [...userSessions(o.corpus, o.user.sessions, o.user.turns)].flat();
+  warmUpBaseline('bm25', o, count);
   const t0 = performance.now();
-  const items = turns.map((t, order) => {
-    const line = baselineLine(t);
-    return { order, line, tokens: count(`${line}\n`) };
-  });
-  const index: BaselineIndex = { items, bm25: new Bm25(turns.map((t) => t.content)) };
+  const index = baselineIndex('bm25', turns, count);
   const buildMs = performance.now() - t0;
   const out = [
     result('bm25', size, 'user_write_turns_per_s', turns.length / (buildMs / 1000)),

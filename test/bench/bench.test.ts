@@ -13,6 +13,7 @@ import {
   shuffle,
   TOOL_EVERY,
   userSessions,
+  warmUpQuestions,
   type Corpus,
 } from '../../scripts/bench/data.js';
 import { scans } from '../../scripts/bench/explain.js';
@@ -58,6 +59,9 @@ describe('statistics', () => {
     expect(round(123.456)).toBe(123.5);
     expect(round(12.3456)).toBe(12.35);
     expect(round(1.23456)).toBe(1.235);
+    expect(round(0.123456)).toBe(0.1235);
+    expect(round(0.000051234)).toBe(0.00005123);
+    expect(round(0)).toBe(0);
   });
 });
 
@@ -193,6 +197,18 @@ describe('options', () => {
     expect(user).toMatchObject({ user: { sessions: 5, turns: 10 }, cases: ['user'] });
     expect(parseUserShape('1k×100')).toEqual({ sessions: 1000, turns: 100 });
     for (const bad of ['5', '0x10', '5x0', 'x10', '5x10x2']) expect(() => parseUserShape(bad)).toThrow(/--user/);
+  });
+
+  it('warms up on 300 of the last questions by default, never on a measured one', () => {
+    expect(parseOptions([]).warmUpQueries).toBe(300);
+    expect(parseOptions(['--warm-up', '0']).warmUpQueries).toBe(0);
+    expect(() => parseOptions(['--warm-up', '-1'])).toThrow(/warm-up/);
+    const questions = Array.from({ length: 10 }, (_, i) => `q${i}`);
+    expect(warmUpQuestions(questions, 4, 3)).toEqual(['q7', 'q8', 'q9']);
+    // Fewer questions than both sets want: the measured ones are never asked beforehand.
+    expect(warmUpQuestions(questions, 4, 300)).toEqual(['q4', 'q5', 'q6', 'q7', 'q8', 'q9']);
+    expect(warmUpQuestions(questions, 10, 300)).toEqual([]);
+    expect(warmUpQuestions(questions, 4, 0)).toEqual([]);
   });
 });
 
