@@ -5,6 +5,7 @@ import type { Tokenizer } from '../tokenizer.js';
 import { escapeFence, fenceAttribute } from './fence.js';
 import type { Payload } from './items.js';
 import { dropLast, type Item, type Plan } from './planner.js';
+import { remembered } from './remembered.js';
 import type { TurnRow } from './retriever/types.js';
 
 export type Template = 'default' | 'compact';
@@ -90,9 +91,7 @@ const months = [
 ];
 
 /** The header over turns of one day (UTC), e.g. `[8 May 2023]`: unambiguous, readable, a few tokens once per group. */
-export function dateHeader(iso: string): string {
-  return `[${dateText(iso)}]`;
-}
+export const dateHeader = remembered((iso: string): string => `[${dateText(iso)}]`, 20_000);
 
 /** A day (UTC) as `8 May 2023`. */
 export function dateText(iso: string): string {

@@ -2,7 +2,7 @@
 // yielding to a newer one, and a digest of identifier-like values that survives when the results are cut.
 import type { SectionName } from '../schemas/context.js';
 import { commaPart, type Tokenizer } from '../tokenizer.js';
-import { compactJson, summarizeToolResult, type ToolSummary } from './compressor/tool-summary.js';
+import { compactJson, toolSummaries, type ToolSummary } from './compressor/tool-summary.js';
 import { escapeFence } from './fence.js';
 import { costedLine, item, perTurnRow, turnLine, type Payload, type Shown } from './items.js';
 import { replaceKept, type Item, type Plan } from './planner.js';
@@ -77,14 +77,37 @@ const MEMO_MAX = 5_000;
 const LABEL_STRING_CHARS = 80;
 const memo = new Map<string, ToolSummary>();
 
+/** Result rows whose summaries at any size are kept (each holds the output's fields). */
+const SUMMARIZED_ROWS_MAX = 1_000;
+const summariesByRow = new WeakMap<Tokenizer, Map<TurnRow, Map<string, ReturnType<typeof toolSummaries>>>>();
+
 /**
- * Summaries are pure functions of a stored (immutable) turn and the whitelist, so they are computed once per process.
+ * A result row's summaries at any size (toolSummaries), per whitelist: the output is read once for the queries that
+ * show the same row (session copies keep their rows); the latest rows are kept.
+ */
+function summariesOf(turn: TurnRow, keep: readonly string[], tok: Tokenizer) {
+  let byRow = summariesByRow.get(tok);
+  if (!byRow) summariesByRow.set(tok, (byRow = new Map()));
+  let byKeep = byRow.get(turn);
+  if (!byKeep) {
+    if (byRow.size >= SUMMARIZED_ROWS_MAX) byRow.delete(byRow.keys().next().value!);
+    byRow.set(turn, (byKeep = new Map()));
+  }
+  const key = keep.join('\u0001');
+  let at = byKeep.get(key);
+  if (!at) byKeep.set(key, (at = toolSummaries(turn.content, tok, { keep })));
+  return at;
+}
+
+/**
+ * Summaries are pure functions of a stored (immutable) turn and the whitelist, so they are computed once per process
+ * (also for rows read again from the database).
  */
 function summaryOf(turn: TurnRow, keep: readonly string[], tok: Tokenizer): ToolSummary {
   const key = `${turn.id}\u0000${keep.join('\u0001')}`;
   let s = memo.get(key);
   if (!s) {
-    s = summarizeToolResult(turn.content, tok, { keep });
+    s = summariesOf(turn, keep, tok)();
     if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
     memo.set(key, s);
   }
@@ -189,10 +212,7 @@ export function shrinkFinding(
   whitelist?: ToolFieldWhitelist,
 ): string | undefined {
   if (maxTokens <= 0) return undefined;
-  const s = summarizeToolResult(f.turn.content, tok, {
-    keep: keepFor(whitelist, f.call?.name ?? f.turn.name),
-    maxTokens,
-  });
+  const s = summariesOf(f.turn, keepFor(whitelist, f.call?.name ?? f.turn.name), tok)(maxTokens);
   return s.text || undefined;
 }
 

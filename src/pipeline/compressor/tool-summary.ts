@@ -251,39 +251,66 @@ function identifiersOf(fields: ToolField[]): string[] {
   return out;
 }
 
-/** Keeps the highest-priority fields whose rendering fits `maxTokens`, then restores the output's order. */
-function fit(fields: ToolField[], render: (f: ToolField[]) => string, maxTokens: number, tok: Tokenizer): ToolField[] {
-  if (tok.count(render(fields)) <= maxTokens) return fields;
+/**
+ * The highest-priority fields whose rendering fits a number of tokens, in the output's order: `fit(maxTokens)`. The
+ * token count of each candidate set (the best n fields) is remembered, so fitting the same output again, to the same
+ * or another size, counts only sets not counted before.
+ */
+function fitter(fields: ToolField[], render: (f: ToolField[]) => string, tok: Tokenizer) {
   const rank = (f: ToolField) => fieldKinds.indexOf(f.kind);
-  const order = fields
-    .map((f, i) => ({ f, i }))
-    .sort((a, b) => rank(a.f) - rank(b.f) || a.f.repeats - b.f.repeats || a.i - b.i);
-  // Binary search on how many of the best fields fit: rendering is cheap next to per-field counting.
-  let lo = 0;
-  let hi = order.length;
-  const pick = (n: number) =>
-    order
+  let order: { f: ToolField; i: number }[] | undefined;
+  // The best n fields in the output's order; all of them is the output's own order.
+  const pick = (n: number) => {
+    if (n === fields.length) return fields;
+    order ??= fields
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => rank(a.f) - rank(b.f) || a.f.repeats - b.f.repeats || a.i - b.i);
+    return order
       .slice(0, n)
       .sort((a, b) => a.i - b.i)
       .map((x) => x.f);
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (tok.count(render(pick(mid))) <= maxTokens) lo = mid;
-    else hi = mid - 1;
-  }
-  return pick(lo);
+  };
+  const counted = new Map<number, number>();
+  const tokensOf = (n: number) => {
+    let t = counted.get(n);
+    if (t === undefined) counted.set(n, (t = tok.count(render(pick(n)))));
+    return t;
+  };
+  return (maxTokens: number): ToolField[] => {
+    if (tokensOf(fields.length) <= maxTokens) return fields;
+    // Binary search on how many of the best fields fit: rendering is cheap next to per-field counting.
+    let lo = 0;
+    let hi = fields.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (tokensOf(mid) <= maxTokens) lo = mid;
+      else hi = mid - 1;
+    }
+    return pick(lo);
+  };
 }
 
-export function summarizeToolResult(content: string, tok: Tokenizer, opts: ToolSummaryOptions = {}): ToolSummary {
-  const maxTokens = opts.maxTokens ?? DEFAULT_SUMMARY_TOKENS;
+/**
+ * An output's summaries at any size (`maxTokens`, DEFAULT_SUMMARY_TOKENS when not given): the output is read and its
+ * fields found once, and each size's fit reuses the counts of earlier ones. Same results as `summarizeToolResult`.
+ */
+export function toolSummaries(
+  content: string,
+  tok: Tokenizer,
+  opts: Pick<ToolSummaryOptions, 'keep'> = {},
+): (maxTokens?: number) => ToolSummary {
   const listed = listedMatcher(opts.keep);
   const root = parseJson(content);
   if (root !== undefined && typeof root === 'object' && root !== null) {
     const all = jsonFields(root, listed);
-    const fields = fit(all, renderJson, maxTokens, tok);
-    return { text: renderJson(fields), fields, identifiers: identifiersOf(all), json: true };
+    const identifiers = identifiersOf(all);
+    const fit = fitter(all, renderJson, tok);
+    return (maxTokens = DEFAULT_SUMMARY_TOKENS) => {
+      const fields = fit(maxTokens);
+      return { text: renderJson(fields), fields, identifiers, json: true };
+    };
   }
-  // A short text output is its own summary.
+  // A short text output is its own summary, at any size.
   if (tok.count(content) <= SHORT_TEXT_TOKENS) {
     const all = content.trim() ? textFields(content, listed) : [];
     const field: ToolField = {
@@ -292,12 +319,26 @@ export function summarizeToolResult(content: string, tok: Tokenizer, opts: ToolS
       value: content.trim(),
       repeats: 1,
     };
-    return { text: field.value, fields: field.value ? [field] : [], identifiers: identifiersOf(all), json: false };
+    const summary = {
+      text: field.value,
+      fields: field.value ? [field] : [],
+      identifiers: identifiersOf(all),
+      json: false,
+    };
+    return () => summary;
   }
   const all = textFields(content, listed);
+  const identifiers = identifiersOf(all);
   const render = (fs: ToolField[]) => fs.map((f) => f.value).join('\n');
-  const fields = fit(all, render, maxTokens, tok);
-  return { text: render(fields), fields, identifiers: identifiersOf(all), json: false };
+  const fit = fitter(all, render, tok);
+  return (maxTokens = DEFAULT_SUMMARY_TOKENS) => {
+    const fields = fit(maxTokens);
+    return { text: render(fields), fields, identifiers, json: false };
+  };
+}
+
+export function summarizeToolResult(content: string, tok: Tokenizer, opts: ToolSummaryOptions = {}): ToolSummary {
+  return toolSummaries(content, tok, opts)(opts.maxTokens);
 }
 
 /**

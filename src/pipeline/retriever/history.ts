@@ -75,6 +75,37 @@ export async function queryLexemes(store: Store, query: string, maxTerms: number
   return lexemes;
 }
 
+/** Summed IDF by sequence, kept between calls: zero but where a call is filling it (synchronously). */
+let priorScratch = new Float64Array(0);
+
+/**
+ * The matches with the highest summed IDF over the terms they contain (added in term order), best first; ties: the
+ * newer turn.
+ */
+function bestSeeds(matches: readonly (readonly number[])[], idfOf: readonly number[], limit: number): number[] {
+  let top = 0;
+  for (const sequences of matches) for (const s of sequences) if (s > top) top = s;
+  if (priorScratch.length <= top) priorScratch = new Float64Array(Math.max(top + 1, priorScratch.length * 2));
+  const prior = priorScratch;
+  const matched: number[] = [];
+  try {
+    matches.forEach((sequences, ord) => {
+      for (const sequence of sequences) {
+        // An IDF is always above 0, so 0 means not seen yet.
+        if (prior[sequence] === 0) matched.push(sequence);
+        prior[sequence]! += idfOf[ord]!;
+      }
+    });
+    return Array.from(
+      Uint32Array.from(matched)
+        .sort((a, b) => prior[b]! - prior[a]! || b - a)
+        .subarray(0, limit),
+    );
+  } finally {
+    for (const sequence of matched) prior[sequence] = 0;
+  }
+}
+
 /**
  * The query's lexemes, then each term's newest matches, capped so a common word costs no more than a rare one. The
  * seeds are chosen here: the matches with the highest summed IDF over the terms they contain. Last, the seeds and
@@ -100,18 +131,9 @@ export async function historyCandidates(
   const terms: QueryTerm[] = lexemes.map((l, i) => ({ lexeme: l.lexeme, df: matches[i]?.length ?? 0 }));
   const n = Math.max(opts.totalTurns, 1);
   const idfOf = terms.map((t) => Math.log(1 + (Math.max(n, t.df) - t.df + 0.5) / (t.df + 0.5)));
-  // Each matching turn's summed IDF over the terms it contains, added in term order.
-  const priorOf = new Map<number, number>();
-  matches.forEach((sequences, ord) => {
-    for (const sequence of sequences) priorOf.set(sequence, (priorOf.get(sequence) ?? 0) + idfOf[ord]!);
-  });
+  const seeds = bestSeeds(matches, idfOf, seedLimit);
   const extra = await (opts.extraSeeds ?? []);
-  if (priorOf.size === 0 && extra.length === 0) return { terms, candidates: [] };
-
-  const seeds = Array.from(priorOf, ([sequence, prior]) => ({ sequence, prior }))
-    .sort((a, b) => b.prior - a.prior || b.sequence - a.sequence)
-    .slice(0, seedLimit)
-    .map((s) => s.sequence);
+  if (seeds.length === 0 && extra.length === 0) return { terms, candidates: [] };
   const seedSet = new Set(seeds);
   const wanted = new Set<number>();
   // The full radius around the better half of the seeds, one turn around the rest: fewer rows, same reach where
@@ -134,7 +156,8 @@ export async function historyCandidates(
     candidates: rows.map(({ turn, lexemes, speakerLexemes }) => ({
       id: turn.id,
       sequence: positionOf(turn),
-      ...(turn.session_id === undefined ? {} : { session: turn.session_id }),
+      // Always present, so every candidate has one shape (undefined: the source is one session).
+      session: turn.session_id,
       createdAt: turn.created_at,
       content: turn.content,
       lexemes,

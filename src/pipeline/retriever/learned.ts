@@ -26,68 +26,116 @@ export interface CandidateFacts {
   tokens: number;
 }
 
+/** Values in a row of the feature matrix (`featureNames` order). */
+const WIDTH = featureNames.length;
+
 /**
- * Feature vectors of one query's candidates. Scores are taken relative to the query's best candidate and closeness
- * as a z-score and a rank among the candidates, so the weights do not depend on a query's length or on the scale of
- * an embedder's cosines. A feature that cannot be known here (no vector) is NaN: the model reads it as its mean.
+ * Feature vectors of one query's candidates, row i from i × featureNames.length of one array. Scores are taken
+ * relative to the query's best candidate and closeness as a z-score and a rank among the candidates, so the weights
+ * do not depend on a query's length or on the scale of an embedder's cosines. A feature that cannot be known here (no
+ * vector) is NaN: the model reads it as its mean.
  */
-export function featureRows(facts: readonly CandidateFacts[]): number[][] {
-  const max = (f: (s: Signals) => number) => Math.max(1e-9, ...facts.map((x) => f(x.signals)));
-  const maxLexical = max((s) => s.lexical);
-  const maxOwn = max((s) => s.own);
-  const maxScore = max((s) => s.score);
-  const last = Math.max(1, ...facts.map((x) => x.signals.candidate.sequence));
-  const cosines = facts.map((x) => x.cosine).filter((c): c is number => c !== undefined);
-  const meanCos = cosines.reduce((a, b) => a + b, 0) / Math.max(1, cosines.length);
-  const sdCos = Math.sqrt(cosines.reduce((a, c) => a + (c - meanCos) ** 2, 0) / Math.max(1, cosines.length)) + 1e-6;
-  const sorted = [...cosines].sort((a, b) => b - a);
-  // Candidates closer than c: the first index (closest first) whose cosine is not above it.
-  const rankOf = (c: number) => firstIndex(sorted.length, (i) => sorted[i]! <= c);
+export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
+  let maxLexical = 1e-9;
+  let maxOwn = 1e-9;
+  let maxScore = 1e-9;
+  let last = 1;
+  let cosineCount = 0;
+  let cosineSum = 0;
+  for (const { signals: s, cosine } of facts) {
+    if (s.lexical > maxLexical) maxLexical = s.lexical;
+    if (s.own > maxOwn) maxOwn = s.own;
+    if (s.score > maxScore) maxScore = s.score;
+    if (s.candidate.sequence > last) last = s.candidate.sequence;
+    if (cosine !== undefined) {
+      cosineCount++;
+      cosineSum += cosine;
+    }
+  }
+  // Ascending; the sums run in the candidates' order, as over a list of their cosines.
+  const sorted = new Float64Array(cosineCount);
+  let at = 0;
+  for (const { cosine } of facts) if (cosine !== undefined) sorted[at++] = cosine;
+  const meanCos = cosineSum / Math.max(1, cosineCount);
+  let squares = 0;
+  for (let i = 0; i < cosineCount; i++) squares += (sorted[i]! - meanCos) ** 2;
+  const sdCos = Math.sqrt(squares / Math.max(1, cosineCount)) + 1e-6;
+  sorted.sort();
+  // Candidates closer than c: how many cosines are above it.
+  const rankOf = (c: number) => cosineCount - firstIndex(cosineCount, (i) => sorted[i]! > c);
   const flag = (b: boolean) => (b ? 1 : 0);
-  return facts.map(({ signals: s, seed, meaningSeed, cosine, tokens }) => {
-    const row = new Array<number>(featureNames.length);
-    row[F.lexical] = s.lexical / maxLexical;
-    row[F.own] = s.own / maxOwn;
-    row[F.score] = s.score / maxScore;
-    row[F.episode] = s.episode;
-    row[F.namedSpeaker] = flag(s.namedSpeaker);
-    row[F.nameOnly] = flag(s.nameOnly);
-    row[F.informativeness] = s.informativeness;
-    row[F.timeCue] = flag(s.timeCue);
-    row[F.prev] = s.neighbours.prev / maxOwn;
-    row[F.next] = s.neighbours.next / maxOwn;
-    row[F.prev2] = s.neighbours.prev2 / maxOwn;
-    row[F.next2] = s.neighbours.next2 / maxOwn;
-    row[F.answers] = flag(s.answers);
-    row[F.question] = flag(s.question);
-    row[F.opensEpisode] = flag(s.opensEpisode);
-    row[F.termShare] = s.termShare;
-    row[F.rarestIdf] = s.rarestIdf;
-    row[F.idfShare] = s.idfShare;
-    row[F.recency] = s.candidate.sequence / last;
-    row[F.length] = Math.min(1, s.candidate.content.length / 300);
-    row[F.seed] = flag(seed);
-    row[F.meaningSeed] = flag(meaningSeed);
-    row[F.closeness] = cosine === undefined ? NaN : (cosine - meanCos) / sdCos;
-    row[F.closenessRank] = cosine === undefined ? NaN : 1 / (1 + rankOf(cosine) / 10);
-    row[F.logTokens] = Math.log1p(tokens);
-    return row;
+  const m = new Float64Array(facts.length * WIDTH);
+  facts.forEach(({ signals: s, seed, meaningSeed, cosine, tokens }, i) => {
+    const o = i * WIDTH;
+    m[o + F.lexical] = s.lexical / maxLexical;
+    m[o + F.own] = s.own / maxOwn;
+    m[o + F.score] = s.score / maxScore;
+    m[o + F.episode] = s.episode;
+    m[o + F.namedSpeaker] = flag(s.namedSpeaker);
+    m[o + F.nameOnly] = flag(s.nameOnly);
+    m[o + F.informativeness] = s.informativeness;
+    m[o + F.timeCue] = flag(s.timeCue);
+    m[o + F.prev] = s.neighbours.prev / maxOwn;
+    m[o + F.next] = s.neighbours.next / maxOwn;
+    m[o + F.prev2] = s.neighbours.prev2 / maxOwn;
+    m[o + F.next2] = s.neighbours.next2 / maxOwn;
+    m[o + F.answers] = flag(s.answers);
+    m[o + F.question] = flag(s.question);
+    m[o + F.opensEpisode] = flag(s.opensEpisode);
+    m[o + F.termShare] = s.termShare;
+    m[o + F.rarestIdf] = s.rarestIdf;
+    m[o + F.idfShare] = s.idfShare;
+    m[o + F.recency] = s.candidate.sequence / last;
+    m[o + F.length] = Math.min(1, s.candidate.content.length / 300);
+    m[o + F.seed] = flag(seed);
+    m[o + F.meaningSeed] = flag(meaningSeed);
+    m[o + F.closeness] = cosine === undefined ? NaN : (cosine - meanCos) / sdCos;
+    m[o + F.closenessRank] = cosine === undefined ? NaN : 1 / (1 + rankOf(cosine) / 10);
+    m[o + F.logTokens] = Math.log1p(tokens);
   });
+  return m;
+}
+
+/** The feature matrix as one array per candidate (for fitting and inspection). */
+export function featureRows(facts: readonly CandidateFacts[]): number[][] {
+  const m = featureMatrix(facts);
+  return facts.map((_, i) => Array.from(m.subarray(i * WIDTH, (i + 1) * WIDTH)));
+}
+
+/** Where each of a model's features sits in a row, worked out once per model. */
+const columnsOf = new WeakMap<RankerModel, Int32Array>();
+function columns(model: RankerModel): Int32Array {
+  let at = columnsOf.get(model);
+  if (!at) {
+    at = Int32Array.from(model.features, (f) => {
+      const j = featureNames.indexOf(f);
+      if (j < 0) throw new Error(`the ranker model weighs a feature the product does not compute: ${f}`);
+      return j;
+    });
+    columnsOf.set(model, at);
+  }
+  return at;
+}
+
+/** The model's probability for each row of a feature matrix (featureMatrix). */
+export function matrixProbabilities(model: RankerModel, m: Float64Array): number[] {
+  const at = columns(model);
+  const out = new Array<number>(m.length / WIDTH);
+  for (let r = 0; r < out.length; r++) {
+    const o = r * WIDTH;
+    let z = model.bias;
+    for (let i = 0; i < at.length; i++) {
+      const x = m[o + at[i]!]!;
+      if (!Number.isNaN(x)) z += (model.weights[i]! * (x - model.mean[i]!)) / model.scale[i]!;
+    }
+    out[r] = 1 / (1 + Math.exp(-z));
+  }
+  return out;
 }
 
 /** The model's probability for each feature row (in `featureNames` order). */
 export function probabilities(model: RankerModel, rows: readonly (readonly number[])[]): number[] {
-  const at = model.features.map((f) => {
-    const j = featureNames.indexOf(f);
-    if (j < 0) throw new Error(`the ranker model weighs a feature the product does not compute: ${f}`);
-    return j;
-  });
-  return rows.map((row) => {
-    let z = model.bias;
-    for (let i = 0; i < at.length; i++) {
-      const x = row[at[i]!]!;
-      if (!Number.isNaN(x)) z += (model.weights[i]! * (x - model.mean[i]!)) / model.scale[i]!;
-    }
-    return 1 / (1 + Math.exp(-z));
-  });
+  const m = new Float64Array(rows.length * WIDTH);
+  rows.forEach((row, i) => m.set(row, i * WIDTH));
+  return matrixProbabilities(model, m);
 }

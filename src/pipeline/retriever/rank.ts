@@ -157,6 +157,21 @@ export interface Signals {
   rarestIdf: number;
 }
 
+/** A zeroed table by lexeme id, kept between calls (whoever fills it sets its entries back to 0). */
+let byIdScratch = new Int32Array(0);
+function pairsById(size: number): Int32Array {
+  if (byIdScratch.length < size) byIdScratch = new Int32Array(Math.max(size, byIdScratch.length * 2));
+  return byIdScratch;
+}
+
+/** Episodes' pair counts, kept between calls: `size` zeroed values (a query's episodes × pairs). */
+let episodeScratch = new Float64Array(0);
+function episodeCounts(size: number): Float64Array {
+  if (episodeScratch.length < size) episodeScratch = new Float64Array(Math.max(size, episodeScratch.length * 2));
+  else episodeScratch.fill(0, 0, size);
+  return episodeScratch;
+}
+
 export function rankSignals(input: RankInput): Signals[] {
   // The defaults themselves when nothing is overridden: one object shape for every call.
   const w = input.weights ? { ...defaultWeights, ...input.weights } : defaultWeights;
@@ -227,31 +242,58 @@ export function rankSignals(input: RankInput): Signals[] {
     }
     return s;
   };
-  // Each candidate's count of each pair, read once for its score, its episode's, its name-only test and its matches.
-  const pairCounts = new Float64Array(cands.length * pairs);
+  // Each candidate's episode, and each episode's count of each pair summed over its candidates: one document each.
+  const episodeKeys = cands.map(episodeKey);
+  // An episode's counts are the `pairs` values from its `at` in one shared table.
+  const episodes = new Map<string, { at: number; length: number; score: number }>();
+  const episodeOfCand = cands.map((c, i) => {
+    const key = episodeKeys[i]!;
+    let e = episodes.get(key);
+    if (!e) episodes.set(key, (e = { at: episodes.size * pairs, length: 0, score: 0 }));
+    e.length += c.lexemes.length;
+    return e;
+  });
+  const episodeCount = episodeCounts(episodes.size * pairs);
+  // Candidate i's term frequencies from T × i: each pair a candidate holds, read once for its own score, its
+  // episode's, its name-only test and its matches (the pairs it lacks count 0 and change neither).
+  const frequencies = new Float64Array(cands.length * T);
+  const held = (i: number, j: number, x: number) => {
+    const k = i * T + pairTerm[j]!;
+    if (x * pairWeight[j]! > frequencies[k]!) frequencies[k] = x * pairWeight[j]!;
+    episodeCount[episodeOfCand[i]!.at + j]! += x;
+  };
   const lexicon = sharedLexicon(cands);
   if (lexicon) {
     // By lexeme id: each id's first pair (+1, 0 for none) and each pair's next pair of the same lexeme (+1).
-    const firstPair = new Int32Array(lexicon.words.length);
+    const firstPair = pairsById(lexicon.words.length);
     const nextPair = new Int32Array(pairs);
-    for (let j = pairs - 1; j >= 0; j--) {
-      const id = lexicon.ids.get(pairLexeme[j]!);
-      if (id === undefined || id >= firstPair.length) continue;
-      nextPair[j] = firstPair[id]!;
-      firstPair[id] = j + 1;
+    const ids: number[] = [];
+    try {
+      for (let j = pairs - 1; j >= 0; j--) {
+        const id = lexicon.ids.get(pairLexeme[j]!);
+        if (id === undefined || id >= lexicon.words.length) continue;
+        if (firstPair[id] === 0) ids.push(id);
+        nextPair[j] = firstPair[id]!;
+        firstPair[id] = j + 1;
+      }
+      for (let i = 0; i < cands.length; i++) {
+        const counts = cands[i]!.lexemes.interned!.pairs;
+        for (let k = 0; k < counts.length; k += 2) {
+          const x = counts[k + 1]!;
+          if (x) for (let j = firstPair[counts[k]!]!; j > 0; j = nextPair[j - 1]!) held(i, j - 1, x);
+        }
+      }
+    } finally {
+      for (const id of ids) firstPair[id] = 0;
     }
-    cands.forEach((c, i) => {
-      const ids = c.lexemes.interned!.pairs;
-      for (let k = 0; k < ids.length; k += 2)
-        for (let j = firstPair[ids[k]!]!; j > 0; j = nextPair[j - 1]!) pairCounts[i * pairs + j - 1] = ids[k + 1]!;
-    });
   } else
-    cands.forEach((c, i) => {
-      for (let j = 0; j < pairs; j++) pairCounts[i * pairs + j] = c.lexemes.tf.get(pairLexeme[j]!) ?? 0;
-    });
-  // Candidate i's term frequencies from T × i.
-  const frequencies = new Float64Array(cands.length * T);
-  for (let i = 0; i < cands.length; i++) termFrequencies(pairCounts, i * pairs, frequencies, i * T);
+    for (let i = 0; i < cands.length; i++) {
+      const { tf } = cands[i]!.lexemes;
+      for (let j = 0; j < pairs; j++) {
+        const x = tf.get(pairLexeme[j]!);
+        if (x) held(i, j, x);
+      }
+    }
   const onlyName = cands.map((_, i) => !terms.some((t, k) => !t.speaker && frequencies[i * T + k]! > 0));
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
@@ -262,27 +304,17 @@ export function rankSignals(input: RankInput): Signals[] {
 
   // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
   // episode has both speakers).
-  const episodeKeys = cands.map(episodeKey);
-  const episodes = new Map<string, { counts: Float64Array; length: number }>();
-  for (const [i, c] of cands.entries()) {
-    const key = episodeKeys[i]!;
-    let e = episodes.get(key);
-    if (!e) episodes.set(key, (e = { counts: new Float64Array(pairs), length: 0 }));
-    for (let j = 0; j < pairs; j++) e.counts[j]! += pairCounts[i * pairs + j]!;
-    e.length += c.lexemes.length;
-  }
-  const episodeScore = new Map<string, number>();
   if (w.episode > 0 && episodes.size > 1) {
     const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
     let best = 0;
-    for (const [key, e] of episodes) {
-      const f = new Float64Array(T);
-      termFrequencies(e.counts, 0, f, 0);
-      const s = bm25(f, 0, e.length, avg, true);
-      episodeScore.set(key, s);
-      if (s > best) best = s;
+    const f = new Float64Array(T);
+    for (const e of episodes.values()) {
+      f.fill(0);
+      termFrequencies(episodeCount, e.at, f, 0);
+      e.score = bm25(f, 0, e.length, avg, true);
+      if (e.score > best) best = e.score;
     }
-    if (best > 0) for (const [key, s] of episodeScore) episodeScore.set(key, s / best);
+    if (best > 0) for (const e of episodes.values()) e.score /= best;
   }
 
   // Per candidate, once: each is read by its own score and again as a signal.
@@ -294,7 +326,7 @@ export function rankSignals(input: RankInput): Signals[] {
   for (let i = 0; i < cands.length; i++) {
     let s = lexical[i]!;
     if (s === 0) continue;
-    s *= 1 + w.episode * (episodeScore.get(episodeKeys[i]!) ?? 0);
+    s *= 1 + w.episode * episodeOfCand[i]!.score;
     if (byNamed[i]) s *= 1 + w.speaker;
     if (cued[i]) s *= 1 + w.time;
     if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * recounting[i]!;
@@ -307,16 +339,16 @@ export function rankSignals(input: RankInput): Signals[] {
     j < cands.length &&
     Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
     episodeKeys[j] === episodeKeys[i];
+  // The larger of a candidate's own score and the share it inherits from an adjacent j.
+  const inherited = (best: number, i: number, j: number, share: number) =>
+    adjacent(i, j) ? Math.max(best, share * own[j]!) : best;
   const score = new Float64Array(cands.length);
   for (let i = 0; i < cands.length; i++) {
     let best = own[i]!;
-    const inherit = (j: number, share: number) => {
-      if (adjacent(i, j)) best = Math.max(best, share * own[j]!);
-    };
-    inherit(i - 1, asks[i - 1] ? Math.max(w.neighbour, w.answer) : w.neighbour);
-    inherit(i + 1, w.neighbour);
-    inherit(i - 2, w.neighbour2);
-    inherit(i + 2, w.neighbour2);
+    best = inherited(best, i, i - 1, asks[i - 1] ? Math.max(w.neighbour, w.answer) : w.neighbour);
+    best = inherited(best, i, i + 1, w.neighbour);
+    best = inherited(best, i, i - 2, w.neighbour2);
+    best = inherited(best, i, i + 2, w.neighbour2);
     score[i] = best;
   }
 
@@ -342,7 +374,7 @@ export function rankSignals(input: RankInput): Signals[] {
       lexical: lexical[i]!,
       own: own[i]!,
       score: score[i]!,
-      episode: episodeScore.get(episodeKeys[i]!) ?? 0,
+      episode: episodeOfCand[i]!.score,
       namedSpeaker: byNamed[i]!,
       nameOnly: onlyName[i]!,
       informativeness: recounting[i]!,

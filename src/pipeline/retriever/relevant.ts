@@ -4,7 +4,7 @@ import { defaults } from '../../config/tuning.js';
 import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';
 import { dropNearDuplicates } from './dedup.js';
-import { featureRows, probabilities, ranker, type CandidateFacts } from './learned.js';
+import { featureMatrix, matrixProbabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
 import { lexemeCounts, rankSignals, type LexemeCounts, type QueryTerm, type RankWeights } from './rank.js';
 import { asksAboutNow, timeCues } from './temporal.js';
@@ -87,32 +87,40 @@ function comparedOnly<T>(items: readonly T[], keys: (item: T) => readonly string
   return items.filter((item) => keys(item).some((k) => count.get(k)! > 1));
 }
 
+/** The two rarest lexemes seen so far (fewest holding it, then by spelling). */
+interface Rarest {
+  first: string | undefined;
+  firstDf: number;
+  second: string | undefined;
+  secondDf: number;
+}
+
+function consider(r: Rarest, lexeme: string, d: number): void {
+  if (r.first === undefined || d < r.firstDf || (d === r.firstDf && lexeme < r.first)) {
+    r.second = r.first;
+    r.secondDf = r.firstDf;
+    r.first = lexeme;
+    r.firstDf = d;
+  } else if (r.second === undefined || d < r.secondDf || (d === r.secondDf && lexeme < r.second)) {
+    r.second = lexeme;
+    r.secondDf = d;
+  }
+}
+
 /** A candidate's two rarest lexemes among the candidates (fewest holding it, then by spelling), names left out. */
 export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
-  let first: string | undefined;
-  let second: string | undefined;
-  let firstDf = 0;
-  let secondDf = 0;
-  const consider = (lexeme: string, d: number) => {
-    if (c.speakerLexemes.includes(lexeme)) return;
-    if (first === undefined || d < firstDf || (d === firstDf && lexeme < first)) {
-      second = first;
-      secondDf = firstDf;
-      first = lexeme;
-      firstDf = d;
-    } else if (second === undefined || d < secondDf || (d === secondDf && lexeme < second)) {
-      second = lexeme;
-      secondDf = d;
-    }
-  };
+  const r: Rarest = { first: undefined, firstDf: 0, second: undefined, secondDf: 0 };
+  const names = c.speakerLexemes;
   // By id when the counts are of the candidate's lexicon: no lookup by lexeme.
   const interned = c.lexemes.interned;
   if (df.byId && interned?.lexicon === df.byId.lexicon) {
     const { lexicon, df: byId } = df.byId;
-    for (let k = 0; k < interned.pairs.length; k += 2)
-      consider(lexicon.words[interned.pairs[k]!]!, byId[interned.pairs[k]!]!);
-  } else for (const lexeme of c.lexemes.tf.keys()) consider(lexeme, df.get(lexeme)!);
-  return first === undefined ? [] : second === undefined ? [first] : [first, second];
+    for (let k = 0; k < interned.pairs.length; k += 2) {
+      const lexeme = lexicon.words[interned.pairs[k]!]!;
+      if (!names.includes(lexeme)) consider(r, lexeme, byId[interned.pairs[k]!]!);
+    }
+  } else for (const lexeme of c.lexemes.tf.keys()) if (!names.includes(lexeme)) consider(r, lexeme, df.get(lexeme)!);
+  return r.first === undefined ? [] : r.second === undefined ? [r.first] : [r.first, r.second];
 }
 
 /** Tokens a turn costs as a line of relevant history: its text and about four for the speaker and line break. */
@@ -194,7 +202,7 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
   const df = lexemeCounts(input.candidates);
   const facts = await relevantFacts(input, df);
   if (facts.length === 0) return [];
-  const fitted = probabilities(ranker.model, featureRows(facts));
+  const fitted = matrixProbabilities(ranker.model, featureMatrix(facts));
   const p = asksAboutNow(input.query) ? latestSessionsFirst(facts, fitted) : fitted;
   // Most expected evidence per token first; ties: the newer turn.
   const out: RankedTurn[] = facts
