@@ -60,7 +60,9 @@ export function sectionCandidates(input: SectionInput): Record<SectionName, Item
     input.budgetTokens,
   ).map((r, rank) => ({ ...r, rank }));
   const own = (t: TurnRow) => t.session_id === undefined || t.session_id === session.id;
-  const scoreOf = turnScores(session.id, ranked);
+  // Only learned memories are scored by their source turns: the table is built when the first one asks.
+  let scores: ReturnType<typeof turnScores> | undefined;
+  const scoreOf = (s: string, sequence: number) => (scores ??= turnScores(session.id, ranked))(s, sequence);
   const pool = withBlockCosts(
     reach.map((r) => ({
       ...(own(r.candidate.turn)
@@ -154,7 +156,7 @@ function turnScores(sessionId: string, ranked: readonly RankedTurn[]) {
  */
 function memoryItems(
   memories: readonly MemoryRow[],
-  scoreOf: ReturnType<typeof turnScores>,
+  scoreOf: (sessionId: string, sequence: number) => number | undefined,
   searched: (sessionId: string) => boolean,
   tok: Tokenizer,
 ): Item<Payload>[] {

@@ -293,7 +293,7 @@ export function toolShares<S extends string>(
 
 /** A turn that only makes calls, all of whose results are among the findings: the findings show those calls. */
 export function callsShownWithResults(turn: TurnRow, list: readonly Finding[]): boolean {
-  if (turn.role !== 'assistant' || turn.content.trim() !== '' || !turn.tool_calls?.length) return false;
+  if (turn.role !== 'assistant' || !turn.tool_calls?.length || turn.content.trim() !== '') return false;
   const answered = new Set(list.flatMap((f) => (f.call?.turnId === turn.id ? [f.call.id] : [])));
   return turn.tool_calls.every((c) => answered.has(c.id));
 }

@@ -47,24 +47,33 @@ export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
 
 /**
  * A turn's lexemes from their interned pairs (see `intern`): the same map, in the same order, with the same counts.
- * A session copy keeps only the pairs; the map is built on first use (ranking a copy's rows counts by id instead).
+ * A session copy keeps only the pairs; the map is built on first use (ranking a copy's rows counts by id instead). A
+ * class, so the rows a query reads cost one small object each.
  */
+class InternedLexemes implements Lexemes {
+  readonly length: number;
+  readonly interned: Interned;
+  #tf: Map<string, number> | undefined;
+
+  constructor(lexicon: Lexicon, pairs: Int32Array) {
+    let length = 0;
+    for (let k = 1; k < pairs.length; k += 2) length += pairs[k]!;
+    this.length = length;
+    this.interned = { lexicon, pairs };
+  }
+
+  get tf(): Map<string, number> {
+    if (!this.#tf) {
+      const { lexicon, pairs } = this.interned;
+      this.#tf = new Map();
+      for (let k = 0; k < pairs.length; k += 2) this.#tf.set(lexicon.words[pairs[k]!]!, pairs[k + 1]!);
+    }
+    return this.#tf;
+  }
+}
+
 export function fromInterned(lexicon: Lexicon, pairs: Int32Array): Lexemes {
-  let length = 0;
-  for (let k = 1; k < pairs.length; k += 2) length += pairs[k]!;
-  let tf: Map<string, number> | undefined;
-  const lexemes: Lexemes = {
-    get tf() {
-      if (!tf) {
-        tf = new Map();
-        for (let k = 0; k < pairs.length; k += 2) tf.set(lexicon.words[pairs[k]!]!, pairs[k + 1]!);
-      }
-      return tf;
-    },
-    length,
-  };
-  Object.defineProperty(lexemes, 'interned', { value: { lexicon, pairs } satisfies Interned });
-  return lexemes;
+  return new InternedLexemes(lexicon, pairs);
 }
 
 /** The lexicon every one of the documents is interned in, if they share one. */
