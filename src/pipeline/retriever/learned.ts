@@ -1,5 +1,6 @@
 // The learned ranker (ADR 0014): a logistic regression over a candidate's signals gives the probability that it is
 // evidence; relevant history is packed by probability per token. Weights: ./ranker-model.ts (`npm run eval:train`).
+import { defaults } from '../../config/tuning.js';
 import { firstIndex } from '../sorted.js';
 import type { Signals } from './rank.js';
 import { featureNames, type FeatureName, type RankerModel } from './features.js';
@@ -32,7 +33,7 @@ export interface CandidateFacts {
  * an embedder's cosines. A feature that cannot be known here (no vector) is NaN: the model reads it as its mean.
  */
 export function featureRows(facts: readonly CandidateFacts[]): number[][] {
-  const max = (f: (s: Signals) => number) => Math.max(1e-9, ...facts.map((x) => f(x.signals)));
+  const max = scaleOf(facts);
   const maxLexical = max((s) => s.lexical);
   const maxOwn = max((s) => s.own);
   const maxScore = max((s) => s.score);
@@ -46,18 +47,18 @@ export function featureRows(facts: readonly CandidateFacts[]): number[][] {
   const flag = (b: boolean) => (b ? 1 : 0);
   return facts.map(({ signals: s, seed, meaningSeed, cosine, tokens }) => {
     const row = new Array<number>(featureNames.length);
-    row[F.lexical] = s.lexical / maxLexical;
-    row[F.own] = s.own / maxOwn;
-    row[F.score] = s.score / maxScore;
+    row[F.lexical] = Math.min(1, s.lexical / maxLexical);
+    row[F.own] = Math.min(1, s.own / maxOwn);
+    row[F.score] = Math.min(1, s.score / maxScore);
     row[F.episode] = s.episode;
     row[F.namedSpeaker] = flag(s.namedSpeaker);
     row[F.nameOnly] = flag(s.nameOnly);
     row[F.informativeness] = s.informativeness;
     row[F.timeCue] = flag(s.timeCue);
-    row[F.prev] = s.neighbours.prev / maxOwn;
-    row[F.next] = s.neighbours.next / maxOwn;
-    row[F.prev2] = s.neighbours.prev2 / maxOwn;
-    row[F.next2] = s.neighbours.next2 / maxOwn;
+    row[F.prev] = Math.min(1, s.neighbours.prev / maxOwn);
+    row[F.next] = Math.min(1, s.neighbours.next / maxOwn);
+    row[F.prev2] = Math.min(1, s.neighbours.prev2 / maxOwn);
+    row[F.next2] = Math.min(1, s.neighbours.next2 / maxOwn);
     row[F.answers] = flag(s.answers);
     row[F.question] = flag(s.question);
     row[F.opensEpisode] = flag(s.opensEpisode);
@@ -73,6 +74,24 @@ export function featureRows(facts: readonly CandidateFacts[]): number[][] {
     row[F.logTokens] = Math.log1p(tokens);
     return row;
   });
+}
+
+/**
+ * What a candidate's score is taken relative to: the query's best candidate's; across a user's several sessions the
+ * k-th best (`relativeToAcrossSessions`), since a short session that restates the question (asked again, or asked
+ * before with nothing else said) matches it far better than any turn that answers it, and would shrink every other
+ * candidate's relative score. The best stands when fewer than k candidates score above 0.
+ */
+function scaleOf(facts: readonly CandidateFacts[]) {
+  const sessions = new Set(facts.map((x) => x.signals.candidate.session));
+  const k = sessions.size > 1 ? defaults.history.relativeToAcrossSessions : 1;
+  return (f: (s: Signals) => number) => {
+    const values = facts.map((x) => f(x.signals));
+    const best = Math.max(1e-9, ...values);
+    if (k <= 1 || values.length < k) return best;
+    const kth = Float64Array.from(values).sort()[values.length - k]!;
+    return kth > 0 ? kth : best;
+  };
 }
 
 /** The model's probability for each feature row (in `featureNames` order). */
