@@ -171,10 +171,10 @@ export async function relevantFacts(
 
 /**
  * Facts that change: when the query asks how things are now, the candidates of a user's several sessions weigh by how
- * late their session began in time (0 for the earliest among the candidates' sessions, 1 for the latest): a
- * probability is scaled by e^(−k·(1 − r)), so what was said last outranks what it may have replaced. By time, not by
- * the sessions' order: a run of short sessions after a long one leaves it as recent as it is. Candidates of one
- * session stand.
+ * late in time their session's first candidate was written (r: 0 for the earliest session among them, 1 for the
+ * latest): a probability is scaled by e^(−k·(1 − r)), so what was said last outranks what it may have replaced. By
+ * time, not by the sessions' order: a run of short sessions after a long one leaves it as recent as it is. Candidates
+ * of one session stand.
  */
 function latestSessionsFirst(facts: readonly CandidateFacts[], p: readonly number[]): number[] {
   const began = new Map<string, number>();
