@@ -63,6 +63,37 @@ describe('relevant history order', () => {
   });
 });
 
+describe('a query about the present, across a user’s sessions', () => {
+  // One long session in January, one on 1 June, then five short ones on the five days after it.
+  const day = (d: string, sequence: number, session: string, words: string, content: string) => ({
+    ...candidate(sequence, 'ana', words, { day: d, content }),
+    session,
+  });
+  const sessions = [
+    day('2023-01-10', 1, 'jan', 'live lisbon', 'We live in Lisbon.'),
+    day('2023-06-01', 2, 'jun', 'live moved porto', 'We moved to Porto, we live there now.'),
+    ...[2, 3, 4, 5, 6].map((d) => day(`2023-06-0${d}`, d + 1, `short${d}`, 'weather', `Rain again on day ${d}.`)),
+  ];
+  const asked = { ...input, query: 'Where do we live now?', terms: [{ lexeme: 'live', df: 2 }], candidates: sessions };
+  const past = { ...asked, query: 'Where did we live?' };
+
+  it('weighs a session by how late it began in time, not by how many sessions came after it', async () => {
+    const now = new Map((await rankRelevant(asked)).map((r) => [r.candidate.id, r.score]));
+    const then = new Map((await rankRelevant(past)).map((r) => [r.candidate.id, r.score]));
+    const factor = (id: string) => now.get(id)! / then.get(id)!;
+    const span = Date.parse('2023-06-06') - Date.parse('2023-01-10');
+    // The June session began five days before the latest: it keeps nearly all of its probability.
+    expect(factor('t2')).toBeCloseTo(
+      Math.exp(-3 * (1 - (Date.parse('2023-06-01') - Date.parse('2023-01-10')) / span)),
+      6,
+    );
+    expect(factor('t2')).toBeGreaterThan(0.9);
+    // The January one is the earliest: e^-3 of the latest.
+    expect(factor('t1')).toBeCloseTo(Math.exp(-3), 6);
+    expect(factor('t7')).toBeCloseTo(1, 6);
+  });
+});
+
 describe('the candidates’ vocabulary', () => {
   it('counts the candidates holding each lexeme, once per candidate', () => {
     expect(Object.fromEntries(lexemeCounts(candidates))).toEqual({

@@ -1,5 +1,6 @@
 // The learned ranker (ADR 0014): a logistic regression over a candidate's signals gives the probability that it is
 // evidence; relevant history is packed by probability per token. Weights: ./ranker-model.ts (`npm run eval:train`).
+import { defaults } from '../../config/tuning.js';
 import { firstIndex } from '../sorted.js';
 import type { Signals } from './rank.js';
 import { featureNames, type FeatureName, type RankerModel } from './features.js';
@@ -31,7 +32,7 @@ const WIDTH = featureNames.length;
 
 /**
  * Feature vectors of one query's candidates, row i from i × featureNames.length of one array. Scores are taken
- * relative to the query's best candidate and closeness as a z-score and a rank among the candidates, so the weights
+ * relative to the query's best candidate (across several sessions, see scaleOf) and closeness as a z-score and a rank among the candidates, so the weights
  * do not depend on a query's length or on the scale of an embedder's cosines. A feature that cannot be known here (no
  * vector) is NaN: the model reads it as its mean.
  */
@@ -53,6 +54,14 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
     }
   }
   // Ascending; the sums run in the candidates' order, as over a list of their cosines.
+  // Across a user's several sessions, scores are taken relative to the k-th best instead (see scaleOf).
+  const k =
+    new Set(facts.map((x) => x.signals.candidate.session)).size > 1 ? defaults.history.relativeToAcrossSessions : 1;
+  if (k > 1) {
+    maxLexical = scaleOf(facts, (s) => s.lexical, k, maxLexical);
+    maxOwn = scaleOf(facts, (s) => s.own, k, maxOwn);
+    maxScore = scaleOf(facts, (s) => s.score, k, maxScore);
+  }
   const sorted = new Float64Array(cosineCount);
   let at = 0;
   for (const { cosine } of facts) if (cosine !== undefined) sorted[at++] = cosine;
@@ -67,18 +76,18 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
   const m = new Float64Array(facts.length * WIDTH);
   facts.forEach(({ signals: s, seed, meaningSeed, cosine, tokens }, i) => {
     const o = i * WIDTH;
-    m[o + F.lexical] = s.lexical / maxLexical;
-    m[o + F.own] = s.own / maxOwn;
-    m[o + F.score] = s.score / maxScore;
+    m[o + F.lexical] = Math.min(1, s.lexical / maxLexical);
+    m[o + F.own] = Math.min(1, s.own / maxOwn);
+    m[o + F.score] = Math.min(1, s.score / maxScore);
     m[o + F.episode] = s.episode;
     m[o + F.namedSpeaker] = flag(s.namedSpeaker);
     m[o + F.nameOnly] = flag(s.nameOnly);
     m[o + F.informativeness] = s.informativeness;
     m[o + F.timeCue] = flag(s.timeCue);
-    m[o + F.prev] = s.neighbours.prev / maxOwn;
-    m[o + F.next] = s.neighbours.next / maxOwn;
-    m[o + F.prev2] = s.neighbours.prev2 / maxOwn;
-    m[o + F.next2] = s.neighbours.next2 / maxOwn;
+    m[o + F.prev] = Math.min(1, s.neighbours.prev / maxOwn);
+    m[o + F.next] = Math.min(1, s.neighbours.next / maxOwn);
+    m[o + F.prev2] = Math.min(1, s.neighbours.prev2 / maxOwn);
+    m[o + F.next2] = Math.min(1, s.neighbours.next2 / maxOwn);
     m[o + F.answers] = flag(s.answers);
     m[o + F.question] = flag(s.question);
     m[o + F.opensEpisode] = flag(s.opensEpisode);
@@ -94,6 +103,18 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
     m[o + F.logTokens] = Math.log1p(tokens);
   });
   return m;
+}
+
+/**
+ * What a candidate's score is taken relative to across a user's several sessions: the k-th best
+ * (`relativeToAcrossSessions`) rather than the best, since a short session that restates the question (asked again,
+ * or asked before with nothing else said) matches it far better than any turn that answers it, and would shrink every
+ * other candidate's relative score. The best stands when fewer than k candidates score above 0.
+ */
+function scaleOf(facts: readonly CandidateFacts[], f: (s: Signals) => number, k: number, best: number): number {
+  if (facts.length < k) return best;
+  const kth = Float64Array.from(facts, (x) => f(x.signals)).sort()[facts.length - k]!;
+  return kth > 0 ? kth : best;
 }
 
 /** The feature matrix as one array per candidate (for fitting and inspection). */

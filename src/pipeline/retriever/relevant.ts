@@ -179,20 +179,26 @@ export async function relevantFacts(
 
 /**
  * Facts that change: when the query asks how things are now, the candidates of a user's several sessions weigh by how
- * late their session is (its rank among the candidates' sessions, the latest 1): a probability is scaled by
- * e^(−k·(1 − rank)), so what was said last outranks what it may have replaced. Candidates of one session stand.
+ * late in time their session's first candidate was written (r: 0 for the earliest session among them, 1 for the
+ * latest): a probability is scaled by e^(−k·(1 − r)), so what was said last outranks what it may have replaced. By
+ * time, not by the sessions' order: a run of short sessions after a long one leaves it as recent as it is. Candidates
+ * of one session stand.
  */
 function latestSessionsFirst(facts: readonly CandidateFacts[], p: readonly number[]): number[] {
-  const first = new Map<string, number>();
+  const began = new Map<string, number>();
   for (const f of facts) {
-    const { session, sequence } = f.signals.candidate;
-    if (session !== undefined && sequence < (first.get(session) ?? Infinity)) first.set(session, sequence);
+    const { session, createdAt } = f.signals.candidate;
+    const t = Date.parse(createdAt);
+    if (session !== undefined && !Number.isNaN(t) && t < (began.get(session) ?? Infinity)) began.set(session, t);
   }
-  if (first.size < 2) return [...p];
-  const order = [...first].sort((a, b) => a[1] - b[1]).map(([s]) => s);
-  const rank = new Map(order.map((s, i) => [s, i / (order.length - 1)]));
+  if (began.size < 2) return [...p];
+  const times = [...began.values()];
+  const first = Math.min(...times);
+  const span = Math.max(...times) - first;
+  if (span <= 0) return [...p];
   return facts.map((f, i) => {
-    const r = f.signals.candidate.session === undefined ? 1 : rank.get(f.signals.candidate.session)!;
+    const t = f.signals.candidate.session === undefined ? undefined : began.get(f.signals.candidate.session);
+    const r = t === undefined ? 1 : (t - first) / span;
     return p[i]! * Math.exp(-defaults.history.presentRecency * (1 - r));
   });
 }
