@@ -12,6 +12,21 @@ export function firstIndex(length: number, reached: (index: number) => boolean):
   return lo;
 }
 
+/**
+ * The largest n in [0, count] for which `fits` holds, by binary search (`fits` true up to some n, false above;
+ * `fits(0)` is not asked).
+ */
+export function mostThatFit(count: number, fits: (n: number) => boolean): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Two lists sorted by the default string order, merged into one in that order (as sorting them together would). */
 export function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
   const out = new Array<string>(a.length + b.length);

@@ -7,6 +7,7 @@ import { escapeFence } from './fence.js';
 import { costedLine, item, perTurnRow, turnLine, type Payload, type Shown } from './items.js';
 import { replaceKept, type Item, type Plan } from './planner.js';
 import { remembered } from './remembered.js';
+import { mostThatFit } from './sorted.js';
 import type { StructuralCandidates, TurnRow, TurnSource } from './retriever/types.js';
 
 export interface CallRef {
@@ -251,14 +252,8 @@ export function digestPrefixTokens(values: readonly string[], tok: Tokenizer): (
 /** The longest newest-first prefix of the values that fits `maxTokens` (binary search). */
 export function shrinkDigest(values: readonly string[], maxTokens: number, tok: Tokenizer): string | undefined {
   const tokensOf = digestPrefixTokens(values, tok);
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (tokensOf(mid) <= maxTokens) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo > 0 ? digestContent(values.slice(0, lo)) : undefined;
+  const fitting = mostThatFit(values.length, (m) => tokensOf(m) <= maxTokens);
+  return fitting > 0 ? digestContent(values.slice(0, fitting)) : undefined;
 }
 
 /**

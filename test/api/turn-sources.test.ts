@@ -89,6 +89,25 @@ const watched = (store: Store, seen: (q: SQL) => void): Store => ({
   read: (q) => (seen(q), readRows(store, q)),
 });
 
+/**
+ * A tenant whose session `sessionId` holds `n` written turns, and a store over the harness's that notes in `sent`
+ * what `note` takes of each statement sent through it (its SQL text or parameters).
+ */
+async function watchedSession<T>(
+  h: Harness,
+  sessionId: string,
+  n: number,
+  note: (q: { sql: string; params: unknown[] }) => T,
+) {
+  const c = await tenant(h);
+  const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
+  expect((await c.call('POST', `/v1/sessions/${sessionId}/turns`, { turns: turnsOf(n) })).status).toBe(201);
+  const sent: T[] = [];
+  const dialect = new PgDialect();
+  const counting = watched(h.deps.store, (q) => sent.push(note(dialect.sqlToQuery(q))));
+  return { c, ctx, sent, counting };
+}
+
 const ranges: (TimeRange | undefined)[] = [
   undefined,
   { from: day(3) },
@@ -274,12 +293,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
   });
 
   it('remembered term matches read only newer matches, never past the request, and equal a fresh read', async () => {
-    const c = await tenant(h);
-    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
-    expect((await c.call('POST', '/v1/sessions/big/turns', { turns: turnsOf(60) })).status).toBe(201);
-    const statements: string[] = [];
-    const dialect = new PgDialect();
-    const counting = watched(h.deps.store, (q) => statements.push(dialect.sqlToQuery(q).sql));
+    const { c, ctx, sent: statements, counting } = await watchedSession(h, 'big', 60, (q) => q.sql);
     const lexemesOf = async (query: string) =>
       (await queryLexemes(h.deps.store, query, 16)).map((lexeme) => ({ lexeme, prefix: lexeme.length >= 4 }));
     const first = await requireSession(ctx, 'big');
@@ -339,12 +353,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
   });
 
   it('remembered candidate rows equal a fresh read, and only rows not seen before are read', async () => {
-    const c = await tenant(h);
-    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
-    expect((await c.call('POST', '/v1/sessions/rows/turns', { turns: turnsOf(40) })).status).toBe(201);
-    const params: unknown[][] = [];
-    const dialect = new PgDialect();
-    const counting = watched(h.deps.store, (q) => params.push(dialect.sqlToQuery(q).params));
+    const { c, ctx, sent: params, counting } = await watchedSession(h, 'rows', 40, (q) => q.params);
     const session = await requireSession(ctx, 'rows');
     const remembered = sqlTurnSource(counting, c.tenantId, 'rows', session);
     const fresh = sqlTurnSource(h.deps.store, c.tenantId, 'rows');
@@ -381,12 +390,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
   });
 
   it('remembered structural candidates equal a fresh read and read only the turns written since', async () => {
-    const c = await tenant(h);
-    const ctx = { ...h.deps, tenantId: c.tenantId } as unknown as Ctx;
-    expect((await c.call('POST', '/v1/sessions/st/turns', { turns: turnsOf(30) })).status).toBe(201);
-    const statements: string[] = [];
-    const dialect = new PgDialect();
-    const counting = watched(h.deps.store, (q) => statements.push(dialect.sqlToQuery(q).sql));
+    const { c, ctx, sent: statements, counting } = await watchedSession(h, 'st', 30, (q) => q.sql);
     const fresh = () => sqlTurnSource(h.deps.store, c.tenantId, 'st');
     const remembered = async () => sqlTurnSource(counting, c.tenantId, 'st', await requireSession(ctx, 'st'));
     const limits = [

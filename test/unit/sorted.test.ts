@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstIndex, mergeSorted } from '../../src/pipeline/sorted.js';
+import { firstIndex, mergeSorted, mostThatFit } from '../../src/pipeline/sorted.js';
 
 describe('firstIndex', () => {
   it('finds the first index where a monotone condition holds', () => {
@@ -17,6 +17,20 @@ describe('firstIndex', () => {
       const scanned = xs.findIndex((x) => x >= v);
       expect(firstIndex(xs.length, (i) => xs[i]! >= v)).toBe(scanned === -1 ? xs.length : scanned);
     }
+  });
+});
+
+describe('mostThatFit', () => {
+  it('finds the largest count that fits, never asking about 0', () => {
+    // Cumulative costs of taking the first n items: what fits a budget is the longest prefix within it.
+    const cost = [0, 2, 5, 5, 9, 14];
+    for (let budget = 0; budget <= 15; budget++) {
+      const asked: number[] = [];
+      const n = mostThatFit(cost.length - 1, (k) => (asked.push(k), cost[k]! <= budget));
+      expect(n).toBe(cost.findLastIndex((c) => c <= budget));
+      expect(asked).not.toContain(0);
+    }
+    expect(mostThatFit(0, () => true)).toBe(0);
   });
 });
 

@@ -1,6 +1,7 @@
 // Structured tool-result summaries (ADR 0008): an output reduced to its key values (ids, numbers, dates, statuses,
 // errors, paths), kept verbatim and chosen by shape, not by tool or field name; the full output stays stored.
 import type { Tokenizer } from '../../tokenizer.js';
+import { mostThatFit } from '../sorted.js';
 
 /** Highest priority first: what is dropped last when a summary has to shrink. */
 export const fieldKinds = ['error', 'listed', 'id', 'date', 'path', 'code', 'status', 'number', 'flag'] as const;
@@ -279,14 +280,17 @@ function fitter(fields: ToolField[], render: (f: ToolField[]) => string, tok: To
   return (maxTokens: number): ToolField[] => {
     if (tokensOf(fields.length) <= maxTokens) return fields;
     // Binary search on how many of the best fields fit: rendering is cheap next to per-field counting.
-    let lo = 0;
-    let hi = fields.length;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (tokensOf(mid) <= maxTokens) lo = mid;
-      else hi = mid - 1;
-    }
-    return pick(lo);
+    return pick(mostThatFit(fields.length, (n) => tokensOf(n) <= maxTokens));
+  };
+}
+
+/** The summaries of an output's fields at any size, each rendered from the fields that fit. */
+function sized(all: ToolField[], render: (f: ToolField[]) => string, json: boolean, tok: Tokenizer) {
+  const identifiers = identifiersOf(all);
+  const fit = fitter(all, render, tok);
+  return (maxTokens = DEFAULT_SUMMARY_TOKENS): ToolSummary => {
+    const fields = fit(maxTokens);
+    return { text: render(fields), fields, identifiers, json };
   };
 }
 
@@ -301,15 +305,8 @@ export function toolSummaries(
 ): (maxTokens?: number) => ToolSummary {
   const listed = listedMatcher(opts.keep);
   const root = parseJson(content);
-  if (root !== undefined && typeof root === 'object' && root !== null) {
-    const all = jsonFields(root, listed);
-    const identifiers = identifiersOf(all);
-    const fit = fitter(all, renderJson, tok);
-    return (maxTokens = DEFAULT_SUMMARY_TOKENS) => {
-      const fields = fit(maxTokens);
-      return { text: renderJson(fields), fields, identifiers, json: true };
-    };
-  }
+  if (root !== undefined && typeof root === 'object' && root !== null)
+    return sized(jsonFields(root, listed), renderJson, true, tok);
   // A short text output is its own summary, at any size.
   if (tok.count(content) <= SHORT_TEXT_TOKENS) {
     const all = content.trim() ? textFields(content, listed) : [];
@@ -327,14 +324,7 @@ export function toolSummaries(
     };
     return () => summary;
   }
-  const all = textFields(content, listed);
-  const identifiers = identifiersOf(all);
-  const render = (fs: ToolField[]) => fs.map((f) => f.value).join('\n');
-  const fit = fitter(all, render, tok);
-  return (maxTokens = DEFAULT_SUMMARY_TOKENS) => {
-    const fields = fit(maxTokens);
-    return { text: render(fields), fields, identifiers, json: false };
-  };
+  return sized(textFields(content, listed), (fs) => fs.map((f) => f.value).join('\n'), false, tok);
 }
 
 export function summarizeToolResult(content: string, tok: Tokenizer, opts: ToolSummaryOptions = {}): ToolSummary {

@@ -4,6 +4,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
 import type { QueryTerm } from './rank.js';
+import { withRoom } from './session-memo.js';
 import { positionOf, type HistoryCandidates, type TimeRange, type TurnSource } from './types.js';
 
 export interface HistoryOptions {
@@ -85,8 +86,7 @@ let priorScratch = new Float64Array(0);
 function bestSeeds(matches: readonly (readonly number[])[], idfOf: readonly number[], limit: number): number[] {
   let top = 0;
   for (const sequences of matches) for (const s of sequences) if (s > top) top = s;
-  if (priorScratch.length <= top) priorScratch = new Float64Array(Math.max(top + 1, priorScratch.length * 2));
-  const prior = priorScratch;
+  const prior = (priorScratch = withRoom(priorScratch, 0, top + 1, 0));
   const matched: number[] = [];
   try {
     matches.forEach((sequences, ord) => {

@@ -32,9 +32,9 @@ const WIDTH = featureNames.length;
 
 /**
  * Feature vectors of one query's candidates, row i from i × featureNames.length of one array. Scores are taken
- * relative to the query's best candidate (across several sessions, see scaleOf) and closeness as a z-score and a rank among the candidates, so the weights
- * do not depend on a query's length or on the scale of an embedder's cosines. A feature that cannot be known here (no
- * vector) is NaN: the model reads it as its mean.
+ * relative to the query's best candidate (across several sessions, see scaleOf) and closeness as a z-score and a rank
+ * among the candidates, so the weights do not depend on a query's length or on the scale of an embedder's cosines. A
+ * feature that cannot be known here (no vector) is NaN: the model reads it as its mean.
  */
 export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
   let maxLexical = 1e-9;
@@ -53,7 +53,6 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
       cosineSum += cosine;
     }
   }
-  // Ascending; the sums run in the candidates' order, as over a list of their cosines.
   // Across a user's several sessions, scores are taken relative to the k-th best instead (see scaleOf).
   const k =
     new Set(facts.map((x) => x.signals.candidate.session)).size > 1 ? defaults.history.relativeToAcrossSessions : 1;
@@ -62,6 +61,7 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
     maxOwn = scaleOf(facts, (s) => s.own, k, maxOwn);
     maxScore = scaleOf(facts, (s) => s.score, k, maxScore);
   }
+  // Ascending once sorted; the sums run in the candidates' order, as over a list of their cosines.
   const sorted = new Float64Array(cosineCount);
   let at = 0;
   for (const { cosine } of facts) if (cosine !== undefined) sorted[at++] = cosine;

@@ -2,6 +2,7 @@
 // episode, the named speaker, calendar cues and adjacency; the learned ranker (./learned.ts) weighs them.
 import { sharedLexicon, type Lexemes, type Lexicon } from './lexemes.js';
 import { informativenessOf } from './informative.js';
+import { withRoom } from './session-memo.js';
 import { matchesCues, type TimeCues } from './temporal.js';
 
 export interface Candidate {
@@ -159,18 +160,8 @@ export interface Signals {
 
 /** A zeroed table by lexeme id, kept between calls (whoever fills it sets its entries back to 0). */
 let byIdScratch = new Int32Array(0);
-function pairsById(size: number): Int32Array {
-  if (byIdScratch.length < size) byIdScratch = new Int32Array(Math.max(size, byIdScratch.length * 2));
-  return byIdScratch;
-}
-
-/** Episodes' pair counts, kept between calls: `size` zeroed values (a query's episodes × pairs). */
+/** Episodes' pair counts, kept between calls (zeroed for each call's episodes × pairs). */
 let episodeScratch = new Float64Array(0);
-function episodeCounts(size: number): Float64Array {
-  if (episodeScratch.length < size) episodeScratch = new Float64Array(Math.max(size, episodeScratch.length * 2));
-  else episodeScratch.fill(0, 0, size);
-  return episodeScratch;
-}
 
 export function rankSignals(input: RankInput): Signals[] {
   // The defaults themselves when nothing is overridden: one object shape for every call.
@@ -253,7 +244,8 @@ export function rankSignals(input: RankInput): Signals[] {
     e.length += c.lexemes.length;
     return e;
   });
-  const episodeCount = episodeCounts(episodes.size * pairs);
+  const size = episodes.size * pairs;
+  const episodeCount = (episodeScratch = withRoom(episodeScratch, 0, size, 0)).fill(0, 0, size);
   // Candidate i's term frequencies from T × i: each pair a candidate holds, read once for its own score, its
   // episode's, its name-only test and its matches (the pairs it lacks count 0 and change neither).
   const frequencies = new Float64Array(cands.length * T);
@@ -265,7 +257,7 @@ export function rankSignals(input: RankInput): Signals[] {
   const lexicon = sharedLexicon(cands);
   if (lexicon) {
     // By lexeme id: each id's first pair (+1, 0 for none) and each pair's next pair of the same lexeme (+1).
-    const firstPair = pairsById(lexicon.words.length);
+    const firstPair = (byIdScratch = withRoom(byIdScratch, 0, lexicon.words.length, 0));
     const nextPair = new Int32Array(pairs);
     const ids: number[] = [];
     try {

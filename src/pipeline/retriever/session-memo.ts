@@ -17,7 +17,12 @@ export const stringBytes = (s: string): number => (/[^\u0000-\u00ff]/.test(s) ? 
  * `array` when it holds `needed` elements, else a new one (at least twice as long, and `min`) holding its first `used`:
  * a memo's numbers appended to one typed array instead of an array object each.
  */
-export function withRoom<A extends Int8Array | Int32Array>(array: A, used: number, needed: number, min: number): A {
+export function withRoom<A extends Int8Array | Int32Array | Float64Array>(
+  array: A,
+  used: number,
+  needed: number,
+  min: number,
+): A {
   if (needed <= array.length) return array;
   const grown = new (array.constructor as new (length: number) => A)(Math.max(needed, 2 * array.length, min));
   grown.set(array.subarray(0, used));
