@@ -103,11 +103,6 @@ export const defaults = {
      * candidates weighs e^−3 (about 5 %) of one of the latest: what was said last is what holds now.
      */
     presentRecency: 3,
-    /**
-     * Candidates of several sessions: their scores are taken relative to the 4th best (capped at 1) rather than the
-     * best, so one or two short sessions that restate the question do not shrink every other candidate's score.
-     */
-    relativeToAcrossSessions: 4,
   },
   /**
    * Full-text matches of query terms remembered per session read from the database (retriever/term-matches.ts):

@@ -52,15 +52,15 @@ describe('learned ranker features', () => {
     expect(column(rows, 'question')).toEqual([0, 1, 0, 0]);
   });
 
-  it('across several sessions takes scores relative to the 4th best, so a restated question does not shrink the rest', () => {
-    // One short turn holds the query's word five times; the others hold it fewer times, or in longer turns.
+  it('across several sessions takes scores relative to the best statement, so a restated question does not shrink the rest', () => {
+    // One short question holds the query's word five times; the statements hold it fewer times, or in longer turns.
     const turns = [
       turn(1, 'ana', 'paint paint paint lake hills'),
       turn(2, 'ana', 'paint paint lake hills boats'),
       turn(3, 'ana', 'paint lake hills'),
       turn(4, 'ana', 'paint lake hills boats night evening'),
       turn(5, 'ana', 'paint lake hills boats night evening sunset dusk stars'),
-      turn(6, 'bo', 'paint paint paint paint paint'),
+      turn(6, 'bo', 'paint paint paint paint paint', { content: 'paint paint paint paint paint?' }),
     ];
     const terms = [{ lexeme: 'paint', df: 6 }];
     const rowsOf = (candidates: typeof turns) =>
@@ -75,16 +75,19 @@ describe('learned ranker features', () => {
       );
     const alone = column(rowsOf(turns), 'lexical');
     const apart = column(rowsOf(turns.map((t, i) => ({ ...t, session: `s${i}` }))), 'lexical');
-    // One session: relative to the best (the restating turn), as the model was fitted.
+    // One session: relative to the best (the restating question), as the model was fitted.
     expect(alone[5]).toBeCloseTo(1);
     expect(alone[0]).toBeLessThan(0.9);
-    // Several sessions: the four best (the restating turn and turns 1–3) are 1, the others relative to turn 3.
-    expect(apart.slice(0, 3)).toEqual([1, 1, 1]);
+    // Several sessions: relative to the best statement (turn 1); the question is capped at 1.
+    expect(apart[0]).toBe(1);
     expect(apart[5]).toBe(1);
-    for (const i of [3, 4]) {
-      expect(apart[i]).toBeCloseTo(alone[i]! / alone[2]!, 10);
+    for (const i of [1, 2, 3, 4]) {
+      expect(apart[i]).toBeCloseTo(alone[i]! / alone[0]!, 10);
       expect(apart[i]).toBeGreaterThan(alone[i]!);
     }
+    // A statement that restates the query stays the reference.
+    const stated = turns.map((t, i) => ({ ...t, session: `s${i}`, content: t.content.replace('?', '.') }));
+    expect(column(rowsOf(stated), 'lexical').slice(0, 5)).toEqual(alone.slice(0, 5).map((x) => expect.closeTo(x, 10)));
   });
 
   it('takes closeness as a z-score and a rank among the candidates, NaN where a turn has no vector', () => {

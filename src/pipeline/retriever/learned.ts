@@ -1,6 +1,5 @@
 // The learned ranker (ADR 0014): a logistic regression over a candidate's signals gives the probability that it is
 // evidence; relevant history is packed by probability per token. Weights: ./ranker-model.ts (`npm run eval:train`).
-import { defaults } from '../../config/tuning.js';
 import { firstIndex } from '../sorted.js';
 import type { Signals } from './rank.js';
 import { featureNames, type FeatureName, type RankerModel } from './features.js';
@@ -53,13 +52,11 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
       cosineSum += cosine;
     }
   }
-  // Across a user's several sessions, scores are taken relative to the k-th best instead (see scaleOf).
-  const k =
-    new Set(facts.map((x) => x.signals.candidate.session)).size > 1 ? defaults.history.relativeToAcrossSessions : 1;
-  if (k > 1) {
-    maxLexical = scaleOf(facts, (s) => s.lexical, k, maxLexical);
-    maxOwn = scaleOf(facts, (s) => s.own, k, maxOwn);
-    maxScore = scaleOf(facts, (s) => s.score, k, maxScore);
+  // Across a user's several sessions, scores are taken relative to the best candidate that is not a question.
+  if (new Set(facts.map((x) => x.signals.candidate.session)).size > 1) {
+    maxLexical = bestStatement(facts, (s) => s.lexical, maxLexical);
+    maxOwn = bestStatement(facts, (s) => s.own, maxOwn);
+    maxScore = bestStatement(facts, (s) => s.score, maxScore);
   }
   // Ascending once sorted; the sums run in the candidates' order, as over a list of their cosines.
   const sorted = new Float64Array(cosineCount);
@@ -106,15 +103,15 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
 }
 
 /**
- * What a candidate's score is taken relative to across a user's several sessions: the k-th best
- * (`relativeToAcrossSessions`) rather than the best, since a short session that restates the question (asked again,
- * or asked before with nothing else said) matches it far better than any turn that answers it, and would shrink every
- * other candidate's relative score. The best stands when fewer than k candidates score above 0.
+ * What a candidate's score is taken relative to across a user's several sessions: the best candidate that is not a
+ * question. A question asked before (in an earlier session, or restating this one) echoes the query's words far
+ * better than any turn that answers it, and would shrink every other candidate's relative score. The best of all
+ * stands when no statement scores above 0.
  */
-function scaleOf(facts: readonly CandidateFacts[], f: (s: Signals) => number, k: number, best: number): number {
-  if (facts.length < k) return best;
-  const kth = Float64Array.from(facts, (x) => f(x.signals)).sort()[facts.length - k]!;
-  return kth > 0 ? kth : best;
+function bestStatement(facts: readonly CandidateFacts[], f: (s: Signals) => number, best: number): number {
+  let top = 0;
+  for (const { signals } of facts) if (!signals.question && f(signals) > top) top = f(signals);
+  return top > 0 ? top : best;
 }
 
 /** The feature matrix as one array per candidate (for fitting and inspection). */
