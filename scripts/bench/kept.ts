@@ -108,7 +108,8 @@ export function statementLabel(text: string): string {
   if (/FROM api_keys/i.test(text)) return 'auth: API key lookup';
   if (/FROM sessions s\s+LEFT JOIN context_windows/i.test(text)) return 'session lookup (findSession)';
   if (/WITH terms AS/i.test(text)) return 'history: FTS matches per query term';
-  if (/FROM unnest\(to_tsvector/i.test(text)) return 'history: query lexemes';
+  if (/FROM unnest\(to_tsvector|^\s*SELECT to_tsvector\('english', \$1\)::text/i.test(text))
+    return 'history: query lexemes';
   if (/AS ord, string_agg\(sequence/i.test(text)) return 'history: FTS matches per query term';
   if (/sequence = ANY/i.test(text)) return 'history: seeds and neighbours';
   if (/SELECT 'recent' AS bucket/i.test(text)) return 'structural candidates';
