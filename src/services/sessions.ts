@@ -91,7 +91,7 @@ export async function findSession(
       ${lexemesOf === undefined ? sql`` : sql`, ${queryLexemesColumn(lexemesOf)} AS query_lexemes`}
     FROM ${sessionJoins}
     WHERE s.tenant_id = ${tenantId} AND s.id = ${sessionId}`);
-  if (row && lexemesOf !== undefined) rememberLexemes(lexemesOf, json<string[]>(row.query_lexemes));
+  if (row && lexemesOf !== undefined) rememberLexemes(lexemesOf, String(row.query_lexemes ?? ''));
   const session = row ? toSessionRow(row) : undefined;
   // Only when no other statement ran beside this read (the count moved by its own two): no write came after it, and
   // the rows already remembered stay current.

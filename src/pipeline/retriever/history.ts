@@ -30,16 +30,9 @@ export interface HistoryOptions {
 const LEXEME_MEMO_MAX = 2_000;
 const lexemeMemo = new Map<string, string[]>();
 
-/** The query's `maxTerms` lexemes with their weight: the most repeated first, then the latest. */
-const weighedLexemes = (query: string, maxTerms: number) => sql`
-      SELECT lexeme, coalesce(array_length(positions, 1), 1) * 100000 + coalesce(positions[array_length(positions, 1)], 0) AS weight
-      FROM unnest(to_tsvector('english', ${query}))
-      WHERE strpos(lexeme, chr(92)) = 0
-      ORDER BY weight DESC LIMIT ${maxTerms}`;
-
 /**
- * `weighedLexemes` of a tsvector's text form (`'lexeme':1,5 'other':3`), in the same order: the most repeated first,
- * then the latest, lexemes holding a backslash left out.
+ * The `maxTerms` lexemes of a tsvector's text form (`'lexeme':1,5 'other':3`) that weigh most: the most repeated
+ * first, then the latest (by their last position); lexemes holding a backslash left out.
  */
 export function weighedFromText(text: string, maxTerms: number): string[] {
   const found: { lexeme: string; weight: number }[] = [];
@@ -90,25 +83,25 @@ export function weighedFromText(text: string, maxTerms: number): string[] {
 }
 
 /**
- * The query's lexemes (as queryLexemes reads them) as one JSON array: a column of another statement, so a request can
- * read them in a round trip it makes anyway; `rememberLexemes` then keeps them for queryLexemes.
+ * The query's vector (`to_tsvector('english', …)` as text) as a column of another statement, so a request can read
+ * it in a round trip it makes anyway; `rememberLexemes` then weighs it and keeps the lexemes for queryLexemes.
  */
-export const queryLexemesColumn = (query: string, maxTerms: number = defaults.history.maxQueryTerms): SQL => sql`(
-    SELECT coalesce(json_agg(s.lexeme ORDER BY s.weight DESC, s.lexeme), '[]'::json)
-    FROM (${weighedLexemes(query, maxTerms)}) s)`;
+export const queryLexemesColumn = (query: string): SQL => sql`to_tsvector('english', ${query})::text`;
 
 /** Whether queryLexemes would answer from memory, without a statement. */
 export const lexemesKnown = (query: string, maxTerms: number = defaults.history.maxQueryTerms): boolean =>
   lexemeMemo.has(`${maxTerms}\u0000${query}`);
 
-/** Keeps a query's lexemes read by another statement (queryLexemesColumn) for queryLexemes. */
+/** Keeps a query's lexemes, weighed from its vector's text (read by queryLexemesColumn), for queryLexemes. */
 export function rememberLexemes(
   query: string,
-  lexemes: string[],
+  vector: string,
   maxTerms: number = defaults.history.maxQueryTerms,
-): void {
+): string[] {
+  const lexemes = weighedFromText(vector, maxTerms);
   if (lexemeMemo.size >= LEXEME_MEMO_MAX) lexemeMemo.delete(lexemeMemo.keys().next().value!);
   lexemeMemo.set(`${maxTerms}\u0000${query}`, lexemes);
+  return lexemes;
 }
 
 /**
@@ -120,10 +113,8 @@ export async function queryLexemes(store: Store, query: string, maxTerms: number
   if (known) return known;
   // Reads no table: on the embedded database, session rows remembered before it stay current. The vector's text is
   // weighed here rather than in SQL (unnesting and sorting in the statement cost the embedded database twice as much).
-  const rows = await readRows<{ v: string }>(store, sql`SELECT to_tsvector('english', ${query})::text AS v`);
-  const lexemes = weighedFromText(rows[0]?.v ?? '', maxTerms);
-  rememberLexemes(query, lexemes, maxTerms);
-  return lexemes;
+  const rows = await readRows<{ v: string }>(store, sql`SELECT ${queryLexemesColumn(query)} AS v`);
+  return rememberLexemes(query, rows[0]?.v ?? '', maxTerms);
 }
 
 /** Summed IDF by sequence, kept between calls: zero but where a call is filling it (synchronously). */
