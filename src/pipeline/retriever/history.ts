@@ -4,6 +4,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
 import type { QueryTerm } from './rank.js';
+import { scanTsvector } from './lexemes.js';
 import { withRoom } from './session-memo.js';
 import { positionOf, type HistoryCandidates, type TimeRange, type TurnSource } from './types.js';
 
@@ -36,46 +37,9 @@ const lexemeMemo = new Map<string, string[]>();
  */
 export function weighedFromText(text: string, maxTerms: number): string[] {
   const found: { lexeme: string; weight: number }[] = [];
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    if (text.charCodeAt(i) !== 39 /* ' */) {
-      i++;
-      continue;
-    }
-    // Quoted lexeme: '' is a quote, a backslash escapes the next character.
-    let lexeme = '';
-    let escaped = false;
-    let start = ++i;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 92 /* \ */) {
-        escaped ||= text.charCodeAt(i + 1) === 92;
-        lexeme += text.slice(start, i);
-        start = ++i;
-      } else if (c === 39) {
-        if (text.charCodeAt(i + 1) === 39) {
-          lexeme += text.slice(start, i + 1);
-          start = ++i + 1;
-        } else break;
-      }
-    }
-    lexeme += text.slice(start, i);
-    i++;
-    // Positions `:1,5A,7`: how many, and the last (they ascend); none reads as one occurrence at 0.
-    let count = 1;
-    let last = 0;
-    if (text.charCodeAt(i) === 58 /* : */) {
-      for (i++; i < n && text.charCodeAt(i) !== 32; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 44 /* , */) {
-          count++;
-          last = 0;
-        } else if (c >= 48 && c <= 57) last = last * 10 + (c - 48);
-      }
-    }
-    if (!escaped) found.push({ lexeme, weight: count * 100_000 + last });
-  }
+  scanTsvector(text, (lexeme, count, last, backslash) => {
+    if (!backslash) found.push({ lexeme, weight: count * 100_000 + last });
+  });
   return found
     .sort((a, b) => b.weight - a.weight || (a.lexeme < b.lexeme ? -1 : a.lexeme > b.lexeme ? 1 : 0))
     .slice(0, maxTerms)

@@ -85,12 +85,14 @@ export function sharedLexicon(docs: readonly { lexemes: Lexemes }[]): Lexicon | 
 }
 
 /**
- * Parses the text form of a tsvector: `'lexeme':1,5A 'other':3`. A hand-written scanner: it runs on every candidate.
+ * Walks the text form of a tsvector (`'lexeme':1,5A 'other':3`): each lexeme unquoted ('' is a quote, a backslash
+ * escapes the next character) with how many positions it has (1 when none), its last position (0 when none) and
+ * whether it held a backslash. A hand-written scanner: it runs on every candidate read from the database.
  */
-export function parseTsvector(text: string | null | undefined): Lexemes {
-  const tf = new Map<string, number>();
-  let length = 0;
-  if (!text) return { tf, length };
+export function scanTsvector(
+  text: string,
+  visit: (lexeme: string, count: number, last: number, backslash: boolean) => void,
+): void {
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -98,12 +100,13 @@ export function parseTsvector(text: string | null | undefined): Lexemes {
       i++;
       continue;
     }
-    // Quoted lexeme: '' is a quote, a backslash escapes the next character.
     let lexeme = '';
+    let backslash = false;
     let start = ++i;
     for (; i < n; i++) {
       const c = text.charCodeAt(i);
       if (c === 92 /* \ */) {
+        backslash ||= text.charCodeAt(i + 1) === 92;
         lexeme += text.slice(start, i);
         start = ++i;
       } else if (c === 39) {
@@ -115,13 +118,30 @@ export function parseTsvector(text: string | null | undefined): Lexemes {
     }
     lexeme += text.slice(start, i);
     i++;
-    // Positions: `:1,5A,7` — one occurrence per comma-separated entry.
+    // Positions `:1,5A,7`: one occurrence per comma-separated entry; they ascend, so the last is the latest.
     let count = 1;
+    let last = 0;
     if (text.charCodeAt(i) === 58 /* : */) {
-      for (i++; i < n && text.charCodeAt(i) !== 32; i++) if (text.charCodeAt(i) === 44 /* , */) count++;
+      for (i++; i < n && text.charCodeAt(i) !== 32; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 44 /* , */) {
+          count++;
+          last = 0;
+        } else if (c >= 48 && c <= 57) last = last * 10 + (c - 48);
+      }
     }
-    tf.set(lexeme, (tf.get(lexeme) ?? 0) + count);
-    length += count;
+    visit(lexeme, count, last, backslash);
   }
+}
+
+/** Parses the text form of a tsvector into term frequencies and its length (see scanTsvector). */
+export function parseTsvector(text: string | null | undefined): Lexemes {
+  const tf = new Map<string, number>();
+  let length = 0;
+  if (text)
+    scanTsvector(text, (lexeme, count) => {
+      tf.set(lexeme, (tf.get(lexeme) ?? 0) + count);
+      length += count;
+    });
   return { tf, length };
 }
