@@ -138,6 +138,24 @@ export interface EvalOptions {
   embeddings?: EvalEmbeddings;
   /** Called after the last case, before the product closes (tests read its store). */
   beforeClose?: (product: Product) => Promise<void>;
+  /** Called with each of the product's scored answers (`--details`). */
+  onAnswer?: (a: AnswerDetail) => void;
+}
+
+/** One of the product's scored answers: which probe, at which budget, and which expected strings it missed. */
+export interface AnswerDetail {
+  case: string;
+  /** The probe's position in its case, from 1. */
+  probe: number;
+  query: string | undefined;
+  category?: number;
+  budget: number;
+  tokens: number;
+  recall: number;
+  /** How many strings the probe expects, and those not found in the context, in the probe's order. */
+  expected: number;
+  missed: string[];
+  ms: number;
 }
 
 export async function runEval(opts: EvalOptions): Promise<EvalReport> {
@@ -198,6 +216,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
       let compressionMs = 0;
       let pendingDrain = false;
       let loud = false;
+      let probeNumber = 0;
       for (const step of c.steps) {
         if ('write' in step) {
           if (!pendingDrain && !step.quiet) report(i, c, 'ingest');
@@ -231,6 +250,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
         }
         index ??= buildBaselineIndex(written, countLine);
         const q = step.probe;
+        probeNumber += 1;
         const truth = { evidence: q.expected, answer: q.answer };
         const tag = q.category === undefined ? {} : { category: q.category };
         for (const budget of opts.budgets) {
@@ -242,6 +262,18 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
           meta.leaks += isolation.leaks ?? 0;
           const score = scoreContext(answer.text, truth, budget, count);
           bucket('product', budget).push({ score, ms: answer.ms, ...tag, ...isolation });
+          opts.onAnswer?.({
+            case: c.name,
+            probe: probeNumber,
+            query: q.query,
+            ...tag,
+            budget,
+            tokens: score.tokens,
+            recall: score.evidenceRecall,
+            expected: q.expected.length,
+            missed: q.expected.filter((e) => !answer.text.includes(e)),
+            ms: answer.ms,
+          });
 
           let t = performance.now();
           const recent = recencyContext(index, budget, count);

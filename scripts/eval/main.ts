@@ -1,4 +1,5 @@
-// npm run eval -- [--suite locomo|tau | --cross-session] --data <dir|file> [--budget …] [--json <file>] [--baseline …]
+// npm run eval -- [--suite locomo|tau | --cross-session] --data <dir|file> [--budget …] [--json <file>] [--details <file>]
+//   [--baseline …]
 // The LoCoMo, cross-session or τ-bench protocol against the product in-process; options in docs/development.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -77,6 +78,8 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
       data: { type: 'string' },
       budget: { type: 'string' },
       json: { type: 'string' },
+      // One JSON line per product answer: probe, budget, tokens, recall and the expected strings it missed.
+      details: { type: 'string' },
       'limit-conversations': { type: 'string' },
       baseline: { type: 'string' },
       tolerance: { type: 'string', default: String(DEFAULT_TOLERANCE) },
@@ -110,6 +113,7 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
       `--embeddings must be the base URL of an OpenAI-compatible API, got ${JSON.stringify(values.embeddings)}`,
     );
   const embeddings = values.embeddings ? { baseURL: values.embeddings, model: values['embedding-model']! } : undefined;
+  const details: string[] = [];
   const report = await runEval({
     suite,
     cases,
@@ -118,6 +122,7 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     categories: info.categories,
     onProgress: (p) => io.stderr(io.tty ? `\r\x1b[K${progressLine(p, suite)}` : `${progressLine(p, suite)}\n`),
     beforeClose: io.beforeClose,
+    onAnswer: values.details ? (a) => details.push(JSON.stringify(a)) : undefined,
   });
   if (io.tty) io.stderr('\n');
 
@@ -152,6 +157,12 @@ export async function cli(args: string[], io: CliIo = processIo): Promise<void> 
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(toJson(report), null, 2)}\n`);
     io.stderr(`[eval] wrote ${file}\n`);
+  }
+  if (values.details) {
+    const file = path.resolve(values.details);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, details.length ? `${details.join('\n')}\n` : '');
+    io.stderr(`[eval] wrote ${details.length} answers to ${file}\n`);
   }
   assertIsolated(report.meta);
   if (values.baseline) await enforceBaseline(path.resolve(values.baseline), toJson(report), values.tolerance!, io);

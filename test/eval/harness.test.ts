@@ -1,5 +1,5 @@
 // End to end: a tiny synthetic LoCoMo conversation in a temp folder, run through the eval command in-process.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,12 +20,14 @@ describe('eval command on a synthetic conversation', () => {
   let json: any;
   let stdout = '';
   let stderr = '';
+  let details = '';
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'locomo-eval-'));
     const data = await writeLocomoFolder(dir, conversation);
     const out = path.join(dir, 'out', 'result.json');
-    ({ stdout, stderr, json } = await runEvalCli(['--data', data, '--budget', '120,1000'], out));
+    details = path.join(dir, 'out', 'answers.jsonl');
+    ({ stdout, stderr, json } = await runEvalCli(['--data', data, '--budget', '120,1000', '--details', details], out));
   }, 180_000);
 
   afterAll(async () => {
@@ -65,6 +67,50 @@ describe('eval command on a synthetic conversation', () => {
       expect(r.p95_ms).toBeGreaterThanOrEqual(r.p50_ms);
     }
   });
+
+  it('writes each product answer with --details, and their recall averages to the report', async () => {
+    const lines = (await readFile(details, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(3 * 2);
+    expect(stderr).toContain(`wrote 6 answers to ${details}`);
+    for (const budget of [120, 1000]) {
+      const answers = lines.filter((a) => a.budget === budget);
+      expect(answers.map((a) => [a.probe, a.category])).toEqual([
+        [1, expect.any(Number)],
+        [2, expect.any(Number)],
+        [3, 3],
+      ]);
+      for (const a of answers) {
+        expect(a.tokens).toBeLessThanOrEqual(budget);
+        expect(a.expected).toBeGreaterThan(0);
+        expect(a.recall).toBeCloseTo((a.expected - a.missed.length) / a.expected, 10);
+        expect(a.missed.every((m: unknown) => typeof m === 'string' && m.length > 0)).toBe(true);
+      }
+      const row = json.results.find((r: any) => r.method === 'product' && r.budget === budget && !r.category);
+      const mean = answers.reduce((n, a) => n + a.recall, 0) / answers.length;
+      expect(row.evidence_recall).toBeCloseTo(mean, 5);
+    }
+    expect(lines.find((a) => a.budget === 1000 && a.probe === 3).query).toBe('What did Nora make?');
+  });
+
+  it('names in --details the evidence a tight budget missed', async () => {
+    const file = path.join(dir, 'out', 'tight.jsonl');
+    const { json: tight } = await runEvalCli(
+      ['--data', path.join(dir, 'data'), '--budget', '60', '--details', file],
+      path.join(dir, 'out', 'tight.json'),
+    );
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const missing = lines.filter((a) => a.missed.length > 0);
+    expect(missing.length).toBeGreaterThan(0);
+    for (const a of lines) expect(a.recall).toBeCloseTo((a.expected - a.missed.length) / a.expected, 10);
+    const row = tight.results.find((r: any) => r.method === 'product' && !r.category);
+    expect(row.evidence_recall).toBeLessThan(1);
+  }, 60_000);
 
   it("reports the product's evidence recall", () => {
     const product = json.results.find(
