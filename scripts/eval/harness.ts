@@ -271,7 +271,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
             tokens: score.tokens,
             recall: score.evidenceRecall,
             expected: q.expected.length,
-            missed: q.expected.filter((e) => !answer.text.includes(e)),
+            missed: score.missed,
             ms: answer.ms,
           });
 

@@ -27,6 +27,8 @@ export interface QuestionScore {
   evidenceRecall: number;
   allEvidence: boolean;
   answerHit: boolean;
+  /** The evidence strings not found verbatim (all of them when the context is over budget). */
+  missed: string[];
 }
 
 /**
@@ -40,15 +42,18 @@ export function scoreContext(
   count: (text: string) => number,
 ): QuestionScore {
   const tokens = count(text);
-  if (tokens > budget) return { tokens, overBudget: true, evidenceRecall: 0, allEvidence: false, answerHit: false };
-  const present = q.evidence.filter((e) => text.includes(e)).length;
+  if (tokens > budget)
+    return { tokens, overBudget: true, evidenceRecall: 0, allEvidence: false, answerHit: false, missed: q.evidence };
+  const missed = q.evidence.filter((e) => !text.includes(e));
   const total = q.evidence.length;
+  const present = total - missed.length;
   return {
     tokens,
     overBudget: false,
     evidenceRecall: total === 0 ? 0 : present / total,
     allEvidence: total > 0 && present === total,
     answerHit: answerHit(q.answer, normalizeAnswer(text)),
+    missed,
   };
 }
 

@@ -94,7 +94,7 @@ function summariesOf(turn: TurnRow, keep: readonly string[], tok: Tokenizer) {
     if (byRow.size >= SUMMARIZED_ROWS_MAX) byRow.delete(byRow.keys().next().value!);
     byRow.set(turn, (byKeep = new Map()));
   }
-  const key = keep.join('\u0001');
+  const key = JSON.stringify(keep);
   let at = byKeep.get(key);
   if (!at) byKeep.set(key, (at = toolSummaries(turn.content, tok, { keep })));
   return at;
@@ -105,7 +105,7 @@ function summariesOf(turn: TurnRow, keep: readonly string[], tok: Tokenizer) {
  * (also for rows read again from the database).
  */
 function summaryOf(turn: TurnRow, keep: readonly string[], tok: Tokenizer): ToolSummary {
-  const key = `${turn.id}\u0000${keep.join('\u0001')}`;
+  const key = JSON.stringify([turn.id, keep]);
   let s = memo.get(key);
   if (!s) {
     s = summariesOf(turn, keep, tok)();

@@ -34,9 +34,16 @@ describe('scoreContext', () => {
 
   it('counts evidence turns present verbatim and the answer', () => {
     const s = scoreContext('x I adopted a cat. y', q, 100, words);
-    expect(s).toEqual({ tokens: 6, overBudget: false, evidenceRecall: 0.5, allEvidence: false, answerHit: false });
+    expect(s).toEqual({
+      tokens: 6,
+      overBudget: false,
+      evidenceRecall: 0.5,
+      allEvidence: false,
+      answerHit: false,
+      missed: ['Her name is Luna. [photo: a cat]'],
+    });
     const full = scoreContext('I adopted a cat.\nHer name is Luna. [photo: a cat]', q, 100, words);
-    expect(full).toMatchObject({ evidenceRecall: 1, allEvidence: true, answerHit: true });
+    expect(full).toMatchObject({ evidenceRecall: 1, allEvidence: true, answerHit: true, missed: [] });
   });
 
   it('does not credit a paraphrase or a fragment', () => {
@@ -45,7 +52,14 @@ describe('scoreContext', () => {
 
   it('scores a context over budget as zero', () => {
     const s = scoreContext('I adopted a cat.\nHer name is Luna. [photo: a cat]', q, 5, words);
-    expect(s).toEqual({ tokens: 11, overBudget: true, evidenceRecall: 0, allEvidence: false, answerHit: false });
+    expect(s).toEqual({
+      tokens: 11,
+      overBudget: true,
+      evidenceRecall: 0,
+      allEvidence: false,
+      answerHit: false,
+      missed: q.evidence,
+    });
   });
 });
 
@@ -64,7 +78,7 @@ describe('percentile and summarize', () => {
 
   it('averages per question and counts contexts over budget', () => {
     const mk = (r: number, all: boolean, hit: boolean, over: boolean, ms: number) => ({
-      score: { tokens: 1, evidenceRecall: r, allEvidence: all, answerHit: hit, overBudget: over },
+      score: { tokens: 1, evidenceRecall: r, allEvidence: all, answerHit: hit, overBudget: over, missed: [] },
       ms,
     });
     expect(

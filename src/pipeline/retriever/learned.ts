@@ -31,14 +31,23 @@ const WIDTH = featureNames.length;
 
 /**
  * Feature vectors of one query's candidates, row i from i × featureNames.length of one array. Scores are taken
- * relative to the query's best candidate (across several sessions, see scaleOf) and closeness as a z-score and a rank
- * among the candidates, so the weights do not depend on a query's length or on the scale of an embedder's cosines. A
- * feature that cannot be known here (no vector) is NaN: the model reads it as its mean.
+ * relative to the query's best candidate and closeness as a z-score and a rank among the candidates, so the weights
+ * do not depend on a query's length or on the scale of an embedder's cosines. A feature that cannot be known here (no
+ * vector) is NaN: the model reads it as its mean.
+ *
+ * Across a user's several sessions, scores are taken relative to the best candidate that is not a question (the best
+ * of all when no statement scores above 0): a question asked before (in an earlier session, or restating this one)
+ * echoes the query's words far better than any turn that answers it, and would shrink every other candidate's score.
  */
 export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
   let maxLexical = 1e-9;
   let maxOwn = 1e-9;
   let maxScore = 1e-9;
+  let statementLexical = 0;
+  let statementOwn = 0;
+  let statementScore = 0;
+  const firstSession = facts[0]?.signals.candidate.session;
+  let severalSessions = false;
   let last = 1;
   let cosineCount = 0;
   let cosineSum = 0;
@@ -46,17 +55,22 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
     if (s.lexical > maxLexical) maxLexical = s.lexical;
     if (s.own > maxOwn) maxOwn = s.own;
     if (s.score > maxScore) maxScore = s.score;
+    if (!s.question) {
+      if (s.lexical > statementLexical) statementLexical = s.lexical;
+      if (s.own > statementOwn) statementOwn = s.own;
+      if (s.score > statementScore) statementScore = s.score;
+    }
+    if (s.candidate.session !== firstSession) severalSessions = true;
     if (s.candidate.sequence > last) last = s.candidate.sequence;
     if (cosine !== undefined) {
       cosineCount++;
       cosineSum += cosine;
     }
   }
-  // Across a user's several sessions, scores are taken relative to the best candidate that is not a question.
-  if (new Set(facts.map((x) => x.signals.candidate.session)).size > 1) {
-    maxLexical = bestStatement(facts, (s) => s.lexical, maxLexical);
-    maxOwn = bestStatement(facts, (s) => s.own, maxOwn);
-    maxScore = bestStatement(facts, (s) => s.score, maxScore);
+  if (severalSessions) {
+    if (statementLexical > 0) maxLexical = statementLexical;
+    if (statementOwn > 0) maxOwn = statementOwn;
+    if (statementScore > 0) maxScore = statementScore;
   }
   // Ascending once sorted; the sums run in the candidates' order, as over a list of their cosines.
   const sorted = new Float64Array(cosineCount);
@@ -100,18 +114,6 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
     m[o + F.logTokens] = Math.log1p(tokens);
   });
   return m;
-}
-
-/**
- * What a candidate's score is taken relative to across a user's several sessions: the best candidate that is not a
- * question. A question asked before (in an earlier session, or restating this one) echoes the query's words far
- * better than any turn that answers it, and would shrink every other candidate's relative score. The best of all
- * stands when no statement scores above 0.
- */
-function bestStatement(facts: readonly CandidateFacts[], f: (s: Signals) => number, best: number): number {
-  let top = 0;
-  for (const { signals } of facts) if (!signals.question && f(signals) > top) top = f(signals);
-  return top > 0 ? top : best;
 }
 
 /** The feature matrix as one array per candidate (for fitting and inspection). */
