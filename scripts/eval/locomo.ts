@@ -47,9 +47,38 @@ export interface Conversation {
   unscorable: number;
 }
 
-/** "1:56 pm on 8 May, 2023" → "2023-05-08T13:56:00.000Z". The data carries no zone, so it is read as UTC. */
+/** A UTC instant from its parts; a day that does not exist (31 June) is a data error, not a date. */
+function utcInstant(text: string, year: number, month: number, day: number, hour = 0, minute = 0, second = 0): string {
+  if (hour > 23 || minute > 59 || second > 59) throw new Error(`invalid time in session date: ${JSON.stringify(text)}`);
+  const date = new Date(Date.UTC(year, month, day, hour, minute, second));
+  // Date.UTC rolls 31 June over to 1 July.
+  if (month < 0 || month > 11 || date.getUTCDate() !== day)
+    throw new Error(`invalid day in session date: ${JSON.stringify(text)}`);
+  return date.toISOString();
+}
+
+/**
+ * A session's date as a UTC instant. LoCoMo's own form ("1:56 pm on 8 May, 2023"), an ISO 8601 date or date-time
+ * ("2023-05-08", "2023-05-08 13:56", "2023-05-08T13:56:00+02:00") and the slashed form of other chat sets
+ * ("2023/05/08 (Mon) 13:56"); without a zone it is read as UTC. Anything else is an error, never a guess.
+ */
 export function parseSessionDate(text: string): string {
-  const m = text.trim().match(/^(\d{1,2}):(\d{2})\s*([ap])\.?m\.?\s+on\s+(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$/i);
+  const t = text.trim();
+  const iso = t.match(/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i);
+  if (iso) {
+    const [, y, mo, d, h = '0', mi = '0', sec = '0', zone] = iso as unknown as string[];
+    const utc = utcInstant(text, Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec));
+    if (!zone || zone.toUpperCase() === 'Z') return utc;
+    const [, sign, zh, zm] = zone.match(/^([+-])(\d{2}):?(\d{2})$/)!;
+    const offset = (sign === '-' ? -1 : 1) * (Number(zh) * 60 + Number(zm)) * 60_000;
+    return new Date(Date.parse(utc) - offset).toISOString();
+  }
+  const slashed = t.match(/^(\d{4})\/(\d{1,2})\/(\d{1,2})(?:\s*\([A-Za-z]{2,}\))?(?:\s+(\d{1,2}):(\d{2}))?$/);
+  if (slashed) {
+    const [, y, mo, d, h = '0', mi = '0'] = slashed as unknown as string[];
+    return utcInstant(text, Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi));
+  }
+  const m = t.match(/^(\d{1,2}):(\d{2})\s*([ap])\.?m\.?\s+on\s+(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$/i);
   if (!m) throw new Error(`unrecognised session date: ${JSON.stringify(text)}`);
   const [, h, min, ampm, day, monthName, year] = m as unknown as [
     string,
@@ -63,14 +92,9 @@ export function parseSessionDate(text: string): string {
   const month = monthNames.findIndex((name) => monthName.length >= 3 && name.startsWith(monthName.toLowerCase()));
   if (month < 0) throw new Error(`unrecognised month in session date: ${JSON.stringify(text)}`);
   const hour12 = Number(h);
-  const minute = Number(min);
-  if (hour12 < 1 || hour12 > 12 || minute > 59)
-    throw new Error(`invalid time in session date: ${JSON.stringify(text)}`);
+  if (hour12 < 1 || hour12 > 12) throw new Error(`invalid time in session date: ${JSON.stringify(text)}`);
   const hour = (hour12 % 12) + (ampm.toLowerCase() === 'p' ? 12 : 0);
-  const date = new Date(Date.UTC(Number(year), month, Number(day), hour, minute));
-  // Date.UTC rolls 31 June over to 1 July; a date that does not round-trip is a data error, not a date.
-  if (date.getUTCDate() !== Number(day)) throw new Error(`invalid day in session date: ${JSON.stringify(text)}`);
-  return date.toISOString();
+  return utcInstant(text, Number(year), month, Number(day), hour, Number(min));
 }
 
 /** The inverse of parseSessionDate: an ISO instant in the data's own form, for lines the baselines render. */
@@ -192,12 +216,19 @@ export async function studyConversations(values: {
 }
 
 /**
- * The LoCoMo protocol as harness steps: one write per session, in order, each turn stamped with its session's date;
+ * The LoCoMo protocol as harness steps: one write per session (several for a very long one), in order, each turn stamped with its session's date;
  * then every scorable question. Both people are humans; speaker_a is written as `user` and speaker_b as `assistant`
  * so the conversation keeps its two sides, and `name` carries who spoke.
  */
 export function locomoCase(conv: Conversation): EvalCase {
-  const steps: CaseStep[] = conv.sessions.map((s) => ({
+  // A session longer than one write request allows is written in several, in order.
+  const parts = conv.sessions.flatMap((s) =>
+    Array.from({ length: Math.ceil(s.turns.length / limits.turnsPerBatch) }, (_, k) => ({
+      index: s.index,
+      turns: s.turns.slice(k * limits.turnsPerBatch, (k + 1) * limits.turnsPerBatch),
+    })),
+  );
+  const steps: CaseStep[] = parts.map((s) => ({
     label: `session_${s.index}`,
     write: s.turns.map((t) => ({
       write: {

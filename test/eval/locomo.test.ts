@@ -2,7 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFolder, parseConversation, parseSessionDate, turnContent } from '../../scripts/eval/locomo.js';
+import { limits } from '../../src/config/tuning.js';
+import { runEvalCli } from './run-cli.js';
+import {
+  loadFolder,
+  locomoCase,
+  locomoCrossSessionCase,
+  parseConversation,
+  parseSessionDate,
+  turnContent,
+} from '../../scripts/eval/locomo.js';
 
 describe('parseSessionDate', () => {
   it('reads LoCoMo session dates as UTC instants', () => {
@@ -14,6 +23,29 @@ describe('parseSessionDate', () => {
   it('maps 12 am to midnight and 12 pm to noon', () => {
     expect(parseSessionDate('12:09 am on 13 September, 2023')).toBe('2023-09-13T00:09:00.000Z');
     expect(parseSessionDate('12:20 pm on 8 December, 2023')).toBe('2023-12-08T12:20:00.000Z');
+  });
+
+  it('reads ISO 8601 dates and date-times, honouring a zone when one is given', () => {
+    expect(parseSessionDate('2023-05-08')).toBe('2023-05-08T00:00:00.000Z');
+    expect(parseSessionDate('2023-05-08 13:56')).toBe('2023-05-08T13:56:00.000Z');
+    expect(parseSessionDate('2023-05-08T13:56:07Z')).toBe('2023-05-08T13:56:07.000Z');
+    expect(parseSessionDate('2023-05-08T13:56:07.250Z')).toBe('2023-05-08T13:56:07.000Z');
+    expect(parseSessionDate('2023-05-08T01:30:00+02:00')).toBe('2023-05-07T23:30:00.000Z');
+    expect(parseSessionDate('2023-05-08T22:00-0330')).toBe('2023-05-09T01:30:00.000Z');
+  });
+
+  it('reads the slashed form with a weekday, with or without a time', () => {
+    expect(parseSessionDate('2023/05/20 (Sat) 02:21')).toBe('2023-05-20T02:21:00.000Z');
+    expect(parseSessionDate('2023/5/2 14:05')).toBe('2023-05-02T14:05:00.000Z');
+    expect(parseSessionDate('2023/05/20')).toBe('2023-05-20T00:00:00.000Z');
+  });
+
+  it('rejects days and times that do not exist in every form', () => {
+    expect(() => parseSessionDate('2023-02-30')).toThrow(/invalid day/);
+    expect(() => parseSessionDate('2023/13/01 (Mon) 10:00')).toThrow(/invalid day/);
+    expect(() => parseSessionDate('2023-05-08T24:10')).toThrow(/invalid time/);
+    expect(() => parseSessionDate('2023/05/08 10:61')).toThrow(/invalid time/);
+    expect(() => parseSessionDate('08/05/2023')).toThrow(/unrecognised session date/);
   });
 
   it('rejects what is not a date rather than guessing', () => {
@@ -85,6 +117,68 @@ describe('parseConversation', () => {
 
   it('refuses files that are not conversations', () => {
     expect(() => parseConversation({ hello: 1 }, 'x')).toThrow(/not a LoCoMo conversation/);
+  });
+});
+
+describe('a session longer than one write request', () => {
+  const n = limits.turnsPerBatch * 2 + 3;
+  const long = {
+    speaker_a: 'Ann',
+    speaker_b: 'Bo',
+    session_1_date_time: '2023-03-01 09:00',
+    session_1: Array.from({ length: n }, (_, i) => ({
+      speaker: i % 2 ? 'Bo' : 'Ann',
+      dia_id: `D1:${i + 1}`,
+      text: `Line ${i + 1}.`,
+    })),
+    session_2_date_time: '2023/03/02 (Thu) 10:00',
+    session_2: [{ speaker: 'Bo', dia_id: 'D2:1', text: 'Next day.' }],
+    qa: [{ question: 'Which line?', answer: 'last', evidence: [`D1:${n}`], category: 4 }],
+  };
+  const writes = (steps: ReturnType<typeof locomoCase>['steps']) => steps.flatMap((s) => ('write' in s ? [s] : []));
+
+  it('is written in order in writes the product accepts, under its own label', () => {
+    const steps = writes(locomoCase(parseConversation(long, 'long')).steps);
+    expect(steps.map((s) => [s.label, s.write.length])).toEqual([
+      ['session_1', limits.turnsPerBatch],
+      ['session_1', limits.turnsPerBatch],
+      ['session_1', 3],
+      ['session_2', 1],
+    ]);
+    expect(steps.flatMap((s) => s.write.map((t) => t.write.external_id))).toEqual([
+      ...long.session_1.map((t) => t.dia_id),
+      'D2:1',
+    ]);
+  });
+
+  it('runs through --cross-session end to end: the last turn of the long session is recalled', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'locomo-long-'));
+    try {
+      const data = {
+        ...long,
+        session_1: long.session_1.map((t, i) => (i === n - 1 ? { ...t, text: 'The secret word is marmalade.' } : t)),
+      };
+      data.qa = [{ question: 'What is the secret word?', answer: 'marmalade', evidence: [`D1:${n}`], category: 4 }];
+      await writeFile(path.join(dir, 'long.json'), JSON.stringify(data));
+      const { json } = await runEvalCli(
+        ['--cross-session', '--data', dir, '--budget', '1000'],
+        path.join(dir, 'out.json'),
+      );
+      const product = json.results.find(
+        (r: { method: string; budget: number; category?: unknown }) =>
+          r.method === 'product' && r.budget === 1000 && r.category === undefined,
+      );
+      expect(product).toMatchObject({ questions: 1, evidence_recall: 1, over_budget: 0, leaks: 0 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('stays one product session across sessions', () => {
+    const steps = writes(locomoCrossSessionCase(parseConversation(long, 'long')).steps).filter((s) => !s.foreign);
+    const own = steps.filter((s) => s.label.startsWith('session_'));
+    expect(new Set(own.slice(0, 3).map((s) => s.session))).toEqual(new Set(['long-session_1']));
+    expect(own[3]!.session).toBe('long-session_2');
   });
 });
 
