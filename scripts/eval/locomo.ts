@@ -128,16 +128,27 @@ export function parseConversation(raw: Raw, name: string): Conversation {
 
   const sessions: Session[] = [];
   const turns: Turn[] = [];
+  // Each turn is written with a distinct external id: evidence names the first turn holding an id; a later turn that
+  // repeats it, or one without any, gets an id of its own (`D3:4#2`, `session_3#5`), so no turn is lost.
+  const ids = new Set<string>();
+  const distinct = (id: string) => {
+    let unique = id;
+    for (let k = 2; ids.has(unique); k++) unique = `${id}#${k}`;
+    ids.add(unique);
+    return unique;
+  };
   for (const index of sessionKeys) {
     const dateTime = body[`session_${index}_date_time`];
     if (typeof dateTime !== 'string') throw new Error(`${name}: session_${index} has no session_${index}_date_time`);
     const createdAt = parseSessionDate(dateTime);
     const sessionTurns: Turn[] = [];
-    for (const t of body[`session_${index}`] as Raw[]) {
+    for (const [k, t] of (body[`session_${index}`] as Raw[]).entries()) {
       const content = turnContent(String(t.text ?? ''), t.blip_caption);
       if (!content.trim()) continue;
+      const given = t.dia_id === undefined || t.dia_id === null ? '' : String(t.dia_id).trim();
+      const id = given || `session_${index}#${k + 1}`;
       sessionTurns.push({
-        diaId: String(t.dia_id),
+        diaId: distinct(id),
         speaker: String(t.speaker),
         content,
         sessionDate: dateTime,
@@ -155,6 +166,11 @@ export function parseConversation(raw: Raw, name: string): Conversation {
   for (const q of body.qa as Raw[]) {
     const category = Number(q.category);
     if (!(category >= 1 && category <= 4)) continue;
+    // A question with no text cannot be asked.
+    if (typeof q.question !== 'string' || !q.question.trim()) {
+      unscorable += 1;
+      continue;
+    }
     const listed = Array.isArray(q.evidence) ? q.evidence.map(String) : [];
     const evidence = [...new Set(listed.filter((id) => known.has(id)))];
     const missingEvidence = listed.filter((id) => !known.has(id));
@@ -163,7 +179,7 @@ export function parseConversation(raw: Raw, name: string): Conversation {
       continue;
     }
     questions.push({
-      question: String(q.question),
+      question: q.question,
       answer: String(q.answer ?? ''),
       category,
       evidence,

@@ -108,6 +108,36 @@ describe('parseConversation', () => {
     expect(c.unscorable).toBe(2);
   });
 
+  it('gives every turn a distinct id: evidence names the first turn holding one, none is dropped', () => {
+    const c = parseConversation(
+      {
+        speaker_a: 'Ann',
+        speaker_b: 'Bo',
+        session_1_date_time: '2023-03-01',
+        session_1: [
+          { speaker: 'Ann', dia_id: 'D1:1', text: 'First.' },
+          { speaker: 'Bo', dia_id: 'D1:1', text: 'Same id again.' },
+          { speaker: 'Ann', text: 'No id.' },
+          { speaker: 'Bo', dia_id: 7, text: 'A number.' },
+        ],
+        qa: [
+          { question: 'Which?', answer: 'first', evidence: ['D1:1', '7'], category: 4 },
+          { question: '  ', answer: 'x', evidence: ['D1:1'], category: 4 },
+          { answer: 'x', evidence: ['D1:1'], category: 4 },
+        ],
+      },
+      'dup',
+    );
+    expect(c.turns.map((t) => [t.diaId, t.content])).toEqual([
+      ['D1:1', 'First.'],
+      ['D1:1#2', 'Same id again.'],
+      ['session_1#3', 'No id.'],
+      ['7', 'A number.'],
+    ]);
+    expect(c.questions.map((q) => [q.question, q.evidence])).toEqual([['Which?', ['D1:1', '7']]]);
+    expect(c.unscorable).toBe(2);
+  });
+
   it('accepts the original {conversation, qa} layout', () => {
     const { qa, ...conversation } = fixture;
     const c = parseConversation({ sample_id: 's', conversation, qa }, 'wrapped');
