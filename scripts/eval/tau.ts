@@ -69,6 +69,17 @@ function toWrite(m: TauMessage, index: number): WriteTurn {
   return w;
 }
 
+/** A message's text: a string, or the text parts of a list of content parts, joined by a line break. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .flatMap((p) =>
+      p && typeof p === 'object' && typeof (p as Raw).text === 'string' ? [(p as Raw).text as string] : [],
+    )
+    .join('\n');
+}
+
 /** OpenAI-style messages, the system message left out. */
 export function parseMessages(traj: unknown, name: string): TauMessage[] {
   if (!Array.isArray(traj)) throw new Error(`${name}: traj is not a message list`);
@@ -76,7 +87,7 @@ export function parseMessages(traj: unknown, name: string): TauMessage[] {
   for (const [i, raw] of (traj as Raw[]).entries()) {
     const role = raw.role;
     if (role === 'system') continue;
-    const content = typeof raw.content === 'string' ? raw.content : '';
+    const content = textOf(raw.content);
     if (role === 'user') out.push({ role, content });
     else if (role === 'assistant') {
       const calls = Array.isArray(raw.tool_calls)
@@ -85,7 +96,8 @@ export function parseMessages(traj: unknown, name: string): TauMessage[] {
             const args = fn.arguments;
             return {
               id: typeof c.id === 'string' && c.id ? c.id : `${name}-call-${i}-${k}`,
-              name: String(fn.name ?? ''),
+              // A call is written with a name: one the run left empty is called `tool`.
+              name: typeof fn.name === 'string' && fn.name ? fn.name : 'tool',
               arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
             };
           })
@@ -107,8 +119,8 @@ export function parseMessages(traj: unknown, name: string): TauMessage[] {
 
 /**
  * One trajectory as harness steps. Messages before a scored step are written in one batch, then the step is probed;
- * the step itself is written afterwards, like every other message. Assistant messages without text or calls are
- * skipped (the write API takes no empty turns).
+ * the step itself is written afterwards, like every other message. User and assistant messages without text or
+ * calls are skipped (the write API takes no empty turns).
  */
 export function tauCase(messages: TauMessage[], name: string): EvalCase {
   const steps: CaseStep[] = [];
@@ -129,7 +141,8 @@ export function tauCase(messages: TauMessage[], name: string): EvalCase {
         steps.push({ probe: { query: lastUser, expected } });
       }
     }
-    if (m.role === 'assistant' && !m.content.trim() && !m.toolCalls?.length) continue;
+    // The write API takes no empty turn but a tool's: such a user or assistant message says nothing and is skipped.
+    if (m.role !== 'tool' && !m.content.trim() && !m.toolCalls?.length) continue;
     batch.push({ write: toWrite(m, i), baseline: { line: messageLine(m), text: messageLine(m) } });
     turns += 1;
     if (m.role === 'tool') toolResults.push(m.content);
@@ -146,9 +159,14 @@ export function tauCase(messages: TauMessage[], name: string): EvalCase {
 export async function loadTrajectories(file: string): Promise<EvalCase[]> {
   const data = JSON.parse(await readFile(file, 'utf8')) as Raw | Raw[];
   const items = Array.isArray(data) ? data : [data];
+  // Each trajectory is a session of its own: a name that repeats (the same task and trial twice) gets a suffix.
+  const used = new Set<string>();
   return items.map((item, i) => {
-    const name =
+    const base =
       item.task_id !== undefined ? `task${String(item.task_id)}-trial${String(item.trial ?? i)}` : `traj${i + 1}`;
+    let name = base;
+    for (let k = 2; used.has(name); k++) name = `${base}-${k}`;
+    used.add(name);
     return tauCase(parseMessages(item.traj, name), name);
   });
 }

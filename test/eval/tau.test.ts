@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { histogramMean } from '../../scripts/eval/harness.js';
 import { runEvalCli } from './run-cli.js';
-import { parseMessages, requiredValues, stringLeaves, tauCase } from '../../scripts/eval/tau.js';
+import { loadTrajectories, parseMessages, requiredValues, stringLeaves, tauCase } from '../../scripts/eval/tau.js';
 
 const call = (id: string, name: string, args: unknown) => ({
   id,
@@ -110,6 +110,48 @@ describe('τ-bench step protocol', () => {
       tool_calls: [{ id: 'c1', name: 'find_customer' }],
     });
     expect(written[2]).toMatchObject({ role: 'tool', tool_call_id: 'c1', name: 'find_customer' });
+  });
+});
+
+describe('trajectories of other runs', () => {
+  const odd = [
+    { role: 'user', content: [{ type: 'text', text: 'Order ord-9911 please.' }, { type: 'image_url' }] },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'k1', function: { arguments: '{"q":"ord-9911"}' } }] },
+    { role: 'tool', tool_call_id: 'k1', content: '' },
+    { role: 'user', content: '' },
+    { role: 'assistant', content: 'Done.' },
+  ];
+
+  it('reads content parts, names an unnamed call and keeps an empty tool result', () => {
+    const m = parseMessages(odd, 'odd');
+    expect(m[0]).toEqual({ role: 'user', content: 'Order ord-9911 please.' });
+    expect(m[1]!.toolCalls).toEqual([{ id: 'k1', name: 'tool', arguments: '{"q":"ord-9911"}' }]);
+    const written = tauCase(m, 'odd').steps.flatMap((s) => ('write' in s ? s.write.map((t) => t.write) : []));
+    // The empty user message says nothing and is skipped; the tool's empty result is a turn.
+    expect(written.map((w) => [w.role, w.content])).toEqual([
+      ['user', 'Order ord-9911 please.'],
+      ['assistant', ''],
+      ['tool', ''],
+      ['assistant', 'Done.'],
+    ]);
+  });
+
+  it('gives a trajectory whose task and trial repeat a session of its own', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tau-names-'));
+    try {
+      const file = path.join(dir, 't.json');
+      await writeFile(
+        file,
+        JSON.stringify([{ task_id: 1, trial: 0, traj: odd }, { task_id: 1, trial: 0, traj: odd }, { traj: odd }]),
+      );
+      expect((await loadTrajectories(file)).map((c) => c.sessionId)).toEqual([
+        'tau-task1-trial0',
+        'tau-task1-trial0-2',
+        'tau-traj3',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
