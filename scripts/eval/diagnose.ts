@@ -1,5 +1,7 @@
 // npm run eval:diagnose -- --data <locomo dir> [--budget 2000,4000] [--limit-conversations N] [--examples N]
-// Why evidence is missed: asks every LoCoMo question and retraces each missed evidence turn to say where it was lost.
+//   [--cross-session]
+// Why evidence is missed: asks every LoCoMo question and retraces each missed evidence turn to say where it was lost;
+// with --cross-session, each question asked from a new session of the user (see diagnose-across.ts).
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { defaults } from '../../src/config/tuning.js';
@@ -8,6 +10,7 @@ import { parseBudgets } from './main.js';
 import { locomoCase, studyConversations, studyOptions } from './locomo.js';
 import { queryProduct, startProduct, writeCase } from './product.js';
 import { retraceable } from './retrace.js';
+import { diagnoseAcross, formatAcross } from './diagnose-across.js';
 
 /**
  * Where a missed evidence turn was lost:
@@ -27,10 +30,21 @@ async function main() {
     options: {
       ...studyOptions,
       examples: { type: 'string', default: '0' },
+      'cross-session': { type: 'boolean', default: false },
     },
   });
   const budgets = parseBudgets(values.budget!);
   const convs = await studyConversations(values);
+  if (values['cross-session']) {
+    const product = await startProduct({ rateLimit: false });
+    try {
+      const report = await diagnoseAcross(product, convs, budgets, (line) => process.stderr.write(`${line}\n`));
+      console.log(formatAcross(report));
+    } finally {
+      await product.close();
+    }
+    return;
+  }
   const examples = Number(values.examples);
   const product = await startProduct();
   const { store } = product.deps;
