@@ -1,5 +1,7 @@
-// npm run eval:train -- [--data <locomo dir>] [--budget 1000,2000,4000] [--out <file>] [--cross-validate] [--l2 1]
-// Fits the learned ranker (ADR 0014) on LoCoMo-format conversations; `--cross-validate` prints held-out recall.
+// npm run eval:train -- [--data <locomo dir>] [--budget 1000,2000,4000] [--out <file>] [--cross-validate]
+//   [--cross-session] [--l2 1]
+// Fits the learned ranker (ADR 0014) on LoCoMo-format conversations; `--cross-validate` prints held-out recall, within
+// one session and, with `--cross-session`, across sessions.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,9 +10,9 @@ import { featureNames, featureRows, ranker, type RankerModel } from '../../src/p
 import type { HistoryCandidate } from '../../src/pipeline/retriever/index.js';
 import { relevantFacts } from '../../src/pipeline/retriever/relevant.js';
 import { getTokenizer } from '../../src/tokenizer.js';
-import type { Probe } from './harness.js';
+import { runEval, type Probe } from './harness.js';
 import { fitLogistic, standardise } from './logistic.js';
-import { locomoCase, studyConversations, studyOptions } from './locomo.js';
+import { locomoCase, locomoCrossSessionCase, studyConversations, studyOptions, type Conversation } from './locomo.js';
 import { parseBudgets } from './main.js';
 import { queryProduct, startProduct, writeCase, type Product, type ProductSession } from './product.js';
 import { retraceable } from './retrace.js';
@@ -72,6 +74,8 @@ async function crossValidate(
   budgets: number[],
   l2: number,
   io: TrainIo,
+  /** With the conversations, each is also asked across sessions (`eval --cross-session`) with its fold's model. */
+  across?: readonly Conversation[],
 ): Promise<string> {
   const tok = await getTokenizer();
   const shipped = ranker.model;
@@ -98,6 +102,18 @@ async function crossValidate(
           add(`${budget}/${p.category}`, s.evidenceRecall);
         }
       }
+      if (across) {
+        await runEval({
+          suite: 'locomo-cross-session',
+          cases: [locomoCrossSessionCase(across[k]!)],
+          budgets,
+          onAnswer: (a) => {
+            add(`across ${a.budget}`, a.recall);
+            add(`across ${a.budget}/${a.category}`, a.recall);
+            if (a.tokens > a.budget) over += 1;
+          },
+        });
+      }
       io.stderr(`[train] held out conversation ${k + 1}/${written.length}\n`);
     }
   } finally {
@@ -109,11 +125,23 @@ async function crossValidate(
     return `${((100 * l.reduce((a, b) => a + b, 0)) / Math.max(1, l.length)).toFixed(1)} %`;
   };
   const categories = [...new Set(written.flatMap((w) => w.probes.map((p) => p.category)))].sort();
-  return [
-    `Held-out evidence recall (each conversation answered by a model fitted on the others), ${over} over budget`,
+  const table = (prefix: string) => [
     `| budget | all | ${categories.map((c) => `category ${c}`).join(' | ')} |`,
     `|---|---|${categories.map(() => '---').join('|')}|`,
-    ...budgets.map((b) => `| ${b} | ${pct(`${b}`)} | ${categories.map((c) => pct(`${b}/${c}`)).join(' | ')} |`),
+    ...budgets.map(
+      (b) => `| ${b} | ${pct(`${prefix}${b}`)} | ${categories.map((c) => pct(`${prefix}${b}/${c}`)).join(' | ')} |`,
+    ),
+  ];
+  return [
+    `Held-out evidence recall (each conversation answered by a model fitted on the others), ${over} over budget`,
+    ...table(''),
+    ...(across
+      ? [
+          '',
+          'Held out across sessions (each question asked from a new session, as eval --cross-session)',
+          ...table('across '),
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -135,6 +163,8 @@ export async function trainCli(args: string[], io: TrainIo = processIo): Promise
       out: { type: 'string' },
       'cross-validate': { type: 'boolean', default: false },
       l2: { type: 'string', default: '1' },
+      // With --cross-validate: each held-out conversation is also asked across sessions.
+      'cross-session': { type: 'boolean', default: false },
     },
   });
   const budgets = parseBudgets(values.budget!);
@@ -142,6 +172,8 @@ export async function trainCli(args: string[], io: TrainIo = processIo): Promise
   if (!(l2 >= 0)) throw new Error(`--l2 must be a non-negative number, got ${JSON.stringify(values.l2)}`);
   const convs = await studyConversations(values);
   if (convs.length === 0) throw new Error('no conversations found');
+  if (values['cross-session'] && !values['cross-validate'])
+    throw new Error('--cross-session measures held-out recall: use it with --cross-validate');
   if (values['cross-validate'] && convs.length < 2)
     throw new Error('--cross-validate needs at least two conversations');
   const started = performance.now();
@@ -186,7 +218,10 @@ export async function trainCli(args: string[], io: TrainIo = processIo): Promise
       await writeFile(path.resolve(values.out), modelModule(model, provenance));
       io.stdout(`wrote ${values.out}\n`);
     }
-    if (values['cross-validate']) io.stdout(await crossValidate(product, written, examples, budgets, l2, io));
+    if (values['cross-validate'])
+      io.stdout(
+        await crossValidate(product, written, examples, budgets, l2, io, values['cross-session'] ? convs : undefined),
+      );
     return model;
   } finally {
     await product.close();

@@ -54,10 +54,26 @@ describe('fitting the learned ranker', () => {
     expect(probabilities(rankerModel, [row])[0]).toBeCloseTo(1 / (1 + Math.exp(-model.bias)), 6);
   });
 
+  it('with --cross-session, also asks each held-out conversation across sessions with its fold model', async () => {
+    let stdout = '';
+    const shipped = ranker.model;
+    await trainCli(['--data', data, '--budget', '120,400', '--cross-validate', '--cross-session'], {
+      stdout: (t) => void (stdout += t),
+      stderr: () => {},
+    });
+    const [, across] = stdout.split('Held out across sessions');
+    expect(across).toBeDefined();
+    // Every question is answered from a new session: at 400 tokens each small conversation fits whole.
+    expect(across).toMatch(/\| 400 \| 100\.0 % \|/);
+    expect(across).toMatch(/\| 120 \| \d+\.\d % \|/);
+    expect(ranker.model).toBe(shipped);
+  }, 120_000);
+
   it('refuses a bad penalty and cross-validation over one conversation', async () => {
     const io = { stdout: () => {}, stderr: () => {} };
     await expect(trainCli(['--data', data, '--l2=-1'], io)).rejects.toThrow(/--l2 must be a non-negative number/);
     const single = await writeLocomoFolder(path.join(dir, 'one'), second, 'conv-b');
     await expect(trainCli(['--data', single, '--cross-validate'], io)).rejects.toThrow(/at least two conversations/);
+    await expect(trainCli(['--data', data, '--cross-session'], io)).rejects.toThrow(/use it with --cross-validate/);
   });
 });
