@@ -5,8 +5,10 @@ import { rankHistory, retrieve } from '../../src/pipeline/retriever/index.js';
 import { QueryContextBody } from '../../src/schemas/context.js';
 import { createApiKey } from '../../src/services/auth.js';
 import { requireSession } from '../../src/services/sessions.js';
+import { getTokenizer } from '../../src/tokenizer.js';
 import { locomoCrossSessionCase, type Conversation } from './locomo.js';
-import { inSession, queryProduct, writeBatch, type Product } from './product.js';
+import { inSession, queryProduct, writeStep, type Product } from './product.js';
+import { scoreContext } from './score.js';
 
 /** Rank buckets of a missed evidence turn that was a candidate (0 is the first place). */
 export const rankBuckets = [20, 40, 80, 160] as const;
@@ -43,8 +45,11 @@ export async function diagnoseAcross(
       reach: [],
     }),
   );
+  const tok = await getTokenizer();
+  const count = (text: string) => tok.count(text);
   for (const [i, conv] of convs.entries()) {
     const c = locomoCrossSessionCase(conv);
+    const contentOf = new Map(conv.turns.map((t) => [t.diaId, t.content]));
     const tenantId = `diagnose-across-${i}`;
     const { key } = await createApiKey(product.deps, { tenantId });
     const own = { key, sessionId: c.sessionId };
@@ -52,14 +57,7 @@ export async function diagnoseAcross(
     let k = 0;
     for (const step of c.steps) {
       if ('write' in step) {
-        const target = step.session ? inSession(own, step.session) : own;
-        await writeBatch(
-          product,
-          target,
-          step.write.map((t) => t.write),
-          step.label,
-          step.owner,
-        );
+        await writeStep(product, own, step);
         continue;
       }
       await product.deps.queue.drain();
@@ -80,11 +78,17 @@ export async function diagnoseAcross(
         });
         b.candidates.push(ranked.length);
         b.reach.push(reach);
+        // Shown as the eval scores it (an answer over budget shows nothing).
+        const { missed } = scoreContext(
+          answer.text,
+          { evidence: q.evidence.map((id) => contentOf.get(id)!), answer: q.answer },
+          b.budget,
+          count,
+        );
         for (const id of q.evidence) {
           b.evidence += 1;
           const at = ranked.findIndex((r) => r.candidate.turn.external_id === id);
-          const content = conv.turns.find((t) => t.diaId === id)!.content;
-          if (answer.text.includes(content)) b.shown += 1;
+          if (!missed.includes(contentOf.get(id)!)) b.shown += 1;
           else if (at < 0) b.notCandidate += 1;
           else {
             const bucket = rankBuckets.findIndex((limit) => at < limit);

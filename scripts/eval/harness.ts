@@ -8,7 +8,7 @@ import {
   openSession,
   queryProduct,
   startProduct,
-  writeBatch,
+  writeStep,
   type EvalEmbeddings,
   type Product,
   type ProductSession,
@@ -221,15 +221,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
         if ('write' in step) {
           if (!pendingDrain && !step.quiet) report(i, c, 'ingest');
           loud ||= !step.quiet;
-          const target = at(step.session);
           const t0 = performance.now();
-          await writeBatch(
-            product,
-            target,
-            step.write.map((t) => t.write),
-            `${c.name} ${step.label}`,
-            step.owner,
-          );
+          const target = await writeStep(product, session, step, `${c.name} ${step.label}`);
           ingestMs += performance.now() - t0;
           if (!step.foreign) {
             own.set(target.sessionId, target);

@@ -232,9 +232,9 @@ export async function studyConversations(values: {
 }
 
 /**
- * The LoCoMo protocol as harness steps: one write per session (several for a very long one), in order, each turn stamped with its session's date;
- * then every scorable question. Both people are humans; speaker_a is written as `user` and speaker_b as `assistant`
- * so the conversation keeps its two sides, and `name` carries who spoke.
+ * The LoCoMo protocol as harness steps: one write per session (several for a very long one), in order, each turn
+ * stamped with its session's date; then every scorable question. Both people are humans; speaker_a is written as
+ * `user` and speaker_b as `assistant` so the conversation keeps its two sides, and `name` carries who spoke.
  */
 export function locomoCase(conv: Conversation): EvalCase {
   // A session longer than one write request allows is written in several, in order.

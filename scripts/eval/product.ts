@@ -4,7 +4,7 @@ import { parseEnv } from '../../src/config/env.js';
 import { buildApp } from '../../src/http/routes/index.js';
 import { createNodeDeps, type NodeDeps } from '../../src/runtime/node/deps.js';
 import { createApiKey } from '../../src/services/auth.js';
-import type { EvalCase } from './harness.js';
+import type { EvalCase, WriteStep } from './harness.js';
 
 export interface Product {
   deps: NodeDeps;
@@ -113,21 +113,29 @@ export async function writeBatch(
   if (duplicates > 0) throw new Error(`${label}: ${duplicates} turns reported as duplicates`);
 }
 
+/** Writes one step of a case to the session it names (else `s`), with its owner; returns that session. */
+export async function writeStep(
+  product: Product,
+  s: ProductSession,
+  step: WriteStep,
+  label = step.label,
+): Promise<ProductSession> {
+  const target = step.session ? inSession(s, step.session) : s;
+  await writeBatch(
+    product,
+    target,
+    step.write.map((t) => t.write),
+    label,
+    step.owner,
+  );
+  return target;
+}
+
 /** Writes every turn of a case under the given tenant, then waits for the jobs the writes queued. */
 export async function writeCase(product: Product, c: EvalCase, tenantId: string): Promise<ProductSession> {
   const { key } = await createApiKey(product.deps, { tenantId });
   const s = { key, sessionId: c.sessionId };
-  for (const step of c.steps) {
-    if (!('write' in step)) continue;
-    const target = step.session ? inSession(s, step.session) : s;
-    await writeBatch(
-      product,
-      target,
-      step.write.map((t) => t.write),
-      step.label,
-      step.owner,
-    );
-  }
+  for (const step of c.steps) if ('write' in step) await writeStep(product, s, step);
   await product.deps.queue.drain();
   return s;
 }
