@@ -231,8 +231,12 @@ function turnItems(tok: Tokenizer) {
     const group = dateHeader(t.created_at);
     let groupTokens = headerCost.get(group);
     if (groupTokens === undefined) headerCost.set(group, (groupTokens = tok.count(`${group}\n`)));
+    // A new item each call: completed in place rather than copied.
     const it = turnItem(tok, section, t, score, t.sequence, section);
-    return { ...it, group, groupTokens, ...(duplicateOf ? { duplicateOf } : {}) };
+    it.group = group;
+    it.groupTokens = groupTokens;
+    if (duplicateOf) it.duplicateOf = duplicateOf;
+    return it;
   };
 }
 

@@ -38,3 +38,26 @@ export function mergeSorted(a: readonly string[], b: readonly string[]): string[
   while (j < b.length) out[k++] = b[j++]!;
   return out;
 }
+
+/**
+ * The first `k` of `items` in `compare`'s order: the same as a stable sort of them sliced to `k` (items that compare
+ * equal keep their input order), in O(n log k) comparisons when k is a small part of n.
+ */
+export function firstSorted<T>(items: Iterable<T>, k: number, compare: (a: T, b: T) => number): T[] {
+  const best: T[] = [];
+  if (k <= 0) return best;
+  for (const item of items) {
+    if (best.length === k && compare(item, best[k - 1]!) >= 0) continue;
+    // After every kept item it does not precede: an equal one stays first, as it came first.
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(item, best[mid]!) < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    best.splice(lo, 0, item);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}

@@ -192,9 +192,8 @@ export async function gatherFindings(input: {
   whitelist: ToolFieldWhitelist | undefined;
 }): Promise<ToolFindings> {
   const { structural, source, tok, whitelist } = input;
-  const matchedTools = input.ranked
-    .map((r) => r.candidate.turn)
-    .filter((t) => t.role === 'tool' && !structural.tool.some((r) => r.id === t.id));
+  const newest = new Set(structural.tool.map((r) => r.id));
+  const matchedTools = input.ranked.map((r) => r.candidate.turn).filter((t) => t.role === 'tool' && !newest.has(t.id));
   // Newest results first, then older ones that match the query; each shown with its call, summarised when long.
   const toolTurns = [...structural.tool, ...matchedTools];
   const calls = await pairCalls(toolTurns, structural.calls, (results) => source.callTurns(results));
@@ -289,8 +288,7 @@ export function toolShares<S extends string>(
 /** A turn that only makes calls, all of whose results are among the findings: the findings show those calls. */
 export function callsShownWithResults(turn: TurnRow, list: readonly Finding[]): boolean {
   if (turn.role !== 'assistant' || !turn.tool_calls?.length || turn.content.trim() !== '') return false;
-  const answered = new Set(list.flatMap((f) => (f.call?.turnId === turn.id ? [f.call.id] : [])));
-  return turn.tool_calls.every((c) => answered.has(c.id));
+  return turn.tool_calls.every((c) => list.some((f) => f.call?.turnId === turn.id && f.call.id === c.id));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstIndex, mergeSorted, mostThatFit } from '../../src/pipeline/sorted.js';
+import { firstIndex, firstSorted, mergeSorted, mostThatFit } from '../../src/pipeline/sorted.js';
 
 describe('firstIndex', () => {
   it('finds the first index where a monotone condition holds', () => {
@@ -43,5 +43,24 @@ describe('mergeSorted', () => {
       expect(mergeSorted(a, b)).toEqual([...words].sort());
     }
     expect(mergeSorted([], [])).toEqual([]);
+  });
+});
+
+describe('firstSorted', () => {
+  it('takes the first k of a stable sort, equal items in their input order', () => {
+    // Scores with many ties, and a tag that shows which of the equal items came first.
+    const items = Array.from({ length: 300 }, (_, i) => ({ score: (i * 37) % 11, tag: i }));
+    const byScore = (a: { score: number }, b: { score: number }) => b.score - a.score;
+    for (const k of [0, 1, 5, 27, 28, 100, 299, 300, 400]) {
+      expect(firstSorted(items, k, byScore)).toEqual([...items].sort(byScore).slice(0, k));
+    }
+  });
+
+  it('orders by a tie-break as a full sort does, from any input order', () => {
+    const xs = Array.from({ length: 200 }, (_, i) => (i * 7919) % 200);
+    const prior = xs.map((x) => x % 13);
+    const compare = (a: number, b: number) => prior[b]! - prior[a]! || b - a;
+    expect(firstSorted(xs, 20, compare)).toEqual([...xs].sort(compare).slice(0, 20));
+    expect(firstSorted([], 3, compare)).toEqual([]);
   });
 });

@@ -43,14 +43,24 @@ export function dropNearDuplicates<T>(
   const kept: T[] = [];
   const duplicates: { item: T; of: T }[] = [];
   const byKey = new Map<string, T[]>();
+  /** The first earlier item (by key, then in order) that shares a key with `item` and is similar enough. */
+  const firstSharing = (item: T, keys: readonly string[]): T | undefined => {
+    const compared = new Set<T>();
+    for (const k of keys)
+      for (const other of byKey.get(k) ?? []) {
+        if (compared.has(other)) continue;
+        compared.add(other);
+        if (similarity(item, other) >= threshold) return other;
+      }
+    return undefined;
+  };
   for (const [i, item] of ranked.entries()) {
     if (i >= window) {
       kept.push(item);
       continue;
     }
     const keys = opts.keys?.(item);
-    const pool = keys ? [...new Set(keys.flatMap((k) => byKey.get(k) ?? []))] : kept;
-    const of = pool.find((k) => similarity(item, k) >= threshold);
+    const of = keys ? firstSharing(item, keys) : kept.find((k) => similarity(item, k) >= threshold);
     if (of !== undefined) {
       duplicates.push({ item, of });
       continue;

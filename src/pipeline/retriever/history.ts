@@ -3,6 +3,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
+import { firstSorted } from '../sorted.js';
 import type { QueryTerm } from './rank.js';
 import { scanTsvector } from './lexemes.js';
 import { withRoom } from './session-memo.js';
@@ -101,11 +102,7 @@ function bestSeeds(matches: readonly (readonly number[])[], idfOf: readonly numb
         prior[sequence]! += idfOf[ord]!;
       }
     });
-    return Array.from(
-      Uint32Array.from(matched)
-        .sort((a, b) => prior[b]! - prior[a]! || b - a)
-        .subarray(0, limit),
-    );
+    return firstSorted(matched, limit, (a, b) => prior[b]! - prior[a]! || b - a);
   } finally {
     for (const sequence of matched) prior[sequence] = 0;
   }
@@ -153,7 +150,8 @@ export async function historyCandidates(
   }
 
   const rows = await source.rows(
-    [...wanted].sort((a, b) => a - b),
+    // A typed array sorts numbers in their order without a comparator.
+    Array.from(Float64Array.from(wanted).sort()),
     opts.range,
   );
   return {

@@ -169,7 +169,8 @@ export function rankSignals(input: RankInput): Signals[] {
   const cands = [...input.candidates].sort((a, b) => a.sequence - b.sequence);
   if (cands.length === 0) return [];
   const n = Math.max(input.totalTurns, cands.length);
-  const speakers = new Set(cands.flatMap((c) => c.speakerLexemes));
+  const speakers = new Set<string>();
+  for (const c of cands) for (const l of c.speakerLexemes) speakers.add(l);
 
   // Each query term matches its own lexeme fully and the candidates' longer lexemes it is a prefix of partly.
   const variants = input.terms.map((t) => new Map<string, number>([[t.lexeme, 1]]));

@@ -3,6 +3,7 @@
 import { defaults } from '../../config/tuning.js';
 import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';
+import { firstSorted } from '../sorted.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureMatrix, matrixProbabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
@@ -153,9 +154,11 @@ export async function relevantFacts(
     const wanted =
       cosine.size === signals.length
         ? []
-        : [...signals]
-            .sort((a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence)
-            .slice(0, defaults.history.embedTop)
+        : firstSorted(
+            signals,
+            defaults.history.embedTop,
+            (a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence,
+          )
             .map((s) => s.candidate as HistoryCandidate)
             .filter((c) => !cosine.has(c.id));
     try {

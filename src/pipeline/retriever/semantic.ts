@@ -3,6 +3,7 @@
 import { defaults } from '../../config/tuning.js';
 import type { WordLevel } from '../../embedder.js';
 import type { TurnSource } from './types.js';
+import { firstSorted } from '../sorted.js';
 import { SessionMemo } from './session-memo.js';
 
 interface SessionWords {
@@ -129,7 +130,7 @@ export function closest(
     );
   // The closest few carry the meaning; a frequent word is related to thousands of others.
   return found.map((related, k) =>
-    related ? related.sort((a, b) => b.sim - a.sim).slice(0, defaults.semantic.relatedPerWord) : known(k),
+    related ? firstSorted(related, defaults.semantic.relatedPerWord, (a, b) => b.sim - a.sim) : known(k),
   );
 }
 
@@ -174,9 +175,9 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
       best[t] = 0;
     }
   }
-  return touched
-    .filter((t) => entry.sequences[t]! > oldest)
-    .sort((a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!)
-    .slice(0, input.count)
-    .map((t) => entry.sequences[t]!);
+  return firstSorted(
+    touched.filter((t) => entry.sequences[t]! > oldest),
+    input.count,
+    (a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!,
+  ).map((t) => entry.sequences[t]!);
 }

@@ -60,6 +60,8 @@ interface Snapshot {
   kinds: Record<Kind, number[]>;
   /** Estimated bytes held (see `estimate`), for the memory bound. */
   bytes: number;
+  /** Held turns whose time does not parse (no time range takes them in); none for rows the database wrote. */
+  undated: number;
   /** When a request last read the copy (ms since the epoch). */
   usedAt: number;
 }
@@ -178,6 +180,7 @@ const emptySnapshot = (): Snapshot => ({
   postings: [],
   newLexemes: [],
   bytes: 0,
+  undated: 0,
   usedAt: 0,
   kinds: { system: [], user: [], tool: [], calls: [] },
 });
@@ -223,6 +226,7 @@ async function snapshotOf(
       throw new Error(`turn ${p} does not follow ${snap.upTo} in the session copy`);
     Object.freeze(row.turn.tool_calls);
     const at = Date.parse(row.turn.created_at);
+    if (Number.isNaN(at)) snap.undated += 1;
     const from = snap.used;
     const to = from + 2 * row.lexemes.tf.size;
     snap.pairs = withRoom(snap.pairs, from, to, 0);
@@ -263,6 +267,14 @@ function newest<T>(items: readonly T[], end: number, limit: number, pass: (t: T)
   const out: T[] = [];
   for (let i = Math.min(end, items.length) - 1; i >= 0 && out.length < limit; i--)
     if (pass(items[i]!)) out.push(items[i]!);
+  return out;
+}
+
+/** The newest `limit` values of an ascending list that are at most `last`, newest first. */
+function newestUpTo(list: readonly number[], last: number, limit: number): number[] {
+  const end = firstIndex(list.length, (i) => list[i]! > last);
+  const out: number[] = [];
+  for (let i = end - 1; i >= 0 && out.length < limit; i--) out.push(list[i]!);
   return out;
 }
 
@@ -389,7 +401,11 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
         const t = at(s);
         return t !== undefined && within(t);
       };
+      // Without a time range every held turn up to the request's last passes (when all are dated): a term's newest
+      // matches are then the tail of its postings.
+      const all = !range && snap.undated === 0;
       return lexemes.map(({ lexeme, prefix }) => {
+        if (all && !prefix) return newestUpTo(postingsOf(snap, lexeme) ?? [], last, perTerm);
         const lists: number[][] = [];
         if (!prefix) lists.push(postingsOf(snap, lexeme) ?? []);
         else for (const key of lexemesWithPrefix(snap, lexeme)) lists.push(postingsOf(snap, key)!);
