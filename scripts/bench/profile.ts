@@ -1,5 +1,6 @@
 // npx tsx scripts/bench/profile.ts --db <dir> [--turns 10000,100000] [--queries 200] [--warm-up 300] [--budget 2000] [--out <dir>]
 // CPU profile of QueryContext on a kept bench session, cut to the measured queries and summarised [--top 25].
+// [--lines]: the driver runs bundled, and the hottest source lines are listed too.
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -85,6 +86,8 @@ interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
+  /** Samples by line (1-based) of the frame's script. */
+  positionTicks?: { line: number; ticks: number }[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -108,8 +111,68 @@ export function frameOwner(url: string, functionName: string): string {
   return m ? `${m[1]}/${m[2]}` : url;
 }
 
+/**
+ * A bundle's modules by where they start: esbuild marks each with a `// path` comment line (paths relative to the
+ * project). Returns the module holding a (1-based) line of the bundle.
+ */
+export function bundleModules(text: string): (line: number) => string | undefined {
+  const starts: { line: number; path: string }[] = [];
+  text.split('\n').forEach((l, i) => {
+    const m = l.match(/^\/\/ ((?:src|scripts|node_modules)\/\S+)$/);
+    if (m) starts.push({ line: i + 1, path: m[1]! });
+  });
+  return (line) => {
+    let at: string | undefined;
+    for (const s of starts) {
+      if (s.line > line) break;
+      at = s.path;
+    }
+    return at;
+  };
+}
+
+/** Where a frame lives; frames of a bundled driver by the module their line is in. */
+export type Owner = (f: CallFrame) => string;
+export const ownerIn =
+  (bundle?: { url: string; moduleAt: (line: number) => string | undefined }): Owner =>
+  (f) => {
+    const owner = bundle && f.url === bundle.url ? bundle.moduleAt(f.lineNumber + 1) : undefined;
+    return owner ? frameOwner(`/${owner}`, f.functionName) : frameOwner(f.url, f.functionName);
+  };
+
 // By name and file only: under tsx's loader the line numbers V8 reports are those of the transformed module.
-const frameKey = (f: CallFrame) => `${f.functionName || '(anonymous)'}\u0000${frameOwner(f.url, f.functionName)}`;
+const frameKey = (f: CallFrame, owner: Owner) => `${f.functionName || '(anonymous)'}\u0000${owner(f)}`;
+
+/**
+ * The bundle's lines with the most samples over the whole run (V8 counts ticks per line, not per sample, so warm-up
+ * is included), with the module each is in and its code.
+ */
+export function hotLines(
+  p: CpuProfile,
+  bundle: { url: string; text: string },
+  top: number,
+): { module: string; code: string; ticks: number; share: number }[] {
+  const lines = bundle.text.split('\n');
+  const moduleAt = bundleModules(bundle.text);
+  const ticks = new Map<number, number>();
+  let total = 0;
+  for (const n of p.nodes) {
+    if (n.callFrame.url !== bundle.url) continue;
+    for (const t of n.positionTicks ?? []) {
+      ticks.set(t.line, (ticks.get(t.line) ?? 0) + t.ticks);
+      total += t.ticks;
+    }
+  }
+  return [...ticks]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, top)
+    .map(([line, n]) => ({
+      module: moduleAt(line) ?? '(bundle)',
+      code: (lines[line - 1] ?? '').trim(),
+      ticks: n,
+      share: total ? n / total : 0,
+    }));
+}
 
 export interface ProfileSummary {
   windowMs: number;
@@ -120,7 +183,13 @@ export interface ProfileSummary {
 }
 
 /** Self and inclusive time per function over the samples taken between `fromUs` and `toUs`. */
-export function summarizeProfile(p: CpuProfile, fromUs: number, toUs: number, top: number): ProfileSummary {
+export function summarizeProfile(
+  p: CpuProfile,
+  fromUs: number,
+  toUs: number,
+  top: number,
+  owner: Owner = ownerIn(),
+): ProfileSummary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -138,17 +207,17 @@ export function summarizeProfile(p: CpuProfile, fromUs: number, toUs: number, to
     if (!node) continue;
     samples += 1;
     total += w;
-    const key = frameKey(node.callFrame);
+    const key = frameKey(node.callFrame, owner);
     self.set(key, (self.get(key) ?? 0) + w);
-    const owner = frameOwner(node.callFrame.url, node.callFrame.functionName);
-    const ownerGroup = owner.startsWith('src/') ? owner : owner.startsWith('scripts/') ? 'bench driver' : owner;
+    const where = owner(node.callFrame);
+    const ownerGroup = where.startsWith('src/') ? where : where.startsWith('scripts/') ? 'bench driver' : where;
     owners.set(ownerGroup, (owners.get(ownerGroup) ?? 0) + w);
     // Inclusive time of the product's own functions: each distinct frame on the stack once.
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
       const f = byId.get(id)!.callFrame;
-      if (!frameOwner(f.url, f.functionName).startsWith('src/')) continue;
-      const k = frameKey(f);
+      if (!owner(f).startsWith('src/')) continue;
+      const k = frameKey(f, owner);
       if (seen.has(k)) continue;
       seen.add(k);
       inclusive.set(k, (inclusive.get(k) ?? 0) + w);
@@ -208,6 +277,51 @@ export function formatProfile(m: Markers, s: ProfileSummary, file: string): stri
   return lines.join('\n');
 }
 
+export function formatLines(rows: ReturnType<typeof hotLines>): string {
+  const code = (c: string) => `\`${(c.length > 100 ? `${c.slice(0, 97)}…` : c).replaceAll('|', '\\|')}\``;
+  return [
+    '| hottest line (bundled; whole run, warm-up included) | module | ticks | share |',
+    '|---|---|---:|---:|',
+    ...rows.map((r) => `| ${code(r.code)} | ${r.module} | ${r.ticks} | ${pct(r.share)} |`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * This script bundled with the product (esbuild, names kept), so V8's line numbers are the bundle's and each line's
+ * module is known (bundleModules). Product modules keep their own URL for the files they read beside themselves.
+ * Written under node_modules/.cache, from where the packages left out of the bundle resolve.
+ */
+async function bundleDriver(): Promise<string> {
+  const esbuild = await import('esbuild');
+  const outfile = path.join(projectRoot, 'node_modules/.cache/context-engine/profile-driver.mjs');
+  const src = path.join(projectRoot, 'src');
+  await esbuild.build({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    keepNames: true,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'own-urls',
+        setup(build) {
+          build.onLoad({ filter: /\.ts$/ }, async (args) => {
+            if (!args.path.startsWith(src)) return undefined;
+            const contents = await readFile(args.path, 'utf8');
+            const url = JSON.stringify(pathToFileURL(args.path).href);
+            return { contents: contents.replaceAll('import.meta.url', url), loader: 'ts' };
+          });
+        },
+      },
+    ],
+  });
+  return outfile;
+}
+
 async function main(args: string[]) {
   const { values } = parseArgs({
     args,
@@ -222,6 +336,7 @@ async function main(args: string[]) {
       out: { type: 'string' },
       markers: { type: 'string' },
       top: { type: 'string', default: '25' },
+      lines: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -236,6 +351,7 @@ async function main(args: string[]) {
     return;
   }
   const out = path.resolve(values.out ?? path.join(db, 'profiles'));
+  const bundled = values.lines ? await bundleDriver() : undefined;
   for (const turns of values.turns.split(',').map(Number)) {
     const dir = path.join(out, String(turns));
     await mkdir(dir, { recursive: true });
@@ -248,9 +364,7 @@ async function main(args: string[]) {
           '--cpu-prof',
           '--cpu-prof-dir',
           dir,
-          '--import',
-          'tsx',
-          fileURLToPath(import.meta.url),
+          ...(bundled ? [bundled] : ['--import', 'tsx', fileURLToPath(import.meta.url)]),
           '--driver',
           '--db',
           db,
@@ -281,13 +395,16 @@ async function main(args: string[]) {
     // V8's profile clock and process.hrtime are both CLOCK_MONOTONIC on Linux; if not, fall back to the whole profile.
     const inside = m.start_us >= profile.startTime && m.end_us <= profile.endTime;
     if (!inside) process.stderr.write('[profile] markers fall outside the profile; summarising the whole profile\n');
+    const bundle = bundled ? { url: pathToFileURL(bundled).href, text: await readFile(bundled, 'utf8') } : undefined;
     const summary = summarizeProfile(
       profile,
       inside ? m.start_us : profile.startTime,
       inside ? m.end_us : profile.endTime,
       Number(values.top),
+      ownerIn(bundle && { url: bundle.url, moduleAt: bundleModules(bundle.text) }),
     );
     process.stdout.write(`${formatProfile(m, summary, file)}\n`);
+    if (bundle) process.stdout.write(`${formatLines(hotLines(profile, bundle, Number(values.top)))}\n`);
   }
 }
 

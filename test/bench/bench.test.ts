@@ -19,7 +19,14 @@ import {
 import { scans } from '../../scripts/bench/explain.js';
 import { busyMs, statementLabel, type Recorded } from '../../scripts/bench/kept.js';
 import { cli, parseOptions } from '../../scripts/bench/main.js';
-import { frameOwner, summarizeProfile } from '../../scripts/bench/profile.js';
+import {
+  bundleModules,
+  formatLines,
+  frameOwner,
+  hotLines,
+  ownerIn,
+  summarizeProfile,
+} from '../../scripts/bench/profile.js';
 import { assertBenchJson, formatTable, metrics, result, target, type Result } from '../../scripts/bench/report.js';
 import { median, percentile, round, summarize } from '../../scripts/bench/stats.js';
 import { parseUserShape, questionTurn, recalledTurns } from '../../scripts/bench/user.js';
@@ -348,6 +355,62 @@ describe('profile and plan parsing', () => {
       ['queryContext', 4],
       ['count', 3],
     ]);
+  });
+
+  it("attributes a bundled driver's frames and lines to the modules they come from", () => {
+    const text = [
+      'import x from "hono";',
+      '// src/tokenizer.ts',
+      'function count(t) {',
+      '  return t.length;',
+      '}',
+      '// src/pipeline/retriever/rank.ts',
+      'function rankSignals(c) {',
+      '  for (const a of c) s.add(a | b);',
+      '}',
+    ].join('\n');
+    const moduleAt = bundleModules(text);
+    expect([1, 2, 4, 6, 9].map(moduleAt)).toEqual([
+      undefined,
+      'src/tokenizer.ts',
+      'src/tokenizer.ts',
+      'src/pipeline/retriever/rank.ts',
+      'src/pipeline/retriever/rank.ts',
+    ]);
+    const url = 'file:///p/node_modules/.cache/context-engine/profile-driver.mjs';
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: 0 }, children: [2] },
+        {
+          id: 2,
+          callFrame: { functionName: 'rankSignals', url, lineNumber: 6 },
+          children: [3],
+          positionTicks: [{ line: 8, ticks: 3 }],
+        },
+        { id: 3, callFrame: { functionName: 'count', url, lineNumber: 2 }, positionTicks: [{ line: 4, ticks: 1 }] },
+      ],
+      startTime: 1000,
+      endTime: 9000,
+      samples: [2, 3, 2, 2],
+      timeDeltas: [1000, 1000, 1000, 1000],
+    };
+    const s = summarizeProfile(profile, 0, 10_000, 10, undefined);
+    // Without the bundle's map every frame is the bundle's; with it, each is its module's.
+    expect(s.self.some((r) => r.where.startsWith('src/'))).toBe(false);
+    const mapped = summarizeProfile(profile, 0, 10_000, 10, ownerIn({ url, moduleAt }));
+    expect(mapped.self.map((r) => [r.fn, r.where, r.ms])).toEqual([
+      ['rankSignals', 'src/pipeline/retriever/rank.ts', 3],
+      ['count', 'src/tokenizer.ts', 1],
+    ]);
+    const lines = hotLines(profile, { url, text }, 10);
+    expect(lines).toEqual([
+      { module: 'src/pipeline/retriever/rank.ts', code: 'for (const a of c) s.add(a | b);', ticks: 3, share: 0.75 },
+      { module: 'src/tokenizer.ts', code: 'return t.length;', ticks: 1, share: 0.25 },
+    ]);
+    // A pipe in the code does not break the table row.
+    expect(formatLines(lines)).toContain(
+      '`for (const a of c) s.add(a \\| b);` | src/pipeline/retriever/rank.ts | 3 | 75.0 % |',
+    );
   });
 
   it('reads which index each part of a plan uses', () => {
