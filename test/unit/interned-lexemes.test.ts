@@ -10,9 +10,10 @@ import { candidate } from '../fixtures/candidates.js';
 // give exactly what the lexeme maps give.
 const words = ['ana', 'bo', 'paint', 'painter', 'painting', 'lake', 'sun', 'sunset', 'hill', 'boat', 'class', 'camp'];
 
-/** The same candidates, interned in one lexicon that also holds lexemes none of them uses. */
+/** The same candidates, interned in one lexicon that also holds lexemes none of them uses (one a term's variant). */
 function interned(cands: readonly HistoryCandidate[], lexicon = new Lexicon()): HistoryCandidate[] {
   lexicon.idOf('unused');
+  lexicon.idOf('paintbrush');
   return cands.map((c) => ({
     ...c,
     lexemes: intern(lexicon, { tf: new Map(c.lexemes.tf), length: c.lexemes.length }),
@@ -56,6 +57,17 @@ describe('lexemes interned in a lexicon', () => {
     expect(sharedLexicon([{ lexemes: a }, { lexemes: intern(new Lexicon(), { tf: new Map(), length: 0 }) }])).toBe(
       undefined,
     );
+  });
+
+  it('finds the words under a prefix, in string order, words numbered after a lookup included', () => {
+    const lexicon = new Lexicon();
+    for (const w of ['painter', 'lake', 'paint', 'pain']) lexicon.idOf(w);
+    expect(lexicon.withPrefix('paint')).toEqual(['paint', 'painter']);
+    for (const w of ['paintbrush', 'pa', 'painting', 'zebra']) lexicon.idOf(w);
+    expect(lexicon.withPrefix('paint')).toEqual(['paint', 'paintbrush', 'painter', 'painting']);
+    expect(lexicon.withPrefix('pa')).toEqual(['pa', 'pain', 'paint', 'paintbrush', 'painter', 'painting']);
+    expect(lexicon.withPrefix('zz')).toEqual([]);
+    expect(lexicon.withPrefix('')).toEqual([...lexicon.words].sort());
   });
 
   it('counts the candidates holding each lexeme as the lexeme maps do, in the same order', () => {

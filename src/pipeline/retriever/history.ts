@@ -150,8 +150,7 @@ export async function historyCandidates(
   }
 
   const rows = await source.rows(
-    // A typed array sorts numbers in their order without a comparator.
-    Array.from(Float64Array.from(wanted).sort()),
+    [...wanted].sort((a, b) => a - b),
     opts.range,
   );
   return {

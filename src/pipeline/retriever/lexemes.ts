@@ -1,5 +1,6 @@
 // The database's text-search vectors, read back as term frequencies. Ranking in-process on the lexemes PostgreSQL
 // produced keeps one stemmer and one stop-word list (the `english` configuration) for matching and for scoring.
+import { firstIndex, mergeSorted } from '../sorted.js';
 
 export interface Lexemes {
   /** Occurrences per lexeme (its number of positions; 1 for a lexeme stored without positions). */
@@ -14,6 +15,27 @@ export interface Lexemes {
 export class Lexicon {
   readonly ids = new Map<string, number>();
   readonly words: string[] = [];
+  /** The first `#sortedCount` words in string order, for prefix lookups (sorted on the first lookup). */
+  #sorted: string[] | undefined;
+  #sortedCount = 0;
+
+  /**
+   * The words starting with `prefix` (itself included), in string order: a binary search into the words sorted, which
+   * are merged with the words numbered since the last lookup.
+   */
+  withPrefix(prefix: string): string[] {
+    if (!this.#sorted) this.#sorted = [...this.words].sort();
+    else if (this.#sortedCount < this.words.length)
+      this.#sorted = mergeSorted(this.#sorted, this.words.slice(this.#sortedCount).sort());
+    this.#sortedCount = this.words.length;
+    const sorted = this.#sorted;
+    const out: string[] = [];
+    for (let i = firstIndex(sorted.length, (k) => sorted[k]! >= prefix); i < sorted.length; i++) {
+      if (!sorted[i]!.startsWith(prefix)) break;
+      out.push(sorted[i]!);
+    }
+    return out;
+  }
 
   /** The lexeme's id, numbering it if new. */
   idOf(lexeme: string): number {

@@ -186,9 +186,14 @@ export function rankSignals(input: RankInput): Signals[] {
     };
     const counts = input.counts ?? lexemeCounts(input.candidates);
     if (counts.byId) {
-      // By id, without a list of the candidates' lexemes made for this loop.
-      const { lexicon, seen } = counts.byId;
-      for (let i = 0; i < seen.length; i++) variantsOf(lexicon.words[seen[i]!]!);
+      // The lexicon's words under each prefix that the candidates hold (a variant's order among the others changes
+      // no score: each term takes its best variant's count).
+      const { lexicon, df } = counts.byId;
+      for (const { prefix, of } of prefixes)
+        for (const lexeme of lexicon.withPrefix(prefix)) {
+          const id = lexicon.ids.get(lexeme)!;
+          if (lexeme.length > prefix.length && id < df.length && df[id]! > 0) of.set(lexeme, w.variant);
+        }
     } else for (const lexeme of counts.keys()) variantsOf(lexeme);
   }
   const terms = input.terms.map((t, k) => ({

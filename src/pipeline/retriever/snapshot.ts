@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Env } from '../../config/env.js';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
-import { firstIndex, mergeSorted } from '../sorted.js';
+import { firstIndex } from '../sorted.js';
 import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemes, SYSTEM_TURNS } from './sql-source.js';
 import {
   memoIdOf,
@@ -49,10 +49,6 @@ interface Snapshot {
   lexicon: Lexicon;
   /** Lexeme id → positions of the turns that contain it, ascending. */
   postings: number[][];
-  /** The postings' lexemes in order, for prefix lookups: sorted on the first lookup, then merged with `newLexemes`. */
-  sortedLexemes?: string[];
-  /** Lexemes added to the postings since `sortedLexemes` was brought up to date. */
-  newLexemes: string[];
   /**
    * Indexes (into `turns`, ascending) of the kinds of turn the structural read looks for, so a query does not walk the
    * whole session for, say, system turns it does not have.
@@ -178,7 +174,6 @@ const emptySnapshot = (): Snapshot => ({
   upTo: 0,
   lexicon: new Lexicon(),
   postings: [],
-  newLexemes: [],
   bytes: 0,
   undated: 0,
   usedAt: 0,
@@ -236,10 +231,7 @@ async function snapshotOf(
       snap.pairs[snap.used++] = count;
       const list = snap.postings[id];
       if (list) list.push(p);
-      else {
-        snap.postings[id] = [p];
-        if (snap.sortedLexemes) snap.newLexemes.push(snap.lexicon.words[id]!);
-      }
+      else snap.postings[id] = [p];
     }
     const speakers = row.speakerLexemes.length > 0 ? row.speakerLexemes : undefined;
     snap.turns.push(Object.freeze({ turn: Object.freeze(row.turn), at, pos: p, from, to, speakers }));
@@ -304,25 +296,6 @@ export function newestOfAll(
 }
 
 const makesCalls = (t: TurnRow) => t.role === 'assistant' && t.tool_calls !== null;
-
-/** The postings' lexemes starting with `prefix` (a binary search into the sorted lexemes, then a walk). */
-function lexemesWithPrefix(snap: Snapshot, prefix: string): string[] {
-  if (snap.sortedLexemes && snap.newLexemes.length > 0) {
-    snap.sortedLexemes = mergeSorted(snap.sortedLexemes, snap.newLexemes.sort());
-    snap.newLexemes = [];
-  }
-  const sorted = (snap.sortedLexemes ??= [...snap.lexicon.words].sort());
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < prefix) lo = mid + 1;
-    else hi = mid;
-  }
-  const out: string[] = [];
-  for (let i = lo; i < sorted.length && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
-  return out;
-}
 
 /** Positions of the turns that contain a lexeme, ascending. */
 function postingsOf(snap: Snapshot, lexeme: string): number[] | undefined {
@@ -408,7 +381,7 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
         if (all && !prefix) return newestUpTo(postingsOf(snap, lexeme) ?? [], last, perTerm);
         const lists: number[][] = [];
         if (!prefix) lists.push(postingsOf(snap, lexeme) ?? []);
-        else for (const key of lexemesWithPrefix(snap, lexeme)) lists.push(postingsOf(snap, key)!);
+        else for (const key of snap.lexicon.withPrefix(lexeme)) lists.push(postingsOf(snap, key)!);
         return lists.length === 1
           ? newest(lists[0]!, lists[0]!.length, perTerm, pass)
           : newestOfAll(lists, perTerm, pass);
@@ -416,11 +389,11 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
     },
 
     async rows(sequences, range) {
-      const within = inRange(range);
+      const within = !range && snap.undated === 0 ? undefined : inRange(range);
       return [...new Set(sequences)]
         .sort((a, b) => a - b)
         .map(at)
-        .filter((t): t is Held => t !== undefined && within(t))
+        .filter((t): t is Held => t !== undefined && (!within || within(t)))
         .map(
           (h): CandidateRow => ({
             turn: h.turn,
