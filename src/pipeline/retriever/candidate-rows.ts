@@ -4,8 +4,18 @@ import { defaults } from '../../config/tuning.js';
 import { positionOf, type CandidateRow } from './types.js';
 import { SessionMemo, stringBytes, type MemoSession } from './session-memo.js';
 
-/** Per turn (the part is its sequence); the size of an entry is its estimated bytes. */
-const held = new SessionMemo<CandidateRow>((_, bytes) => bytes <= defaults.candidateRows.maxBytes);
+/** A session's remembered rows by position, least recently used first, and their estimated bytes in all. */
+interface SessionRows {
+  byPosition: Map<number, { row: CandidateRow; bytes: number }>;
+  bytes: number;
+}
+
+/**
+ * One entry per session, sized by its rows' bytes: past the bound the least recently queried sessions' rows go
+ * first, and a session past it on its own loses its least recently used rows. A query looks its rows up by number
+ * in its session's map (a key string per row cost more than the rest of the lookup).
+ */
+const held = new SessionMemo<SessionRows>((_, bytes) => bytes <= defaults.candidateRows.maxBytes);
 
 /**
  * A row's size, as measured (docs/performance.md): about 1 KB of row object, strings and memo entry, its text, and
@@ -15,8 +25,13 @@ const estimate = (row: CandidateRow) => 1_024 + stringBytes(row.turn.content) + 
 
 /** What this process holds: rows and their estimated bytes. */
 export function candidateRowStats(): { rows: number; bytes: number } {
-  const { entries, size } = held.stats();
-  return { rows: entries, bytes: size };
+  let rows = 0;
+  let bytes = 0;
+  for (const { value } of held.leastRecent()) {
+    rows += value.byPosition.size;
+    bytes += value.bytes;
+  }
+  return { rows, bytes };
 }
 
 /** Drops a session's remembered rows (on deletion: its content must not outlive it here). */
@@ -26,16 +41,41 @@ export function forgetCandidateRows(tenantId: string, sessionId: string): void {
 
 /** The remembered rows among `sequences`, and the sequences still to be read. */
 export function lookupRows(s: MemoSession, sequences: readonly number[]): { known: CandidateRow[]; missing: number[] } {
+  const rows = held.get(s)?.byPosition;
   const known: CandidateRow[] = [];
   const missing: number[] = [];
   for (const sequence of new Set(sequences)) {
-    const row = held.get(s, String(sequence));
-    if (row) known.push(row);
-    else missing.push(sequence);
+    const hit = rows?.get(sequence);
+    if (!hit) {
+      missing.push(sequence);
+      continue;
+    }
+    // Now the session's most recently used row.
+    rows!.delete(sequence);
+    rows!.set(sequence, hit);
+    known.push(hit.row);
   }
   return { known, missing };
 }
 
 export function rememberRows(s: MemoSession, rows: readonly CandidateRow[]): void {
-  for (const row of rows) held.set(s, String(positionOf(row.turn)), row, estimate(row));
+  if (rows.length === 0) return;
+  const entry = held.peek(s) ?? { byPosition: new Map(), bytes: 0 };
+  for (const row of rows) {
+    const at = positionOf(row.turn);
+    const previous = entry.byPosition.get(at);
+    if (previous) {
+      entry.byPosition.delete(at);
+      entry.bytes -= previous.bytes;
+    }
+    const bytes = estimate(row);
+    entry.byPosition.set(at, { row, bytes });
+    entry.bytes += bytes;
+  }
+  for (const [at, { bytes }] of entry.byPosition) {
+    if (entry.bytes <= defaults.candidateRows.maxBytes) break;
+    entry.byPosition.delete(at);
+    entry.bytes -= bytes;
+  }
+  held.set(s, '', entry, entry.bytes);
 }
