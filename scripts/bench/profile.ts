@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadCorpus, warmUpQuestions } from './data.js';
 import { busyMs, openKeptStore, readKept, recordingStore, sessionOf, sqlText, statementLabel } from './kept.js';
+import { firstIndex } from '../../src/pipeline/sorted.js';
 import { askContext, startProduct } from './product.js';
 import { percentile, round } from './stats.js';
 
@@ -121,14 +122,7 @@ export function bundleModules(text: string): (line: number) => string | undefine
     const m = l.match(/^\/\/ ((?:src|scripts|node_modules)\/\S+)$/);
     if (m) starts.push({ line: i + 1, path: m[1]! });
   });
-  return (line) => {
-    let at: string | undefined;
-    for (const s of starts) {
-      if (s.line > line) break;
-      at = s.path;
-    }
-    return at;
-  };
+  return (line) => starts[firstIndex(starts.length, (k) => starts[k]!.line > line) - 1]?.path;
 }
 
 /** Where a frame lives; frames of a bundled driver by the module their line is in. */

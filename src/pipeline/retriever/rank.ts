@@ -80,8 +80,8 @@ export interface RankInput {
 export interface LexemeCounts extends Iterable<[string, number]> {
   keys(): Iterable<string>;
   get(lexeme: string): number | undefined;
-  /** The counts by lexeme id, when the candidates share a lexicon; `seen`: the ids held, in order of first sight. */
-  byId?: { lexicon: Lexicon; df: Int32Array; seen: readonly number[] };
+  /** The counts by lexeme id, when the candidates share a lexicon. */
+  byId?: { lexicon: Lexicon; df: Int32Array };
 }
 
 /**
@@ -100,7 +100,7 @@ export function lexemeCounts(candidates: readonly Candidate[]): LexemeCounts {
     const keys = () => seen.map((id) => lexicon.words[id]!);
     return {
       keys,
-      byId: { lexicon, df, seen },
+      byId: { lexicon, df },
       get: (lexeme) => {
         const id = lexicon.ids.get(lexeme);
         return id !== undefined && id < df.length && df[id]! > 0 ? df[id] : undefined;
@@ -178,23 +178,15 @@ export function rankSignals(input: RankInput): Signals[] {
     !speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength ? [{ prefix: t.lexeme, of: variants[k]! }] : [],
   );
   if (prefixes.length > 0) {
-    const variantsOf = (lexeme: string) => {
-      for (let p = 0; p < prefixes.length; p++) {
-        const { prefix, of } = prefixes[p]!;
-        if (lexeme.length > prefix.length && lexeme.startsWith(prefix)) of.set(lexeme, w.variant);
-      }
-    };
     const counts = input.counts ?? lexemeCounts(input.candidates);
-    if (counts.byId) {
-      // The lexicon's words under each prefix that the candidates hold (a variant's order among the others changes
-      // no score: each term takes its best variant's count).
-      const { lexicon, df } = counts.byId;
-      for (const { prefix, of } of prefixes)
-        for (const lexeme of lexicon.withPrefix(prefix)) {
-          const id = lexicon.ids.get(lexeme)!;
-          if (lexeme.length > prefix.length && id < df.length && df[id]! > 0) of.set(lexeme, w.variant);
-        }
-    } else for (const lexeme of counts.keys()) variantsOf(lexeme);
+    const lexicon = counts.byId?.lexicon;
+    for (const { prefix, of } of prefixes) {
+      // With a shared lexicon, its words under the prefix that a candidate holds (by binary search); else every lexeme
+      // the candidates hold. A variant's order among a term's others changes no score (it takes the best one's count).
+      const held = lexicon ? lexicon.withPrefix(prefix).filter((l) => counts.get(l) !== undefined) : counts.keys();
+      for (const lexeme of held)
+        if (lexeme.length > prefix.length && lexeme.startsWith(prefix)) of.set(lexeme, w.variant);
+    }
   }
   const terms = input.terms.map((t, k) => ({
     ...t,

@@ -262,14 +262,6 @@ function newest<T>(items: readonly T[], end: number, limit: number, pass: (t: T)
   return out;
 }
 
-/** The newest `limit` values of an ascending list that are at most `last`, newest first. */
-function newestUpTo(list: readonly number[], last: number, limit: number): number[] {
-  const end = firstIndex(list.length, (i) => list[i]! > last);
-  const out: number[] = [];
-  for (let i = end - 1; i >= 0 && out.length < limit; i--) out.push(list[i]!);
-  return out;
-}
-
 /**
  * The newest `limit` distinct values of several ascending lists that pass, newest first: `newest` over their sorted
  * union, merged from the ends so only what is returned (and what fails) is walked.
@@ -377,8 +369,17 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
       // Without a time range every held turn up to the request's last passes (when all are dated): a term's newest
       // matches are then the tail of its postings.
       const all = !range && snap.undated === 0;
+      const held = () => true;
       return lexemes.map(({ lexeme, prefix }) => {
-        if (all && !prefix) return newestUpTo(postingsOf(snap, lexeme) ?? [], last, perTerm);
+        if (all && !prefix) {
+          const list = postingsOf(snap, lexeme) ?? [];
+          return newest(
+            list,
+            firstIndex(list.length, (i) => list[i]! > last),
+            perTerm,
+            held,
+          );
+        }
         const lists: number[][] = [];
         if (!prefix) lists.push(postingsOf(snap, lexeme) ?? []);
         else for (const key of snap.lexicon.withPrefix(lexeme)) lists.push(postingsOf(snap, key)!);
