@@ -18,7 +18,7 @@ const ENTRY_SHARE = 8;
 
 export function memoryCache({ maxEntries = 10_000, maxBytes = 64_000_000 }: MemoryCacheOptions = {}): MemoryCache {
   /** Least recently used first: a Map iterates in insertion order, and a hit moves its entry to the end. */
-  const entries = new Map<string, { value: unknown; expires: number; bytes: number }>();
+  const entries = new Map<string, { json: string | undefined; value?: unknown; expires: number; bytes: number }>();
   let bytes = 0;
   const drop = (key: string) => {
     const entry = entries.get(key);
@@ -36,7 +36,11 @@ export function memoryCache({ maxEntries = 10_000, maxBytes = 64_000_000 }: Memo
       }
       entries.delete(key);
       entries.set(key, hit);
-      // Stored as a frozen private copy, so readers can share it: no copy per hit.
+      // A frozen private copy, made on the first hit (most entries are never read again), then shared by readers.
+      if (!('value' in hit)) {
+        hit.value = hit.json === undefined ? undefined : deepFreeze(JSON.parse(hit.json));
+        hit.json = undefined;
+      }
       return hit.value as T;
     },
     async set(key, value, ttlSeconds) {
@@ -45,11 +49,7 @@ export function memoryCache({ maxEntries = 10_000, maxBytes = 64_000_000 }: Memo
       const json = JSON.stringify(value);
       const size = estimateBytes(key, json);
       if (size > maxBytes / ENTRY_SHARE) return;
-      entries.set(key, {
-        value: json === undefined ? undefined : deepFreeze(JSON.parse(json)),
-        expires: Date.now() + ttlSeconds * 1000,
-        bytes: size,
-      });
+      entries.set(key, { json, expires: Date.now() + ttlSeconds * 1000, bytes: size });
       bytes += size;
       while (entries.size > maxEntries || bytes > maxBytes) drop(entries.keys().next().value as string);
     },
