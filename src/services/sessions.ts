@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { joinKey } from '../cache-keys.js';
 import { bool, int, intOrNull, json } from '../db/decode.js';
 import { notFound } from '../errors.js';
-import { lexemesKnown, queryLexemesColumn, rememberLexemes } from '../pipeline/retriever/history.js';
+import { lexemesKnown, queryLexemesColumn, rememberLexemes } from '../pipeline/retriever/query-lexemes.js';
 import type { UserHistory } from '../pipeline/retriever/user-history.js';
 import type { Store } from '../db/store.js';
 import type { Ctx, Deps } from '../ports.js';

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { queryLexemes } from '../../src/pipeline/retriever/index.js';
-import { weighedFromText } from '../../src/pipeline/retriever/history.js';
+import { plainWords, weighedFromText } from '../../src/pipeline/retriever/query-lexemes.js';
 import { readRows } from '../../src/db/store.js';
-import { backends, harness, type Harness } from '../helpers.js';
+import { backends, harness, tenant, type Harness } from '../helpers.js';
 
 const texts = [
   'What did Caroline paint last summer, and when did she paint it?',
@@ -18,6 +18,12 @@ const texts = [
   'the and of a an to is it',
   '',
   `${'word '.repeat(300)}other words at the end`,
+  // Plain texts (stemmed word by word from remembered words): apostrophes, stop words holding their places, numbers
+  // and words with digits, repeats, case, and punctuation that ends a word.
+  "Caroline's friends didn't say: where's Melanie's 2nd painting (the lake one)? It's \"Lake at Dusk\"; painted in 2022!",
+  'Yeah.. Thanks, Nate. It was... fine',
+  'Running runs ran RUNNER runner. Mr. Smith ran; the runner ran, again: 3 times.',
+  'what when where who why how is are was were the a an of to in on at by',
 ];
 
 /** The statement queryLexemes ran before: the weighing and order in SQL. */
@@ -57,8 +63,94 @@ describe.each(backends)('query lexemes on $name', ({ open }) => {
     }
   });
 
+  it('of a plain text come from remembered words, with no statement, as the database weighs the whole text', async () => {
+    const plain = texts.filter((t) => plainWords(t) !== undefined);
+    expect(plain.length).toBeGreaterThanOrEqual(4);
+    // Teaches every word of these texts (each text once, with a suffix of its own).
+    for (const [k, text] of plain.entries()) await queryLexemes(h.deps.store, `${text} zw${k}`, 16);
+    const noStore = {
+      ...h.deps.store,
+      query: () => Promise.reject(new Error('a statement was sent')),
+      read: () => Promise.reject(new Error('a statement was sent')),
+    } as typeof h.deps.store;
+    for (const text of plain) {
+      // The same words in another order and case make a query not asked before.
+      const query = [...text.split(' ')].reverse().join(' ').toUpperCase();
+      for (const maxTerms of [2, 16]) {
+        const expected = (await readRows<{ lexeme: string }>(h.deps.store, inSql(query, maxTerms))).map(
+          (r) => r.lexeme,
+        );
+        expect(await queryLexemes(noStore, query, maxTerms)).toEqual(expected);
+      }
+    }
+  });
+
+  it('of words a stored turn holds are learned from its vector when the session copy reads the turn', async () => {
+    const c = await tenant(h);
+    // Words of letters only that no query asked before, so only the turn's vector can teach them.
+    const fresh = () =>
+      `zv${crypto
+        .randomUUID()
+        .replace(/[^a-f]/g, '')
+        .slice(0, 6)}`;
+    const [a, b, d] = [fresh(), fresh(), fresh()];
+    const content = `Painted ${a} lakes at the ${b}ing dusk; ${a}'s friends said: "the ${d}s were lovely, ${d}s again"`;
+    await c.client.writeTurns('learn', { turns: [{ role: 'user', name: 'Caroline', content }] });
+    const res = await c.call('POST', '/v1/sessions/learn/context', { query: 'lakes', budget_tokens: 500 });
+    expect(res.status).toBe(200);
+    const noStore = {
+      ...h.deps.store,
+      query: () => Promise.reject(new Error('a statement was sent')),
+      read: () => Promise.reject(new Error('a statement was sent')),
+    } as typeof h.deps.store;
+    const query = `Were the ${d}s ${b}ing at dusk when Caroline painted ${a}?`;
+    const expected = (await readRows<{ lexeme: string }>(h.deps.store, inSql(query, 16))).map((r) => r.lexeme);
+    expect(expected.filter((l) => l.startsWith('zv'))).toHaveLength(3);
+    expect(await queryLexemes(noStore, query, 16)).toEqual(expected);
+  });
+
   it('leave out lexemes holding a backslash and read quotes inside lexemes', () => {
     expect(weighedFromText("'a\\\\b':1 'o''brien':2,5 'x':3", 5)).toEqual(["o'brien", 'x']);
     expect(weighedFromText("'late':9 'early':1 'twice':2,4", 2)).toEqual(['twice', 'late']);
+  });
+});
+
+describe('plain texts', () => {
+  it('are ASCII words and numbers with only blanks between them', () => {
+    expect(plainWords("Where's Melanie's 2nd painting? (the lake one); Mr. Smith: 3.")).toEqual([
+      'where',
+      's',
+      'melanie',
+      's',
+      '2nd',
+      'painting',
+      'the',
+      'lake',
+      'one',
+      'mr',
+      'smith',
+      '3',
+    ]);
+    expect(plainWords('')).toEqual([]);
+    // Tokens of other kinds to the database's parser: hyphenated words, hosts, files, decimals, times, e-mail, URLs,
+    // tags, entities, non-ASCII letters.
+    for (const text of [
+      'well-known',
+      'e.g. this',
+      'example.com',
+      'a/b',
+      '3.5',
+      '1,299',
+      '10:45',
+      'a@b',
+      'Yeah.. thanks',
+      'no\u00a0break',
+      'x_y',
+      '<b>',
+      '&amp;',
+      'café',
+    ])
+      expect(plainWords(text), text).toBeUndefined();
+    expect(plainWords('x'.repeat(101))).toBeUndefined();
   });
 });

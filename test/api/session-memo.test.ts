@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/routes/index.js';
-import { queryLexemes } from '../../src/pipeline/retriever/history.js';
+import { queryLexemes } from '../../src/pipeline/retriever/query-lexemes.js';
 import { findSession } from '../../src/services/sessions.js';
 import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';
 

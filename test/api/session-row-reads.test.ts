@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryLexemes } from '../../src/pipeline/retriever/history.js';
+import { queryLexemes } from '../../src/pipeline/retriever/query-lexemes.js';
 import { recallMemories } from '../../src/pipeline/retriever/memories.js';
 import { findSession } from '../../src/services/sessions.js';
 import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';

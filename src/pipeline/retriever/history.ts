@@ -1,11 +1,10 @@
-// Relevant-history candidates: the query's lexemes (remembered per process), each term's newest matches, the seeds
+// Relevant-history candidates: the query's lexemes (./query-lexemes.ts), each term's newest matches, the seeds
 // with the highest summed IDF, and the turns around them.
-import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
-import { readRows, type Store } from '../../db/store.js';
+import type { Store } from '../../db/store.js';
 import { firstSorted } from '../sorted.js';
 import type { QueryTerm } from './rank.js';
-import { scanTsvector } from './lexemes.js';
+import { queryLexemes } from './query-lexemes.js';
 import { withRoom } from './session-memo.js';
 import { positionOf, type HistoryCandidates, type TimeRange, type TurnSource } from './types.js';
 
@@ -27,59 +26,6 @@ export interface HistoryOptions {
    * once the lexical matches are read, so the two searches overlap.
    */
   extraSeeds?: readonly number[] | Promise<readonly number[]>;
-}
-
-const LEXEME_MEMO_MAX = 2_000;
-const lexemeMemo = new Map<string, string[]>();
-
-/**
- * The `maxTerms` lexemes of a tsvector's text form (`'lexeme':1,5 'other':3`) that weigh most: the most repeated
- * first, then the latest (by their last position); lexemes holding a backslash left out.
- */
-export function weighedFromText(text: string, maxTerms: number): string[] {
-  const found: { lexeme: string; weight: number }[] = [];
-  scanTsvector(text, (lexeme, count, last, backslash) => {
-    if (!backslash) found.push({ lexeme, weight: count * 100_000 + last });
-  });
-  return found
-    .sort((a, b) => b.weight - a.weight || (a.lexeme < b.lexeme ? -1 : a.lexeme > b.lexeme ? 1 : 0))
-    .slice(0, maxTerms)
-    .map((x) => x.lexeme);
-}
-
-/**
- * The query's vector (`to_tsvector('english', …)` as text) as a column of another statement, so a request can read
- * it in a round trip it makes anyway; `rememberLexemes` then weighs it and keeps the lexemes for queryLexemes.
- */
-export const queryLexemesColumn = (query: string): SQL => sql`to_tsvector('english', ${query})::text`;
-
-/** Whether queryLexemes would answer from memory, without a statement. */
-export const lexemesKnown = (query: string, maxTerms: number = defaults.history.maxQueryTerms): boolean =>
-  lexemeMemo.has(`${maxTerms}\u0000${query}`);
-
-/** Keeps a query's lexemes, weighed from its vector's text (read by queryLexemesColumn), for queryLexemes. */
-export function rememberLexemes(
-  query: string,
-  vector: string,
-  maxTerms: number = defaults.history.maxQueryTerms,
-): string[] {
-  const lexemes = weighedFromText(vector, maxTerms);
-  if (lexemeMemo.size >= LEXEME_MEMO_MAX) lexemeMemo.delete(lexemeMemo.keys().next().value!);
-  lexemeMemo.set(`${maxTerms}\u0000${query}`, lexemes);
-  return lexemes;
-}
-
-/**
- * The query's lexemes as the database stems them (the `english` configuration, as in the turns' vectors): the most
- * repeated first, then the latest, at most `maxTerms`. A pure function of the text, so it is remembered per process.
- */
-export async function queryLexemes(store: Store, query: string, maxTerms: number): Promise<string[]> {
-  const known = lexemeMemo.get(`${maxTerms}\u0000${query}`);
-  if (known) return known;
-  // Reads no table: on the embedded database, session rows remembered before it stay current. The vector's text is
-  // weighed here rather than in SQL (unnesting and sorting in the statement cost the embedded database twice as much).
-  const rows = await readRows<{ v: string }>(store, sql`SELECT ${queryLexemesColumn(query)} AS v`);
-  return rememberLexemes(query, rows[0]?.v ?? '', maxTerms);
 }
 
 /** Summed IDF by sequence, kept between calls: zero but where a call is filling it (synchronously). */

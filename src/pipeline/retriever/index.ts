@@ -3,12 +3,14 @@
 //   types.ts        turn and memory rows, candidates, the TurnSource interface
 //   sql-source.ts   the database TurnSource (term-matches.ts, candidate-rows.ts remember its reads); turn search
 //   snapshot.ts     the in-process TurnSource of a small session (session-memo.ts: per-session process memory)
-//   history.ts      relevant-history candidates: the query's lexemes, seeds by summed IDF, their neighbours
+//   history.ts      relevant-history candidates: the query's lexemes (query-lexemes.ts), seeds by summed IDF, their
+//                   neighbours
 //   meaning.ts      seeds by meaning: semantic.ts (word vectors), vector-seeds.ts (sentence vectors); spelling.ts
 //   user-history.ts a user's history with an agent read as one session (recall across sessions)
 //   memories.ts     memory recall and which memories a session may see
 //   relevant.ts     the ranking: rank.ts signals (lexemes.ts, informative.ts, temporal.ts), learned.ts, dedup.ts
-export { historyCandidates, queryLexemes, seedsFor, type HistoryOptions } from './history.js';
+export { historyCandidates, seedsFor, type HistoryOptions } from './history.js';
+export { queryLexemes } from './query-lexemes.js';
 export { meaningSeeds, searchText, sharedConversation, type MeaningSeeds } from './meaning.js';
 export { recallMemories, visibleMemories, type MemoryOwner } from './memories.js';
 export { rankRelevant, type RankedTurn, type RelevantInput } from './relevant.js';

@@ -18,6 +18,7 @@ import {
   type TurnSource,
 } from './types.js';
 import { fromInterned, Lexicon } from './lexemes.js';
+import { learnFromVector } from './query-lexemes.js';
 import { SessionMemo, stringBytes, withRoom, type MemoSession } from './session-memo.js';
 
 /**
@@ -216,6 +217,8 @@ async function snapshotOf(
     const row = candidateRow(r);
     const p = positionOf(row.turn);
     if (p <= snap.upTo) continue;
+    // The vector is of the speaker's name and the text (the turns' generated column).
+    learnFromVector(`${row.turn.name ?? ''} ${row.turn.content}`, r.lexemes);
     // A session's sequences are gap-free from 1; anything else cannot be placed, and the database is read instead.
     if (scope.kind === 'session' && p !== snap.upTo + 1)
       throw new Error(`turn ${p} does not follow ${snap.upTo} in the session copy`);
