@@ -1,6 +1,7 @@
 // Offline sentence vectors from the bundled word-vector table (ADR 0006): the SIF-weighted mean of a text's word
 // vectors without the table's common direction (Arora et al., 2017). A weak meaning signal, for seeds and the ranker.
 import { unit, type WordLevel, type WordVectorEmbedder } from '../../embedder.js';
+import { int8Dots } from './int8-dots.js';
 
 export interface WordVectorTable {
   dims: number;
@@ -60,8 +61,15 @@ function sifWeights(count: number, a = 1e-3): Float32Array {
 
 const WORD = /[a-z]+(?:'[a-z]+)?/g;
 
-export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-100d'): WordVectorEmbedder {
-  const { dims, index, values } = table;
+export function wordVectorEmbedder(
+  table: WordVectorTable,
+  model = 'glove-sif-100d',
+  options: { simd?: boolean } = {},
+): WordVectorEmbedder {
+  const { dims, index } = table;
+  // Word-level scans in WebAssembly SIMD where it compiles: the same integer dot products, several times faster.
+  const kernel = options.simd === false ? undefined : int8Dots(table.values, index.size, dims);
+  const values = kernel?.values ?? table.values;
   const weights = sifWeights(index.size);
   const inverseNorms = new Float32Array(index.size);
   for (let r = 0; r < index.size; r++) {
@@ -98,6 +106,18 @@ export function wordVectorEmbedder(table: WordVectorTable, model = 'glove-sif-10
     },
     weight: (row) => weights[row]!,
     near: (qRows, rows, threshold, found) => {
+      if (kernel && rows.length <= index.size) {
+        for (let k = 0; k < qRows.length; k++) {
+          const qa = qRows[k]!;
+          const dots = kernel.dots(qa, rows);
+          for (let i = 0; i < rows.length; i++) {
+            // The same expression as cosine's, on the same integers.
+            const sim = dots[i]! * inverseNorms[qa]! * inverseNorms[rows[i]!]!;
+            if (sim >= threshold) found(k, i, sim);
+          }
+        }
+        return;
+      }
       for (let k = 0; k < qRows.length; k += 2)
         if (pairShift && k + 1 < qRows.length) scan(k, qRows[k]!, qRows[k + 1]!, rows, threshold, found);
         else {
