@@ -12,6 +12,13 @@ import { createLogger, type Logger } from '../src/logger.js';
 import { createNodeDeps, type NodeDeps } from '../src/runtime/node/deps.js';
 import { createApiKey, type Scope } from '../src/services/auth.js';
 
+/** The store with every statement refused: what is answered through it was answered from memory. */
+export const refusingStore = (store: Store): Store => ({
+  ...store,
+  query: () => Promise.reject(new Error('a statement was sent')),
+  read: () => Promise.reject(new Error('a statement was sent')),
+});
+
 export const backends = [
   { name: 'pglite', open: () => openPglite() },
   { name: 'postgres', open: () => openPostgres(inject('postgresUrl'), { migrate: false, max: 4 }) },

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { queryLexemes } from '../../src/pipeline/retriever/index.js';
 import { plainWords, weighedFromText } from '../../src/pipeline/retriever/query-lexemes.js';
 import { readRows } from '../../src/db/store.js';
-import { backends, harness, tenant, type Harness } from '../helpers.js';
+import { backends, harness, refusingStore, tenant, type Harness } from '../helpers.js';
 
 const texts = [
   'What did Caroline paint last summer, and when did she paint it?',
@@ -68,11 +68,7 @@ describe.each(backends)('query lexemes on $name', ({ open }) => {
     expect(plain.length).toBeGreaterThanOrEqual(4);
     // Teaches every word of these texts (each text once, with a suffix of its own).
     for (const [k, text] of plain.entries()) await queryLexemes(h.deps.store, `${text} zw${k}`, 16);
-    const noStore = {
-      ...h.deps.store,
-      query: () => Promise.reject(new Error('a statement was sent')),
-      read: () => Promise.reject(new Error('a statement was sent')),
-    } as typeof h.deps.store;
+    const noStore = refusingStore(h.deps.store);
     for (const text of plain) {
       // The same words in another order and case make a query not asked before.
       const query = [...text.split(' ')].reverse().join(' ').toUpperCase();
@@ -98,11 +94,7 @@ describe.each(backends)('query lexemes on $name', ({ open }) => {
     await c.client.writeTurns('learn', { turns: [{ role: 'user', name: 'Caroline', content }] });
     const res = await c.call('POST', '/v1/sessions/learn/context', { query: 'lakes', budget_tokens: 500 });
     expect(res.status).toBe(200);
-    const noStore = {
-      ...h.deps.store,
-      query: () => Promise.reject(new Error('a statement was sent')),
-      read: () => Promise.reject(new Error('a statement was sent')),
-    } as typeof h.deps.store;
+    const noStore = refusingStore(h.deps.store);
     const query = `Were the ${d}s ${b}ing at dusk when Caroline painted ${a}?`;
     const expected = (await readRows<{ lexeme: string }>(h.deps.store, inSql(query, 16))).map((r) => r.lexeme);
     expect(expected.filter((l) => l.startsWith('zv'))).toHaveLength(3);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryLexemes } from '../../src/pipeline/retriever/query-lexemes.js';
 import { recallMemories } from '../../src/pipeline/retriever/memories.js';
 import { findSession } from '../../src/services/sessions.js';
-import { backends, harness, tenant, turns3, type Client, type Harness } from '../helpers.js';
+import { backends, harness, refusingStore, tenant, turns3, type Client, type Harness } from '../helpers.js';
 
 // The session row says whether any memory may be visible to it; QueryContext skips the recall statement when none is.
 // It must never say false while recall would find something.
@@ -108,11 +108,7 @@ describe.each(backends)('query lexemes read with the session row ($name)', ({ op
       ).map((r) => r.lexeme);
       const found = await findSession(h.deps, c.tenantId, 'q1', { lexemesOf: () => query });
       expect(found?.id).toBe('q1');
-      const noStore = {
-        ...h.deps.store,
-        query: () => Promise.reject(new Error('a statement was sent')),
-        read: () => Promise.reject(new Error('a statement was sent')),
-      } as typeof h.deps.store;
+      const noStore = refusingStore(h.deps.store);
       expect(await queryLexemes(noStore, query, 16)).toEqual(reference);
     }
   });

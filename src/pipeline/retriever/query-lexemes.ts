@@ -30,9 +30,10 @@ export function plainWords(text: string): string[] | undefined {
   return words;
 }
 
-/** Lexeme, occurrences and last position, weighed as `weighedFromText` does: the most repeated, then the latest. */
-function weighed(found: { lexeme: string; weight: number }[], maxTerms: number): string[] {
+/** Each lexeme's occurrences and last position, weighed: the most repeated first, then the latest, then by spelling. */
+function weighed(found: { lexeme: string; count: number; last: number }[], maxTerms: number): string[] {
   return found
+    .map(({ lexeme, count, last }) => ({ lexeme, weight: count * 100_000 + last }))
     .sort((a, b) => b.weight - a.weight || (a.lexeme < b.lexeme ? -1 : a.lexeme > b.lexeme ? 1 : 0))
     .slice(0, maxTerms)
     .map((x) => x.lexeme);
@@ -43,9 +44,9 @@ function weighed(found: { lexeme: string; weight: number }[], maxTerms: number):
  * first, then the latest (by their last position); lexemes holding a backslash left out.
  */
 export function weighedFromText(text: string, maxTerms: number): string[] {
-  const found: { lexeme: string; weight: number }[] = [];
+  const found: { lexeme: string; count: number; last: number }[] = [];
   scanTsvector(text, (lexeme, count, last, backslash) => {
-    if (!backslash) found.push({ lexeme, weight: count * 100_000 + last });
+    if (!backslash) found.push({ lexeme, count, last });
   });
   return weighed(found, maxTerms);
 }
@@ -55,19 +56,16 @@ export function weighedFromText(text: string, maxTerms: number): string[] {
  * database's vector). Undefined when a word is not remembered or is not one word to the database.
  */
 function weighedFromWords(words: readonly string[], maxTerms: number): string[] | undefined {
-  const seen = new Map<string, { count: number; last: number }>();
+  const seen = new Map<string, { lexeme: string; count: number; last: number }>();
   for (const [i, word] of words.entries()) {
     const lexeme = wordMemo.get(word);
     if (lexeme === undefined || lexeme === null) return undefined;
     if (lexeme === '') continue;
     const s = seen.get(lexeme);
     if (s) s.count++, (s.last = i + 1);
-    else seen.set(lexeme, { count: 1, last: i + 1 });
+    else seen.set(lexeme, { lexeme, count: 1, last: i + 1 });
   }
-  return weighed(
-    [...seen].map(([lexeme, s]) => ({ lexeme, weight: s.count * 100_000 + s.last })),
-    maxTerms,
-  );
+  return weighed([...seen.values()], maxTerms);
 }
 
 /** Asks the database for the lexeme of each word (one statement) and remembers them. */
