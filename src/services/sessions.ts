@@ -85,7 +85,7 @@ export async function findSession(
   const before = deps.store.statementCount?.();
   // A query asked before has its lexemes remembered already.
   const query = opts.lexemesOf?.();
-  const lexemesOf = query !== undefined && !lexemesKnown(query) ? query : undefined;
+  const lexemesOf = query !== undefined && !lexemesKnown(deps.store, query) ? query : undefined;
   const [row] = await deps.store.query<SessionRow & { query_lexemes?: unknown }>(sql`
     SELECT ${sessionColumns}, ${anyMemories} AS memories
       ${lexemesOf === undefined ? sql`` : sql`, ${queryLexemesColumn(lexemesOf)} AS query_lexemes`}

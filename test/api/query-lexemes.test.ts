@@ -1,10 +1,11 @@
 // A query's lexemes are weighed in process from the text of its tsvector: the same lexemes, in the same order, as the
 // statement that unnests and sorts them in SQL, on every database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { queryLexemes } from '../../src/pipeline/retriever/index.js';
-import { plainWords, weighedFromText } from '../../src/pipeline/retriever/query-lexemes.js';
-import { readRows } from '../../src/db/store.js';
+import { learnFromVector, plainWords, weighedFromText } from '../../src/pipeline/retriever/query-lexemes.js';
+import { localLexeme, PROBE_WORDS, stemmingOf } from '../../src/pipeline/retriever/english-stems.js';
+import { readRows, type Store } from '../../src/db/store.js';
 import { backends, harness, refusingStore, tenant, type Harness } from '../helpers.js';
 
 const texts = [
@@ -25,6 +26,43 @@ const texts = [
   'Running runs ran RUNNER runner. Mr. Smith ran; the runner ran, again: 3 times.',
   'what when where who why how is are was were the a an of to in on at by',
 ];
+
+/** The store, counting the statements sent through it. */
+function countingStore(store: Store): Store & { sent: number } {
+  const counting = {
+    ...store,
+    sent: 0,
+    query: <T>(statement: SQL) => (counting.sent++, store.query<T>(statement)),
+    read: <T>(statement: SQL) => (counting.sent++, readRows<T>(store, statement)),
+  };
+  return counting;
+}
+
+/** A word of letters no query or turn held before. */
+const fresh = () => `zp${crypto.randomUUID().replace(/[^a-f]/g, '')}`;
+
+/** Words of letters of many shapes (suffixes the stemmer handles, short stems, doubles, y) with numbers. */
+const vocabulary = (() => {
+  const stems = ['add', 'off', 'egg', 'hop', 'run', 'nation', 'general', 'happy', 'commune', 'fly', 'sky', 'agree'];
+  const more = ['relate', 'organ', 'univers', 'past', 'care', 'cry', 'die', 'bias', 'news', 'succeed', 'inn', 'odd'];
+  const suffixes = ['', 's', 'es', 'ed', 'ing', 'ly', 'ness', 'ational', 'ization', 'fulness', 'ement', 'able'];
+  const ends = ['ible', 'ical', 'ative', 'ize', 'ies', 'ied', 'eed', 'edly', 'ingly', 'ful', 'ism', 'ist', 'ity'];
+  const words = [...stems, ...more].flatMap((w) => [...suffixes, ...ends].map((x) => w + x));
+  return [
+    ...words,
+    'evening',
+    'innings',
+    'skis',
+    'dying',
+    'idly',
+    'gently',
+    'only',
+    '0042',
+    '2024',
+    'the',
+    'ourselves',
+  ];
+})();
 
 /** The statement queryLexemes ran before: the weighing and order in SQL. */
 const inSql = (text: string, maxTerms: number) => sql`
@@ -63,7 +101,7 @@ describe.each(backends)('query lexemes on $name', ({ open }) => {
     }
   });
 
-  it('of a plain text come from remembered words, with no statement, as the database weighs the whole text', async () => {
+  it('of a plain text come from remembered or stemmed words, with no statement, as the database weighs the whole text', async () => {
     const plain = texts.filter((t) => plainWords(t) !== undefined);
     expect(plain.length).toBeGreaterThanOrEqual(4);
     // Teaches every word of these texts (each text once, with a suffix of its own).
@@ -94,16 +132,77 @@ describe.each(backends)('query lexemes on $name', ({ open }) => {
     await c.client.writeTurns('learn', { turns: [{ role: 'user', name: 'Caroline', content }] });
     const res = await c.call('POST', '/v1/sessions/learn/context', { query: 'lakes', budget_tokens: 500 });
     expect(res.status).toBe(200);
-    const noStore = refusingStore(h.deps.store);
+    // A database handle never probed: no word is stemmed here, so only remembered words answer.
+    const noStore = { ...refusingStore(h.deps.store), db: {} as Store['db'] };
     const query = `Were the ${d}s ${b}ing at dusk when Caroline painted ${a}?`;
     const expected = (await readRows<{ lexeme: string }>(h.deps.store, inSql(query, 16))).map((r) => r.lexeme);
     expect(expected.filter((l) => l.startsWith('zv'))).toHaveLength(3);
     expect(await queryLexemes(noStore, query, 16)).toEqual(expected);
   });
 
+  it('of plain words never seen are stemmed here, with no statement, once probe words showed the same stemming', async () => {
+    const store = countingStore(h.deps.store);
+    // The first new word sends one statement, with the probe words (unless the database was probed before).
+    const first = fresh();
+    expect(await queryLexemes(store, first, 16)).toEqual([first]);
+    expect(store.sent).toBeLessThanOrEqual(1);
+    const sent = store.sent;
+    for (const [k, word] of vocabulary.entries()) {
+      const query = `${word} and the ${vocabulary[(k * 7) % vocabulary.length]} ${k}`;
+      const expected = (await readRows<{ lexeme: string }>(h.deps.store, inSql(query, 16))).map((r) => r.lexeme);
+      expect(await queryLexemes(store, query, 16), query).toEqual(expected);
+    }
+    expect(store.sent).toBe(sent);
+  });
+
+  it('are asked of the database again once a stored vector disagrees with the stemming here', async () => {
+    const store = countingStore(h.deps.store);
+    await queryLexemes(store, fresh(), 16);
+    const sent = store.sent;
+    await queryLexemes(store, `${fresh()} jumping`, 16);
+    expect(store.sent).toBe(sent);
+    // A vector (of another configuration, say) that gives a word of letters another lexeme than the stemmer here.
+    const word = fresh();
+    learnFromVector(store, `${word} cartwheeling`, `'${word}':1 'cartwheeling':2`);
+    await queryLexemes(store, `${fresh()} hopping`, 16);
+    expect(store.sent).toBe(sent + 1);
+  });
+
   it('leave out lexemes holding a backslash and read quotes inside lexemes', () => {
     expect(weighedFromText("'a\\\\b':1 'o''brien':2,5 'x':3", 5)).toEqual(["o'brien", 'x']);
     expect(weighedFromText("'late':9 'early':1 'twice':2,4", 2)).toEqual(['twice', 'late']);
+  });
+});
+
+describe('stemming here', () => {
+  it('tells Snowball 2 from Snowball 3 by the probe words, and neither from another stemmer', () => {
+    const as = (f: (w: string) => string) => new Map(PROBE_WORDS.map((w) => [w, f(w)]));
+    expect(stemmingOf(as((w) => localLexeme(w, 'snowball2')))).toBe('snowball2');
+    expect(stemmingOf(as((w) => localLexeme(w, 'snowball3')))).toBe('snowball3');
+    expect(stemmingOf(as((w) => (w === 'running' ? 'running' : localLexeme(w, 'snowball2'))))).toBeUndefined();
+    expect(stemmingOf(as((w) => (w === 'the' ? 'the' : localLexeme(w, 'snowball3'))))).toBeUndefined();
+    expect(stemmingOf(new Map())).toBeUndefined();
+  });
+
+  it('keeps the double of a short stem in Snowball 3 alone, drops stop words and keeps numbers', () => {
+    expect(['added', 'offing', 'eggs', 'hopped'].map((w) => localLexeme(w, 'snowball2'))).toEqual([
+      'ad',
+      'of',
+      'egg',
+      'hop',
+    ]);
+    expect(['added', 'offing', 'eggs', 'hopped'].map((w) => localLexeme(w, 'snowball3'))).toEqual([
+      'add',
+      'off',
+      'egg',
+      'hop',
+    ]);
+    expect(['the', 'ourselves', '007', 'generously'].map((w) => localLexeme(w, 'snowball3'))).toEqual([
+      '',
+      '',
+      '007',
+      'generous',
+    ]);
   });
 });
 

@@ -1,8 +1,10 @@
 // A query's lexemes as the database stems them (the `english` configuration, as in the turns' vectors), remembered per
-// query and per word: a query of plain words already seen needs no statement.
+// query and per word, or stemmed here where the database is known to stem the same way: a query of plain words then
+// needs no statement.
 import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
+import { localLexeme, PROBE_WORDS, SIMPLE_WORD, stemmingOf, type Stemming } from './english-stems.js';
 import { scanTsvector } from './lexemes.js';
 
 const LEXEME_MEMO_MAX = 2_000;
@@ -14,6 +16,19 @@ const WORD_MEMO_MAX = 50_000;
 /** Words longer than this, or texts of more words, are left to the database (its limits are far above these). */
 const WORD_MAX_CHARS = 100;
 const PLAIN_MAX_WORDS = 1_000;
+
+/**
+ * How each database (by its drizzle handle) stems simple words, from probe words sent with the first words it is asked
+ * for (null: no stemming here agrees, so every new word is asked for).
+ */
+const stemmings = new WeakMap<Store['db'], Stemming | null>();
+
+/** A plain word's lexeme: remembered, else stemmed here when the store's stemming is known; undefined otherwise. */
+function lexemeOf(store: Store, word: string): string | null | undefined {
+  if (wordMemo.has(word)) return wordMemo.get(word);
+  const stemming = stemmings.get(store.db);
+  return stemming && SIMPLE_WORD.test(word) ? localLexeme(word, stemming) : undefined;
+}
 
 /**
  * Text the database's parser splits into ASCII words and numbers with only blanks between them, each a token of its
@@ -55,10 +70,10 @@ export function weighedFromText(text: string, maxTerms: number): string[] {
  * The same from the words' remembered lexemes: word i is at position i + 1 (stop words hold their place, as in the
  * database's vector). Undefined when a word is not remembered or is not one word to the database.
  */
-function weighedFromWords(words: readonly string[], maxTerms: number): string[] | undefined {
+function weighedFromWords(store: Store, words: readonly string[], maxTerms: number): string[] | undefined {
   const seen = new Map<string, { lexeme: string; count: number; last: number }>();
   for (const [i, word] of words.entries()) {
-    const lexeme = wordMemo.get(word);
+    const lexeme = lexemeOf(store, word);
     if (lexeme === undefined || lexeme === null) return undefined;
     if (lexeme === '') continue;
     const s = seen.get(lexeme);
@@ -68,12 +83,18 @@ function weighedFromWords(words: readonly string[], maxTerms: number): string[] 
   return weighed([...seen.values()], maxTerms);
 }
 
-/** Asks the database for the lexeme of each word (one statement) and remembers them. */
+/**
+ * Asks the database for the lexeme of each word (one statement) and remembers them; the first time for a store, with
+ * the probe words that tell whether a stemming here agrees with it.
+ */
 async function learnWords(store: Store, words: readonly string[]): Promise<void> {
+  const probing = !stemmings.has(store.db);
+  const asked = probing ? [...new Set([...words, ...PROBE_WORDS])] : words;
   const rows = await readRows<{ w: string; v: string }>(
     store,
-    sql`SELECT w, to_tsvector('english', w)::text AS v FROM jsonb_array_elements_text(${JSON.stringify(words)}::jsonb) AS t(w)`,
+    sql`SELECT w, to_tsvector('english', w)::text AS v FROM jsonb_array_elements_text(${JSON.stringify(asked)}::jsonb) AS t(w)`,
   );
+  const probed = new Map<string, string | null>();
   for (const { w, v } of rows) {
     let lexeme: string | null = '';
     let lexemes = 0;
@@ -81,13 +102,13 @@ async function learnWords(store: Store, words: readonly string[]): Promise<void>
       lexemes++;
       lexeme = count === 1 && last === 1 && !backslash ? found : null;
     });
+    probed.set(w, lexemes > 1 ? null : lexeme);
     if (wordMemo.size >= WORD_MEMO_MAX) wordMemo.delete(wordMemo.keys().next().value!);
     wordMemo.set(w, lexemes > 1 ? null : lexeme);
   }
+  if (probing) stemmings.set(store.db, stemmingOf(probed) ?? null);
 }
 
-/** Words a turn's vector is read against: letters only or digits only (mixed ones may be several tokens). */
-const SIMPLE_WORD = /^(?:[a-z]+|[0-9]+)$/;
 /** A lexeme's positions in a tsvector's text form, for plain text (no quote or backslash inside a lexeme). */
 const POSITIONS = /'([a-z0-9]+)':([0-9,]+)/g;
 /** A lexeme holds at most 256 positions in a vector: longer texts could lose some. */
@@ -96,9 +117,10 @@ const LEARN_MAX_WORDS = 255;
 /**
  * Learns the lexemes of a stored turn's words from its vector (`to_tsvector('english', text)` as text), read anyway:
  * in plain text of simple words, word i is at position i + 1, and a position without a lexeme is a stop word.
- * Nothing is learned when the vector does not line up with the words, or once the memo is full.
+ * Nothing is learned when the vector does not line up with the words, or once the memo is full. A word whose lexeme
+ * differs from the one stemmed here ends stemming here for that store.
  */
-export function learnFromVector(text: string, vector: string): void {
+export function learnFromVector(store: Store, text: string, vector: string): void {
   if (wordMemo.size >= WORD_MEMO_MAX || text.length > 4_000) return;
   const words = plainWords(text);
   if (!words || words.length > LEARN_MAX_WORDS || words.every((w) => wordMemo.has(w))) return;
@@ -117,7 +139,14 @@ export function learnFromVector(text: string, vector: string): void {
     if (before !== undefined && before !== at[i]) return;
     learned.set(w, at[i]!);
   }
-  for (const [w, lexeme] of learned) if (!wordMemo.has(w)) wordMemo.set(w, lexeme);
+  const stemming = stemmings.get(store.db);
+  for (const [w, lexeme] of learned) {
+    if (stemming && lexeme !== localLexeme(w, stemming)) {
+      stemmings.set(store.db, null);
+      lexemeMemo.clear();
+    }
+    if (!wordMemo.has(w)) wordMemo.set(w, lexeme);
+  }
 }
 
 /**
@@ -126,11 +155,11 @@ export function learnFromVector(text: string, vector: string): void {
  */
 export const queryLexemesColumn = (query: string): SQL => sql`to_tsvector('english', ${query})::text`;
 
-/** Whether queryLexemes would answer from memory, without a statement. */
-export function lexemesKnown(query: string, maxTerms: number = defaults.history.maxQueryTerms): boolean {
+/** Whether queryLexemes would answer without a statement. */
+export function lexemesKnown(store: Store, query: string, maxTerms: number = defaults.history.maxQueryTerms): boolean {
   if (lexemeMemo.has(`${maxTerms}\u0000${query}`)) return true;
   const words = plainWords(query);
-  return words !== undefined && words.every((w) => typeof wordMemo.get(w) === 'string');
+  return words !== undefined && words.every((w) => typeof lexemeOf(store, w) === 'string');
 }
 
 function remember(query: string, lexemes: string[], maxTerms: number): string[] {
@@ -158,9 +187,9 @@ export async function queryLexemes(store: Store, query: string, maxTerms: number
   if (known) return known;
   const words = plainWords(query);
   if (words) {
-    const unknown = [...new Set(words.filter((w) => !wordMemo.has(w)))];
+    const unknown = [...new Set(words.filter((w) => lexemeOf(store, w) === undefined))];
     if (unknown.length) await learnWords(store, unknown);
-    const lexemes = weighedFromWords(words, maxTerms);
+    const lexemes = weighedFromWords(store, words, maxTerms);
     if (lexemes) return remember(query, lexemes, maxTerms);
   }
   // Reads no table: on the embedded database, session rows remembered before it stay current. The vector's text is

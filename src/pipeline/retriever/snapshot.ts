@@ -218,7 +218,7 @@ async function snapshotOf(
     const p = positionOf(row.turn);
     if (p <= snap.upTo) continue;
     // The vector is of the speaker's name and the text (the turns' generated column).
-    learnFromVector(`${row.turn.name ?? ''} ${row.turn.content}`, r.lexemes);
+    learnFromVector(store, `${row.turn.name ?? ''} ${row.turn.content}`, r.lexemes);
     // A session's sequences are gap-free from 1; anything else cannot be placed, and the database is read instead.
     if (scope.kind === 'session' && p !== snap.upTo + 1)
       throw new Error(`turn ${p} does not follow ${snap.upTo} in the session copy`);
