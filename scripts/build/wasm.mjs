@@ -1,9 +1,9 @@
-// npm run build:wasm — compiles src/adapters/embedder/int8-dots.wat with wabt and writes its bytes (base64) into
+// npm run build:wasm — compiles src/kernels/int8-dots.wat with wabt and writes its bytes (base64) into
 // int8-dots.ts, where the embedder instantiates them (a test checks the two agree).
 import { readFileSync, writeFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 
-const dir = new URL('../../src/adapters/embedder/', import.meta.url);
+const dir = new URL('../../src/kernels/', import.meta.url);
 const source = readFileSync(new URL('int8-dots.wat', dir), 'utf8');
 const wabt = await wabtInit();
 const { buffer } = wabt.parseWat('int8-dots.wat', source, { simd: true }).toBinary({});

@@ -7,7 +7,7 @@ import {
   serializeWordVectors,
   wordVectorEmbedder,
 } from '../../src/adapters/embedder/word-vectors.js';
-import { INT8_DOTS_WASM, int8Dots } from '../../src/adapters/embedder/int8-dots.js';
+import { INT8_DOTS_WASM, int8Dots } from '../../src/kernels/int8-dots.js';
 import { dot } from '../../src/embedder.js';
 
 describe('word-vector table', () => {
@@ -81,7 +81,7 @@ describe('word-vector table', () => {
 
   it('compiles its SIMD kernel from the module source it ships, and runs it in Node', async () => {
     const wabt = await (await import('wabt')).default();
-    const source = readFileSync(new URL('../../src/adapters/embedder/int8-dots.wat', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../../src/kernels/int8-dots.wat', import.meta.url), 'utf8');
     const { buffer } = wabt.parseWat('int8-dots.wat', source, { simd: true }).toBinary({});
     expect(Buffer.from(buffer).toString('base64')).toBe(INT8_DOTS_WASM);
     const values = Int8Array.from({ length: 3 * 20 }, (_, i) => ((i * 37) % 255) - 127);

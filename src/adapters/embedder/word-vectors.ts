@@ -1,7 +1,7 @@
 // Offline sentence vectors from the bundled word-vector table (ADR 0006): the SIF-weighted mean of a text's word
 // vectors without the table's common direction (Arora et al., 2017). A weak meaning signal, for seeds and the ranker.
 import { unit, type WordLevel, type WordVectorEmbedder } from '../../embedder.js';
-import { int8Dots } from './int8-dots.js';
+import { int8Dots } from '../../kernels/int8-dots.js';
 
 export interface WordVectorTable {
   dims: number;

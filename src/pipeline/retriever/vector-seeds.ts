@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
 import { hasWords, type Embedder } from '../../embedder.js';
+import { int8Scan, maxScanQuery } from '../../kernels/int8-dots.js';
 import { firstIndex } from '../sorted.js';
 import type { TurnSource } from './types.js';
 import { informativenessOf } from './informative.js';
@@ -94,6 +95,8 @@ export interface VectorSeedInput {
   session: MemoSession & { last_sequence: number; history_id?: string | undefined };
   query: string;
   count: number;
+  /** False: scan every held vector exactly, without the SIMD scan that skips rows (tests compare the two). */
+  simd?: boolean;
 }
 
 async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
@@ -207,15 +210,20 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
     },
   };
   const oldest = input.session.last_sequence - defaults.vectors.window;
-  const best = nearest(entry, q, oldest, Math.max(0, input.count), scanned);
+  const best = nearest(entry, q, oldest, Math.max(0, input.count), scanned, input.simd ?? true);
   const seeds = best.map((b) => b.sequence);
   return { seeds, vectors };
 }
 
+/** The SIMD scan that narrows the search (undefined where WebAssembly cannot be compiled from bytes). */
+let scan: ReturnType<typeof int8Scan> | null = null;
+const simdScan = () => (scan === null ? (scan = int8Scan()) : scan);
+
 /**
  * The best `count` held vectors by similarity to `q` (plus, for the bundled word vectors, how much a turn recounts;
  * ties: the newer turn) among those after `oldest`, kept in order while scanning: count is a few dozen. Each cosine
- * scanned is written to `scanned`. A function of its own, so the scan's loop is optimised with the rest of it.
+ * scanned is written to `scanned`. Rows that an integer scan shows cannot be among the best are skipped (`narrowed`).
+ * A function of its own, so the scan's loop is optimised with the rest of it.
  */
 function nearest(
   entry: SessionVectors,
@@ -223,13 +231,17 @@ function nearest(
   oldest: number,
   count: number,
   scanned: Float64Array,
+  simd = true,
 ): { sequence: number; sim: number }[] {
   const best: { sequence: number; sim: number }[] = [];
   const { data } = entry;
-  for (let i = 0; i < entry.sequences.length && count > 0; i++) {
+  const first = firstIndex(entry.sequences.length, (k) => entry.sequences[k]! > oldest);
+  const wanted = simd && count > 0 ? narrowed(entry, q, first, count) : undefined;
+  for (let i = first; i < entry.sequences.length && count > 0; i++) {
+    if (wanted && !wanted[i - first]) continue;
     const sequence = entry.sequences[i]!;
     const start = entry.starts[i]!;
-    if (sequence <= oldest || (entry.starts[i + 1] ?? entry.used) - start !== q.length) continue;
+    if ((entry.starts[i + 1] ?? entry.used) - start !== q.length) continue;
     let dotq = 0;
     for (let d = 0; d < q.length; d++) dotq += data[start + d]! * q[d]!;
     scanned[i] = dotq * entry.scales[i]!;
@@ -242,4 +254,51 @@ function nearest(
     if (best.length > count) best.pop();
   }
   return best;
+}
+
+/**
+ * Which rows from `first` on may be among the best `count` (by index from `first`), from an integer scan in SIMD with
+ * the query rounded to int16: a row's scanned similarity is within a bound of its exact one (half a query step on
+ * every component, times the largest |int8| sum), so a row whose upper bound is below the `count`-th best lower bound
+ * is not among the best, and the exact scan skips it with the same result. Undefined where the scan cannot run, the
+ * rows are not all of the query's width, or there are no more rows than wanted.
+ */
+function narrowed(entry: SessionVectors, q: readonly number[], first: number, count: number): Uint8Array | undefined {
+  const n = entry.sequences.length - first;
+  const dims = q.length;
+  const kernel = n > count && dims > 0 ? simdScan() : undefined;
+  if (!kernel) return undefined;
+  const from = entry.starts[first]!;
+  if (entry.used - from !== n * dims) return undefined;
+  for (let i = first; i < entry.sequences.length; i++)
+    if (entry.starts[i] !== from + (i - first) * dims) return undefined;
+  let top = 0;
+  for (const x of q) top = Math.max(top, Math.abs(x));
+  if (!(top > 0 && Number.isFinite(top))) return undefined;
+  const step = top / maxScanQuery(dims);
+  const rounded = Int16Array.from(q, (x) => Math.round(x / step));
+  const ints = kernel(entry.data.subarray(from, entry.used), dims, rounded);
+  // |Σ data·(q − step·rounded)| ≤ step / 2 × 128 × dims, widened for the rounding of the sums in doubles.
+  const slack = (step / 2) * 128 * dims * (1 + 1e-6) + 1e-9;
+  const approx = new Float64Array(n);
+  const bounds = new Float64Array(n);
+  // The count-th best lower bound, from the best `count` lower bounds kept in ascending order.
+  const lows = new Float64Array(count).fill(-Infinity);
+  for (let i = 0; i < n; i++) {
+    const scale = entry.scales[first + i]!;
+    approx[i] = ints[i]! * step * scale + entry.priors[first + i]!;
+    bounds[i] = slack * Math.abs(scale) + 1e-9;
+    const low = approx[i]! - bounds[i]!;
+    if (low <= lows[0]!) continue;
+    let k = 0;
+    while (k + 1 < count && lows[k + 1]! < low) {
+      lows[k] = lows[k + 1]!;
+      k++;
+    }
+    lows[k] = low;
+  }
+  const threshold = lows[0]!;
+  const wanted = new Uint8Array(n);
+  for (let i = 0; i < n; i++) wanted[i] = approx[i]! + bounds[i]! >= threshold ? 1 : 0;
+  return wanted;
 }
