@@ -23,11 +23,13 @@ const PLAIN_MAX_WORDS = 1_000;
  */
 const stemmings = new WeakMap<Store['db'], Stemming | null>();
 
-/** A plain word's lexeme: remembered, else stemmed here when the store's stemming is known; undefined otherwise. */
+/**
+ * A plain word's lexeme: stemmed here when the store's stemming is known and the word is simple (whatever another
+ * database taught the memo), else remembered; undefined when neither knows it.
+ */
 function lexemeOf(store: Store, word: string): string | null | undefined {
-  if (wordMemo.has(word)) return wordMemo.get(word);
   const stemming = stemmings.get(store.db);
-  return stemming && SIMPLE_WORD.test(word) ? localLexeme(word, stemming) : undefined;
+  return stemming && SIMPLE_WORD.test(word) ? localLexeme(word, stemming) : wordMemo.get(word);
 }
 
 /**

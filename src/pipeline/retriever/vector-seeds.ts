@@ -275,8 +275,10 @@ function narrowed(entry: SessionVectors, q: readonly number[], first: number, co
   let top = 0;
   for (const x of q) top = Math.max(top, Math.abs(x));
   if (!(top > 0 && Number.isFinite(top))) return undefined;
-  const step = top / maxScanQuery(dims);
-  const rounded = Int16Array.from(q, (x) => Math.round(x / step));
+  const max = maxScanQuery(dims);
+  const step = top / max;
+  // Clamped: an Int16Array wraps what it cannot hold.
+  const rounded = Int16Array.from(q, (x) => Math.max(-max, Math.min(max, Math.round(x / step))));
   const ints = kernel(entry.data.subarray(from, entry.used), dims, rounded);
   // |Σ data·(q − step·rounded)| ≤ step / 2 × 128 × dims, widened for the rounding of the sums in doubles.
   const slack = (step / 2) * 128 * dims * (1 + 1e-6) + 1e-9;
