@@ -10,6 +10,7 @@ import {
   snapshotTurnSource,
 } from '../../src/pipeline/retriever/snapshot.js';
 import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
+import { informativeness } from '../../src/pipeline/retriever/informative.js';
 import { candidateRowStats } from '../../src/pipeline/retriever/candidate-rows.js';
 import { readRows, type Store } from '../../src/db/store.js';
 import type { SQL } from 'drizzle-orm';
@@ -153,9 +154,14 @@ async function expectSameReads(h: Harness, db: TurnSource, copy: TurnSource, las
         expect(await copy.matches(lexemes, perTerm, range)).toEqual(await db.matches(lexemes, perTerm, range));
     }
     const sequences = [0, 1, 2, 7, 8, 9, 30, last, last + 1, last + 5];
-    // Lexemes compared by what they hold: the copy's are interned in its lexicon, the database's are parsed.
+    // Lexemes compared by what they hold: the copy's are interned in its lexicon, the database's are parsed. The copy
+    // keeps each turn's informativeness, which must be the turn's own.
     const held = (rows: Awaited<ReturnType<TurnSource['rows']>>) =>
-      rows.map((r) => ({ ...r, lexemes: { tf: [...r.lexemes.tf], length: r.lexemes.length } }));
+      rows.map(({ informativeness: kept, ...r }) => {
+        if (kept !== undefined) expect(kept).toBe(informativeness(r.turn.content));
+        return { ...r, lexemes: { tf: [...r.lexemes.tf], length: r.lexemes.length } };
+      });
+    expect((await copy.rows(sequences, range)).every((r) => r.informativeness !== undefined)).toBe(true);
     expect(held(await copy.rows(sequences, range))).toEqual(held(await db.rows(sequences, range)));
   }
   const results = (await db.structural(5, undefined, 40)).tool;

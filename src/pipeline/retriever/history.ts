@@ -101,7 +101,7 @@ export async function historyCandidates(
   );
   return {
     terms,
-    candidates: rows.map(({ turn, lexemes, speakerLexemes }) => ({
+    candidates: rows.map(({ turn, lexemes, speakerLexemes, informativeness }) => ({
       id: turn.id,
       sequence: positionOf(turn),
       // Always present, so every candidate has one shape (undefined: the source is one session).
@@ -110,6 +110,7 @@ export async function historyCandidates(
       content: turn.content,
       lexemes,
       speakerLexemes,
+      informativeness,
       seed: seedSet.has(positionOf(turn)),
       turn,
     })),

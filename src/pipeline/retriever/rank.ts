@@ -17,6 +17,8 @@ export interface Candidate {
   lexemes: Lexemes;
   /** Lexemes of the speaker's name (e.g. `carolin`), which the turn's vector also holds. */
   speakerLexemes: readonly string[];
+  /** How much it recounts (./informative.ts), when the source keeps it; else worked out from `content`. */
+  informativeness?: number | undefined;
 }
 
 export interface QueryTerm {
@@ -308,7 +310,7 @@ export function rankSignals(input: RankInput): Signals[] {
   }
 
   // Per candidate, once: each is read by its own score and again as a signal.
-  const recounting = Float64Array.from(cands, (c) => informativenessOf(c.content));
+  const recounting = Float64Array.from(cands, (c) => c.informativeness ?? informativenessOf(c.content));
   const byNamed = cands.map((c) => namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l)));
   const cued = cands.map((c) => !!input.cues && matchesCues(c.createdAt, input.cues));
   const asks = cands.map((c) => c.content.trimEnd().endsWith('?'));

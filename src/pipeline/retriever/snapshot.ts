@@ -17,6 +17,7 @@ import {
   type TurnScope,
   type TurnSource,
 } from './types.js';
+import { informativenessOf } from './informative.js';
 import { fromInterned, Lexicon } from './lexemes.js';
 import { learnFromVector } from './query-lexemes.js';
 import { SessionMemo, stringBytes, withRoom, type MemoSession } from './session-memo.js';
@@ -43,6 +44,8 @@ interface Snapshot {
   turns: Held[];
   /** Every held turn's lexemes, interned: [id, count, id, count, …], `used` of them filled. */
   pairs: Int32Array;
+  /** Each held turn's informativeness (by index, as `turns`), worked out when a query first ranks it; NaN until then. */
+  informative: Float64Array;
   used: number;
   /** The highest position read: every turn up to it is held. */
   upTo: number;
@@ -171,6 +174,7 @@ function hold(s: MemoSession, snap: Snapshot, maxBytes: number) {
 const emptySnapshot = (): Snapshot => ({
   turns: [],
   pairs: new Int32Array(1024),
+  informative: new Float64Array(1024),
   used: 0,
   upTo: 0,
   lexicon: new Lexicon(),
@@ -237,6 +241,8 @@ async function snapshotOf(
       else snap.postings[id] = [p];
     }
     const speakers = row.speakerLexemes.length > 0 ? row.speakerLexemes : undefined;
+    snap.informative = withRoom(snap.informative, snap.turns.length, snap.turns.length + 1, 0);
+    snap.informative[snap.turns.length] = Number.NaN;
     snap.turns.push(Object.freeze({ turn: Object.freeze(row.turn), at, pos: p, from, to, speakers }));
     snap.upTo = p;
     snap.bytes += estimate(row);
@@ -331,13 +337,14 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
   const last = session.last_sequence;
   const turns = snap.turns;
   const end = countUpTo(snap, last);
-  const at = (p: number): Held | undefined => {
-    if (p < 1 || p > last) return undefined;
-    const direct = turns[p - 1];
-    if (direct?.pos === p) return direct;
+  /** Where the turn at position `p` is in `turns`, or -1. */
+  const indexAt = (p: number): number => {
+    if (p < 1 || p > last) return -1;
+    if (turns[p - 1]?.pos === p) return p - 1;
     const i = firstIndex(turns.length, (k) => turns[k]!.pos >= p);
-    return turns[i]?.pos === p ? turns[i] : undefined;
+    return turns[i]?.pos === p ? i : -1;
   };
+  const at = (p: number): Held | undefined => turns[indexAt(p)];
   // The turns of one kind (indexes ascending, see Snapshot.kinds) this request sees, newest or oldest first.
   const newestOf = (indexes: readonly number[], limit: number, pass: (t: Held) => boolean): Held[] =>
     newest(indexes, indexes.length, limit, (i) => i < end && pass(turns[i]!)).map((i) => turns[i]!);
@@ -394,18 +401,22 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
 
     async rows(sequences, range) {
       const within = !range && snap.undated === 0 ? undefined : inRange(range);
-      return [...new Set(sequences)]
-        .sort((a, b) => a - b)
-        .map(at)
-        .filter((t): t is Held => t !== undefined && (!within || within(t)))
-        .map(
-          (h): CandidateRow => ({
-            turn: h.turn,
-            // The pairs as they are now: appending later may move them to a larger array, never change them.
-            lexemes: fromInterned(snap.lexicon, snap.pairs.subarray(h.from, h.to)),
-            speakerLexemes: h.speakers ?? [],
-          }),
-        );
+      const rows: CandidateRow[] = [];
+      for (const p of [...new Set(sequences)].sort((a, b) => a - b)) {
+        const i = indexAt(p);
+        const h = turns[i];
+        if (!h || (within && !within(h))) continue;
+        // Read now: appending later may move the numbers to a larger array, never change them.
+        let informativeness = snap.informative[i]!;
+        if (Number.isNaN(informativeness)) snap.informative[i] = informativeness = informativenessOf(h.turn.content);
+        rows.push({
+          turn: h.turn,
+          lexemes: fromInterned(snap.lexicon, snap.pairs.subarray(h.from, h.to)),
+          speakerLexemes: h.speakers ?? [],
+          informativeness,
+        });
+      }
+      return rows;
     },
 
     async callTurns(results) {

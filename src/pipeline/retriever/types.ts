@@ -61,6 +61,8 @@ export interface CandidateRow {
   turn: TurnRow;
   lexemes: Lexemes;
   speakerLexemes: string[];
+  /** How much the turn recounts (informative.ts), where the source keeps it. */
+  informativeness?: number;
 }
 
 /** A query lexeme as the session's text-search vectors are searched for it. */
