@@ -23,6 +23,13 @@ const Module = WebAssembly.Module as unknown as new (bytes: Uint8Array) => WebAs
 const instance = () =>
   new WebAssembly.Instance(new Module(Uint8Array.from(atob(INT8_DOTS_WASM), (c) => c.charCodeAt(0))));
 
+/** `memory` grown, where needed, to hold `bytes` (growing detaches its earlier buffer: make views after this). */
+function reserve(memory: WebAssembly.Memory, bytes: number): void {
+  const need = Math.ceil(bytes / PAGE);
+  const have = memory.buffer.byteLength / PAGE;
+  if (need > have) memory.grow(need - have);
+}
+
 /**
  * The table's `count` rows of `dims` values copied into a module's memory, with room for a list of `count` rows
  * and their results; undefined where WebAssembly (or its SIMD) cannot be compiled here.
@@ -41,10 +48,7 @@ export function int8Dots(values: Int8Array, count: number, dims: number): Int8Do
   // The row list and the results after the table, each count × 4 bytes, 4-aligned.
   const rowsAt = Math.ceil(tableBytes / 4) * 4;
   const outAt = rowsAt + count * 4;
-  const need = Math.ceil((outAt + count * 4) / PAGE);
-  const have = exports.memory.buffer.byteLength / PAGE;
-  if (need > have) exports.memory.grow(need - have);
-  // Views made after growing: growing detaches the memory's earlier buffer.
+  reserve(exports.memory, outAt + count * 4);
   const held = new Int8Array(exports.memory.buffer, 0, tableBytes);
   held.set(values.subarray(0, tableBytes));
   const rowList = new Int32Array(exports.memory.buffer, rowsAt, count);
@@ -88,9 +92,7 @@ export function int8Scan(): Int8Scan | undefined {
     // The query (padded with zeros), the results, then the rows with 8 bytes to spare for a last row's last step.
     const outAt = padded * 2;
     const rowsAt = outAt + n * 4;
-    const need = Math.ceil((rowsAt + rows.length + 8) / PAGE);
-    const have = exports.memory.buffer.byteLength / PAGE;
-    if (need > have) exports.memory.grow(need - have);
+    reserve(exports.memory, rowsAt + rows.length + 8);
     const q = new Int16Array(exports.memory.buffer, 0, padded);
     q.set(query);
     q.fill(0, dims);

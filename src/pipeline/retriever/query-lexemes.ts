@@ -104,9 +104,10 @@ async function learnWords(store: Store, words: readonly string[]): Promise<void>
       lexemes++;
       lexeme = count === 1 && last === 1 && !backslash ? found : null;
     });
-    probed.set(w, lexemes > 1 ? null : lexeme);
+    const known = lexemes > 1 ? null : lexeme;
+    probed.set(w, known);
     if (wordMemo.size >= WORD_MEMO_MAX) wordMemo.delete(wordMemo.keys().next().value!);
-    wordMemo.set(w, lexemes > 1 ? null : lexeme);
+    wordMemo.set(w, known);
   }
   if (probing) stemmings.set(store.db, stemmingOf(probed) ?? null);
 }

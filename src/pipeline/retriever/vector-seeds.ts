@@ -175,6 +175,15 @@ function indexOf(sequences: readonly number[], sequence: number): number | undef
   return sequences[i] === sequence ? i : undefined;
 }
 
+/** Held vector i's cosine with `q` (its int8 components summed in order, then scaled): the scan's and ranking's. */
+function cosineAt(entry: SessionVectors, i: number, q: readonly number[]): number {
+  const { data } = entry;
+  const start = entry.starts[i]!;
+  let s = 0;
+  for (let d = 0; d < q.length; d++) s += data[start + d]! * q[d]!;
+  return s * entry.scales[i]!;
+}
+
 /** Vectors a query already has: its own, and the stored ones of the session's turns (by sequence). */
 export interface KnownVectors {
   query: Float32Array;
@@ -200,13 +209,9 @@ export async function vectorSeeds(input: VectorSeedInput): Promise<{ seeds: numb
       const i = indexOf(entry.sequences, sequence);
       if (i === undefined) return undefined;
       // Read now (another request may have appended since): appending may move the vectors, never change them.
-      const { data, starts, used } = entry;
-      const start = starts[i]!;
-      if ((starts[i + 1] ?? used) - start !== q.length) return undefined;
+      if ((entry.starts[i + 1] ?? entry.used) - entry.starts[i]! !== q.length) return undefined;
       if (i < scanned.length && !Number.isNaN(scanned[i]!)) return scanned[i]!;
-      let s = 0;
-      for (let d = 0; d < q.length; d++) s += data[start + d]! * q[d]!;
-      return s * entry.scales[i]!;
+      return cosineAt(entry, i, q);
     },
   };
   const oldest = input.session.last_sequence - defaults.vectors.window;
@@ -234,17 +239,13 @@ function nearest(
   simd = true,
 ): { sequence: number; sim: number }[] {
   const best: { sequence: number; sim: number }[] = [];
-  const { data } = entry;
   const first = firstIndex(entry.sequences.length, (k) => entry.sequences[k]! > oldest);
   const wanted = simd && count > 0 ? narrowed(entry, q, first, count) : undefined;
   for (let i = first; i < entry.sequences.length && count > 0; i++) {
     if (wanted && !wanted[i - first]) continue;
     const sequence = entry.sequences[i]!;
-    const start = entry.starts[i]!;
-    if ((entry.starts[i + 1] ?? entry.used) - start !== q.length) continue;
-    let dotq = 0;
-    for (let d = 0; d < q.length; d++) dotq += data[start + d]! * q[d]!;
-    scanned[i] = dotq * entry.scales[i]!;
+    if ((entry.starts[i + 1] ?? entry.used) - entry.starts[i]! !== q.length) continue;
+    scanned[i] = cosineAt(entry, i, q);
     const sim = scanned[i]! + entry.priors[i]!;
     if (best.length === count && sim < best[count - 1]!.sim) continue;
     // Sequences rise, so a later turn with an equal score goes before the earlier one.
@@ -283,14 +284,12 @@ function narrowed(entry: SessionVectors, q: readonly number[], first: number, co
   // |Σ data·(q − step·rounded)| ≤ step / 2 × 128 × dims, widened for the rounding of the sums in doubles.
   const slack = (step / 2) * 128 * dims * (1 + 1e-6) + 1e-9;
   const approx = new Float64Array(n);
-  const bounds = new Float64Array(n);
+  const bound = (i: number) => slack * Math.abs(entry.scales[first + i]!) + 1e-9;
   // The count-th best lower bound, from the best `count` lower bounds kept in ascending order.
   const lows = new Float64Array(count).fill(-Infinity);
   for (let i = 0; i < n; i++) {
-    const scale = entry.scales[first + i]!;
-    approx[i] = ints[i]! * step * scale + entry.priors[first + i]!;
-    bounds[i] = slack * Math.abs(scale) + 1e-9;
-    const low = approx[i]! - bounds[i]!;
+    approx[i] = ints[i]! * step * entry.scales[first + i]! + entry.priors[first + i]!;
+    const low = approx[i]! - bound(i);
     if (low <= lows[0]!) continue;
     let k = 0;
     while (k + 1 < count && lows[k + 1]! < low) {
@@ -301,6 +300,6 @@ function narrowed(entry: SessionVectors, q: readonly number[], first: number, co
   }
   const threshold = lows[0]!;
   const wanted = new Uint8Array(n);
-  for (let i = 0; i < n; i++) wanted[i] = approx[i]! + bounds[i]! >= threshold ? 1 : 0;
+  for (let i = 0; i < n; i++) wanted[i] = approx[i]! + bound(i) >= threshold ? 1 : 0;
   return wanted;
 }
