@@ -2,6 +2,7 @@
 // `context-engine <command>`: the compiled entry points of the package (dist/), chosen by the first argument.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const commands = {
@@ -27,6 +28,9 @@ if (existsSync(new URL('../src/', import.meta.url)) && existsSync(stale)) {
   const build = fileURLToPath(new URL('../scripts/build/server.mjs', import.meta.url));
   if (buildStale()) execFileSync(process.execPath, [build, '--if-stale'], { stdio: 'inherit' });
 }
+// Compiled code of the modules is kept on disk (in the system's temporary directory) for the next start; Node ≥ 22.1,
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+module.enableCompileCache?.();
 // The entry point reads its own arguments from process.argv, as when it is run directly.
 process.argv = [process.argv[0], new URL(entry[0], import.meta.url).pathname, ...rest];
 await import(entry[0]);

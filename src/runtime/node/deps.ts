@@ -71,6 +71,8 @@ export async function createNodeDeps(
   } = {},
 ): Promise<NodeDeps> {
   const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
+  // Loaded while the database opens: its files are read between the database's steps.
+  const tokenizer = getTokenizer();
   const storedJobs =
     opts.queue !== 'memory' && (env.JOB_QUEUE === 'postgres' || (env.JOB_QUEUE === 'auto' && !!env.DATABASE_URL));
   if (storedJobs && !env.DATABASE_URL) throw new Error('JOB_QUEUE=postgres needs DATABASE_URL');
@@ -122,7 +124,7 @@ export async function createNodeDeps(
     queue,
     llm,
     embedder,
-    tokenizer: await getTokenizer(),
+    tokenizer: await tokenizer,
     logger,
     metrics,
     // With REDIS_URL every instance counts against the same limit.

@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { Env } from '../../config/env.js';
 import { randomToken } from '../../crypto.js';
 import type { Deps } from '../../ports.js';
-import { createApiKey } from '../../services/auth.js';
+import { authenticate, createApiKey } from '../../services/auth.js';
 
 export const LOCAL_TENANT = 'local';
+const LOCAL_SCOPES = ['read', 'write'] as const;
 
 export interface LocalKey {
   key: string;
@@ -33,7 +34,10 @@ export function localApiKey(env: Env): string {
 /** Makes sure the local key is registered for the local tenant, and returns it with where it came from. */
 export async function registerLocalKey(deps: Deps): Promise<LocalKey> {
   const local = resolveLocalKey(deps.env);
-  await createApiKey(deps, { tenantId: LOCAL_TENANT, key: local.key, scopes: ['read', 'write'] });
+  // An existing directory usually has it already: a read instead of two writes on every start.
+  const principal = await authenticate(deps, `Bearer ${local.key}`).catch(() => undefined);
+  if (principal?.tenantId !== LOCAL_TENANT || !LOCAL_SCOPES.every((s) => principal.scopes.includes(s)))
+    await createApiKey(deps, { tenantId: LOCAL_TENANT, key: local.key, scopes: [...LOCAL_SCOPES] });
   return local;
 }
 
