@@ -43,8 +43,9 @@ export async function refreshStatistics(deps: Deps): Promise<string[]> {
 }
 
 /**
- * The Node process's statistics beat: `refreshStatistics` at once and every `everyMs`, one check
- * at a time (an ANALYZE of a large table can outlast the beat). Returns a function that stops it.
+ * The Node process's statistics beat: `refreshStatistics` every `everyMs`, one check at a time (an ANALYZE of a large
+ * table can outlast the beat); the first one after `everyMs` too, so a start's first requests do not wait behind it.
+ * Returns a function that stops it.
  */
 export function statisticsBeat(
   deps: Deps,
@@ -62,7 +63,6 @@ export function statisticsBeat(
       )
       .finally(() => (checking = false));
   };
-  check();
   const timer = setInterval(check, everyMs);
   timer.unref?.();
   return () => clearInterval(timer);
