@@ -141,6 +141,33 @@ const sortKeys = (v: unknown): unknown =>
         )
       : v;
 
+/** What a result row shows for its call's name and arguments and the fields kept: the same on every query. */
+interface RowFinding extends Pick<Finding, 'summary' | 'label' | 'content' | 'summarized'> {
+  name: string;
+  args: string | undefined;
+  keep: string;
+}
+
+const rowFindings = perTurnRow<RowFinding>();
+
+/** A result row's summary and label, worked out again only when its call or the fields kept are not those kept. */
+function rowFinding(turn: TurnRow, call: CallRef | undefined, tok: Tokenizer, whitelist?: ToolFieldWhitelist) {
+  const name = call?.name ?? turn.name ?? 'tool';
+  const keep = keepFor(whitelist, name);
+  const keepKey = keep.length === 0 ? '' : JSON.stringify(keep);
+  const byTurn = rowFindings(tok);
+  let r = byTurn.get(turn);
+  if (!r || r.name !== name || r.args !== call?.arguments || r.keep !== keepKey) {
+    const summary = summaryOf(turn, keep, tok);
+    const summarized = turn.token_count > tok.count(summary.text);
+    // Name and arguments come from the model or the caller: one line, no fence markers.
+    const label = escapeFence(call ? `${name}(${labelArgs(call.arguments)})` : name, true);
+    const content = summarized ? summary.text : turn.content;
+    byTurn.set(turn, (r = { name, args: call?.arguments, keep: keepKey, summary, summarized, label, content }));
+  }
+  return r;
+}
+
 /** The findings of tool results given newest first. */
 export function findings(
   results: readonly TurnRow[],
@@ -148,20 +175,19 @@ export function findings(
   tok: Tokenizer,
   whitelist?: ToolFieldWhitelist,
 ): Finding[] {
-  const newestByCall = new Map<string, string>();
+  // The newest result's id per tool name, then per normalised arguments.
+  const newestByCall = new Map<string, Map<string, string>>();
   return results.map((turn) => {
     const call = callOf(turn, calls);
-    const name = call?.name ?? turn.name ?? 'tool';
-    const summary = summaryOf(turn, keepFor(whitelist, name), tok);
-    const summarized = turn.token_count > tok.count(summary.text);
-    // Name and arguments come from the model or the caller: one line, no fence markers.
-    const label = escapeFence(call ? `${name}(${labelArgs(call.arguments)})` : name, true);
-    const f: Finding = { turn, call, summary, label, content: summarized ? summary.text : turn.content, summarized };
+    const { name, summary, label, content, summarized } = rowFinding(turn, call, tok, whitelist);
+    const f: Finding = { turn, call, summary, label, content, summarized };
     if (call) {
-      const key = `${name}\u0000${normalizeArgs(call.arguments)}`;
-      const newer = newestByCall.get(key);
+      let byArgs = newestByCall.get(name);
+      if (!byArgs) newestByCall.set(name, (byArgs = new Map()));
+      const args = normalizeArgs(call.arguments);
+      const newer = byArgs.get(args);
       if (newer) f.outdatedBy = newer;
-      else newestByCall.set(key, turn.id);
+      else byArgs.set(args, turn.id);
     }
     return f;
   });

@@ -79,6 +79,39 @@ describe('pairing results with calls', () => {
     expect(digestValues(findings([r2, r1], callIndex([b, a]), tok))).toEqual(['cart-9', 'KTL-300', 'KTL-204']);
   });
 
+  it('shows a result row as its current call and whitelist say, however often it was shown before', () => {
+    const fields = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [`field_${i}`, `value number ${i} `.repeat(3)]),
+    );
+    const r = resultTurn(2, 'c1', 'stat', JSON.stringify({ owner: 'ops-team', ...fields }));
+    const first = callTurn(1, [['c1', 'stat', { path: '/a' }]]);
+    const again = callTurn(1, [['c1', 'stat', { path: '/b' }]]);
+    const renamed = callTurn(1, [['c1', 'lstat', { path: '/b' }]]);
+    const once = findings([r], callIndex([first]), tok)[0]!;
+    expect(once.label).toBe('stat(path: /a)');
+    expect(once.summarized).toBe(true);
+    expect(findings([r], callIndex([first]), tok)[0]).toEqual(once);
+    expect(findings([r], callIndex([again]), tok)[0]!.label).toBe('stat(path: /b)');
+    expect(findings([r], callIndex([renamed]), tok)[0]!.label).toBe('lstat(path: /b)');
+    expect(findings([r], new Map(), tok)[0]!.label).toBe('stat');
+    // The fields an operator keeps for the tool change the summary of the same row, and back.
+    const kept = findings([r], callIndex([first]), tok, { stat: ['field_39'] })[0]!;
+    expect(kept.summary).toEqual(findings([{ ...r }], callIndex([first]), tok, { stat: ['field_39'] })[0]!.summary);
+    expect(kept.content).toContain('field_39');
+    expect(once.content).not.toContain('field_39');
+    expect(findings([r], callIndex([first]), tok)[0]).toEqual(once);
+  });
+
+  it('keeps results of tools whose names and arguments would join to the same text apart', () => {
+    // Arguments that are not JSON are compared as written: "a" + "{}\0y" and "a\0{}" + "y" must not meet.
+    const a = turn(1, 'assistant', '', { tool_calls: [{ id: 'c1', name: 'a\u0000{}', arguments: 'y' }] });
+    const r1 = resultTurn(2, 'c1', 'a\u0000{}', 'one');
+    const b = turn(3, 'assistant', '', { tool_calls: [{ id: 'c2', name: 'a', arguments: '{}\u0000y' }] });
+    const r2 = resultTurn(4, 'c2', 'a', 'two');
+    const list = findings([r2, r1], callIndex([b, a]), tok);
+    expect(list.map((f) => f.outdatedBy)).toEqual([undefined, undefined]);
+  });
+
   it('reads the operator whitelist per tool and for every tool', () => {
     expect(keepFor({ read_file: ['owner'], '*': ['note'] }, 'read_file')).toEqual(['owner', 'note']);
     expect(keepFor({ read_file: ['owner'] }, 'stat')).toEqual([]);
