@@ -34,6 +34,8 @@ export interface Finding {
   /** What is shown: the whole output when its summary would not be shorter, else the summary. */
   content: string;
   summarized: boolean;
+  /** The content escaped, and its line with its cost, as the tool_findings section shows it. */
+  shown: Shown & { escaped: string };
   /** A newer result of the same tool on the same arguments: this one is outdated. */
   outdatedBy?: string;
 }
@@ -142,7 +144,7 @@ const sortKeys = (v: unknown): unknown =>
       : v;
 
 /** What a result row shows for its call's name and arguments and the fields kept: the same on every query. */
-interface RowFinding extends Pick<Finding, 'summary' | 'label' | 'content' | 'summarized'> {
+interface RowFinding extends Pick<Finding, 'summary' | 'label' | 'content' | 'summarized' | 'shown'> {
   name: string;
   args: string | undefined;
   keep: string;
@@ -150,7 +152,9 @@ interface RowFinding extends Pick<Finding, 'summary' | 'label' | 'content' | 'su
 
 const rowFindings = perTurnRow<RowFinding>();
 
-/** A result row's summary and label, worked out again only when its call or the fields kept are not those kept. */
+/**
+ * A result row's summary, label and line, worked out again only when its call or the fields kept are not those kept.
+ */
 function rowFinding(turn: TurnRow, call: CallRef | undefined, tok: Tokenizer, whitelist?: ToolFieldWhitelist) {
   const name = call?.name ?? turn.name ?? 'tool';
   const keep = keepFor(whitelist, name);
@@ -163,7 +167,9 @@ function rowFinding(turn: TurnRow, call: CallRef | undefined, tok: Tokenizer, wh
     // Name and arguments come from the model or the caller: one line, no fence markers.
     const label = escapeFence(call ? `${name}(${labelArgs(call.arguments)})` : name, true);
     const content = summarized ? summary.text : turn.content;
-    byTurn.set(turn, (r = { name, args: call?.arguments, keep: keepKey, summary, summarized, label, content }));
+    const escaped = escapeFence(content);
+    const shown = { escaped, ...costedLine(tok, findingLine(label)(escaped)) };
+    byTurn.set(turn, (r = { name, args: call?.arguments, keep: keepKey, summary, summarized, label, content, shown }));
   }
   return r;
 }
@@ -179,8 +185,8 @@ export function findings(
   const newestByCall = new Map<string, Map<string, string>>();
   return results.map((turn) => {
     const call = callOf(turn, calls);
-    const { name, summary, label, content, summarized } = rowFinding(turn, call, tok, whitelist);
-    const f: Finding = { turn, call, summary, label, content, summarized };
+    const { name, summary, label, content, summarized, shown } = rowFinding(turn, call, tok, whitelist);
+    const f: Finding = { turn, call, summary, label, content, summarized, shown };
     if (call) {
       let byArgs = newestByCall.get(name);
       if (!byArgs) newestByCall.set(name, (byArgs = new Map()));
@@ -228,7 +234,7 @@ export async function gatherFindings(input: {
   return { list, digest: digestValues(list), digestId: `tool-values:${input.sessionId}`, active, whitelist };
 }
 
-export const findingLine = (f: Finding) => (content: string) => `${f.label} → ${content}`;
+export const findingLine = (label: string) => (content: string) => `${label} → ${content}`;
 
 /** Re-summarises a finding to fit `maxTokens` of content (the lowest-priority fields go first). */
 export function shrinkFinding(
@@ -374,23 +380,6 @@ export function dropUnansweredCalls(
   }
 }
 
-/** A finding's escaped content, line and cost, as `item` works them out, kept per tokenizer and result turn row. */
-const shownFindings = perTurnRow<Shown & { label: string; content: string; escaped: string }>();
-
-/** What a finding shows: worked out again only when its label or content is not the one kept for its row. */
-function findingShown(f: Finding, tok: Tokenizer) {
-  const byTurn = shownFindings(tok);
-  let s = byTurn.get(f.turn);
-  if (!s || s.label !== f.label || s.content !== f.content) {
-    const escaped = escapeFence(f.content);
-    byTurn.set(
-      f.turn,
-      (s = { label: f.label, content: f.content, escaped, ...costedLine(tok, findingLine(f)(escaped)) }),
-    );
-  }
-  return s;
-}
-
 /** The tool_findings section's candidates: the digest first, then each finding (newest first). */
 export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Payload>[] {
   const { digest, whitelist } = tools;
@@ -410,7 +399,6 @@ export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Paylo
         ]
       : []),
     ...tools.list.map((f, i) => {
-      const known = findingShown(f, tok);
       const it = item(
         tok,
         section,
@@ -418,8 +406,8 @@ export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Paylo
         1 - (i + 1) / 1000,
         f.turn.sequence,
         {
-          content: known.escaped,
-          lineFor: findingLine(f),
+          content: f.shown.escaped,
+          lineFor: findingLine(f.label),
           turn: f.turn,
           source: 'tool result',
           shrink: (max) => {
@@ -427,7 +415,7 @@ export function findingsSection(tools: ToolFindings, tok: Tokenizer): Item<Paylo
             return c && escapeFence(c);
           },
         },
-        known,
+        f.shown,
       );
       return {
         ...it,
