@@ -62,6 +62,11 @@ export interface Deps {
   resolveHost?: HostResolver;
   /** OpenTelemetry spans exported over OTLP/HTTP; absent (no endpoint configured): none are made. */
   tracing?: Tracing;
+  /**
+   * Background jobs run in the process that answers the queries (Node): a precompute then also brings what the
+   * process holds for searching the session up to date. Unset on Workers, where a job runs in any isolate.
+   */
+  jobsBesideQueries?: boolean;
 }
 
 /** A finished QueryContext: when it started, how long each stage took, and what to say about it. */

@@ -69,6 +69,8 @@ export const defaults = {
   /** Tool findings: how many of the newest tool results (and calls) a query reads, summarises and digests. */
   toolFindings: {
     results: 40,
+    /** Newest results of a held session whose shown form a precompute works out ahead of the queries. */
+    prepared: 2_000,
   },
   /** Results of the plain turn search (`lexicalTurns`) when its caller names no limit. */
   lexicalCandidates: 60,

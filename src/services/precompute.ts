@@ -8,10 +8,12 @@ import { yieldToEventLoop } from '../event-loop.js';
 import type { JobResult } from '../jobs/schema.js';
 import type { Ctx, Deps, PrecomputeJob } from '../ports.js';
 import { QueryContextBody } from '../schemas/context.js';
+import { prepareSearch } from '../pipeline/retriever/index.js';
+import { prepareFindings } from '../pipeline/tool-findings.js';
 import { compressSession } from './compaction.js';
 import { publishEvent } from './events/publish.js';
 import { queryContext } from './query-context.js';
-import { findSession } from './sessions.js';
+import { findSession, type SessionRow } from './sessions.js';
 import { agentPlan, bodyForCall, variantFor } from './task-flows.js';
 
 interface PrecomputedCall {
@@ -130,6 +132,7 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
     await yieldToEventLoop();
     answer = await queryContext(ctx, { sessionId: job.session_id, body: defaultQueryBody() });
     calls = await precomputeModelCalls(ctx, job.session_id);
+    if (deps.jobsBesideQueries) await prepareQueries(ctx, session);
   } catch (err) {
     // Deleted between the check above and the query: nothing left to warm, and retrying cannot change that.
     if (err instanceof ApiError && err.code === 'NOT_FOUND')
@@ -144,6 +147,21 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
     session_version: answer.session_version,
     ...(calls.length ? { model_calls: calls.length } : {}),
   };
+}
+
+/**
+ * Readies this process's search structures of the session for its next query (see prepareSearch). Optional: a
+ * failure is logged, and that query builds them.
+ */
+async function prepareQueries(ctx: Ctx, session: SessionRow): Promise<void> {
+  try {
+    await yieldToEventLoop();
+    const source = await prepareSearch(ctx, session);
+    if (source.held)
+      await prepareFindings(source, ctx.tokenizer, ctx.env.CONTEXT_TOOL_FIELDS, defaults.toolFindings.prepared);
+  } catch (err) {
+    ctx.logger.warn('could not prepare the session for queries', { error: (err as Error).message });
+  }
 }
 
 /** Queues a precompute; a lost one only costs the next default query a cache miss, so failure is logged, not thrown. */

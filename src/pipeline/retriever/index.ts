@@ -14,7 +14,15 @@ export { queryLexemes } from './query-lexemes.js';
 export { meaningSeeds, searchText, sharedConversation, type MeaningSeeds } from './meaning.js';
 export { recallMemories, visibleMemories, type MemoryOwner } from './memories.js';
 export { rankRelevant, type RankedTurn, type RelevantInput } from './relevant.js';
-export { ownTurns, rankHistory, retrieve, turnSource, type QuerySession, type Retrieved } from './retrieve.js';
+export {
+  ownTurns,
+  prepareSearch,
+  rankHistory,
+  retrieve,
+  turnSource,
+  type QuerySession,
+  type Retrieved,
+} from './retrieve.js';
 export { recalledHistory, type EarlierSessions, type HistoryScope, type UserHistory } from './user-history.js';
 export { lexicalTurns, normalizeTurn, sqlTurnSource } from './sql-source.js';
 export { toTsQuery } from '../text.js';

@@ -5,10 +5,10 @@ import { hasWords } from '../../embedder.js';
 import type { Ctx } from '../../ports.js';
 import type { QueryContextBody } from '../../schemas/context.js';
 import { seedsFor } from './history.js';
-import { semanticSeeds } from './semantic.js';
+import { prepareWords, semanticSeeds } from './semantic.js';
 import { withSpellings } from './spelling.js';
 import type { TurnSource } from './types.js';
-import { vectorSeeds, type KnownVectors } from './vector-seeds.js';
+import { prepareVectors, vectorSeeds, type KnownVectors } from './vector-seeds.js';
 
 /** Seeds by meaning, the vectors the search already has, and whether the embedding model failed. */
 export interface MeaningSeeds {
@@ -75,6 +75,25 @@ export async function meaningSeeds(
     ctx.logger.warn('semantic seeds failed; lexical seeds only', { error: (err as Error).message });
     return { seeds: [], failed: true };
   }
+}
+
+/**
+ * Brings what the searches above hold of the session (its word index and sentence vectors) up to date with its
+ * newest turns, so the next query reads them instead of building them. Throws what the embedding model throws.
+ */
+export async function prepareMeaning(
+  ctx: Ctx,
+  session: MeaningSession,
+  turns: Pick<TurnSource, 'conversation'>,
+): Promise<void> {
+  const embedder = ctx.embedder;
+  if (!embedder) return;
+  const source = sharedConversation(turns);
+  const held = { store: ctx.store, embedder, source, session: { ...session, tenantId: ctx.tenantId } };
+  if (embedder.stored) return prepareVectors(held);
+  if (!hasWords(embedder)) return;
+  const words = { source, words: embedder.words, tenantId: ctx.tenantId, session };
+  await Promise.all([prepareWords(words), prepareVectors(held)]);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Ctx } from '../../ports.js';
 import type { QueryContextBody } from '../../schemas/context.js';
 import { toTsQuery } from '../text.js';
 import { historyCandidates, seedsFor } from './history.js';
-import { meaningSeeds, searchText, type MeaningSeeds, type MeaningSession } from './meaning.js';
+import { meaningSeeds, prepareMeaning, searchText, type MeaningSeeds, type MeaningSession } from './meaning.js';
 import { recallMemories } from './memories.js';
 import { rankRelevant, type RankedTurn } from './relevant.js';
 import { copyBound, snapshotTurnSource, type SnapshotSession } from './snapshot.js';
@@ -101,6 +101,19 @@ export async function retrieve(
     : candidates;
   const turns = searched.as.last_sequence;
   return { query, source, structural: own, history: relevant, memories, meaning, past, searched: turns };
+}
+
+/**
+ * Brings what this process holds for searching the session (its copy, word index and sentence vectors, or those of
+ * its user's history when its queries recall it) up to date with its newest turns, as its next query would: after a
+ * burst of writes, that query then reads them instead of building them. Returns the session's own turn source.
+ */
+export async function prepareSearch(ctx: Ctx, session: QuerySession): Promise<TurnSource> {
+  const recalled = recalledHistory(session, undefined);
+  const [source, history] = await Promise.all([turnSource(ctx, session), recalled && historySource(ctx, recalled)]);
+  const searched = recalled && history ? { source: history, as: historySession(recalled) } : { source, as: session };
+  await prepareMeaning(ctx, searched.as, searched.source);
+  return source;
 }
 
 /** The session's newest turn when it is the query itself: a user's message the caller asks the context for. */

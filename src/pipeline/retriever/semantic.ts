@@ -50,7 +50,15 @@ export function queryWords(words: WordLevel, query: string): number[] {
   return [...new Set(words.rows(kept))].filter((row) => row >= defaults.semantic.minQueryRank);
 }
 
-async function sessionWords(input: SemanticSeedInput): Promise<SessionWords> {
+/** What a session's word index is read from: everything a search takes but its query. */
+export type WordIndexInput = Omit<SemanticSeedInput, 'query' | 'count'>;
+
+/** Brings the session's word index up to date with its newest turns, as the next search would (see prepareSearch). */
+export async function prepareWords(input: WordIndexInput): Promise<void> {
+  await sessionWords(input);
+}
+
+async function sessionWords(input: WordIndexInput): Promise<SessionWords> {
   const { window } = defaults.semantic;
   const key = {
     tenantId: input.tenantId,

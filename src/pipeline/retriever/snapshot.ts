@@ -355,6 +355,7 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
     return out;
   };
   return {
+    held: true,
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
       const within = inRange(range);
       const role = (r: TurnRow['role'] | 'user-or-assistant') => (t: Held) =>

@@ -86,6 +86,8 @@ export const memoIdOf = (scope: TurnScope): string => (scope.kind === 'session' 
  * small session (./snapshot.ts). Both answer every read the same way; only the cost differs.
  */
 export interface TurnSource {
+  /** Read from this process's copy: the same row objects answer every query until the copy is dropped. */
+  readonly held?: boolean;
   structural(recentLimit: number, range: TimeRange | undefined, toolLimit?: number): Promise<StructuralCandidates>;
   /** Per lexeme, the sequences of its newest `perTerm` matches, newest first. */
   matches(lexemes: readonly QueryLexeme[], perTerm: number, range: TimeRange | undefined): Promise<number[][]>;

@@ -99,7 +99,15 @@ export interface VectorSeedInput {
   simd?: boolean;
 }
 
-async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
+/** What a session's held vectors are read or computed from: everything a search takes but its query. */
+export type HeldVectorInput = Omit<VectorSeedInput, 'query' | 'count' | 'simd'>;
+
+/** Brings the session's held vectors up to date with its newest turns, as the next search would (see prepareSearch). */
+export async function prepareVectors(input: HeldVectorInput): Promise<void> {
+  await sessionVectors(input);
+}
+
+async function sessionVectors(input: HeldVectorInput): Promise<SessionVectors> {
   const { window } = defaults.vectors;
   const s = input.session;
   let entry = held.peek(s, input.embedder.model);
@@ -134,7 +142,7 @@ async function sessionVectors(input: VectorSeedInput): Promise<SessionVectors> {
 
 /** The vectors of turns after `after`, up to the request's last sequence, oldest first. */
 async function newVectors(
-  input: VectorSeedInput,
+  input: HeldVectorInput,
   after: number,
 ): Promise<{ sequence: number; q: Int8Array; scale: number; prior: number }[]> {
   const s = input.session;

@@ -137,6 +137,7 @@ export async function createNodeDeps(
     traceBatch: traceBatch({ store, logger }),
     dataDirLock: opened.lock,
     tracing: await otlpTracing(env, logger),
+    jobsBesideQueries: true,
     async close() {
       await queue.stop();
       await deps.traceBatch?.flush();

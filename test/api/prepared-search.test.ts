@@ -1,0 +1,121 @@
+// A precompute on Node also readies what the process holds for searching the session (its copy, word index, sentence
+// vectors, the shown form of its tool results), so the first query after a burst of writes builds none of it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaults } from '../../src/config/tuning.js';
+import type { Embedder } from '../../src/embedder.js';
+import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
+import { prepareFindings } from '../../src/pipeline/tool-findings.js';
+import { findSession } from '../../src/services/sessions.js';
+import { backends, harness, tenant, type Client, type Harness } from '../helpers.js';
+
+const chat = (i: number) =>
+  i % 2 === 0
+    ? { role: 'user', name: 'Caroline', content: `Day ${i}: the ferry to Madeira left late and the harbour was windy.` }
+    : { role: 'assistant', name: 'Melanie', content: `Noted for day ${i}; the pottery class moved to Thursday.` };
+const call = (i: number) => ({
+  role: 'assistant',
+  content: '',
+  tool_calls: [{ id: `c${i}`, name: 'lookup_booking', arguments: JSON.stringify({ booking: `B-${100 + i}` }) }],
+});
+const result = (i: number) => ({
+  role: 'tool',
+  tool_call_id: `c${i}`,
+  name: 'lookup_booking',
+  content: JSON.stringify({
+    booking: `B-${100 + i}`,
+    status: 'confirmed',
+    seats: ['12A', '12B'],
+    notes: 'x'.repeat(300),
+  }),
+});
+/** 50 turns of conversation, each followed by a tool call and its result: more results than a query shows newest. */
+const turns = Array.from({ length: 50 }, (_, i) => [chat(i), call(i), result(i)]).flat();
+const olderResults = 50 - defaults.toolFindings.results;
+
+/** Writes `turns` in two requests. */
+async function writeAll(c: Client, sessionId: string) {
+  for (const part of [turns.slice(0, 75), turns.slice(75)])
+    expect((await c.call('POST', `/v1/sessions/${sessionId}/turns`, { turns: part })).status).toBe(201);
+}
+
+/** Whether an embedded text is a tool result's (ranking embeds a result it ranks, once per process). */
+const ofResult = (text: string) => text.startsWith('lookup_booking: ');
+
+/** Texts given to the embedder while `run` runs. */
+async function embedded(h: Harness, run: () => Promise<unknown>): Promise<string[]> {
+  const inner = h.deps.embedder!;
+  const texts: string[] = [];
+  const counting: Embedder = Object.assign(Object.create(inner), {
+    embed: (batch: string[]) => (texts.push(...batch), inner.embed(batch)),
+  });
+  h.deps.embedder = counting;
+  try {
+    await run();
+  } finally {
+    h.deps.embedder = inner;
+  }
+  return texts;
+}
+
+/** Tool results of the session's copy whose shown form was not worked out yet (working it out now). */
+async function unpreparedResults(h: Harness, c: Client, sessionId: string): Promise<number> {
+  const session = (await findSession(h.deps, c.tenantId, sessionId))!;
+  const source = await snapshotTurnSource(h.deps.store, c.tenantId, session);
+  return prepareFindings(source, h.deps.tokenizer, undefined, defaults.toolFindings.prepared);
+}
+
+describe.each(backends)('a precompute readies the session for its next query ($name)', (backend) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness(backend.open);
+  });
+  afterAll(async () => h.close());
+
+  const query = { query: 'Which day did the ferry to Madeira leave late?', budget_tokens: 1500 };
+
+  it('after the queue ran, a query embeds only itself and every tool result is already shown', async () => {
+    const c = await tenant(h);
+    await writeAll(c, 'ready');
+    await h.deps.queue.drain();
+    expect(olderResults).toBeGreaterThan(0);
+
+    let answer: any;
+    const texts = await embedded(h, async () => {
+      answer = await c.call('POST', '/v1/sessions/ready/context', query);
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.json.cached).toBe(false);
+    expect(answer.json.rendered.text).toContain('ferry to Madeira');
+    expect(texts.filter((t) => !ofResult(t))).toEqual([query.query]);
+    expect(await unpreparedResults(h, c, 'ready')).toBe(0);
+
+    // A later burst is prepared from where the last one ended: only its new turns.
+    await c.call('POST', '/v1/sessions/ready/turns', { turns: [chat(51), call(52), result(52)] });
+    const job = await embedded(h, () => h.deps.queue.drain());
+    expect(job).toEqual([`Melanie: ${chat(51).content}`, '']);
+    expect(await unpreparedResults(h, c, 'ready')).toBe(0);
+  });
+
+  it('where jobs run apart from the queries, the first query builds them instead (same answer)', async () => {
+    const c = await tenant(h);
+    await writeAll(c, 'ready');
+    h.deps.jobsBesideQueries = false;
+    try {
+      await h.deps.queue.drain();
+    } finally {
+      h.deps.jobsBesideQueries = true;
+    }
+    // The default context the job assembled showed the newest results only; the older ones are worked out now.
+    expect(await unpreparedResults(h, c, 'ready')).toBe(olderResults);
+    expect(await unpreparedResults(h, c, 'ready')).toBe(0);
+    let answer: any;
+    const texts = await embedded(h, async () => {
+      answer = await c.call('POST', '/v1/sessions/ready/context', query);
+    });
+    expect(answer.json.rendered.text).toContain('ferry to Madeira');
+    // The query, then the session's user and assistant turns (calls included, results not).
+    const own = texts.filter((t) => !ofResult(t));
+    expect(own[0]).toBe(query.query);
+    expect(own.length).toBe(1 + turns.filter((t) => t.role !== 'tool').length);
+  });
+});
