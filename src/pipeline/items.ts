@@ -1,5 +1,6 @@
 // The planner's items for turns, memories and tool results: each carries its line, its token cost and what it was
 // built from, so the planner can shorten it and a later step can render it again.
+import { pacer } from '../event-loop.js';
 import type { SectionName } from '../schemas/context.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { truncateHeadTail } from './compressor/truncate.js';
@@ -90,6 +91,11 @@ export function turnItem(
   order: number,
   source: string,
 ): Item<Payload> {
+  const r = rendering(tok, t);
+  return item(tok, section, t.id, score, order, { content: r.content, lineFor: r.lineFor, turn: t, source }, r);
+}
+
+function rendering(tok: Tokenizer, t: TurnRow): TurnRendering {
   const byTurn = renderings(tok);
   let r = byTurn.get(t);
   if (!r) {
@@ -97,7 +103,24 @@ export function turnItem(
     const lineFor = turnLine(t);
     byTurn.set(t, (r = { content, lineFor, ...costedLine(tok, lineFor(content)) }));
   }
-  return item(tok, section, t.id, score, order, { content: r.content, lineFor: r.lineFor, turn: t, source }, r);
+  return r;
+}
+
+/**
+ * Works out the lines of turns a session copy keeps (see turnItem) before the queries that show them, with a turn of
+ * the event loop now and then. Returns how many were not worked out yet.
+ */
+export async function prepareTurnLines(tok: Tokenizer, turns: readonly TurnRow[]): Promise<number> {
+  const held = renderings(tok);
+  const pace = pacer({ every: 200 });
+  let fresh = 0;
+  for (const t of turns) {
+    if (held.has(t)) continue;
+    await pace();
+    rendering(tok, t);
+    fresh++;
+  }
+  return fresh;
 }
 
 /** How the planner shortens an item to fit `maxTokens`: by its payload's own shrink, else head and tail. */

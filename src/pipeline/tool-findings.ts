@@ -1,6 +1,6 @@
 // Tool findings: each tool result shown with the call that produced it, summarised when long, an outdated result
 // yielding to a newer one, and a digest of identifier-like values that survives when the results are cut.
-import { yieldToEventLoop } from '../event-loop.js';
+import { pacer } from '../event-loop.js';
 import type { SectionName } from '../schemas/context.js';
 import { commaPart, type Tokenizer } from '../tokenizer.js';
 import { compactJson, toolSummaries, type ToolSummary } from './compressor/tool-summary.js';
@@ -202,7 +202,7 @@ export function findings(
 
 /**
  * Works out how the session's tool results are shown (summary, label, line; see rowFinding) before the queries that
- * show them: the newest `limit` results with their calls, a chunk at a time with a turn of the event loop between.
+ * show them: the newest `limit` results with their calls, with a turn of the event loop now and then.
  * Worth it only where rows are kept from query to query (a session copy's). Returns how many were not held yet.
  */
 export async function prepareFindings(
@@ -214,18 +214,16 @@ export async function prepareFindings(
   const { tool, calls: known } = await source.structural(0, undefined, limit);
   const calls = await pairCalls(tool, known, (results) => source.callTurns(results));
   const held = rowFindings(tok);
+  const pace = pacer();
   let fresh = 0;
-  for (let k = 0; k < tool.length; k += PREPARED_CHUNK) {
-    await yieldToEventLoop();
-    const chunk = tool.slice(k, k + PREPARED_CHUNK);
-    fresh += chunk.filter((t) => !held.has(t)).length;
-    findings(chunk, calls, tok, whitelist);
+  for (const t of tool) {
+    if (held.has(t)) continue;
+    await pace();
+    findings([t], calls, tok, whitelist);
+    fresh++;
   }
   return fresh;
 }
-
-/** Tool results worked out between two turns of the event loop when preparing (a few milliseconds of work). */
-const PREPARED_CHUNK = 50;
 
 /** The findings of one query, with what the sections and the settle step need of them. */
 export interface ToolFindings {

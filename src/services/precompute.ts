@@ -9,6 +9,7 @@ import type { JobResult } from '../jobs/schema.js';
 import type { Ctx, Deps, PrecomputeJob } from '../ports.js';
 import { QueryContextBody } from '../schemas/context.js';
 import { prepareSearch } from '../pipeline/retriever/index.js';
+import { prepareTurnLines } from '../pipeline/items.js';
 import { prepareFindings } from '../pipeline/tool-findings.js';
 import { compressSession } from './compaction.js';
 import { publishEvent } from './events/publish.js';
@@ -157,8 +158,11 @@ async function prepareQueries(ctx: Ctx, session: SessionRow): Promise<void> {
   try {
     await yieldToEventLoop();
     const source = await prepareSearch(ctx, session);
-    if (source.held)
-      await prepareFindings(source, ctx.tokenizer, ctx.env.CONTEXT_TOOL_FIELDS, defaults.toolFindings.prepared);
+    if (!source.held) return;
+    // What the copy's rows show: the lines of its user and assistant turns, and its tool results' findings.
+    const { recent } = await source.structural(session.last_sequence, undefined, 0);
+    await prepareTurnLines(ctx.tokenizer, recent);
+    await prepareFindings(source, ctx.tokenizer, ctx.env.CONTEXT_TOOL_FIELDS, defaults.toolFindings.prepared);
   } catch (err) {
     ctx.logger.warn('could not prepare the session for queries', { error: (err as Error).message });
   }

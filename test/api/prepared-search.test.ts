@@ -1,9 +1,10 @@
 // A precompute on Node also readies what the process holds for searching the session (its copy, word index, sentence
-// vectors, the shown form of its tool results), so the first query after a burst of writes builds none of it.
+// vectors, the lines of its turns and tool results), so the first query after a burst of writes builds none of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaults } from '../../src/config/tuning.js';
 import type { Embedder } from '../../src/embedder.js';
 import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
+import { prepareTurnLines } from '../../src/pipeline/items.js';
 import { prepareFindings } from '../../src/pipeline/tool-findings.js';
 import { findSession } from '../../src/services/sessions.js';
 import { backends, harness, tenant, type Client, type Harness } from '../helpers.js';
@@ -64,6 +65,14 @@ async function unpreparedResults(h: Harness, c: Client, sessionId: string): Prom
   return prepareFindings(source, h.deps.tokenizer, undefined, defaults.toolFindings.prepared);
 }
 
+/** User and assistant turns of the session's copy whose line was not worked out yet (working it out now). */
+async function unpreparedLines(h: Harness, c: Client, sessionId: string): Promise<number> {
+  const session = (await findSession(h.deps, c.tenantId, sessionId))!;
+  const source = await snapshotTurnSource(h.deps.store, c.tenantId, session);
+  const { recent } = await source.structural(session.last_sequence, undefined, 0);
+  return prepareTurnLines(h.deps.tokenizer, recent);
+}
+
 describe.each(backends)('a precompute readies the session for its next query ($name)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
@@ -88,12 +97,14 @@ describe.each(backends)('a precompute readies the session for its next query ($n
     expect(answer.json.rendered.text).toContain('ferry to Madeira');
     expect(texts.filter((t) => !ofResult(t))).toEqual([query.query]);
     expect(await unpreparedResults(h, c, 'ready')).toBe(0);
+    expect(await unpreparedLines(h, c, 'ready')).toBe(0);
 
     // A later burst is prepared from where the last one ended: only its new turns.
     await c.call('POST', '/v1/sessions/ready/turns', { turns: [chat(51), call(52), result(52)] });
     const job = await embedded(h, () => h.deps.queue.drain());
     expect(job).toEqual([`Melanie: ${chat(51).content}`, '']);
     expect(await unpreparedResults(h, c, 'ready')).toBe(0);
+    expect(await unpreparedLines(h, c, 'ready')).toBe(0);
   });
 
   it('where jobs run apart from the queries, the first query builds them instead (same answer)', async () => {
@@ -105,9 +116,11 @@ describe.each(backends)('a precompute readies the session for its next query ($n
     } finally {
       h.deps.jobsBesideQueries = true;
     }
-    // The default context the job assembled showed the newest results only; the older ones are worked out now.
+    // The default context the job assembled showed the newest results and turns only; the others are worked out now.
     expect(await unpreparedResults(h, c, 'ready')).toBe(olderResults);
     expect(await unpreparedResults(h, c, 'ready')).toBe(0);
+    expect(await unpreparedLines(h, c, 'ready')).toBeGreaterThan(0);
+    expect(await unpreparedLines(h, c, 'ready')).toBe(0);
     let answer: any;
     const texts = await embedded(h, async () => {
       answer = await c.call('POST', '/v1/sessions/ready/context', query);
