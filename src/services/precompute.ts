@@ -157,12 +157,15 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
 async function prepareQueries(ctx: Ctx, session: SessionRow): Promise<void> {
   try {
     await yieldToEventLoop();
-    const source = await prepareSearch(ctx, session);
-    if (!source.held) return;
-    // What the copy's rows show: the lines of its user and assistant turns, and its tool results' findings.
-    const { recent } = await source.structural(session.last_sequence, undefined, 0);
-    await prepareTurnLines(ctx.tokenizer, recent);
-    await prepareFindings(source, ctx.tokenizer, ctx.env.CONTEXT_TOOL_FIELDS, defaults.toolFindings.prepared);
+    const { own, searched } = await prepareSearch(ctx, session);
+    // What held rows show: the lines of the turns relevant history is ranked from (the session's own, or its user's
+    // history), the session's recent turns, and its tool results' findings.
+    for (const source of new Set([searched, own])) {
+      const turns = source.heldTurns?.();
+      if (turns) await prepareTurnLines(ctx.tokenizer, turns);
+    }
+    if (own.heldTurns)
+      await prepareFindings(own, ctx.tokenizer, ctx.env.CONTEXT_TOOL_FIELDS, defaults.toolFindings.prepared);
   } catch (err) {
     ctx.logger.warn('could not prepare the session for queries', { error: (err as Error).message });
   }

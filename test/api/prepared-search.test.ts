@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaults } from '../../src/config/tuning.js';
 import type { Embedder } from '../../src/embedder.js';
 import { snapshotTurnSource } from '../../src/pipeline/retriever/snapshot.js';
+import { historySource, recalledHistory } from '../../src/pipeline/retriever/user-history.js';
 import { prepareTurnLines } from '../../src/pipeline/items.js';
 import { prepareFindings } from '../../src/pipeline/tool-findings.js';
 import { findSession } from '../../src/services/sessions.js';
@@ -69,8 +70,15 @@ async function unpreparedResults(h: Harness, c: Client, sessionId: string): Prom
 async function unpreparedLines(h: Harness, c: Client, sessionId: string): Promise<number> {
   const session = (await findSession(h.deps, c.tenantId, sessionId))!;
   const source = await snapshotTurnSource(h.deps.store, c.tenantId, session);
-  const { recent } = await source.structural(session.last_sequence, undefined, 0);
-  return prepareTurnLines(h.deps.tokenizer, recent);
+  return prepareTurnLines(h.deps.tokenizer, source.heldTurns!());
+}
+
+/** Turns of the session's user history (read from this process's copy) whose line was not worked out yet (now). */
+async function unpreparedHistoryLines(h: Harness, c: Client, sessionId: string): Promise<number> {
+  const session = (await findSession(h.deps, c.tenantId, sessionId))!;
+  const history = recalledHistory(session, undefined)!;
+  const source = await historySource({ ...h.deps, tenantId: c.tenantId, requestId: 'test' }, history);
+  return prepareTurnLines(h.deps.tokenizer, source.heldTurns!());
 }
 
 describe.each(backends)('a precompute readies the session for its next query ($name)', (backend) => {
@@ -105,6 +113,27 @@ describe.each(backends)('a precompute readies the session for its next query ($n
     expect(job).toEqual([`Melanie: ${chat(51).content}`, '']);
     expect(await unpreparedResults(h, c, 'ready')).toBe(0);
     expect(await unpreparedLines(h, c, 'ready')).toBe(0);
+  });
+
+  it("a new session of a user finds its user's history ready: the query embeds only itself", async () => {
+    const c = await tenant(h);
+    const owner = { user_id: 'u1', agent_id: 'a1' };
+    const chats = Array.from({ length: 40 }, (_, i) => chat(i));
+    expect((await c.call('POST', '/v1/sessions/earlier/turns', { turns: chats, ...owner })).status).toBe(201);
+    await h.deps.queue.drain();
+    const asked = { role: 'user', name: 'Caroline', content: query.query };
+    expect((await c.call('POST', '/v1/sessions/later/turns', { turns: [asked], ...owner })).status).toBe(201);
+    await h.deps.queue.drain();
+    expect(await unpreparedHistoryLines(h, c, 'later')).toBe(0);
+
+    let answer: any;
+    const texts = await embedded(h, async () => {
+      answer = await c.call('POST', '/v1/sessions/later/context', query);
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.json.rendered.text).toContain('ferry to Madeira');
+    expect(answer.json.rendered.text).toContain('session="earlier"');
+    expect(texts).toEqual([query.query]);
   });
 
   it('where jobs run apart from the queries, the first query builds them instead (same answer)', async () => {

@@ -355,7 +355,12 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
     return out;
   };
   return {
-    held: true,
+    heldTurns() {
+      return turns
+        .slice(0, end)
+        .filter((t) => t.turn.role === 'user' || t.turn.role === 'assistant')
+        .map((t) => t.turn);
+    },
     async structural(recentLimit, range, toolLimit = defaults.toolFindings.results) {
       const within = inRange(range);
       const role = (r: TurnRow['role'] | 'user-or-assistant') => (t: Held) =>

@@ -86,8 +86,11 @@ export const memoIdOf = (scope: TurnScope): string => (scope.kind === 'session' 
  * small session (./snapshot.ts). Both answer every read the same way; only the cost differs.
  */
 export interface TurnSource {
-  /** Read from this process's copy: the same row objects answer every query until the copy is dropped. */
-  readonly held?: boolean;
+  /**
+   * Only a source read from this process's copy has it: the copy's user and assistant turns up to the request's last,
+   * oldest first. The same row objects answer every query until the copy is dropped.
+   */
+  heldTurns?(): TurnRow[];
   structural(recentLimit: number, range: TimeRange | undefined, toolLimit?: number): Promise<StructuralCandidates>;
   /** Per lexeme, the sequences of its newest `perTerm` matches, newest first. */
   matches(lexemes: readonly QueryLexeme[], perTerm: number, range: TimeRange | undefined): Promise<number[][]>;
@@ -103,7 +106,7 @@ export interface TurnSource {
 }
 
 /** A user's history read as one session: the reads relevant history needs, and the system turns of its sessions. */
-export interface HistorySource extends Pick<TurnSource, 'matches' | 'rows' | 'conversation'> {
+export interface HistorySource extends Pick<TurnSource, 'matches' | 'rows' | 'conversation' | 'heldTurns'> {
   /** The newest `limit` system turns of sessions other than `sessionId`, newest first. */
   constraints(sessionId: string, limit: number): Promise<TurnRow[]>;
 }
