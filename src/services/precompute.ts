@@ -157,7 +157,9 @@ export async function precomputeContext(deps: Deps, job: PrecomputeJob): Promise
 async function prepareQueries(ctx: Ctx, session: SessionRow): Promise<void> {
   try {
     await yieldToEventLoop();
-    const { own, searched } = await prepareSearch(ctx, session);
+    const sources = await prepareSearch(ctx, session);
+    if (!sources) return;
+    const { own, searched } = sources;
     // What held rows show: the lines of the turns relevant history is ranked from (the session's own, or its user's
     // history), the session's recent turns, and its tool results' findings.
     for (const source of new Set([searched, own])) {

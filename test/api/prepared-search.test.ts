@@ -90,11 +90,21 @@ describe.each(backends)('a precompute readies the session for its next query ($n
 
   const query = { query: 'Which day did the ferry to Madeira leave late?', budget_tokens: 1500 };
 
-  it('after the queue ran, a query embeds only itself and every tool result is already shown', async () => {
+  it('once searched, a session is ready again for its next query after each burst of writes', async () => {
     const c = await tenant(h);
-    await writeAll(c, 'ready');
+    const [first, second] = [turns.slice(0, 75), turns.slice(75)];
+    await c.call('POST', '/v1/sessions/ready/turns', { turns: first });
     await h.deps.queue.drain();
-    expect(olderResults).toBeGreaterThan(0);
+    expect((await c.call('POST', '/v1/sessions/ready/context', query)).status).toBe(200);
+
+    // The job embeds the burst's user and assistant turns (calls included, results not) and works out the lines and
+    // findings of every held turn, so the next query embeds only itself.
+    await c.call('POST', '/v1/sessions/ready/turns', { turns: second });
+    const job = await embedded(h, () => h.deps.queue.drain());
+    const said = second.filter((t) => t.role !== 'tool');
+    expect(job).toEqual(said.map((t) => ('name' in t && t.name ? `${t.name}: ${t.content}` : t.content)));
+    expect(await unpreparedResults(h, c, 'ready')).toBe(0);
+    expect(await unpreparedLines(h, c, 'ready')).toBe(0);
 
     let answer: any;
     const texts = await embedded(h, async () => {
@@ -104,15 +114,6 @@ describe.each(backends)('a precompute readies the session for its next query ($n
     expect(answer.json.cached).toBe(false);
     expect(answer.json.rendered.text).toContain('ferry to Madeira');
     expect(texts.filter((t) => !ofResult(t))).toEqual([query.query]);
-    expect(await unpreparedResults(h, c, 'ready')).toBe(0);
-    expect(await unpreparedLines(h, c, 'ready')).toBe(0);
-
-    // A later burst is prepared from where the last one ended: only its new turns.
-    await c.call('POST', '/v1/sessions/ready/turns', { turns: [chat(51), call(52), result(52)] });
-    const job = await embedded(h, () => h.deps.queue.drain());
-    expect(job).toEqual([`Melanie: ${chat(51).content}`, '']);
-    expect(await unpreparedResults(h, c, 'ready')).toBe(0);
-    expect(await unpreparedLines(h, c, 'ready')).toBe(0);
   });
 
   it("a new session of a user finds its user's history ready: the query embeds only itself", async () => {
@@ -121,6 +122,8 @@ describe.each(backends)('a precompute readies the session for its next query ($n
     const chats = Array.from({ length: 40 }, (_, i) => chat(i));
     expect((await c.call('POST', '/v1/sessions/earlier/turns', { turns: chats, ...owner })).status).toBe(201);
     await h.deps.queue.drain();
+    // A query of the earlier session searched the user's history.
+    expect((await c.call('POST', '/v1/sessions/earlier/context', query)).status).toBe(200);
     const asked = { role: 'user', name: 'Caroline', content: query.query };
     expect((await c.call('POST', '/v1/sessions/later/turns', { turns: [asked], ...owner })).status).toBe(201);
     await h.deps.queue.drain();
@@ -136,28 +139,34 @@ describe.each(backends)('a precompute readies the session for its next query ($n
     expect(texts).toEqual([query.query]);
   });
 
-  it('where jobs run apart from the queries, the first query builds them instead (same answer)', async () => {
+  it('a session never searched here, or a job run apart from the queries, leaves the building to the query', async () => {
     const c = await tenant(h);
-    await writeAll(c, 'ready');
-    h.deps.jobsBesideQueries = false;
-    try {
-      await h.deps.queue.drain();
-    } finally {
-      h.deps.jobsBesideQueries = true;
-    }
+    await writeAll(c, 'unsearched');
+    await h.deps.queue.drain();
     // The default context the job assembled showed the newest results and turns only; the others are worked out now.
-    expect(await unpreparedResults(h, c, 'ready')).toBe(olderResults);
-    expect(await unpreparedResults(h, c, 'ready')).toBe(0);
-    expect(await unpreparedLines(h, c, 'ready')).toBeGreaterThan(0);
-    expect(await unpreparedLines(h, c, 'ready')).toBe(0);
+    expect(await unpreparedResults(h, c, 'unsearched')).toBe(olderResults);
+    expect(await unpreparedResults(h, c, 'unsearched')).toBe(0);
+    expect(await unpreparedLines(h, c, 'unsearched')).toBeGreaterThan(0);
+    expect(await unpreparedLines(h, c, 'unsearched')).toBe(0);
     let answer: any;
     const texts = await embedded(h, async () => {
-      answer = await c.call('POST', '/v1/sessions/ready/context', query);
+      answer = await c.call('POST', '/v1/sessions/unsearched/context', query);
     });
     expect(answer.json.rendered.text).toContain('ferry to Madeira');
     // The query, then the session's user and assistant turns (calls included, results not).
     const own = texts.filter((t) => !ofResult(t));
     expect(own[0]).toBe(query.query);
     expect(own.length).toBe(1 + turns.filter((t) => t.role !== 'tool').length);
+
+    // Searched now, but the job runs where the queries are not: the next query embeds the burst itself.
+    await c.call('POST', '/v1/sessions/unsearched/turns', { turns: [chat(51)] });
+    h.deps.jobsBesideQueries = false;
+    try {
+      expect(await embedded(h, () => h.deps.queue.drain())).toEqual([]);
+    } finally {
+      h.deps.jobsBesideQueries = true;
+    }
+    const next = await embedded(h, () => c.call('POST', '/v1/sessions/unsearched/context', query));
+    expect(next.filter((t) => !ofResult(t))).toEqual([query.query, `Melanie: ${chat(51).content}`]);
   });
 });

@@ -1,6 +1,7 @@
 // The SIMD scan that narrows the vector-seed search: exact integer dot products, and the same seeds and cosines as
 // scanning every held vector exactly, ties and all.
 import { describe, expect, it } from 'vitest';
+import { defaults } from '../../src/config/tuning.js';
 import { hashedNgramEmbedder, type Embedder } from '../../src/embedder.js';
 import { int8Scan, maxScanQuery } from '../../src/kernels/int8-dots.js';
 import { vectorSeeds } from '../../src/pipeline/retriever/vector-seeds.js';
@@ -57,5 +58,44 @@ describe('vector seeds narrowed by the SIMD scan', () => {
         for (const t of turns)
           expect(narrowed.vectors!.similarity(t.sequence)).toBe(exact.vectors!.similarity(t.sequence));
       }
+  });
+});
+
+describe('a long-lived session’s held vectors', () => {
+  const turns = Array.from({ length: 400 }, (_, i) => ({
+    sequence: i + 1,
+    name: null,
+    content: `note ${i % 37} about ${['tiles', 'paint', 'ferries', 'budgets'][i % 4]} and day ${i}`,
+  }));
+  const source = { conversation: async (after: number) => turns.filter((t) => t.sequence > after) };
+  const embedder = hashedNgramEmbedder();
+  const ask = (id: string, last: number) =>
+    vectorSeeds({
+      store: undefined as never,
+      embedder,
+      source,
+      session: { tenantId: 't', id, created_at: '2024-01-01T00:00:00Z', last_sequence: last },
+      query: 'ferries on day 3',
+      count: 12,
+    });
+
+  it('keep about one window as the session grows, and find what vectors read afresh find', async () => {
+    // The tuning is read-only to the product; a small window here keeps the test quick.
+    const tuning = defaults.vectors as { window: number };
+    const { window } = tuning;
+    tuning.window = 100;
+    try {
+      for (let last = 10; last <= turns.length; last += 10) {
+        const grown = await ask('grown', last);
+        const afresh = await ask(`afresh-${last}`, last);
+        expect(grown.seeds, `at ${last}`).toEqual(afresh.seeds);
+        expect(grown.seeds.every((s) => s > last - 100 && s <= last)).toBe(true);
+        // Held: the window and at most a quarter window more; a turn before that is not held.
+        for (const s of [last, Math.max(1, last - 99)]) expect(grown.vectors!.similarity(s)).toBeDefined();
+        if (last > 125) expect(grown.vectors!.similarity(last - 125)).toBeUndefined();
+      }
+    } finally {
+      tuning.window = window;
+    }
   });
 });

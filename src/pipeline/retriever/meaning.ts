@@ -79,21 +79,23 @@ export async function meaningSeeds(
 
 /**
  * Brings what the searches above hold of the session (its word index and sentence vectors) up to date with its
- * newest turns, so the next query reads them instead of building them. Throws what the embedding model throws.
+ * newest turns, so the next query reads them instead of building them; only what a query built before (a session
+ * written and never searched here gets nothing). Whether anything was held. Throws what the embedding model throws.
  */
 export async function prepareMeaning(
   ctx: Ctx,
   session: MeaningSession,
   turns: Pick<TurnSource, 'conversation'>,
-): Promise<void> {
+): Promise<boolean> {
   const embedder = ctx.embedder;
-  if (!embedder) return;
+  if (!embedder) return false;
   const source = sharedConversation(turns);
   const held = { store: ctx.store, embedder, source, session: { ...session, tenantId: ctx.tenantId } };
   if (embedder.stored) return prepareVectors(held);
-  if (!hasWords(embedder)) return;
+  if (!hasWords(embedder)) return false;
   const words = { source, words: embedder.words, tenantId: ctx.tenantId, session };
-  await Promise.all([prepareWords(words), prepareVectors(held)]);
+  const [byWords, bySentence] = await Promise.all([prepareWords(words), prepareVectors(held)]);
+  return byWords || bySentence;
 }
 
 /**

@@ -106,17 +106,18 @@ export async function retrieve(
 /**
  * Brings what this process holds for searching the session (its copy, word index and sentence vectors, or those of
  * its user's history when its queries recall it) up to date with its newest turns, as its next query would: after a
- * burst of writes, that query then reads them instead of building them. Returns the session's own turn source and
+ * burst of writes, that query then reads them instead of building them. Only where a query searched before (a
+ * session written and never searched here is not prepared): undefined then; else the session's own turn source and
  * the one its relevant history is searched in (the same, or its user's history).
  */
 export async function prepareSearch(
   ctx: Ctx,
   session: QuerySession,
-): Promise<{ own: TurnSource; searched: Pick<TurnSource, 'heldTurns'> }> {
+): Promise<{ own: TurnSource; searched: Pick<TurnSource, 'heldTurns'> } | undefined> {
   const recalled = recalledHistory(session, undefined);
   const [source, history] = await Promise.all([turnSource(ctx, session), recalled && historySource(ctx, recalled)]);
   const searched = recalled && history ? { source: history, as: historySession(recalled) } : { source, as: session };
-  await prepareMeaning(ctx, searched.as, searched.source);
+  if (!(await prepareMeaning(ctx, searched.as, searched.source))) return undefined;
   return { own: source, searched: searched.source };
 }
 

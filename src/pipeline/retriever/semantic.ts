@@ -53,9 +53,15 @@ export function queryWords(words: WordLevel, query: string): number[] {
 /** What a session's word index is read from: everything a search takes but its query. */
 export type WordIndexInput = Omit<SemanticSeedInput, 'query' | 'count'>;
 
-/** Brings the session's word index up to date with its newest turns, as the next search would (see prepareSearch). */
-export async function prepareWords(input: WordIndexInput): Promise<void> {
+/**
+ * Brings the session's word index up to date with its newest turns, as the next search would (see prepareSearch),
+ * when a search built one; false when none is held.
+ */
+export async function prepareWords(input: WordIndexInput): Promise<boolean> {
+  if (!sessions.peek({ tenantId: input.tenantId, id: input.session.id, created_at: input.session.created_at }))
+    return false;
   await sessionWords(input);
+  return true;
 }
 
 async function sessionWords(input: WordIndexInput): Promise<SessionWords> {

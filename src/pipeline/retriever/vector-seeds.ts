@@ -102,17 +102,21 @@ export interface VectorSeedInput {
 /** What a session's held vectors are read or computed from: everything a search takes but its query. */
 export type HeldVectorInput = Omit<VectorSeedInput, 'query' | 'count' | 'simd'>;
 
-/** Brings the session's held vectors up to date with its newest turns, as the next search would (see prepareSearch). */
-export async function prepareVectors(input: HeldVectorInput): Promise<void> {
+/**
+ * Brings the session's held vectors up to date with its newest turns, as the next search would (see prepareSearch),
+ * when a search built them; false when none are held.
+ */
+export async function prepareVectors(input: HeldVectorInput): Promise<boolean> {
+  if (!held.peek(input.session, input.embedder.model)) return false;
   await sessionVectors(input);
+  return true;
 }
 
 async function sessionVectors(input: HeldVectorInput): Promise<SessionVectors> {
   const { window } = defaults.vectors;
   const s = input.session;
   let entry = held.peek(s, input.embedder.model);
-  // Started afresh once it holds twice the window, so a long-lived session's entry stays bounded.
-  if (!entry || s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 2 * window)
+  if (!entry)
     entry = {
       upTo: Math.max(0, s.last_sequence - window),
       sequences: [],
@@ -123,6 +127,10 @@ async function sessionVectors(input: HeldVectorInput): Promise<SessionVectors> {
       priors: [],
       bytes: 0,
     };
+  // Once it holds a quarter window more than the window, the vectors before the window go (into a new entry: a query
+  // still reading this one keeps its positions), so a long-lived session's entry stays bounded.
+  else if (s.last_sequence - (entry.sequences[0] ?? s.last_sequence) >= 1.25 * window)
+    entry = withinWindow(entry, s.last_sequence - window, window);
   for (const r of await newVectors(input, entry.upTo)) {
     entry.sequences.push(r.sequence);
     entry.data = withRoom(entry.data, entry.used, entry.used + r.q.length, 4_096);
@@ -138,6 +146,29 @@ async function sessionVectors(input: HeldVectorInput): Promise<SessionVectors> {
   entry.upTo = input.embedder.stored ? (entry.sequences.at(-1) ?? entry.upTo) : s.last_sequence;
   held.set(s, input.embedder.model, entry, entry.bytes);
   return entry;
+}
+
+/**
+ * A copy of the entry holding only the vectors of sequences after `oldest`, with room for those a quarter window adds
+ * (until the next copy), so its array is not grown to twice its size on the way.
+ */
+function withinWindow(entry: SessionVectors, oldest: number, window: number): SessionVectors {
+  const first = firstIndex(entry.sequences.length, (k) => entry.sequences[k]! > oldest);
+  const from = entry.starts[first] ?? entry.used;
+  const kept = entry.sequences.length - first;
+  const used = entry.used - from;
+  const data = new Int8Array(used + Math.ceil(window / 4 + 1) * (kept > 0 ? Math.ceil(used / kept) : 0));
+  data.set(entry.data.subarray(from, entry.used));
+  return {
+    upTo: entry.upTo,
+    sequences: entry.sequences.slice(first),
+    data,
+    used,
+    starts: entry.starts.slice(first).map((x) => x - from),
+    scales: entry.scales.slice(first),
+    priors: entry.priors.slice(first),
+    bytes: 2 * used + 32 * kept,
+  };
 }
 
 /** The vectors of turns after `after`, up to the request's last sequence, oldest first. */
