@@ -71,17 +71,17 @@ export function turnLine(t: TurnRow) {
   return (c: string) => `${speaker}: ${c}${calls}`;
 }
 
-/**
- * What is kept of a turn's line (see `turnItem`): its cost, and its escaped content when escaping changed it. The line
- * and its function are put together again when shown: kept, they would hold a copy of the content for every row.
- */
-type TurnRendering = number | { content: string; tokens: number };
+/** A turn's item parts: its escaped content, its line function, and the line with its cost (see `turnItem`). */
+interface TurnRendering extends Shown {
+  content: string;
+  lineFor: (content: string) => string;
+}
 
 const renderings = perTurnRow<TurnRendering>();
 
 /**
- * An item showing a turn whole (`speaker: content`, see turnLine), as `item` builds it; its cost (counting its line)
- * is worked out once per turn row, then reused by every query that shows the row.
+ * An item showing a turn whole (`speaker: content`, see turnLine), as `item` builds it; its line and cost are worked
+ * out once per turn row, then reused by every query that shows the row.
  */
 export function turnItem(
   tok: Tokenizer,
@@ -91,28 +91,19 @@ export function turnItem(
   order: number,
   source: string,
 ): Item<Payload> {
-  const { content, tokens } = lineCost(tok, t);
-  const lineFor = turnLine(t);
-  return item(
-    tok,
-    section,
-    t.id,
-    score,
-    order,
-    { content, lineFor, turn: t, source },
-    { line: lineFor(content), tokens },
-  );
+  const r = rendering(tok, t);
+  return item(tok, section, t.id, score, order, { content: r.content, lineFor: r.lineFor, turn: t, source }, r);
 }
 
-/** A turn's escaped content and the cost of its line, kept per row (see TurnRendering). */
-function lineCost(tok: Tokenizer, t: TurnRow): { content: string; tokens: number } {
+function rendering(tok: Tokenizer, t: TurnRow): TurnRendering {
   const byTurn = renderings(tok);
-  const kept = byTurn.get(t);
-  if (kept !== undefined) return typeof kept === 'number' ? { content: t.content, tokens: kept } : kept;
-  const content = escapeFence(t.content);
-  const tokens = costedLine(tok, turnLine(t)(content)).tokens;
-  byTurn.set(t, content === t.content ? tokens : { content, tokens });
-  return { content, tokens };
+  let r = byTurn.get(t);
+  if (!r) {
+    const content = escapeFence(t.content);
+    const lineFor = turnLine(t);
+    byTurn.set(t, (r = { content, lineFor, ...costedLine(tok, lineFor(content)) }));
+  }
+  return r;
 }
 
 /**
@@ -126,7 +117,7 @@ export async function prepareTurnLines(tok: Tokenizer, turns: readonly TurnRow[]
   for (const t of turns) {
     if (held.has(t)) continue;
     await pace();
-    lineCost(tok, t);
+    rendering(tok, t);
     fresh++;
   }
   return fresh;
