@@ -219,7 +219,7 @@ export async function prepareFindings(
   for (const t of tool) {
     if (held.has(t)) continue;
     await pace();
-    findings([t], calls, tok, whitelist);
+    rowFinding(t, callOf(t, calls), tok, whitelist);
     fresh++;
   }
   return fresh;
