@@ -9,7 +9,14 @@ import { recallMemories } from './memories.js';
 import { rankRelevant, type RankedTurn } from './relevant.js';
 import { copyBound, snapshotTurnSource, type SnapshotSession } from './snapshot.js';
 import { sqlTurnSource } from './sql-source.js';
-import type { HistoryCandidates, MemoryRow, StructuralCandidates, TurnRow, TurnSource } from './types.js';
+import type {
+  HistoryCandidates,
+  HistorySource,
+  MemoryRow,
+  StructuralCandidates,
+  TurnRow,
+  TurnSource,
+} from './types.js';
 import {
   earlierSessions,
   historySession,
@@ -17,6 +24,7 @@ import {
   recalledHistory,
   type EarlierSessions,
   type HistoryOwner,
+  type HistoryScope,
 } from './user-history.js';
 
 /** What retrieval reads of the request's session row. */
@@ -60,12 +68,7 @@ export async function retrieve(
 ): Promise<Retrieved> {
   const tsQuery = toTsQuery(query);
   const noHistory: HistoryCandidates = { terms: [], candidates: [] };
-  const recalled = recalledHistory(session, body.history_scope);
-  const [source, history] = await Promise.all([turnSource(ctx, session), recalled && historySource(ctx, recalled)]);
-  // Relevant history is searched in the user's history (every session of the user with this agent) when the query
-  // recalls it, as in one session; the session's own turns are among it.
-  const searched: { source: Pick<TurnSource, 'matches' | 'rows' | 'conversation'>; as: MeaningSession } =
-    recalled && history ? { source: history, as: historySession(recalled) } : { source, as: session };
+  const { own: source, history, searched } = await sourcesOf(ctx, session, body.history_scope);
   const meaning = query && tsQuery ? meaningSeeds(ctx, searched.as, { ...body, query }, searched.source) : undefined;
   const structural = source.structural(body.recent_turns, body.time_range);
   const [own, candidates, memories, past] = await Promise.all([
@@ -114,11 +117,22 @@ export async function prepareSearch(
   ctx: Ctx,
   session: QuerySession,
 ): Promise<{ own: TurnSource; searched: Pick<TurnSource, 'heldTurns'> } | undefined> {
-  const recalled = recalledHistory(session, undefined);
-  const [source, history] = await Promise.all([turnSource(ctx, session), recalled && historySource(ctx, recalled)]);
-  const searched = recalled && history ? { source: history, as: historySession(recalled) } : { source, as: session };
+  const { own, searched } = await sourcesOf(ctx, session, undefined);
   if (!(await prepareMeaning(ctx, searched.as, searched.source))) return undefined;
-  return { own: source, searched: searched.source };
+  return { own, searched: searched.source };
+}
+
+/**
+ * Where a query of the session reads its own turns, and where its relevant history is searched: the user's history
+ * (every session of the user with this agent, the session's own turns among them) when the query recalls it, else the
+ * session itself.
+ */
+async function sourcesOf(ctx: Ctx, session: QuerySession, scope: HistoryScope | undefined) {
+  const recalled = recalledHistory(session, scope);
+  const [own, history] = await Promise.all([turnSource(ctx, session), recalled && historySource(ctx, recalled)]);
+  const searched: { source: HistorySource | TurnSource; as: MeaningSession } =
+    recalled && history ? { source: history, as: historySession(recalled) } : { source: own, as: session };
+  return { own, history, searched };
 }
 
 /** The session's newest turn when it is the query itself: a user's message the caller asks the context for. */
