@@ -12,6 +12,9 @@ import {
 import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
 import { informativeness } from '../../src/pipeline/retriever/informative.js';
 import { candidateRowStats } from '../../src/pipeline/retriever/candidate-rows.js';
+import { sharedLexicon } from '../../src/pipeline/retriever/lexemes.js';
+import { rankSignals, type Candidate } from '../../src/pipeline/retriever/rank.js';
+import type { CandidateRow } from '../../src/pipeline/retriever/types.js';
 import { readRows, type Store } from '../../src/db/store.js';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
@@ -136,6 +139,27 @@ async function sources(
   };
 }
 
+/**
+ * Rows as read: lexemes compared by what they hold (a copy's or the remembered rows' are numbered in a lexicon, a
+ * fresh read's parsed), and a kept informativeness must be the turn's own.
+ */
+const held = (rows: Awaited<ReturnType<TurnSource['rows']>>) =>
+  rows.map(({ informativeness: kept, ...r }) => {
+    if (kept !== undefined) expect(kept).toBe(informativeness(r.turn.content));
+    return { ...r, lexemes: { tf: [...r.lexemes.tf], length: r.lexemes.length } };
+  });
+
+/** A row as ranking sees it (as the history's candidates are built). */
+const candidateOf = ({ turn, lexemes, speakerLexemes, informativeness }: CandidateRow): Candidate => ({
+  id: turn.id,
+  sequence: turn.sequence,
+  createdAt: turn.created_at,
+  content: turn.content,
+  lexemes,
+  speakerLexemes,
+  informativeness,
+});
+
 async function expectSameReads(h: Harness, db: TurnSource, copy: TurnSource, last: number) {
   for (const range of ranges) {
     for (const [recent, tools] of [
@@ -154,13 +178,6 @@ async function expectSameReads(h: Harness, db: TurnSource, copy: TurnSource, las
         expect(await copy.matches(lexemes, perTerm, range)).toEqual(await db.matches(lexemes, perTerm, range));
     }
     const sequences = [0, 1, 2, 7, 8, 9, 30, last, last + 1, last + 5];
-    // Lexemes compared by what they hold: the copy's are interned in its lexicon, the database's are parsed. The copy
-    // keeps each turn's informativeness, which must be the turn's own.
-    const held = (rows: Awaited<ReturnType<TurnSource['rows']>>) =>
-      rows.map(({ informativeness: kept, ...r }) => {
-        if (kept !== undefined) expect(kept).toBe(informativeness(r.turn.content));
-        return { ...r, lexemes: { tf: [...r.lexemes.tf], length: r.lexemes.length } };
-      });
     expect((await copy.rows(sequences, range)).every((r) => r.informativeness !== undefined)).toBe(true);
     expect(held(await copy.rows(sequences, range))).toEqual(held(await db.rows(sequences, range)));
   }
@@ -364,18 +381,34 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     const remembered = sqlTurnSource(counting, c.tenantId, 'rows', session);
     const fresh = sqlTurnSource(h.deps.store, c.tenantId, 'rows');
     const first = [3, 1, 2, 9, 9, session.last_sequence + 3];
-    expect(await remembered.rows(first, undefined)).toEqual(await fresh.rows(first, undefined));
+    expect(held(await remembered.rows(first, undefined))).toEqual(held(await fresh.rows(first, undefined)));
     expect(params).toHaveLength(1);
-    const held = candidateRowStats().rows;
-    expect(held).toBeGreaterThanOrEqual(4);
+    const kept = candidateRowStats().rows;
+    expect(kept).toBeGreaterThanOrEqual(4);
 
     params.length = 0;
     const second = [1, 2, 3, 9, 10, 11, 30];
-    expect(await remembered.rows(second, undefined)).toEqual(await fresh.rows(second, undefined));
+    const rows = await remembered.rows(second, undefined);
+    expect(held(rows)).toEqual(held(await fresh.rows(second, undefined)));
     expect(params).toHaveLength(1);
     expect(params[0]).toContain('{10,11,30}'); // only the sequences not read before
+    // Rows read at different times share the session's lexicon, so ranking counts their lexemes by id, and ranks
+    // them as it ranks the rows read afresh.
+    expect(sharedLexicon(rows)).toBeDefined();
+    expect(rows.every((r) => r.informativeness !== undefined)).toBe(true);
+    const terms = (await queryLexemes(h.deps.store, 'entrepreneur hiking trip postponed', 8)).map((l) => ({
+      lexeme: l,
+      df: 3,
+    }));
+    expect(terms.length).toBeGreaterThan(1);
+    const ranked = (r: CandidateRow[]) =>
+      rankSignals({ candidates: r.map((x) => candidateOf(x)), terms, totalTurns: 40 }).map((x) => ({
+        ...x,
+        candidate: x.candidate.id,
+      }));
+    expect(ranked(rows)).toEqual(ranked(await fresh.rows(second, undefined)));
     params.length = 0;
-    expect(await remembered.rows([30, 1, 10], undefined)).toEqual(await fresh.rows([1, 10, 30], undefined));
+    expect(held(await remembered.rows([30, 1, 10], undefined))).toEqual(held(await fresh.rows([1, 10, 30], undefined)));
     expect(params).toEqual([]);
     // A time range reads as before.
     const range = { from: day(3) };
@@ -383,7 +416,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect(params).toHaveLength(1);
 
     expect((await c.call('DELETE', '/v1/sessions/rows')).status).toBe(204);
-    expect(candidateRowStats().rows).toBe(held + 3 - 7); // the session's seven rows are gone
+    expect(candidateRowStats().rows).toBe(kept + 3 - 7); // the session's seven rows are gone
     expect(
       (
         await c.call('POST', '/v1/sessions/rows/turns', {

@@ -1,14 +1,23 @@
 // Candidate rows (a turn with its lexemes) remembered in this process for sessions read from the database (ADR 0011):
 // a stored turn never changes, so a query reads only rows it has not seen. Bounded by bytes, least recently used out.
 import { defaults } from '../../config/tuning.js';
+import { informativenessOf } from './informative.js';
+import { Lexicon, numbered } from './lexemes.js';
 import { positionOf, type CandidateRow } from './types.js';
 import { SessionMemo, stringBytes, type MemoSession } from './session-memo.js';
 
-/** A session's remembered rows by position, least recently used first, and their estimated bytes in all. */
+/**
+ * A session's remembered rows by position, least recently used first, and their estimated bytes in all; their
+ * lexemes numbered in one lexicon, so a query's candidates (all held here) are counted by id (./rank.ts).
+ */
 interface SessionRows {
   byPosition: Map<number, { row: CandidateRow; bytes: number }>;
   bytes: number;
+  lexicon: Lexicon;
 }
+
+/** Words a session's lexicon numbers before it starts afresh (with its rows): it keeps words of rows dropped since. */
+const LEXICON_MAX_WORDS = 200_000;
 
 /**
  * One entry per session, sized by its rows' bytes: past the bound the least recently queried sessions' rows go
@@ -19,9 +28,11 @@ const held = new SessionMemo<SessionRows>((_, bytes) => bytes <= defaults.candid
 
 /**
  * A row's size, as measured (docs/performance.md): about 1 KB of row object, strings and memo entry, its text, and
- * 56 bytes a lexeme (its entry in the lexeme map and its string).
+ * 56 bytes a lexeme (measured with a map of lexemes per row; numbered, they take less, so the bound errs towards
+ * fewer rows).
  */
-const estimate = (row: CandidateRow) => 1_024 + stringBytes(row.turn.content) + 56 * row.lexemes.tf.size;
+const estimate = (row: CandidateRow) =>
+  1_024 + stringBytes(row.turn.content) + 28 * (row.lexemes.interned?.pairs.length ?? 2 * row.lexemes.tf.size);
 
 /** What this process holds: rows and their estimated bytes. */
 export function candidateRowStats(): { rows: number; bytes: number } {
@@ -58,9 +69,23 @@ export function lookupRows(s: MemoSession, sequences: readonly number[]): { know
   return { known, missing };
 }
 
-export function rememberRows(s: MemoSession, rows: readonly CandidateRow[]): void {
-  if (rows.length === 0) return;
-  const entry = held.peek(s) ?? { byPosition: new Map(), bytes: 0 };
+/**
+ * Remembers rows just read, as held: lexemes numbered in the session's lexicon, informativeness worked out (what a
+ * query ranks them by). Returns the held rows.
+ */
+export function rememberRows(s: MemoSession, read: readonly CandidateRow[]): CandidateRow[] {
+  if (read.length === 0) return [];
+  let entry = held.peek(s);
+  if (!entry || entry.lexicon.words.length > LEXICON_MAX_WORDS)
+    entry = { byPosition: new Map(), bytes: 0, lexicon: new Lexicon() };
+  const { lexicon } = entry;
+  const rows = read.map(
+    (row): CandidateRow => ({
+      ...row,
+      lexemes: numbered(lexicon, row.lexemes),
+      informativeness: row.informativeness ?? informativenessOf(row.turn.content),
+    }),
+  );
   for (const row of rows) {
     const at = positionOf(row.turn);
     const previous = entry.byPosition.get(at);
@@ -78,4 +103,5 @@ export function rememberRows(s: MemoSession, rows: readonly CandidateRow[]): voi
     entry.bytes -= bytes;
   }
   held.set(s, '', entry, entry.bytes);
+  return rows;
 }

@@ -54,16 +54,23 @@ export interface Interned {
   pairs: Int32Array;
 }
 
-/** Numbers a turn's lexemes in the lexicon (new ones are added) and keeps the ids with them. */
-export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
+/** A turn's lexemes numbered in the lexicon (new ones are added): [id, count, …] in `tf`'s order. */
+function pairsOf(lexicon: Lexicon, lexemes: Lexemes): Int32Array {
   const pairs = new Int32Array(2 * lexemes.tf.size);
   let k = 0;
   for (const [lexeme, count] of lexemes.tf) {
     pairs[k++] = lexicon.idOf(lexeme);
     pairs[k++] = count;
   }
+  return pairs;
+}
+
+/** Numbers a turn's lexemes in the lexicon (new ones are added) and keeps the ids with them. */
+export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
   // Not enumerable: a derived index, so a copy's rows still equal the database's (as the tests compare them).
-  Object.defineProperty(lexemes, 'interned', { value: { lexicon, pairs } satisfies Interned });
+  Object.defineProperty(lexemes, 'interned', {
+    value: { lexicon, pairs: pairsOf(lexicon, lexemes) } satisfies Interned,
+  });
   return lexemes;
 }
 
@@ -97,6 +104,10 @@ class InternedLexemes implements Lexemes {
 export function fromInterned(lexicon: Lexicon, pairs: Int32Array): Lexemes {
   return new InternedLexemes(lexicon, pairs);
 }
+
+/** The same lexemes kept as numbered pairs only (see `fromInterned`): their map is not held. */
+export const numbered = (lexicon: Lexicon, lexemes: Lexemes): Lexemes =>
+  fromInterned(lexicon, pairsOf(lexicon, lexemes));
 
 /** The lexicon every one of the documents is interned in, if they share one. */
 export function sharedLexicon(docs: readonly { lexemes: Lexemes }[]): Lexicon | undefined {

@@ -241,8 +241,7 @@ function sqlSource(
       // Time ranges are rare and read as before; otherwise only rows not yet remembered are read.
       if (!memo || range) return read(sequences);
       const { known, missing } = lookupRows(memo, sequences);
-      const fresh = await read(missing);
-      rememberRows(memo, fresh);
+      const fresh = rememberRows(memo, await read(missing));
       return [...known, ...fresh].sort((a, b) => positionOf(a.turn) - positionOf(b.turn));
     },
 
