@@ -27,12 +27,10 @@ const LEXICON_MAX_WORDS = 200_000;
 const held = new SessionMemo<SessionRows>((_, bytes) => bytes <= defaults.candidateRows.maxBytes);
 
 /**
- * A row's size, as measured (docs/performance.md): about 1 KB of row object, strings and memo entry, its text, and
- * 56 bytes a lexeme (measured with a map of lexemes per row; numbered, they take less, so the bound errs towards
- * fewer rows).
+ * A held row's size, as measured (docs/performance.md): about 1 KB of row object, strings and memo entry, its text,
+ * and 12 bytes a lexeme (its id and count, and a share of the lexicon's words).
  */
-const estimate = (row: CandidateRow) =>
-  1_024 + stringBytes(row.turn.content) + 28 * (row.lexemes.interned?.pairs.length ?? 2 * row.lexemes.tf.size);
+const estimate = (row: CandidateRow) => 1_024 + stringBytes(row.turn.content) + 6 * row.lexemes.interned!.pairs.length;
 
 /** What this process holds: rows and their estimated bytes. */
 export function candidateRowStats(): { rows: number; bytes: number } {
