@@ -6,6 +6,7 @@ import {
   lookupRows,
   rememberRows,
 } from '../../src/pipeline/retriever/candidate-rows.js';
+import { sharedLexicon } from '../../src/pipeline/retriever/lexemes.js';
 import type { CandidateRow } from '../../src/pipeline/retriever/types.js';
 import { candidate } from '../fixtures/candidates.js';
 
@@ -50,5 +51,34 @@ describe('remembered candidate rows', () => {
     expect(candidateRowStats().bytes).toBeLessThanOrEqual(defaults.candidateRows.maxBytes);
     expect(candidateRowStats().rows).toBeGreaterThan(perBound - 5);
     forgetCandidateRows('rows-test', 'new');
+  });
+
+  it('counts the words its lexicon numbers within the bound, and starts afresh past its share', () => {
+    const s = session('words');
+    // Rows of 500 words never seen before each (a tool's unique tokens): the lexicon, not the rows, grows the memory.
+    let next = 0;
+    const wordy = (from: number, count: number): CandidateRow[] =>
+      Array.from({ length: count }, (_, i) => {
+        const words = Array.from({ length: 500 }, () => `token${(next++).toString(36)}`).join(' ');
+        const { turn, lexemes, speakerLexemes } = candidate(from + i, 'ana', words, { content: 'x' });
+        return { turn, lexemes, speakerLexemes: [...speakerLexemes] };
+      });
+    const first = sharedLexicon(rememberRows(s, wordy(1, 10)))!;
+    expect(first).toBeDefined();
+    // Ten rows' own estimates are about 1 KB and 4 KB of lexeme ids each; their 5,000 new words count beside them.
+    expect(candidateRowStats().bytes).toBeGreaterThan(10 * 5_000 + 5_000 * 96);
+    let lexicon = first;
+    let before = 0;
+    let at = 11;
+    for (; lexicon === first && at < 10_000; at += 10) {
+      before = candidateRowStats().bytes;
+      lexicon = sharedLexicon(rememberRows(s, wordy(at, 10)))!;
+    }
+    // Past a quarter of the bound in words, the lexicon started afresh with the rows read then; older rows are gone.
+    expect(lexicon).not.toBe(first);
+    expect(before).toBeGreaterThan(defaults.candidateRows.maxBytes / 4);
+    expect(candidateRowStats().bytes).toBeLessThan(defaults.candidateRows.maxBytes / 4);
+    expect(lookupRows(s, [1, at - 10]).missing).toEqual([1]);
+    forgetCandidateRows('rows-test', 'words');
   });
 });

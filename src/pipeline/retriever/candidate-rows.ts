@@ -14,10 +14,14 @@ interface SessionRows {
   byPosition: Map<number, { row: CandidateRow; bytes: number }>;
   bytes: number;
   lexicon: Lexicon;
+  /** The lexicon's estimated bytes (counted in `bytes`): it keeps the words of rows dropped since. */
+  lexiconBytes: number;
 }
 
-/** Words a session's lexicon numbers before it starts afresh (with its rows): it keeps words of rows dropped since. */
-const LEXICON_MAX_WORDS = 200_000;
+/** A lexicon's word as measured: its string, its map entry and its slot (about 110 bytes for 13 characters). */
+const wordBytes = (word: string) => 96 + stringBytes(word);
+/** Past this share of the bound a session's lexicon starts afresh, with its rows (texts of unique tokens grow it). */
+const LEXICON_SHARE = 4;
 
 /**
  * One entry per session, sized by its rows' bytes: past the bound the least recently queried sessions' rows go
@@ -28,9 +32,9 @@ const held = new SessionMemo<SessionRows>((_, bytes) => bytes <= defaults.candid
 
 /**
  * A held row's size, as measured (docs/performance.md): about 1 KB of row object, strings and memo entry, its text,
- * and 12 bytes a lexeme (its id and count, and a share of the lexicon's words).
+ * and 8 bytes a lexeme (its id and count; the words are the lexicon's).
  */
-const estimate = (row: CandidateRow) => 1_024 + stringBytes(row.turn.content) + 6 * row.lexemes.interned!.pairs.length;
+const estimate = (row: CandidateRow) => 1_024 + stringBytes(row.turn.content) + 4 * row.lexemes.interned!.pairs.length;
 
 /** What this process holds: rows and their estimated bytes. */
 export function candidateRowStats(): { rows: number; bytes: number } {
@@ -74,9 +78,10 @@ export function lookupRows(s: MemoSession, sequences: readonly number[]): { know
 export function rememberRows(s: MemoSession, read: readonly CandidateRow[]): CandidateRow[] {
   if (read.length === 0) return [];
   let entry = held.peek(s);
-  if (!entry || entry.lexicon.words.length > LEXICON_MAX_WORDS)
-    entry = { byPosition: new Map(), bytes: 0, lexicon: new Lexicon() };
+  if (!entry || entry.lexiconBytes > defaults.candidateRows.maxBytes / LEXICON_SHARE)
+    entry = { byPosition: new Map(), bytes: 0, lexicon: new Lexicon(), lexiconBytes: 0 };
   const { lexicon } = entry;
+  const words = lexicon.words.length;
   const rows = read.map(
     (row): CandidateRow => ({
       ...row,
@@ -84,6 +89,11 @@ export function rememberRows(s: MemoSession, read: readonly CandidateRow[]): Can
       informativeness: row.informativeness ?? informativenessOf(row.turn.content),
     }),
   );
+  for (let id = words; id < lexicon.words.length; id++) {
+    const bytes = wordBytes(lexicon.words[id]!);
+    entry.lexiconBytes += bytes;
+    entry.bytes += bytes;
+  }
   for (const row of rows) {
     const at = positionOf(row.turn);
     const previous = entry.byPosition.get(at);
