@@ -58,19 +58,21 @@ export type WordIndexInput = Omit<SemanticSeedInput, 'query' | 'count'>;
  * when a search built one; false when none is held.
  */
 export async function prepareWords(input: WordIndexInput): Promise<boolean> {
-  if (!sessions.peek({ tenantId: input.tenantId, id: input.session.id, created_at: input.session.created_at }))
-    return false;
+  if (!sessions.peek(indexKey(input))) return false;
   await sessionWords(input);
   return true;
 }
 
+/** The session's word index is kept under its tenant, id and creation time. */
+const indexKey = (input: WordIndexInput) => ({
+  tenantId: input.tenantId,
+  id: input.session.id,
+  created_at: input.session.created_at,
+});
+
 async function sessionWords(input: WordIndexInput): Promise<SessionWords> {
   const { window } = defaults.semantic;
-  const key = {
-    tenantId: input.tenantId,
-    id: input.session.id,
-    created_at: input.session.created_at,
-  };
+  const key = indexKey(input);
   let entry = sessions.peek(key);
   // Started afresh when the session is not the one indexed, and once it holds twice the window, so that an index
   // kept for a long-lived session stays bounded (queries only look at the newest `window` turns).
