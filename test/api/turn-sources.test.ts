@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../src/ports.js';
 import { queryLexemes, sqlTurnSource, type TimeRange, type TurnSource } from '../../src/pipeline/retriever/index.js';
+import { speakerLexemesOf } from '../../src/pipeline/retriever/sql-source.js';
 import {
   forgetSnapshot,
   snapshotAdmits,
@@ -16,7 +17,7 @@ import { sharedLexicon } from '../../src/pipeline/retriever/lexemes.js';
 import { rankSignals, type Candidate } from '../../src/pipeline/retriever/rank.js';
 import type { CandidateRow } from '../../src/pipeline/retriever/types.js';
 import { readRows, type Store } from '../../src/db/store.js';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { buildApp } from '../../src/http/routes/index.js';
 import { requireSession, sessionCachePrefix } from '../../src/services/sessions.js';
@@ -378,6 +379,8 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
   it('remembered candidate rows equal a fresh read, and only rows not seen before are read', async () => {
     const { c, ctx, sent: params, counting } = await watchedSession(h, 'rows', 40, (q) => q.params);
     const session = await requireSession(ctx, 'rows');
+    // The speaker's name is known to this process already (its own statement, tested below).
+    await speakerLexemesOf(h.deps.store, ['Caroline']);
     const remembered = sqlTurnSource(counting, c.tenantId, 'rows', session);
     const fresh = sqlTurnSource(h.deps.store, c.tenantId, 'rows');
     const first = [3, 1, 2, 9, 9, session.last_sequence + 3];
@@ -426,6 +429,40 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     ).toBe(201);
     const again = sqlTurnSource(h.deps.store, c.tenantId, 'rows', await requireSession(ctx, 'rows'));
     expect((await again.rows([1], undefined)).map((r) => r.turn.content)).toEqual(['a different first turn']);
+  });
+
+  it('speakers’ lexemes are the database’s, one statement for the names not known yet', async () => {
+    const names = [
+      'Ana-Lúcia O’Brien',
+      'x", y',
+      '{Bob}',
+      "back\\slash 'quoted'",
+      '  ',
+      'Dr. Jürgen Müller',
+      '日本語 名前',
+    ];
+    const { sent, counting } = await watchedSession(h, 'speakers', 2, (q) => q.params);
+    const direct = async (name: string) =>
+      (
+        await readRows<{ l: string }>(
+          h.deps.store,
+          sql`SELECT array_to_string(tsvector_to_array(to_tsvector('english', ${name})), ' ') AS l`,
+        )
+      )[0]!.l;
+    const of = await speakerLexemesOf(counting, [...names, null, names[0]!]);
+    expect(sent).toHaveLength(1);
+    for (const name of names) expect(of(name).join(' ')).toBe(await direct(name));
+    expect(of('Ana-Lúcia O’Brien').length).toBeGreaterThan(1);
+    expect(of(null)).toEqual([]);
+    sent.length = 0;
+    const again = await speakerLexemesOf(counting, [names[2]!, 'Someone New']);
+    expect(sent).toHaveLength(1); // only the new name
+    expect(again(names[2]!)).toEqual(of(names[2]!));
+    expect(again('Someone New').join(' ')).toBe(await direct('Someone New'));
+    sent.length = 0;
+    await speakerLexemesOf(counting, names);
+    await speakerLexemesOf(counting, [null, '']);
+    expect(sent).toEqual([]);
   });
 
   it('remembered structural candidates equal a fresh read and read only the turns written since', async () => {

@@ -32,7 +32,6 @@ function rows(n: number, words: number) {
       created_at: new Date(1.7e12 + i * 1000).toISOString(),
       score: 0,
       lexemes: [...positions].map(([w, p]) => `'${w}':${p.join(',')}`).join(' '),
-      speaker_lexemes: '',
     };
   });
 }

@@ -5,7 +5,7 @@ import type { Env } from '../../config/env.js';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
 import { firstIndex } from '../sorted.js';
-import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemes, SYSTEM_TURNS } from './sql-source.js';
+import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemesOf, SYSTEM_TURNS } from './sql-source.js';
 import {
   memoIdOf,
   positionOf,
@@ -205,20 +205,24 @@ async function snapshotOf(
   }
   const from = known?.upTo ?? 0;
   const { where, pos, columns } = scopeSql(tenantId, scope);
-  const rows = await readRows<TurnRow & { lexemes: string; speaker_lexemes: string }>(
+  const rows = await readRows<TurnRow & { lexemes: string }>(
     store,
     sql`
-    SELECT ${columns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+    SELECT ${columns}, 0 AS score, tsv::text AS lexemes
     FROM turns
     WHERE ${where} AND ${pos} > ${from} AND ${pos} <= ${session.last_sequence}
     ORDER BY ${pos}`,
+  );
+  const speakerLexemes = await speakerLexemesOf(
+    store,
+    rows.map((r) => r.name),
   );
   // Extended in place: readers look only at the turns their session row counts, and appending happens at once
   // (no await in between). Another request may have extended the copy meanwhile; the rows it added are skipped.
   const current = snapshots.peek(key);
   const snap: Snapshot = current && current.upTo >= from ? current : (known ?? emptySnapshot());
   for (const r of rows) {
-    const row = candidateRow(r);
+    const row = candidateRow(r, speakerLexemes);
     const p = positionOf(row.turn);
     if (p <= snap.upTo) continue;
     // The vector is of the speaker's name and the text (the turns' generated column).

@@ -74,10 +74,40 @@ export const NEAR_CALLS = 3;
 /** Call turns looked up by id across the session. */
 export const FAR_CALLS = 100;
 
-/** The speaker's name as lexemes, space-separated (the `english` configuration, as in the turn's vector). */
-export const speakerLexemes = sql.raw(
-  `array_to_string(tsvector_to_array(to_tsvector('english', coalesce(name, ''))), ' ')`,
-);
+/** Speakers' names as lexemes by database (its text search configuration): a session's turns have few speakers. */
+const speakerMemo = new WeakMap<Store['db'], Map<string, string[]>>();
+const SPEAKER_MEMO_MAX = 10_000;
+
+/**
+ * Each name's lexemes (the `english` configuration, as in the turn's vector), asked of the database once per name in
+ * one statement for those not yet known, instead of once per row read; a turn without a name has none.
+ */
+export async function speakerLexemesOf(
+  store: Store,
+  names: Iterable<string | null>,
+): Promise<(name: string | null) => string[]> {
+  const known = new Map<string, string[] | undefined>();
+  for (const name of names) if (name) known.set(name, undefined);
+  if (known.size === 0) return () => [];
+  let memo = speakerMemo.get(store.db);
+  if (!memo) speakerMemo.set(store.db, (memo = new Map()));
+  for (const name of known.keys()) known.set(name, memo.get(name));
+  const unknown = [...known].flatMap(([name, lexemes]) => (lexemes ? [] : [name]));
+  if (unknown.length > 0) {
+    const rows = await readRows<{ name: string; lexemes: string }>(
+      store,
+      sql`SELECT n AS name, array_to_string(tsvector_to_array(to_tsvector('english', n)), ' ') AS lexemes
+        FROM unnest(${pgTextArray(unknown)}::text[]) AS n`,
+    );
+    for (const r of rows) {
+      const lexemes = r.lexemes ? r.lexemes.split(' ') : [];
+      known.set(r.name, lexemes);
+      if (memo.size >= SPEAKER_MEMO_MAX) memo.delete(memo.keys().next().value!);
+      memo.set(r.name, lexemes);
+    }
+  }
+  return (name) => (name ? (known.get(name) ?? []) : []);
+}
 
 /** The query's tsquery text for one lexeme (backslashes never occur: such lexemes are not searched). */
 const tsQueryOf = (l: QueryLexeme) => `'${l.lexeme.replace(/'/g, "''")}'${l.prefix ? ':*' : ''}`;
@@ -228,15 +258,19 @@ function sqlSource(
       if (sequences.length === 0) return [];
       const read = async (wanted: readonly number[]) => {
         if (wanted.length === 0) return [];
-        const rows = await readRows<TurnRow & { lexemes: string; speaker_lexemes: string }>(
+        const rows = await readRows<TurnRow & { lexemes: string }>(
           store,
           sql`
-          SELECT ${columns}, 0 AS score, tsv::text AS lexemes, ${speakerLexemes} AS speaker_lexemes
+          SELECT ${columns}, 0 AS score, tsv::text AS lexemes
           FROM turns
           WHERE ${session} AND ${pos} = ANY(${`{${wanted.join(',')}}`}::int[]) ${rangeFilter(range)}
           ORDER BY ${pos}`,
         );
-        return rows.map(candidateRow);
+        const speakers = await speakerLexemesOf(
+          store,
+          rows.map((r) => r.name),
+        );
+        return rows.map((r) => candidateRow(r, speakers));
       };
       // Time ranges are rare and read as before; otherwise only rows not yet remembered are read.
       if (!memo || range) return read(sequences);
@@ -313,11 +347,15 @@ function sqlSource(
   };
 }
 
-export function candidateRow(r: TurnRow & { lexemes: string; speaker_lexemes: string }): CandidateRow {
+/** A row read with its lexemes (`tsv::text`), its speaker's lexemes from `speakers` (see speakerLexemesOf). */
+export function candidateRow(
+  r: TurnRow & { lexemes: string },
+  speakers: (name: string | null) => string[],
+): CandidateRow {
   return {
     turn: normalizeTurn(r),
     lexemes: parseTsvector(r.lexemes),
-    speakerLexemes: r.speaker_lexemes ? r.speaker_lexemes.split(' ') : [],
+    speakerLexemes: speakers(r.name),
   };
 }
 
