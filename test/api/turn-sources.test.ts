@@ -358,6 +358,8 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
       expect(got.some((m) => m[0] === second.last_sequence || m[0] === second.last_sequence - 1)).toBe(true);
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatch(/sequence > /);
+      // Its terms' newer matches are found among the newer turns read once, not by a search per term.
+      expect(statements[0]).not.toMatch(/@@/);
     }
     // A request holding the older session row still sees the session as it was, and does not overwrite the newer
     // memory.
@@ -370,6 +372,21 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     statements.length = 0;
     for (const query of queries) await newer.matches(await lexemesOf(query), 500, undefined);
     expect(statements).toEqual([]);
+
+    // Past a few hundred newer turns each term is searched for its newer matches again, with the same answers.
+    const many = Array.from({ length: 300 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: i % 7 ? `Note ${i} on nothing in particular.` : `Caroline's pottery class ${i} and reservation QX7Z.`,
+    }));
+    expect((await c.call('POST', '/v1/sessions/big/turns', { turns: many })).status).toBe(201);
+    const third = sqlTurnSource(counting, c.tenantId, 'big', await requireSession(ctx, 'big'));
+    for (const query of queries) {
+      const lexemes = await lexemesOf(query);
+      statements.length = 0;
+      expect(await third.matches(lexemes, 500, undefined)).toEqual(await fresh().matches(lexemes, 500, undefined));
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatch(/@@/);
+    }
 
     // Deleting the session forgets its terms.
     expect((await c.call('DELETE', '/v1/sessions/big')).status).toBe(204);

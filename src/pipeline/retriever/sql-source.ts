@@ -3,7 +3,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import { pgTextArray, readRows, type Store } from '../../db/store.js';
-import { parseTsvector } from './lexemes.js';
+import { parseTsvector, scanTsvector } from './lexemes.js';
 import { lookupRows, rememberRows } from './candidate-rows.js';
 import { lookupTerm, rememberTerm, type TermSession } from './term-matches.js';
 import {
@@ -107,6 +107,16 @@ export async function speakerLexemesOf(
     }
   }
   return (name) => (name ? (known.get(name) ?? []) : []);
+}
+
+/** Newer turns read once for the remembered terms (see `matches`), at most this many; more are searched per term. */
+const TERM_CATCH_UP = 256;
+
+/** The lexemes of a tsvector's text form, unquoted. */
+function tsvectorLexemes(text: string): string[] {
+  const out: string[] = [];
+  scanTsvector(text, (lexeme) => out.push(lexeme));
+  return out;
 }
 
 /** The query's tsquery text for one lexeme (backslashes never occur: such lexemes are not searched). */
@@ -228,9 +238,21 @@ function sqlSource(
       // Time ranges are rare and read as before; otherwise what is remembered narrows or removes the read.
       const known = memo && !range ? lexemes.map((l) => lookupTerm(memo, termOf(l), perTerm)) : undefined;
       const out: number[][] = lexemes.map((_, i) => (known?.[i]?.kind === 'known' ? known[i].sequences : []));
+      // Several remembered terms with newer turns to look at: those few turns are read once, with their lexemes, and
+      // each term's newer matches found among them here (as `tsv @@` finds them), instead of a statement branch each.
+      const since = (known ?? []).flatMap((k) => (k.kind === 'after' ? [k.after] : []));
+      const from = Math.min(...since);
+      const newer =
+        since.length >= 2 && memo!.last_sequence - from <= TERM_CATCH_UP
+          ? readRows<{ p: number; v: string }>(
+              store,
+              sql`SELECT ${pos} AS p, tsv::text AS v FROM turns WHERE ${session} AND ${pos} > ${from} ${upTo}
+              ORDER BY ${pos} DESC`,
+            )
+          : undefined;
       const read = lexemes.flatMap((l, i) => {
         const k = known?.[i];
-        if (k?.kind === 'known') return [];
+        if (k?.kind === 'known' || (k?.kind === 'after' && newer)) return [];
         const after = k?.kind === 'after' ? sql`AND ${pos} > ${k.after}` : sql``;
         return [
           sql`(SELECT ${i}::int AS ord, string_agg(p::text, ',') AS sequences FROM (
@@ -239,9 +261,24 @@ function sqlSource(
           ORDER BY ${pos} DESC LIMIT ${perTerm}) m)`,
         ];
       });
-      if (read.length > 0) {
-        const rows = await readRows<{ ord: number; sequences: string | null }>(store, sql.join(read, sql` UNION ALL `));
-        for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
+      const [rows, newerRows] = await Promise.all([
+        read.length > 0
+          ? readRows<{ ord: number; sequences: string | null }>(store, sql.join(read, sql` UNION ALL `))
+          : [],
+        newer,
+      ]);
+      for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
+      if (newerRows) {
+        const turns = newerRows.map((r) => ({ p: Number(r.p), lexemes: tsvectorLexemes(r.v) }));
+        lexemes.forEach((l, i) => {
+          const k = known![i]!;
+          if (k.kind !== 'after') return;
+          const holds = l.prefix ? (x: string) => x.startsWith(l.lexeme) : (x: string) => x === l.lexeme;
+          out[i] = turns
+            .filter((t) => t.p > k.after && t.lexemes.some(holds))
+            .map((t) => t.p)
+            .slice(0, perTerm);
+        });
       }
       if (known) {
         lexemes.forEach((l, i) => {
