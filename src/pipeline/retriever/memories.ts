@@ -62,13 +62,15 @@ export async function recallMemories(
       sql` UNION ALL `,
     );
   const q = sql`to_tsquery('english', ${tsQuery ?? ''})`;
+  // A constraint that does not match ranks 0 either way (the query is an OR of words): ranked only when it matches.
   const rows = tsQuery
     ? await readRows<StoredMemory>(
         store,
         sql`
         SELECT * FROM (${union(
           (w) => sql`
-            SELECT ${memoryColumns}, tsv @@ ${q} AS matched, ts_rank_cd(tsv, ${q}) AS score FROM memories
+            SELECT ${memoryColumns}, tsv @@ ${q} AS matched,
+              CASE WHEN tsv @@ ${q} THEN ts_rank_cd(tsv, ${q}) ELSE 0 END AS score FROM memories
             WHERE ${w} AND valid_to IS NULL AND (tsv @@ ${q} OR kind = 'constraint')
             ORDER BY matched DESC, score DESC, importance DESC LIMIT ${limit}`,
         )}) v
