@@ -8,6 +8,7 @@ import { publishEvent } from './events/publish.js';
 import { forgetSnapshot } from '../pipeline/retriever/snapshot.js';
 import { forgetTermMatches } from '../pipeline/retriever/term-matches.js';
 import { forgetCandidateRows } from '../pipeline/retriever/candidate-rows.js';
+import { forgetSpeakers } from '../pipeline/retriever/sql-source.js';
 import { forgetStructural } from '../pipeline/retriever/structural-rows.js';
 import { forgetVectors } from '../pipeline/retriever/vector-seeds.js';
 import { forgetWords } from '../pipeline/retriever/semantic.js';
@@ -129,6 +130,7 @@ async function dropCached(ctx: Ctx, sessionIds: string[], historyIds: string[] =
       ctx.logger.warn('cache delete failed', { error: (err as Error).message });
     }
   }
+  if (sessionIds.length > 0) forgetSpeakers();
   for (const id of sessionIds) {
     forgetSnapshot(ctx.tenantId, id);
     forgetTermMatches(ctx.tenantId, id);

@@ -480,6 +480,14 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     await speakerLexemesOf(counting, names);
     await speakerLexemesOf(counting, [null, '']);
     expect(sent).toEqual([]);
+    // Deleting a session forgets the names this process remembered: they are asked for again.
+    const c = await tenant(h);
+    expect((await c.call('POST', '/v1/sessions/gone/turns', { turns: [{ role: 'user', content: 'hi' }] })).status).toBe(
+      201,
+    );
+    expect((await c.call('DELETE', '/v1/sessions/gone')).status).toBe(204);
+    expect((await speakerLexemesOf(counting, names))(names[0]!)).toEqual(of(names[0]!));
+    expect(sent).toHaveLength(1);
   });
 
   it('remembered structural candidates equal a fresh read and read only the turns written since', async () => {

@@ -75,8 +75,13 @@ export const NEAR_CALLS = 3;
 export const FAR_CALLS = 100;
 
 /** Speakers' names as lexemes by database (its text search configuration): a session's turns have few speakers. */
-const speakerMemo = new WeakMap<Store['db'], Map<string, string[]>>();
+let speakerMemo = new WeakMap<Store['db'], Map<string, string[]>>();
 const SPEAKER_MEMO_MAX = 10_000;
+
+/** Forgets every remembered name (a session was deleted: names read from its turns must not outlive it here). */
+export function forgetSpeakers(): void {
+  speakerMemo = new WeakMap();
+}
 
 /**
  * Each name's lexemes (the `english` configuration, as in the turn's vector), asked of the database once per name in
