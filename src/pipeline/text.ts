@@ -22,6 +22,13 @@ export function toTsQuery(query: string | undefined): string | undefined {
   return unique.length > 0 ? unique.join(' | ') : undefined;
 }
 
+/** The text ends in a question mark, trailing white space aside (`text.trimEnd().endsWith('?')`, without a copy). */
+export function asksQuestion(text: string): boolean {
+  let i = text.length - 1;
+  while (i >= 0 && /\s/.test(text[i]!)) i--;
+  return text.charCodeAt(i) === 63; // ?
+}
+
 /** Splits text into sentences, keeping their punctuation. */
 export function sentences(text: string): string[] {
   return (text.match(/[^.!?\n]+(?:[.!?]+|$)/g) ?? [text]).map((s) => s.trim()).filter((s) => s.length > 0);

@@ -4,6 +4,7 @@ import { sharedLexicon, type Lexemes, type Lexicon } from './lexemes.js';
 import { informativenessOf } from './informative.js';
 import { withRoom } from './session-memo.js';
 import { matchesCues, type TimeCues } from './temporal.js';
+import { asksQuestion } from '../text.js';
 
 export interface Candidate {
   id: string;
@@ -310,10 +311,12 @@ export function rankSignals(input: RankInput): Signals[] {
   }
 
   // Per candidate, once: each is read by its own score and again as a signal.
-  const recounting = Float64Array.from(cands, (c) => c.informativeness ?? informativenessOf(c.content));
+  const recounting = new Float64Array(cands.length);
+  for (let i = 0; i < cands.length; i++)
+    recounting[i] = cands[i]!.informativeness ?? informativenessOf(cands[i]!.content);
   const byNamed = cands.map((c) => namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l)));
   const cued = cands.map((c) => !!input.cues && matchesCues(c.createdAt, input.cues));
-  const asks = cands.map((c) => c.content.trimEnd().endsWith('?'));
+  const asks = cands.map((c) => asksQuestion(c.content));
   const own = new Float64Array(cands.length);
   for (let i = 0; i < cands.length; i++) {
     let s = lexical[i]!;

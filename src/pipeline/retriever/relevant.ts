@@ -144,37 +144,37 @@ export async function relevantFacts(
     weights: input.weights,
     counts,
   });
-  const cosine = new Map<string, number>();
+  // Each candidate's cosine to the query, by its place in `signals`.
+  const cosine = new Array<number | undefined>(signals.length).fill(undefined);
   if (signals.length > 0 && input.embedder?.semantic) {
-    for (const c of input.candidates) {
-      const s = input.known?.similarity(c.sequence);
-      if (s !== undefined) cosine.set(c.id, s);
-    }
+    let known = 0;
+    for (let i = 0; i < signals.length; i++)
+      if ((cosine[i] = input.known?.similarity(signals[i]!.candidate.sequence)) !== undefined) known++;
     // Nothing to sort or embed when every candidate's vector is at hand (the session's vectors are held).
     const wanted =
-      cosine.size === signals.length
+      known === signals.length
         ? []
         : firstSorted(
-            signals,
+            signals.map((_, i) => i),
             defaults.history.embedTop,
-            (a, b) => b.score - a.score || b.candidate.sequence - a.candidate.sequence,
-          )
-            .map((s) => s.candidate as HistoryCandidate)
-            .filter((c) => !cosine.has(c.id));
+            (a, b) =>
+              signals[b]!.score - signals[a]!.score || signals[b]!.candidate.sequence - signals[a]!.candidate.sequence,
+          ).filter((i) => cosine[i] === undefined);
     try {
-      const vectors = await vectorsFor(input.embedder, input.query, wanted, input.known?.query);
-      for (const c of wanted) cosine.set(c.id, dot(vectors.query!, vectors.of(c.id)!));
+      const candidates = wanted.map((i) => signals[i]!.candidate as HistoryCandidate);
+      const vectors = await vectorsFor(input.embedder, input.query, candidates, input.known?.query);
+      wanted.forEach((i, k) => (cosine[i] = dot(vectors.query!, vectors.of(candidates[k]!.id)!)));
     } catch (err) {
       input.logger?.warn('embedding failed; ranking without closeness in meaning', { error: (err as Error).message });
     }
   }
-  return signals.map((s) => {
+  return signals.map((s, i) => {
     const c = s.candidate as HistoryCandidate;
     return {
       signals: s,
       seed: c.seed,
       meaningSeed: input.meaningSeeds?.has(c.sequence) ?? false,
-      cosine: cosine.get(c.id),
+      cosine: cosine[i],
       tokens: lineTokens(c),
     };
   });
