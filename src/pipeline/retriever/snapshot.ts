@@ -390,6 +390,8 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
       // matches are then the tail of its postings.
       const all = !range && snap.undated === 0;
       const held = () => true;
+      // Postings hold only held turns' positions: then a position passes when the request sees it.
+      const seen = all ? (s: number) => s <= last : pass;
       return lexemes.map(({ lexeme, prefix }) => {
         if (all && !prefix) {
           const list = postingsOf(snap, lexeme) ?? [];
@@ -404,8 +406,8 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
         if (!prefix) lists.push(postingsOf(snap, lexeme) ?? []);
         else for (const key of snap.lexicon.withPrefix(lexeme)) lists.push(postingsOf(snap, key)!);
         return lists.length === 1
-          ? newest(lists[0]!, lists[0]!.length, perTerm, pass)
-          : newestOfAll(lists, perTerm, pass);
+          ? newest(lists[0]!, lists[0]!.length, perTerm, seen)
+          : newestOfAll(lists, perTerm, seen);
       });
     },
 
