@@ -1,6 +1,7 @@
 // How much a turn recounts, from its form alone (ADR 0013): a first-person account of something done or planned and
 // length raise it, a question lowers it. It tells apart a named person's turns that share only the name with a query.
 import { remembered } from '../remembered.js';
+import { asksQuestion } from '../text.js';
 
 /** A first-person subject with a verb in the past (or present perfect), or an expression placing it in time. */
 const recounts = new RegExp(
@@ -15,9 +16,7 @@ const recounts = new RegExp(
 export function informativeness(text: string): number {
   const lower = text.toLowerCase();
   const score =
-    (recounts.test(lower) ? 0.5 : 0) +
-    0.5 * Math.min(1, text.length / 200) -
-    (lower.trimEnd().endsWith('?') ? 0.15 : 0);
+    (recounts.test(lower) ? 0.5 : 0) + 0.5 * Math.min(1, text.length / 200) - (asksQuestion(text) ? 0.15 : 0);
   return Math.max(0, Math.min(1, score));
 }
 

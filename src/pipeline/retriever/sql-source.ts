@@ -3,7 +3,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { defaults } from '../../config/tuning.js';
 import { pgTextArray, readRows, type Store } from '../../db/store.js';
-import { parseTsvector, scanTsvector } from './lexemes.js';
+import { parseTsvector } from './lexemes.js';
 import { lookupRows, rememberRows } from './candidate-rows.js';
 import { lookupTerm, rememberTerm, type TermSession } from './term-matches.js';
 import {
@@ -116,13 +116,6 @@ export async function speakerLexemesOf(
 
 /** Newer turns read once for the remembered terms (see `matches`), at most this many; more are searched per term. */
 const TERM_CATCH_UP = 256;
-
-/** The lexemes of a tsvector's text form, unquoted. */
-function tsvectorLexemes(text: string): string[] {
-  const out: string[] = [];
-  scanTsvector(text, (lexeme) => out.push(lexeme));
-  return out;
-}
 
 /** The query's tsquery text for one lexeme (backslashes never occur: such lexemes are not searched). */
 const tsQueryOf = (l: QueryLexeme) => `'${l.lexeme.replace(/'/g, "''")}'${l.prefix ? ':*' : ''}`;
@@ -274,13 +267,14 @@ function sqlSource(
       ]);
       for (const r of rows) if (r.sequences) out[Number(r.ord)] = r.sequences.split(',').map(Number);
       if (newerRows) {
-        const turns = newerRows.map((r) => ({ p: Number(r.p), lexemes: tsvectorLexemes(r.v) }));
+        const turns = newerRows.map((r) => ({ p: Number(r.p), tf: parseTsvector(r.v).tf }));
         lexemes.forEach((l, i) => {
           const k = known![i]!;
           if (k.kind !== 'after') return;
-          const holds = l.prefix ? (x: string) => x.startsWith(l.lexeme) : (x: string) => x === l.lexeme;
+          const holds = ({ tf }: (typeof turns)[number]) =>
+            l.prefix ? [...tf.keys()].some((x) => x.startsWith(l.lexeme)) : tf.has(l.lexeme);
           out[i] = turns
-            .filter((t) => t.p > k.after && t.lexemes.some(holds))
+            .filter((t) => t.p > k.after && holds(t))
             .map((t) => t.p)
             .slice(0, perTerm);
         });
