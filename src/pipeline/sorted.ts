@@ -12,6 +12,13 @@ export function firstIndex(length: number, reached: (index: number) => boolean):
   return lo;
 }
 
+/** The numbers once each, ascending: the list itself when it already is (no copy), else a sorted copy without repeats. */
+export function ascendingOnce(values: readonly number[]): readonly number[] {
+  let ascending = true;
+  for (let i = 1; i < values.length && ascending; i++) ascending = values[i - 1]! < values[i]!;
+  return ascending ? values : [...new Set(values)].sort((a, b) => a - b);
+}
+
 /**
  * The largest n in [0, count] for which `fits` holds, by binary search (`fits` true up to some n, false above;
  * `fits(0)` is not asked).
@@ -43,10 +50,11 @@ export function mergeSorted(a: readonly string[], b: readonly string[]): string[
  * The first `k` of `items` in `compare`'s order: the same as a stable sort of them sliced to `k` (items that compare
  * equal keep their input order), in O(n log k) comparisons when k is a small part of n.
  */
-export function firstSorted<T>(items: Iterable<T>, k: number, compare: (a: T, b: T) => number): T[] {
+export function firstSorted<T>(items: ArrayLike<T>, k: number, compare: (a: T, b: T) => number): T[] {
   const best: T[] = [];
   if (k <= 0) return best;
-  for (const item of items) {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     if (best.length === k && compare(item, best[k - 1]!) >= 0) continue;
     // After every kept item it does not precede: an equal one stays first, as it came first.
     let lo = 0;
@@ -56,8 +64,12 @@ export function firstSorted<T>(items: Iterable<T>, k: number, compare: (a: T, b:
       if (compare(item, best[mid]!) < 0) hi = mid;
       else lo = mid + 1;
     }
-    best.splice(lo, 0, item);
-    if (best.length > k) best.pop();
+    // Inserted at `lo` in place (the last one drops off once k are kept): no array per insertion, as splice makes.
+    let end = best.length;
+    if (end < k) best.push(item);
+    else end = k - 1;
+    for (let j = end; j > lo; j--) best[j] = best[j - 1]!;
+    best[lo] = item;
   }
   return best;
 }

@@ -14,7 +14,7 @@ import { termMatchStats } from '../../src/pipeline/retriever/term-matches.js';
 import { informativeness } from '../../src/pipeline/retriever/informative.js';
 import { candidateRowStats } from '../../src/pipeline/retriever/candidate-rows.js';
 import { sharedLexicon } from '../../src/pipeline/retriever/lexemes.js';
-import { rankSignals, type Candidate } from '../../src/pipeline/retriever/rank.js';
+import { rankSignals, signalValues, type Candidate } from '../../src/pipeline/retriever/rank.js';
 import type { CandidateRow } from '../../src/pipeline/retriever/types.js';
 import { readRows, type Store } from '../../src/db/store.js';
 import { sql, type SQL } from 'drizzle-orm';
@@ -423,7 +423,7 @@ describe.each(backends)('turn sources on $name', ({ open }) => {
     expect(terms.length).toBeGreaterThan(1);
     const ranked = (r: CandidateRow[]) =>
       rankSignals({ candidates: r.map((x) => candidateOf(x)), terms, totalTurns: 40 }).map((x) => ({
-        ...x,
+        ...signalValues(x),
         candidate: x.candidate.id,
       }));
     expect(ranked(rows)).toEqual(ranked(await fresh.rows(second, undefined)));

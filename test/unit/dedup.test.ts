@@ -25,6 +25,21 @@ describe('near-duplicate removal', () => {
     expect(same.kept).toEqual(['a']);
   });
 
+  it('compares an item once with an earlier one that shares several of its keys', () => {
+    const pairs: string[] = [];
+    const keys = (s: string) => (s.startsWith('x') ? ['k1', 'k2'] : ['k1']);
+    const r = dropNearDuplicates(
+      ['a', 'b', 'x1', 'x2'],
+      (a, b) => (pairs.push(`${a}-${b}`), a[0] === b[0] ? 1 : 0),
+      0.9,
+      { keys },
+    );
+    // x2 shares k1 and k2 with x1: compared once, found a duplicate of it.
+    expect(pairs).toEqual(['b-a', 'x1-a', 'x1-b', 'x2-a', 'x2-b', 'x2-x1']);
+    expect(r.kept).toEqual(['a', 'b', 'x1']);
+    expect(r.duplicates).toEqual([{ item: 'x2', of: 'x1' }]);
+  });
+
   it('leaves items past the window alone', () => {
     const r = dropNearDuplicates(['a', 'a', 'a'], () => 1, 0.5, { window: 1 });
     expect(r.kept).toEqual(['a', 'a', 'a']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { intern, Lexicon, sharedLexicon } from '../../src/pipeline/retriever/lexemes.js';
-import { lexemeCounts, rankSignals } from '../../src/pipeline/retriever/rank.js';
+import { lexemeCounts, rankSignals, signalValues } from '../../src/pipeline/retriever/rank.js';
 import { relevantFacts, twoRarest } from '../../src/pipeline/retriever/relevant.js';
 import type { HistoryCandidate } from '../../src/pipeline/retriever/index.js';
 import { rng } from '../fence-check.js';
@@ -93,7 +93,10 @@ describe('lexemes interned in a lexicon', () => {
       }));
       const input = { query: 'What did Ana paint by the lake?', terms, totalTurns: 50 };
       const strip = (s: ReturnType<typeof rankSignals>) =>
-        s.map(({ candidate, ...rest }) => ({ id: candidate.id, ...rest }));
+        s.map((x) => {
+          const { candidate, ...rest } = signalValues(x);
+          return { id: candidate.id, ...rest };
+        });
       expect(strip(rankSignals({ ...input, candidates: interned(plain) }))).toEqual(
         strip(rankSignals({ ...input, candidates: plain })),
       );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstIndex, firstSorted, mergeSorted, mostThatFit } from '../../src/pipeline/sorted.js';
+import { ascendingOnce, firstIndex, firstSorted, mergeSorted, mostThatFit } from '../../src/pipeline/sorted.js';
 
 describe('firstIndex', () => {
   it('finds the first index where a monotone condition holds', () => {
@@ -62,5 +62,21 @@ describe('firstSorted', () => {
     const compare = (a: number, b: number) => prior[b]! - prior[a]! || b - a;
     expect(firstSorted(xs, 20, compare)).toEqual([...xs].sort(compare).slice(0, 20));
     expect(firstSorted([], 3, compare)).toEqual([]);
+    // A typed array's numbers, as the same numbers in a list.
+    expect(firstSorted(Int32Array.from(xs), 20, compare)).toEqual([...xs].sort(compare).slice(0, 20));
+  });
+});
+
+describe('ascendingOnce', () => {
+  it('gives the numbers once each, ascending, without copying a list that already is', () => {
+    const sorted = [1, 4, 9, 10];
+    expect(ascendingOnce(sorted)).toBe(sorted);
+    expect(ascendingOnce([])).toEqual([]);
+    for (let seed = 1; seed <= 300; seed++) {
+      const xs = Array.from({ length: seed % 17 }, (_, i) => ((i + 1) * seed * 7919) % 23);
+      expect(ascendingOnce(xs)).toEqual([...new Set(xs)].sort((a, b) => a - b));
+    }
+    // Repeats are not ascending: the copy drops them.
+    expect(ascendingOnce([2, 2, 3])).toEqual([2, 3]);
   });
 });

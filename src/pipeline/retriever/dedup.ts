@@ -43,24 +43,29 @@ export function dropNearDuplicates<T>(
   const kept: T[] = [];
   const duplicates: { item: T; of: T }[] = [];
   const byKey = new Map<string, T[]>();
+  // The items already compared with the one at index i are marked i (one map for the call, not a set per item).
+  const comparedWith = new Map<T, number>();
   /** The first earlier item (by key, then in order) that shares a key with `item` and is similar enough. */
-  const firstSharing = (item: T, keys: readonly string[]): T | undefined => {
-    const compared = new Set<T>();
-    for (const k of keys)
-      for (const other of byKey.get(k) ?? []) {
-        if (compared.has(other)) continue;
-        compared.add(other);
+  const firstSharing = (item: T, i: number, keys: readonly string[]): T | undefined => {
+    for (const k of keys) {
+      const others = byKey.get(k);
+      if (!others) continue;
+      for (const other of others) {
+        if (comparedWith.get(other) === i) continue;
+        comparedWith.set(other, i);
         if (similarity(item, other) >= threshold) return other;
       }
+    }
     return undefined;
   };
-  for (const [i, item] of ranked.entries()) {
+  for (let i = 0; i < ranked.length; i++) {
+    const item = ranked[i]!;
     if (i >= window) {
       kept.push(item);
       continue;
     }
     const keys = opts.keys?.(item);
-    const of = keys ? firstSharing(item, keys) : kept.find((k) => similarity(item, k) >= threshold);
+    const of = keys ? firstSharing(item, i, keys) : kept.find((k) => similarity(item, k) >= threshold);
     if (of !== undefined) {
       duplicates.push({ item, of });
       continue;

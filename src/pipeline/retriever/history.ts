@@ -30,6 +30,8 @@ export interface HistoryOptions {
 
 /** Summed IDF by sequence, kept between calls: zero but where a call is filling it (synchronously). */
 let priorScratch = new Float64Array(0);
+/** The sequences matched, in order of first match: the first `matched` entries of a call's. */
+let matchedScratch = new Int32Array(0);
 
 /**
  * The matches with the highest summed IDF over the terms they contain (added in term order), best first; ties: the
@@ -37,20 +39,28 @@ let priorScratch = new Float64Array(0);
  */
 function bestSeeds(matches: readonly (readonly number[])[], idfOf: readonly number[], limit: number): number[] {
   let top = 0;
-  for (const sequences of matches) for (const s of sequences) if (s > top) top = s;
+  for (let ord = 0; ord < matches.length; ord++) {
+    const sequences = matches[ord]!;
+    for (let i = 0; i < sequences.length; i++) if (sequences[i]! > top) top = sequences[i]!;
+  }
   const prior = (priorScratch = withRoom(priorScratch, 0, top + 1, 0));
-  const matched: number[] = [];
+  let total = 0;
+  for (let ord = 0; ord < matches.length; ord++) total += matches[ord]!.length;
+  const matched = (matchedScratch = withRoom(matchedScratch, 0, total, 1_024));
+  let count = 0;
   try {
-    matches.forEach((sequences, ord) => {
-      for (const sequence of sequences) {
+    for (let ord = 0; ord < matches.length; ord++) {
+      const sequences = matches[ord]!;
+      for (let i = 0; i < sequences.length; i++) {
+        const sequence = sequences[i]!;
         // An IDF is always above 0, so 0 means not seen yet.
-        if (prior[sequence] === 0) matched.push(sequence);
+        if (prior[sequence] === 0) matched[count++] = sequence;
         prior[sequence]! += idfOf[ord]!;
       }
-    });
-    return firstSorted(matched, limit, (a, b) => prior[b]! - prior[a]! || b - a);
+    }
+    return firstSorted(matched.subarray(0, count), limit, (a, b) => prior[b]! - prior[a]! || b - a);
   } finally {
-    for (const sequence of matched) prior[sequence] = 0;
+    for (let i = 0; i < count; i++) prior[matched[i]!] = 0;
   }
 }
 

@@ -95,10 +95,10 @@ export function featureMatrix(facts: readonly CandidateFacts[]): Float64Array {
     m[o + F.nameOnly] = flag(s.nameOnly);
     m[o + F.informativeness] = s.informativeness;
     m[o + F.timeCue] = flag(s.timeCue);
-    m[o + F.prev] = Math.min(1, s.neighbours.prev / maxOwn);
-    m[o + F.next] = Math.min(1, s.neighbours.next / maxOwn);
-    m[o + F.prev2] = Math.min(1, s.neighbours.prev2 / maxOwn);
-    m[o + F.next2] = Math.min(1, s.neighbours.next2 / maxOwn);
+    m[o + F.prev] = Math.min(1, s.prev / maxOwn);
+    m[o + F.next] = Math.min(1, s.next / maxOwn);
+    m[o + F.prev2] = Math.min(1, s.prev2 / maxOwn);
+    m[o + F.next2] = Math.min(1, s.next2 / maxOwn);
     m[o + F.answers] = flag(s.answers);
     m[o + F.question] = flag(s.question);
     m[o + F.opensEpisode] = flag(s.opensEpisode);

@@ -148,7 +148,10 @@ export interface Signals {
   /** Written in a period the query names. */
   timeCue: boolean;
   /** `own` of the neighbours one and two turns before and after (same episode), 0 where there is none. */
-  neighbours: { prev: number; next: number; prev2: number; next2: number };
+  prev: number;
+  next: number;
+  prev2: number;
+  next2: number;
   /** The turn before it (same episode) is a question: this one may be its answer. */
   answers: boolean;
   question: boolean;
@@ -159,6 +162,123 @@ export interface Signals {
   idfShare: number;
   /** IDF of the rarest non-name term it matches over the rarest term's of the query. */
   rarestIdf: number;
+}
+
+/** One query's signals, a column per value (candidates in sequence order); flags are bits (see `Flag`). */
+interface SignalColumns {
+  lexical: Float64Array;
+  own: Float64Array;
+  score: Float64Array;
+  episode: Float64Array;
+  informativeness: Float64Array;
+  prev: Float64Array;
+  next: Float64Array;
+  prev2: Float64Array;
+  next2: Float64Array;
+  termShare: Float64Array;
+  idfShare: Float64Array;
+  rarestIdf: Float64Array;
+  flags: Uint8Array;
+}
+
+const Flag = { namedSpeaker: 1, nameOnly: 2, timeCue: 4, answers: 8, question: 16, opensEpisode: 32 } as const;
+
+/**
+ * A candidate's signals, read from its query's columns: one small object per candidate instead of one holding a
+ * dozen numbers (each boxed on the heap), which a query made for each of its hundreds of candidates.
+ */
+class ColumnSignals implements Signals {
+  readonly #columns: SignalColumns;
+  readonly #i: number;
+  constructor(
+    readonly candidate: Candidate,
+    columns: SignalColumns,
+    i: number,
+  ) {
+    this.#columns = columns;
+    this.#i = i;
+  }
+  get lexical() {
+    return this.#columns.lexical[this.#i]!;
+  }
+  get own() {
+    return this.#columns.own[this.#i]!;
+  }
+  get score() {
+    return this.#columns.score[this.#i]!;
+  }
+  get episode() {
+    return this.#columns.episode[this.#i]!;
+  }
+  get informativeness() {
+    return this.#columns.informativeness[this.#i]!;
+  }
+  get prev() {
+    return this.#columns.prev[this.#i]!;
+  }
+  get next() {
+    return this.#columns.next[this.#i]!;
+  }
+  get prev2() {
+    return this.#columns.prev2[this.#i]!;
+  }
+  get next2() {
+    return this.#columns.next2[this.#i]!;
+  }
+  get termShare() {
+    return this.#columns.termShare[this.#i]!;
+  }
+  get idfShare() {
+    return this.#columns.idfShare[this.#i]!;
+  }
+  get rarestIdf() {
+    return this.#columns.rarestIdf[this.#i]!;
+  }
+  get namedSpeaker() {
+    return (this.#columns.flags[this.#i]! & Flag.namedSpeaker) !== 0;
+  }
+  get nameOnly() {
+    return (this.#columns.flags[this.#i]! & Flag.nameOnly) !== 0;
+  }
+  get timeCue() {
+    return (this.#columns.flags[this.#i]! & Flag.timeCue) !== 0;
+  }
+  get answers() {
+    return (this.#columns.flags[this.#i]! & Flag.answers) !== 0;
+  }
+  get question() {
+    return (this.#columns.flags[this.#i]! & Flag.question) !== 0;
+  }
+  get opensEpisode() {
+    return (this.#columns.flags[this.#i]! & Flag.opensEpisode) !== 0;
+  }
+}
+
+/** A candidate's signals as a plain object of their values (for comparing and inspecting them). */
+export function signalValues(s: Signals): Signals {
+  const { candidate, lexical, own, score, episode, namedSpeaker, nameOnly, informativeness, timeCue } = s;
+  const { prev, next, prev2, next2, answers, question, opensEpisode, termShare, idfShare, rarestIdf } = s;
+  return {
+    candidate,
+    lexical,
+    own,
+    score,
+    episode,
+    namedSpeaker,
+    nameOnly,
+    informativeness,
+    timeCue,
+    prev,
+    next,
+    prev2,
+    next2,
+    answers,
+    question,
+    opensEpisode,
+    termShare,
+    idfShare,
+    rarestIdf,
+  };
 }
 
 /** A zeroed table by lexeme id, kept between calls (whoever fills it sets its entries back to 0). */
@@ -351,7 +471,24 @@ export function rankSignals(input: RankInput): Signals[] {
   const queryIdf = nonName.reduce((s, t) => s + t.idf, 0);
   const maxIdf = Math.max(0, ...nonName.map((t) => t.idf));
   const near = (i: number, j: number) => (adjacent(i, j) ? own[j]! : 0);
-  return cands.map((candidate, i) => {
+  const N = cands.length;
+  const columns: SignalColumns = {
+    lexical,
+    own,
+    score,
+    episode: new Float64Array(N),
+    informativeness: recounting,
+    prev: new Float64Array(N),
+    next: new Float64Array(N),
+    prev2: new Float64Array(N),
+    next2: new Float64Array(N),
+    termShare: new Float64Array(N),
+    idfShare: new Float64Array(N),
+    rarestIdf: new Float64Array(N),
+    flags: new Uint8Array(N),
+  };
+  const out = new Array<Signals>(N);
+  for (let i = 0; i < N; i++) {
     // The non-name terms it matches: how many, their IDF summed (in term order) and the largest.
     let matched = 0;
     let matchedIdf = 0;
@@ -363,24 +500,22 @@ export function rankSignals(input: RankInput): Signals[] {
       matchedIdf += t.idf;
       if (t.idf > rarest) rarest = t.idf;
     }
-    const prev = cands[i - 1];
-    return {
-      candidate,
-      lexical: lexical[i]!,
-      own: own[i]!,
-      score: score[i]!,
-      episode: episodeOfCand[i]!.score,
-      namedSpeaker: byNamed[i]!,
-      nameOnly: onlyName[i]!,
-      informativeness: recounting[i]!,
-      timeCue: cued[i]!,
-      neighbours: { prev: near(i, i - 1), next: near(i, i + 1), prev2: near(i, i - 2), next2: near(i, i + 2) },
-      answers: adjacent(i, i - 1) && asks[i - 1]!,
-      question: asks[i]!,
-      opensEpisode: !prev || episodeKeys[i - 1] !== episodeKeys[i],
-      termShare: nonName.length ? matched / nonName.length : 0,
-      idfShare: queryIdf > 0 ? matchedIdf / queryIdf : 0,
-      rarestIdf: maxIdf > 0 && matched ? rarest / maxIdf : 0,
-    };
-  });
+    columns.episode[i] = episodeOfCand[i]!.score;
+    columns.prev[i] = near(i, i - 1);
+    columns.next[i] = near(i, i + 1);
+    columns.prev2[i] = near(i, i - 2);
+    columns.next2[i] = near(i, i + 2);
+    columns.termShare[i] = nonName.length ? matched / nonName.length : 0;
+    columns.idfShare[i] = queryIdf > 0 ? matchedIdf / queryIdf : 0;
+    columns.rarestIdf[i] = maxIdf > 0 && matched ? rarest / maxIdf : 0;
+    columns.flags[i] =
+      (byNamed[i] ? Flag.namedSpeaker : 0) |
+      (onlyName[i] ? Flag.nameOnly : 0) |
+      (cued[i] ? Flag.timeCue : 0) |
+      (adjacent(i, i - 1) && asks[i - 1] ? Flag.answers : 0) |
+      (asks[i] ? Flag.question : 0) |
+      (i === 0 || episodeKeys[i - 1] !== episodeKeys[i] ? Flag.opensEpisode : 0);
+    out[i] = new ColumnSignals(cands[i]!, columns, i);
+  }
+  return out;
 }

@@ -213,11 +213,20 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
   if (facts.length === 0) return [];
   const fitted = matrixProbabilities(ranker.model, featureMatrix(facts));
   const p = asksAboutNow(input.query) ? latestSessionsFirst(facts, fitted) : fitted;
-  // Most expected evidence per token first; ties: the newer turn.
-  const out: RankedTurn[] = facts
-    .map((f, i) => ({ candidate: f.signals.candidate as HistoryCandidate, score: p[i]!, value: p[i]! / f.tokens }))
-    .sort((a, b) => b.value - a.value || b.candidate.sequence - a.candidate.sequence)
-    .map(({ candidate, score }) => ({ candidate, score }));
+  // Most expected evidence per token first; ties: the newer turn. Positions are sorted, so each ranked turn is made once.
+  const value = new Float64Array(facts.length);
+  const sequence = new Float64Array(facts.length);
+  for (let i = 0; i < facts.length; i++) {
+    value[i] = p[i]! / facts[i]!.tokens;
+    sequence[i] = facts[i]!.signals.candidate.sequence;
+  }
+  const order = new Array<number>(facts.length);
+  for (let i = 0; i < facts.length; i++) order[i] = i;
+  order.sort((a, b) => value[b]! - value[a]! || sequence[b]! - sequence[a]!);
+  const out: RankedTurn[] = order.map((i) => ({
+    candidate: facts[i]!.signals.candidate as HistoryCandidate,
+    score: p[i]!,
+  }));
 
   // Near-duplicates share their rarest lexemes, so only items sharing one of their two rarest are compared, and only
   // those are embedded (by spelling).

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Env } from '../../config/env.js';
 import { defaults } from '../../config/tuning.js';
 import { readRows, type Store } from '../../db/store.js';
-import { firstIndex } from '../sorted.js';
+import { ascendingOnce, firstIndex } from '../sorted.js';
 import { candidateRow, FAR_CALLS, NEAR_CALLS, scopeSql, speakerLexemesOf, SYSTEM_TURNS } from './sql-source.js';
 import {
   memoIdOf,
@@ -414,7 +414,7 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
     async rows(sequences, range) {
       const within = !range && snap.undated === 0 ? undefined : inRange(range);
       const rows: CandidateRow[] = [];
-      for (const p of [...new Set(sequences)].sort((a, b) => a - b)) {
+      for (const p of ascendingOnce(sequences)) {
         const i = indexAt(p);
         const h = turns[i];
         if (!h || (within && !within(h))) continue;
