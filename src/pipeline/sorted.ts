@@ -16,7 +16,11 @@ export function firstIndex(length: number, reached: (index: number) => boolean):
 export function ascendingOnce(values: readonly number[]): readonly number[] {
   let ascending = true;
   for (let i = 1; i < values.length && ascending; i++) ascending = values[i - 1]! < values[i]!;
-  return ascending ? values : [...new Set(values)].sort((a, b) => a - b);
+  if (ascending) return values;
+  const sorted = Float64Array.from(values).sort();
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]!);
+  return out;
 }
 
 /**

@@ -25,8 +25,25 @@ export function toTsQuery(query: string | undefined): string | undefined {
 /** The text ends in a question mark, trailing white space aside (`text.trimEnd().endsWith('?')`, without a copy). */
 export function asksQuestion(text: string): boolean {
   let i = text.length - 1;
-  while (i >= 0 && /\s/.test(text[i]!)) i--;
+  while (i >= 0 && isWhiteSpace(text.charCodeAt(i))) i--;
   return text.charCodeAt(i) === 63; // ?
+}
+
+/** Whether a UTF-16 code unit is white space as `\s` and `trimEnd` read it, without a one-character string. */
+function isWhiteSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return (
+    c === 160 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 /** Splits text into sentences, keeping their punctuation. */

@@ -16,6 +16,15 @@ describe('asksQuestion', () => {
     }
   });
 
+  it('reads every UTF-16 code unit after the mark as trimEnd does', () => {
+    const disagree: number[] = [];
+    for (let c = 0; c <= 0xffff; c++) {
+      const text = `why?${String.fromCharCode(c)}`;
+      if (asksQuestion(text) !== text.trimEnd().endsWith('?')) disagree.push(c);
+    }
+    expect(disagree).toEqual([]);
+  });
+
   it('reads a question after trailing white space, and not a mark inside the text', () => {
     expect(asksQuestion('Where did we go? \n\t')).toBe(true);
     expect(asksQuestion('Is it? No.')).toBe(false);

@@ -34,7 +34,8 @@ const held = new SessionMemo<SessionRows>((_, bytes) => bytes <= defaults.candid
  * A held row's size, as measured (docs/performance.md): about 1 KB of row object, strings and memo entry, its text,
  * and 8 bytes a lexeme (its id and count; the words are the lexicon's).
  */
-const estimate = (row: CandidateRow) => 1_024 + stringBytes(row.turn.content) + 4 * row.lexemes.interned!.pairs.length;
+const estimate = (row: CandidateRow) =>
+  1_024 + stringBytes(row.turn.content) + 4 * (row.lexemes.interned!.to - row.lexemes.interned!.from);
 
 /** What this process holds: rows and their estimated bytes. */
 export function candidateRowStats(): { rows: number; bytes: number } {

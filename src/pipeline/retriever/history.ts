@@ -2,7 +2,7 @@
 // with the highest summed IDF, and the turns around them.
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
-import { firstSorted } from '../sorted.js';
+import { ascendingOnce, firstSorted } from '../sorted.js';
 import type { QueryTerm } from './rank.js';
 import { queryLexemes } from './query-lexemes.js';
 import { withRoom } from './session-memo.js';
@@ -93,22 +93,19 @@ export async function historyCandidates(
   const extra = await (opts.extraSeeds ?? []);
   if (seeds.length === 0 && extra.length === 0) return { terms, candidates: [] };
   const seedSet = new Set(seeds);
-  const wanted = new Set<number>();
+  const wanted: number[] = [];
   // The full radius around the better half of the seeds, one turn around the rest: fewer rows, same reach where
   // it matters.
   seeds.forEach((s, i) => {
     const r = i < seeds.length / 2 ? radius : Math.min(radius, 1);
-    for (let d = -r; d <= r; d++) if (s + d > 0) wanted.add(s + d);
+    for (let d = -r; d <= r; d++) if (s + d > 0) wanted.push(s + d);
   });
   for (const s of extra) {
     seedSet.add(s);
-    for (let d = -1; d <= 1; d++) if (s + d > 0) wanted.add(s + d);
+    for (let d = -1; d <= 1; d++) if (s + d > 0) wanted.push(s + d);
   }
 
-  const rows = await source.rows(
-    [...wanted].sort((a, b) => a - b),
-    opts.range,
-  );
+  const rows = await source.rows(ascendingOnce(wanted), opts.range);
   return {
     terms,
     candidates: rows.map(({ turn, lexemes, speakerLexemes, informativeness }) => ({

@@ -50,8 +50,13 @@ export class Lexicon {
 
 export interface Interned {
   lexicon: Lexicon;
-  /** Id and occurrences of each lexeme, in `tf`'s order: [id, count, id, count, …]. */
+  /**
+   * Id and occurrences of each lexeme, in `tf`'s order: [id, count, id, count, …] from `from` up to `to` (a session
+   * copy's turns share one array).
+   */
   pairs: Int32Array;
+  from: number;
+  to: number;
 }
 
 /** A turn's lexemes numbered in the lexicon (new ones are added): [id, count, …] in `tf`'s order. */
@@ -69,7 +74,7 @@ function pairsOf(lexicon: Lexicon, lexemes: Lexemes): Int32Array {
 export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
   // Not enumerable: a derived index, so a copy's rows still equal the database's (as the tests compare them).
   Object.defineProperty(lexemes, 'interned', {
-    value: { lexicon, pairs: pairsOf(lexicon, lexemes) } satisfies Interned,
+    value: ((pairs) => ({ lexicon, pairs, from: 0, to: pairs.length }) satisfies Interned)(pairsOf(lexicon, lexemes)),
   });
   return lexemes;
 }
@@ -77,32 +82,40 @@ export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
 /**
  * A turn's lexemes from their interned pairs (see `intern`): the same map, in the same order, with the same counts.
  * A session copy keeps only the pairs; the map is built on first use (ranking a copy's rows counts by id instead). A
- * class, so the rows a query reads cost one small object each.
+ * class that is its own `interned`, so the rows a query reads cost one small object each.
  */
-class InternedLexemes implements Lexemes {
+class InternedLexemes implements Lexemes, Interned {
   readonly length: number;
-  readonly interned: Interned;
   #tf: Map<string, number> | undefined;
 
-  constructor(lexicon: Lexicon, pairs: Int32Array) {
+  constructor(
+    readonly lexicon: Lexicon,
+    readonly pairs: Int32Array,
+    readonly from: number,
+    readonly to: number,
+  ) {
     let length = 0;
-    for (let k = 1; k < pairs.length; k += 2) length += pairs[k]!;
+    for (let k = from + 1; k < to; k += 2) length += pairs[k]!;
     this.length = length;
-    this.interned = { lexicon, pairs };
+  }
+
+  get interned(): Interned {
+    return this;
   }
 
   get tf(): Map<string, number> {
     if (!this.#tf) {
-      const { lexicon, pairs } = this.interned;
+      const { lexicon, pairs } = this;
       this.#tf = new Map();
-      for (let k = 0; k < pairs.length; k += 2) this.#tf.set(lexicon.words[pairs[k]!]!, pairs[k + 1]!);
+      for (let k = this.from; k < this.to; k += 2) this.#tf.set(lexicon.words[pairs[k]!]!, pairs[k + 1]!);
     }
     return this.#tf;
   }
 }
 
-export function fromInterned(lexicon: Lexicon, pairs: Int32Array): Lexemes {
-  return new InternedLexemes(lexicon, pairs);
+/** A turn's lexemes from `pairs` (from `from` up to `to`; the whole array by default), numbered in `lexicon`. */
+export function fromInterned(lexicon: Lexicon, pairs: Int32Array, from = 0, to = pairs.length): Lexemes {
+  return new InternedLexemes(lexicon, pairs, from, to);
 }
 
 /** The same lexemes kept as numbered pairs only (see `fromInterned`): their map is not held. */

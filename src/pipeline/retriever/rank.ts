@@ -97,8 +97,8 @@ export function lexemeCounts(candidates: readonly Candidate[]): LexemeCounts {
     const df = new Int32Array(lexicon.words.length);
     const seen: number[] = [];
     for (const c of candidates) {
-      const pairs = c.lexemes.interned!.pairs;
-      for (let k = 0; k < pairs.length; k += 2) if (df[pairs[k]!]!++ === 0) seen.push(pairs[k]!);
+      const { pairs, from, to } = c.lexemes.interned!;
+      for (let k = from; k < to; k += 2) if (df[pairs[k]!]!++ === 0) seen.push(pairs[k]!);
     }
     const keys = () => seen.map((id) => lexicon.words[id]!);
     return {
@@ -390,8 +390,8 @@ export function rankSignals(input: RankInput): Signals[] {
         firstPair[id] = j + 1;
       }
       for (let i = 0; i < cands.length; i++) {
-        const counts = cands[i]!.lexemes.interned!.pairs;
-        for (let k = 0; k < counts.length; k += 2) {
+        const { pairs: counts, from, to } = cands[i]!.lexemes.interned!;
+        for (let k = from; k < to; k += 2) {
           const x = counts[k + 1]!;
           if (x) for (let j = firstPair[counts[k]!]!; j > 0; j = nextPair[j - 1]!) held(i, j - 1, x);
         }

@@ -116,9 +116,10 @@ export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
   const interned = c.lexemes.interned;
   if (df.byId && interned?.lexicon === df.byId.lexicon) {
     const { lexicon, df: byId } = df.byId;
-    for (let k = 0; k < interned.pairs.length; k += 2) {
-      const lexeme = lexicon.words[interned.pairs[k]!]!;
-      if (!names.includes(lexeme)) consider(r, lexeme, byId[interned.pairs[k]!]!);
+    const { pairs, to } = interned;
+    for (let k = interned.from; k < to; k += 2) {
+      const lexeme = lexicon.words[pairs[k]!]!;
+      if (!names.includes(lexeme)) consider(r, lexeme, byId[pairs[k]!]!);
     }
   } else for (const lexeme of c.lexemes.tf.keys()) if (!names.includes(lexeme)) consider(r, lexeme, df.get(lexeme)!);
   return r.first === undefined ? [] : r.second === undefined ? [r.first] : [r.first, r.second];

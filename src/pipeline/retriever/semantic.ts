@@ -157,6 +157,17 @@ function relateNew(words: WordLevel, entry: SessionWords, q: readonly number[]):
   closest(words, fresh, entry.rows).forEach((related, k) => entry.related.set(fresh[k]!, related));
 }
 
+/**
+ * A search's working arrays, kept between searches (each runs synchronously once its index is read): by turn, its
+ * summed and its best closeness (zero but while a search fills them), and the turns a search touched.
+ */
+const scratch = {
+  total: new Float32Array(0),
+  best: new Float32Array(0),
+  seen: new Int32Array(0),
+  touched: new Int32Array(0),
+};
+
 /** Sequences of up to `count` turns closest in meaning to the query, best first, among the session's newest. */
 export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]> {
   const q = queryWords(input.words, input.query);
@@ -165,35 +176,55 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
   const { threshold } = defaults.semantic;
   const oldest = entry.upTo - defaults.semantic.window;
   const n = entry.sequences.length;
-  const total = new Float32Array(n);
-  const best = new Float32Array(n);
-  const touched: number[] = [];
+  const total = (scratch.total = grown(scratch.total, n));
+  const best = (scratch.best = grown(scratch.best, n));
+  const seen = (scratch.seen = grown(scratch.seen, n));
+  const touched = (scratch.touched = grown(scratch.touched, n));
+  // Each turn is listed once in `seen` per query word and once in `touched`: a related word's closeness is at least
+  // the threshold (> 0) and a word's weight positive, so `best` and `total` leave 0 at the first visit.
+  let touchedCount = 0;
+  let seenCount = 0;
   relateNew(input.words, entry, q);
-  for (const qRow of q) {
-    // The best related word of each turn for this query word.
-    const seen: number[] = [];
-    const related = entry.related.get(qRow)!;
-    for (let r = 0; r < related.length; r++) {
-      const { row, sim } = related[r]!;
-      const turns = entry.vocabulary.get(row);
-      if (!turns) continue;
-      for (let k = 0; k < turns.length; k++) {
-        const t = turns[k]!;
-        if (best[t] === 0) seen.push(t);
-        if (sim > best[t]!) best[t] = sim;
+  try {
+    for (const qRow of q) {
+      // The best related word of each turn for this query word.
+      seenCount = 0;
+      const related = entry.related.get(qRow)!;
+      for (let r = 0; r < related.length; r++) {
+        const { row, sim } = related[r]!;
+        const turns = entry.vocabulary.get(row);
+        if (!turns) continue;
+        for (let k = 0; k < turns.length; k++) {
+          const t = turns[k]!;
+          if (best[t] === 0) seen[seenCount++] = t;
+          if (sim > best[t]!) best[t] = sim;
+        }
       }
+      const w = input.words.weight(qRow);
+      for (let k = 0; k < seenCount; k++) {
+        const t = seen[k]!;
+        if (total[t] === 0) touched[touchedCount++] = t;
+        total[t]! += (w * (best[t]! - threshold)) / (1 - threshold) + 1e-9;
+        best[t] = 0;
+      }
+      seenCount = 0;
     }
-    const w = input.words.weight(qRow);
-    for (let k = 0; k < seen.length; k++) {
-      const t = seen[k]!;
-      if (total[t] === 0) touched.push(t);
-      total[t]! += (w * (best[t]! - threshold)) / (1 - threshold) + 1e-9;
-      best[t] = 0;
-    }
+    const within: number[] = [];
+    for (let k = 0; k < touchedCount; k++) if (entry.sequences[touched[k]!]! > oldest) within.push(touched[k]!);
+    return firstSorted(
+      within,
+      input.count,
+      (a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!,
+    ).map((t) => entry.sequences[t]!);
+  } finally {
+    for (let k = 0; k < touchedCount; k++) total[touched[k]!] = 0;
+    for (let k = 0; k < seenCount; k++) best[seen[k]!] = 0;
   }
-  return firstSorted(
-    touched.filter((t) => entry.sequences[t]! > oldest),
-    input.count,
-    (a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!,
-  ).map((t) => entry.sequences[t]!);
+}
+
+/** `array` when it holds `n`, else a zeroed one that does (its contents are zero between searches). */
+function grown<A extends Float32Array | Int32Array>(array: A, n: number): A {
+  return array.length >= n
+    ? array
+    : new (array.constructor as new (length: number) => A)(Math.max(n, 2 * array.length));
 }

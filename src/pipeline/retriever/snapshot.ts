@@ -423,7 +423,7 @@ function copySource(snap: Snapshot, session: SnapshotSession): TurnSource & Hist
         if (Number.isNaN(informativeness)) snap.informative[i] = informativeness = informativenessOf(h.turn.content);
         rows.push({
           turn: h.turn,
-          lexemes: fromInterned(snap.lexicon, snap.pairs.subarray(h.from, h.to)),
+          lexemes: fromInterned(snap.lexicon, snap.pairs, h.from, h.to),
           speakerLexemes: h.speakers ?? [],
           informativeness,
         });
