@@ -12,6 +12,12 @@ export function firstIndex(length: number, reached: (index: number) => boolean):
   return lo;
 }
 
+/**
+ * Orders two numbers largest first as `b - a` does in a comparator, but as −1, 0 or 1 (0 for equal or NaN, as
+ * `b - a || …` falls through then): a fractional difference returned by a comparator is a heap number per call.
+ */
+export const descending = (a: number, b: number): number => (a > b ? -1 : a < b ? 1 : 0);
+
 /** The numbers once each, ascending: the list itself when it already is (no copy), else a sorted copy without repeats. */
 export function ascendingOnce(values: readonly number[]): readonly number[] {
   let ascending = true;

@@ -34,6 +34,17 @@ describe('time cues', () => {
     expect(matchesCues('2023-06-10T10:00:00Z', timeCues('during 2023'))).toBe(true);
     expect(matchesCues('2023-06-10T10:00:00Z', timeCues('nothing'))).toBe(false);
   });
+
+  it('reads a time in UTC whatever its offset, the same on every call, and never matches one that does not parse', () => {
+    const may = timeCues('in May 2023');
+    // 23:30 on 30 June at −02:00 is 1 July in UTC: two months after May.
+    for (let i = 0; i < 3; i++) {
+      expect(matchesCues('2023-06-30T23:30:00-02:00', may)).toBe(false);
+      expect(matchesCues('2023-06-01T00:30:00+02:00', may)).toBe(true);
+      expect(matchesCues('not a time', may)).toBe(false);
+      expect(matchesCues('not a time', timeCues('during 2023'))).toBe(false);
+    }
+  });
 });
 
 describe('tsvector escapes', () => {

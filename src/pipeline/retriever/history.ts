@@ -2,7 +2,7 @@
 // with the highest summed IDF, and the turns around them.
 import { defaults } from '../../config/tuning.js';
 import type { Store } from '../../db/store.js';
-import { ascendingOnce, firstSorted } from '../sorted.js';
+import { ascendingOnce, descending, firstSorted } from '../sorted.js';
 import type { QueryTerm } from './rank.js';
 import { queryLexemes } from './query-lexemes.js';
 import { withRoom } from './session-memo.js';
@@ -58,7 +58,7 @@ function bestSeeds(matches: readonly (readonly number[])[], idfOf: readonly numb
         prior[sequence]! += idfOf[ord]!;
       }
     }
-    return firstSorted(matched.subarray(0, count), limit, (a, b) => prior[b]! - prior[a]! || b - a);
+    return firstSorted(matched.subarray(0, count), limit, (a, b) => descending(prior[a]!, prior[b]!) || b - a);
   } finally {
     for (let i = 0; i < count; i++) prior[matched[i]!] = 0;
   }

@@ -407,7 +407,13 @@ export function rankSignals(input: RankInput): Signals[] {
         if (x) held(i, j, x);
       }
     }
-  const onlyName = cands.map((_, i) => !terms.some((t, k) => !t.speaker && frequencies[i * T + k]! > 0));
+  // Flags per candidate in loops over typed arrays: no closure and no list of booleans per query.
+  const onlyName = new Uint8Array(cands.length);
+  for (let i = 0; i < cands.length; i++) {
+    let other = false;
+    for (let k = 0; k < T && !other; k++) other = !terms[k]!.speaker && frequencies[i * T + k]! > 0;
+    onlyName[i] = other ? 0 : 1;
+  }
 
   const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
   // Scores in typed arrays: the same doubles whatever values a query gives (an array's element kind would vary).
@@ -434,9 +440,20 @@ export function rankSignals(input: RankInput): Signals[] {
   const recounting = new Float64Array(cands.length);
   for (let i = 0; i < cands.length; i++)
     recounting[i] = cands[i]!.informativeness ?? informativenessOf(cands[i]!.content);
-  const byNamed = cands.map((c) => namedSpeakers.size > 0 && c.speakerLexemes.some((l) => namedSpeakers.has(l)));
-  const cued = cands.map((c) => !!input.cues && matchesCues(c.createdAt, input.cues));
-  const asks = cands.map((c) => asksQuestion(c.content));
+  const byNamed = new Uint8Array(cands.length);
+  const cued = new Uint8Array(cands.length);
+  const asks = new Uint8Array(cands.length);
+  for (let i = 0; i < cands.length; i++) {
+    const c = cands[i]!;
+    if (namedSpeakers.size > 0)
+      for (const l of c.speakerLexemes)
+        if (namedSpeakers.has(l)) {
+          byNamed[i] = 1;
+          break;
+        }
+    if (input.cues && matchesCues(c.createdAt, input.cues)) cued[i] = 1;
+    if (asksQuestion(c.content)) asks[i] = 1;
+  }
   const own = new Float64Array(cands.length);
   for (let i = 0; i < cands.length; i++) {
     let s = lexical[i]!;

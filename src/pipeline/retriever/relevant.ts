@@ -3,7 +3,7 @@
 import { defaults } from '../../config/tuning.js';
 import { dot, hashedNgramEmbedder, type Embedder } from '../../embedder.js';
 import type { Logger } from '../../logger.js';
-import { firstSorted } from '../sorted.js';
+import { descending, firstSorted } from '../sorted.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureMatrix, matrixProbabilities, ranker, type CandidateFacts } from './learned.js';
 import type { HistoryCandidate } from './types.js';
@@ -159,7 +159,8 @@ export async function relevantFacts(
             signals.map((_, i) => i),
             defaults.history.embedTop,
             (a, b) =>
-              signals[b]!.score - signals[a]!.score || signals[b]!.candidate.sequence - signals[a]!.candidate.sequence,
+              descending(signals[a]!.score, signals[b]!.score) ||
+              signals[b]!.candidate.sequence - signals[a]!.candidate.sequence,
           ).filter((i) => cosine[i] === undefined);
     try {
       const candidates = wanted.map((i) => signals[i]!.candidate as HistoryCandidate);
@@ -223,7 +224,7 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
   }
   const order = new Array<number>(facts.length);
   for (let i = 0; i < facts.length; i++) order[i] = i;
-  order.sort((a, b) => value[b]! - value[a]! || sequence[b]! - sequence[a]!);
+  order.sort((a, b) => descending(value[a]!, value[b]!) || sequence[b]! - sequence[a]!);
   const out: RankedTurn[] = order.map((i) => ({
     candidate: facts[i]!.signals.candidate as HistoryCandidate,
     score: p[i]!,

@@ -3,7 +3,7 @@
 import { defaults } from '../../config/tuning.js';
 import type { WordLevel } from '../../embedder.js';
 import type { TurnSource } from './types.js';
-import { firstSorted } from '../sorted.js';
+import { descending, firstSorted } from '../sorted.js';
 import { SessionMemo } from './session-memo.js';
 
 interface SessionWords {
@@ -146,7 +146,7 @@ export function closest(
     );
   // The closest few carry the meaning; a frequent word is related to thousands of others.
   return found.map((related, k) =>
-    related ? firstSorted(related, defaults.semantic.relatedPerWord, (a, b) => b.sim - a.sim) : known(k),
+    related ? firstSorted(related, defaults.semantic.relatedPerWord, (a, b) => descending(a.sim, b.sim)) : known(k),
   );
 }
 
@@ -214,7 +214,7 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
     return firstSorted(
       within,
       input.count,
-      (a, b) => total[b]! - total[a]! || entry.sequences[b]! - entry.sequences[a]!,
+      (a, b) => descending(total[a]!, total[b]!) || entry.sequences[b]! - entry.sequences[a]!,
     ).map((t) => entry.sequences[t]!);
   } finally {
     for (let k = 0; k < touchedCount; k++) total[touched[k]!] = 0;

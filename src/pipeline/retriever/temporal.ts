@@ -1,5 +1,6 @@
 // Time cues in a query ("in June", "May 2023"): turns written in that period are more likely what it is about. Only
 // explicit calendar mentions count; relative phrases need a reference time the query does not carry.
+import { remembered } from '../remembered.js';
 
 export interface TimeWindow {
   /** Inclusive start, ISO 8601. */
@@ -51,18 +52,28 @@ export function timeCues(query: string | undefined): TimeCues {
  */
 export function matchesCues(iso: string, cues: TimeCues): boolean {
   if (cues.months.length === 0 && cues.years.length === 0) return false;
-  const d = new Date(iso);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
+  const months = utcMonthOf(iso);
+  const y = Math.floor(months / 12);
+  const m = months - 12 * y;
   if (cues.months.length === 0) return cues.years.includes(y);
-  return cues.months.some((cm) => {
+  for (const cm of cues.months) {
     const sameOrNext = m === cm || m === (cm + 1) % 12;
-    if (!sameOrNext) return false;
+    if (!sameOrNext) continue;
     if (cues.years.length === 0) return true;
     const eventYear = m === cm ? y : cm === 11 ? y - 1 : y;
-    return cues.years.includes(eventYear);
-  });
+    if (cues.years.includes(eventYear)) return true;
+  }
+  return false;
 }
+
+/**
+ * A time's UTC year × 12 + month (0–11), NaN when it does not parse; remembered, as every query with a cue reads the
+ * same candidates' times again.
+ */
+const utcMonthOf = remembered((iso) => {
+  const d = new Date(iso);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+}, 50_000);
 
 /** Words by which a query asks how things are now, not how they were: "where do we live now?", "currently". */
 const PRESENT = /\b(now|nowadays|currently|current|these days|at the moment|anymore|still|latest)\b/i;
