@@ -39,13 +39,13 @@ let matchedScratch = new Int32Array(0);
  */
 function bestSeeds(matches: readonly (readonly number[])[], idfOf: readonly number[], limit: number): number[] {
   let top = 0;
+  let total = 0;
   for (let ord = 0; ord < matches.length; ord++) {
     const sequences = matches[ord]!;
+    total += sequences.length;
     for (let i = 0; i < sequences.length; i++) if (sequences[i]! > top) top = sequences[i]!;
   }
   const prior = (priorScratch = withRoom(priorScratch, 0, top + 1, 0));
-  let total = 0;
-  for (let ord = 0; ord < matches.length; ord++) total += matches[ord]!.length;
   const matched = (matchedScratch = withRoom(matchedScratch, 0, total, 1_024));
   let count = 0;
   try {

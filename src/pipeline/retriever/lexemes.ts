@@ -72,9 +72,10 @@ function pairsOf(lexicon: Lexicon, lexemes: Lexemes): Int32Array {
 
 /** Numbers a turn's lexemes in the lexicon (new ones are added) and keeps the ids with them. */
 export function intern(lexicon: Lexicon, lexemes: Lexemes): Lexemes {
+  const pairs = pairsOf(lexicon, lexemes);
   // Not enumerable: a derived index, so a copy's rows still equal the database's (as the tests compare them).
   Object.defineProperty(lexemes, 'interned', {
-    value: ((pairs) => ({ lexicon, pairs, from: 0, to: pairs.length }) satisfies Interned)(pairsOf(lexicon, lexemes)),
+    value: { lexicon, pairs, from: 0, to: pairs.length } satisfies Interned,
   });
   return lexemes;
 }

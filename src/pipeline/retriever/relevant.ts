@@ -218,12 +218,12 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
   // Most expected evidence per token first; ties: the newer turn. Positions are sorted, so each ranked turn is made once.
   const value = new Float64Array(facts.length);
   const sequence = new Float64Array(facts.length);
+  const order = new Array<number>(facts.length);
   for (let i = 0; i < facts.length; i++) {
     value[i] = p[i]! / facts[i]!.tokens;
     sequence[i] = facts[i]!.signals.candidate.sequence;
+    order[i] = i;
   }
-  const order = new Array<number>(facts.length);
-  for (let i = 0; i < facts.length; i++) order[i] = i;
   order.sort((a, b) => descending(value[a]!, value[b]!) || sequence[b]! - sequence[a]!);
   const out: RankedTurn[] = order.map((i) => ({
     candidate: facts[i]!.signals.candidate as HistoryCandidate,

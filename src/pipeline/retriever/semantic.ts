@@ -4,7 +4,7 @@ import { defaults } from '../../config/tuning.js';
 import type { WordLevel } from '../../embedder.js';
 import type { TurnSource } from './types.js';
 import { descending, firstSorted } from '../sorted.js';
-import { SessionMemo } from './session-memo.js';
+import { SessionMemo, withRoom } from './session-memo.js';
 
 interface SessionWords {
   /** Highest sequence read so far. */
@@ -176,10 +176,11 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
   const { threshold } = defaults.semantic;
   const oldest = entry.upTo - defaults.semantic.window;
   const n = entry.sequences.length;
-  const total = (scratch.total = grown(scratch.total, n));
-  const best = (scratch.best = grown(scratch.best, n));
-  const seen = (scratch.seen = grown(scratch.seen, n));
-  const touched = (scratch.touched = grown(scratch.touched, n));
+  // Their contents are zero between searches, so a larger array needs nothing copied.
+  const total = (scratch.total = withRoom(scratch.total, 0, n, 0));
+  const best = (scratch.best = withRoom(scratch.best, 0, n, 0));
+  const seen = (scratch.seen = withRoom(scratch.seen, 0, n, 0));
+  const touched = (scratch.touched = withRoom(scratch.touched, 0, n, 0));
   // Each turn is listed once in `seen` per query word and once in `touched`: a related word's closeness is at least
   // the threshold (> 0) and a word's weight positive, so `best` and `total` leave 0 at the first visit.
   let touchedCount = 0;
@@ -188,7 +189,6 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
   try {
     for (const qRow of q) {
       // The best related word of each turn for this query word.
-      seenCount = 0;
       const related = entry.related.get(qRow)!;
       for (let r = 0; r < related.length; r++) {
         const { row, sim } = related[r]!;
@@ -207,6 +207,7 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
         total[t]! += (w * (best[t]! - threshold)) / (1 - threshold) + 1e-9;
         best[t] = 0;
       }
+      // Its turns' `best` are 0 again: nothing for `finally` to clear.
       seenCount = 0;
     }
     const within: number[] = [];
@@ -220,11 +221,4 @@ export async function semanticSeeds(input: SemanticSeedInput): Promise<number[]>
     for (let k = 0; k < touchedCount; k++) total[touched[k]!] = 0;
     for (let k = 0; k < seenCount; k++) best[seen[k]!] = 0;
   }
-}
-
-/** `array` when it holds `n`, else a zeroed one that does (its contents are zero between searches). */
-function grown<A extends Float32Array | Int32Array>(array: A, n: number): A {
-  return array.length >= n
-    ? array
-    : new (array.constructor as new (length: number) => A)(Math.max(n, 2 * array.length));
 }

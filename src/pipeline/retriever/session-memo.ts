@@ -17,7 +17,7 @@ export const stringBytes = (s: string): number => (/[^\u0000-\u00ff]/.test(s) ? 
  * `array` when it holds `needed` elements, else a new one (at least twice as long, and `min`) holding its first `used`:
  * a memo's numbers appended to one typed array instead of an array object each.
  */
-export function withRoom<A extends Int8Array | Int32Array | Float64Array>(
+export function withRoom<A extends Int8Array | Int32Array | Float32Array | Float64Array>(
   array: A,
   used: number,
   needed: number,
