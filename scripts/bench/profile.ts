@@ -1,5 +1,7 @@
 // npx tsx scripts/bench/profile.ts --db <dir> [--turns 10000,100000] [--queries 200] [--warm-up 300] [--budget 2000] [--out <dir>]
 // CPU profile of QueryContext on a kept bench session, cut to the measured queries and summarised [--top 25].
+// [--warm-on <turns>]: the warm-up queries go to the kept session of that size, so the measured queries are the
+// session's first, as in the bench (by default they warm the measured session itself).
 // [--lines]: the driver runs bundled, and the hottest source lines are listed too.
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -35,12 +37,15 @@ async function driver(o: {
   turns: number;
   queries: number;
   warmUp: number;
+  /** The kept session (by size) the warm-up queries go to; the measured one when undefined. */
+  warmOn: number | undefined;
   budget: number;
   markers: string;
   dataDir: string;
 }) {
   const kept = await readKept(o.db);
   const s = sessionOf(kept, o.turns);
+  const warm = o.warmOn === undefined ? s : sessionOf(kept, o.warmOn);
   const corpus = await loadCorpus(o.dataDir);
   const store = recordingStore(await openKeptStore(o.db, kept));
   const running = await startProduct({ store, database: kept.database ?? undefined });
@@ -49,7 +54,7 @@ async function driver(o: {
     const all = corpus.questions;
     const questions = all.slice(0, Math.min(o.queries, all.length - 10));
     for (const q of warmUpQuestions(all, questions.length, o.warmUp))
-      await askContext(running.app, s.key, s.sessionId, q, o.budget);
+      await askContext(running.app, warm.key, warm.sessionId, q, o.budget);
     const ms: number[] = [];
     store.recording = true;
     const start = nowUs();
@@ -325,6 +330,7 @@ async function main(args: string[]) {
       turns: { type: 'string', default: '10000,100000' },
       queries: { type: 'string', default: '200' },
       'warm-up': { type: 'string', default: '300' },
+      'warm-on': { type: 'string' },
       budget: { type: 'string', default: '2000' },
       data: { type: 'string' },
       out: { type: 'string' },
@@ -341,7 +347,17 @@ async function main(args: string[]) {
   const budget = Number(values.budget);
   if (values.driver) {
     const warmUp = Number(values['warm-up']);
-    await driver({ db, turns: Number(values.turns), queries, warmUp, budget, markers: values.markers!, dataDir });
+    const warmOn = values['warm-on'] === undefined ? undefined : Number(values['warm-on']);
+    await driver({
+      db,
+      turns: Number(values.turns),
+      queries,
+      warmUp,
+      warmOn,
+      budget,
+      markers: values.markers!,
+      dataDir,
+    });
     return;
   }
   const out = path.resolve(values.out ?? path.join(db, 'profiles'));
@@ -368,6 +384,7 @@ async function main(args: string[]) {
           String(queries),
           '--warm-up',
           String(values['warm-up']),
+          ...(values['warm-on'] ? ['--warm-on', values['warm-on']] : []),
           '--budget',
           String(budget),
           '--markers',

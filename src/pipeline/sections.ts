@@ -7,7 +7,7 @@ import { dateHeader, dateText, pastSessionFence, pastSessionGroup } from './asse
 import { escapeFence } from './fence.js';
 import { item, turnItem, type Payload } from './items.js';
 import type { Item } from './planner.js';
-import type { RankedTurn } from './retriever/relevant.js';
+import { withinReach, type RankedTurn } from './retriever/relevant.js';
 import { askingTurn } from './retriever/retrieve.js';
 import { positionOf, type MemoryRow, type StructuralCandidates, type TurnRow } from './retriever/types.js';
 import type { EarlierSessions } from './retriever/user-history.js';
@@ -299,19 +299,4 @@ function pastItems(tok: Tokenizer) {
       return grouped(it, t.session_id, t.created_at);
     },
   };
-}
-
-/**
- * The best-ranked turns whose stored token counts add up to 1.5 times the budget: more than the planner can use, so
- * the lines of turns that cannot fit are never rendered and counted.
- */
-function withinReach<T extends { candidate: { turn: TurnRow } }>(ranked: readonly T[], budget: number): T[] {
-  let total = 0;
-  const out: T[] = [];
-  for (const r of ranked) {
-    if (total > 1.5 * budget) break;
-    out.push(r);
-    total += r.candidate.turn.token_count + 4;
-  }
-  return out;
 }

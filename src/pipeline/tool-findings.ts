@@ -9,6 +9,7 @@ import { costedLine, item, perTurnRow, turnLine, type Payload, type Shown } from
 import { replaceKept, type Item, type Plan } from './planner.js';
 import { remembered } from './remembered.js';
 import { mostThatFit } from './sorted.js';
+import { withinReach } from './retriever/relevant.js';
 import type { StructuralCandidates, TurnRow, TurnSource } from './retriever/types.js';
 
 export interface CallRef {
@@ -239,19 +240,23 @@ export interface ToolFindings {
 
 /**
  * The newest tool results, then older ones the ranking matched to the query, each paired with its call (one more read
- * when a call is older than the call turns read) and summarised when long.
+ * when a call is older than the call turns read) and summarised when long. Older ones are taken only as far down the
+ * ranking as the budget reaches (withinReach), as history lines are: the rest could not be shown.
  */
 export async function gatherFindings(input: {
   sessionId: string;
   structural: StructuralCandidates;
   ranked: readonly { candidate: { turn: TurnRow } }[];
+  budgetTokens: number;
   source: Pick<TurnSource, 'callTurns'>;
   tok: Tokenizer;
   whitelist: ToolFieldWhitelist | undefined;
 }): Promise<ToolFindings> {
   const { structural, source, tok, whitelist } = input;
   const newest = new Set(structural.tool.map((r) => r.id));
-  const matchedTools = input.ranked.map((r) => r.candidate.turn).filter((t) => t.role === 'tool' && !newest.has(t.id));
+  const matchedTools = withinReach(input.ranked, input.budgetTokens)
+    .map((r) => r.candidate.turn)
+    .filter((t) => t.role === 'tool' && !newest.has(t.id));
   // Newest results first, then older ones that match the query; each shown with its call, summarised when long.
   const toolTurns = [...structural.tool, ...matchedTools];
   const calls = await pairCalls(toolTurns, structural.calls, (results) => source.callTurns(results));

@@ -55,6 +55,7 @@ export async function queryContext(
     sessionId: session.id,
     structural,
     ranked: ownTurns(ranked, session.id),
+    budgetTokens: body.budget_tokens,
     source: found.source,
     tok,
     whitelist: ctx.env.CONTEXT_TOOL_FIELDS,

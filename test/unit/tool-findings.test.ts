@@ -10,6 +10,7 @@ import {
   digestValues,
   dropUnansweredCalls,
   findings,
+  gatherFindings,
   keepFor,
   settleFindings,
   shrinkDigest,
@@ -116,6 +117,50 @@ describe('pairing results with calls', () => {
     expect(keepFor({ read_file: ['owner'], '*': ['note'] }, 'read_file')).toEqual(['owner', 'note']);
     expect(keepFor({ read_file: ['owner'] }, 'stat')).toEqual([]);
     expect(keepFor(undefined, 'stat')).toEqual([]);
+  });
+});
+
+describe('older results the ranking matched', () => {
+  // Newest first: the newest result and its call, then an older result the query matched, ranked behind other turns.
+  const newCall = callTurn(50, [['c-new', 'get_order', { order: 'o-2' }]]);
+  const newResult = resultTurn(51, 'c-new', 'get_order', '{"order":"o-2","status":"shipped"}');
+  const oldCall = callTurn(10, [['c-old', 'get_order', { order: 'o-1' }]]);
+  const oldResult = resultTurn(11, 'c-old', 'get_order', '{"order":"o-1","status":"refunded"}');
+  const structural = { recent: [], system: [], tool: [newResult], calls: [newCall], first: undefined };
+  const ranked = (ahead: number) => [
+    ...Array.from({ length: ahead }, (_, i) => ({ candidate: { turn: turn(20 + i, 'user', 'x'.repeat(400)) } })),
+    { candidate: { turn: oldResult } },
+  ];
+  const gather = (ahead: number, budgetTokens: number) => {
+    const read: number[][] = [];
+    return gatherFindings({
+      sessionId: 's',
+      structural,
+      ranked: ranked(ahead),
+      budgetTokens,
+      // Its call is older than the call turns read: one more read, as the database source does.
+      source: { callTurns: async (results) => (read.push(results.map((r) => r.sequence)), [oldCall]) },
+      tok,
+      whitelist: undefined,
+    }).then((found) => ({ found, read }));
+  };
+
+  it('shows a matched older result with its call when the budget reaches its rank', async () => {
+    const { found, read } = await gather(2, 1000);
+    expect(found.list.map((f) => f.turn.id)).toEqual([newResult.id, oldResult.id]);
+    expect(found.list[1]!.label).toBe('get_order(order: o-1)');
+    expect(found.digest).toContain('o-1');
+    expect(read).toEqual([[oldResult.sequence]]);
+  });
+
+  it('leaves out, unread and unsummarised, a matched result ranked past what the budget reaches', async () => {
+    // Four turns of 404 stored tokens each: past 1.5 × 1,000 before the older result's rank.
+    const { found, read } = await gather(4, 1000);
+    expect(found.list.map((f) => f.turn.id)).toEqual([newResult.id]);
+    expect(found.digest).not.toContain('o-1');
+    expect(read).toEqual([]);
+    // A larger budget reaches it again.
+    expect((await gather(4, 2000)).found.list.map((f) => f.turn.id)).toEqual([newResult.id, oldResult.id]);
   });
 });
 

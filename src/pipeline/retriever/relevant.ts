@@ -129,6 +129,24 @@ export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
 const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
 
 /**
+ * The best-ranked turns whose stored token counts add up to 1.5 times the budget: more than the planner can use, so
+ * the lines (or tool findings) of turns that cannot fit are never rendered, summarised and counted.
+ */
+export function withinReach<T extends { candidate: { turn: { token_count: number } } }>(
+  ranked: readonly T[],
+  budget: number,
+): T[] {
+  let total = 0;
+  const out: T[] = [];
+  for (const r of ranked) {
+    if (total > 1.5 * budget) break;
+    out.push(r);
+    total += r.candidate.turn.token_count + 4;
+  }
+  return out;
+}
+
+/**
  * What the learned ranker weighs for each candidate: its signals (./rank.ts), whether it was a seed, its closeness in
  * meaning (for the candidates with a vector at hand, stored, held or cached, and the best-scored ones without: a query
  * embeds at most `embedTop` texts) and its cost in tokens.
