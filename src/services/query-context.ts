@@ -46,7 +46,7 @@ export async function queryContext(
 
   const found = await retrieve(ctx, session, body, searchedQuery());
   ctx.onStage?.('retrieve');
-  const ranked = await rankHistory(ctx, found);
+  const ranked = await rankHistory(ctx, found, body.budget_tokens);
   ctx.onStage?.('rank');
 
   const tok = ctx.tokenizer;

@@ -141,3 +141,39 @@ describe('the candidates’ vocabulary', () => {
     expect(await relevantFacts(input, lexemeCounts(candidates))).toEqual(await relevantFacts(input));
   });
 });
+
+describe('near-duplicates within the packing’s reach', () => {
+  // Pairs of turns that repeat each other (the second adds a word), each pair in its own words, all about painting.
+  const vocabulary = 'lake hill boat night class camp week garden kitchen river bridge market winter harbour forest'
+    .split(' ')
+    .concat('violin recipe puppy bicycle museum concert island mountain letter teacher'.split(' '));
+  const r = rng(7);
+  const pairs = Array.from({ length: 12 }, (_, k) => {
+    const words = ['paint', ...Array.from({ length: 6 }, () => r.pick(vocabulary))].join(' ');
+    const said = `I paint the ${words.split(' ').slice(1).join(' and the ')} most evenings.`;
+    return [
+      candidate(10 * k + 1, 'ana', words, { content: said }),
+      candidate(10 * k + 2, 'ana', words, { content: `${said} Really.` }),
+    ];
+  }).flat();
+  const asked = { ...input, candidates: pairs, terms: [{ lexeme: 'paint', df: pairs.length }] };
+  const marks = (ranked: Awaited<ReturnType<typeof rankRelevant>>) =>
+    ranked.map((x) => [x.candidate.id, x.duplicateOf ?? null]);
+
+  it('marks the same near-duplicates among the turns a budget reaches, and compares none past them', async () => {
+    const all = await rankRelevant(asked);
+    expect(all.filter((x) => x.duplicateOf).length).toBeGreaterThanOrEqual(6);
+    for (const budget of [20, 60, 120, 400]) {
+      const within = await rankRelevant({ ...asked, budgetTokens: budget });
+      expect(within.map((x) => x.candidate.id)).toEqual(all.map((x) => x.candidate.id));
+      // The reach: turns before the stored counts (and four each) pass 1.5 budgets.
+      let reach = 0;
+      for (let total = 0; reach < all.length && total <= 1.5 * budget; reach++)
+        total += all[reach]!.candidate.turn.token_count + 4;
+      expect(marks(within).slice(0, reach)).toEqual(marks(all).slice(0, reach));
+      expect(within.slice(reach).every((x) => x.duplicateOf === undefined)).toBe(true);
+      if (all.slice(reach).some((x) => x.duplicateOf)) expect(marks(within)).not.toEqual(marks(all));
+    }
+    expect(marks(await rankRelevant({ ...asked, budgetTokens: 10_000 }))).toEqual(marks(all));
+  });
+});

@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import { descending, firstSorted } from '../sorted.js';
 import { dropNearDuplicates } from './dedup.js';
 import { featureMatrix, matrixProbabilities, ranker, type CandidateFacts } from './learned.js';
-import type { HistoryCandidate } from './types.js';
+import type { HistoryCandidate, TurnRow } from './types.js';
 import { lexemeCounts, rankSignals, type LexemeCounts, type QueryTerm, type RankWeights } from './rank.js';
 import { asksAboutNow, timeCues } from './temporal.js';
 import { embeddedText, type KnownVectors } from './vector-seeds.js';
@@ -30,6 +30,11 @@ export interface RelevantInput {
   known?: KnownVectors | undefined;
   /** Sequences of the candidates found by meaning (they are seeds too). */
   meaningSeeds?: ReadonlySet<number> | undefined;
+  /**
+   * The budget the ranking is packed into: near-duplicates are then looked for only as far down as the packing can
+   * reach (withinReach), where the outcome is the same (a turn is only compared with better-ranked ones).
+   */
+  budgetTokens?: number | undefined;
 }
 
 /** Near-duplicates are texts that repeat the same words, whatever embedder ranks by meaning. */
@@ -128,23 +133,41 @@ export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
 /** Tokens a turn costs as a line of relevant history: its text and about four for the speaker and line break. */
 const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
 
+/** How far down the ranking the packing reaches: stored token counts of 1.5 times the budget. */
+const REACH = 1.5;
+
+/**
+ * How many of the best-ranked turns are within reach: those before the stored token counts (with about four for the
+ * speaker and line break) of the `counted` ones add up past 1.5 times the budget.
+ */
+function reachLength<T extends { candidate: { turn: TurnRow } }>(
+  ranked: readonly T[],
+  budget: number,
+  counted: (t: TurnRow) => boolean = () => true,
+): number {
+  let total = 0;
+  for (let i = 0; i < ranked.length; i++) {
+    if (total > REACH * budget) return i;
+    const t = ranked[i]!.candidate.turn;
+    if (counted(t)) total += t.token_count + 4;
+  }
+  return ranked.length;
+}
+
 /**
  * The best-ranked turns whose stored token counts add up to 1.5 times the budget: more than the planner can use, so
  * the lines (or tool findings) of turns that cannot fit are never rendered, summarised and counted.
  */
-export function withinReach<T extends { candidate: { turn: { token_count: number } } }>(
-  ranked: readonly T[],
-  budget: number,
-): T[] {
-  let total = 0;
-  const out: T[] = [];
-  for (const r of ranked) {
-    if (total > 1.5 * budget) break;
-    out.push(r);
-    total += r.candidate.turn.token_count + 4;
-  }
-  return out;
+export function withinReach<T extends { candidate: { turn: TurnRow } }>(ranked: readonly T[], budget: number): T[] {
+  return ranked.slice(0, reachLength(ranked, budget));
 }
+
+/**
+ * A turn that relevant history surely counts towards its reach (sections.ts): a conversational turn, unless it only
+ * made calls (the tool findings may show those instead, and history then skips it).
+ */
+const surelyCounted = (t: TurnRow) =>
+  (t.role === 'user' || t.role === 'assistant') && !(t.tool_calls?.length && t.content.trim() === '');
 
 /**
  * What the learned ranker weighs for each candidate: its signals (./rank.ts), whether it was a seed, its closeness in
@@ -256,7 +279,8 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
     if (!keys) rarestOf.set(r.candidate.id, (keys = twoRarest(r.candidate, df)));
     return keys;
   };
-  const compared = out.slice(0, defaults.history.embedTop);
+  const reach = input.budgetTokens === undefined ? out.length : reachLength(out, input.budgetTokens, surelyCounted);
+  const compared = out.slice(0, Math.min(defaults.history.embedTop, reach));
   const vectors = await vectorsFor(
     spelling,
     undefined,

@@ -145,8 +145,11 @@ export function askingTurn(structural: StructuralCandidates, query: string | und
 export const ownTurns = (ranked: readonly RankedTurn[], sessionId: string): RankedTurn[] =>
   ranked.filter((r) => r.candidate.turn.session_id === undefined || r.candidate.turn.session_id === sessionId);
 
-/** Relevant-history candidates in ranked order (none without a query), once the seeds by meaning are in. */
-export async function rankHistory(ctx: Ctx, found: Retrieved): Promise<RankedTurn[]> {
+/**
+ * Relevant-history candidates in ranked order (none without a query), once the seeds by meaning are in; near-duplicates
+ * marked within reach of `budgetTokens` (all of the first ones compared, without it).
+ */
+export async function rankHistory(ctx: Ctx, found: Retrieved, budgetTokens?: number): Promise<RankedTurn[]> {
   const meant = await found.meaning;
   return found.query
     ? await rankRelevant({
@@ -159,6 +162,7 @@ export async function rankHistory(ctx: Ctx, found: Retrieved): Promise<RankedTur
         logger: ctx.logger,
         known: meant?.vectors,
         meaningSeeds: meant && new Set(meant.seeds),
+        budgetTokens,
       })
     : [];
 }
