@@ -3,13 +3,13 @@
 import { pacer } from '../event-loop.js';
 import type { SectionName } from '../schemas/context.js';
 import { commaPart, type Tokenizer } from '../tokenizer.js';
-import { compactJson, toolSummaries, type ToolSummary } from './compressor/tool-summary.js';
+import { compactJson, DEFAULT_SUMMARY_TOKENS, toolSummaries, type ToolSummary } from './compressor/tool-summary.js';
 import { escapeFence } from './fence.js';
 import { costedLine, item, perTurnRow, turnLine, type Payload, type Shown } from './items.js';
 import { replaceKept, type Item, type Plan } from './planner.js';
 import { remembered } from './remembered.js';
 import { mostThatFit } from './sorted.js';
-import { withinReach } from './retriever/relevant.js';
+import { lineCost, withinReach } from './retriever/relevant.js';
 import type { StructuralCandidates, TurnRow, TurnSource } from './retriever/types.js';
 
 export interface CallRef {
@@ -241,7 +241,7 @@ export interface ToolFindings {
 /**
  * The newest tool results, then older ones the ranking matched to the query, each paired with its call (one more read
  * when a call is older than the call turns read) and summarised when long. Older ones are taken only as far down the
- * ranking as the budget reaches (withinReach), as history lines are: the rest could not be shown.
+ * ranking as the budget reaches (withinReach, as for history lines; a result counts at most its summary's bound).
  */
 export async function gatherFindings(input: {
   sessionId: string;
@@ -254,7 +254,10 @@ export async function gatherFindings(input: {
 }): Promise<ToolFindings> {
   const { structural, source, tok, whitelist } = input;
   const newest = new Set(structural.tool.map((r) => r.id));
-  const matchedTools = withinReach(input.ranked, input.budgetTokens)
+  // A result counts towards the reach at most as its summary's bound: a large output does not use it up.
+  const matchedTools = withinReach(input.ranked, input.budgetTokens, (t) =>
+    t.role === 'tool' ? Math.min(t.token_count, DEFAULT_SUMMARY_TOKENS) + 4 : lineCost(t),
+  )
     .map((r) => r.candidate.turn)
     .filter((t) => t.role === 'tool' && !newest.has(t.id));
   // Newest results first, then older ones that match the query; each shown with its call, summarised when long.

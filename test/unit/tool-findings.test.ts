@@ -162,6 +162,22 @@ describe('older results the ranking matched', () => {
     // A larger budget reaches it again.
     expect((await gather(4, 2000)).found.list.map((f) => f.turn.id)).toEqual([newResult.id, oldResult.id]);
   });
+
+  it('counts a large older result towards the reach only as far as its summary goes', async () => {
+    // 3,000 stored tokens: as a line it would use up two budgets of 1,000 tokens; summarised it takes at most 240.
+    const bigCall = callTurn(6, [['c-big', 'read_file', { path: 'a.log' }]]);
+    const big = resultTurn(7, 'c-big', 'read_file', JSON.stringify({ lines: 'log line '.repeat(40) }));
+    const found = await gatherFindings({
+      sessionId: 's',
+      structural,
+      ranked: [{ candidate: { turn: { ...big, token_count: 3_000 } } }, { candidate: { turn: oldResult } }],
+      budgetTokens: 1000,
+      source: { callTurns: async () => [bigCall, oldCall] },
+      tok,
+      whitelist: undefined,
+    });
+    expect(found.list.map((f) => f.turn.id)).toEqual([newResult.id, big.id, oldResult.id]);
+  });
 });
 
 describe('tool-using stretches', () => {

@@ -136,38 +136,41 @@ const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
 /** How far down the ranking the packing reaches: stored token counts of 1.5 times the budget. */
 const REACH = 1.5;
 
-/**
- * How many of the best-ranked turns are within reach: those before the stored token counts (with about four for the
- * speaker and line break) of the `counted` ones add up past 1.5 times the budget.
- */
+/** What a turn shown as a line costs, about: its stored tokens and four for the speaker and line break. */
+export const lineCost = (t: TurnRow) => t.token_count + 4;
+
+/** How many of the best-ranked turns are within reach: those before their costs add up past 1.5 times the budget. */
 function reachLength<T extends { candidate: { turn: TurnRow } }>(
   ranked: readonly T[],
   budget: number,
-  counted: (t: TurnRow) => boolean = () => true,
+  cost: (t: TurnRow) => number,
 ): number {
   let total = 0;
   for (let i = 0; i < ranked.length; i++) {
     if (total > REACH * budget) return i;
-    const t = ranked[i]!.candidate.turn;
-    if (counted(t)) total += t.token_count + 4;
+    total += cost(ranked[i]!.candidate.turn);
   }
   return ranked.length;
 }
 
 /**
- * The best-ranked turns whose stored token counts add up to 1.5 times the budget: more than the planner can use, so
- * the lines (or tool findings) of turns that cannot fit are never rendered, summarised and counted.
+ * The best-ranked turns whose costs (by default as lines: `lineCost`) add up to 1.5 times the budget: more than the
+ * planner can use, so the lines (or tool findings) of turns that cannot fit are never rendered, summarised and counted.
  */
-export function withinReach<T extends { candidate: { turn: TurnRow } }>(ranked: readonly T[], budget: number): T[] {
-  return ranked.slice(0, reachLength(ranked, budget));
+export function withinReach<T extends { candidate: { turn: TurnRow } }>(
+  ranked: readonly T[],
+  budget: number,
+  cost: (t: TurnRow) => number = lineCost,
+): T[] {
+  return ranked.slice(0, reachLength(ranked, budget, cost));
 }
 
 /**
- * A turn that relevant history surely counts towards its reach (sections.ts): a conversational turn, unless it only
- * made calls (the tool findings may show those instead, and history then skips it).
+ * What relevant history surely counts towards its reach (sections.ts): a conversational turn's line, unless it only
+ * made calls (the tool findings may show those instead, and history then skips it); nothing for other turns.
  */
 const surelyCounted = (t: TurnRow) =>
-  (t.role === 'user' || t.role === 'assistant') && !(t.tool_calls?.length && t.content.trim() === '');
+  (t.role === 'user' || t.role === 'assistant') && !(t.tool_calls?.length && t.content.trim() === '') ? lineCost(t) : 0;
 
 /**
  * What the learned ranker weighs for each candidate: its signals (./rank.ts), whether it was a seed, its closeness in
