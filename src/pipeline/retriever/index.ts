@@ -13,7 +13,7 @@ export { historyCandidates, seedsFor, type HistoryOptions } from './history.js';
 export { queryLexemes } from './query-lexemes.js';
 export { meaningSeeds, searchText, sharedConversation, type MeaningSeeds } from './meaning.js';
 export { recallMemories, visibleMemories, type MemoryOwner } from './memories.js';
-export { rankRelevant, withinReach, type RankedTurn, type RelevantInput } from './relevant.js';
+export { rankRelevant, type RankedTurn, type RelevantInput } from './relevant.js';
 export {
   ownTurns,
   prepareSearch,

@@ -130,13 +130,10 @@ export function twoRarest(c: HistoryCandidate, df: LexemeCounts): string[] {
   return r.first === undefined ? [] : r.second === undefined ? [r.first] : [r.first, r.second];
 }
 
-/** Tokens a turn costs as a line of relevant history: its text and about four for the speaker and line break. */
-const lineTokens = (c: HistoryCandidate) => c.turn.token_count + 4;
-
 /** How far down the ranking the packing reaches: stored token counts of 1.5 times the budget. */
 const REACH = 1.5;
 
-/** What a turn shown as a line costs, about: its stored tokens and four for the speaker and line break. */
+/** Tokens a turn costs as a line of relevant history: its text and about four for the speaker and line break. */
 export const lineCost = (t: TurnRow) => t.token_count + 4;
 
 /** How many of the best-ranked turns are within reach: those before their costs add up past 1.5 times the budget. */
@@ -169,7 +166,7 @@ export function withinReach<T extends { candidate: { turn: TurnRow } }>(
  * What relevant history surely counts towards its reach (sections.ts): a conversational turn's line, unless it only
  * made calls (the tool findings may show those instead, and history then skips it); nothing for other turns.
  */
-const surelyCounted = (t: TurnRow) =>
+const historyCost = (t: TurnRow) =>
   (t.role === 'user' || t.role === 'assistant') && !(t.tool_calls?.length && t.content.trim() === '') ? lineCost(t) : 0;
 
 /**
@@ -221,7 +218,7 @@ export async function relevantFacts(
       seed: c.seed,
       meaningSeed: input.meaningSeeds?.has(c.sequence) ?? false,
       cosine: cosine[i],
-      tokens: lineTokens(c),
+      tokens: lineCost(c.turn),
     };
   });
 }
@@ -282,7 +279,7 @@ export async function rankRelevant(input: RelevantInput): Promise<RankedTurn[]> 
     if (!keys) rarestOf.set(r.candidate.id, (keys = twoRarest(r.candidate, df)));
     return keys;
   };
-  const reach = input.budgetTokens === undefined ? out.length : reachLength(out, input.budgetTokens, surelyCounted);
+  const reach = input.budgetTokens === undefined ? out.length : reachLength(out, input.budgetTokens, historyCost);
   const compared = out.slice(0, Math.min(defaults.history.embedTop, reach));
   const vectors = await vectorsFor(
     spelling,
