@@ -234,23 +234,26 @@ class ColumnSignals implements Signals {
   get rarestIdf() {
     return this.#columns.rarestIdf[this.#i]!;
   }
+  #has(flag: number): boolean {
+    return (this.#columns.flags[this.#i]! & flag) !== 0;
+  }
   get namedSpeaker() {
-    return (this.#columns.flags[this.#i]! & Flag.namedSpeaker) !== 0;
+    return this.#has(Flag.namedSpeaker);
   }
   get nameOnly() {
-    return (this.#columns.flags[this.#i]! & Flag.nameOnly) !== 0;
+    return this.#has(Flag.nameOnly);
   }
   get timeCue() {
-    return (this.#columns.flags[this.#i]! & Flag.timeCue) !== 0;
+    return this.#has(Flag.timeCue);
   }
   get answers() {
-    return (this.#columns.flags[this.#i]! & Flag.answers) !== 0;
+    return this.#has(Flag.answers);
   }
   get question() {
-    return (this.#columns.flags[this.#i]! & Flag.question) !== 0;
+    return this.#has(Flag.question);
   }
   get opensEpisode() {
-    return (this.#columns.flags[this.#i]! & Flag.opensEpisode) !== 0;
+    return this.#has(Flag.opensEpisode);
   }
 }
 
