@@ -47,20 +47,31 @@ const DIMENSIONS = 256;
  * network, the same vector on every machine.
  */
 export function hashedNgramEmbedder(dimensions = DIMENSIONS): Embedder {
+  // Reused between texts: the signed counts (integers, so summing them before the float vector changes nothing) and
+  // each word's character codes with its boundaries, instead of a new string per word.
+  const counts = new Int32Array(dimensions);
+  let codes = new Uint16Array(64);
+  const mask = (dimensions & (dimensions - 1)) === 0 ? dimensions - 1 : -1;
   const embedOne = (text: string) => {
-    const v = new Float32Array(dimensions);
+    counts.fill(0);
     for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-      const w = `<${word}>`;
+      const n = word.length + 2;
+      if (codes.length < n) codes = new Uint16Array(2 * n);
+      codes[0] = 0x3c; // <
+      for (let k = 0; k < word.length; k++) codes[k + 1] = word.charCodeAt(k);
+      codes[n - 1] = 0x3e; // >
       // FNV-1a extended one character at a time: the 3-, 4- and 5-gram hashes at each start share their prefix.
-      for (let i = 0; i + 3 <= w.length; i++) {
-        let h = 0x811c9dc5;
-        for (let j = i; j < i + 5 && j < w.length; j++) {
-          h = Math.imul(h ^ w.charCodeAt(j), 0x01000193) >>> 0;
-          if (j - i >= 2) v[h % dimensions]! += h & 0x80000000 ? -1 : 1;
+      // Hashes as int32 (the same bits as unsigned): the sign bit gives the sign, the low bits the dimension.
+      for (let i = 0; i + 3 <= n; i++) {
+        let h = 0x811c9dc5 | 0;
+        const end = Math.min(i + 5, n);
+        for (let j = i; j < end; j++) {
+          h = Math.imul(h ^ codes[j]!, 0x01000193);
+          if (j - i >= 2) counts[mask >= 0 ? h & mask : (h >>> 0) % dimensions]! += h < 0 ? -1 : 1;
         }
       }
     }
-    return unit(v);
+    return unit(new Float32Array(counts));
   };
   return {
     model: `hashed-char-ngrams-${dimensions}`,

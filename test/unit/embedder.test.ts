@@ -21,6 +21,38 @@ describe('local hashed n-gram embedder', () => {
     expect(dot(q!, forms!)).toBeGreaterThan(dot(q!, other!) + 0.2);
   });
 
+  it('counts the same signed n-gram hashes as the plain string form, in any number of dimensions', async () => {
+    // The definition written out with strings and unsigned hashes; the embedder reuses buffers and int32 hashes.
+    const reference = (text: string, dims: number) => {
+      const v = new Float32Array(dims);
+      for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+        const w = `<${word}>`;
+        for (let i = 0; i + 3 <= w.length; i++) {
+          let h = 0x811c9dc5;
+          for (let j = i; j < i + 5 && j < w.length; j++) {
+            h = Math.imul(h ^ w.charCodeAt(j), 0x01000193) >>> 0;
+            if (j - i >= 2) v[h % dims]! += h & 0x80000000 ? -1 : 1;
+          }
+        }
+      }
+      let norm = 0;
+      for (const x of v) norm += x * x;
+      if (norm > 0) for (let i = 0; i < dims; i++) v[i]! *= 1 / Math.sqrt(norm);
+      return [...v];
+    };
+    const texts = [
+      'Lisbon in May is lovely.',
+      `a ${'very'.repeat(40)}long word`,
+      'Ünïcödé façade, 😀 emoji, 𝒳 outside the BMP, 日本語のテキスト',
+      "it's O'Neil's 3rd place",
+      'ab',
+    ];
+    for (const dims of [256, 100, 7]) {
+      const got = await hashedNgramEmbedder(dims).embed(texts);
+      got.forEach((v, i) => expect([...v]).toEqual(reference(texts[i]!, dims)));
+    }
+  });
+
   it('gives empty text a zero vector', async () => {
     const [z] = await e.embed(['  ... ']);
     expect(dot(z!, z!)).toBe(0);
