@@ -289,16 +289,30 @@ let byIdScratch = new Int32Array(0);
 /** Episodes' pair counts, kept between calls (zeroed for each call's episodes × pairs). */
 let episodeScratch = new Float64Array(0);
 
-export function rankSignals(input: RankInput): Signals[] {
-  // The defaults themselves when nothing is overridden: one object shape for every call.
-  const w = input.weights ? { ...defaultWeights, ...input.weights } : defaultWeights;
-  const cands = [...input.candidates].sort((a, b) => a.sequence - b.sequence);
-  if (cands.length === 0) return [];
-  const n = Math.max(input.totalTurns, cands.length);
+// The ranking runs as a few stages, each a function of its own: the compiler optimises (and, when new kinds of values
+// reach one, re-optimises) each apart, instead of one function of them all whose compilation took ~100 ms.
+
+/** A query term as ranked: its IDF, the lexemes that count for it (itself 1, longer ones it prefixes less), a name. */
+interface RankTerm {
+  lexeme: string;
+  df: number;
+  idf: number;
+  variants: Map<string, number>;
+  speaker: boolean;
+}
+
+/** The terms, and every (term, variant) pair once, so a document's count of each is read once. */
+interface TermPairs {
+  terms: RankTerm[];
+  lexeme: string[];
+  weight: number[];
+  term: number[];
+}
+
+/** Each query term matches its own lexeme fully and the candidates' longer lexemes it is a prefix of partly. */
+function rankTerms(input: RankInput, w: RankWeights, cands: readonly Candidate[], n: number): TermPairs {
   const speakers = new Set<string>();
   for (const c of cands) for (const l of c.speakerLexemes) speakers.add(l);
-
-  // Each query term matches its own lexeme fully and the candidates' longer lexemes it is a prefix of partly.
   const variants = input.terms.map((t) => new Map<string, number>([[t.lexeme, 1]]));
   const prefixes = input.terms.flatMap((t, k) =>
     !speakers.has(t.lexeme) && t.lexeme.length >= w.variantMinLength ? [{ prefix: t.lexeme, of: variants[k]! }] : [],
@@ -314,53 +328,51 @@ export function rankSignals(input: RankInput): Signals[] {
         if (lexeme.length > prefix.length && lexeme.startsWith(prefix)) of.set(lexeme, w.variant);
     }
   }
-  const terms = input.terms.map((t, k) => ({
-    ...t,
-    idf: idf(n, t.df),
-    variants: variants[k]!,
-    speaker: speakers.has(t.lexeme),
-  }));
-  const namedSpeakers = new Set(terms.filter((t) => t.speaker).map((t) => t.lexeme));
-
-  // Every (term, variant) pair once, so a document's count of each is read once and episodes add them up.
-  const pairLexeme: string[] = [];
-  const pairWeight: number[] = [];
-  const pairTerm: number[] = [];
+  const terms = input.terms.map(
+    (t, k): RankTerm => ({
+      lexeme: t.lexeme,
+      df: t.df,
+      idf: idf(n, t.df),
+      variants: variants[k]!,
+      speaker: speakers.has(t.lexeme),
+    }),
+  );
+  const pairs: TermPairs = { terms, lexeme: [], weight: [], term: [] };
   terms.forEach((t, k) => {
     for (const [lexeme, weight] of t.variants) {
-      pairLexeme.push(lexeme);
-      pairWeight.push(weight);
-      pairTerm.push(k);
+      pairs.lexeme.push(lexeme);
+      pairs.weight.push(weight);
+      pairs.term.push(k);
     }
   });
-  const pairs = pairLexeme.length;
-  const T = terms.length;
-  /**
-   * Each term's frequency in a document from its pairs' counts (from `at`): the best variant's, weighed; written to
-   * `f` from `fAt`.
-   */
-  const termFrequencies = (counts: ArrayLike<number>, at: number, f: Float64Array, fAt: number) => {
-    for (let j = 0; j < pairs; j++) {
-      const x = counts[at + j]!;
-      const k = fAt + pairTerm[j]!;
-      if (x && x * pairWeight[j]! > f[k]!) f[k] = x * pairWeight[j]!;
-    }
-  };
-  /** BM25 from each term's frequency in a document (in `terms` order, from `at`). */
-  const bm25 = (frequency: Float64Array, at: number, length: number, avg: number, skipSpeakers: boolean) => {
-    let s = 0;
-    for (let k = 0; k < T; k++) {
-      const f = frequency[at + k]!;
-      const t = terms[k]!;
-      if (f > 0 && !(skipSpeakers && t.speaker))
-        s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
-    }
-    return s;
-  };
-  // Each candidate's episode, and each episode's count of each pair summed over its candidates: one document each.
+  return pairs;
+}
+
+/** An episode as one document: where its pair counts start in the shared table, its length and its score. */
+interface Episode {
+  at: number;
+  length: number;
+  score: number;
+}
+
+/** Each candidate's term frequencies (T per candidate, from T × i) and each episode's count of each pair. */
+interface TermCounts {
+  frequencies: Float64Array;
+  episodeKeys: string[];
+  episodes: Map<string, Episode>;
+  episodeOfCand: Episode[];
+  episodeCount: Float64Array;
+}
+
+/**
+ * Each pair a candidate holds, read once for its own score, its episode's, its name-only test and its matches (the
+ * pairs it lacks count 0 and change neither).
+ */
+function termCounts(cands: readonly Candidate[], p: TermPairs): TermCounts {
+  const pairs = p.lexeme.length;
+  const T = p.terms.length;
   const episodeKeys = cands.map(episodeKey);
-  // An episode's counts are the `pairs` values from its `at` in one shared table.
-  const episodes = new Map<string, { at: number; length: number; score: number }>();
+  const episodes = new Map<string, Episode>();
   const episodeOfCand = cands.map((c, i) => {
     const key = episodeKeys[i]!;
     let e = episodes.get(key);
@@ -370,12 +382,10 @@ export function rankSignals(input: RankInput): Signals[] {
   });
   const size = episodes.size * pairs;
   const episodeCount = (episodeScratch = withRoom(episodeScratch, 0, size, 0)).fill(0, 0, size);
-  // Candidate i's term frequencies from T × i: each pair a candidate holds, read once for its own score, its
-  // episode's, its name-only test and its matches (the pairs it lacks count 0 and change neither).
   const frequencies = new Float64Array(cands.length * T);
   const held = (i: number, j: number, x: number) => {
-    const k = i * T + pairTerm[j]!;
-    if (x * pairWeight[j]! > frequencies[k]!) frequencies[k] = x * pairWeight[j]!;
+    const k = i * T + p.term[j]!;
+    if (x * p.weight[j]! > frequencies[k]!) frequencies[k] = x * p.weight[j]!;
     episodeCount[episodeOfCand[i]!.at + j]! += x;
   };
   const lexicon = sharedLexicon(cands);
@@ -386,7 +396,7 @@ export function rankSignals(input: RankInput): Signals[] {
     const ids: number[] = [];
     try {
       for (let j = pairs - 1; j >= 0; j--) {
-        const id = lexicon.ids.get(pairLexeme[j]!);
+        const id = lexicon.ids.get(p.lexeme[j]!);
         if (id === undefined || id >= lexicon.words.length) continue;
         if (firstPair[id] === 0) ids.push(id);
         nextPair[j] = firstPair[id]!;
@@ -406,77 +416,108 @@ export function rankSignals(input: RankInput): Signals[] {
     for (let i = 0; i < cands.length; i++) {
       const { tf } = cands[i]!.lexemes;
       for (let j = 0; j < pairs; j++) {
-        const x = tf.get(pairLexeme[j]!);
+        const x = tf.get(p.lexeme[j]!);
         if (x) held(i, j, x);
       }
     }
-  // Flags per candidate in loops over typed arrays: no closure and no list of booleans per query.
-  const onlyName = new Uint8Array(cands.length);
-  for (let i = 0; i < cands.length; i++) {
-    let other = false;
-    for (let k = 0; k < T && !other; k++) other = !terms[k]!.speaker && frequencies[i * T + k]! > 0;
-    onlyName[i] = other ? 0 : 1;
+  return { frequencies, episodeKeys, episodes, episodeOfCand, episodeCount };
+}
+
+/** BM25 from each term's frequency in a document (in `terms` order, from `at`). */
+function bm25(
+  terms: readonly RankTerm[],
+  w: RankWeights,
+  frequency: Float64Array,
+  at: number,
+  length: number,
+  avg: number,
+  skipSpeakers: boolean,
+): number {
+  let s = 0;
+  for (let k = 0; k < terms.length; k++) {
+    const f = frequency[at + k]!;
+    const t = terms[k]!;
+    if (f > 0 && !(skipSpeakers && t.speaker))
+      s += (t.idf * f * (w.k1 + 1)) / (f + w.k1 * (1 - w.b + (w.b * length) / (avg || 1)));
   }
+  return s;
+}
 
-  const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
-  // Scores in typed arrays: the same doubles whatever values a query gives (an array's element kind would vary).
-  const lexical = new Float64Array(cands.length);
-  for (let i = 0; i < cands.length; i++)
-    lexical[i] = bm25(frequencies, i * T, cands[i]!.lexemes.length, avgLength, false);
-
-  // Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every
-  // episode has both speakers).
-  if (w.episode > 0 && episodes.size > 1) {
-    const avg = [...episodes.values()].reduce((s, e) => s + e.length, 0) / episodes.size;
-    let best = 0;
-    const f = new Float64Array(T);
-    for (const e of episodes.values()) {
-      f.fill(0);
-      termFrequencies(episodeCount, e.at, f, 0);
-      e.score = bm25(f, 0, e.length, avg, true);
-      if (e.score > best) best = e.score;
+/**
+ * Episode score: the same BM25 over each episode's candidates taken as one document, names left out (every episode
+ * has both speakers), as a share of the best episode's; set on the episodes.
+ */
+function scoreEpisodes(p: TermPairs, c: TermCounts, w: RankWeights): void {
+  if (!(w.episode > 0 && c.episodes.size > 1)) return;
+  const T = p.terms.length;
+  const avg = [...c.episodes.values()].reduce((s, e) => s + e.length, 0) / c.episodes.size;
+  let best = 0;
+  const f = new Float64Array(T);
+  for (const e of c.episodes.values()) {
+    f.fill(0);
+    // Each term's frequency in the episode: the best variant's count, weighed.
+    for (let j = 0; j < p.lexeme.length; j++) {
+      const x = c.episodeCount[e.at + j]!;
+      const k = p.term[j]!;
+      if (x && x * p.weight[j]! > f[k]!) f[k] = x * p.weight[j]!;
     }
-    if (best > 0) for (const e of episodes.values()) e.score /= best;
+    e.score = bm25(p.terms, w, f, 0, e.length, avg, true);
+    if (e.score > best) best = e.score;
   }
+  if (best > 0) for (const e of c.episodes.values()) e.score /= best;
+}
 
-  // Per candidate, once: each is read by its own score and again as a signal.
-  const recounting = new Float64Array(cands.length);
+/** What each candidate is, once: how much it recounts, spoken by a named participant, in a named period, a question. */
+interface CandidateKinds {
+  recounting: Float64Array;
+  byNamed: Uint8Array;
+  cued: Uint8Array;
+  asks: Uint8Array;
+}
+
+function candidateKinds(cands: readonly Candidate[], namedSpeakers: ReadonlySet<string>, cues?: TimeCues) {
+  const kinds: CandidateKinds = {
+    recounting: new Float64Array(cands.length),
+    byNamed: new Uint8Array(cands.length),
+    cued: new Uint8Array(cands.length),
+    asks: new Uint8Array(cands.length),
+  };
   for (let i = 0; i < cands.length; i++)
-    recounting[i] = cands[i]!.informativeness ?? informativenessOf(cands[i]!.content);
-  const byNamed = new Uint8Array(cands.length);
-  const cued = new Uint8Array(cands.length);
-  const asks = new Uint8Array(cands.length);
+    kinds.recounting[i] = cands[i]!.informativeness ?? informativenessOf(cands[i]!.content);
   for (let i = 0; i < cands.length; i++) {
     const c = cands[i]!;
     if (namedSpeakers.size > 0)
       for (const l of c.speakerLexemes)
         if (namedSpeakers.has(l)) {
-          byNamed[i] = 1;
+          kinds.byNamed[i] = 1;
           break;
         }
-    if (input.cues && matchesCues(c.createdAt, input.cues)) cued[i] = 1;
-    if (asksQuestion(c.content)) asks[i] = 1;
+    if (cues && matchesCues(c.createdAt, cues)) kinds.cued[i] = 1;
+    if (asksQuestion(c.content)) kinds.asks[i] = 1;
   }
-  const own = new Float64Array(cands.length);
-  for (let i = 0; i < cands.length; i++) {
-    let s = lexical[i]!;
-    if (s === 0) continue;
-    s *= 1 + w.episode * episodeOfCand[i]!.score;
-    if (byNamed[i]) s *= 1 + w.speaker;
-    if (cued[i]) s *= 1 + w.time;
-    if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * recounting[i]!;
-    own[i] = s;
-  }
+  return kinds;
+}
 
-  // Adjacency within an episode: neighbours inherit a share of a hit's score; a question's successor inherits more.
-  const adjacent = (i: number, j: number) =>
-    j >= 0 &&
-    j < cands.length &&
-    Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
-    episodeKeys[j] === episodeKeys[i];
-  // The larger of a candidate's own score and the share it inherits from an adjacent j.
+/** Adjacency within an episode: candidate j is |j − i| turns from i, in the same episode. */
+const adjacent = (cands: readonly Candidate[], keys: readonly string[], i: number, j: number) =>
+  j >= 0 &&
+  j < cands.length &&
+  Math.abs(cands[j]!.sequence - cands[i]!.sequence) === Math.abs(j - i) &&
+  keys[j] === keys[i];
+
+/**
+ * Neighbours inherit a share of a hit's score; a question's successor inherits more: each candidate's score is the
+ * larger of its own and the share it inherits from an adjacent one.
+ */
+function inheritedScores(
+  cands: readonly Candidate[],
+  keys: readonly string[],
+  own: Float64Array,
+  asks: Uint8Array,
+  w: RankWeights,
+): Float64Array {
   const inherited = (best: number, i: number, j: number, share: number) =>
-    adjacent(i, j) ? Math.max(best, share * own[j]!) : best;
+    adjacent(cands, keys, i, j) ? Math.max(best, share * own[j]!) : best;
   const score = new Float64Array(cands.length);
   for (let i = 0; i < cands.length; i++) {
     let best = own[i]!;
@@ -486,18 +527,32 @@ export function rankSignals(input: RankInput): Signals[] {
     best = inherited(best, i, i + 2, w.neighbour2);
     score[i] = best;
   }
+  return score;
+}
 
+/** The signals as columns, and one object per candidate reading them. */
+function signalsOf(
+  cands: readonly Candidate[],
+  terms: readonly RankTerm[],
+  c: TermCounts,
+  kinds: CandidateKinds,
+  onlyName: Uint8Array,
+  scores: { lexical: Float64Array; own: Float64Array; score: Float64Array },
+): Signals[] {
+  const T = terms.length;
+  const { frequencies, episodeKeys: keys, episodeOfCand } = c;
+  const { own } = scores;
   const nonName = terms.filter((t) => !t.speaker);
   const queryIdf = nonName.reduce((s, t) => s + t.idf, 0);
   const maxIdf = Math.max(0, ...nonName.map((t) => t.idf));
-  const near = (i: number, j: number) => (adjacent(i, j) ? own[j]! : 0);
+  const near = (i: number, j: number) => (adjacent(cands, keys, i, j) ? own[j]! : 0);
   const N = cands.length;
   const columns: SignalColumns = {
-    lexical,
+    lexical: scores.lexical,
     own,
-    score,
+    score: scores.score,
     episode: new Float64Array(N),
-    informativeness: recounting,
+    informativeness: kinds.recounting,
     prev: new Float64Array(N),
     next: new Float64Array(N),
     prev2: new Float64Array(N),
@@ -529,13 +584,55 @@ export function rankSignals(input: RankInput): Signals[] {
     columns.idfShare[i] = queryIdf > 0 ? matchedIdf / queryIdf : 0;
     columns.rarestIdf[i] = maxIdf > 0 && matched ? rarest / maxIdf : 0;
     columns.flags[i] =
-      (byNamed[i] ? Flag.namedSpeaker : 0) |
+      (kinds.byNamed[i] ? Flag.namedSpeaker : 0) |
       (onlyName[i] ? Flag.nameOnly : 0) |
-      (cued[i] ? Flag.timeCue : 0) |
-      (adjacent(i, i - 1) && asks[i - 1] ? Flag.answers : 0) |
-      (asks[i] ? Flag.question : 0) |
-      (i === 0 || episodeKeys[i - 1] !== episodeKeys[i] ? Flag.opensEpisode : 0);
+      (kinds.cued[i] ? Flag.timeCue : 0) |
+      (adjacent(cands, keys, i, i - 1) && kinds.asks[i - 1] ? Flag.answers : 0) |
+      (kinds.asks[i] ? Flag.question : 0) |
+      (i === 0 || keys[i - 1] !== keys[i] ? Flag.opensEpisode : 0);
     out[i] = new ColumnSignals(cands[i]!, columns, i);
   }
   return out;
+}
+
+export function rankSignals(input: RankInput): Signals[] {
+  // The defaults themselves when nothing is overridden: one object shape for every call.
+  const w = input.weights ? { ...defaultWeights, ...input.weights } : defaultWeights;
+  const cands = [...input.candidates].sort((a, b) => a.sequence - b.sequence);
+  if (cands.length === 0) return [];
+  const n = Math.max(input.totalTurns, cands.length);
+  const pairs = rankTerms(input, w, cands, n);
+  const { terms } = pairs;
+  const T = terms.length;
+  const namedSpeakers = new Set(terms.filter((t) => t.speaker).map((t) => t.lexeme));
+  const counts = termCounts(cands, pairs);
+  const { frequencies, episodeOfCand } = counts;
+
+  // Flags per candidate in loops over typed arrays: no closure and no list of booleans per query.
+  const onlyName = new Uint8Array(cands.length);
+  for (let i = 0; i < cands.length; i++) {
+    let other = false;
+    for (let k = 0; k < T && !other; k++) other = !terms[k]!.speaker && frequencies[i * T + k]! > 0;
+    onlyName[i] = other ? 0 : 1;
+  }
+  const avgLength = cands.reduce((s, c) => s + c.lexemes.length, 0) / cands.length;
+  // Scores in typed arrays: the same doubles whatever values a query gives (an array's element kind would vary).
+  const lexical = new Float64Array(cands.length);
+  for (let i = 0; i < cands.length; i++)
+    lexical[i] = bm25(terms, w, frequencies, i * T, cands[i]!.lexemes.length, avgLength, false);
+  scoreEpisodes(pairs, counts, w);
+
+  const kinds = candidateKinds(cands, namedSpeakers, input.cues);
+  const own = new Float64Array(cands.length);
+  for (let i = 0; i < cands.length; i++) {
+    let s = lexical[i]!;
+    if (s === 0) continue;
+    s *= 1 + w.episode * episodeOfCand[i]!.score;
+    if (kinds.byNamed[i]) s *= 1 + w.speaker;
+    if (kinds.cued[i]) s *= 1 + w.time;
+    if (w.informative > 0 && onlyName[i]) s *= 1 + w.informative * kinds.recounting[i]!;
+    own[i] = s;
+  }
+  const score = inheritedScores(cands, counts.episodeKeys, own, kinds.asks, w);
+  return signalsOf(cands, terms, counts, kinds, onlyName, { lexical, own, score });
 }
