@@ -290,7 +290,7 @@ let byIdScratch = new Int32Array(0);
 let episodeScratch = new Float64Array(0);
 
 // The ranking runs as a few stages, each a function of its own: the compiler optimises (and, when new kinds of values
-// reach one, re-optimises) each apart, instead of one function of them all whose compilation took ~100 ms.
+// reach one, re-optimises) each apart, instead of one large function recompiled whole (docs/performance.md).
 
 /** A query term as ranked: its IDF, the lexemes that count for it (itself 1, longer ones it prefixes less), a name. */
 interface RankTerm {
