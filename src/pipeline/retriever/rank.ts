@@ -295,7 +295,6 @@ let episodeScratch = new Float64Array(0);
 /** A query term as ranked: its IDF, the lexemes that count for it (itself 1, longer ones it prefixes less), a name. */
 interface RankTerm {
   lexeme: string;
-  df: number;
   idf: number;
   variants: Map<string, number>;
   speaker: boolean;
@@ -331,7 +330,6 @@ function rankTerms(input: RankInput, w: RankWeights, cands: readonly Candidate[]
   const terms = input.terms.map(
     (t, k): RankTerm => ({
       lexeme: t.lexeme,
-      df: t.df,
       idf: idf(n, t.df),
       variants: variants[k]!,
       speaker: speakers.has(t.lexeme),
